@@ -1,0 +1,42 @@
+/** Making, copying and serialising a ListMail. */
+import { createHash } from 'node:crypto';
+import type { ListMail, Origin } from '../types.ts';
+import { HeaderBlock } from './header-block.ts';
+
+/** The stable key of a mail's bytes: the journal's and the spool's key. */
+export function mailKey(raw: Buffer): string {
+  return createHash('sha256').update(raw).digest('hex');
+}
+
+/** Parses the header (never throws: any bytes make a mail) and keeps `raw` as fetched. */
+export function createListMail(raw: Buffer, origin: Origin): ListMail {
+  const { header, bodyStart } = HeaderBlock.parse(raw);
+  return { raw, header, body: raw.subarray(bodyStart), origin, key: mailKey(raw) };
+}
+
+/** A copy whose header and ml_* fields can be edited without touching the original. */
+export function cloneListMail(mail: ListMail): ListMail {
+  return {
+    ...mail,
+    header: mail.header.clone(),
+    ml_send_to: mail.ml_send_to ? [...mail.ml_send_to] : undefined,
+  };
+}
+
+/**
+ * The mail as bytes. `wire` (the default) is what is sent or stored: without an mbox
+ * `From ` line or byte-order mark. `wire: false` gives back exactly `raw` when nothing
+ * was edited.
+ */
+export function mailBytes(mail: ListMail, opts: { wire?: boolean } = {}): Buffer {
+  const wire = opts.wire ?? true;
+  return Buffer.concat([mail.header.toBuffer({ wire, hasBody: mail.body.length > 0 }), mail.body]);
+}
+
+/** The Message-ID without angle brackets, or undefined. */
+export function messageId(mail: ListMail): string | undefined {
+  const value = mail.header.get('Message-ID');
+  if (!value) return undefined;
+  const match = /<([^>]*)>/.exec(value);
+  return (match ? match[1] : value.split(/\s/)[0])?.slice(0, 500);
+}

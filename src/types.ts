@@ -1,0 +1,108 @@
+/**
+ * The contracts of malist (DESIGN.md, "The contracts"). Every unit depends on these,
+ * not on each other.
+ */
+import type { Signal } from './errors.ts';
+import type { HeaderBlock } from './mail/header-block.ts';
+
+/** The body bytes, passed through untouched unless a unit (footer) rewrites MIME. */
+export type Body = Buffer;
+
+/** Where a mail came from; `id` is stable for the source (imap:INBOX:uidvalidity:uid, pop3:UIDL). */
+export interface Origin {
+  fetcher: string;
+  id: string;
+  /** Envelope recipient when the source knows it (MTA hook `--recipient`, Delivered-To). */
+  recipient?: string;
+}
+
+export interface ListMail {
+  /** The bytes as fetched: never changed. */
+  readonly raw: Buffer;
+  /** Ordered, editable; untouched fields keep their original bytes. */
+  header: HeaderBlock;
+  body: Body;
+  /** SMTP envelope sender for distribution (the list's bounce address). */
+  ml_sender?: string;
+  /** Envelope recipients. */
+  ml_send_to?: string[];
+  /** "Red mail list <red@list.example.com>" */
+  ml_list?: string;
+  /** The list's short name (the YAML file's name), set by single-list; keys the journal. */
+  ml_list_name?: string;
+  origin: Origin;
+  /** Stable key of the fetched bytes (sha256 hex of `raw`): the journal's and the spool's key. */
+  readonly key: string;
+}
+
+/** A fetched mail and the way to remove it from its source. */
+export interface Fetched {
+  mail: ListMail;
+  /** Removes the mail from the source. `play()` calls it only once the mail is durably handled. */
+  ack(): Promise<void>;
+}
+
+export interface Fetcher {
+  readonly name: string;
+  /** The next mail, or throws `NothingMore`. A mail not acked is not fetched again in this session. */
+  fetch(): Promise<Fetched>;
+  /** Ends the session (POP3 QUIT commits deletions; IMAP expunge). Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface Processor {
+  readonly name: string;
+  /**
+   * Sets the ml_* fields and rewrites headers, or throws a `Signal` (Reject, Discard, Hold).
+   * A router (`many-lists`) may return one copy per list for a cross-posted mail.
+   */
+  process(mail: ListMail): Promise<ListMail | ListMail[]>;
+}
+
+/**
+ * One recipient's outcome. `queued` means a durable copy owns the recipient now (the queue);
+ * `deferred` is a temporary failure (4xx, network) to try again; `failed` is final (5xx).
+ */
+export type RecipientStatus = 'delivered' | 'queued' | 'deferred' | 'failed';
+
+export interface RecipientResult {
+  recipient: string;
+  status: RecipientStatus;
+  /** The distributor that produced this result. */
+  distributor: string;
+  /** SMTP reply code, when there was one. */
+  code?: number;
+  /** What the server or transport said. */
+  response?: string;
+}
+
+export interface DeliveryReport {
+  results: RecipientResult[];
+}
+
+export interface Distributor {
+  readonly name: string;
+  /**
+   * Delivers `mail` to `mail.ml_send_to` from `mail.ml_sender`. Must be idempotent per
+   * (mail.key, recipient): a repeat after a crash must not deliver twice.
+   * Throws only when it cannot say anything per recipient (then nothing is assumed delivered).
+   */
+  distribute(mail: ListMail): Promise<DeliveryReport>;
+  close?(): Promise<void>;
+}
+
+export type Stage = 'fetcher' | 'processor' | 'distributor';
+
+/** A failure, or a control signal, at one stage, for every reactor to see. */
+export interface StageFailure {
+  stage: Stage;
+  /** The name of the unit that failed or signalled. */
+  unit: string;
+  error: Error | Signal;
+  mail?: ListMail;
+}
+
+export interface Reactor {
+  readonly name: string;
+  react(failure: StageFailure): Promise<void> | void;
+}
