@@ -96,7 +96,9 @@ export class StageError extends Error {
   readonly temporary: boolean;
   constructor(message: string, init: StageErrorInit) {
     super(
-      init.messageId ? `${init.unit}: ${message} (Message-ID ${init.messageId})` : `${init.unit}: ${message}`,
+      init.messageId
+        ? `${init.unit}: ${message} (Message-ID ${init.messageId})`
+        : `${init.unit}: ${message}`,
       { cause: init.cause },
     );
     this.code = init.code;

@@ -31,6 +31,11 @@ export interface ListMail {
   /** The list's short name (the YAML file's name), set by single-list; keys the journal. */
   ml_list_name?: string;
   origin: Origin;
+  /**
+   * Set only by a router (`many-lists`) on the copy for one list of a cross-post whose
+   * pipeline signalled: `play()` handles that copy as if the signal had been thrown.
+   */
+  ml_signal?: Signal;
   /** Stable key of the fetched bytes (sha256 hex of `raw`): the journal's and the spool's key. */
   readonly key: string;
 }

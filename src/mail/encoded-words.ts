@@ -13,7 +13,6 @@ export function decodeWords(value: string): string {
 
 /** Encodes `value` as encoded words when it is not plain ASCII; ASCII passes unchanged. */
 export function encodeWordsIfNeeded(value: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: ASCII range check
   if (/^[\x00-\x7f]*$/.test(value)) return value;
   return libmime.encodeWords(value, 'Q', 52);
 }

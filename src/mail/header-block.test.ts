@@ -21,7 +21,9 @@ describe('HeaderBlock', () => {
     const mail = createListMail(b('A: 1\nSubject: x\nB: 2\n\nbody\n'), { fetcher: 't', id: '1' });
     mail.header.set('Subject', '[L] x');
     mail.header.add('List-Id', '<l.example.com>');
-    expect(mailBytes(mail).toString()).toBe('A: 1\nSubject: [L] x\nB: 2\nList-Id: <l.example.com>\n\nbody\n');
+    expect(mailBytes(mail).toString()).toBe(
+      'A: 1\nSubject: [L] x\nB: 2\nList-Id: <l.example.com>\n\nbody\n',
+    );
   });
 
   it('set replaces the first and removes the rest; remove counts', () => {
@@ -35,7 +37,9 @@ describe('HeaderBlock', () => {
     const { header } = HeaderBlock.parse(b('A: 1\r\n\r\n'));
     header.set('Subject', 'hi\r\nBcc: victim@example.com');
     expect(header.getAll('Bcc')).toEqual([]);
-    expect(header.toBuffer().toString()).toBe('A: 1\r\nSubject: hi Bcc: victim@example.com\r\n\r\n');
+    expect(header.toBuffer().toString()).toBe(
+      'A: 1\r\nSubject: hi Bcc: victim@example.com\r\n\r\n',
+    );
   });
 
   it('keeps an mbox From_ line and a BOM out of the wire form', () => {

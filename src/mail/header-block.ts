@@ -106,7 +106,11 @@ export class HeaderBlock {
       // fold (seen from Exchange): keep it in the field. Otherwise the body starts here.
       const next = lines[i + 1];
       const brokenFold =
-        !isFold && fieldStart >= 0 && next !== undefined && next.text !== '' && FIELD_START.test(next.text);
+        !isFold &&
+        fieldStart >= 0 &&
+        next !== undefined &&
+        next.text !== '' &&
+        FIELD_START.test(next.text);
       if ((isFold || brokenFold) && fieldStart >= 0) continue;
       closeField(line.start);
       bodyStart = line.start;
@@ -155,6 +159,37 @@ export class HeaderBlock {
       return [field];
     });
     if (!replaced) this.list.push(field);
+  }
+
+  /**
+   * Replaces the first `name` field with `name: ` followed by `value` as bytes, for edits
+   * that must keep undecodable 8-bit bytes of an original value (a subject prefix).
+   */
+  setRaw(name: string, value: Buffer): void {
+    const head = makeField(name, '', this.eol);
+    const raw = Buffer.concat([
+      head.raw.subarray(0, head.raw.length - this.eol.length),
+      value,
+      Buffer.from(this.eol),
+    ]);
+    const field: HeaderField = {
+      name,
+      raw: Buffer.from(raw.toString('latin1').replace(/[\r\n]+(?![ \t])(?=.)/g, ' '), 'latin1'),
+    };
+    created.add(field);
+    this.set(name, '');
+    this.list = this.list.map((f) => (f.name.toLowerCase() === name.toLowerCase() ? field : f));
+  }
+
+  /** The raw value bytes of the first `name` field (after the colon, folds kept), or undefined. */
+  getRaw(name: string): Buffer | undefined {
+    const lower = name.toLowerCase();
+    const field = this.list.find((f) => f.name.toLowerCase() === lower);
+    if (!field) return undefined;
+    let end = field.raw.length;
+    if (field.raw[end - 1] === LF) end--;
+    if (field.raw[end - 1] === CR) end--;
+    return field.raw.subarray(field.raw.indexOf(0x3a) + 1, end);
   }
 
   /** Adds a field at the end (`append`) or at the top (`prepend`, as trace fields go). */
@@ -227,7 +262,8 @@ function fieldValue(field: HeaderField): string {
  * at blanks near 78 columns.
  */
 export function makeField(name: string, value: string, eol = '\r\n'): HeaderField {
-  if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) throw new Error(`invalid header field name: ${JSON.stringify(name)}`);
+  if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name))
+    throw new Error(`invalid header field name: ${JSON.stringify(name)}`);
   const clean = value.replace(/[\r\n]+/g, ' ').replace(/^\s+/, '');
   const text = `${name}: ${fold(clean, name.length + 2, eol)}${eol}`;
   const field: HeaderField = { name, raw: Buffer.from(text, 'utf8') };

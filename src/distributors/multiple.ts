@@ -1,0 +1,41 @@
+/**
+ * `type: multiple` — several distributors for one mail (SMTP and an archive, say). Every
+ * child runs even when one fails; the reports are merged. If a child threw, the merged
+ * report marks that child's recipients deferred, so the mail is tried again for them.
+ */
+import { describeError } from '../errors.ts';
+import type { DeliveryReport, Distributor, ListMail, RecipientResult } from '../types.ts';
+
+export interface MultipleOptions {
+  /** The distributors to run, in order. */
+  distributors: Distributor[];
+}
+
+export default function createMultiple(options: MultipleOptions): Distributor {
+  if (!options?.distributors?.length)
+    throw new Error('multiple: `distributors` needs at least one entry');
+  return {
+    name: 'multiple',
+    async distribute(mail: ListMail): Promise<DeliveryReport> {
+      const results: RecipientResult[] = [];
+      for (const child of options.distributors) {
+        try {
+          results.push(...(await child.distribute(mail)).results);
+        } catch (error) {
+          for (const recipient of mail.ml_send_to ?? []) {
+            results.push({
+              recipient,
+              status: 'deferred',
+              distributor: child.name,
+              response: describeError(error),
+            });
+          }
+        }
+      }
+      return { results };
+    },
+    async close() {
+      for (const child of options.distributors) await child.close?.().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,14 @@
+/**
+ * The static registry of fetchers: the YAML `type:` is the key, the value the unit's
+ * default factory. No directory scanning: what is here is what exists.
+ */
+import type { Fetcher } from '../types.ts';
+import createMaildirFetcher from './maildir.ts';
+import createStdinFetcher from './stdin.ts';
+
+export const fetchers = {
+  stdin: createStdinFetcher,
+  maildir: createMaildirFetcher,
+} satisfies Record<string, (options: never) => Fetcher>;
+
+export type FetcherType = keyof typeof fetchers;

@@ -1,0 +1,53 @@
+/**
+ * `type: stdin` — one mail from standard input, as procmail or an MTA pipe hands it over.
+ * There is nothing to remove from a pipe: the exit code tells the MTA the mail is handled.
+ */
+import type { Readable } from 'node:stream';
+import { NothingMore, StageError } from '../errors.ts';
+import { createListMail } from '../mail/list-mail.ts';
+import type { Fetched, Fetcher } from '../types.ts';
+
+export interface StdinOptions {
+  /** Where to read from. @default process.stdin */
+  input?: Readable;
+  /** The envelope recipient, when the MTA passes it (routes `many-lists`). */
+  recipient?: string;
+  /** Refuse larger input (the MTA gets a clear error). @default 50 MiB */
+  maxMailSize?: number;
+}
+
+/** Reads the whole input once; the second `fetch()` throws `NothingMore`. */
+export default function createStdinFetcher(options: StdinOptions = {}): Fetcher {
+  const input = options.input ?? process.stdin;
+  const max = options.maxMailSize ?? 50 * 1024 * 1024;
+  let done = false;
+  return {
+    name: 'stdin',
+    async fetch(): Promise<Fetched> {
+      if (done) throw new NothingMore();
+      done = true;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of input) {
+        const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+        size += buf.length;
+        if (size > max) {
+          throw new StageError(`message larger than maxMailSize (${max} bytes)`, {
+            code: 'ESIZE',
+            unit: 'stdin',
+          });
+        }
+        chunks.push(buf);
+      }
+      if (size === 0) throw new NothingMore('standard input was empty');
+      const raw = Buffer.concat(chunks);
+      const mail = createListMail(raw, {
+        fetcher: 'stdin',
+        id: 'stdin',
+        recipient: options.recipient,
+      });
+      return { mail, ack: async () => {} };
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * A durable store of whole mails with a reason: the quarantine (mail a unit crashed on)
+ * and the held queue (mail for a moderator). One `<id>.eml` with the bytes as fetched and
+ * one `<id>.json` with why, both written durably; the id is the mail's key, so storing the
+ * same mail twice is harmless.
+ */
+import { readdir, readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { messageId } from '../mail/list-mail.ts';
+import type { ListMail } from '../types.ts';
+import { writeFileDurable } from './durable.ts';
+import { safeName } from './safe-name.ts';
+
+export interface StoredMeta {
+  id: string;
+  reason: string;
+  unit: string;
+  list?: string;
+  messageId?: string;
+  from?: string;
+  subject?: string;
+  origin: ListMail['origin'];
+  at: string;
+  /** Anything a unit needs to keep with it (moderation token, expiry…). */
+  extra?: Record<string, unknown>;
+}
+
+export class MailStore {
+  constructor(readonly dir: string) {}
+
+  /** Stores the raw bytes and the reason; the `.json` is written last, so it marks a whole entry. */
+  async put(
+    mail: ListMail,
+    why: { reason: string; unit: string; list?: string; extra?: Record<string, unknown> },
+  ): Promise<StoredMeta> {
+    const id = safeName(mail.key);
+    const meta: StoredMeta = {
+      id,
+      reason: why.reason,
+      unit: why.unit,
+      list: why.list,
+      messageId: messageId(mail),
+      from: mail.header.getDecoded('From')?.slice(0, 300),
+      subject: mail.header.getDecoded('Subject')?.slice(0, 300),
+      origin: mail.origin,
+      at: new Date().toISOString(),
+      extra: why.extra,
+    };
+    await writeFileDurable(join(this.dir, `${id}.eml`), mail.raw);
+    await writeFileDurable(join(this.dir, `${id}.json`), JSON.stringify(meta, null, 2));
+    return meta;
+  }
+
+  async list(): Promise<StoredMeta[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const out: StoredMeta[] = [];
+    for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+      try {
+        out.push(JSON.parse(await readFile(join(this.dir, name), 'utf8')) as StoredMeta);
+      } catch {
+        // a half-written entry has no readable .json yet: not listed
+      }
+    }
+    return out;
+  }
+
+  async read(id: string): Promise<{ raw: Buffer; meta: StoredMeta }> {
+    const safe = safeName(id);
+    const raw = await readFile(join(this.dir, `${safe}.eml`));
+    const meta = JSON.parse(await readFile(join(this.dir, `${safe}.json`), 'utf8')) as StoredMeta;
+    return { raw, meta };
+  }
+
+  /** Removes an entry (after approval, rejection or expiry): the `.json` first. */
+  async remove(id: string): Promise<void> {
+    const safe = safeName(id);
+    await unlink(join(this.dir, `${safe}.json`)).catch(() => {});
+    await unlink(join(this.dir, `${safe}.eml`)).catch(() => {});
+  }
+}
