@@ -1,0 +1,19 @@
+/** sysexits(3) codes: an MTA running `malist receive` acts on them. */
+export const EX = {
+  /** Handled: distributed, queued, held, rejected with notice or discarded. */
+  OK: 0,
+  /** Wrong command-line usage. */
+  USAGE: 64,
+  /** The input could not be read as a message. */
+  DATAERR: 65,
+  /** Unknown list (the MTA bounces: "user unknown"). */
+  NOUSER: 67,
+  /** Internal software error. */
+  SOFTWARE: 70,
+  /** Cannot write a file it must (operating system error). */
+  CANTCREAT: 73,
+  /** Temporary failure: the MTA keeps the mail and tries again later. */
+  TEMPFAIL: 75,
+  /** Configuration error. */
+  CONFIG: 78,
+} as const;

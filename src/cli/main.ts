@@ -1,0 +1,36 @@
+/**
+ * The `malist` command: a table of subcommands, each a module whose default export takes
+ * the remaining arguments and resolves to an exit code (sysexits where an MTA reads it).
+ */
+import { EX } from './exit-codes.ts';
+
+type Command = (argv: string[]) => Promise<number>;
+
+/** Subcommand → loader; loaded lazily so `malist receive` starts fast. */
+const commands: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length), 4);
+  return [
+    'usage: malist <command> [options]',
+    '',
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'malist <command> --help shows the options of one command.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name ? EX.OK : EX.USAGE;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`malist: unknown command '${name}'\n${usage()}\n`);
+    return EX.USAGE;
+  }
+  const mod = await command.load();
+  return mod.default(rest);
+}

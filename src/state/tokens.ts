@@ -1,0 +1,124 @@
+/**
+ * Pending confirmations (subscribe, unsubscribe, moderation): a token names one pending
+ * action, is bound by HMAC to the list's secret, expires, and is kept in a durable file.
+ * A forged token fails the HMAC; an unknown or expired one finds nothing. Single use is
+ * the caller's to enforce where the action has side effects (e.g. through the journal, so
+ * a crash between acting and marking cannot lose the action nor repeat it).
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileDurable } from './durable.ts';
+import { safeName } from './safe-name.ts';
+
+export interface Pending<T = Record<string, unknown>> {
+  /** What the token confirms: 'subscribe', 'unsubscribe', 'moderate', … */
+  kind: string;
+  /** The list's short name. */
+  list: string;
+  /** What the action needs (the address, the held mail's id, …). */
+  data: T;
+  /** Milliseconds since the epoch after which the token is void. */
+  expires: number;
+  created: number;
+}
+
+const TOKEN = /^([0-9a-f]{32})-([0-9a-f]{24})$/;
+
+export class TokenStore {
+  /**
+   * @param dir where pending actions are kept (one JSON file each)
+   * @param secret the HMAC key (from the list config's secret_file/secret_env); at least 16 bytes
+   */
+  constructor(
+    readonly dir: string,
+    private readonly secret: Buffer,
+  ) {
+    if (secret.length < 16) throw new Error('token store: the secret must be at least 16 bytes');
+  }
+
+  private mac(id: string, kind: string, list: string, expires: number): string {
+    return createHmac('sha256', this.secret)
+      .update(`${id}\n${kind}\n${list}\n${expires}`)
+      .digest('hex')
+      .slice(0, 24);
+  }
+
+  /** Creates a pending action; returns its token. */
+  async create<T extends Record<string, unknown>>(
+    kind: string,
+    list: string,
+    data: T,
+    ttlMs: number,
+    now = Date.now(),
+  ): Promise<string> {
+    const id = randomBytes(16).toString('hex');
+    const pending: Pending<T> = { kind, list, data, expires: now + ttlMs, created: now };
+    await writeFileDurable(join(this.dir, `${id}.json`), JSON.stringify(pending));
+    return `${id}-${this.mac(id, kind, list, pending.expires)}`;
+  }
+
+  /** The pending action of a valid, unexpired token, or undefined (forged, unknown, expired, used). */
+  async peek<T = Record<string, unknown>>(
+    token: string,
+    now = Date.now(),
+  ): Promise<Pending<T> | undefined> {
+    const match = TOKEN.exec(token.trim().toLowerCase());
+    if (!match) return undefined;
+    const [, id, mac] = match as unknown as [string, string, string];
+    let pending: Pending<T>;
+    try {
+      pending = JSON.parse(await readFile(join(this.dir, `${id}.json`), 'utf8')) as Pending<T>;
+    } catch {
+      return undefined;
+    }
+    const expected = Buffer.from(this.mac(id, pending.kind, pending.list, pending.expires));
+    if (!timingSafeEqual(expected, Buffer.from(mac))) return undefined;
+    if (now > pending.expires) return undefined;
+    return pending;
+  }
+
+  /**
+   * Takes the token out of the store (atomic rename, so of two concurrent consumers one
+   * wins). Returns the action only to the winner.
+   */
+  async consume<T = Record<string, unknown>>(
+    token: string,
+    now = Date.now(),
+  ): Promise<Pending<T> | undefined> {
+    const pending = await this.peek<T>(token, now);
+    if (!pending) return undefined;
+    const id = token.trim().toLowerCase().slice(0, 32);
+    const used = join(this.dir, 'used', `${safeName(id)}.json`);
+    try {
+      await writeFileDurable(join(this.dir, 'used', '.keep'), '');
+      await rename(join(this.dir, `${id}.json`), used);
+    } catch {
+      return undefined;
+    }
+    return pending;
+  }
+
+  /** Removes expired pending actions; returns them so the caller can notify (held mail expiry). */
+  async expire(now = Date.now()): Promise<Pending[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return [];
+    }
+    const gone: Pending[] = [];
+    for (const name of names.filter((n) => n.endsWith('.json'))) {
+      try {
+        const pending = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as Pending;
+        if (now > pending.expires) {
+          await unlink(join(this.dir, name));
+          gone.push(pending);
+        }
+      } catch {
+        // unreadable: left for an operator
+      }
+    }
+    return gone;
+  }
+}
