@@ -1,0 +1,30 @@
+/**
+ * What the queue needs from a network transport (SMTP, LMTP): send one message to many
+ * recipients and say, per recipient, what the server answered. The queue owns durability;
+ * a transport owns the protocol.
+ */
+import type { RecipientResult } from '../types.ts';
+
+export interface SendJob {
+  /** Envelope sender; '' is the null sender (bounces). */
+  from: string;
+  /** Envelope recipients, already deduplicated by the caller. */
+  to: string[];
+  /** The wire bytes, sent as they are. */
+  raw: Buffer;
+  /** For error messages and logs. */
+  messageId?: string;
+  /**
+   * Called once per finished transaction with that transaction's outcomes, before `send`
+   * resolves, so the caller can record the server's 250 durably (the sent-log) while later
+   * transactions are still going.
+   */
+  onTransaction?(results: RecipientResult[]): Promise<void>;
+}
+
+export interface Transport {
+  readonly name: string;
+  /** One result per recipient of `job.to`; never throws for a server's answer or a network error. */
+  send(job: SendJob): Promise<RecipientResult[]>;
+  close(): Promise<void>;
+}
