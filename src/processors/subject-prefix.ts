@@ -54,7 +54,7 @@ export function prefixSubject(
     mail.header.setRaw(
       'Subject',
       Buffer.concat([
-        Buffer.from(` ${prefix.replace(/\s+$/, '')} `),
+        Buffer.from(`${prefix.replace(/\s+$/, '')} `),
         Buffer.from(raw.toString('latin1').trimStart(), 'latin1'),
       ]),
     );

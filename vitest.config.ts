@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// `npm test`: unit tests beside the sources and the integration suites under test/
+// (real Dovecot/Postfix/procmail started by the tests). The long suites (crash, faults)
+// live under test/long and run from their own npm scripts.
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    exclude: ['test/long/**', 'node_modules/**'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});

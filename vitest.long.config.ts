@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+// The long suites: `npm run test:crash`, `npm run test:faults`.
+export default defineConfig({
+  test: {
+    include: ['test/long/**/*.test.ts'],
+    testTimeout: 1_800_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    fileParallelism: false,
+  },
+});
