@@ -224,8 +224,10 @@ describe('play()', () => {
     const out = new RecordingDistributor(() => 'throw');
     const stderr = process.stderr.write;
     const lines: string[] = [];
-    process.stderr.write = ((chunk: string) =>
-      lines.push(String(chunk))) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
     try {
       await play({
         fetcher: source.fetcher(),
