@@ -1,0 +1,79 @@
+/**
+ * The durable queue as a distributor (DESIGN.md, "The queue"): the post is spooled under an
+ * ID derived from the list and the fetched bytes, then delivered at once over SMTP. The
+ * report says, per recipient, `delivered`, `failed` (5xx: dead letter and notice) or
+ * `queued` (the queue owns it now and retries it). Distributing the same post again, say
+ * after a crash before the caller's journal, sends nothing twice.
+ */
+import { ErrorCode, StageError } from '../errors.ts';
+import { mailBytes, messageId } from '../mail/list-mail.ts';
+import { entryIdFor } from '../queue/entry-id.ts';
+import { createQueue, type Queue, type QueueDeps, type QueueOptions } from '../queue/queue.ts';
+import type { Transport } from '../queue/transport.ts';
+import type { DeliveryReport, Distributor, ListMail, Reactor } from '../types.ts';
+import { createSmtpTransport, type SmtpOptions } from './smtp.ts';
+
+export interface QueueDistributorOptions extends QueueOptions {
+  /** The SMTP server the queue delivers to. */
+  smtp?: SmtpOptions;
+  /** Reactors told about dead letters (refused or expired recipients). */
+  reactors?: Reactor[];
+  /** Called with every dead-letter notice. */
+  onFailure?: QueueDeps['onFailure'];
+  /** A transport instead of `smtp` (tests, LMTP, another queue). */
+  transport?: Transport;
+  /** The clock (ms), for tests. @default Date.now */
+  now?: () => number;
+}
+
+/** The queue distributor, and the queue under it for runners (`queue` property). */
+export default function createQueueDistributor(
+  options: QueueDistributorOptions,
+): Distributor & { queue: Queue } {
+  const transport = options.transport ?? createSmtpTransport(options.smtp ?? {});
+  const queue = createQueue(options, {
+    transport,
+    ...(options.reactors ? { reactors: options.reactors } : {}),
+    ...(options.onFailure ? { onFailure: options.onFailure } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  return {
+    name: 'queue',
+    queue,
+    async distribute(mail: ListMail): Promise<DeliveryReport> {
+      const to = mail.ml_send_to ?? [];
+      const id = messageId(mail);
+      if (mail.ml_sender === undefined || to.length === 0) {
+        throw new StageError(
+          'the mail has no envelope (ml_sender / ml_send_to); nothing was spooled',
+          {
+            code: ErrorCode.ENVELOPE,
+            unit: 'queue',
+            messageId: id,
+          },
+        );
+      }
+      try {
+        const { results } = await queue.enqueue({
+          id: entryIdFor(mail.ml_list_name ?? mail.ml_list ?? '', mail.key),
+          raw: mailBytes(mail),
+          sender: mail.ml_sender,
+          recipients: to,
+          ...(mail.ml_list_name ? { list: mail.ml_list_name } : {}),
+          ...(id ? { messageId: id } : {}),
+        });
+        return { results: results.map((r) => ({ ...r, distributor: 'queue' })) };
+      } catch (error) {
+        if (error instanceof StageError) throw error;
+        throw new StageError('could not spool the post; nothing is assumed delivered', {
+          code: ErrorCode.STORAGE,
+          unit: 'queue',
+          messageId: id,
+          cause: error,
+          temporary: true,
+        });
+      }
+    },
+    close: () => queue.close(),
+  };
+}

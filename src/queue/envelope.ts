@@ -1,0 +1,157 @@
+/**
+ * The JSON envelope of a spool entry: the sender and each recipient's state. The state
+ * changes are pure functions; spool.ts only stores them.
+ */
+import type { RecipientResult } from '../types.ts';
+import { type RetryPolicy, retryDelayMs } from './retry-policy.ts';
+
+export type RecipientState = 'pending' | 'delivered' | 'failed';
+
+export interface RecipientRecord {
+  address: string;
+  state: RecipientState;
+  /** Attempts made for this recipient so far. */
+  attempts: number;
+  /** Not before this time (ms since the epoch) is the recipient tried again. */
+  next_attempt: number;
+  /** The last SMTP code and answer (or network error) for this recipient. */
+  code?: number;
+  response?: string;
+}
+
+export interface Envelope {
+  version: 1;
+  id: string;
+  /** The list's short name, when the entry is a list post. */
+  list?: string;
+  message_id?: string;
+  /** Envelope sender ('' is the null sender). */
+  sender: string;
+  /** When the entry was spooled (ms since the epoch): expiry counts from here. */
+  created: number;
+  recipients: RecipientRecord[];
+  /** Delivery rounds run for this entry. */
+  rounds: number;
+  /** The last error that deferred a recipient, for `malist queue list`. */
+  last_error?: string;
+}
+
+export interface NewEnvelope {
+  id: string;
+  sender: string;
+  recipients: string[];
+  list?: string;
+  messageId?: string;
+  now: number;
+}
+
+export function createEnvelope(input: NewEnvelope): Envelope {
+  const seen = new Set<string>();
+  const recipients: RecipientRecord[] = [];
+  for (const address of input.recipients) {
+    const key = address.toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    recipients.push({ address, state: 'pending', attempts: 0, next_attempt: input.now });
+  }
+  return {
+    version: 1,
+    id: input.id,
+    ...(input.list ? { list: input.list } : {}),
+    ...(input.messageId ? { message_id: input.messageId } : {}),
+    sender: input.sender,
+    created: input.now,
+    recipients,
+    rounds: 0,
+  };
+}
+
+/** Parses an envelope file, or throws an Error naming what is wrong. */
+export function parseEnvelope(text: string): Envelope {
+  const value = JSON.parse(text) as Envelope;
+  if (value?.version !== 1 || typeof value.id !== 'string' || !Array.isArray(value.recipients)) {
+    throw new Error('not a malist queue envelope (version 1)');
+  }
+  return value;
+}
+
+export function pending(envelope: Envelope): RecipientRecord[] {
+  return envelope.recipients.filter((r) => r.state === 'pending');
+}
+
+/** Pending recipients whose next attempt is due at `now` (all pending ones with `force`). */
+export function due(envelope: Envelope, now: number, force = false): RecipientRecord[] {
+  return pending(envelope).filter((r) => force || r.next_attempt <= now);
+}
+
+/** The earliest next attempt of a pending recipient, or undefined when none is pending. */
+export function nextAttempt(envelope: Envelope): number | undefined {
+  let next: number | undefined;
+  for (const r of pending(envelope))
+    if (next === undefined || r.next_attempt < next) next = r.next_attempt;
+  return next;
+}
+
+/** Settled outcomes (delivered/failed) override the envelope; the sent-log feeds this. */
+export function applySettled(envelope: Envelope, settled: Map<string, RecipientResult>): void {
+  for (const r of envelope.recipients) {
+    const result = settled.get(r.address.toLowerCase());
+    if (!result || (result.status !== 'delivered' && result.status !== 'failed')) continue;
+    r.state = result.status;
+    if (result.code !== undefined) r.code = result.code;
+    if (result.response !== undefined) r.response = result.response;
+  }
+}
+
+/**
+ * Applies one round's outcomes at `now`: delivered and failed recipients are settled,
+ * deferred ones wait by the retry policy. Returns the recipients that failed in this round.
+ */
+export function applyRound(
+  envelope: Envelope,
+  results: RecipientResult[],
+  now: number,
+  policy: RetryPolicy,
+): RecipientRecord[] {
+  const byAddress = new Map(results.map((r) => [r.recipient.toLowerCase(), r]));
+  const failed: RecipientRecord[] = [];
+  envelope.rounds++;
+  for (const r of envelope.recipients) {
+    const result = byAddress.get(r.address.toLowerCase());
+    if (!result || r.state !== 'pending') continue;
+    r.attempts++;
+    if (result.code !== undefined) r.code = result.code;
+    else delete r.code;
+    if (result.response !== undefined) r.response = result.response;
+    if (result.status === 'delivered') r.state = 'delivered';
+    else if (result.status === 'failed') {
+      r.state = 'failed';
+      failed.push(r);
+    } else {
+      r.next_attempt = now + retryDelayMs(r.attempts, policy);
+      envelope.last_error = result.code ? `${result.response ?? ''}` : (result.response ?? '');
+    }
+  }
+  return failed;
+}
+
+/** Gives up on every pending recipient (expiry, or an operator's drop). */
+export function failPending(envelope: Envelope, reason: string): RecipientRecord[] {
+  const failed = pending(envelope);
+  for (const r of failed) {
+    r.state = 'failed';
+    r.response = r.response ? `${reason} (last answer: ${r.response})` : reason;
+  }
+  return failed;
+}
+
+/** The envelope's recipients as delivery results. */
+export function asResults(envelope: Envelope, distributor: string): RecipientResult[] {
+  return envelope.recipients.map((r) => ({
+    recipient: r.address,
+    status: r.state === 'pending' ? 'queued' : r.state,
+    distributor,
+    ...(r.code !== undefined ? { code: r.code } : {}),
+    ...(r.response !== undefined ? { response: r.response } : {}),
+  }));
+}

@@ -1,0 +1,369 @@
+/**
+ * The durable queue: enqueue an entry, deliver it at once when the server is up, retry the
+ * deferred recipients (only those) with backoff, dead-letter refused and expired ones with
+ * a notice, and never send a recipient twice — across crashes, retries and runners.
+ *
+ * One delivery round of a claimed entry (`deliverClaim`):
+ *   1. the sent-log settles recipients a crashed round already got an answer for;
+ *   2. an expired entry fails its pending recipients (dead letter + notice);
+ *   3. due recipients are sent; each transaction's 250s/5xx go to the sent-log at once;
+ *   4. the envelope is updated; refused recipients are dead-lettered with a notice;
+ *   5. the entry is finished (done record) or released for a later run.
+ */
+import { ErrorCode, StageError } from '../errors.ts';
+import { createListMail } from '../mail/list-mail.ts';
+import { crashPoint } from '../testing/crash-point.ts';
+import type { Reactor, RecipientResult, StageFailure } from '../types.ts';
+import {
+  applyRound,
+  applySettled,
+  asResults,
+  due,
+  type Envelope,
+  failPending,
+  nextAttempt,
+  pending,
+  type RecipientRecord,
+} from './envelope.ts';
+import { isExpired, type RetryPolicy } from './retry-policy.ts';
+import { appendSentLog, readSentLog } from './sent-log.ts';
+import {
+  type Claim,
+  claimEntry,
+  type EnqueueOutcome,
+  ensureSpool,
+  finishClaim,
+  listSpool,
+  type PreparedEntry,
+  peekEnvelope,
+  prepareEntry,
+  purgeSpool,
+  readDoneRecord,
+  readEnvelope,
+  readMessage,
+  reclaimEntry,
+  releaseClaim,
+  removeDeadLetter,
+  type SpoolEntry,
+  type SpoolLayout,
+  sentLogPath,
+  spoolLayout,
+  staleClaims,
+  waitingIds,
+  writeDeadLetter,
+  writeEnvelope,
+} from './spool.ts';
+import type { Transport } from './transport.ts';
+
+export interface QueueOptions {
+  /** The spool directory (created when missing). */
+  dir: string;
+  /** Backoff for deferred recipients. @default { initial_seconds: 60, factor: 2, max_seconds: 14400 } */
+  retry?: RetryPolicy;
+  /** Give up on a recipient this long after the entry was spooled, seconds. @default 432000 (5 days) */
+  expire_after_seconds?: number;
+  /** Keep done records and sent-logs this long, so a re-enqueue never sends again, seconds. @default 604800 (7 days) */
+  keep_done_seconds?: number;
+  /** Deliver a new entry in the same call that spools it. @default true */
+  deliver_now?: boolean;
+}
+
+export interface QueueDeps {
+  /** Delivers the bytes (SMTP/LMTP). */
+  transport: Transport;
+  /** Reactors told about dead letters (refused or expired recipients). */
+  reactors?: Reactor[];
+  /** Called with every notice, after the reactors. */
+  onFailure?(failure: StageFailure): void | Promise<void>;
+  /** The clock (ms), for tests. @default Date.now */
+  now?(): number;
+}
+
+export interface EnqueueInput {
+  /** Entry ID; the same ID twice is one entry. @default a fresh unique ID */
+  id: string;
+  raw: Buffer;
+  sender: string;
+  recipients: string[];
+  list?: string;
+  messageId?: string;
+}
+
+export interface RunOptions {
+  /** Try every pending recipient now, whatever its next attempt time. @default false */
+  force?: boolean;
+  /** Only these entries. @default all */
+  ids?: string[];
+}
+
+export interface RunSummary {
+  /** Entries a delivery round ran for. */
+  processed: number;
+  delivered: number;
+  deferred: number;
+  failed: number;
+  /** Entries that are finished now. */
+  finished: number;
+  /** Stale claims of dead runners taken over. */
+  reclaimed: number;
+}
+
+export interface Queue {
+  readonly layout: SpoolLayout;
+  /** Spools an entry (idempotent by ID) and, with `deliver_now`, delivers it at once. */
+  enqueue(input: EnqueueInput): Promise<{ outcome: EnqueueOutcome; results: RecipientResult[] }>;
+  /** Writes an entry that stays invisible until `commit()` (the transactional API). */
+  prepare(input: EnqueueInput): Promise<PreparedEntry>;
+  /** Claims and delivers one entry now; the results of this round (pending ones `queued`). */
+  deliver(id: string, force?: boolean): Promise<RecipientResult[] | undefined>;
+  /** One pass over the spool: every due entry once, stale claims of dead runners too. */
+  run(options?: RunOptions): Promise<RunSummary>;
+  list(): Promise<SpoolEntry[]>;
+  /** Gives up on an entry's pending recipients (dead letter, done record); or removes a dead letter. */
+  drop(id: string): Promise<'dropped' | 'removed-dead-letter' | 'busy' | 'unknown'>;
+  close(): Promise<void>;
+}
+
+const UNIT = 'queue';
+
+/** Creates a queue on a spool directory. */
+export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
+  const layout = spoolLayout(options.dir);
+  const now = deps.now ?? Date.now;
+  const retry = options.retry ?? {};
+  const expireAfter = options.expire_after_seconds ?? 432_000;
+  const keepDone = (options.keep_done_seconds ?? 604_800) * 1000;
+  const deliverNow = options.deliver_now ?? true;
+  const distributor = deps.transport.name;
+  let ready: Promise<void> | undefined;
+  const init = () => {
+    ready ??= ensureSpool(layout);
+    return ready;
+  };
+
+  const notify = async (
+    claim: Claim,
+    envelope: Envelope,
+    failed: RecipientRecord[],
+    raw: Buffer,
+  ) => {
+    if (failed.length === 0) return;
+    const deadDir = await writeDeadLetter(layout, claim, envelope);
+    const who = failed.map((r) => `${r.address} (${r.code ?? '-'} ${r.response ?? ''})`).join(', ');
+    const error = new StageError(
+      `gave up on ${failed.length} recipient(s) of queue entry ${envelope.id}` +
+        `${envelope.list ? ` for list ${envelope.list}` : ''}: ${who}; the message and its ` +
+        `envelope are in ${deadDir}`,
+      {
+        code: failed.some((r) => (r.code ?? 0) >= 500) ? ErrorCode.ENVELOPE : ErrorCode.CONNECTION,
+        unit: UNIT,
+        messageId: envelope.message_id,
+      },
+    );
+    const failure: StageFailure = {
+      stage: 'distributor',
+      unit: UNIT,
+      error,
+      mail: createListMail(raw, { fetcher: 'queue', id: envelope.id }),
+    };
+    // A failing reactor never hides the others, nor stops the queue.
+    for (const reactor of deps.reactors ?? []) {
+      try {
+        await reactor.react(failure);
+      } catch {}
+    }
+    try {
+      await deps.onFailure?.(failure);
+    } catch {}
+  };
+
+  /** One delivery round for a claimed entry; always releases or finishes the claim. */
+  const deliverClaim = async (
+    claim: Claim,
+    force: boolean,
+  ): Promise<{ envelope: Envelope; round: RecipientResult[] }> => {
+    let envelope: Envelope;
+    let raw: Buffer;
+    try {
+      envelope = await readEnvelope(claim.dir);
+      raw = await readMessage(claim.dir);
+    } catch (error) {
+      await releaseClaim(layout, claim).catch(() => {});
+      throw new StageError(`queue entry ${claim.id} is unreadable; it stays in the spool`, {
+        code: ErrorCode.STORAGE,
+        unit: UNIT,
+        cause: error,
+      });
+    }
+    const logPath = sentLogPath(layout, claim.id);
+    const round: RecipientResult[] = [];
+    try {
+      applySettled(envelope, await readSentLog(logPath, distributor));
+      const started = now();
+      let failed: RecipientRecord[] = [];
+      if (pending(envelope).length > 0 && isExpired(envelope.created, started, expireAfter)) {
+        failed = failPending(envelope, `expired: not delivered within ${expireAfter} s`);
+      } else {
+        const batch = due(envelope, started, force).map((r) => r.address);
+        if (batch.length > 0) {
+          // Appends are chained: transactions finish concurrently, the log stays whole.
+          let chain = Promise.resolve();
+          const results = await deps.transport.send({
+            from: envelope.sender,
+            to: batch,
+            raw,
+            ...(envelope.message_id ? { messageId: envelope.message_id } : {}),
+            onTransaction: (settled) => {
+              chain = chain.then(async () => {
+                crashPoint('queue.after-smtp-reply');
+                await appendSentLog(logPath, settled, now());
+                crashPoint('queue.after-sent-log');
+              });
+              return chain;
+            },
+          });
+          await chain;
+          round.push(...results);
+          failed = applyRound(envelope, results, now(), retry);
+        }
+      }
+      crashPoint('queue.before-envelope-update');
+      await writeEnvelope(claim.dir, envelope);
+      await notify(claim, envelope, failed, raw);
+      if (pending(envelope).length === 0) await finishClaim(layout, claim, envelope);
+      else await releaseClaim(layout, claim);
+      return { envelope, round };
+    } catch (error) {
+      // The sent-log already holds what the server settled; the rest is tried again later.
+      await releaseClaim(layout, claim).catch(() => {});
+      throw error;
+    }
+  };
+
+  const resultsOf = (envelope: Envelope, round: RecipientResult[]): RecipientResult[] => {
+    const fresh = new Map(round.map((r) => [r.recipient.toLowerCase(), r]));
+    return asResults(envelope, distributor).map((r) => {
+      const answer = fresh.get(r.recipient.toLowerCase());
+      // A deferred recipient is owned by the queue now: `queued`, with the server's answer.
+      if (r.status === 'queued' && answer)
+        return { ...r, code: answer.code, response: answer.response };
+      return r;
+    });
+  };
+
+  const queue: Queue = {
+    layout,
+    async prepare(input) {
+      await init();
+      return prepareEntry(layout, {
+        id: input.id,
+        raw: input.raw,
+        sender: input.sender,
+        recipients: input.recipients,
+        ...(input.list ? { list: input.list } : {}),
+        ...(input.messageId ? { messageId: input.messageId } : {}),
+        now: now(),
+      });
+    },
+    async enqueue(input) {
+      const prepared = await queue.prepare(input);
+      const outcome = await prepared.commit();
+      if (outcome.status === 'done')
+        return { outcome, results: asResults(outcome.envelope, distributor) };
+      if (outcome.status === 'queued' && deliverNow) {
+        const results = await queue.deliver(outcome.id);
+        if (results) return { outcome, results };
+      }
+      const waiting = await peekEnvelope(layout, outcome.id);
+      const results = waiting
+        ? asResults(waiting, distributor)
+        : input.recipients.map((recipient) => ({
+            recipient,
+            status: 'queued' as const,
+            distributor,
+          }));
+      return { outcome, results };
+    },
+    async deliver(id, force = false) {
+      await init();
+      const claim = await claimEntry(layout, id);
+      if (!claim) {
+        const done = await readDoneRecord(layout, id);
+        return done ? asResults(done, distributor) : undefined;
+      }
+      const { envelope, round } = await deliverClaim(claim, force);
+      return resultsOf(envelope, round);
+    },
+    async run(runOptions = {}) {
+      await init();
+      const summary: RunSummary = {
+        processed: 0,
+        delivered: 0,
+        deferred: 0,
+        failed: 0,
+        finished: 0,
+        reclaimed: 0,
+      };
+      await purgeSpool(layout, keepDone, now());
+      const wanted = runOptions.ids ? new Set(runOptions.ids) : undefined;
+      const seen = new Set<string>();
+      const force = runOptions.force ?? false;
+      const account = (envelope: Envelope, round: RecipientResult[]) => {
+        summary.processed++;
+        for (const r of round) {
+          if (r.status === 'delivered') summary.delivered++;
+          else if (r.status === 'failed') summary.failed++;
+          else summary.deferred++;
+        }
+        if (nextAttempt(envelope) === undefined) summary.finished++;
+      };
+      // Stale claims first: their runner died mid-round, their recipients waited longest.
+      for (const name of await staleClaims(layout)) {
+        const id = name.slice(0, name.indexOf('@'));
+        if ((wanted && !wanted.has(id)) || seen.has(id)) continue;
+        const claim = await reclaimEntry(layout, name);
+        if (!claim) continue;
+        seen.add(id);
+        summary.reclaimed++;
+        const { envelope, round } = await deliverClaim(claim, force);
+        account(envelope, round);
+      }
+      // Each entry at most once per run: a run is bounded even when everything defers.
+      for (const id of await waitingIds(layout)) {
+        if ((wanted && !wanted.has(id)) || seen.has(id)) continue;
+        seen.add(id);
+        const peek = await peekEnvelope(layout, id);
+        if (!peek) continue;
+        const next = nextAttempt(peek);
+        const expired = isExpired(peek.created, now(), expireAfter);
+        if (!force && !expired && next !== undefined && next > now()) continue;
+        const claim = await claimEntry(layout, id);
+        if (!claim) continue;
+        const { envelope, round } = await deliverClaim(claim, force);
+        account(envelope, round);
+      }
+      return summary;
+    },
+    async list() {
+      await init();
+      return listSpool(layout);
+    },
+    async drop(id) {
+      await init();
+      const claim = await claimEntry(layout, id);
+      if (!claim) {
+        if (await removeDeadLetter(layout, id)) return 'removed-dead-letter';
+        return (await listSpool(layout)).some((e) => e.id === id) ? 'busy' : 'unknown';
+      }
+      const envelope = await readEnvelope(claim.dir);
+      applySettled(envelope, await readSentLog(sentLogPath(layout, id), distributor));
+      failPending(envelope, 'dropped by the operator');
+      await writeEnvelope(claim.dir, envelope);
+      await writeDeadLetter(layout, claim, envelope);
+      await finishClaim(layout, claim, envelope);
+      return 'dropped';
+    },
+    close: () => deps.transport.close(),
+  };
+  return queue;
+}

@@ -1,0 +1,75 @@
+/**
+ * The sent-log: one append-only file per entry, one fsynced line per settled recipient,
+ * written right after the server's answer and before the envelope is updated. After a
+ * crash in between, the recipients it names count as settled and are not sent again.
+ * It is kept with the entry's done record for the retention period.
+ */
+import { open, readFile } from 'node:fs/promises';
+import type { RecipientResult } from '../types.ts';
+
+interface Line {
+  r: string;
+  s: 'delivered' | 'failed';
+  c?: number;
+  m?: string;
+  t: number;
+}
+
+/** Appends the settled results (delivered/failed) durably; deferred ones are not recorded. */
+export async function appendSentLog(
+  path: string,
+  results: RecipientResult[],
+  now = Date.now(),
+): Promise<void> {
+  const lines = results
+    .filter((r) => r.status === 'delivered' || r.status === 'failed')
+    .map((r) => {
+      const line: Line = { r: r.recipient, s: r.status as Line['s'], t: now };
+      if (r.code !== undefined) line.c = r.code;
+      if (r.response) line.m = r.response.slice(0, 500);
+      // Each record starts with a newline: a record torn by a crash mid-append stays on a
+      // line of its own instead of spoiling the next one.
+      return `\n${JSON.stringify(line)}`;
+    });
+  if (lines.length === 0) return;
+  const handle = await open(path, 'a', 0o640);
+  try {
+    await handle.write(lines.join(''));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The settled recipients in a sent-log (lower-cased address → result); empty when absent. */
+export async function readSentLog(
+  path: string,
+  distributor: string,
+): Promise<Map<string, RecipientResult>> {
+  const settled = new Map<string, RecipientResult>();
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return settled;
+    throw error;
+  }
+  for (const raw of text.split('\n')) {
+    // A torn last line (crash mid-append, before fsync returned) was never acknowledged.
+    if (!raw) continue;
+    let line: Line;
+    try {
+      line = JSON.parse(raw) as Line;
+    } catch {
+      continue;
+    }
+    settled.set(line.r.toLowerCase(), {
+      recipient: line.r,
+      status: line.s,
+      distributor,
+      ...(line.c !== undefined ? { code: line.c } : {}),
+      ...(line.m !== undefined ? { response: line.m } : {}),
+    });
+  }
+  return settled;
+}

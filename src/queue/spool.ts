@@ -1,0 +1,372 @@
+/**
+ * The on-disk spool, maildir style. An entry is a directory holding `message.eml` (the
+ * wire bytes, never changed) and `envelope.json` (per-recipient state):
+ *
+ *   tmp/                 entries being written (and uncommitted transactions)
+ *   new/<id>/            waiting for a runner
+ *   cur/<id>@<holder>/   claimed by a runner (host@pid@start-time)
+ *   done/<id>.json       final envelope of a finished entry, kept for the retention period
+ *   dead/<id>/           dead letter: message and envelope of refused or expired recipients
+ *   sent/<id>.log        the sent-log (sent-log.ts)
+ *
+ * Every move is one rename(2), so an entry is always whole in exactly one place. A claim
+ * renames `new/<id>` to `cur/<id>@<holder>`; the holder in the name is the lock: a stale
+ * claim is renamed to a new holder only when the old one is provably gone, and only one
+ * such rename of that exact name can succeed.
+ */
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fsyncDir, writeFileDurable } from '../state/durable.ts';
+import { crashPoint } from '../testing/crash-point.ts';
+import { createEnvelope, type Envelope, type NewEnvelope, parseEnvelope } from './envelope.ts';
+import {
+  currentHolder,
+  formatHolder,
+  type Holder,
+  isHolderGone,
+  parseHolder,
+} from './process-lock.ts';
+
+export interface SpoolLayout {
+  dir: string;
+  tmp: string;
+  new: string;
+  cur: string;
+  done: string;
+  dead: string;
+  sent: string;
+}
+
+export function spoolLayout(dir: string): SpoolLayout {
+  return {
+    dir,
+    tmp: join(dir, 'tmp'),
+    new: join(dir, 'new'),
+    cur: join(dir, 'cur'),
+    done: join(dir, 'done'),
+    dead: join(dir, 'dead'),
+    sent: join(dir, 'sent'),
+  };
+}
+
+export async function ensureSpool(layout: SpoolLayout): Promise<void> {
+  for (const sub of [layout.tmp, layout.new, layout.cur, layout.done, layout.dead, layout.sent]) {
+    await mkdir(sub, { recursive: true, mode: 0o750 });
+  }
+}
+
+export const MESSAGE_FILE = 'message.eml';
+export const ENVELOPE_FILE = 'envelope.json';
+
+export function sentLogPath(layout: SpoolLayout, id: string): string {
+  return join(layout.sent, `${id}.log`);
+}
+
+function isCode(error: unknown, ...codes: string[]): boolean {
+  return codes.includes((error as NodeJS.ErrnoException)?.code ?? '');
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined;
+    throw error;
+  }
+}
+
+export async function readDoneRecord(
+  layout: SpoolLayout,
+  id: string,
+): Promise<Envelope | undefined> {
+  const text = await readIfExists(join(layout.done, `${id}.json`));
+  return text === undefined ? undefined : parseEnvelope(text);
+}
+
+/** The claims of `id` in cur/ (directory names). */
+export async function claimsOf(layout: SpoolLayout, id: string): Promise<string[]> {
+  return (await readdir(layout.cur)).filter((name) => name.startsWith(`${id}@`));
+}
+
+export type EnqueueOutcome =
+  | { id: string; status: 'queued' }
+  /** The entry is already in the spool (waiting or claimed): nothing was added. */
+  | { id: string; status: 'exists' }
+  /** The entry was finished before: its final envelope says what happened. */
+  | { id: string; status: 'done'; envelope: Envelope };
+
+/** A written but not yet visible entry: `commit()` makes it visible, `abort()` removes it. */
+export interface PreparedEntry {
+  readonly id: string;
+  commit(): Promise<EnqueueOutcome>;
+  abort(): Promise<void>;
+}
+
+async function existing(layout: SpoolLayout, id: string): Promise<EnqueueOutcome | undefined> {
+  // Checked in the order an entry moves (new → cur → done), so one in transit is seen.
+  if ((await readIfExists(join(layout.new, id, ENVELOPE_FILE))) !== undefined) {
+    return { id, status: 'exists' };
+  }
+  if ((await claimsOf(layout, id)).length > 0) return { id, status: 'exists' };
+  const done = await readDoneRecord(layout, id);
+  if (done) return { id, status: 'done', envelope: done };
+  return undefined;
+}
+
+/** Writes an entry into tmp/ durably; nothing is visible to runners until `commit()`. */
+export async function prepareEntry(
+  layout: SpoolLayout,
+  input: NewEnvelope & { raw: Buffer },
+): Promise<PreparedEntry> {
+  const staging = join(layout.tmp, `${input.id}.${randomBytes(6).toString('hex')}`);
+  await mkdir(staging, { mode: 0o750 });
+  try {
+    await writeFileDurable(join(staging, MESSAGE_FILE), input.raw);
+    await writeFileDurable(join(staging, ENVELOPE_FILE), JSON.stringify(createEnvelope(input)));
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+  let settled = false;
+  return {
+    id: input.id,
+    async commit() {
+      if (settled) throw new Error(`entry ${input.id} was already committed or aborted`);
+      settled = true;
+      const before = await existing(layout, input.id);
+      if (before) {
+        await rm(staging, { recursive: true, force: true });
+        return before;
+      }
+      try {
+        // rename(2) refuses to replace a non-empty directory: a racing enqueue of the
+        // same ID leaves exactly one entry.
+        await rename(staging, join(layout.new, input.id));
+      } catch (error) {
+        await rm(staging, { recursive: true, force: true });
+        if (isCode(error, 'ENOTEMPTY', 'EEXIST')) return { id: input.id, status: 'exists' };
+        throw error;
+      }
+      await fsyncDir(layout.new);
+      crashPoint('queue.after-spool-write');
+      return { id: input.id, status: 'queued' };
+    },
+    async abort() {
+      if (settled) return;
+      settled = true;
+      await rm(staging, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A claimed entry, owned by this process until released or finished. */
+export interface Claim {
+  readonly id: string;
+  /** The claimed entry's directory. */
+  readonly dir: string;
+  readonly holder: Holder;
+}
+
+/**
+ * Makes sure no other claim of the same ID exists (a re-enqueue raced with a runner): the
+ * later of two claims always sees the earlier one and backs off, so two runners never
+ * work on one ID at once.
+ */
+async function exclusive(layout: SpoolLayout, claim: Claim): Promise<Claim | undefined> {
+  const mine = claim.dir.slice(layout.cur.length + 1);
+  const others = (await claimsOf(layout, claim.id)).filter((name) => name !== mine);
+  if (others.length === 0) {
+    crashPoint('queue.after-claim');
+    return claim;
+  }
+  await releaseClaim(layout, claim);
+  return undefined;
+}
+
+/** Claims a waiting entry by renaming it into cur/; undefined when someone else has it. */
+export async function claimEntry(layout: SpoolLayout, id: string): Promise<Claim | undefined> {
+  const holder = currentHolder();
+  const dir = join(layout.cur, `${id}@${formatHolder(holder)}`);
+  try {
+    await rename(join(layout.new, id), dir);
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTEMPTY', 'EEXIST')) return undefined;
+    throw error;
+  }
+  await fsyncDir(layout.cur);
+  return exclusive(layout, { id, dir, holder });
+}
+
+/** The claims in cur/ whose holder is provably gone (directory names). */
+export async function staleClaims(layout: SpoolLayout): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of await readdir(layout.cur)) {
+    const at = name.indexOf('@');
+    const holder = at > 0 ? parseHolder(name.slice(at + 1)) : undefined;
+    if (holder && isHolderGone(holder)) out.push(name);
+  }
+  return out;
+}
+
+/** Takes over a stale claim (directory name in cur/); undefined when another runner was first. */
+export async function reclaimEntry(layout: SpoolLayout, name: string): Promise<Claim | undefined> {
+  const at = name.indexOf('@');
+  const old = at > 0 ? parseHolder(name.slice(at + 1)) : undefined;
+  if (!old || !isHolderGone(old)) return undefined;
+  const id = name.slice(0, at);
+  const holder = currentHolder();
+  const dir = join(layout.cur, `${id}@${formatHolder(holder)}`);
+  try {
+    await rename(join(layout.cur, name), dir);
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTEMPTY', 'EEXIST')) return undefined;
+    throw error;
+  }
+  await fsyncDir(layout.cur);
+  return exclusive(layout, { id, dir, holder });
+}
+
+export async function readEnvelope(dir: string): Promise<Envelope> {
+  return parseEnvelope(await readFile(join(dir, ENVELOPE_FILE), 'utf8'));
+}
+
+export async function readMessage(dir: string): Promise<Buffer> {
+  return readFile(join(dir, MESSAGE_FILE));
+}
+
+export async function writeEnvelope(dir: string, envelope: Envelope): Promise<void> {
+  await writeFileDurable(join(dir, ENVELOPE_FILE), JSON.stringify(envelope));
+}
+
+/** Puts a claimed entry back into new/ for a later run. */
+export async function releaseClaim(layout: SpoolLayout, claim: Claim): Promise<void> {
+  try {
+    await rename(claim.dir, join(layout.new, claim.id));
+  } catch (error) {
+    if (!isCode(error, 'ENOTEMPTY', 'EEXIST')) throw error;
+    // A copy of the same entry was enqueued meanwhile and waits in new/: one is enough
+    // (the sent-log, shared by ID, keeps what this copy had settled).
+    await rm(claim.dir, { recursive: true, force: true });
+  }
+  await fsyncDir(layout.new);
+  await fsyncDir(layout.cur);
+}
+
+/** Records the final envelope in done/ and removes the claimed entry. */
+export async function finishClaim(
+  layout: SpoolLayout,
+  claim: Claim,
+  envelope: Envelope,
+): Promise<void> {
+  await writeFileDurable(join(layout.done, `${claim.id}.json`), JSON.stringify(envelope));
+  crashPoint('queue.before-unlink');
+  await rm(claim.dir, { recursive: true, force: true });
+  await fsyncDir(layout.cur);
+}
+
+/** Writes (or refreshes) the dead letter of a claimed entry: its message and envelope. */
+export async function writeDeadLetter(
+  layout: SpoolLayout,
+  claim: Claim,
+  envelope: Envelope,
+): Promise<string> {
+  const dir = join(layout.dead, claim.id);
+  await mkdir(dir, { recursive: true, mode: 0o750 });
+  const message = join(dir, MESSAGE_FILE);
+  try {
+    // message.eml is never changed, so a hard link is a safe, free copy.
+    await link(join(claim.dir, MESSAGE_FILE), message);
+  } catch (error) {
+    if (!isCode(error, 'EEXIST')) {
+      await writeFileDurable(message, await readMessage(claim.dir));
+    }
+  }
+  await writeEnvelope(dir, envelope);
+  await fsyncDir(layout.dead);
+  return dir;
+}
+
+export interface SpoolEntry {
+  id: string;
+  where: 'new' | 'cur' | 'dead';
+  /** For a claimed entry: who holds it. */
+  holder?: Holder;
+  envelope: Envelope;
+}
+
+/** Every waiting, claimed and dead entry (entries moving while listed are skipped). */
+export async function listSpool(layout: SpoolLayout): Promise<SpoolEntry[]> {
+  const out: SpoolEntry[] = [];
+  const collect = async (where: SpoolEntry['where'], base: string) => {
+    for (const name of (await readdir(base)).sort()) {
+      const text = await readIfExists(join(base, name, ENVELOPE_FILE));
+      if (text === undefined) continue;
+      const at = name.indexOf('@');
+      const holder = where === 'cur' && at > 0 ? parseHolder(name.slice(at + 1)) : undefined;
+      out.push({
+        id: at > 0 ? name.slice(0, at) : name,
+        where,
+        ...(holder ? { holder } : {}),
+        envelope: parseEnvelope(text),
+      });
+    }
+  };
+  await collect('new', layout.new);
+  await collect('cur', layout.cur);
+  await collect('dead', layout.dead);
+  return out;
+}
+
+/** The IDs waiting in new/. */
+export async function waitingIds(layout: SpoolLayout): Promise<string[]> {
+  return (await readdir(layout.new)).filter((name) => !name.startsWith('.')).sort();
+}
+
+/** Reads the envelope of a waiting entry without claiming it, or undefined when it moved. */
+export async function peekEnvelope(layout: SpoolLayout, id: string): Promise<Envelope | undefined> {
+  const text = await readIfExists(join(layout.new, id, ENVELOPE_FILE));
+  return text === undefined ? undefined : parseEnvelope(text);
+}
+
+/**
+ * Removes done records and sent-logs older than `retentionMs`, and leftovers in tmp/ (an
+ * uncommitted transaction or a write cut short by a crash) older than a day.
+ */
+export async function purgeSpool(
+  layout: SpoolLayout,
+  retentionMs: number,
+  now: number,
+): Promise<number> {
+  let removed = 0;
+  const sweep = async (base: string, maxAge: number, remove: (name: string) => Promise<void>) => {
+    for (const name of await readdir(base)) {
+      try {
+        const info = await stat(join(base, name));
+        if (now - info.mtimeMs < maxAge) continue;
+        await remove(name);
+        removed++;
+      } catch (error) {
+        if (!isCode(error, 'ENOENT')) throw error;
+      }
+    }
+  };
+  await sweep(layout.done, retentionMs, async (name) => {
+    const id = name.replace(/\.json$/, '');
+    // The sent-log goes first: a done record without it still stops a re-send.
+    await rm(sentLogPath(layout, id), { force: true });
+    await rm(join(layout.done, name), { force: true });
+  });
+  await sweep(layout.tmp, 24 * 3600 * 1000, (name) =>
+    rm(join(layout.tmp, name), { recursive: true, force: true }),
+  );
+  return removed;
+}
+
+/** Removes a dead letter (after an operator dealt with it). */
+export async function removeDeadLetter(layout: SpoolLayout, id: string): Promise<boolean> {
+  const dir = join(layout.dead, id);
+  const exists = (await readIfExists(join(dir, ENVELOPE_FILE))) !== undefined;
+  await rm(dir, { recursive: true, force: true });
+  return exists;
+}

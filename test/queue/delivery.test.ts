@@ -1,0 +1,174 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { entryIdFor } from '../../src/queue/entry-id.ts';
+import { appendSentLog } from '../../src/queue/sent-log.ts';
+import { listPost, type QueueFixture, queueFixture } from './helpers.ts';
+
+let fx: QueueFixture;
+afterEach(async () => {
+  await fx?.close();
+});
+
+const statuses = (results: { recipient: string; status: string }[]) =>
+  Object.fromEntries(results.map((r) => [r.recipient, r.status]));
+
+describe('queue distributor against a fault-injecting SMTP server', () => {
+  it('delivers at once when the server is up and finishes the entry', async () => {
+    fx = await queueFixture();
+    const report = await fx.distributor.distribute(listPost('p1', ['a@x.test', 'b@x.test']));
+    expect(statuses(report.results)).toEqual({ 'a@x.test': 'delivered', 'b@x.test': 'delivered' });
+    expect(await readdir(join(fx.spool, 'new'))).toEqual([]);
+    expect(await readdir(join(fx.spool, 'cur'))).toEqual([]);
+    expect(await readdir(join(fx.spool, 'done'))).toHaveLength(1);
+  });
+
+  it('451 for some recipients: only those are retried, with backoff, and delivered later', async () => {
+    fx = await queueFixture();
+    fx.server.addRule({ stage: 'rcpt', recipient: /^soft/, reply: { code: 451 }, times: 2 });
+    const to = ['ok1@x.test', 'soft1@x.test', 'ok2@x.test', 'soft2@x.test'];
+    const report = await fx.distributor.distribute(listPost('p2', to));
+    expect(statuses(report.results)).toEqual({
+      'ok1@x.test': 'delivered',
+      'soft1@x.test': 'queued',
+      'ok2@x.test': 'delivered',
+      'soft2@x.test': 'queued',
+    });
+    expect(report.results.find((r) => r.recipient === 'soft1@x.test')?.code).toBe(451);
+    // Not due yet: a run now sends nothing.
+    expect((await fx.distributor.queue.run()).processed).toBe(0);
+    fx.clock.t += 61_000;
+    const summary = await fx.distributor.queue.run();
+    expect(summary).toMatchObject({ processed: 1, delivered: 2, finished: 1 });
+    const retry = fx.server.accepted.at(-1);
+    expect(retry?.to.sort()).toEqual(['soft1@x.test', 'soft2@x.test']);
+    for (const r of to) expect(fx.server.count(r)).toBe(1);
+    expect(fx.server.duplicates()).toEqual([]);
+  });
+
+  it('550 for one: the rest delivered, that one dead-lettered with a notice', async () => {
+    fx = await queueFixture();
+    fx.server.addRule({
+      stage: 'rcpt',
+      recipient: 'gone@x.test',
+      reply: { code: 550, message: 'No such user' },
+    });
+    const report = await fx.distributor.distribute(
+      listPost('p3', ['a@x.test', 'gone@x.test', 'b@x.test']),
+    );
+    expect(statuses(report.results)).toEqual({
+      'a@x.test': 'delivered',
+      'gone@x.test': 'failed',
+      'b@x.test': 'delivered',
+    });
+    expect(fx.notices).toHaveLength(1);
+    expect(fx.notices[0]?.error.message).toMatch(/gone@x\.test \(550/);
+    expect(fx.notices[0]?.error.message).toMatch(/p3@example\.com/);
+    const id = entryIdFor('red', listPost('p3', []).key);
+    const dead = JSON.parse(await readFile(join(fx.spool, 'dead', id, 'envelope.json'), 'utf8'));
+    expect(
+      dead.recipients.find((r: { address: string }) => r.address === 'gone@x.test').state,
+    ).toBe('failed');
+    expect(await readFile(join(fx.spool, 'dead', id, 'message.eml'), 'latin1')).toMatch(
+      /Message-ID: <p3@/,
+    );
+    // Not retried.
+    fx.clock.t += 10 * 3_600_000;
+    expect((await fx.distributor.queue.run({ force: true })).processed).toBe(0);
+  });
+
+  it('disconnect mid-DATA: delivered exactly once after a retry', async () => {
+    fx = await queueFixture();
+    fx.server.addRule({ stage: 'data', action: 'disconnect', times: 1 });
+    const report = await fx.distributor.distribute(listPost('p4', ['a@x.test', 'b@x.test']));
+    expect(statuses(report.results)).toEqual({ 'a@x.test': 'queued', 'b@x.test': 'queued' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fx.server.accepted).toHaveLength(0);
+    fx.clock.t += 61_000;
+    await fx.distributor.queue.run();
+    expect(fx.server.count('a@x.test', 'p4@example.com')).toBe(1);
+    expect(fx.server.count('b@x.test', 'p4@example.com')).toBe(1);
+  });
+
+  it('server down at post time: queued, delivered when it returns', async () => {
+    fx = await queueFixture();
+    await fx.server.stop();
+    const report = await fx.distributor.distribute(listPost('p5', ['a@x.test']));
+    expect(report.results[0]?.status).toBe('queued');
+    fx.clock.t += 61_000;
+    expect((await fx.distributor.queue.run()).deferred).toBe(1);
+    await fx.server.start();
+    fx.clock.t += 61_000;
+    expect((await fx.distributor.queue.run()).processed).toBe(0); // backoff doubled: 120 s
+    fx.clock.t += 61_000;
+    expect((await fx.distributor.queue.run()).delivered).toBe(1);
+    expect(fx.server.count('a@x.test')).toBe(1);
+  });
+
+  it('distributing the same post again sends nothing twice', async () => {
+    fx = await queueFixture();
+    fx.server.addRule({ stage: 'rcpt', recipient: 'soft@x.test', reply: { code: 451 }, times: 1 });
+    const post = listPost('p6', ['a@x.test', 'soft@x.test']);
+    await fx.distributor.distribute(post);
+    const again = await fx.distributor.distribute(post);
+    expect(statuses(again.results)).toEqual({ 'a@x.test': 'delivered', 'soft@x.test': 'queued' });
+    fx.clock.t += 61_000;
+    await fx.distributor.queue.run();
+    const third = await fx.distributor.distribute(post);
+    expect(statuses(third.results)).toEqual({
+      'a@x.test': 'delivered',
+      'soft@x.test': 'delivered',
+    });
+    expect(fx.server.count('a@x.test')).toBe(1);
+    expect(fx.server.count('soft@x.test')).toBe(1);
+  });
+
+  it('a recipient in the sent-log is not sent again (crash between the 250 and the envelope update)', async () => {
+    fx = await queueFixture({ deliver_now: false });
+    const post = listPost('p7', ['a@x.test', 'b@x.test']);
+    await fx.distributor.distribute(post);
+    const id = entryIdFor('red', post.key);
+    await appendSentLog(join(fx.spool, 'sent', `${id}.log`), [
+      { recipient: 'a@x.test', status: 'delivered', distributor: 'smtp', code: 250 },
+    ]);
+    await fx.distributor.queue.run();
+    expect(fx.server.count('a@x.test')).toBe(0);
+    expect(fx.server.count('b@x.test')).toBe(1);
+  });
+
+  it('expires after the configured age into the dead-letter folder with a notice', async () => {
+    fx = await queueFixture({ expire_after_seconds: 600 });
+    fx.server.addRule({ stage: 'rcpt', reply: { code: 451, message: 'greylisted' } });
+    const post = listPost('p8', ['a@x.test']);
+    await fx.distributor.distribute(post);
+    for (let i = 0; i < 5; i++) {
+      fx.clock.t += 300_000;
+      await fx.distributor.queue.run();
+    }
+    expect(fx.notices).toHaveLength(1);
+    expect(fx.notices[0]?.error.message).toMatch(/expired/);
+    expect(fx.notices[0]?.error.message).toMatch(/greylisted/);
+    const id = entryIdFor('red', post.key);
+    expect(await readdir(join(fx.spool, 'dead'))).toEqual([id]);
+    expect(await readdir(join(fx.spool, 'new'))).toEqual([]);
+    expect(fx.server.count('a@x.test')).toBe(0);
+  });
+
+  it('list, retry and drop', async () => {
+    fx = await queueFixture();
+    fx.server.addRule({ stage: 'rcpt', recipient: 'soft@x.test', reply: { code: 451 } });
+    const post = listPost('p9', ['a@x.test', 'soft@x.test']);
+    await fx.distributor.distribute(post);
+    const id = entryIdFor('red', post.key);
+    const [entry] = await fx.distributor.queue.list();
+    expect(entry).toMatchObject({ id, where: 'new' });
+    expect(entry?.envelope.last_error).toMatch(/451/);
+    expect(await fx.distributor.queue.drop(id)).toBe('dropped');
+    expect((await fx.distributor.queue.list()).map((e) => e.where)).toEqual(['dead']);
+    // A dropped post is not sent again when re-distributed.
+    const again = await fx.distributor.distribute(post);
+    expect(statuses(again.results)).toEqual({ 'a@x.test': 'delivered', 'soft@x.test': 'failed' });
+    expect(await fx.distributor.queue.drop(id)).toBe('removed-dead-letter');
+    expect(await fx.distributor.queue.list()).toEqual([]);
+  });
+});
