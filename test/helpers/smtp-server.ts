@@ -66,6 +66,8 @@ export interface TestSmtpServer {
   readonly accepted: AcceptedMessage[];
   /** Number of connections opened so far (including refused ones). */
   readonly connections: number;
+  /** Number of times a client started sending message data (DATA accepted with 354). */
+  readonly dataStarts: number;
   /** Number of times a (message, recipient) pair was accepted; with one argument, the recipient's total. */
   count(recipient: string, messageId?: string): number;
   /** The (messageId, recipient) pairs accepted more than once: empty when exactly-once held. */
@@ -126,6 +128,7 @@ export async function startSmtpServer(
   const accepted: AcceptedMessage[] = [];
   const counts = new Map<string, number>();
   let connections = 0;
+  let dataStarts = 0;
   const stalled = new Set<() => void>();
 
   const take = (stage: FaultStage, sender: string, recipients: string[]): FaultRule | undefined => {
@@ -220,6 +223,7 @@ export async function startSmtpServer(
         else answer();
       },
       onData(stream, session, callback) {
+        dataStarts++;
         const recipients = session.envelope.rcptTo.map((r) => r.address);
         const rule = take('data', senderOf(session), recipients);
         const chunks: Buffer[] = [];
@@ -292,6 +296,9 @@ export async function startSmtpServer(
     accepted,
     get connections() {
       return connections;
+    },
+    get dataStarts() {
+      return dataStarts;
     },
     count(recipient, messageId) {
       const who = recipient.toLowerCase();
