@@ -1,0 +1,53 @@
+/** `memory` — a member store in memory: for tests and as the reference implementation. */
+import { normalizeAddress } from '../mail/address.ts';
+import {
+  type Member,
+  type MemberPatch,
+  type MemberStore,
+  patchMember,
+  requireAddress,
+  tidyMember,
+} from './store.ts';
+
+export interface MemoryMemberStoreOptions {
+  /** Initial members. @default [] */
+  members?: Member[];
+}
+
+export default function createMemoryMemberStore(
+  options: MemoryMemberStoreOptions = {},
+): MemberStore {
+  let members = (options.members ?? []).map(tidyMember);
+  const find = (address: string) => {
+    const normal = normalizeAddress(address);
+    return members.findIndex((m) => normalizeAddress(m.address) === normal);
+  };
+  return {
+    name: 'memory',
+    async list() {
+      return members.map((m) => ({ ...m }));
+    },
+    async get(address) {
+      const i = find(address);
+      return i < 0 ? undefined : { ...members[i]! };
+    },
+    async add(member) {
+      requireAddress(member.address);
+      if (find(member.address) >= 0) return 'exists';
+      members.push(tidyMember(member));
+      return 'added';
+    },
+    async remove(address) {
+      const i = find(address);
+      if (i < 0) return false;
+      members = members.filter((_, j) => j !== i);
+      return true;
+    },
+    async update(address: string, patch: MemberPatch) {
+      const i = find(address);
+      if (i < 0) return undefined;
+      members[i] = patchMember(members[i]!, patch);
+      return { ...members[i]! };
+    },
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * The member store contract: who is on a list and with which options. Backends (a YAML
+ * file today, a database later) implement `MemberStore`; one contract suite
+ * (test/members/contract.ts) runs against each. Every change is idempotent — adding a
+ * member twice or removing one who is gone is a no-op — so a replay after a crash is safe.
+ */
+import { normalizeAddress } from '../mail/address.ts';
+
+/** Why a member gets no mail: they asked, bounces, or an admin decided. */
+export type NomailReason = 'user' | 'bounce' | 'admin';
+
+export interface MemberOptions {
+  /** Receives digests instead of single posts. @default false */
+  digest?: boolean;
+  /** Receives nothing (still a member: may post). @default false */
+  nomail?: boolean;
+  /** Why `nomail` was set; a bounce-set nomail is lifted by `set mail`. */
+  nomail_reason?: NomailReason;
+  /** Not sent copies of their own posts. @default false */
+  notmetoo?: boolean;
+  /** Their posts are held for a moderator. @default false */
+  moderate?: boolean;
+}
+
+export interface Member extends MemberOptions {
+  /** The address as subscribed (compared in normal form). */
+  address: string;
+  /** Display name, when known. */
+  name?: string;
+}
+
+export type MemberPatch = MemberOptions & { name?: string };
+
+export interface MemberStore {
+  /** The backend's name (`yaml`, `memory`, …), for messages. */
+  readonly name: string;
+  /** Every member, in stored order. */
+  list(): Promise<Member[]>;
+  /** The member with this address (normal-form comparison), or undefined. */
+  get(address: string): Promise<Member | undefined>;
+  /** Adds a member; an existing one is left as it is. Throws on an invalid address. */
+  add(member: Member): Promise<'added' | 'exists'>;
+  /** Removes a member; false when there was none. */
+  remove(address: string): Promise<boolean>;
+  /** Changes options of a member; undefined when there is none. `false` options are removed. */
+  update(address: string, patch: MemberPatch): Promise<Member | undefined>;
+}
+
+export const OPTION_NAMES = ['digest', 'nomail', 'notmetoo', 'moderate'] as const;
+export type OptionName = (typeof OPTION_NAMES)[number];
+
+/** A member with only the options that are on (the stored shape). */
+export function tidyMember(member: Member): Member {
+  const out: Member = { address: member.address.trim() };
+  if (member.name) out.name = member.name;
+  for (const option of OPTION_NAMES) if (member[option]) out[option] = true;
+  if (member.nomail && member.nomail_reason) out.nomail_reason = member.nomail_reason;
+  return out;
+}
+
+/** Applies a patch: options set to false disappear; turning nomail off drops its reason. */
+export function patchMember(member: Member, patch: MemberPatch): Member {
+  const next: Member = { ...member, ...patch };
+  if (patch.nomail === true && !patch.nomail_reason) next.nomail_reason ??= 'user';
+  return tidyMember(next);
+}
+
+/** The normal form or a thrown error naming the bad address. */
+export function requireAddress(address: string): string {
+  const normal = normalizeAddress(address);
+  if (!normal) throw new Error(`member store: '${address}' is not a mail address`);
+  return normal;
+}
+
+/** Members who get single posts: not nomail, not digest-only. */
+export function regularRecipients(members: readonly Member[]): Member[] {
+  return members.filter((m) => !m.nomail && !m.digest);
+}
+
+/** Members who get digests. */
+export function digestRecipients(members: readonly Member[]): Member[] {
+  return members.filter((m) => !m.nomail && m.digest);
+}

@@ -1,0 +1,79 @@
+/**
+ * The member store contract suite: every backend runs it (`testMemberStore(name, make)`).
+ */
+import { describe, expect, it } from 'vitest';
+import type { MemberStore } from '../../src/members/store.ts';
+
+export function testMemberStore(name: string, make: () => Promise<MemberStore>): void {
+  describe(`member store contract: ${name}`, () => {
+    it('starts empty and adds members in order', async () => {
+      const store = await make();
+      expect(await store.list()).toEqual([]);
+      expect(await store.add({ address: 'alice@example.com' })).toBe('added');
+      expect(await store.add({ address: 'bob@example.org', name: 'Bob', digest: true })).toBe(
+        'added',
+      );
+      expect(await store.list()).toEqual([
+        { address: 'alice@example.com' },
+        { address: 'bob@example.org', name: 'Bob', digest: true },
+      ]);
+    });
+
+    it('compares addresses in normal form and adds idempotently', async () => {
+      const store = await make();
+      await store.add({ address: 'Alice@Example.COM' });
+      expect(await store.add({ address: 'alice@example.com' })).toBe('exists');
+      expect((await store.get('ALICE@example.com'))?.address).toBe('Alice@Example.COM');
+      expect(await store.list()).toHaveLength(1);
+    });
+
+    it('refuses what is not an address', async () => {
+      const store = await make();
+      await expect(store.add({ address: 'not an address' })).rejects.toThrow(/not a mail address/);
+      expect(await store.list()).toEqual([]);
+    });
+
+    it('removes idempotently', async () => {
+      const store = await make();
+      await store.add({ address: 'a@example.com' });
+      await store.add({ address: 'b@example.com' });
+      expect(await store.remove('A@example.com')).toBe(true);
+      expect(await store.remove('a@example.com')).toBe(false);
+      expect(await store.list()).toEqual([{ address: 'b@example.com' }]);
+    });
+
+    it('updates options; false drops them; nomail carries a reason', async () => {
+      const store = await make();
+      await store.add({ address: 'a@example.com' });
+      expect(await store.update('a@example.com', { digest: true, notmetoo: true })).toEqual({
+        address: 'a@example.com',
+        digest: true,
+        notmetoo: true,
+      });
+      await store.update('a@example.com', { digest: false, nomail: true, nomail_reason: 'bounce' });
+      expect(await store.get('a@example.com')).toEqual({
+        address: 'a@example.com',
+        notmetoo: true,
+        nomail: true,
+        nomail_reason: 'bounce',
+      });
+      await store.update('a@example.com', { nomail: false });
+      expect(await store.get('a@example.com')).toEqual({
+        address: 'a@example.com',
+        notmetoo: true,
+      });
+      expect(await store.update('nobody@example.com', { digest: true })).toBeUndefined();
+      await store.update('a@example.com', { moderate: true });
+      expect((await store.get('a@example.com'))?.moderate).toBe(true);
+    });
+
+    it('keeps every one of many concurrent changes', async () => {
+      const store = await make();
+      const addresses = Array.from({ length: 20 }, (_, i) => `m${i}@example.com`);
+      await Promise.all(addresses.map((address) => store.add({ address })));
+      await Promise.all(addresses.slice(0, 5).map((a) => store.remove(a)));
+      const left = (await store.list()).map((m) => m.address).sort();
+      expect(left).toEqual(addresses.slice(5).sort());
+    });
+  });
+}

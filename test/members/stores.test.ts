@@ -1,0 +1,95 @@
+/** The contract suite against every member store, and what only the YAML store promises. */
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import createMemoryMemberStore from '../../src/members/memory.ts';
+import createYamlMemberStore from '../../src/members/yaml.ts';
+import { testMemberStore } from './contract.ts';
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'malist-members-'));
+}
+
+testMemberStore('memory', async () => createMemoryMemberStore());
+testMemberStore('yaml (inline in the list file)', async () => {
+  const file = join(await tempDir(), 'red.yaml');
+  await writeFile(file, '# Red list\naddress: red@list.example.com\nname: Red\n');
+  return createYamlMemberStore({ file });
+});
+testMemberStore('yaml (members file, created on first add)', async () =>
+  createYamlMemberStore({ file: join(await tempDir(), 'red.members.yaml') }),
+);
+
+describe('yaml member store', () => {
+  it('keeps comments, order and untouched entries', async () => {
+    const file = join(await tempDir(), 'red.yaml');
+    const original = [
+      '# The red list',
+      'address: red@list.example.com # posting address',
+      'members:',
+      '  # founders',
+      '  - alice@example.com',
+      '  - Bob Example <bob@example.org> # keeps his name',
+      '  - { address: carol@example.net, digest: true }',
+      'subject_prefix: "[Red] "',
+      '',
+    ].join('\n');
+    await writeFile(file, original);
+    const store = createYamlMemberStore({ file });
+    expect(await store.list()).toEqual([
+      { address: 'alice@example.com' },
+      { address: 'bob@example.org', name: 'Bob Example' },
+      { address: 'carol@example.net', digest: true },
+    ]);
+    await store.add({ address: 'dave@example.com' });
+    await store.update('alice@example.com', { nomail: true });
+    const text = await readFile(file, 'utf8');
+    expect(text).toContain('# The red list');
+    expect(text).toContain('address: red@list.example.com # posting address');
+    expect(text).toContain('# founders');
+    expect(text).toContain('  - Bob Example <bob@example.org> # keeps his name');
+    expect(text).toContain('subject_prefix: "[Red] "');
+    expect(text.indexOf('subject_prefix')).toBeGreaterThan(text.indexOf('dave@example.com'));
+    expect(text).toMatch(/address: alice@example.com\s+nomail: true\s+nomail_reason: user/);
+    // A no-op change does not rewrite the file.
+    const before = await readFile(file, 'utf8');
+    await store.add({ address: 'DAVE@example.com' });
+    expect(await readFile(file, 'utf8')).toBe(before);
+    // Nothing left behind: no temp files, no lock.
+    expect((await readdir(join(file, '..'))).sort()).toEqual(['red.yaml']);
+  });
+
+  it('works with a flow sequence and a document that is a sequence', async () => {
+    const dir = await tempDir();
+    const flow = join(dir, 'flow.yaml');
+    await writeFile(flow, 'address: x@list.example\nmembers: [a@example.com, b@example.com]\n');
+    await createYamlMemberStore({ file: flow }).add({ address: 'c@example.com' });
+    expect(await readFile(flow, 'utf8')).toContain(
+      'members: [ a@example.com, b@example.com, c@example.com ]',
+    );
+    const seq = join(dir, 'red.members');
+    await writeFile(seq, '# one per line\n- a@example.com\n');
+    const store = createYamlMemberStore({ file: seq });
+    await store.add({ address: 'b@example.com', notmetoo: true });
+    expect(await readFile(seq, 'utf8')).toBe(
+      '# one per line\n- a@example.com\n- address: b@example.com\n  notmetoo: true\n',
+    );
+  });
+
+  it('two stores on one file (two processes) lose no change', async () => {
+    const file = join(await tempDir(), 'red.yaml');
+    const a = createYamlMemberStore({ file });
+    const b = createYamlMemberStore({ file });
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).add({ address: `p${i}@example.com` })),
+    );
+    expect(await a.list()).toHaveLength(10);
+  });
+
+  it('refuses a broken file with its name', async () => {
+    const file = join(await tempDir(), 'bad.yaml');
+    await writeFile(file, 'members: [a@example.com\n');
+    await expect(createYamlMemberStore({ file }).list()).rejects.toThrow(/bad\.yaml/);
+  });
+});
