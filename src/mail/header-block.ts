@@ -167,15 +167,17 @@ export class HeaderBlock {
    */
   setRaw(name: string, value: Buffer): void {
     const head = makeField(name, '', this.eol);
+    // Only a single line ending followed by a blank stays (a fold of the original value);
+    // any other CR or LF becomes a space, so no value can end the header or start a field.
+    const clean = value
+      .toString('latin1')
+      .replace(/(\r?\n)(?=[ \t])|[\r\n]/g, (_m, fold: string | undefined) => fold ?? ' ');
     const raw = Buffer.concat([
       head.raw.subarray(0, head.raw.length - this.eol.length),
-      value,
+      Buffer.from(clean, 'latin1'),
       Buffer.from(this.eol),
     ]);
-    const field: HeaderField = {
-      name,
-      raw: Buffer.from(raw.toString('latin1').replace(/[\r\n]+(?![ \t])(?=.)/g, ' '), 'latin1'),
-    };
+    const field: HeaderField = { name, raw };
     created.add(field);
     this.set(name, '');
     this.list = this.list.map((f) => (f.name.toLowerCase() === name.toLowerCase() ? field : f));
@@ -226,15 +228,17 @@ export class HeaderBlock {
   toBuffer(opts: { wire?: boolean; hasBody?: boolean } = {}): Buffer {
     const parts: Buffer[] = [];
     if (!opts.wire) parts.push(this.prefix);
-    for (const f of this.list) {
-      parts.push(f.raw);
-      const last = f.raw[f.raw.length - 1];
-      if (last !== LF) parts.push(Buffer.from(this.eol, 'latin1'));
-    }
     let separator = this.separator;
     if (separator.length === 0 && opts.hasBody && this.list.length > 0 && this.list.some(isNew)) {
       separator = Buffer.from(this.eol, 'latin1');
     }
+    this.list.forEach((f, i) => {
+      parts.push(f.raw);
+      // A message that ends inside its last field (no final line ending) keeps ending there.
+      const endsMessage = i === this.list.length - 1 && separator.length === 0 && !opts.hasBody;
+      if (f.raw[f.raw.length - 1] !== LF && !endsMessage)
+        parts.push(Buffer.from(this.eol, 'latin1'));
+    });
     parts.push(separator);
     return Buffer.concat(parts);
   }
