@@ -271,7 +271,9 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
       if (outcome.status === 'done')
         return { outcome, results: asResults(outcome.envelope, distributor) };
       if (outcome.status === 'queued' && deliverNow) {
-        const results = await queue.deliver(outcome.id);
+        // The entry is safe on disk: a failure to deliver now is the runner's to retry, not
+        // the caller's (who would spool it again).
+        const results = await queue.deliver(outcome.id).catch(() => undefined);
         if (results) return { outcome, results };
       }
       const waiting = await peekEnvelope(layout, outcome.id);
