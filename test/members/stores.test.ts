@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import createMemoryMemberStore from '../../src/members/memory.ts';
+import createTextMemberStore from '../../src/members/text-file.ts';
 import createYamlMemberStore from '../../src/members/yaml.ts';
 import { testMemberStore } from './contract.ts';
 
@@ -20,6 +21,30 @@ testMemberStore('yaml (inline in the list file)', async () => {
 testMemberStore('yaml (members file, created on first add)', async () =>
   createYamlMemberStore({ file: join(await tempDir(), 'red.members.yaml') }),
 );
+
+testMemberStore('text-file (one member a line)', async () =>
+  createTextMemberStore({ file: join(await tempDir(), 'red.members') }),
+);
+
+describe('text-file member store', () => {
+  it('keeps comments and blank lines, options as words', async () => {
+    const file = join(await tempDir(), 'red.members');
+    await writeFile(
+      file,
+      '# founders\nalice@example.com   # the first\n\nbob@example.org digest\n',
+    );
+    const store = createTextMemberStore({ file });
+    expect(await store.list()).toEqual([
+      { address: 'alice@example.com' },
+      { address: 'bob@example.org', digest: true },
+    ]);
+    await store.update('alice@example.com', { nomail: true, nomail_reason: 'bounce' });
+    await store.add({ address: 'carol@example.net', notmetoo: true });
+    expect(await readFile(file, 'utf8')).toBe(
+      '# founders\nalice@example.com nomail=bounce # the first\n\nbob@example.org digest\ncarol@example.net notmetoo\n',
+    );
+  });
+});
 
 describe('yaml member store', () => {
   it('keeps comments, order and untouched entries', async () => {
