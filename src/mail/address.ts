@@ -46,10 +46,12 @@ export function normalizeAddress(address: string): string {
   const at = text.lastIndexOf('@');
   if (at <= 0 || at === text.length - 1) return '';
   const local = text.slice(0, at);
-  const domain = text.slice(at + 1).replace(/\.$/, '');
-  if (/[\s<>,;]/.test(local) || /[\s<>,;@]/.test(domain)) return '';
-  const ascii = domainToASCII(domain.toLowerCase());
-  if (!ascii) return '';
+  const domain = text.slice(at + 1).replace(/\.+$/, '');
+  // `\ / ? # %` would be taken by the URL host parser as the end of the host.
+  if (/[\s<>,;]/.test(local) || /[\s<>,;@\\/?#%]/.test(domain)) return '';
+  // The host parser may map characters to dots (U+3002): no empty label may come out.
+  const ascii = domainToASCII(domain.toLowerCase()).replace(/\.+$/, '');
+  if (!ascii || ascii.startsWith('.') || ascii.includes('..')) return '';
   return `${local.toLowerCase()}@${ascii}`;
 }
 
