@@ -1,0 +1,326 @@
+/**
+ * From loaded configuration to running units. `planAll` checks every unit mapping (type,
+ * options against the unit's schema, `server:` references, custom modules) without starting
+ * anything — that is `malist check`; `instantiate*` then calls the factories.
+ */
+import type { z } from 'zod';
+import { distributors } from '../distributors/index.ts';
+import { fetchers } from '../fetchers/index.ts';
+import createManyLists from '../processors/many-lists.ts';
+import createSingleList, { type SingleList } from '../processors/single-list.ts';
+import { DEFAULT_PIPELINE, type UnitFactory, units } from '../processors/units.ts';
+import { reactors } from '../reactors/index.ts';
+import type { Distributor, Fetcher, Processor, Reactor } from '../types.ts';
+import { isPathType, loadCustomUnit } from './custom.ts';
+import { problemsOf } from './issues.ts';
+import type { LoadedConfig, LoadedList } from './load.ts';
+import { type ConfigProblem, didYouMean, keyPath } from './problem.ts';
+import type { UnitSpecValue } from './schema.ts';
+import type { YamlSource } from './source.ts';
+import { SERVER_KEY, type UnitKind, unitSchemas } from './unit-schemas.ts';
+
+type AnyFactory = (...args: never[]) => unknown;
+
+const REGISTRIES: Record<UnitKind, Record<string, AnyFactory>> = {
+  fetcher: fetchers,
+  distributor: distributors,
+  reactor: reactors,
+  unit: units,
+};
+
+const KIND_KEY: Record<UnitKind, string> = {
+  fetcher: 'fetcher',
+  distributor: 'distributor',
+  reactor: 'reactor',
+  unit: 'pipeline unit',
+};
+
+/** One checked unit, ready for its factory. */
+export interface Plan {
+  kind: UnitKind;
+  type: string;
+  factory: AnyFactory;
+  options: Record<string, unknown>;
+  /** Where it was written, for messages. */
+  where: string;
+  /** Nested distributors (multiple, deliver-to). */
+  children?: Plan[];
+}
+
+export interface ListPlan {
+  list: LoadedList;
+  units: Plan[];
+}
+
+export interface Plans {
+  fetchers: Plan[];
+  distributors: Plan[];
+  reactors: Plan[];
+  lists: ListPlan[];
+}
+
+interface PlanContext {
+  config: LoadedConfig;
+  problems: ConfigProblem[];
+  /** Custom modules by resolved key, loaded once. */
+  custom: Map<string, Promise<Awaited<ReturnType<typeof loadCustomUnit>>>>;
+}
+
+function asArray<T>(value: T | T[] | undefined): { item: T; path: PropertyKey[] }[] {
+  if (value === undefined) return [];
+  return Array.isArray(value)
+    ? value.map((item, i) => ({ item, path: [i] }))
+    : [{ item: value, path: [] }];
+}
+
+/** Checks one unit mapping; undefined (with problems recorded) when it cannot be built. */
+async function planUnit(
+  kind: UnitKind,
+  spec: UnitSpecValue,
+  source: YamlSource,
+  path: PropertyKey[],
+  baseDir: string,
+  ctx: PlanContext,
+): Promise<Plan | undefined> {
+  const { type, server, ...written } =
+    typeof spec === 'string'
+      ? { type: spec, server: undefined }
+      : (spec as Record<string, unknown> & { type: string });
+  const typePath = typeof spec === 'string' ? path : [...path, 'type'];
+  const at = (p: PropertyKey[]) => ({ file: source.file, ...source.locate(p), key: keyPath(p) });
+  const registry = REGISTRIES[kind];
+  let factory = registry[type];
+  let schema: z.ZodType | { safeParse: z.ZodType['safeParse'] } | undefined =
+    unitSchemas[kind][type];
+  if (!factory) {
+    const custom = isPathType(type) || /^(@[\w.-]+\/)?[\w.-]+$/.test(type) ? type : undefined;
+    const near = didYouMean(type, Object.keys(registry));
+    if (custom && !(near && !isPathType(type))) {
+      const key = isPathType(type) ? `${baseDir}\0${type}` : type;
+      if (!ctx.custom.has(key)) ctx.custom.set(key, loadCustomUnit(type, baseDir));
+      try {
+        const mod = await ctx.custom.get(key)!;
+        factory = mod.factory;
+        schema = mod.schema as typeof schema;
+      } catch (error) {
+        ctx.problems.push({
+          ...at(typePath),
+          message: `unknown ${KIND_KEY[kind]} type '${type}' (${(error as Error).message})`,
+          fix: `use one of ${Object.keys(registry).join(' | ')}, a relative path (./my-unit.ts) or an installed package`,
+        });
+        return undefined;
+      }
+    } else {
+      ctx.problems.push({
+        ...at(typePath),
+        message: `unknown ${KIND_KEY[kind]} type '${type}'; expected one of ${Object.keys(registry).join(' | ')}`,
+        fix: near
+          ? `did you mean '${near}'?`
+          : 'or a relative path (./my-unit.ts) to a custom unit',
+      });
+      return undefined;
+    }
+  }
+  let options: Record<string, unknown> = written;
+  if (server !== undefined) {
+    const servers = ctx.config.main?.servers ?? {};
+    const named = typeof server === 'string' ? servers[server] : undefined;
+    if (!named) {
+      ctx.problems.push({
+        ...at([...path, 'server']),
+        message: `no server named ${JSON.stringify(server)} under servers:`,
+        fix: `add it to servers: or use one of ${Object.keys(servers).join(', ') || '(none defined)'}`,
+      });
+      return undefined;
+    }
+    const into = SERVER_KEY[type];
+    options = into
+      ? { ...written, [into]: { ...named, ...(written[into] as object | undefined) } }
+      : { ...named, ...written };
+  }
+  if (kind === 'distributor' && type === 'queue' && ctx.config.main?.queue) {
+    options = { ...ctx.config.main.queue, ...options };
+  }
+  if (schema) {
+    const result = schema.safeParse(options);
+    if (!result.success) {
+      const before = ctx.problems.length;
+      if (result.error && typeof result.error === 'object' && 'issues' in result.error) {
+        ctx.problems.push(
+          ...problemsOf(result.error as z.ZodError, source, schema as z.ZodType, path).map((p) => ({
+            ...p,
+            message: `${type}: ${p.message}`,
+          })),
+        );
+      }
+      if (ctx.problems.length === before)
+        ctx.problems.push({ ...at(path), message: `${type}: invalid options` });
+      return undefined;
+    }
+    options = result.data as Record<string, unknown>;
+  }
+  const plan: Plan = {
+    kind,
+    type,
+    factory: factory as AnyFactory,
+    options,
+    where: `${source.file}:${source.locate(path).line}`,
+  };
+  if (kind === 'distributor' && (type === 'multiple' || type === 'deliver-to')) {
+    const nested =
+      type === 'multiple'
+        ? asArray(options.distributors as UnitSpecValue[]).map((c) => ({
+            ...c,
+            path: ['distributors', ...c.path],
+          }))
+        : [{ item: options.distributor as UnitSpecValue, path: ['distributor'] }];
+    const children: Plan[] = [];
+    for (const child of nested) {
+      const p = await planUnit(
+        'distributor',
+        child.item,
+        source,
+        [...path, ...child.path],
+        baseDir,
+        ctx,
+      );
+      if (!p) return undefined;
+      children.push(p);
+    }
+    plan.children = children;
+  }
+  return plan;
+}
+
+/** Checks every unit of the configuration; problems go to `config.problems`. */
+export async function planAll(config: LoadedConfig): Promise<Plans> {
+  const ctx: PlanContext = { config, problems: config.problems, custom: new Map() };
+  const plans: Plans = { fetchers: [], distributors: [], reactors: [], lists: [] };
+  const main = config.main;
+  if (!main) return plans;
+  const source = config.source;
+  const dir = config.dir;
+  const raw = source.value as Record<string, unknown>;
+  for (const { item, path } of asArray(main.fetch)) {
+    const p = await planUnit('fetcher', item, source, ['fetch', ...path], dir, ctx);
+    if (p) plans.fetchers.push(p);
+  }
+  for (const { item, path } of asArray(main.distribute)) {
+    const p = await planUnit('distributor', item, source, ['distribute', ...path], dir, ctx);
+    if (p) plans.distributors.push(p);
+  }
+  const reactorSpecs = main.reactors ?? (raw.reactors === undefined ? ['stderr-logger'] : []);
+  for (const [i, item] of reactorSpecs.entries()) {
+    const p = await planUnit('reactor', item, source, ['reactors', i], dir, ctx);
+    if (p) plans.reactors.push(p);
+  }
+  for (const list of config.lists) {
+    const fromList = (list.source.value as Record<string, unknown>).pipeline !== undefined;
+    const pipeSource = fromList || !list.pipeline ? list.source : source;
+    const pipePath = fromList || !list.pipeline ? ['pipeline'] : ['defaults', 'pipeline'];
+    const baseDir = fromList ? list.source.path.replace(/[/\\][^/\\]*$/, '') : dir;
+    const specs: UnitSpecValue[] = list.pipeline ?? [...DEFAULT_PIPELINE];
+    const unitOptions =
+      (list.settings as { unit_options?: Record<string, Record<string, unknown>> }).unit_options ??
+      {};
+    const listUnits: Plan[] = [];
+    for (const [i, spec] of specs.entries()) {
+      const type = typeof spec === 'string' ? spec : spec.type;
+      const merged =
+        unitOptions[type] !== undefined
+          ? { ...unitOptions[type], ...(typeof spec === 'string' ? { type } : spec) }
+          : spec;
+      const p = await planUnit(
+        'unit',
+        merged,
+        pipeSource,
+        list.pipeline ? [...pipePath, i] : ['address'],
+        baseDir,
+        ctx,
+      );
+      if (p) listUnits.push(p);
+    }
+    plans.lists.push({ list, units: listUnits });
+  }
+  if (plans.distributors.length === 0 && !ctx.problems.some((p) => p.key.startsWith('distribute')))
+    ctx.problems.push({
+      file: source.file,
+      line: 1,
+      col: 1,
+      key: 'distribute',
+      message: 'missing; nothing would deliver list mail',
+      fix: 'add distribute: { type: queue, server: … } (or type: maildir for a local test)',
+    });
+  return plans;
+}
+
+/** Calls a plan's factory (children first); a factory's own refusal is a problem. */
+export function instantiate<T>(plan: Plan, extra: Record<string, unknown> = {}): T {
+  let options: Record<string, unknown> = { ...plan.options, ...extra };
+  if (plan.children) {
+    const built = plan.children.map((c) => instantiate<Distributor>(c, extra));
+    options =
+      plan.type === 'multiple'
+        ? { ...options, distributors: built }
+        : { ...options, distributor: built[0] };
+  }
+  try {
+    return (plan.factory as (options: unknown) => T)(options);
+  } catch (error) {
+    throw new Error(`${plan.where}: ${plan.type}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export function buildReactors(plans: Plans): Reactor[] {
+  return plans.reactors.map((p) => instantiate<Reactor>(p));
+}
+
+export function buildFetchers(plans: Plans, extra: Record<string, unknown> = {}): Fetcher[] {
+  return plans.fetchers.map((p) => instantiate<Fetcher>(p, extra));
+}
+
+/** The configured distributors; reactors go to those that report on their own (the queue). */
+export function buildDistributors(plans: Plans, reactorList: Reactor[]): Distributor[] {
+  return plans.distributors.map((p) =>
+    instantiate<Distributor>(p, p.type === 'queue' ? { reactors: reactorList } : {}),
+  );
+}
+
+/** One list's pipeline; its `deliver_to` addresses join the envelope after the pipeline. */
+export function buildList(plan: ListPlan): SingleList {
+  const { list } = plan;
+  const extraUnits: Record<string, UnitFactory> = {};
+  for (const u of plan.units)
+    if (!(u.type in units)) extraUnits[u.type] = u.factory as unknown as UnitFactory;
+  let single: SingleList;
+  try {
+    single = createSingleList({
+      ...list.settings,
+      pipeline: plan.units.map((u) => ({ ...u.options, type: u.type })),
+      extraUnits,
+    });
+  } catch (error) {
+    throw new Error(`${list.source.file}: ${(error as Error).message}`, { cause: error });
+  }
+  if (list.deliver_to.length === 0) return single;
+  const extra = list.deliver_to;
+  return {
+    ...single,
+    async process(mail) {
+      const out = await single.process(mail);
+      out.ml_send_to = [...new Set([...(out.ml_send_to ?? []), ...extra])];
+      return out;
+    },
+  };
+}
+
+/** The router over every list (many-lists), or one list's pipeline. */
+export function buildProcessor(plans: Plans, config: LoadedConfig, only?: string): Processor {
+  const selected = plans.lists.filter((l) => only === undefined || l.list.name === only);
+  const lists = selected.map(buildList);
+  if (only !== undefined) return lists[0]!;
+  return createManyLists({
+    lists,
+    ...(config.main?.no_match ? { no_match: config.main.no_match } : {}),
+  });
+}

@@ -1,0 +1,46 @@
+/**
+ * Custom units: a `type:` that is a relative path (`./units/shout.ts`, resolved against the
+ * YAML file that names it) or an installed package name. The module's default export is the
+ * factory (for a pipeline unit: `(list, options) => Processor`); it may export `schema`
+ * (anything with zod's `safeParse`) to have its options checked like a built-in unit's.
+ */
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export interface CustomModule {
+  factory: (...args: never[]) => unknown;
+  schema?: { safeParse(value: unknown): { success: boolean; data?: unknown; error?: unknown } };
+}
+
+/** True when `type` names a file rather than a registry entry or a package. */
+export function isPathType(type: string): boolean {
+  return type.startsWith('./') || type.startsWith('../') || isAbsolute(type);
+}
+
+/** Imports a custom unit; throws an Error whose message says what was wrong. */
+export async function loadCustomUnit(type: string, baseDir: string): Promise<CustomModule> {
+  let url: string;
+  if (isPathType(type)) {
+    url = pathToFileURL(resolve(baseDir, type)).href;
+  } else {
+    try {
+      url = pathToFileURL(createRequire(join(baseDir, 'noop.js')).resolve(type)).href;
+    } catch {
+      throw new Error(`no installed package '${type}'`);
+    }
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    throw new Error(`cannot load ${type}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (typeof mod.default !== 'function')
+    throw new Error(`${type} has no default export; export the unit's factory as default`);
+  const schema = mod.schema as CustomModule['schema'];
+  return {
+    factory: mod.default as CustomModule['factory'],
+    ...(schema && typeof schema.safeParse === 'function' ? { schema } : {}),
+  };
+}

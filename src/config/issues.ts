@@ -1,0 +1,162 @@
+/**
+ * zod's issues turned into problems an operator can act on: the file, line and column the
+ * value was written at, the key, what was expected, what was there, and a fix.
+ */
+import type { z } from 'zod';
+import { type ConfigProblem, didYouMean, keyPath, shown } from './problem.ts';
+import { KEY_HINTS } from './schema.ts';
+import type { YamlSource } from './source.ts';
+
+/** The value at `path` inside `root`. */
+export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let node = root;
+  for (const segment of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[segment];
+  }
+  return node;
+}
+
+/** The keys a strict object schema allows at `path`, when it can be told. */
+function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let node: unknown = schema;
+  const unwrap = (n: unknown): unknown => {
+    for (let i = 0; i < 10; i++) {
+      const def = (n as { _zod?: { def?: { type?: string; innerType?: unknown } } })?._zod?.def;
+      if (def?.type === 'optional' || def?.type === 'default' || def?.type === 'nullable')
+        n = def.innerType;
+      else break;
+    }
+    return n;
+  };
+  for (const segment of path) {
+    node = unwrap(node);
+    const def = (node as { _zod?: { def?: Record<string, unknown> } })?._zod?.def;
+    if (!def) return [];
+    if (def.type === 'object') node = (def.shape as Record<string, unknown>)[String(segment)];
+    else if (def.type === 'array') node = def.element;
+    else if (def.type === 'record') node = def.valueType;
+    else return [];
+  }
+  const def = (unwrap(node) as { _zod?: { def?: Record<string, unknown> } })?._zod?.def;
+  return def?.type === 'object' ? Object.keys(def.shape as object) : [];
+}
+
+function article(type: string): string {
+  if (type === 'array') return 'a list';
+  if (type === 'object') return 'a mapping';
+  if (type === 'int') return 'a whole number';
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+/**
+ * The problems of a failed parse. `prefix` is where the checked value sits in the file
+ * (a unit's options inside `fetch.0`), `root` the file's whole parsed value.
+ */
+export function problemsOf(
+  error: z.ZodError,
+  source: YamlSource,
+  schema: z.ZodType,
+  prefix: readonly PropertyKey[] = [],
+): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const root = source.value;
+  for (const issue of error.issues) {
+    const path = [...prefix, ...issue.path];
+    const value = valueAt(root, path);
+    const base = { file: source.file, key: keyPath(path) };
+    switch (issue.code) {
+      case 'unrecognized_keys':
+        for (const key of issue.keys) {
+          const where = source.locate([...path, key], 'key');
+          const known = allowedKeys(schema, issue.path);
+          const near = didYouMean(key, known);
+          out.push({
+            ...base,
+            ...where,
+            key: keyPath([...path, key]),
+            message: 'unknown key',
+            fix:
+              KEY_HINTS[key] ??
+              (near
+                ? `did you mean '${near}'?`
+                : `remove it; known keys here: ${known.join(', ') || '(none)'}`),
+          });
+        }
+        break;
+      case 'invalid_value': {
+        const values = issue.values.map(String);
+        const near = typeof value === 'string' ? didYouMean(value, values) : undefined;
+        out.push({
+          ...base,
+          ...source.locate(path),
+          message: `expected one of ${values.join(' | ')}, got ${shown(value)}`,
+          ...(near ? { fix: `did you mean '${near}'?` } : {}),
+        });
+        break;
+      }
+      case 'invalid_type':
+        if (path.length === 0) {
+          out.push({
+            ...base,
+            line: 1,
+            col: 1,
+            message: `expected ${article(issue.expected)} of settings, got ${shown(value)}`,
+            fix: 'write key: value lines (see examples/ and lists/)',
+          });
+        } else if (value === undefined) {
+          out.push({
+            ...base,
+            ...source.locate(path.slice(0, -1)),
+            message: `missing; expected ${article(issue.expected)}`,
+            fix: `add ${String(path[path.length - 1])}: to this mapping`,
+          });
+        } else {
+          out.push({
+            ...base,
+            ...source.locate(path),
+            message: `expected ${article(issue.expected)}, got ${shown(value)}`,
+          });
+        }
+        break;
+      case 'too_small':
+        out.push({
+          ...base,
+          ...source.locate(path),
+          message:
+            issue.origin === 'array'
+              ? `expected at least ${String(issue.minimum)} entr${issue.minimum === 1 ? 'y' : 'ies'}`
+              : issue.origin === 'string'
+                ? 'must not be empty'
+                : `expected at least ${String(issue.minimum)}, got ${shown(value)}`,
+        });
+        break;
+      case 'too_big':
+        out.push({
+          ...base,
+          ...source.locate(path),
+          message: `expected at most ${String(issue.maximum)}, got ${shown(value)}`,
+        });
+        break;
+      default:
+        out.push({
+          ...base,
+          ...(value === undefined ? source.locate(path.slice(0, -1)) : source.locate(path)),
+          message: `${issue.message.replace(/^Invalid input: /, '')}, got ${shown(value)}`,
+        });
+    }
+  }
+  return out;
+}
+
+/** Parses `value` (found at `prefix` in `source`) with `schema`; problems instead of throwing. */
+export function check<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  source: YamlSource,
+  prefix: readonly PropertyKey[] = [],
+): { data?: z.output<S>; problems: ConfigProblem[] } {
+  const result = schema.safeParse(value);
+  if (result.success) return { data: result.data, problems: [] };
+  return { problems: problemsOf(result.error, source, schema, prefix) };
+}

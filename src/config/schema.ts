@@ -1,0 +1,149 @@
+/**
+ * The shape of `malist.yaml` and of `lists/NAME.yaml`, as zod schemas. Every mapping is
+ * strict: an unknown key is an error, so a typo never passes silently. Unit options (a
+ * `type:` mapping) are checked later, against the unit's own schema (unit-schemas.ts).
+ */
+import { z } from 'zod';
+
+/** An address as configuration writes it: local@domain, nothing else. */
+export const address = z
+  .string({ error: 'expected an address like name@example.com' })
+  .regex(/^[^\s@<>,;"]+@[^\s@<>,;"]+\.?[^\s@<>,;"]*$/, {
+    error: 'expected a bare address like name@example.com (no display name, no brackets)',
+  });
+
+const addresses = z.array(address, { error: 'expected a list of addresses' });
+
+/** A member: `a@example.com`, `Alice <a@example.com>`, or `{ address: …, name: …, nomail: … }`. */
+export const member = z.union(
+  [
+    z.string().regex(/^[^\s@<>,;"]+@[^\s@<>,;"]+$|<[^\s@<>,;"]+@[^\s@<>,;"]+>\s*$/),
+    z.looseObject({ address, nomail: z.boolean().optional() }),
+  ],
+  { error: 'expected a member: name@example.com, "Name <name@example.com>" or { address: … }' },
+);
+
+/**
+ * A unit by name: `stderr-logger`, or a mapping with `type:` and the unit's options.
+ * `server:` names an entry of `servers:` whose settings the unit takes.
+ */
+export const unitSpec = z.union(
+  [
+    z.string().min(1),
+    z.looseObject({
+      type: z.string({ error: 'expected the unit type, e.g. type: maildir' }).min(1),
+    }),
+  ],
+  { error: 'expected a unit: its type name, or a mapping with type: and its options' },
+);
+export type UnitSpecValue = z.infer<typeof unitSpec>;
+
+const oneOrMany = z.union([unitSpec, z.array(unitSpec)], {
+  error: 'expected a unit (type: …) or a list of units',
+});
+
+export const POSTING = ['open', 'members', 'moderated', 'announce'] as const;
+export const NON_MEMBER_ACTION = ['hold', 'reject', 'discard', 'accept'] as const;
+
+/** The settings a list may take from `defaults:` in malist.yaml. */
+const listDefaults = {
+  /** Who may post. @default members */
+  posting: z.enum(POSTING).optional(),
+  /** What happens to a non-member's post on a `members` list. @default hold */
+  non_member_action: z.enum(NON_MEMBER_ACTION).optional(),
+  /** Allowed to post without being members (and the only posters of an announce list). */
+  posters: addresses.optional(),
+  /** Get held-mail notices. */
+  moderators: addresses.optional(),
+  /** Extra fixed recipients of every post (an archive). */
+  deliver_to: addresses.optional(),
+  /** The processor units, in order, replacing the default pipeline. */
+  pipeline: z.array(unitSpec, { error: 'expected a list of unit names' }).optional(),
+  /** Options for units of the pipeline by unit name, without restating the pipeline. */
+  unit_options: z
+    .record(z.string(), z.record(z.string(), z.unknown()), {
+      error: 'expected a mapping of unit name to its options',
+    })
+    .optional(),
+};
+
+/** `lists/NAME.yaml`: one list; NAME is its short name. */
+export const listSchema = z.strictObject({
+  /** The posting address. */
+  address,
+  /** Shown in From/List-Id. @default the short name */
+  display_name: z.string().min(1).optional(),
+  /** Free text for operators and `malist check`. */
+  description: z.string().optional(),
+  /** Members, inline. */
+  members: z.array(member, { error: 'expected a list of members' }).optional(),
+  /** A file of member addresses, one a line (# comments), relative to this file. */
+  members_file: z.string().min(1).optional(),
+  /** Added to the subject, never stacked, e.g. "[Red] ". */
+  subject_prefix: z.string().optional(),
+  /** The envelope sender of distributed mail. @default LOCAL-bounces@DOMAIN */
+  bounce_address: address.optional(),
+  /** From moderator_password_env / moderator_password_file (never written in YAML). */
+  moderator_password: z.string().optional(),
+  /** Posts larger than this many bytes are held. 0: no limit. */
+  max_message_size: z.number().int().min(0).optional(),
+  /** Posts with more To + Cc addresses than this are held. 0: no limit. */
+  max_recipients: z.number().int().min(0).optional(),
+  /** Hold posts that do not name the list (or an acceptable alias) in To or Cc. */
+  require_explicit_destination: z.boolean().optional(),
+  acceptable_aliases: addresses.optional(),
+  /** Held posts expire after this many days. @default 14 */
+  held_expiry_days: z.number().positive().optional(),
+  /** The RFC 2919 list label. @default the address with @ replaced by . */
+  list_id: z.string().min(1).optional(),
+  archive_url: z.string().min(1).optional(),
+  help_url: z.string().min(1).optional(),
+  subscribe_url: z.string().min(1).optional(),
+  unsubscribe_url: z.string().min(1).optional(),
+  ...listDefaults,
+});
+export type ListYaml = z.infer<typeof listSchema>;
+
+/** `malist.yaml`. Relative paths are relative to the file's directory. */
+export const mainSchema = z.strictObject({
+  /** Journal, held mail, quarantine, the run lock. @default var/state */
+  state_dir: z.string().min(1).optional(),
+  /** Where the list files are. @default lists */
+  lists_dir: z.string().min(1).optional(),
+  /** Named connection settings (host, port, user, password_env …) that units refer to by `server:`. */
+  servers: z
+    .record(
+      z.string(),
+      z.record(z.string(), z.unknown(), { error: 'expected a mapping of settings' }),
+    )
+    .optional(),
+  /** Where `malist run` fetches mail, in order. */
+  fetch: oneOrMany.optional(),
+  /** How list mail leaves (several: every one gets every mail). */
+  distribute: oneOrMany,
+  /** Defaults for every `type: queue` distributor (spool dir, retry, expiry); `malist run` runs it. */
+  queue: z
+    .record(z.string(), z.unknown(), { error: 'expected a mapping of queue settings' })
+    .optional(),
+  /** Told of every failure and signal. @default [stderr-logger] */
+  reactors: z.array(unitSpec, { error: 'expected a list of reactors' }).optional(),
+  /** One line per delivery: time, list, Message-ID, recipients, outcome. */
+  delivery_log: z.string().min(1).optional(),
+  /** A mail addressed to none of the lists. @default hold */
+  no_match: z.enum(['hold', 'reject', 'discard']).optional(),
+  /** Settings every list takes unless it sets its own. */
+  defaults: z.strictObject(listDefaults).optional(),
+});
+export type MainYaml = z.infer<typeof mainSchema>;
+
+/** Keys refused with a pointed fix instead of "unknown key". */
+export const KEY_HINTS: Record<string, string> = {
+  name: "use display_name: for the list's display name; its short name is the file name",
+  password: 'secrets never sit in YAML: write password_env: VAR or password_file: PATH',
+  pass: 'secrets never sit in YAML: write pass_env: VAR or pass_file: PATH',
+  member: 'the key is members: (a list of addresses)',
+  prefix: 'the key is subject_prefix:',
+  policy: 'the key is posting:',
+  state: 'the key is state_dir:',
+  processors: 'the key is pipeline: (a list of unit names)',
+};

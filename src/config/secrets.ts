@@ -1,0 +1,101 @@
+/**
+ * Secrets and paths in unit options. A secret is never written in YAML: `password_env: VAR`
+ * takes it from the environment, `password_file: PATH` from a file; either becomes the
+ * unit's `password` option. A literal `password:` is refused with the way to fix it.
+ * Keys naming files or directories (`dir`, `file`, `path`, `processed`, `…_dir`, `…_file`,
+ * `…_path`) are resolved against the directory of the YAML file that wrote them.
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { type ConfigProblem, keyPath } from './problem.ts';
+import type { YamlSource } from './source.ts';
+
+export const SECRET_KEYS = ['password', 'pass', 'secret', 'token', 'api_key'] as const;
+const SECRET = new RegExp(`(^|_)(${SECRET_KEYS.join('|')})$`);
+const PATH_KEY = /^(dir|file|path|processed|delivery_log)$|_(dir|file|path)$/;
+
+export interface ResolveContext {
+  source: YamlSource;
+  /** The directory relative paths are resolved against. */
+  baseDir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** The env variable name an operator would pick for `key` at `path`. */
+function suggestedVar(path: readonly PropertyKey[], key: string): string {
+  const words = path.filter((p) => typeof p === 'string' && p !== 'servers') as string[];
+  const stem = (words[words.length - 1] ?? 'malist').replace(/[^a-z0-9]+/gi, '_').toUpperCase();
+  return `MALIST_${stem}_${key.toUpperCase()}`;
+}
+
+/** A copy of `value` (found at `path`) with secrets resolved and paths made absolute. */
+export async function resolveOptions(
+  value: unknown,
+  path: readonly PropertyKey[],
+  ctx: ResolveContext,
+  problems: ConfigProblem[],
+): Promise<unknown> {
+  if (Array.isArray(value)) {
+    return Promise.all(value.map((v, i) => resolveOptions(v, [...path, i], ctx, problems)));
+  }
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    const here = [...path, key];
+    const at = (which: 'key' | 'value') => ({
+      file: ctx.source.file,
+      ...ctx.source.locate(here, which),
+      key: keyPath(here),
+    });
+    if (SECRET.test(key)) {
+      const name = suggestedVar(path, key);
+      problems.push({
+        ...at('key'),
+        message: `a literal ${key} in YAML is refused (config files get copied, committed and mailed)`,
+        fix: `put it in the environment and write ${key}_env: ${name}, or in a file only malist can read and write ${key}_file: /etc/malist/${name.toLowerCase()}`,
+      });
+      continue;
+    }
+    const secret = /^(.*)_(env|file)$/.exec(key);
+    if (secret && SECRET.test(secret[1]!)) {
+      const target = secret[1]!;
+      if (typeof v !== 'string' || v === '') {
+        problems.push({
+          ...at('value'),
+          message: `expected ${secret[2] === 'env' ? 'an environment variable name' : 'a file path'}`,
+        });
+        continue;
+      }
+      if (secret[2] === 'env') {
+        const found = ctx.env[v];
+        if (found === undefined || found === '') {
+          problems.push({
+            ...at('value'),
+            message: `environment variable ${v} is not set`,
+            fix: `export ${v} where malist runs (for cron: in the crontab or a wrapper script), or use ${target}_file:`,
+          });
+          continue;
+        }
+        out[target] = found;
+      } else {
+        const file = isAbsolute(v) ? v : resolve(ctx.baseDir, v);
+        try {
+          out[target] = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+        } catch (error) {
+          problems.push({
+            ...at('value'),
+            message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+            fix: 'create the file (mode 0600, owned by the user malist runs as) or fix the path',
+          });
+        }
+      }
+      continue;
+    }
+    if (PATH_KEY.test(key) && typeof v === 'string' && v !== '') {
+      out[key] = isAbsolute(v) ? v : resolve(ctx.baseDir, v);
+      continue;
+    }
+    out[key] = await resolveOptions(v, here, ctx, problems);
+  }
+  return out;
+}

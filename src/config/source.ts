@@ -1,0 +1,107 @@
+/**
+ * One YAML file with its positions: parse errors become problems with line and column, and
+ * any key path of the parsed value can be traced back to where it was written.
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, relative } from 'node:path';
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type { ConfigProblem } from './problem.ts';
+
+/** A parsed YAML file. `value` is its plain data (undefined when it could not be parsed). */
+export interface YamlSource {
+  /** The path as shown in messages. */
+  file: string;
+  /** The absolute path. */
+  path: string;
+  value: unknown;
+  problems: ConfigProblem[];
+  /** Where `path` was written: the key for `at: 'key'`, else the value. Falls back to the nearest parent. */
+  locate(path: readonly PropertyKey[], at?: 'key' | 'value'): { line: number; col: number };
+}
+
+/** The path as an operator would type it: relative to the working directory when inside it. */
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+const PARSE_FIXES: Record<string, string> = {
+  DUPLICATE_KEY: 'remove one of the two entries (YAML keeps neither silently)',
+  BAD_INDENT: 'indent nested keys by the same number of spaces as their siblings',
+  TAB_AS_INDENT: 'indent with spaces, not tabs',
+  MISSING_CHAR: 'close the quote or bracket opened here',
+  BLOCK_AS_IMPLICIT_KEY: 'put a space after the colon, or quote the value',
+  MULTILINE_IMPLICIT_KEY: 'put a space after the colon, or quote the value',
+  UNEXPECTED_TOKEN: 'check the quoting and indentation on this line',
+};
+
+/** Parses `text` (read from `path`); never throws. */
+export function parseYaml(text: string, path: string): YamlSource {
+  const file = displayPath(path);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const problems: ConfigProblem[] = doc.errors.map((error) => {
+    const pos = lineCounter.linePos(error.pos[0]);
+    const first = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    return {
+      file,
+      line: pos.line,
+      col: pos.col,
+      key: '',
+      message: `YAML syntax: ${first}`,
+      fix: PARSE_FIXES[error.code] ?? 'check the YAML syntax on this line',
+    };
+  });
+  const value = problems.length === 0 ? doc.toJS({ maxAliasCount: 100 }) : undefined;
+
+  function locate(path: readonly PropertyKey[], at: 'key' | 'value' = 'value') {
+    let node: unknown = doc.contents;
+    let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
+    for (let i = 0; i < path.length; i++) {
+      const segment = path[i];
+      const last = i === path.length - 1;
+      if (isMap(node)) {
+        const pair = node.items.find(
+          (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment),
+        );
+        if (!pair) break;
+        const keyNode = pair.key as Node;
+        if (last && at === 'key') {
+          offset = keyNode.range?.[0] ?? offset;
+          break;
+        }
+        node = pair.value;
+        offset = (pair.value as Node | null)?.range?.[0] ?? keyNode.range?.[0] ?? offset;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        const item = node.items[segment] as Node | undefined;
+        if (!item) break;
+        node = item;
+        offset = item.range?.[0] ?? offset;
+      } else break;
+    }
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, col: pos.col };
+  }
+
+  return { file, path, value, problems, locate };
+}
+
+/** Reads and parses a YAML file; an unreadable file is one problem. */
+export async function readYaml(path: string): Promise<YamlSource> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const source = parseYaml('', path);
+    source.problems.push({
+      file: source.file,
+      line: 0,
+      col: 0,
+      key: '',
+      message: `cannot read the file: ${(error as Error).message}`,
+      fix: 'check the path and its permissions',
+    });
+    return source;
+  }
+  return parseYaml(text, path);
+}
