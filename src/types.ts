@@ -36,6 +36,11 @@ export interface ListMail {
    * pipeline signalled: `play()` handles that copy as if the signal had been thrown.
    */
   ml_signal?: Signal;
+  /**
+   * Set when a moderator approved this post (a released held post, or a valid pre-approval
+   * header): who or what approved it. Units that would hold a post for a moderator let it pass.
+   */
+  ml_approved?: string;
   /** Stable key of the fetched bytes (sha256 hex of `raw`): the journal's and the spool's key. */
   readonly key: string;
 }

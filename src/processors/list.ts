@@ -2,6 +2,7 @@
  * What a list is, as every processor unit sees it: the validated settings of one
  * `lists/NAME.yaml`, with defaults applied. Units take it through their factory.
  */
+import { Discard, Hold, Reject, type Signal } from '../errors.ts';
 import { normalizeAddress } from '../mail/address.ts';
 
 export type PostingPolicy = 'open' | 'members' | 'moderated' | 'announce';
@@ -28,16 +29,80 @@ export interface ListSettings {
   subject_prefix?: string;
   /** The envelope sender of distributed mail. @default LOCAL-bounces@DOMAIN */
   bounce_address?: string;
+  /**
+   * The moderators' password for pre-approved posts (an `Approved:` header). Resolved by the
+   * config loader from `moderator_password_env` / `moderator_password_file`, never in YAML.
+   */
+  moderator_password?: string;
+  /** Posts larger than this many bytes are held. 0 or unset: no limit. */
+  max_message_size?: number;
+  /** Posts with more To + Cc addresses than this are held. 0 or unset: no limit. */
+  max_recipients?: number;
+  /** Hold posts that do not name the list (or an `acceptable_aliases` entry) in To or Cc. @default false */
+  require_explicit_destination?: boolean;
+  /** Other addresses that count as the list for `require_explicit_destination`. */
+  acceptable_aliases?: string[];
+  /** Held posts expire (poster told) after this many days. @default 14 */
+  held_expiry_days?: number;
+  /** The RFC 2919 list label. @default the address with '@' replaced by '.' */
+  list_id?: string;
+  /** Web page of the list's archive (List-Archive). */
+  archive_url?: string;
+  /** Help page (List-Help, with the mailto "help" command). */
+  help_url?: string;
+  /** Subscribe page (List-Subscribe, with the mailto form). */
+  subscribe_url?: string;
+  /**
+   * Unsubscribe URL (List-Unsubscribe, next to the mailto form). A template: `{list}`,
+   * `{member}` and `{token}`; with `{member}` or `{token}` it is personalised per recipient
+   * and gets `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
+   */
+  unsubscribe_url?: string;
+  /**
+   * The state directory (from malist.yaml), set by the config loader: units keep per-list
+   * state under it (post numbers, DMARC cache). Unset: such state lives in memory only.
+   */
+  state_dir?: string;
+  /**
+   * Options for the units named in the pipeline, by unit name, so a list can tune units of
+   * the default pipeline without restating it. @example { footer: { text: "-- \n{list_name}" } }
+   */
+  unit_options?: Record<string, Record<string, unknown>>;
+}
+
+/** LOCAL-SUFFIX@DOMAIN for the list's address. */
+export function listAddressWith(list: ListSettings, suffix: string): string {
+  const at = list.address.lastIndexOf('@');
+  return `${list.address.slice(0, at)}-${suffix}${list.address.slice(at)}`;
+}
+
+/** The address of the list's mail commands (subscribe, confirm, moderation tokens). */
+export function requestAddress(list: ListSettings): string {
+  return listAddressWith(list, 'request');
+}
+
+/** The address of the list's owners (From of notices). */
+export function ownerAddress(list: ListSettings): string {
+  return listAddressWith(list, 'owner');
 }
 
 /** The list's bounce address: LOCAL-bounces@DOMAIN unless configured. */
 export function bounceAddress(list: ListSettings): string {
   if (list.bounce_address) return list.bounce_address;
-  const at = list.address.lastIndexOf('@');
-  return `${list.address.slice(0, at)}-bounces${list.address.slice(at)}`;
+  return listAddressWith(list, 'bounces');
 }
 
 /** The set of normalised member addresses, for membership checks by address (never substring). */
 export function memberSet(addresses: readonly string[]): Set<string> {
   return new Set(addresses.map(normalizeAddress).filter((a) => a !== ''));
+}
+
+/** What a rule does with a post that breaks it. */
+export type RuleAction = 'hold' | 'reject' | 'discard';
+
+/** The signal for a rule's action. */
+export function ruleSignal(action: RuleAction | undefined, reason: string): Signal {
+  if (action === 'reject') return new Reject(reason);
+  if (action === 'discard') return new Discard(reason);
+  return new Hold(reason);
 }

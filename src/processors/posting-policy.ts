@@ -1,7 +1,9 @@
 /**
  * `posting-policy` — who may post: `open` (anyone), `members` (members and `posters`;
  * others get `non_member_action`), `moderated` (everything held), `announce` (only
- * `posters`). The poster is every From mailbox and the Sender, compared by normal address.
+ * `posters`). The poster is every From mailbox and the Sender, compared by normal address
+ * (case-insensitive, IDN domains in punycode), never by substring. A post a moderator
+ * approved (`ml_approved`: released from hold, or a valid `Approved:` field) passes.
  */
 import { Discard, Hold, Reject } from '../errors.ts';
 import { parseAddressList } from '../mail/address.ts';
@@ -20,7 +22,7 @@ export function posterAddresses(mail: ListMail): string[] {
 
 export function checkPoster(list: ListSettings, mail: ListMail): void {
   const policy = list.posting ?? 'members';
-  if (policy === 'open') return;
+  if (policy === 'open' || mail.ml_approved) return;
   const poster = posterAddresses(mail);
   const shown = poster[0] ?? '(no From address)';
   if (policy === 'moderated')

@@ -1,12 +1,14 @@
 /**
  * `subject-prefix` — puts the list's prefix on the subject, never stacked: "Re: [Red] Re:
- * [Red] x" becomes "[Red] Re: x" (or "Re: [Red] x" with `position: after-re`). Encoded-word
+ * [Red] x" becomes "[Red] Re: x" (or "Re: [Red] x" with `position: after-re`). A `%d`
+ * (or `%05d`) in the prefix is the post number, from a durable counter. Encoded-word
  * subjects are decoded first and re-encoded when needed; a subject of raw 8-bit bytes that
  * are not UTF-8 keeps its bytes and only gains the prefix.
  */
 import { decodeWords, encodeWordsIfNeeded } from '../mail/encoded-words.ts';
 import type { ListMail, Processor } from '../types.ts';
 import type { ListSettings } from './list.ts';
+import { PostCounter } from './post-number.ts';
 
 export interface SubjectPrefixOptions {
   /** Where the prefix goes on a reply. @default 'before-re' */
@@ -14,25 +16,43 @@ export interface SubjectPrefixOptions {
 }
 
 const REPLY = /^\s*((re|aw|sv|fw|fwd|antw|vs|ref|r)\s*(\[\d+\])?\s*:\s*)+/i;
+const NUMBER = /%(0\d+)?d/;
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The pure rule: `subject` with `prefix` applied once. */
+/** True when the prefix numbers posts. */
+export function isNumbered(prefix: string | undefined): boolean {
+  return prefix !== undefined && NUMBER.test(prefix);
+}
+
+/** The prefix with its `%d` / `%0Nd` replaced by `n`. Pure. */
+export function renderPrefix(prefix: string, n: number | undefined): string {
+  return prefix.replace(NUMBER, (_, pad: string | undefined) =>
+    String(n ?? 0).padStart(pad ? Number.parseInt(pad, 10) : 0, '0'),
+  );
+}
+
+/** A pattern matching any earlier copy of the prefix (any number in place of `%d`). */
+function prefixPattern(prefix: string): RegExp {
+  const tag = escapeRegExp(prefix.trim()).replace(/%(0\d+)?d/, '\\d+');
+  return new RegExp(`\\s*${tag}\\s*`, 'gi');
+}
+
+/** The pure rule: `subject` with `prefix` applied once (`n` fills a `%d`). */
 export function applyPrefix(
   subject: string,
   prefix: string,
   position: SubjectPrefixOptions['position'] = 'before-re',
+  n?: number,
 ): string {
-  const tag = prefix.trim();
-  if (!tag) return subject;
-  // %d numbering makes each prefix differ: match any number in its place.
-  const pattern = new RegExp(`\\s*${escapeRegExp(tag).replace('%d', '\\d+')}\\s*`, 'gi');
-  let rest = subject.replace(pattern, ' ').replace(/\s+/g, ' ').trim();
+  if (!prefix.trim()) return subject;
+  let rest = subject.replace(prefixPattern(prefix), ' ').replace(/\s+/g, ' ').trim();
   const isReply = REPLY.test(rest);
   if (isReply) rest = rest.replace(REPLY, '').trim();
-  const spaced = prefix.endsWith(' ') ? prefix : `${prefix} `;
+  const shown = renderPrefix(prefix, n);
+  const spaced = shown.endsWith(' ') ? shown : `${shown} `;
   if (!isReply) return `${spaced}${rest}`.trimEnd();
   return position === 'after-re' ? `Re: ${spaced}${rest}` : `${spaced}Re: ${rest}`;
 }
@@ -45,33 +65,39 @@ export function prefixSubject(
   mail: ListMail,
   prefix: string,
   position?: SubjectPrefixOptions['position'],
+  n?: number,
 ): void {
   const raw = mail.header.getRaw('Subject');
   if (raw && !isUtf8(raw)) {
     // Undecodable bytes: keep them as they are, only once prefixed.
-    const tag = prefix.trim();
-    if (raw.toString('latin1').includes(tag)) return;
+    const pattern = prefixPattern(prefix);
+    if (pattern.test(raw.toString('latin1'))) return;
     mail.header.setRaw(
       'Subject',
       Buffer.concat([
-        Buffer.from(`${prefix.replace(/\s+$/, '')} `),
+        Buffer.from(` ${renderPrefix(prefix, n).replace(/\s+$/, '')} `),
         Buffer.from(raw.toString('latin1').trimStart(), 'latin1'),
       ]),
     );
     return;
   }
   const subject = decodeWords(mail.header.get('Subject') ?? '');
-  mail.header.set('Subject', encodeWordsIfNeeded(applyPrefix(subject, prefix, position)));
+  mail.header.set('Subject', encodeWordsIfNeeded(applyPrefix(subject, prefix, position, n)));
 }
 
 export default function createSubjectPrefix(
   list: ListSettings,
   options: SubjectPrefixOptions = {},
 ): Processor {
+  const counter = isNumbered(list.subject_prefix)
+    ? new PostCounter(list.state_dir, list.name)
+    : undefined;
   return {
     name: 'subject-prefix',
     async process(mail) {
-      if (list.subject_prefix) prefixSubject(mail, list.subject_prefix, options.position);
+      if (!list.subject_prefix) return mail;
+      const n = counter ? await counter.numberFor(mail.key) : undefined;
+      prefixSubject(mail, list.subject_prefix, options.position, n);
       return mail;
     },
   };

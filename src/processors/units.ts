@@ -3,16 +3,34 @@
  * → its factory, which takes the list's settings and the unit's own options.
  */
 import type { Processor } from '../types.ts';
+import createApproved from './approved.ts';
 import createEnvelope from './envelope.ts';
+import createExplicitDestination from './explicit-destination.ts';
+import createFooter from './footer.ts';
 import type { ListSettings } from './list.ts';
+import createListHeaders from './list-headers.ts';
+import createLoopGuard from './loop-guard.ts';
+import createMaxRecipients from './max-recipients.ts';
+import createMaxSize from './max-size.ts';
 import createPostingPolicy from './posting-policy.ts';
+import createReplyTo from './reply-to.ts';
+import createStripHeaders from './strip-headers.ts';
 import createSubjectPrefix from './subject-prefix.ts';
 
 export type UnitFactory = (list: ListSettings, options: never) => Processor;
 
 export const units = {
+  'loop-guard': createLoopGuard,
+  approved: createApproved,
   'posting-policy': createPostingPolicy,
+  'max-size': createMaxSize,
+  'max-recipients': createMaxRecipients,
+  'explicit-destination': createExplicitDestination,
+  'strip-headers': createStripHeaders,
   'subject-prefix': createSubjectPrefix,
+  'reply-to': createReplyTo,
+  footer: createFooter,
+  'list-headers': createListHeaders,
   envelope: createEnvelope,
 } satisfies Record<string, UnitFactory>;
 
@@ -21,26 +39,43 @@ export type UnitName = keyof typeof units;
 /** A pipeline entry: a unit name, or a name with options (`{ type: subject-prefix, position: after-re }`). */
 export type UnitSpec = string | ({ type: string } & Record<string, unknown>);
 
-/** The default pipeline of a list: data, overridable per list in YAML. */
+/**
+ * The default pipeline of a list, in Mailman's order: refuse loops and robots first, then
+ * decide who may post (pre-approval, policy, limits), then rewrite (strip, subject,
+ * Reply-To, footer, List-* fields) and address the copy. Data, overridable per list in YAML.
+ */
 export const DEFAULT_PIPELINE = [
+  'loop-guard',
+  'approved',
   'posting-policy',
+  'max-size',
+  'max-recipients',
+  'explicit-destination',
+  'strip-headers',
   'subject-prefix',
+  'reply-to',
+  'footer',
+  'list-headers',
   'envelope',
 ] as const satisfies readonly UnitName[];
 
-/** Builds one unit; unknown names are a configuration error naming the choices. */
+/**
+ * Builds one unit; unknown names are a configuration error naming the choices. Options
+ * come from the list's `unit_options[name]`, overridden by those given in the entry itself.
+ */
 export function buildUnit(
   list: ListSettings,
   spec: UnitSpec,
   registry: Record<string, UnitFactory> = units,
 ): Processor {
-  const { type, ...options } = typeof spec === 'string' ? { type: spec } : spec;
+  const { type, ...inline } = typeof spec === 'string' ? { type: spec } : spec;
   const factory = registry[type];
   if (!factory) {
     throw new Error(
       `list ${list.name}: unknown pipeline unit '${type}'; known units: ${Object.keys(registry).join(', ')}`,
     );
   }
+  const options = { ...list.unit_options?.[type], ...inline };
   return (factory as (list: ListSettings, options: Record<string, unknown>) => Processor)(
     list,
     options,

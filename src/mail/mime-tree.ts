@@ -1,0 +1,128 @@
+/**
+ * A byte-exact view of a message's MIME structure: each part knows where its header, body
+ * and end lie in the buffer, so a unit can rewrite one part and splice it back, leaving
+ * every other byte as it was. Not a MIME library: it neither decodes nor re-serialises.
+ */
+import libmime from 'libmime';
+import { HeaderBlock } from './header-block.ts';
+
+export interface ContentType {
+  /** "text/plain", lower case. */
+  mime: string;
+  params: Record<string, string>;
+}
+
+export interface MimePart {
+  header: HeaderBlock;
+  /** Offsets in the parsed buffer: the part's first header byte, its body, and its end (exclusive). */
+  start: number;
+  bodyStart: number;
+  end: number;
+  type: ContentType;
+  /** Parts of a multipart whose boundary was found. */
+  children: MimePart[];
+  /** For a multipart with its boundary found: the boundary. */
+  boundary?: string;
+  /** Offset of the line break before the close delimiter; undefined when it is missing. */
+  closeAt?: number;
+}
+
+const MAX_DEPTH = 20;
+
+/** The Content-Type of a header; RFC 2045's default (text/plain) when absent or unreadable. */
+export function contentTypeOf(header: HeaderBlock): ContentType {
+  const value = header.get('Content-Type');
+  if (!value) return { mime: 'text/plain', params: {} };
+  const parsed = libmime.parseHeaderValue(value);
+  const mime = parsed.value.trim().toLowerCase();
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed.params ?? {})) params[k.toLowerCase()] = String(v);
+  return { mime: /^[\w.+-]+\/[\w.+-]+$/.test(mime) ? mime : 'text/plain', params };
+}
+
+/** The Content-Transfer-Encoding, lower case; '7bit' when absent. */
+export function transferEncodingOf(header: HeaderBlock): string {
+  return (header.get('Content-Transfer-Encoding') ?? '7bit').trim().toLowerCase() || '7bit';
+}
+
+/** Parses the whole mail body (`header` is the message's own header). */
+export function parseMime(header: HeaderBlock, body: Buffer): MimePart {
+  return parsePart(body, header, 0, 0, body.length, 0);
+}
+
+function parsePart(
+  buf: Buffer,
+  header: HeaderBlock,
+  start: number,
+  bodyStart: number,
+  end: number,
+  depth: number,
+): MimePart {
+  const type = contentTypeOf(header);
+  const part: MimePart = { header, start, bodyStart, end, type, children: [] };
+  const boundary = type.params['boundary'];
+  if (!type.mime.startsWith('multipart/') || !boundary || depth >= MAX_DEPTH) return part;
+  const delimiters = findDelimiters(buf, bodyStart, end, boundary);
+  if (delimiters.length === 0) return part;
+  part.boundary = boundary;
+  for (let i = 0; i < delimiters.length; i++) {
+    const d = delimiters[i]!;
+    if (d.close) {
+      part.closeAt = d.before;
+      break;
+    }
+    const next = delimiters[i + 1];
+    const childEnd = next ? next.before : end;
+    const slice = buf.subarray(d.after, childEnd);
+    const parsed = HeaderBlock.parse(slice);
+    part.children.push(
+      parsePart(buf, parsed.header, d.after, d.after + parsed.bodyStart, childEnd, depth + 1),
+    );
+  }
+  return part;
+}
+
+interface Delimiter {
+  /** Where the line break before the delimiter line starts (it belongs to the delimiter). */
+  before: number;
+  /** First byte after the delimiter line. */
+  after: number;
+  close: boolean;
+}
+
+function findDelimiters(buf: Buffer, from: number, end: number, boundary: string): Delimiter[] {
+  const dash = Buffer.from(`--${boundary}`, 'latin1');
+  const out: Delimiter[] = [];
+  let line = from;
+  while (line < end) {
+    let nl = buf.indexOf(0x0a, line);
+    if (nl === -1 || nl >= end) nl = end - 1;
+    const lineEnd = nl + 1;
+    if (buf[line] === 0x2d && buf.subarray(line, line + dash.length).equals(dash)) {
+      const rest = buf.toString('latin1', line + dash.length, lineEnd).replace(/\r?\n$/, '');
+      const close = rest.startsWith('--');
+      if (close || /^[ \t]*$/.test(rest)) {
+        let before = line;
+        if (before > from && buf[before - 1] === 0x0a) before--;
+        if (before > from && buf[before - 1] === 0x0d) before--;
+        out.push({ before, after: lineEnd, close });
+        if (close) break;
+      }
+    }
+    line = lineEnd;
+  }
+  return out;
+}
+
+/** `buf` with bytes [from, to) replaced by `insert`. */
+export function splice(buf: Buffer, from: number, to: number, insert: Buffer): Buffer {
+  return Buffer.concat([buf.subarray(0, from), insert, buf.subarray(to)]);
+}
+
+/** A boundary that does not occur in `body`. */
+export function newBoundary(body: Buffer, seed: string): string {
+  for (let i = 0; ; i++) {
+    const candidate = `=_malist_${seed.slice(0, 16)}_${i}`;
+    if (!body.includes(`--${candidate}`)) return candidate;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Notice texts. A template is plain text with `{name}` placeholders; an unknown name is left
+ * as written so a typo shows instead of vanishing. Lists override a text by its key.
+ */
+
+/** Substitutes `{name}` placeholders; values are used as given (plain text, no HTML). */
+export function renderTemplate(template: string, vars: Record<string, string | undefined>): string {
+  return template.replace(/\{([a-z_]+)\}/g, (whole, name: string) => vars[name] ?? whole);
+}
+
+/** The built-in notice texts, by key. */
+export const DEFAULT_TEMPLATES = {
+  rejected_subject: 'Your message to {list_address} was rejected',
+  rejected: `Your message to the {list_name} list ({list_address}) was not delivered:
+
+    {reason}
+
+Your message is attached. Questions go to {owner_address}.
+`,
+  held_subject: 'Your message to {list_address} awaits moderator approval',
+  held: `Your message to the {list_name} list ({list_address}) is held until a moderator
+looks at it, because:
+
+    {reason}
+
+You will hear back if it is rejected, or if no moderator decides within {expiry_days} days.
+Subject: {subject}
+`,
+  moderator_subject: 'confirm {token}',
+  moderator: `A post to {list_address} is held for your approval.
+
+    From:    {from}
+    Subject: {subject}
+    Reason:  {reason}
+
+To approve it, reply to this message keeping the subject ("confirm {token}"),
+or send "approve {token}" to {request_address}.
+To reject it (the poster is told), send "reject {token}" to {request_address}.
+To drop it silently, send "discard {token}" to {request_address}.
+From a shell: malist held approve|reject|discard {held_id}
+
+Without a decision the post expires on {expires}. The post is attached.
+`,
+  expired_subject: 'Your message to {list_address} expired unmoderated',
+  expired: `Your message to the {list_name} list ({list_address}) was held for a moderator
+for {expiry_days} days without a decision, and has been dropped.
+
+Subject: {subject}
+`,
+  token_refused_subject: 'Moderation request for {list_address} not carried out',
+  token_refused: `Your request ({action}) for {list_address} was not carried out:
+
+    {reason}
+
+Nothing was changed.
+`,
+  token_done_subject: 'Moderation request for {list_address} done',
+  token_done: `The held post "{subject}" from {from} was {done}.
+`,
+} as const;
+
+export type TemplateKey = keyof typeof DEFAULT_TEMPLATES;
+
+/** A list's text for `key`: its override, else the built-in one. */
+export function templateText(
+  key: TemplateKey,
+  overrides?: Partial<Record<string, string>>,
+): string {
+  return overrides?.[key] ?? DEFAULT_TEMPLATES[key];
+}

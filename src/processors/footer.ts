@@ -1,0 +1,81 @@
+/**
+ * `footer` — adds the list's footer (and optionally a header text) to every post, MIME-
+ * safely (see `decorate.ts`): in the text part's own charset and transfer encoding, in both
+ * alternatives (the HTML footer in the HTML part), as a new part of a multipart/mixed, or by
+ * wrapping signed and encrypted mail instead of touching it.
+ *
+ * Templates use `{list_name}`, `{display_name}`, `{list_address}`, `{request_address}`,
+ * `{owner_address}`, `{unsubscribe_url}`, `{archive_url}`; in the HTML form they are
+ * HTML-escaped.
+ */
+import type { Processor } from '../types.ts';
+import { decorateMail } from './decorate.ts';
+import { type ListSettings, ownerAddress, requestAddress } from './list.ts';
+
+export interface FooterOptions {
+  /**
+   * The plain-text footer; `false` adds none.
+   * @default "-- \n{display_name} -- {list_address}\nTo unsubscribe, send \"unsubscribe\" to {request_address}"
+   */
+  text?: string | false;
+  /** The HTML footer for HTML parts. @default the plain footer, escaped, in a <div> */
+  html?: string;
+  /** A text put at the start of every post. @default none */
+  header?: string;
+  /** The HTML form of `header`. @default `header`, escaped */
+  header_html?: string;
+}
+
+export const DEFAULT_FOOTER =
+  '-- \n{display_name} -- {list_address}\nTo unsubscribe, send "unsubscribe" to {request_address}';
+
+/** The template variables of a list. Pure. */
+export function footerVars(list: ListSettings): Record<string, string> {
+  return {
+    list_name: list.name,
+    display_name: list.display_name ?? list.name,
+    list_address: list.address,
+    request_address: requestAddress(list),
+    owner_address: ownerAddress(list),
+    unsubscribe_url:
+      list.unsubscribe_url?.replace(/\{list\}/g, encodeURIComponent(list.name)) ?? '',
+    archive_url: list.archive_url ?? '',
+  };
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+}
+
+function fill(template: string, vars: Record<string, string>, html: boolean): string {
+  return template.replace(/\{([a-z_]+)\}/g, (whole, name: string) => {
+    const value = vars[name];
+    if (value === undefined) return whole;
+    return html ? escapeHtml(value) : value;
+  });
+}
+
+function asHtml(text: string): string {
+  return `<div class="malist-footer"><br>${escapeHtml(text).replace(/\r?\n/g, '<br>\n')}</div>`;
+}
+
+export default function createFooter(list: ListSettings, options: FooterOptions = {}): Processor {
+  const vars = footerVars(list);
+  const text =
+    options.text === false ? undefined : fill(options.text ?? DEFAULT_FOOTER, vars, false);
+  const footerHtml = options.html ? fill(options.html, vars, true) : text && asHtml(text);
+  const header = options.header === undefined ? undefined : fill(options.header, vars, false);
+  const headerHtml = options.header_html
+    ? fill(options.header_html, vars, true)
+    : header && asHtml(header);
+  return {
+    name: 'footer',
+    async process(mail) {
+      decorateMail(mail, { footer: text, footerHtml, header, headerHtml });
+      return mail;
+    },
+  };
+}

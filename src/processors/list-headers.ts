@@ -1,0 +1,100 @@
+/**
+ * `list-headers` — the list's standard fields on every post: List-Id (RFC 2919), List-Post
+ * (or NO on an announce list), List-Help, List-Subscribe, List-Unsubscribe, List-Archive,
+ * List-Owner (RFC 2369), and Precedence: list. Fields of the same name already present
+ * (another list's) are replaced, never doubled.
+ *
+ * An unsubscribe URL that names the member (`{member}`, `{token}`) cannot be written once
+ * for every recipient: this unit then gives the mailto form only, and a per-recipient
+ * distributor calls `personalizeUnsubscribe()` to add the URL and RFC 8058 one-click.
+ */
+import { encodeWordsIfNeeded } from '../mail/encoded-words.ts';
+import type { ListMail, Processor } from '../types.ts';
+import { type ListSettings, ownerAddress, requestAddress } from './list.ts';
+
+export interface ListHeadersOptions {
+  /** The Precedence value; `false` adds none. @default 'list' */
+  precedence?: string | false;
+  /** Add List-Owner. @default true */
+  owner?: boolean;
+}
+
+/** The RFC 2919 label: `list_id`, else the address with '@' as '.', as a dot-atom. */
+export function listIdLabel(list: ListSettings): string {
+  const label = list.list_id ?? list.address.replace('@', '.');
+  return label.replace(/[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]/g, '-').toLowerCase();
+}
+
+/** True when the unsubscribe URL template names the member (personalised, RFC 8058). */
+export function isPersonalUrl(template: string | undefined): boolean {
+  return template !== undefined && /\{(member|token)\}/.test(template);
+}
+
+function mailto(address: string, subject?: string): string {
+  return `<mailto:${address}${subject ? `?subject=${subject}` : ''}>`;
+}
+
+function fillUrl(template: string, vars: Record<string, string>): string {
+  return template.replace(/\{(list|member|token)\}/g, (_, name: string) =>
+    encodeURIComponent(vars[name] ?? ''),
+  );
+}
+
+/** The fields and values to set, in order. Pure. */
+export function listHeaderValues(
+  list: ListSettings,
+  options: ListHeadersOptions = {},
+): [string, string][] {
+  const request = requestAddress(list);
+  const name = (list.display_name ?? list.name).replace(/[<>"\r\n]/g, '');
+  const out: [string, string][] = [
+    ['List-Id', `${encodeWordsIfNeeded(name)} <${listIdLabel(list)}>`],
+  ];
+  out.push([
+    'List-Post',
+    list.posting === 'announce' ? 'NO (posting not allowed on this list)' : mailto(list.address),
+  ]);
+  const withUrl = (first: string, url?: string) => (url ? `${first}, <${url}>` : first);
+  out.push(['List-Help', withUrl(mailto(request, 'help'), list.help_url)]);
+  out.push(['List-Subscribe', withUrl(mailto(request, 'subscribe'), list.subscribe_url)]);
+  const unsubscribe = isPersonalUrl(list.unsubscribe_url)
+    ? undefined
+    : list.unsubscribe_url && fillUrl(list.unsubscribe_url, { list: list.name });
+  out.push(['List-Unsubscribe', withUrl(mailto(request, 'unsubscribe'), unsubscribe)]);
+  if (list.archive_url) out.push(['List-Archive', `<${list.archive_url}>`]);
+  if (options.owner ?? true) out.push(['List-Owner', mailto(ownerAddress(list))]);
+  const precedence = options.precedence ?? 'list';
+  if (precedence) out.push(['Precedence', precedence]);
+  return out;
+}
+
+/**
+ * For one recipient: List-Unsubscribe with the member's own URL, and RFC 8058 one-click.
+ * `token` is whatever the web side needs to trust the click (an HMAC of the address).
+ */
+export function personalizeUnsubscribe(
+  mail: ListMail,
+  list: ListSettings,
+  member: string,
+  token = '',
+): void {
+  if (!isPersonalUrl(list.unsubscribe_url)) return;
+  const url = fillUrl(list.unsubscribe_url!, { list: list.name, member, token });
+  mail.header.set('List-Unsubscribe', `${mailto(requestAddress(list), 'unsubscribe')}, <${url}>`);
+  mail.header.set('List-Unsubscribe-Post', 'List-Unsubscribe=One-Click');
+}
+
+export default function createListHeaders(
+  list: ListSettings,
+  options: ListHeadersOptions = {},
+): Processor {
+  const values = listHeaderValues(list, options);
+  return {
+    name: 'list-headers',
+    async process(mail) {
+      mail.header.remove('List-Unsubscribe-Post');
+      for (const [name, value] of values) mail.header.set(name, value);
+      return mail;
+    },
+  };
+}
