@@ -1,0 +1,103 @@
+/**
+ * `type: imap-append` — stores a copy of the post in an IMAP folder (an archive, a shared
+ * "Sent" folder) with APPEND, byte for byte. Idempotent: before appending it searches the
+ * folder for the post's Message-ID, so a repeat after a crash does not store it twice.
+ */
+import { ImapFlow } from 'imapflow';
+import { ErrorCode, StageError } from '../errors.ts';
+import { mailBytes, messageId } from '../mail/list-mail.ts';
+import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
+
+export interface ImapAppendOptions {
+  host: string;
+  /** @default 993 with `secure`, else 143 */
+  port?: number;
+  /** Implicit TLS. @default true */
+  secure?: boolean;
+  /** STARTTLS policy when not `secure`. @default 'required' */
+  starttls?: 'required' | 'never';
+  /** Credentials; the password is already resolved and never logged. */
+  auth: { user: string; pass: string };
+  /** The folder to store the copy in (created when missing). @default 'INBOX' */
+  folder?: string;
+  /** Flags for the stored copy. @default ['\\Seen'] */
+  flags?: string[];
+  /** Skip the APPEND when the folder already has a message with the post's Message-ID. @default true */
+  dedupe?: boolean;
+  tls?: { ca?: string | Buffer; reject_unauthorized?: boolean; servername?: string };
+  /** Connection, greeting and inactivity timeout, ms. @default 30000 */
+  timeout_ms?: number;
+}
+
+export default function createImapAppendDistributor(options: ImapAppendOptions): Distributor {
+  if (!options?.host || !options.auth) {
+    throw new StageError('options host and auth are required', {
+      code: ErrorCode.CONFIG,
+      unit: 'imap-append',
+    });
+  }
+  const folder = options.folder ?? 'INBOX';
+  const secure = options.secure ?? true;
+  const timeout = options.timeout_ms ?? 30_000;
+  return {
+    name: 'imap-append',
+    async distribute(mail: ListMail): Promise<DeliveryReport> {
+      const id = messageId(mail);
+      const client = new ImapFlow({
+        host: options.host,
+        port: options.port ?? (secure ? 993 : 143),
+        secure,
+        ...(secure ? {} : { doSTARTTLS: options.starttls !== 'never' }),
+        auth: { user: options.auth.user, pass: options.auth.pass },
+        tls: {
+          ...(options.tls?.ca ? { ca: options.tls.ca } : {}),
+          ...(options.tls?.servername ? { servername: options.tls.servername } : {}),
+          rejectUnauthorized: options.tls?.reject_unauthorized ?? true,
+        },
+        logger: false,
+        disableAutoIdle: true,
+        connectionTimeout: timeout,
+        greetingTimeout: timeout,
+        socketTimeout: timeout,
+      });
+      // imapflow reports socket trouble as an event too; the awaited call carries the error.
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        if (folder.toUpperCase() !== 'INBOX') await client.mailboxCreate(folder);
+        let present = false;
+        if (id && (options.dedupe ?? true)) {
+          const lock = await client.getMailboxLock(folder, { readOnly: true });
+          try {
+            const found = await client.search({ header: { 'message-id': id } }, { uid: true });
+            present = Array.isArray(found) && found.length > 0;
+          } finally {
+            lock.release();
+          }
+        }
+        if (!present) {
+          const stored = await client.append(folder, mailBytes(mail), options.flags ?? ['\\Seen']);
+          if (stored === false) throw new Error(`the server refused APPEND to ${folder}`);
+        }
+        await client.logout();
+      } catch (error) {
+        client.close();
+        throw new StageError(`could not store a copy in IMAP folder ${folder} on ${options.host}`, {
+          code: ErrorCode.CONNECTION,
+          unit: 'imap-append',
+          messageId: id,
+          cause: error,
+          temporary: true,
+        });
+      }
+      const to = mail.ml_send_to?.length ? mail.ml_send_to : [`imap:${folder}`];
+      return {
+        results: to.map((recipient) => ({
+          recipient,
+          status: 'delivered' as const,
+          distributor: 'imap-append',
+        })),
+      };
+    },
+  };
+}

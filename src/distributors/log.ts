@@ -1,0 +1,48 @@
+/**
+ * `type: log` — writes one line per recipient instead of sending (marrow.mailer's log
+ * transport): for dry runs, demos and audits. Lines go to stderr, or are appended to a file.
+ */
+import { appendFile } from 'node:fs/promises';
+import { mailBytes, messageId } from '../mail/list-mail.ts';
+import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
+
+export interface LogOptions {
+  /** Append to this file instead of writing to stderr. */
+  file?: string;
+  /** `text` (one readable line) or `json` (one object per line). @default 'text' */
+  format?: 'text' | 'json';
+}
+
+export default function createLogDistributor(options: LogOptions = {}): Distributor {
+  return {
+    name: 'log',
+    async distribute(mail: ListMail): Promise<DeliveryReport> {
+      const to = mail.ml_send_to?.length ? mail.ml_send_to : ['-'];
+      const common = {
+        time: new Date().toISOString(),
+        list: mail.ml_list_name ?? '',
+        message_id: messageId(mail) ?? '',
+        sender: mail.ml_sender ?? '',
+        size: mailBytes(mail).length,
+      };
+      const lines = to
+        .map((recipient) =>
+          options.format === 'json'
+            ? JSON.stringify({ ...common, recipient })
+            : `${common.time} list=${common.list || '-'} from=<${common.sender}> to=<${recipient}> ` +
+              `size=${common.size} message-id=<${common.message_id}>`,
+        )
+        .join('\n');
+      if (options.file) await appendFile(options.file, `${lines}\n`);
+      else process.stderr.write(`${lines}\n`);
+      return {
+        results: (mail.ml_send_to ?? []).map((recipient) => ({
+          recipient,
+          status: 'delivered' as const,
+          distributor: 'log',
+          response: 'logged, not sent',
+        })),
+      };
+    },
+  };
+}

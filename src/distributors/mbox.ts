@@ -1,0 +1,102 @@
+/**
+ * `type: mbox` — appends the post to an mbox file (mboxrd: `From ` lines in the body are
+ * quoted with `>`), under a dot-lock, fsynced. Idempotent per post: the keys of appended
+ * posts are kept in `<file>.malist-keys`, so a repeat after a crash does not append twice.
+ */
+import { appendFile, open, readFile } from 'node:fs/promises';
+import { ErrorCode, StageError } from '../errors.ts';
+import { mailBytes, messageId } from '../mail/list-mail.ts';
+import { withDotlock } from '../queue/dotlock.ts';
+import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
+
+export interface MboxOptions {
+  /** The mbox file (created when missing). */
+  path: string;
+  /** Wait this long for the lock, ms. @default 10000 */
+  lock_timeout_ms?: number;
+  /** A foreign lock older than this is broken, seconds. @default 300 */
+  stale_lock_seconds?: number;
+}
+
+/** asctime(3) date for the `From ` line, in UTC: `Mon Nov  3 20:45:25 2026`. */
+function asctime(date: Date): string {
+  const [weekday, day, month, year, time] = date.toUTCString().replace(',', '').split(' ');
+  return `${weekday} ${month} ${String(Number(day)).padStart(2, ' ')} ${time} ${year}`;
+}
+
+/** The separator to put before a record so it starts after a blank line. */
+async function separatorAfter(path: string): Promise<string> {
+  const handle = await open(path, 'r').catch(() => undefined);
+  if (!handle) return '';
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) return '';
+    const tail = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(tail, 0, 2, Math.max(0, size - 2));
+    const end = tail.subarray(0, bytesRead).toString('latin1');
+    // A record cut short by a crash must not swallow the next one.
+    if (end.endsWith('\n\n') || (size === 1 && end === '\n')) return '';
+    return end.endsWith('\n') ? '\n' : '\n\n';
+  } finally {
+    await handle.close();
+  }
+}
+
+/** One mboxrd record: `From ` line, LF line endings, quoted `>*From ` lines, blank line after. */
+export function mboxRecord(bytes: Buffer, sender: string, date = new Date()): Buffer {
+  const text = bytes.toString('latin1').replace(/\r\n/g, '\n');
+  const quoted = text.replace(/^(>*From )/gm, '>$1');
+  const body = quoted.endsWith('\n') ? quoted : `${quoted}\n`;
+  const from = (sender || 'MAILER-DAEMON').replace(/\s/g, '');
+  return Buffer.from(`From ${from} ${asctime(date)}\n${body}\n`, 'latin1');
+}
+
+export default function createMboxDistributor(options: MboxOptions): Distributor {
+  if (!options?.path) {
+    throw new StageError('option path is required', { code: ErrorCode.CONFIG, unit: 'mbox' });
+  }
+  const keysPath = `${options.path}.malist-keys`;
+  return {
+    name: 'mbox',
+    async distribute(mail: ListMail): Promise<DeliveryReport> {
+      const key = `${mail.ml_list_name ?? ''}:${mail.key}`;
+      try {
+        await withDotlock(
+          options.path,
+          async () => {
+            const keys = await readFile(keysPath, 'utf8').catch(() => '');
+            if (keys.split('\n').includes(key)) return;
+            const record = Buffer.concat([
+              Buffer.from(await separatorAfter(options.path)),
+              mboxRecord(mailBytes(mail), mail.ml_sender ?? ''),
+            ]);
+            const handle = await open(options.path, 'a', 0o600);
+            try {
+              await handle.write(record);
+              await handle.sync();
+            } finally {
+              await handle.close();
+            }
+            await appendFile(keysPath, `${key}\n`);
+          },
+          {
+            timeoutMs: options.lock_timeout_ms ?? 10_000,
+            staleSeconds: options.stale_lock_seconds ?? 300,
+          },
+        );
+      } catch (error) {
+        throw new StageError(`could not append to ${options.path}`, {
+          code: ErrorCode.STORAGE,
+          unit: 'mbox',
+          messageId: messageId(mail),
+          cause: error,
+          temporary: true,
+        });
+      }
+      const to = mail.ml_send_to?.length ? mail.ml_send_to : [`mbox:${options.path}`];
+      return {
+        results: to.map((recipient) => ({ recipient, status: 'delivered', distributor: 'mbox' })),
+      };
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * `type: sendmail` — hands the post to a sendmail-compatible binary (Postfix, Exim, msmtp):
+ * `sendmail -i -f SENDER -- RCPT…` with the bytes on stdin. The recipients are arguments,
+ * never `-t`, so the envelope is exactly ml_send_to (Bcc-style recipients are never lost).
+ * Exit 0 means the MTA took the mail (`delivered` as far as malist is concerned); sysexits
+ * 67/68 (no such user/host) are final; anything else, a timeout included, is deferred.
+ * The MTA owns the mail once it exits 0: a repeat after a crash sends again, so put this
+ * behind the caller's journal (play() does that).
+ */
+import { spawn } from 'node:child_process';
+import { ErrorCode, StageError } from '../errors.ts';
+import { mailBytes, messageId } from '../mail/list-mail.ts';
+import type { DeliveryReport, Distributor, ListMail, RecipientStatus } from '../types.ts';
+
+export interface SendmailOptions {
+  /** The binary. @default '/usr/sbin/sendmail' */
+  path?: string;
+  /** Extra arguments before the envelope ones (e.g. `['-C', '/etc/msmtprc']`). @default [] */
+  args?: string[];
+  /** Kill the binary after this long and defer, ms. @default 120000 */
+  timeout_ms?: number;
+}
+
+/** What a sendmail exit code means for the recipients. */
+export function statusOfExit(code: number | null): RecipientStatus {
+  if (code === 0) return 'delivered';
+  // EX_NOUSER, EX_NOHOST: the MTA will never deliver these.
+  if (code === 67 || code === 68) return 'failed';
+  return 'deferred';
+}
+
+function run(
+  path: string,
+  args: string[],
+  input: Buffer,
+  timeoutMs: number,
+): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path, args, { stdio: ['pipe', 'ignore', 'pipe'], timeout: timeoutMs });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (stderr.length < 4000) stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr: stderr.trim() }));
+    // A binary that exits without reading stdin (bad option) must not crash us with EPIPE.
+    child.stdin.on('error', () => {});
+    child.stdin.end(input);
+  });
+}
+
+export default function createSendmailDistributor(options: SendmailOptions = {}): Distributor {
+  const path = options.path ?? '/usr/sbin/sendmail';
+  return {
+    name: 'sendmail',
+    async distribute(mail: ListMail): Promise<DeliveryReport> {
+      const to = mail.ml_send_to ?? [];
+      if (mail.ml_sender === undefined || to.length === 0) {
+        throw new StageError(
+          'the mail has no envelope (ml_sender / ml_send_to); nothing was sent',
+          {
+            code: ErrorCode.ENVELOPE,
+            unit: 'sendmail',
+            messageId: messageId(mail),
+          },
+        );
+      }
+      const args = [
+        ...(options.args ?? []),
+        '-i',
+        '-f',
+        mail.ml_sender === '' ? '<>' : mail.ml_sender,
+        '--',
+        ...to,
+      ];
+      let outcome: { code: number | null; stderr: string };
+      try {
+        outcome = await run(path, args, mailBytes(mail), options.timeout_ms ?? 120_000);
+      } catch (error) {
+        throw new StageError(`cannot run ${path}; nothing was sent`, {
+          code: ErrorCode.CONFIG,
+          unit: 'sendmail',
+          messageId: messageId(mail),
+          cause: error,
+          temporary: true,
+        });
+      }
+      const status = statusOfExit(outcome.code);
+      const response = `${path} exited with ${outcome.code ?? 'a signal (timeout?)'}${outcome.stderr ? `: ${outcome.stderr}` : ''}`;
+      return {
+        results: to.map((recipient) => ({ recipient, status, distributor: 'sendmail', response })),
+      };
+    },
+  };
+}
