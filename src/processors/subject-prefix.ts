@@ -75,7 +75,8 @@ export function prefixSubject(
     mail.header.setRaw(
       'Subject',
       Buffer.concat([
-        Buffer.from(` ${renderPrefix(prefix, n).replace(/\s+$/, '')} `),
+        // setRaw writes "Subject: " itself: no leading blank here.
+        Buffer.from(`${renderPrefix(prefix, n).replace(/\s+$/, '')} `),
         Buffer.from(raw.toString('latin1').trimStart(), 'latin1'),
       ]),
     );
