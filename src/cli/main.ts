@@ -7,7 +7,24 @@ import { EX } from './exit-codes.ts';
 type Command = (argv: string[]) => Promise<number>;
 
 /** Subcommand → loader; loaded lazily so `malist receive` starts fast. */
-const commands: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {};
+const commands: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
+  run: {
+    summary: 'the cron job: fetch, process, distribute, run the queue',
+    load: () => import('./run.ts'),
+  },
+  receive: {
+    summary: 'one mail from stdin (procmail, MTA pipe); sysexits for the MTA',
+    load: () => import('./receive.ts'),
+  },
+  check: {
+    summary: 'validate malist.yaml and lists/*.yaml; list the lists',
+    load: () => import('./check.ts'),
+  },
+  'send-test': {
+    summary: 'send a test message through the configured distributor',
+    load: () => import('./send-test.ts'),
+  },
+};
 
 export function usage(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length), 4);

@@ -208,7 +208,7 @@ async function loadList(
 
 const ADDRESS_LINE = /^[^\s@<>,;"]+@[^\s@<>,;"]+$/;
 
-/** The address to deliver to, or none for a member who takes no mail. */
+/** A member entry's address (delivery options like nomail are the member store's business). */
 function memberAddress(entry: unknown): string[] {
   if (typeof entry === 'string') {
     const match = /<([^<>]+)>\s*$/.exec(entry);
@@ -219,7 +219,7 @@ function memberAddress(entry: unknown): string[] {
     typeof entry === 'object' &&
     typeof (entry as { address?: unknown }).address === 'string'
   ) {
-    return (entry as { nomail?: boolean }).nomail ? [] : [(entry as { address: string }).address];
+    return [(entry as { address: string }).address];
   }
   return [];
 }

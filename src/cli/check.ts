@@ -1,0 +1,51 @@
+/**
+ * `malist check [--config DIR]` — validates malist.yaml and every list file (and every unit
+ * they name), prints each list with its members count and pipeline, and exits 78 on any
+ * problem, each printed as file:line:col key: what was expected (fix: …).
+ */
+import { parseArgs } from 'node:util';
+import { openConfig, printProblems } from '../config/open.ts';
+import { EX } from './exit-codes.ts';
+
+const USAGE = 'usage: malist check [--config DIR]';
+
+export default async function check(argv: string[]): Promise<number> {
+  let values: { config?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (error) {
+    process.stderr.write(`malist check: ${(error as Error).message}\n${USAGE}\n`);
+    return EX.USAGE;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return EX.OK;
+  }
+  const { config, plans } = await openConfig(values.config ? { dir: values.config } : {});
+  const out = process.stdout;
+  out.write(
+    config.embedded
+      ? `no malist.yaml in ${config.dir}: the embedded default applies\n`
+      : `${config.source.file}: ${plans.fetchers.length} source(s) [${plans.fetchers.map((p) => p.type).join(', ')}], distribute [${plans.distributors.map((p) => p.type).join(', ')}], reactors [${plans.reactors.map((p) => p.type).join(', ')}]\n`,
+  );
+  for (const { list, units } of plans.lists) {
+    const s = list.settings;
+    const extra = list.deliver_to.length ? `, deliver_to ${list.deliver_to.join(', ')}` : '';
+    out.write(
+      `${list.name}: ${s.address} "${s.display_name ?? list.name}", ${s.members.length} member${s.members.length === 1 ? '' : 's'} (${list.membersFrom}), posting ${s.posting ?? 'members'}${extra}\n` +
+        `  pipeline: ${units.map((u) => u.type).join(' → ')}\n`,
+    );
+  }
+  if (config.problems.length > 0) {
+    printProblems(config, process.stderr);
+    process.stderr.write(
+      `malist check: ${config.problems.length} problem${config.problems.length === 1 ? '' : 's'}\n`,
+    );
+    return EX.CONFIG;
+  }
+  out.write(`ok: ${plans.lists.length} list${plans.lists.length === 1 ? '' : 's'}, no problems\n`);
+  return EX.OK;
+}

@@ -1,0 +1,197 @@
+/**
+ * `malist receive [--list NAME] [--recipient ADDR] [--config DIR]` — one mail on standard
+ * input, as procmail, a Postfix pipe or alias, Exim or qmail hands it over. The exit code
+ * tells the MTA what to do (sysexits): 0 handled (distributed, queued, held, rejected with
+ * notice, discarded), 67 unknown list (bounce), 75 temporary failure (the MTA keeps the mail
+ * and retries: nothing was lost), 78 configuration error, 65 unusable input.
+ *
+ * Without --list the list is found by the envelope recipient: --recipient, else
+ * ORIGINAL_RECIPIENT, RECIPIENT, or LOCAL@DOMAIN as Postfix's local(8) and procmail set
+ * them; without any of those, by the addresses in To/Cc.
+ */
+import { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import {
+  buildDistributors,
+  buildList,
+  buildReactors,
+  type ListPlan,
+  type Plans,
+} from '../config/build.ts';
+import { openConfig, printProblems } from '../config/open.ts';
+import { describeError } from '../errors.ts';
+import createStdinFetcher from '../fetchers/stdin.ts';
+import { normalizeAddress } from '../mail/address.ts';
+import { createListMail } from '../mail/list-mail.ts';
+import { play } from '../play.ts';
+import createManyLists, { routeMail } from '../processors/many-lists.ts';
+import createDeliveryLog from '../reactors/delivery-log.ts';
+import { EX } from './exit-codes.ts';
+
+const USAGE = 'usage: malist receive [--list NAME] [--recipient ADDR] [--config DIR] < message';
+const MAX_SIZE = 50 * 1024 * 1024;
+
+function fail(code: number, text: string): number {
+  process.stderr.write(`malist receive: ${text}\n`);
+  return code;
+}
+
+async function readInput(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+    size += buf.length;
+    if (size > MAX_SIZE) throw new Error(`message larger than ${MAX_SIZE} bytes`);
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The envelope recipient the MTA passed, if any. */
+export function envelopeRecipient(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
+  if (flag) return flag;
+  if (env.ORIGINAL_RECIPIENT) return env.ORIGINAL_RECIPIENT;
+  if (env.RECIPIENT) return env.RECIPIENT;
+  if (env.LOCAL && env.DOMAIN) return `${env.LOCAL}@${env.DOMAIN}`;
+  return undefined;
+}
+
+/**
+ * The list a recipient means: its address exactly; else one whose local part (or short
+ * name) is the recipient's local part without a +extension (an alias on another domain).
+ */
+export function listForRecipient(lists: ListPlan[], recipient: string): ListPlan | undefined {
+  const normal = normalizeAddress(recipient) || recipient.toLowerCase();
+  const exact = lists.find((l) => normalizeAddress(l.list.settings.address) === normal);
+  if (exact) return exact;
+  const local = normal.split('@')[0]!.split('+')[0]!;
+  const byLocal = lists.filter(
+    (l) =>
+      l.list.settings.address.toLowerCase().split('@')[0] === local ||
+      l.list.name.toLowerCase() === local,
+  );
+  return byLocal.length === 1 ? byLocal[0] : undefined;
+}
+
+function pickList(plans: Plans, name: string): ListPlan | undefined {
+  return (
+    plans.lists.find((l) => l.list.name === name) ??
+    (name.includes('@') ? listForRecipient(plans.lists, name) : undefined)
+  );
+}
+
+export default async function receive(argv: string[]): Promise<number> {
+  let values: { list?: string; recipient?: string; config?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        list: { type: 'string', short: 'l' },
+        recipient: { type: 'string', short: 'r' },
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    return fail(EX.USAGE, `${(error as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return EX.OK;
+  }
+  try {
+    return await receiveOne(values);
+  } catch (error) {
+    // Anything unforeseen: the MTA keeps the mail and tries again; nothing is lost.
+    return fail(EX.TEMPFAIL, `temporary failure, the MTA keeps the mail: ${describeError(error)}`);
+  }
+}
+
+async function receiveOne(values: {
+  list?: string;
+  recipient?: string;
+  config?: string;
+}): Promise<number> {
+  const { config, plans } = await openConfig(values.config ? { dir: values.config } : {});
+  if (config.problems.length > 0 || !config.main) {
+    printProblems(config, process.stderr);
+    return fail(EX.CONFIG, 'configuration error; the mail was not accepted (run malist check)');
+  }
+  let target: ListPlan[] | undefined;
+  const recipient = values.list ? undefined : envelopeRecipient(values.recipient, process.env);
+  if (values.list) {
+    const one = pickList(plans, values.list);
+    if (!one)
+      return fail(
+        EX.NOUSER,
+        `unknown list '${values.list}'; lists here: ${plans.lists.map((l) => l.list.name).join(', ') || '(none)'}`,
+      );
+    target = [one];
+  } else if (recipient) {
+    const one = listForRecipient(plans.lists, recipient);
+    if (!one) return fail(EX.NOUSER, `no list has the address ${recipient}`);
+    target = [one];
+  }
+  let raw: Buffer;
+  try {
+    raw = await readInput();
+  } catch (error) {
+    return fail(EX.DATAERR, describeError(error));
+  }
+  if (raw.length === 0) return fail(EX.DATAERR, 'standard input was empty: no message');
+  if (!target) {
+    const built = plans.lists.map(buildList);
+    const routed = routeMail(built, createListMail(raw, { fetcher: 'stdin', id: 'stdin' }));
+    if (routed.length === 0)
+      return fail(
+        EX.NOUSER,
+        'no --list, no envelope recipient, and the message names none of the lists in To/Cc',
+      );
+    target = plans.lists.filter((l) => routed.some((r) => r.list.name === l.list.name));
+  }
+  let reactors: ReturnType<typeof buildReactors>;
+  let processor: ReturnType<typeof buildList> | ReturnType<typeof createManyLists>;
+  let distributors: ReturnType<typeof buildDistributors>;
+  try {
+    reactors = buildReactors(plans);
+    distributors = buildDistributors(plans, reactors);
+    const lists = target.map(buildList);
+    processor = lists.length === 1 ? lists[0]! : createManyLists({ lists });
+  } catch (error) {
+    return fail(EX.CONFIG, describeError(error));
+  }
+  const log = config.main.delivery_log
+    ? createDeliveryLog({ file: config.main.delivery_log })
+    : undefined;
+  const summary = await play({
+    fetcher: createStdinFetcher({
+      input: Readable.from([raw]),
+      ...(recipient ? { recipient } : {}),
+      maxMailSize: MAX_SIZE,
+    }),
+    processor,
+    distributor: distributors,
+    reactor: reactors,
+    stateDir: config.main.state_dir,
+    onOutcome: (event) => log?.record(event),
+  });
+  await log?.flush().catch((error: unknown) => {
+    process.stderr.write(`malist receive: delivery log: ${describeError(error)}\n`);
+  });
+  if (summary.fetchError)
+    return fail(EX.TEMPFAIL, `could not read the message: ${describeError(summary.fetchError)}`);
+  if (summary.failed > 0 || summary.deferred > 0)
+    return fail(
+      EX.TEMPFAIL,
+      'temporary failure (see the errors above); the MTA keeps the mail and retries — already delivered recipients are not sent it again',
+    );
+  if (summary.quarantined > 0)
+    process.stderr.write(
+      'malist receive: a processor failed on this mail; it is quarantined in the state directory for the operator\n',
+    );
+  return EX.OK;
+}

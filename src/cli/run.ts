@@ -1,0 +1,302 @@
+/**
+ * `malist run [--config DIR]` — the cron job: fetch from every configured source, process,
+ * distribute, run the queue. One run at a time per state directory (a lock that dies with
+ * its holder). One summary line per list on stdout; progress when stdout is a terminal.
+ * Exit status non-zero only when something needs the operator.
+ */
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  buildDistributors,
+  buildFetchers,
+  buildProcessor,
+  buildReactors,
+  type Plans,
+} from '../config/build.ts';
+import { DEMO_INBOX } from '../config/default.ts';
+import { EXAMPLE_POSTS, seedDemoInbox } from '../config/demo.ts';
+import type { LoadedConfig } from '../config/load.ts';
+import { openConfig, printProblems } from '../config/open.ts';
+import { describeError } from '../errors.ts';
+import { type OutcomeEvent, type PlaySummary, play } from '../play.ts';
+import createDeliveryLog, { type DeliveryLog } from '../reactors/delivery-log.ts';
+import { acquireLock } from '../state/lock.ts';
+import type { Distributor } from '../types.ts';
+import { EX } from './exit-codes.ts';
+
+const USAGE = `usage: malist run [--config DIR] [--quiet]
+
+Fetches from every source in DIR/malist.yaml (default: the working directory), processes
+and distributes, and runs the queue. Without a malist.yaml it runs the embedded demo
+(local maildirs under var/demo, no server). Exit status: 0 all is well (also when another
+run holds the lock), 1 something needs the operator, 78 configuration error.`;
+
+interface ListTally {
+  distributed: number;
+  /** Deliveries (post × recipient) delivered or queued. */
+  recipients: number;
+  /** Distinct recipients. */
+  reached: Set<string>;
+  held: number;
+  rejected: number;
+  discarded: number;
+  failed: number;
+  refused: number;
+}
+
+function newTally(): ListTally {
+  return {
+    distributed: 0,
+    recipients: 0,
+    reached: new Set(),
+    held: 0,
+    rejected: 0,
+    discarded: 0,
+    failed: 0,
+    refused: 0,
+  };
+}
+
+function plural(n: number, word: string): string {
+  if (n === 1) return `${n} ${word}`;
+  return `${n} ${word.endsWith('y') && word !== 'entry' ? `${word.slice(0, -1)}ies` : word.endsWith('y') ? 'entries' : `${word}s`}`;
+}
+
+/** "2 distributed to 6 recipients, 1 held" — or "nothing new". */
+export function describeTally(t: ListTally): string {
+  const parts: string[] = [];
+  if (t.distributed) {
+    const deliveries =
+      t.recipients !== t.reached.size ? ` (${plural(t.recipients, 'delivery')})` : '';
+    parts.push(
+      `${t.distributed} distributed to ${plural(t.reached.size, 'recipient')}${deliveries}`,
+    );
+  }
+  if (t.refused) parts.push(`${plural(t.refused, 'recipient')} refused`);
+  if (t.held) parts.push(`${t.held} held`);
+  if (t.rejected) parts.push(`${t.rejected} rejected`);
+  if (t.discarded) parts.push(`${t.discarded} discarded`);
+  if (t.failed) parts.push(`${t.failed} failed (kept for the next run)`);
+  return parts.length ? parts.join(', ') : 'nothing new';
+}
+
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') ? rel : path;
+}
+
+export default async function run(argv: string[]): Promise<number> {
+  let values: { config?: string; quiet?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', short: 'c' },
+        quiet: { type: 'boolean', short: 'q' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    process.stderr.write(`malist run: ${(error as Error).message}\n${USAGE}\n`);
+    return EX.USAGE;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return EX.OK;
+  }
+  const out = process.stdout;
+  const { config, plans } = await openConfig(values.config ? { dir: values.config } : {});
+  if (config.embedded) {
+    out.write(
+      `malist: no malist.yaml in ${shortPath(config.dir) || '.'}; using the embedded default ` +
+        `(mail from ${DEMO_INBOX}, delivered into var/demo/out/<recipient>/new, no server)\n`,
+    );
+  }
+  if (config.problems.length > 0 || !config.main) {
+    printProblems(config, process.stderr);
+    process.stderr.write(
+      `malist run: ${plural(config.problems.length, 'configuration problem')}; nothing done (malist check shows them too)\n`,
+    );
+    return EX.CONFIG;
+  }
+  if (plans.fetchers.length === 0) {
+    process.stderr.write(
+      `malist run: ${config.source.file} has no fetch: sources; nothing to do (add fetch: [{ type: pop3, … }])\n`,
+    );
+    return EX.CONFIG;
+  }
+  const lockResult = await acquireLock(join(config.main.state_dir, 'run.lock'));
+  if ('busy' in lockResult) {
+    const who = lockResult.busy
+      ? `pid ${lockResult.busy.pid} on ${lockResult.busy.host}`
+      : 'another process';
+    out.write(
+      `malist run: another run (${who}) is still working on ${shortPath(config.main.state_dir)}; nothing done\n`,
+    );
+    return EX.OK;
+  }
+  try {
+    if (config.embedded) {
+      const seeded = await seedDemoInbox(join(config.dir, DEMO_INBOX));
+      if (seeded > 0)
+        out.write(
+          `malist: the demo inbox was empty; seeded it with ${seeded} example posts from ${shortPath(EXAMPLE_POSTS)}\n`,
+        );
+    }
+    return await runLocked(config, plans, values.quiet === true);
+  } finally {
+    await lockResult.lock.release();
+  }
+}
+
+async function runLocked(config: LoadedConfig, plans: Plans, quiet: boolean): Promise<number> {
+  const main = config.main!;
+  const out = process.stdout;
+  const attention: string[] = [];
+  let reactors: ReturnType<typeof buildReactors>;
+  let distributors: Distributor[];
+  let processor: ReturnType<typeof buildProcessor>;
+  try {
+    reactors = buildReactors(plans);
+    distributors = buildDistributors(plans, reactors);
+    processor = buildProcessor(plans, config);
+  } catch (error) {
+    process.stderr.write(`malist run: ${describeError(error)}\n`);
+    return EX.CONFIG;
+  }
+  const log: DeliveryLog | undefined = main.delivery_log
+    ? createDeliveryLog({ file: main.delivery_log })
+    : undefined;
+  const tallies = new Map<string, ListTally>();
+  const tally = (list: string) => {
+    let t = tallies.get(list);
+    if (!t) {
+      t = newTally();
+      tallies.set(list, t);
+    }
+    return t;
+  };
+  const progress = !quiet && out.isTTY === true;
+  let seen = 0;
+  const onOutcome = (event: OutcomeEvent) => {
+    log?.record(event);
+    const t = tally(event.list);
+    const results = event.report?.results ?? [];
+    const count = (status: string[]) =>
+      new Set(results.filter((r) => status.includes(r.status)).map((r) => r.recipient)).size;
+    if (event.outcome === 'distributed') {
+      t.distributed++;
+      t.recipients += count(['delivered', 'queued']);
+      for (const r of results)
+        if (r.status === 'delivered' || r.status === 'queued') t.reached.add(r.recipient);
+      t.refused += count(['failed']);
+    } else if (
+      event.outcome === 'held' ||
+      event.outcome === 'rejected' ||
+      event.outcome === 'discarded'
+    ) {
+      t[event.outcome]++;
+    } else if (event.outcome === 'failed' || event.outcome === 'partial') t.failed++;
+    seen++;
+    if (progress) out.write(`\r\x1b[2K… ${seen} handled`);
+  };
+
+  // Retries of earlier deferrals first; new posts are delivered at once as they are spooled.
+  for (const d of distributors) {
+    const queue = (
+      d as {
+        queue?: {
+          run(): Promise<{
+            processed: number;
+            delivered: number;
+            deferred: number;
+            failed: number;
+          }>;
+        };
+      }
+    ).queue;
+    if (!queue) continue;
+    try {
+      const r = await queue.run();
+      if (r.processed > 0)
+        out.write(
+          `queue: ${r.delivered} delivered, ${r.deferred} deferred, ${r.failed} failed (${plural(r.processed, 'entry')} retried)\n`,
+        );
+    } catch (error) {
+      attention.push(`queue run failed: ${describeError(error)}`);
+    }
+  }
+
+  // play() closes its distributors: share ours across the sources and close them once.
+  const shared: Distributor[] = distributors.map((d) => ({
+    name: d.name,
+    distribute: (mail) => d.distribute(mail),
+  }));
+  const totals = { fetched: 0, skipped: 0, quarantined: 0, failed: 0 };
+  try {
+    const fetchers = buildFetchers(plans);
+    for (const [i, fetcher] of fetchers.entries()) {
+      const plan = plans.fetchers[i]!;
+      const where = plan.options.dir
+        ? ` ${shortPath(String(plan.options.dir))}`
+        : plan.options.host
+          ? ` ${String(plan.options.host)}`
+          : '';
+      let summary: PlaySummary;
+      try {
+        summary = await play({
+          fetcher,
+          processor,
+          distributor: shared,
+          reactor: reactors,
+          stateDir: main.state_dir,
+          onOutcome,
+        });
+      } catch (error) {
+        attention.push(`${plan.type}${where}: ${describeError(error)}`);
+        continue;
+      }
+      if (progress) out.write('\r\x1b[2K');
+      out.write(`fetched ${summary.fetched} from ${plan.type}${where}\n`);
+      totals.fetched += summary.fetched;
+      totals.skipped += summary.skipped;
+      totals.quarantined += summary.quarantined;
+      totals.failed += summary.failed;
+      if (summary.fetchError)
+        attention.push(
+          `${plan.type}${where}: ${describeError(summary.fetchError)} (the rest stays at the source)`,
+        );
+    }
+  } catch (error) {
+    attention.push(describeError(error));
+  } finally {
+    for (const d of distributors) await d.close?.().catch(() => {});
+  }
+  for (const { list } of plans.lists) {
+    out.write(
+      `${list.name} (${list.settings.address}): ${describeTally(tallies.get(list.name) ?? newTally())}\n`,
+    );
+  }
+  const unrouted = tallies.get('_default');
+  if (unrouted && describeTally(unrouted) !== 'nothing new')
+    out.write(`addressed to no list: ${describeTally(unrouted)}\n`);
+  if (totals.skipped > 0)
+    out.write(
+      `${totals.skipped} already handled, skipped (the journal in ${shortPath(join(main.state_dir, 'journal'))} recognised them)\n`,
+    );
+  if (totals.quarantined > 0)
+    attention.push(
+      `${plural(totals.quarantined, 'mail')} quarantined in ${shortPath(join(main.state_dir, 'quarantine'))} (a unit failed on them)`,
+    );
+  if (totals.failed > 0)
+    attention.push(
+      `${plural(totals.failed, 'mail')} failed and stay at their source for the next run`,
+    );
+  try {
+    await log?.flush();
+  } catch (error) {
+    attention.push(`delivery log ${main.delivery_log}: ${describeError(error)}`);
+  }
+  for (const line of attention) process.stderr.write(`malist run: needs attention: ${line}\n`);
+  return attention.length > 0 ? 1 : EX.OK;
+}
