@@ -4,7 +4,8 @@
  * whose holder is provably gone is taken over (a lock, not a clock). Within one process,
  * calls are chained so they never contend with themselves.
  */
-import { open, readFile, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { currentHolder, formatHolder, isHolderGone, parseHolder } from '../queue/process-lock.ts';
 
 const chains = new Map<string, Promise<unknown>>();
@@ -44,6 +45,7 @@ export async function withFileLock<T>(
     .catch(() => {})
     .then(async () => {
       const lockPath = `${path}.lock`;
+      await mkdir(dirname(path), { recursive: true });
       await acquire(lockPath, timeoutMs);
       try {
         return await fn();

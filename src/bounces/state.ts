@@ -1,0 +1,50 @@
+/**
+ * Bounce records of one list: one JSON file (`STATE/bounces/LIST.json`), changed under a
+ * file lock and written atomically, so `malist run` and a queue runner can both record.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { normalizeAddress } from '../mail/address.ts';
+import { withFileLock } from '../members/file-lock.ts';
+import { writeFileDurable } from '../state/durable.ts';
+import { safeName } from '../state/safe-name.ts';
+import type { BounceRecord } from './score.ts';
+
+export type BounceRecords = Record<string, BounceRecord>;
+
+export class BounceState {
+  readonly file: string;
+  constructor(stateDir: string, list: string) {
+    this.file = join(stateDir, 'bounces', `${safeName(list)}.json`);
+  }
+
+  async all(): Promise<BounceRecords> {
+    try {
+      return JSON.parse(await readFile(this.file, 'utf8')) as BounceRecords;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      throw error;
+    }
+  }
+
+  async get(address: string): Promise<BounceRecord | undefined> {
+    return (await this.all())[normalizeAddress(address)];
+  }
+
+  /** Changes the record of `address` with `edit` (which may return undefined to drop it). */
+  async change(
+    address: string,
+    edit: (record: BounceRecord | undefined) => BounceRecord | undefined,
+  ): Promise<BounceRecord | undefined> {
+    const key = normalizeAddress(address);
+    return withFileLock(this.file, async () => {
+      const all = await this.all();
+      const next = edit(all[key]);
+      if (next === all[key]) return next;
+      if (next) all[key] = next;
+      else delete all[key];
+      await writeFileDurable(this.file, JSON.stringify(all, null, 1));
+      return next;
+    });
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * Membership changes asked for by mail, each needing the consent of the address concerned:
+ * a confirmation token is mailed to that address (double opt-in), so nobody can subscribe,
+ * unsubscribe or reconfigure someone else. Optionally the owners approve new members too.
+ * Every effect is idempotent (adding a member twice is a no-op), so a replay is harmless.
+ */
+import { normalizeAddress } from '../mail/address.ts';
+import type { MemberStore } from '../members/store.ts';
+import { renderTemplate } from '../notices/templates.ts';
+import { type ListSettings, listAddressWith, requestAddress } from '../processors/list.ts';
+import type { TokenStore } from '../state/tokens.ts';
+import type { ConfirmHandlers, ConfirmOutcome, OutgoingText } from './confirm-handlers.ts';
+import type { SetOption } from './parse.ts';
+import { type CommandTemplateKey, commandTemplate } from './templates.ts';
+
+/**
+ * `confirm`: the address confirms (double opt-in); `approve`: the owners approve;
+ * `confirm-approve`: both; `open`: no confirmation (for lists fed by an admin only).
+ */
+export type SubscribePolicy = 'confirm' | 'approve' | 'confirm-approve' | 'open';
+
+export interface MembershipContext {
+  list: ListSettings;
+  store: MemberStore;
+  tokens: TokenStore;
+  subscribePolicy: SubscribePolicy;
+  /** `open`: an unsubscribe from the member's own From is done at once. */
+  unsubscribePolicy: 'confirm' | 'open';
+  /** Who approves subscriptions under `approve` policies. */
+  approvers: string[];
+  confirmTtlMs: number;
+  templates?: Partial<Record<string, string>>;
+  now: number;
+}
+
+export interface ActionResult {
+  result: string;
+  messages: OutgoingText[];
+}
+
+/** The placeholders every membership text may use. */
+export function listVars(list: ListSettings): Record<string, string> {
+  return {
+    list_name: list.display_name ?? list.name,
+    list_address: list.address,
+    request_address: requestAddress(list),
+    join_address: listAddressWith(list, 'join'),
+    leave_address: listAddressWith(list, 'leave'),
+  };
+}
+
+function text(
+  ctx: MembershipContext,
+  key: CommandTemplateKey,
+  vars: Record<string, string | undefined>,
+): string {
+  return renderTemplate(commandTemplate(key, ctx.templates), { ...listVars(ctx.list), ...vars });
+}
+
+async function confirmation(
+  ctx: MembershipContext,
+  kind: string,
+  to: string,
+  data: Record<string, unknown>,
+  template: CommandTemplateKey,
+  vars: Record<string, string> = {},
+): Promise<OutgoingText> {
+  const token = await ctx.tokens.create(kind, ctx.list.name, data, ctx.confirmTtlMs, ctx.now);
+  const expires = new Date(ctx.now + ctx.confirmTtlMs).toUTCString();
+  return {
+    to,
+    subject: `confirm ${token}`,
+    text: text(ctx, template, { ...vars, token, expires, address: String(data.address ?? to) }),
+    confirmation: true,
+  };
+}
+
+function welcome(ctx: MembershipContext, address: string): OutgoingText {
+  return {
+    to: address,
+    subject: text(ctx, 'welcome_subject', { address }),
+    text: text(ctx, 'welcome', { address }),
+  };
+}
+
+async function approvalRequests(
+  ctx: MembershipContext,
+  address: string,
+  digest: boolean,
+): Promise<OutgoingText[]> {
+  const out: OutgoingText[] = [];
+  for (const approver of ctx.approvers) {
+    out.push(
+      await confirmation(
+        ctx,
+        'approve-subscribe',
+        approver,
+        { address, digest },
+        'approve_subscribe',
+      ),
+    );
+  }
+  return out;
+}
+
+/** `subscribe [address] [digest]` from `requester`. */
+export async function requestSubscribe(
+  ctx: MembershipContext,
+  requester: string,
+  target: string | undefined,
+  digest = false,
+): Promise<ActionResult> {
+  const address = normalizeAddress(target ?? requester);
+  if (!address)
+    return {
+      result: text(ctx, 'bad_address', { command: 'subscribe', address: target }),
+      messages: [],
+    };
+  const self = address === requester;
+  if (ctx.subscribePolicy === 'open' && self) {
+    await ctx.store.add({ address, ...(digest ? { digest } : {}) });
+    return {
+      result: text(ctx, 'confirmed_subscribe', { address }),
+      messages: [welcome(ctx, address)],
+    };
+  }
+  if (ctx.subscribePolicy === 'approve' && self) {
+    return {
+      result: text(ctx, 'subscribe_approval', { address }),
+      messages: await approvalRequests(ctx, address, digest),
+    };
+  }
+  return {
+    result: text(ctx, 'subscribe_pending', { address }),
+    messages: [
+      await confirmation(ctx, 'subscribe', address, { address, digest }, 'confirm_subscribe'),
+    ],
+  };
+}
+
+/** `unsubscribe [address]` from `requester`. */
+export async function requestUnsubscribe(
+  ctx: MembershipContext,
+  requester: string,
+  target: string | undefined,
+): Promise<ActionResult> {
+  const address = normalizeAddress(target ?? requester);
+  if (!address)
+    return {
+      result: text(ctx, 'bad_address', { command: 'unsubscribe', address: target }),
+      messages: [],
+    };
+  if (ctx.unsubscribePolicy === 'open' && address === requester) {
+    await ctx.store.remove(address);
+    return {
+      result: text(ctx, 'confirmed_unsubscribe', { address }),
+      messages: [goodbye(ctx, address)],
+    };
+  }
+  // Confirmation is mailed even to a non-member: the answer must not tell who is subscribed.
+  return {
+    result: text(ctx, 'unsubscribe_pending', { address }),
+    messages: [await confirmation(ctx, 'unsubscribe', address, { address }, 'confirm_unsubscribe')],
+  };
+}
+
+/** `set OPTION on|off` for the requester's own membership. */
+export async function requestSet(
+  ctx: MembershipContext,
+  requester: string,
+  option: SetOption,
+  value: boolean,
+): Promise<ActionResult> {
+  const shown = { option, value: value ? 'on' : 'off' };
+  if (!(await ctx.store.get(requester)))
+    return {
+      result: text(ctx, 'not_member', { command: `set ${option}`, address: requester }),
+      messages: [],
+    };
+  return {
+    result: text(ctx, 'set_pending', { ...shown, address: requester }),
+    messages: [
+      await confirmation(
+        ctx,
+        'set',
+        requester,
+        { address: requester, option, value },
+        'confirm_set',
+        shown,
+      ),
+    ],
+  };
+}
+
+function goodbye(ctx: MembershipContext, address: string): OutgoingText {
+  return {
+    to: address,
+    subject: text(ctx, 'goodbye_subject', { address }),
+    text: text(ctx, 'goodbye', { address }),
+  };
+}
+
+/** The confirm handlers of the membership kinds. */
+export function membershipHandlers(ctx: MembershipContext): ConfirmHandlers {
+  const cancel = (command: string, address: string): ConfirmOutcome => ({
+    result: text(ctx, 'rejected_request', { command, address }),
+  });
+  return {
+    async subscribe({ pending, verb }) {
+      const { address, digest } = pending.data as { address: string; digest?: boolean };
+      if (verb === 'reject' || verb === 'discard') return cancel('subscribe', address);
+      if (ctx.subscribePolicy === 'confirm-approve') {
+        return {
+          result: text(ctx, 'subscribe_approval', { address }),
+          messages: await approvalRequests(ctx, address, digest === true),
+        };
+      }
+      await ctx.store.add({ address, ...(digest ? { digest: true } : {}) });
+      return {
+        result: text(ctx, 'confirmed_subscribe', { address }),
+        messages: [welcome(ctx, address)],
+      };
+    },
+    async 'approve-subscribe'({ pending, verb }) {
+      const { address, digest } = pending.data as { address: string; digest?: boolean };
+      if (verb === 'reject' || verb === 'discard') return cancel('subscribe', address);
+      await ctx.store.add({ address, ...(digest ? { digest: true } : {}) });
+      return {
+        result: text(ctx, 'confirmed_subscribe', { address }),
+        messages: [welcome(ctx, address)],
+      };
+    },
+    async unsubscribe({ pending, verb }) {
+      const { address } = pending.data as { address: string };
+      if (verb === 'reject' || verb === 'discard') return cancel('unsubscribe', address);
+      await ctx.store.remove(address);
+      return {
+        result: text(ctx, 'confirmed_unsubscribe', { address }),
+        messages: [goodbye(ctx, address)],
+      };
+    },
+    async set({ pending, verb }) {
+      const { address, option, value } = pending.data as {
+        address: string;
+        option: SetOption;
+        value: boolean;
+      };
+      const shown = { option, value: value ? 'on' : 'off', address };
+      if (verb === 'reject' || verb === 'discard') return cancel(`set ${option}`, address);
+      const patch =
+        option === 'mail'
+          ? { nomail: !value }
+          : option === 'nomail'
+            ? { nomail: value, ...(value ? { nomail_reason: 'user' as const } : {}) }
+            : { [option]: value };
+      const done = await ctx.store.update(address, patch);
+      if (!done) return { result: text(ctx, 'not_member', { command: `set ${option}`, address }) };
+      return { result: text(ctx, 'confirmed_set', shown) };
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * What a handled command mail produced (its replies and the tokens it used), written
+ * durably before the tokens are consumed: a replay after a crash returns the very same
+ * replies (same keys, so the journal sends each once) instead of running the commands again.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileDurable } from '../state/durable.ts';
+import { safeName } from '../state/safe-name.ts';
+
+export interface RequestMemo {
+  replies: Array<{ to: string; raw: Buffer }>;
+  /** Tokens to consume once the memo is safe. */
+  consume: string[];
+}
+
+export class RequestMemoStore {
+  constructor(readonly dir: string) {}
+
+  private path(list: string, key: string): string {
+    return join(this.dir, safeName(list), `${safeName(key)}.json`);
+  }
+
+  async get(list: string, key: string): Promise<RequestMemo | undefined> {
+    try {
+      const data = JSON.parse(await readFile(this.path(list, key), 'utf8')) as {
+        replies: Array<{ to: string; raw: string }>;
+        consume: string[];
+      };
+      return {
+        replies: data.replies.map((r) => ({ to: r.to, raw: Buffer.from(r.raw, 'base64') })),
+        consume: data.consume,
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || error instanceof SyntaxError)
+        return undefined;
+      throw error;
+    }
+  }
+
+  async put(list: string, key: string, memo: RequestMemo): Promise<void> {
+    const data = {
+      replies: memo.replies.map((r) => ({ to: r.to, raw: r.raw.toString('base64') })),
+      consume: memo.consume,
+    };
+    await writeFileDurable(this.path(list, key), JSON.stringify(data));
+  }
+}
