@@ -27,7 +27,8 @@ async function inboxMessageIds(dovecot: Dovecot, user: string): Promise<string[]
   try {
     const lock = await client.getMailboxLock('INBOX');
     try {
-      if ((client.mailbox && client.mailbox.exists) || 0) {
+      const box = client.mailbox;
+      if (box !== false && box.exists > 0) {
         for await (const message of client.fetch('1:*', { envelope: true })) {
           if (message.envelope?.messageId) ids.push(message.envelope.messageId);
         }
