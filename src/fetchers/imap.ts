@@ -176,7 +176,8 @@ export function imapError(
   }
   if (
     e?.mailboxMissing ||
-    /NONEXISTENT|doesn't exist|does not exist/i.test(e?.responseText ?? '')
+    e?.code === 'NotFound' ||
+    /NONEXISTENT|doesn't exist|does not exist/i.test(`${e?.responseText ?? ''} ${e?.message ?? ''}`)
   ) {
     return new StageError(
       `mailbox ${JSON.stringify(ctx.mailbox)} does not exist for ${ctx.user} on ${ctx.where}: check \`mailbox\`/\`moveTo\`.`,
@@ -259,16 +260,18 @@ export default function createImapFetcher(options: ImapOptions): Fetcher {
     }
     try {
       lock = await c.getMailboxLock(mailbox, { acquireTimeout: lockTimeout });
-      if (options.moveTo) {
-        // Found missing now, not at the first ack: a config error, before any mail is handled.
-        await c.status(options.moveTo, { messages: true });
-      }
     } catch (error) {
       c.close();
-      throw imapError(error, {
-        ...ctx,
-        mailbox: (error as { path?: string }).path ?? mailbox,
-      });
+      throw imapError(error, ctx);
+    }
+    if (options.moveTo) {
+      try {
+        // Found missing now, not at the first ack: a config error, before any mail is handled.
+        await c.status(options.moveTo, { messages: true });
+      } catch (error) {
+        c.close();
+        throw imapError(error, { ...ctx, mailbox: options.moveTo });
+      }
     }
     client = c;
     const selected = c.mailbox;
@@ -295,7 +298,12 @@ export default function createImapFetcher(options: ImapOptions): Fetcher {
     for (const uid of record.uids.keys()) if (!present.has(uid)) record.uids.delete(uid);
     if (record.uids.size !== before) await record.save();
     for (const [uid, state] of record.uids) {
-      if (!deleted.has(uid)) await remove(uid, state);
+      // Already flagged and nothing to copy: without UIDPLUS there is nothing more we may do.
+      const flagged = deleted.has(uid);
+      if (flagged && !c.capabilities.has('UIDPLUS') && (!options.moveTo || state === 'copied')) {
+        continue;
+      }
+      await remove(uid, state);
     }
     const fresh = all.filter(
       (uid) =>

@@ -21,7 +21,7 @@
  * files, first_valid_uid, anvil auth penalty off). Run as root (Dovecot drops privileges to
  * the `mail` user for mail processes and `dovecot`/`dovenull` for its own).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -93,6 +93,11 @@ export interface Dovecot {
   createFolder(user: string, folder: string): Promise<void>;
   /** The messages in a user's folder (default INBOX), from new/ and cur/, sorted by file name. */
   messages(user: string, folder?: string): Promise<{ file: string; raw: Buffer }[]>;
+  /**
+   * Runs `doveadm -c <this config> ...args` (e.g. `kick alice@example.test`, or
+   * `mailbox update -u alice@example.test --uid-validity 7 INBOX`). Never throws.
+   */
+  doveadm(...args: string[]): { status: number; output: string };
   /** Dovecot's log (errors and info) so far, for failing-test diagnostics. */
   log(): Promise<string>;
   /** Stops the Dovecot this helper started (only that process) and removes the temp dir. */
@@ -378,6 +383,16 @@ export async function startDovecot(options: StartDovecotOptions = {}): Promise<D
         }
       }
       return found.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    },
+    doveadm(...args) {
+      const result = spawnSync('doveadm', ['-c', conf, ...args], {
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
+      return {
+        status: result.status ?? -1,
+        output: `${result.stdout ?? ''}${result.stderr ?? ''}`,
+      };
     },
     log: readLog,
     async stop(opts = {}) {
