@@ -4,6 +4,8 @@
  */
 import type { Processor } from '../types.ts';
 import createApproved from './approved.ts';
+import createContentFilter from './content-filter.ts';
+import createDmarc from './dmarc.ts';
 import createEnvelope from './envelope.ts';
 import createExplicitDestination from './explicit-destination.ts';
 import createFooter from './footer.ts';
@@ -26,9 +28,11 @@ export const units = {
   'max-size': createMaxSize,
   'max-recipients': createMaxRecipients,
   'explicit-destination': createExplicitDestination,
+  'content-filter': createContentFilter,
   'strip-headers': createStripHeaders,
   'subject-prefix': createSubjectPrefix,
   'reply-to': createReplyTo,
+  dmarc: createDmarc,
   footer: createFooter,
   'list-headers': createListHeaders,
   envelope: createEnvelope,
@@ -41,8 +45,10 @@ export type UnitSpec = string | ({ type: string } & Record<string, unknown>);
 
 /**
  * The default pipeline of a list, in Mailman's order: refuse loops and robots first, then
- * decide who may post (pre-approval, policy, limits), then rewrite (strip, subject,
- * Reply-To, footer, List-* fields) and address the copy. Data, overridable per list in YAML.
+ * decide who may post (pre-approval, policy, limits), filter content, then rewrite
+ * (strip, subject, Reply-To, DMARC, footer, List-* fields) and address the copy. DMARC goes
+ * before the footer so a wrapped post stays intact inside and the footer goes outside.
+ * `content-filter` and `dmarc` do nothing until configured. Data, overridable per list in YAML.
  */
 export const DEFAULT_PIPELINE = [
   'loop-guard',
@@ -51,9 +57,11 @@ export const DEFAULT_PIPELINE = [
   'max-size',
   'max-recipients',
   'explicit-destination',
+  'content-filter',
   'strip-headers',
   'subject-prefix',
   'reply-to',
+  'dmarc',
   'footer',
   'list-headers',
   'envelope',

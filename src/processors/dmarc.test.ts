@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { fixtureMail, parse, redList } from '../../test/posting/corpus.ts';
+import { mailBytes } from '../mail/list-mail.ts';
+import { parseMime } from '../mail/mime-tree.ts';
+import createDmarc, { dmarcPolicy, type TxtResolver } from './dmarc.ts';
+
+const records: Record<string, string[][]> = {
+  '_dmarc.gmail.com': [['v=DMARC1; p=none; sp=quarantine; rua=mailto:x@gmail.com']],
+  '_dmarc.strict.co.uk': [['v=DMARC1; p=reject;', ' sp=reject']],
+  '_dmarc.lax.example': [['v=spf1 -all'], ['v=DMARC1; p=none']],
+  '_dmarc.xamarin.com': [['v=DMARC1; p=quarantine']],
+};
+function resolver(log: string[] = []): TxtResolver {
+  return async (name) => {
+    log.push(name);
+    const found = records[name];
+    if (found) return found;
+    throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
+  };
+}
+
+describe('dmarc', () => {
+  it('reads p, and sp of the organisational domain for a subdomain (public suffix list)', async () => {
+    const log: string[] = [];
+    expect(await dmarcPolicy('gmail.com', resolver(log))).toBe('none');
+    expect(await dmarcPolicy('mail.strict.co.uk', resolver(log))).toBe('reject');
+    expect(await dmarcPolicy('lax.example', resolver(log))).toBe('none');
+    expect(await dmarcPolicy('nothing.example', resolver(log))).toBe('none');
+    expect(log).toEqual([
+      '_dmarc.gmail.com',
+      '_dmarc.mail.strict.co.uk',
+      '_dmarc.strict.co.uk',
+      '_dmarc.lax.example',
+      '_dmarc.nothing.example',
+    ]);
+  });
+
+  it('munges From only for strict domains, poster to Reply-To, with a cached lookup', async () => {
+    const log: string[] = [];
+    const unit = createDmarc(redList(), { action: 'munge_from', resolver: resolver(log) });
+    const lax = fixtureMail('030'); // From gmail.com: p=none
+    const before = mailBytes(lax);
+    await unit.process(lax);
+    expect(mailBytes(lax)).toEqual(before);
+    const strict = fixtureMail('033'); // gnome.org: no record
+    await unit.process(strict);
+    expect(strict.header.get('From')).toBe('Jeffrey Stedfast <fejj@gnome.org>');
+    const always = createDmarc(redList(), {
+      action: 'munge_from',
+      when: 'always',
+      poster_in: 'cc',
+    });
+    const mail = fixtureMail('030');
+    await always.process(mail);
+    const parsed = await parse(mail);
+    expect(parsed.from?.value).toEqual([
+      { name: 'Jeffrey Stedfast via Red mail list', address: 'red@list.example.com' },
+    ]);
+    expect(parsed.cc).toBeDefined();
+    expect(mail.header.get('Cc')).toBe('Jeffrey Stedfast <jeff.stedfast@gmail.com>');
+    await unit.process(fixtureMail('030'));
+    expect(log.filter((n) => n === '_dmarc.gmail.com')).toHaveLength(1);
+  });
+
+  it('munges for a quarantine domain, keeping the poster for replies', async () => {
+    const unit = createDmarc(redList(), { action: 'munge_from', resolver: resolver() });
+    const mail = fixtureMail('030');
+    mail.header.set('From', '=?utf-8?q?J=C3=B6rg?= <jorg@xamarin.com>');
+    await unit.process(mail);
+    const parsed = await parse(mail);
+    expect(parsed.from?.value[0]).toEqual({
+      name: 'Jörg via Red mail list',
+      address: 'red@list.example.com',
+    });
+    expect(parsed.replyTo?.value[0]).toEqual({ name: 'Jörg', address: 'jorg@xamarin.com' });
+  });
+
+  it('wraps the post unchanged as message/rfc822 (DKIM-signed 030 stays verifiable inside)', async () => {
+    const mail = fixtureMail('030');
+    const original = mailBytes(mail);
+    await createDmarc(redList(), { action: 'wrap_message', when: 'always' }).process(mail);
+    expect(mail.body.includes(original)).toBe(true);
+    const parsed = await parse(mail);
+    expect(parsed.from?.value[0]?.address).toBe('red@list.example.com');
+    expect(parsed.replyTo?.value[0]?.address).toBe('jeff.stedfast@gmail.com');
+    expect(parsed.subject).toBe('Testing verification of Google DKIM-Signature headers');
+    // mailparser shows an inline message/rfc822 as part of the text, as mail readers do.
+    expect(parsed.text).toContain('(DMARC)');
+    expect(parsed.text).toContain('This is the message body.');
+    const root = parseMime(mail.header, mail.body);
+    expect(root.children.map((c) => c.type.mime)).toEqual(['text/plain', 'message/rfc822']);
+    expect(mail.body.subarray(root.children[1]!.bodyStart, root.children[1]!.end)).toEqual(
+      original,
+    );
+  });
+
+  it('treats a failed lookup as strict', async () => {
+    const failing: TxtResolver = async () => {
+      throw Object.assign(new Error('timeout'), { code: 'ETIMEOUT' });
+    };
+    const mail = fixtureMail('001');
+    await createDmarc(redList(), { action: 'munge_from', resolver: failing }).process(mail);
+    expect(mail.header.get('From')).toMatch(/via Red mail list"? <red@list\.example\.com>/);
+  });
+});
