@@ -3,18 +3,41 @@
  * whose address it carries in To, Cc, Delivered-To, X-Original-To or the envelope recipient
  * (every address, not just the first). A cross-post becomes one copy per list; a copy whose
  * list signalled carries that signal (`ml_signal`) so the other lists still get theirs.
+ *
+ * A list's other addresses route to its handlers (`handlers`, by list name): mail to
+ * LIST-request@, LIST-join@, LIST-leave@, LIST+subscribe@, … to the request handler
+ * (commands), mail to LIST-bounces@ and LIST-bounces+alice=example.com@ (VERP) to the
+ * bounce handler. A handler returns the mail it produces (replies, notices) as copies.
  */
+
+import type { Command } from '../commands/parse.ts';
 import { Discard, Hold, isSignal, Reject, type Signal } from '../errors.ts';
 import { addressesIn, normalizeAddress } from '../mail/address.ts';
 import { cloneListMail } from '../mail/list-mail.ts';
 import type { ListMail, Processor } from '../types.ts';
+import { type AddressRole, addressRole } from './list-addresses.ts';
 import type { SingleList } from './single-list.ts';
+
+/** What serves a list's request and bounce addresses (built by the config). */
+export interface ListAddressHandlers {
+  /** Mail commands; `command` is what the address itself says (join, leave, confirm+TOKEN). */
+  request?: { handle(mail: ListMail, command?: Command): Promise<ListMail[]> };
+  /** Bounces; `verp` is the member decoded from a VERP bounce address. */
+  bounces?: { handle(mail: ListMail, verp?: string): Promise<ListMail[]> };
+}
 
 export interface ManyListsOptions {
   /** The lists served (built `single-list` processors). */
   lists: SingleList[];
   /** What to do with a mail that names none of the lists. @default 'hold' */
   no_match?: 'hold' | 'reject' | 'discard';
+  /** Handlers of the lists' request and bounce addresses, by list name. */
+  handlers?: Record<string, ListAddressHandlers>;
+}
+
+export interface Route {
+  list: SingleList;
+  role: AddressRole;
 }
 
 const ROUTING_FIELDS = ['To', 'Cc', 'Delivered-To', 'X-Original-To', 'Envelope-To'];
@@ -25,6 +48,27 @@ export function routeMail(lists: readonly SingleList[], mail: ListMail): SingleL
   if (mail.origin.recipient) values.push(mail.origin.recipient);
   const addressed = new Set(addressesIn(values));
   return lists.filter((l) => addressed.has(normalizeAddress(l.list.address)));
+}
+
+/**
+ * Every (list, role) a mail is addressed to, in configuration order: a list's posting
+ * address, and its request and bounce addresses (each role once per list).
+ */
+export function routeAll(lists: readonly SingleList[], mail: ListMail): Route[] {
+  const values = ROUTING_FIELDS.flatMap((name) => mail.header.getAll(name));
+  if (mail.origin.recipient) values.push(mail.origin.recipient);
+  const addressed = addressesIn(values);
+  const routes: Route[] = [];
+  for (const list of lists) {
+    const seen = new Set<string>();
+    for (const address of addressed) {
+      const role = addressRole(list.list, address);
+      if (!role || seen.has(role.role)) continue;
+      seen.add(role.role);
+      routes.push({ list, role });
+    }
+  }
+  return routes;
 }
 
 export default function createManyLists(options: ManyListsOptions): Processor {
@@ -39,8 +83,12 @@ export default function createManyLists(options: ManyListsOptions): Processor {
   return {
     name: 'many-lists',
     async process(mail: ListMail): Promise<ListMail | ListMail[]> {
-      const targets = routeMail(options.lists, mail);
-      if (targets.length === 0) {
+      const handlers = options.handlers ?? {};
+      const served = (r: Route) =>
+        r.role.role === 'post' || handlers[r.list.list.name]?.[r.role.role] !== undefined;
+      // With no handlers configured, only posting addresses route (as before).
+      const routes = routeAll(options.lists, mail).filter(served);
+      if (routes.length === 0) {
         const reason =
           'addressed to none of the lists served here (To, Cc, Delivered-To, X-Original-To)';
         const action = options.no_match ?? 'hold';
@@ -50,13 +98,24 @@ export default function createManyLists(options: ManyListsOptions): Processor {
             ? new Discard(reason)
             : new Hold(reason);
       }
-      if (targets.length === 1) return targets[0]!.process(mail);
+      const run = async (route: Route, copy: ListMail): Promise<ListMail[]> => {
+        const h = handlers[route.list.list.name];
+        if (route.role.role === 'request') return h!.request!.handle(copy, route.role.command);
+        if (route.role.role === 'bounces') return h!.bounces!.handle(copy, route.role.verp);
+        return [await route.list.process(copy)];
+      };
+      if (routes.length === 1 && routes[0]!.role.role === 'post')
+        return routes[0]!.list.process(mail);
+      if (routes.length === 1) {
+        mail.ml_list_name = routes[0]!.list.list.name;
+        return run(routes[0]!, mail);
+      }
       const copies: ListMail[] = [];
-      for (const target of targets) {
+      for (const route of routes) {
         const copy = cloneListMail(mail);
-        copy.ml_list_name = target.list.name;
+        copy.ml_list_name = route.list.list.name;
         try {
-          copies.push(await target.process(copy));
+          copies.push(...(await run(route, copy)));
         } catch (error) {
           if (!isSignal(error)) throw error;
           copy.ml_signal = error as Signal;

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import type { ListSettings } from './list.ts';
+import { addressRole } from './list-addresses.ts';
+
+const red: ListSettings = { name: 'red', address: 'red@list.example', members: [] };
+const TOKEN = `${'a'.repeat(32)}-${'b'.repeat(24)}`;
+
+describe('addressRole', () => {
+  it.each([
+    ['red@list.example', { role: 'post' }],
+    ['RED@List.Example', { role: 'post' }],
+    ['red-request@list.example', { role: 'request' }],
+    ['red-join@list.example', { role: 'request', command: { verb: 'subscribe' } }],
+    ['red-leave@list.example', { role: 'request', command: { verb: 'unsubscribe' } }],
+    ['red+subscribe@list.example', { role: 'request', command: { verb: 'subscribe' } }],
+    ['red+unsubscribe@list.example', { role: 'request', command: { verb: 'unsubscribe' } }],
+    ['red-request+subscribe@list.example', { role: 'request', command: { verb: 'subscribe' } }],
+    [
+      `red-confirm+${TOKEN}@list.example`,
+      { role: 'request', command: { verb: 'confirm', token: TOKEN } },
+    ],
+    ['red-confirm+nonsense@list.example', { role: 'request' }],
+    ['red-bounces@list.example', { role: 'bounces' }],
+    ['red-bounces+alice=example.com@list.example', { role: 'bounces', verp: 'alice@example.com' }],
+  ])('%s', (address, want) => {
+    expect(addressRole(red, address)).toEqual(want);
+  });
+
+  it.each([
+    'red@other.example',
+    'redx-request@list.example',
+    'red-owner@list.example',
+    'red-request@list.example.evil',
+    'red+request@list.example',
+    'blue@list.example',
+  ])('not one of the list addresses: %s', (address) => {
+    expect(addressRole(red, address)).toBeUndefined();
+  });
+
+  it('uses a configured bounce address, with VERP', () => {
+    const list = { ...red, bounce_address: 'bounces@mx.example' };
+    expect(addressRole(list, 'bounces+bob=example.org@mx.example')).toEqual({
+      role: 'bounces',
+      verp: 'bob@example.org',
+    });
+    expect(addressRole(list, 'red-bounces@list.example')).toBeUndefined();
+  });
+});

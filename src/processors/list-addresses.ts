@@ -1,0 +1,61 @@
+/**
+ * The addresses of a list and what each is for (pure): the posting address; the request
+ * address and its friends (LIST-request@, LIST-join@, LIST-leave@, LIST-subscribe@,
+ * LIST-unsubscribe@, LIST+subscribe@, LIST+unsubscribe@, LIST-confirm+TOKEN@) for mail
+ * commands; the bounce address, plain or VERP (LIST-bounces+alice=example.com@).
+ */
+import type { Command } from '../commands/parse.ts';
+import { normalizeAddress } from '../mail/address.ts';
+import { verpRecipient } from '../queue/verp.ts';
+import { bounceAddress, type ListSettings } from './list.ts';
+
+export type AddressRole =
+  | { role: 'post' }
+  | { role: 'request'; command?: Command }
+  | { role: 'bounces'; verp?: string };
+
+const TOKEN = /^[0-9a-f]{32}-[0-9a-f]{24}$/;
+
+function commandOf(word: string, arg?: string): Command | undefined | 'none' {
+  switch (word) {
+    case 'request':
+      return arg === undefined ? 'none' : commandOf(arg);
+    case 'join':
+    case 'subscribe':
+      return { verb: 'subscribe' };
+    case 'leave':
+    case 'unsubscribe':
+      return { verb: 'unsubscribe' };
+    case 'confirm':
+      return arg && TOKEN.test(arg) ? { verb: 'confirm', token: arg } : 'none';
+    default:
+      return undefined;
+  }
+}
+
+/** What `address` is for `list`, or undefined when it is none of its addresses. */
+export function addressRole(list: ListSettings, address: string): AddressRole | undefined {
+  const normal = normalizeAddress(address);
+  if (!normal) return undefined;
+  const listAddress = normalizeAddress(list.address);
+  if (normal === listAddress) return { role: 'post' };
+  const bounces = normalizeAddress(bounceAddress(list));
+  if (normal === bounces) return { role: 'bounces' };
+  const verp = verpRecipient(bounces, normal);
+  if (verp && normalizeAddress(verp)) return { role: 'bounces', verp: normalizeAddress(verp) };
+  const at = listAddress.lastIndexOf('@');
+  const local = listAddress.slice(0, at);
+  const domain = listAddress.slice(at);
+  if (!normal.endsWith(domain)) return undefined;
+  const other = normal.slice(0, normal.length - domain.length);
+  // LIST+subscribe, LIST-join, LIST-request+unsubscribe, LIST-confirm+TOKEN
+  const m = new RegExp(
+    `^${local.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([-+])([a-z]+)(?:\\+(.+))?$`,
+  ).exec(other);
+  if (!m) return undefined;
+  const [, sep, word, arg] = m as unknown as [string, string, string, string | undefined];
+  if (sep === '+' && (word === 'request' || word === 'confirm')) return undefined;
+  const command = commandOf(word, arg);
+  if (command === undefined) return undefined;
+  return command === 'none' ? { role: 'request' } : { role: 'request', command };
+}
