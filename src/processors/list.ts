@@ -4,6 +4,7 @@
  */
 import { Discard, Hold, Reject, type Signal } from '../errors.ts';
 import { normalizeAddress } from '../mail/address.ts';
+import type { MemberStore } from '../members/store.ts';
 
 export type PostingPolicy = 'open' | 'members' | 'moderated' | 'announce';
 export type NonMemberAction = 'hold' | 'reject' | 'discard' | 'accept';
@@ -68,6 +69,12 @@ export interface ListSettings {
    * the default pipeline without restating it. @example { footer: { text: "-- \n{list_name}" } }
    */
   unit_options?: Record<string, Record<string, unknown>>;
+  /**
+   * The live member store (src/members), set by the config loader. When present, units read
+   * members and their options from it at each post (a subscription by mail counts at once)
+   * instead of the static `members` above.
+   */
+  member_store?: MemberStore;
 }
 
 /** LOCAL-SUFFIX@DOMAIN for the list's address. */
