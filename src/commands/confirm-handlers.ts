@@ -38,9 +38,19 @@ export interface ConfirmOutcome {
   messages?: OutgoingText[];
   /** Take the token out once the results are safely recorded. @default true */
   consume?: boolean;
+  /** Posts to distribute as they are (a held post a moderator released), after the replies. */
+  release?: ListMail[];
 }
 
-export type ConfirmHandler = (context: ConfirmContext) => Promise<ConfirmOutcome>;
+export interface ConfirmHandler {
+  (context: ConfirmContext): Promise<ConfirmOutcome>;
+  /**
+   * After a crash the request's memo replays its replies without calling handlers: this
+   * gives back what the handler released for that command mail, with the same keys, so
+   * the journal still sends each post once.
+   */
+  replay?(list: ListSettings, mail: ListMail): Promise<ListMail[]>;
+}
 
 /** Handlers by token kind. */
 export type ConfirmHandlers = Record<string, ConfirmHandler>;

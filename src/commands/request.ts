@@ -91,7 +91,10 @@ export default function createRequestHandler(
     const memo = await memos.get(list.name, mail.key);
     if (memo) {
       for (const token of memo.consume) await options.tokens.consume(token);
-      return memo.replies.map((r) => replyMail(list, mail.key, r.to, r.raw));
+      const released: ListMail[] = [];
+      for (const handler of Object.values(options.confirmHandlers ?? {}))
+        released.push(...((await handler.replay?.(list, mail)) ?? []));
+      return [...memo.replies.map((r) => replyMail(list, mail.key, r.to, r.raw)), ...released];
     }
     const robot = automationReason(mail);
     if (robot) throw new Discard(`request from a robot ignored (${robot})`);
@@ -118,6 +121,7 @@ export default function createRequestHandler(
     const results: string[] = [];
     const messages: OutgoingText[] = [];
     const consume: string[] = [];
+    const released: ListMail[] = [];
     for (const command of parsed.commands) {
       switch (command.verb) {
         case 'help':
@@ -160,6 +164,7 @@ export default function createRequestHandler(
           });
           results.push(outcome.result);
           messages.push(...(outcome.messages ?? []));
+          released.push(...(outcome.release ?? []));
           if (outcome.consume !== false) consume.push(command.token);
         }
       }
@@ -178,8 +183,8 @@ export default function createRequestHandler(
     const replies = await composeReplies(list, mail, messages, render('results_subject'));
     await memos.put(list.name, mail.key, { replies, consume });
     for (const token of consume) await options.tokens.consume(token, ctx.now);
-    if (replies.length === 0) throw new Discard('command handled');
-    return replies.map((r) => replyMail(list, mail.key, r.to, r.raw));
+    if (replies.length === 0 && released.length === 0) throw new Discard('command handled');
+    return [...replies.map((r) => replyMail(list, mail.key, r.to, r.raw)), ...released];
   }
 
   return {
