@@ -21,7 +21,9 @@ import type { ListMail, Processor } from '../../src/types.ts';
 
 export const schema = z.strictObject({
   /** The header field's name. */
-  field: z.string().regex(/^[\x21-\x39\x3b-\x7e]+$/, { error: 'expected a header field name like X-Team' }),
+  field: z
+    .string()
+    .regex(/^[\x21-\x39\x3b-\x7e]+$/, { error: 'expected a header field name like X-Team' }),
   /** Its value; {list} is replaced by the list's short name. */
   value: z.string().regex(/^[^\r\n]*$/, { error: 'expected one line of text' }),
 });

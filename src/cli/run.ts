@@ -234,7 +234,7 @@ async function runLocked(config: LoadedConfig, plans: Plans, quiet: boolean): Pr
   }));
   const totals = { fetched: 0, skipped: 0, quarantined: 0, failed: 0 };
   try {
-    const fetchers = buildFetchers(plans);
+    const fetchers = buildFetchers(plans, main.state_dir);
     for (const [i, fetcher] of fetchers.entries()) {
       const plan = plans.fetchers[i]!;
       const where = plan.options.dir

@@ -14,7 +14,7 @@ import type { Distributor, Fetcher, Processor, Reactor } from '../types.ts';
 import { isPathType, loadCustomUnit } from './custom.ts';
 import { problemsOf } from './issues.ts';
 import type { LoadedConfig, LoadedList } from './load.ts';
-import { type ConfigProblem, didYouMean, keyPath } from './problem.ts';
+import { type ConfigProblem, didYouMean, keyPath, sortProblems } from './problem.ts';
 import type { UnitSpecValue } from './schema.ts';
 import type { YamlSource } from './source.ts';
 import { SERVER_KEY, type UnitKind, unitSchemas } from './unit-schemas.ts';
@@ -141,6 +141,14 @@ async function planUnit(
   if (kind === 'distributor' && type === 'queue' && ctx.config.main?.queue) {
     options = { ...ctx.config.main.queue, ...options };
   }
+  // A secret that could not be resolved was reported already: its "missing" would be an echo.
+  const here = keyPath(path);
+  if (
+    ctx.problems.some(
+      (p) => p.file === source.file && (p.key === here || p.key.startsWith(`${here}.`)),
+    )
+  )
+    return undefined;
   if (schema) {
     const result = schema.safeParse(options);
     if (!result.success) {
@@ -251,6 +259,7 @@ export async function planAll(config: LoadedConfig): Promise<Plans> {
       message: 'missing; nothing would deliver list mail',
       fix: 'add distribute: { type: queue, server: … } (or type: maildir for a local test)',
     });
+  sortProblems(ctx.problems);
   return plans;
 }
 
@@ -275,8 +284,13 @@ export function buildReactors(plans: Plans): Reactor[] {
   return plans.reactors.map((p) => instantiate<Reactor>(p));
 }
 
-export function buildFetchers(plans: Plans, extra: Record<string, unknown> = {}): Fetcher[] {
-  return plans.fetchers.map((p) => instantiate<Fetcher>(p, extra));
+/** The sources; POP3/IMAP keep their record of handled UIDs under the state directory. */
+export function buildFetchers(plans: Plans, stateDir: string): Fetcher[] {
+  return plans.fetchers.map((p) =>
+    instantiate<Fetcher>(
+      p.type === 'pop3' || p.type === 'imap' ? { ...p, options: { stateDir, ...p.options } } : p,
+    ),
+  );
 }
 
 /** The configured distributors; reactors go to those that report on their own (the queue). */

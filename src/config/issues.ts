@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import { type ConfigProblem, didYouMean, keyPath, shown } from './problem.ts';
 import { KEY_HINTS } from './schema.ts';
+import { isSecretKey } from './secrets.ts';
 import type { YamlSource } from './source.ts';
 
 /** The value at `path` inside `root`. */
@@ -105,17 +106,25 @@ export function problemsOf(
             fix: 'write key: value lines (see examples/ and lists/)',
           });
         } else if (value === undefined) {
+          const key = String(path[path.length - 1]);
           out.push({
             ...base,
             ...source.locate(path.slice(0, -1)),
             message: `missing; expected ${article(issue.expected)}`,
-            fix: `add ${String(path[path.length - 1])}: to this mapping`,
+            fix: isSecretKey(key)
+              ? `add ${key}_env: VARIABLE (or ${key}_file: PATH); never the ${key} itself`
+              : `add ${key}: to this mapping`,
           });
         } else {
           out.push({
             ...base,
             ...source.locate(path),
             message: `expected ${article(issue.expected)}, got ${shown(value)}`,
+            ...(issue.expected === 'string' && (Array.isArray(value) || typeof value === 'object')
+              ? {
+                  fix: 'quote the value: YAML reads [..] as a list and {..} as a mapping, e.g. "[Red] "',
+                }
+              : {}),
           });
         }
         break;

@@ -81,3 +81,8 @@ function distance(a: string, b: string): number {
   }
   return row[b.length]!;
 }
+
+/** Problems in reading order: by file, then line and column. */
+export function sortProblems(problems: ConfigProblem[]): void {
+  problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
+}

@@ -17,7 +17,9 @@ const addresses = z.array(address, { error: 'expected a list of addresses' });
 /** A member: `a@example.com`, `Alice <a@example.com>`, or `{ address: …, name: …, nomail: … }`. */
 export const member = z.union(
   [
-    z.string().regex(/^[^\s@<>,;"]+@[^\s@<>,;"]+$|<[^\s@<>,;"]+@[^\s@<>,;"]+>\s*$/),
+    z.string().regex(/^[^\s@<>,;"]+@[^\s@<>,;"]+$|<[^\s@<>,;"]+@[^\s@<>,;"]+>\s*$/, {
+      error: 'expected a member: name@example.com or "Name <name@example.com>"',
+    }),
     z.looseObject({ address, nomail: z.boolean().optional() }),
   ],
   { error: 'expected a member: name@example.com, "Name <name@example.com>" or { address: … }' },

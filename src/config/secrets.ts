@@ -12,6 +12,11 @@ import type { YamlSource } from './source.ts';
 
 export const SECRET_KEYS = ['password', 'pass', 'secret', 'token', 'api_key'] as const;
 const SECRET = new RegExp(`(^|_)(${SECRET_KEYS.join('|')})$`);
+/** True for keys that hold secrets (password, moderator_password, api_key …). */
+export function isSecretKey(key: string): boolean {
+  return SECRET.test(key);
+}
+
 const PATH_KEY = /^(dir|file|path|processed|delivery_log)$|_(dir|file|path)$/;
 
 export interface ResolveContext {

@@ -30,8 +30,11 @@ const PARSE_FIXES: Record<string, string> = {
   BAD_INDENT: 'indent nested keys by the same number of spaces as their siblings',
   TAB_AS_INDENT: 'indent with spaces, not tabs',
   MISSING_CHAR: 'close the quote or bracket opened here',
-  BLOCK_AS_IMPLICIT_KEY: 'put a space after the colon, or quote the value',
-  MULTILINE_IMPLICIT_KEY: 'put a space after the colon, or quote the value',
+  BLOCK_AS_IMPLICIT_KEY:
+    'check the indentation against the lines above: items of one list start in the same column',
+  MULTILINE_IMPLICIT_KEY:
+    'a key and its value go on one line: check the indentation, or quote the value',
+  MISSING_MAP_VALUE: 'put a space after the colon, or quote the value',
   UNEXPECTED_TOKEN: 'check the quoting and indentation on this line',
 };
 
@@ -40,7 +43,8 @@ export function parseYaml(text: string, path: string): YamlSource {
   const file = displayPath(path);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const problems: ConfigProblem[] = doc.errors.map((error) => {
+  // The first syntax error only: the ones after it are mostly its echoes.
+  const problems: ConfigProblem[] = doc.errors.slice(0, 1).map((error) => {
     const pos = lineCounter.linePos(error.pos[0]);
     const first = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     return {

@@ -78,9 +78,53 @@ const queue = z.strictObject({
   smtp: smtp.optional(),
 });
 
+/** POP3 and IMAP settings in YAML's snake_case, turned into the fetchers' options. */
+const mailboxServer = {
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).optional(),
+  tls: z.enum(['implicit', 'starttls', 'none']).optional(),
+  ca_file: z.string().min(1).optional(),
+  servername: z.string().min(1).optional(),
+  user: z.string().min(1),
+  password: z.string({ error: 'expected password_env: VAR or password_file: PATH' }),
+  state_dir: z.string().min(1).optional(),
+  max_mail_size: positiveInt.optional(),
+  tmp_dir: z.string().min(1).optional(),
+  timeout_ms: positiveInt.optional(),
+};
+
+function camel(options: Record<string, unknown>): Record<string, unknown> {
+  const renames: Record<string, string> = {
+    ca_file: 'caFile',
+    state_dir: 'stateDir',
+    max_mail_size: 'maxMailSize',
+    tmp_dir: 'tmpDir',
+    timeout_ms: 'timeout',
+    move_to: 'moveTo',
+    lock_timeout_ms: 'lockTimeout',
+  };
+  return Object.fromEntries(
+    Object.entries(options)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [renames[k] ?? k, v]),
+  );
+}
+
+const ruleAction = z.strictObject({ action: z.enum(['hold', 'reject', 'discard']).optional() });
+
 export const unitSchemas: Record<UnitKind, Record<string, z.ZodType>> = {
   fetcher: {
     stdin: maxMailSize,
+    pop3: z.strictObject(mailboxServer).transform(camel),
+    imap: z
+      .strictObject({
+        ...mailboxServer,
+        mailbox: z.string().min(1).optional(),
+        move_to: z.string().min(1).optional(),
+        lock_timeout_ms: positiveInt.optional(),
+        reconnects: z.number().int().min(0).optional(),
+      })
+      .transform(camel),
     maildir: z
       .strictObject({
         dir: z.string().min(1),
@@ -98,15 +142,78 @@ export const unitSchemas: Record<UnitKind, Record<string, z.ZodType>> = {
     'deliver-to': z.strictObject({ to: z.array(address).min(1), distributor: unitSpec }),
     smtp,
     queue,
+    mbox: z.strictObject({
+      path: z.string().min(1),
+      lock_timeout_ms: positiveInt.optional(),
+      stale_lock_seconds: seconds.optional(),
+    }),
+    sendmail: z.strictObject({
+      path: z.string().min(1).optional(),
+      args: z.array(z.string()).optional(),
+      timeout_ms: positiveInt.optional(),
+    }),
+    log: z.strictObject({
+      file: z.string().min(1).optional(),
+      format: z.enum(['text', 'json']).optional(),
+    }),
+    'imap-append': z
+      .strictObject({
+        host: z.string().min(1),
+        port: z.number().int().min(1).max(65535).optional(),
+        secure: z.boolean().optional(),
+        starttls: z.enum(['required', 'never']).optional(),
+        user: z.string().min(1),
+        password: z.string({ error: 'expected password_env: VAR or password_file: PATH' }),
+        folder: z.string().min(1).optional(),
+        flags: z.array(z.string()).optional(),
+        dedupe: z.boolean().optional(),
+        tls: z
+          .strictObject({
+            ca: z.string().optional(),
+            reject_unauthorized: z.boolean().optional(),
+            servername: z.string().optional(),
+          })
+          .optional(),
+        timeout_ms: positiveInt.optional(),
+      })
+      .transform(({ user, password, ...rest }) => ({ ...rest, auth: { user, pass: password } })),
   },
   reactor: {
     'stderr-logger': z.strictObject({ signals: z.boolean().optional() }),
     'json-log': jsonLogSchema,
   },
   unit: {
+    'loop-guard': z.strictObject({
+      precedence: z.array(z.string()).optional(),
+      auto_submitted: z.boolean().optional(),
+      stamp: z.boolean().optional(),
+    }),
+    approved: z.strictObject({}),
     'posting-policy': z.strictObject({}),
-    envelope: z.strictObject({}),
+    'max-size': ruleAction,
+    'max-recipients': ruleAction,
+    'explicit-destination': ruleAction,
+    'strip-headers': z.strictObject({
+      remove: z.array(z.string()).optional(),
+      keep_list_fields: z.boolean().optional(),
+    }),
     'subject-prefix': z.strictObject({ position: z.enum(['before-re', 'after-re']).optional() }),
+    'reply-to': z.strictObject({
+      policy: z.enum(['poster', 'list', 'explicit']).optional(),
+      address: address.optional(),
+      strip: z.boolean().optional(),
+    }),
+    footer: z.strictObject({
+      text: z.union([z.string(), z.literal(false)]).optional(),
+      html: z.string().optional(),
+      header: z.string().optional(),
+      header_html: z.string().optional(),
+    }),
+    'list-headers': z.strictObject({
+      precedence: z.union([z.string(), z.literal(false)]).optional(),
+      owner: z.boolean().optional(),
+    }),
+    envelope: z.strictObject({}),
   },
 };
 

@@ -1,0 +1,129 @@
+/**
+ * `malist receive`: the exit codes an MTA acts on, and that a temporary failure loses
+ * nothing — the MTA still has the mail, and giving it again later distributes it once.
+ */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { malist, post, tempConfig } from './run-malist.ts';
+
+async function delivered(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const rcpt of await readdir(join(dir, 'out')).catch(() => [])) {
+    for (const f of await readdir(join(dir, 'out', rcpt, 'new'))) out.push(`${rcpt}/new/${f}`);
+  }
+  return out.sort();
+}
+
+describe.concurrent('malist receive', () => {
+  it('distributes a member post: exit 0, one copy per member and the archive, a delivery-log line', async () => {
+    const dir = await tempConfig();
+    const input = await readFile(post('01-member-post.eml'));
+    const r = await malist(['receive', '--config', dir, '--list', 'red'], { input });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const files = await delivered(dir);
+    expect(files.map((f) => f.split('/')[0])).toEqual([
+      'alice@example.org',
+      'archive@list.example.com',
+      'bob@example.net',
+      'carol@example.org',
+    ]);
+    const copy = await readFile(join(dir, 'out', files[0]!), 'utf8');
+    expect(copy).toContain('Subject: [Red] Meeting notes for Thursday');
+    const log = await readFile(join(dir, 'delivery.log'), 'utf8');
+    expect(log).toMatch(
+      /^\S+Z list=red outcome=distributed recipients=4 refused=0 deferred=0 message-id=<20261123091244\.4711@mail\.example\.org>\n$/,
+    );
+  });
+
+  it('holds a non-member post (exit 0: handled) and routes by the envelope recipient the MTA sets', async () => {
+    const dir = await tempConfig();
+    const input = await readFile(post('03-non-member.eml'));
+    // Postfix local(8) sets ORIGINAL_RECIPIENT; the alias domain differs from the list's.
+    const r = await malist(['receive', '--config', dir], {
+      input,
+      env: { ORIGINAL_RECIPIENT: 'red@mail.example.com' },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/hold list=red <offer-88213@elsewhere\.example>/);
+    expect(await delivered(dir)).toEqual([]);
+    expect((await readdir(join(dir, 'state/held/red'))).sort()).toHaveLength(2);
+  });
+
+  it('routes by LOCAL+DOMAIN (procmail/Postfix) and by --recipient', async () => {
+    const dir = await tempConfig();
+    const input = await readFile(post('04-utf8-announcement.eml'));
+    const viaEnv = await malist(['receive', '--config', dir], {
+      input,
+      env: { LOCAL: 'announce', DOMAIN: 'list.example.com', ORIGINAL_RECIPIENT: '', RECIPIENT: '' },
+    });
+    expect(viaEnv.code).toBe(0);
+    expect((await delivered(dir)).filter((f) => f.includes('.announce.'))).toHaveLength(4);
+    const unknown = await malist(
+      ['receive', '--config', dir, '--recipient', 'nobody@list.example.com'],
+      {
+        input,
+      },
+    );
+    expect(unknown.code).toBe(67);
+    expect(unknown.stderr).toContain('no list has the address nobody@list.example.com');
+  });
+
+  it('exits 67 for an unknown --list, naming the lists there', async () => {
+    const dir = await tempConfig();
+    const r = await malist(['receive', '--config', dir, '--list', 'green'], {
+      input: 'Subject: x\n\nx\n',
+    });
+    expect(r.code).toBe(67);
+    expect(r.stderr).toContain("unknown list 'green'; lists here: announce, dev, red");
+  });
+
+  it('exits 78 on a configuration error, printing file:line:col', async () => {
+    const dir = await tempConfig();
+    await writeFile(
+      join(dir, 'lists/dev.yaml'),
+      'address: dev@list.example.com\nposting: everyone\n',
+    );
+    const r = await malist(['receive', '--config', dir, '--list', 'red'], {
+      input: await readFile(post('01-member-post.eml')),
+    });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain(
+      "lists/dev.yaml:2:10 posting: expected one of open | members | moderated | announce, got 'everyone'",
+    );
+  });
+
+  it('exits 75 when the state directory cannot be written (also as root), and the MTA still has the mail: a retry distributes it once', async () => {
+    // A path below a regular file fails with ENOTDIR for every user, root included.
+    const dir = await tempConfig(
+      'state_dir: blocked/state\ndistribute:\n  type: maildir\n  dir: out\nreactors: [stderr-logger]\n',
+    );
+    await writeFile(join(dir, 'blocked'), 'a regular file\n');
+    const input = await readFile(post('02-reply.eml'));
+    const r = await malist(['receive', '--config', dir, '--list', 'red'], { input });
+    expect(r.code).toBe(75);
+    expect(r.stderr).toContain('ENOTDIR');
+    expect(r.stderr).toContain('the MTA keeps the mail and retries');
+    expect(await delivered(dir)).toEqual([]);
+
+    // The MTA tries again once the operator fixed the directory: delivered, exactly once.
+    await writeFile(
+      join(dir, 'malist.yaml'),
+      'state_dir: state\ndistribute:\n  type: maildir\n  dir: out\nreactors: [stderr-logger]\n',
+    );
+    const retry = await malist(['receive', '--config', dir, '--list', 'red'], { input });
+    expect(retry.code).toBe(0);
+    expect(await delivered(dir)).toHaveLength(4);
+    const again = await malist(['receive', '--config', dir, '--list', 'red'], { input });
+    expect(again.code).toBe(0);
+    expect(await delivered(dir)).toHaveLength(4);
+  });
+
+  it('exits 65 on empty input', async () => {
+    const dir = await tempConfig();
+    const r = await malist(['receive', '--config', dir, '--list', 'red'], { input: '' });
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain('standard input was empty');
+  });
+});

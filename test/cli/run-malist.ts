@@ -1,0 +1,71 @@
+/** Spawning `node bin/malist.js …` as users run it, with a timeout and temp directories. */
+import { spawn } from 'node:child_process';
+import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const MALIST = join(ROOT, 'bin/malist.js');
+
+export interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command with `input` on stdin; killed after `timeoutMs`. */
+export function runCommand(
+  command: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: Buffer | string; timeoutMs?: number } = {},
+): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: opts.cwd ?? ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** `malist ARGS` in `cwd`. */
+export function malist(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: Buffer | string; timeoutMs?: number } = {},
+): Promise<Ran> {
+  return runCommand(process.execPath, [MALIST, ...args], opts);
+}
+
+/** A temp config dir with the shipped lists and a malist.yaml delivering into maildirs. */
+export async function tempConfig(mainYaml?: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'malist-cli-'));
+  await cp(join(ROOT, 'lists'), join(dir, 'lists'), { recursive: true });
+  await writeFile(
+    join(dir, 'malist.yaml'),
+    mainYaml ??
+      'state_dir: state\ndistribute:\n  type: maildir\n  dir: out\ndelivery_log: delivery.log\nreactors: [stderr-logger]\n',
+  );
+  return dir;
+}
+
+/** An example post's bytes. */
+export function post(name: string): string {
+  return join(ROOT, 'examples/posts', name);
+}

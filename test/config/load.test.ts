@@ -1,0 +1,227 @@
+/**
+ * Every class of configuration error names the file, the line and column, the key, what
+ * was expected and a fix — checked on the problems as `malist check` prints them.
+ */
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { planAll } from '../../src/config/build.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { formatProblem } from '../../src/config/problem.ts';
+
+const MAIN = 'state_dir: state\ndistribute:\n  type: maildir\n  dir: out\n';
+
+/** A config dir from file contents; returns the problems as printed. */
+async function problems(
+  files: Record<string, string>,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ lines: string[]; dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'malist-config-'));
+  await mkdir(join(dir, 'lists'));
+  for (const [name, text] of Object.entries({ 'malist.yaml': MAIN, ...files }))
+    await writeFile(join(dir, name), text);
+  const config = await loadConfig({ dir, env });
+  await planAll(config);
+  // Shown relative to the config dir, as an operator running in it would see them.
+  return { lines: config.problems.map((p) => formatProblem(p).replaceAll(`${dir}/`, '')), dir };
+}
+
+describe('configuration errors name file:line:col, key, expected and fix', () => {
+  it('bad YAML syntax', async () => {
+    const { lines } = await problems({
+      'lists/red.yaml':
+        'address: red@list.example.com\nmembers:\n  - a@example.com\n - b@example.com\n',
+    });
+    expect(lines).toEqual([
+      'lists/red.yaml:4:1 YAML syntax: A block sequence may not be used as an implicit map key (fix: check the indentation against the lines above: items of one list start in the same column)',
+    ]);
+    const quote = await problems({ 'malist.yaml': 'state_dir: "state\ndistribute: maildir\n' });
+    expect(quote.lines).toEqual([
+      expect.stringMatching(
+        /^malist\.yaml:3:1 YAML syntax: Missing closing "quote \(fix: close the quote/,
+      ),
+    ]);
+  });
+
+  it('a key written twice is a syntax error, not a silent override', async () => {
+    const { lines } = await problems({
+      'lists/red.yaml': 'address: red@list.example.com\nposting: open\nposting: members\n',
+    });
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^lists\/red\.yaml:3:1 YAML syntax: Map keys must be unique \(fix: remove one of the two entries/,
+      ),
+    ]);
+  });
+
+  it('unknown key, with the nearest known key as the fix', async () => {
+    const { lines } = await problems({
+      'lists/red.yaml':
+        'address: red@list.example.com\nmembers: [a@example.com]\nsubject_prefx: "[Red] "\n',
+    });
+    expect(lines).toEqual([
+      "lists/red.yaml:3:1 subject_prefx: unknown key (fix: did you mean 'subject_prefix'?)",
+    ]);
+  });
+
+  it('unknown key in malist.yaml and inside a unit mapping', async () => {
+    const { lines } = await problems({
+      'malist.yaml': 'state_dir: state\ndistribute:\n  type: maildir\n  dri: out\nreactor: []\n',
+    });
+    expect(lines).toEqual(["malist.yaml:5:1 reactor: unknown key (fix: did you mean 'reactors'?)"]);
+    const nested = await problems({
+      'malist.yaml': 'state_dir: state\ndistribute:\n  type: maildir\n  dri: out\n',
+    });
+    expect(nested.lines).toEqual([
+      'malist.yaml:3:3 distribute.dir: maildir: missing; expected a string (fix: add dir: to this mapping)',
+      "malist.yaml:4:3 distribute.dri: maildir: unknown key (fix: did you mean 'dir'?)",
+    ]);
+  });
+
+  it('wrong value: enum with a did-you-mean, wrong type, an unquoted [prefix]', async () => {
+    const { lines } = await problems({
+      'lists/red.yaml':
+        'address: red@list.example.com\nmembers: [a@example.com]\nposting: member\nmax_message_size: big\nsubject_prefix: [Red]\n',
+    });
+    expect(lines).toEqual([
+      "lists/red.yaml:3:10 posting: expected one of open | members | moderated | announce, got 'member' (fix: did you mean 'members'?)",
+      "lists/red.yaml:4:19 max_message_size: expected a number, got 'big'",
+      'lists/red.yaml:5:17 subject_prefix: expected a string, got a list (fix: quote the value: YAML reads [..] as a list and {..} as a mapping, e.g. "[Red] ")',
+    ]);
+  });
+
+  it('a missing required key points at the mapping that lacks it', async () => {
+    const { lines } = await problems({ 'lists/red.yaml': 'display_name: Red\nmembers: []\n' });
+    expect(lines).toEqual([
+      'lists/red.yaml:1:1 address: missing; expected a string (fix: add address: to this mapping)',
+    ]);
+  });
+
+  it('a bad member address names the entry', async () => {
+    const { lines } = await problems({
+      'lists/red.yaml':
+        'address: red@list.example.com\nmembers:\n  - a@example.com\n  - bob at example.com\n',
+    });
+    expect(lines).toEqual([
+      `lists/red.yaml:4:5 members.1: expected a member: name@example.com or "Name <name@example.com>", got 'bob at example.com'`,
+    ]);
+  });
+
+  it('missing members file', async () => {
+    const { lines } = await problems({
+      'lists/red.yaml': 'address: red@list.example.com\nmembers_file: red.members\n',
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^lists\/red\.yaml:2:15 members_file: cannot read the members file .*lists\/red\.members: ENOENT \(fix: create it with one address a line/,
+    );
+  });
+
+  it('a members file with a line that is not an address names that line', async () => {
+    const { lines } = await problems({
+      'lists/red.yaml': 'address: red@list.example.com\nmembers_file: red.members\n',
+      'lists/red.members': '# members\na@example.com\n\nb@example.com, c@example.com\n',
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^lists\/red\.yaml:2:15 members_file: not an address: .*red\.members:4 'b@example\.com, c@example\.com'/,
+    );
+  });
+
+  it('literal password refused, with how to fix it', async () => {
+    const { lines } = await problems({
+      'malist.yaml': `${MAIN}servers:\n  mailbox:\n    host: pop.example.com\n    user: lists\n    password: hunter2\n`,
+    });
+    expect(lines).toEqual([
+      'malist.yaml:9:5 servers.mailbox.password: a literal password in YAML is refused (config files get copied, committed and mailed) (fix: put it in the environment and write password_env: MALIST_MAILBOX_PASSWORD, or in a file only malist can read and write password_file: /etc/malist/malist_mailbox_password)',
+    ]);
+    expect(lines.join('\n')).not.toContain('hunter2');
+  });
+
+  it('password_env that is not set; password_file that cannot be read', async () => {
+    const { lines } = await problems({
+      'malist.yaml': `${MAIN}fetch:\n  - type: pop3\n    host: pop.example.com\n    user: lists\n    password_env: MALIST_POP3_PASSWORD\n  - type: pop3\n    host: pop.example.com\n    user: other\n    password_file: nope.secret\n`,
+    });
+    expect(lines[0]).toBe(
+      'malist.yaml:9:19 fetch.0.password_env: environment variable MALIST_POP3_PASSWORD is not set (fix: export MALIST_POP3_PASSWORD where malist runs (for cron: in the crontab or a wrapper script), or use password_file:)',
+    );
+    expect(lines[1]).toMatch(
+      /^malist\.yaml:13:20 fetch\.1\.password_file: cannot read .*nope\.secret: ENOENT/,
+    );
+  });
+
+  it('secrets resolve from the environment and files into the unit options, never into messages', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'malist-config-'));
+    await mkdir(join(dir, 'lists'));
+    await writeFile(join(dir, 'smtp.secret'), 's3cret-from-file\n');
+    await writeFile(
+      join(dir, 'malist.yaml'),
+      'state_dir: state\nservers:\n  out:\n    host: smtp.example.com\n    user: lists\n    password_file: smtp.secret\nfetch:\n  - type: pop3\n    host: pop.example.com\n    user: lists\n    password_env: POP_PW\ndistribute:\n  type: queue\n  server: out\nqueue:\n  dir: spool\n',
+    );
+    const config = await loadConfig({ dir, env: { POP_PW: 'from-env' } });
+    const plans = await planAll(config);
+    expect(config.problems).toEqual([]);
+    expect(plans.fetchers[0]!.options).toMatchObject({ user: 'lists', password: 'from-env' });
+    expect(plans.distributors[0]!.options).toMatchObject({
+      dir: join(dir, 'spool'),
+      smtp: { host: 'smtp.example.com', auth: { user: 'lists', pass: 's3cret-from-file' } },
+    });
+  });
+
+  it('duplicate list addresses across files (compared in normal form)', async () => {
+    const { lines } = await problems({
+      'lists/red.yaml': 'address: red@list.example.com\n',
+      'lists/scarlet.yaml': '# the same list by another name\naddress: RED@List.Example.com\n',
+    });
+    expect(lines).toEqual([
+      'lists/scarlet.yaml:2:10 address: duplicate list address RED@List.Example.com: lists/red.yaml:1 already uses it (fix: give every list its own address, or remove one of the two files)',
+    ]);
+  });
+
+  it('unknown unit type in a pipeline, with a did-you-mean', async () => {
+    const { lines } = await problems({
+      'lists/red.yaml':
+        'address: red@list.example.com\npipeline:\n  - posting-policy\n  - subjet-prefix\n  - type: envelope\n    position: after-re\n',
+    });
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^lists\/red\.yaml:4:5 pipeline\.1: unknown pipeline unit type 'subjet-prefix'; expected one of .*subject-prefix.* \(fix: did you mean 'subject-prefix'\?\)$/,
+      ),
+      'lists/red.yaml:6:5 pipeline.2.position: envelope: unknown key (fix: remove it; known keys here: (none))',
+    ]);
+  });
+
+  it('a server: reference that does not exist', async () => {
+    const { lines } = await problems({
+      'malist.yaml': `${MAIN}fetch:\n  - type: pop3\n    server: mailbox\n`,
+    });
+    expect(lines).toEqual([
+      'malist.yaml:7:13 fetch.0.server: no server named "mailbox" under servers: (fix: add it to servers: or use one of (none defined))',
+    ]);
+  });
+
+  it('a list file name that cannot name a list', async () => {
+    const { lines } = await problems({ 'lists/-red.yaml': 'address: red@list.example.com\n' });
+    expect(lines[0]).toMatch(/^lists\/-red\.yaml '-red' cannot name a list/);
+  });
+
+  it('defaults apply to every list; a list overrides them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'malist-config-'));
+    await mkdir(join(dir, 'lists'));
+    await writeFile(
+      join(dir, 'malist.yaml'),
+      `${MAIN}defaults:\n  posting: moderated\n  deliver_to: [archive@example.com]\n  pipeline: [posting-policy, envelope]\n`,
+    );
+    await writeFile(join(dir, 'lists/a.yaml'), 'address: a@list.example.com\n');
+    await writeFile(join(dir, 'lists/b.yaml'), 'address: b@list.example.com\nposting: open\n');
+    const config = await loadConfig({ dir });
+    const plans = await planAll(config);
+    expect(config.problems).toEqual([]);
+    expect(config.lists.map((l) => [l.name, l.settings.posting, l.deliver_to])).toEqual([
+      ['a', 'moderated', ['archive@example.com']],
+      ['b', 'open', ['archive@example.com']],
+    ]);
+    expect(plans.lists[0]!.units.map((u) => u.type)).toEqual(['posting-policy', 'envelope']);
+  });
+});
