@@ -133,39 +133,40 @@ describe.skipIf(!available)('imap fetcher against Dovecot', () => {
     expect(moved.sort()).toEqual(sent.map(sha256).sort());
   }, 20_000);
 
-  // [crash point, nth hit, mails fully handled before the crash, moveTo]
-  for (const [point, n, handled, moveTo] of [
-    ['imap.after-record', 3, 3, undefined],
-    ['imap.after-flag', 4, 4, undefined],
-    ['imap.after-expunge', 2, 2, undefined],
-    ['imap.after-move', 3, 3, 'Processed'],
-    ['play.before-ack', 5, 4, undefined],
-  ] as const) {
-    it(`a run SIGKILLed at ${point}:${n}${moveTo ? ' (moveTo)' : ''}, then run again, delivers every message exactly once`, async () => {
-      const { user, options, outDir, stateDir } = await fresh({ moveTo });
-      if (moveTo) await dovecot.createFolder(user, moveTo);
-      const sent = Array.from({ length: 8 }, (_, i) => numbered(i, `imap-crash-${point}`));
-      for (const m of sent) await dovecot.deliver(user, m);
-      const config = { kind: 'imap', fetcher: options, outDir, stateDir };
-      const first = await runChild(config, `${point}:${n}`);
-      expect(first.signal, first.stderr).toBe('SIGKILL');
-      const second = await runChild(config);
-      expect(second.code, second.stderr).toBe(0);
-      expect(second.summary?.fetchError).toBeUndefined();
-      expect(deliveries(outDir).sort()).toEqual(sent.map(sha256).sort());
-      expect(await dovecot.messages(user)).toHaveLength(0);
-      if (moveTo) {
-        const moved = (await dovecot.messages(user, moveTo)).map((m) => sha256(crlf(m.raw)));
-        expect(moved.sort()).toEqual(sent.map(sha256).sort());
-      }
-      if (point === 'play.before-ack') {
-        expect(second.summary).toMatchObject({ fetched: 8 - handled, skipped: 1 });
-      } else {
-        expect(second.summary).toMatchObject({ fetched: 8 - handled, skipped: 0 });
-      }
-      expect((await runChild(config)).summary).toMatchObject({ fetched: 0 });
-    }, 30_000);
-  }
+  // Independent users, each with child processes: run side by side.
+  describe.concurrent('killed mid-way', () => {
+    // [crash point, nth hit, mails fully handled before the crash, moveTo]
+    for (const [point, n, handled, moveTo] of [
+      ['imap.after-flag', 4, 4, undefined],
+      ['imap.after-move', 3, 3, 'Processed'],
+      ['play.before-ack', 5, 4, undefined],
+    ] as const) {
+      it(`a run SIGKILLed at ${point}:${n}${moveTo ? ' (moveTo)' : ''}, then run again, delivers every message exactly once`, async () => {
+        const { user, options, outDir, stateDir } = await fresh({ moveTo });
+        if (moveTo) await dovecot.createFolder(user, moveTo);
+        const sent = Array.from({ length: 8 }, (_, i) => numbered(i, `imap-crash-${point}`));
+        for (const m of sent) await dovecot.deliver(user, m);
+        const config = { kind: 'imap', fetcher: options, outDir, stateDir };
+        const first = await runChild(config, `${point}:${n}`);
+        expect(first.signal, first.stderr).toBe('SIGKILL');
+        const second = await runChild(config);
+        expect(second.code, second.stderr).toBe(0);
+        expect(second.summary?.fetchError).toBeUndefined();
+        expect(deliveries(outDir).sort()).toEqual(sent.map(sha256).sort());
+        expect(await dovecot.messages(user)).toHaveLength(0);
+        if (moveTo) {
+          const moved = (await dovecot.messages(user, moveTo)).map((m) => sha256(crlf(m.raw)));
+          expect(moved.sort()).toEqual(sent.map(sha256).sort());
+        }
+        if (point === 'play.before-ack') {
+          expect(second.summary).toMatchObject({ fetched: 8 - handled, skipped: 1 });
+        } else {
+          expect(second.summary).toMatchObject({ fetched: 8 - handled, skipped: 0 });
+        }
+        expect(await drainRaw(createImapFetcher(options))).toHaveLength(0);
+      }, 30_000);
+    }
+  });
 
   describe('a server without MOVE and UIDPLUS', () => {
     it('moveTo copies, checks, flags; a crash after COPY does not copy twice', async () => {
