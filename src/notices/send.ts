@@ -2,7 +2,7 @@
  * The one way a notice leaves malist: never to an automated sender or a robot address,
  * never to an address over its daily budget, and never a reason to fail the caller.
  */
-import { normalizeAddress } from '../mail/address.ts';
+import { normalizeAddress, parseAddressList } from '../mail/address.ts';
 import type { ListMail } from '../types.ts';
 import { automationReason } from './automated.ts';
 import { composeNotice, type NoticeSender, type NoticeSpec } from './compose.ts';
@@ -27,7 +27,7 @@ export async function sendNotice(
   answering?: ListMail,
   now = Date.now(),
 ): Promise<NoticeOutcome> {
-  const to = normalizeAddress(spec.to);
+  const to = normalizeAddress(parseAddressList(spec.to)[0]?.address ?? spec.to);
   if (!to) {
     outlet.log?.(`notice "${spec.subject}" not sent: no usable address in ${spec.to}`);
     return 'no-address';

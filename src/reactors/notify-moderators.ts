@@ -1,0 +1,74 @@
+/**
+ * `type: notify-moderators` — when a post is held, mails each moderator (or the owner
+ * address when none are set) a notice with the post attached and a `moderate` token: a
+ * reply to the notice (subject "confirm TOKEN", Reply-To LIST-request@) approves it, and
+ * "reject|discard TOKEN" to LIST-request@ refuses it. `play()` has already stored the post
+ * durably under the id the notice names, before this runs.
+ */
+import { isSignal } from '../errors.ts';
+import { createListMail } from '../mail/list-mail.ts';
+import { issueModerationToken } from '../moderation/tokens.ts';
+import {
+  type NoticeReactorOptions,
+  noticeOutlet,
+  sendListNotice,
+} from '../notices/list-notices.ts';
+import { ownerAddress, requestAddress } from '../processors/list.ts';
+import { safeName } from '../state/safe-name.ts';
+import type { TokenStore } from '../state/tokens.ts';
+import type { Reactor } from '../types.ts';
+
+export interface NotifyModeratorsOptions extends NoticeReactorOptions {
+  /** The token store of a list (the one its request handler reads). */
+  tokens: (list: string) => TokenStore;
+  /** Notices one moderator may get per day (held posts beyond it wait in `malist held list`). @default 200 */
+  per_day?: number;
+}
+
+const DAY = 86_400_000;
+
+export default function createNotifyModerators(options: NotifyModeratorsOptions): Reactor {
+  const outlet = noticeOutlet(options, options.per_day ?? 200);
+  return {
+    name: 'notify-moderators',
+    async react(failure) {
+      const { error, mail } = failure;
+      if (failure.stage !== 'processor' || !isSignal(error) || error.kind !== 'hold' || !mail)
+        return;
+      const list = options.lists[mail.ml_list_name ?? ''];
+      if (!list) return;
+      const now = Date.now();
+      const ttl = (list.held_expiry_days ?? 14) * DAY;
+      const heldId = safeName(mail.key);
+      const token = await issueModerationToken(
+        options.tokens(list.name),
+        list.name,
+        heldId,
+        ttl,
+        now,
+      );
+      const post = createListMail(mail.raw, mail.origin);
+      const moderators = list.moderators?.length ? list.moderators : [ownerAddress(list)];
+      for (const moderator of moderators) {
+        await sendListNotice(
+          outlet,
+          list,
+          {
+            kind: 'moderator',
+            to: moderator,
+            about: post,
+            replyTo: requestAddress(list),
+            vars: {
+              token,
+              reason: error.reason,
+              held_id: heldId,
+              expires: new Date(now + ttl).toISOString().slice(0, 16).replace('T', ' '),
+            },
+            templates: options.templates,
+          },
+          now,
+        );
+      }
+    },
+  };
+}
