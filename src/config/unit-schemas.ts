@@ -27,7 +27,6 @@ const smtp = z
     tls: z
       .strictObject({
         ca: z.string().optional(),
-        ca_file: z.string().optional(),
         reject_unauthorized: z.boolean().optional(),
         servername: z.string().optional(),
       })

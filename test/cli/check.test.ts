@@ -1,0 +1,40 @@
+/** `malist check`: lists with members count and pipeline; exit 78 with file:line:col on problems. */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { malist, tempConfig } from './run-malist.ts';
+
+describe('malist check', () => {
+  it('prints every list with its members count and pipeline, exit 0', async () => {
+    const dir = await tempConfig();
+    const r = await malist(['check', '--config', dir]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      'red: red@list.example.com "Red mail list", 3 members (inline), posting members, deliver_to archive@list.example.com',
+    );
+    expect(r.stdout).toMatch(
+      /announce: announce@list\.example\.com .*4 members \(.*announce\.members\)/,
+    );
+    expect(r.stdout).toContain('  pipeline: posting-policy → subject-prefix → envelope');
+    expect(r.stdout).toContain('ok: 3 lists, no problems');
+  });
+
+  it('exits 78 listing every problem as file:line:col key: expected (fix)', async () => {
+    const dir = await tempConfig();
+    await writeFile(
+      join(dir, 'lists/red.yaml'),
+      'address: red@list.example.com\nname: Red\nposting: member\n',
+    );
+    await writeFile(join(dir, 'lists/blue.yaml'), 'address: dev@list.example.com\n');
+    const r = await malist(['check'], { cwd: dir });
+    expect(r.code).toBe(78);
+    expect(r.stderr.split('\n')).toEqual([
+      'lists/dev.yaml:3:10 address: duplicate list address dev@list.example.com: lists/blue.yaml:1 already uses it (fix: give every list its own address, or remove one of the two files)',
+      "lists/red.yaml:2:1 name: unknown key (fix: use display_name: for the list's display name; its short name is the file name)",
+      "lists/red.yaml:3:10 posting: expected one of open | members | moderated | announce, got 'member' (fix: did you mean 'members'?)",
+      'malist check: 3 problems',
+      '',
+    ]);
+  });
+});

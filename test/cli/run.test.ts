@@ -1,0 +1,75 @@
+/**
+ * `malist run`: the embedded default runs the shipped lists on a fresh checkout with no
+ * server, can be run again and again (the journal skips what it handled), and a second
+ * run does nothing while another holds the lock — until that holder is provably gone.
+ */
+import { spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { currentHolder, formatHolder, processStartTime } from '../../src/queue/process-lock.ts';
+import { malist, ROOT } from './run-malist.ts';
+
+async function freshCheckout(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'malist-run-'));
+  await cp(join(ROOT, 'lists'), join(dir, 'lists'), { recursive: true });
+  return dir;
+}
+
+describe('malist run with the embedded default', () => {
+  it('says it uses the embedded default, seeds the demo inbox, distributes, and skips on the next run', async () => {
+    const dir = await freshCheckout();
+    const first = await malist(['run'], { cwd: dir });
+    expect(first.code).toBe(0);
+    expect(first.stdout.split('\n')).toEqual([
+      `malist: no malist.yaml in ${dir}; using the embedded default (mail from var/demo/inbox, delivered into var/demo/out/<recipient>/new, no server)`,
+      expect.stringMatching(
+        /^malist: the demo inbox was empty; seeded it with 4 example posts from .*examples\/posts/,
+      ),
+      'fetched 4 from maildir var/demo/inbox',
+      'announce (announce@list.example.com): 1 distributed to 4 recipients',
+      'dev (dev@list.example.com): nothing new',
+      'red (red@list.example.com): 2 distributed to 4 recipients (8 deliveries), 1 held',
+      '',
+    ]);
+    expect(first.stderr).toBe('');
+    const boxes = await readdir(join(dir, 'var/demo/out'));
+    expect(boxes.sort()).toContain('erin@example.com');
+    expect(await readdir(join(dir, 'var/demo/out/alice@example.org/new'))).toHaveLength(3);
+    expect(await readdir(join(dir, 'var/demo/state/held/red'))).toHaveLength(2);
+
+    const second = await malist(['run'], { cwd: dir });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('red (red@list.example.com): nothing new');
+    expect(second.stdout).toContain(
+      '4 already handled, skipped (the journal in var/demo/state/journal recognised them)',
+    );
+    expect(await readdir(join(dir, 'var/demo/out/alice@example.org/new'))).toHaveLength(3);
+  });
+
+  it('does nothing while a live process holds the lock, and takes over a dead holder’s lock', async () => {
+    const dir = await freshCheckout();
+    await mkdir(join(dir, 'var/demo/state'), { recursive: true });
+    const lock = join(dir, 'var/demo/state/run.lock');
+    const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const pid = sleeper.pid!;
+      const holder = { host: currentHolder().host, pid, start: processStartTime(pid) ?? '0' };
+      await writeFile(lock, `${formatHolder(holder)}\n`);
+      const busy = await malist(['run'], { cwd: dir });
+      expect(busy.code).toBe(0);
+      expect(busy.stdout).toContain(
+        `malist run: another run (pid ${pid} on ${holder.host}) is still working on var/demo/state; nothing done`,
+      );
+      expect(busy.stdout).not.toContain('fetched');
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+    await new Promise((resolve) => sleeper.once('exit', resolve));
+    const after = await malist(['run', '--quiet'], { cwd: dir });
+    expect(after.code).toBe(0);
+    expect(after.stdout).toContain('fetched 4 from maildir var/demo/inbox');
+    await expect(readdir(join(dir, 'var/demo/state'))).resolves.not.toContain('run.lock');
+  });
+});
