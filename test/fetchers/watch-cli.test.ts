@@ -1,0 +1,101 @@
+/**
+ * `malist watch` as a process against a real Dovecot: a post arriving over IMAP is handled
+ * by the configured pipeline within moments, and SIGTERM stops the process with status 0.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Dovecot, dovecotAvailable, startDovecot } from '../helpers/dovecot.ts';
+
+const available = dovecotAvailable();
+const CHILD = fileURLToPath(new URL('./watch-cli-child.ts', import.meta.url));
+let dovecot: Dovecot;
+let dir: string;
+
+beforeAll(async () => {
+  if (!available) return;
+  dovecot = await startDovecot({ users: ['w3'] });
+  dir = await mkdtemp(join(tmpdir(), 'malist-watch-cli-'));
+}, 20_000);
+afterAll(async () => {
+  await dovecot?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function until(what: string, check: () => Promise<boolean> | boolean, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe.skipIf(!available)('malist watch (CLI)', () => {
+  it('handles a post over IDLE and exits 0 on SIGTERM', async () => {
+    await mkdir(join(dir, 'lists'));
+    await writeFile(
+      join(dir, 'malist.yaml'),
+      `state_dir: ./state
+lists_dir: ./lists
+fetch:
+  - type: imap
+    host: 127.0.0.1
+    port: ${dovecot.ports.imaps}
+    tls: implicit
+    ca_file: ${dovecot.caFile}
+    user: ${dovecot.address('w3')}
+    password_env: MALIST_TEST_IMAP_PASSWORD
+distribute:
+  type: maildir
+  dir: ./out
+`,
+    );
+    await writeFile(
+      join(dir, 'lists', 'test.yaml'),
+      'address: test@list.example.test\nposting: open\nmembers:\n  - m1@example.test\n',
+    );
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', CHILD, '--config', dir, '--heartbeat', '1'],
+      {
+        env: { ...process.env, MALIST_TEST_IMAP_PASSWORD: dovecot.password('w3') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
+    try {
+      await until('watch to start', () => /watching INBOX/.test(output));
+      // The first run (at start) has nothing to do; then the post arrives.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await dovecot.deliver(
+        'w3',
+        'From: poster@example.test\r\nTo: test@list.example.test\r\nSubject: watched\r\n' +
+          'Message-ID: <watched-1@example.test>\r\n\r\nHello\r\n',
+      );
+      const inbox = join(dir, 'out', 'm1@example.test', 'new');
+      await until(
+        `the post in ${inbox} (output: ${output})`,
+        async () => (await readdir(inbox).catch(() => [])).length === 1,
+      );
+      // Acked (removed) right after the delivery.
+      await until('the mailbox empty', async () => (await dovecot.messages('w3')).length === 0);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const code = await Promise.race([
+      exited,
+      new Promise<string>((resolve) => setTimeout(() => resolve('timeout'), 8000)),
+    ]);
+    if (code === 'timeout') child.kill('SIGKILL');
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/SIGTERM, stopping/);
+  }, 30_000);
+});
