@@ -95,6 +95,8 @@ export interface NoticeReactorOptions {
   templates?: Partial<Record<string, string>>;
   /** Told why a notice was not sent. @default nothing */
   log?: (line: string) => void;
+  /** The clock (token expiry, daily budgets). @default Date.now */
+  now?: () => number;
 }
 
 /** The outlet of a notice reactor. */

@@ -37,7 +37,7 @@ export default function createNotifyModerators(options: NotifyModeratorsOptions)
         return;
       const list = options.lists[mail.ml_list_name ?? ''];
       if (!list) return;
-      const now = Date.now();
+      const now = options.now?.() ?? Date.now();
       const ttl = (list.held_expiry_days ?? 14) * DAY;
       const heldId = safeName(mail.key);
       const token = await issueModerationToken(

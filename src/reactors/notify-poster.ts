@@ -39,14 +39,19 @@ export default function createNotifyPoster(options: NotifyPosterOptions): Reacto
       if (!kind) return;
       // The post as it arrived, not as half-rewritten by the units before the signal.
       const post = createListMail(mail.raw, mail.origin);
-      await sendListNotice(outlet, list, {
-        kind,
-        to: posterOf(post) ?? '',
-        about: post,
-        answering: post,
-        vars: { reason: error.reason },
-        templates: options.templates,
-      });
+      await sendListNotice(
+        outlet,
+        list,
+        {
+          kind,
+          to: posterOf(post) ?? '',
+          about: post,
+          answering: post,
+          vars: { reason: error.reason },
+          templates: options.templates,
+        },
+        options.now?.(),
+      );
     },
   };
 }
