@@ -1,0 +1,39 @@
+/** The fetcher contract for the local fetchers: maildir (removable) and stdin (one-shot). */
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import createMaildirFetcher from '../../src/fetchers/maildir.ts';
+import createStdinFetcher from '../../src/fetchers/stdin.ts';
+import { fetcherContract } from './contract.ts';
+
+fetcherContract('maildir', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'malist-contract-maildir-'));
+  for (const sub of ['new', 'cur', 'tmp']) await mkdir(join(dir, sub));
+  return {
+    async seed(messages) {
+      for (const [i, m] of messages.entries()) {
+        await writeFile(join(dir, 'new', `${1000 + i}.M${i}P1.test`), m);
+      }
+    },
+    make: () => createMaildirFetcher({ dir }),
+    remaining: async () =>
+      (await readdir(join(dir, 'new'))).length + (await readdir(join(dir, 'cur'))).length,
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+fetcherContract(
+  'stdin',
+  async () => {
+    let input = Buffer.alloc(0);
+    return {
+      async seed(messages) {
+        input = Buffer.concat(messages);
+      },
+      make: () => createStdinFetcher({ input: Readable.from([input]) }),
+      remaining: async () => 0,
+    };
+  },
+  { removable: false, maxMessages: 1 },
+);
