@@ -1,5 +1,6 @@
 /** The static registry of distributors (YAML `type:` → default factory). */
 import type { Distributor } from '../types.ts';
+import createArchiveDistributor from './archive.ts';
 import createDeliverTo from './deliver-to.ts';
 import createImapAppendDistributor from './imap-append.ts';
 import createLogDistributor from './log.ts';
@@ -20,6 +21,7 @@ export const distributors = {
   sendmail: createSendmailDistributor,
   'imap-append': createImapAppendDistributor,
   log: createLogDistributor,
+  archive: createArchiveDistributor,
 } satisfies Record<string, (options: never) => Distributor>;
 
 export type DistributorType = keyof typeof distributors;
