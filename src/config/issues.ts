@@ -147,12 +147,19 @@ export function problemsOf(
           message: `expected at most ${String(issue.maximum)}, got ${shown(value)}`,
         });
         break;
-      default:
-        out.push({
-          ...base,
-          ...(value === undefined ? source.locate(path.slice(0, -1)) : source.locate(path)),
-          message: `${issue.message.replace(/^Invalid input: /, '')}, got ${shown(value)}`,
-        });
+      default: {
+        const what = issue.message.replace(/^Invalid input: /, '');
+        out.push(
+          value === undefined && path.length > 0
+            ? {
+                ...base,
+                ...source.locate(path.slice(0, -1)),
+                message: `missing; ${what}`,
+                fix: `add ${String(path[path.length - 1])}: to this mapping`,
+              }
+            : { ...base, ...source.locate(path), message: `${what}, got ${shown(value)}` },
+        );
+      }
     }
   }
   return out;

@@ -4,7 +4,7 @@
  * run does nothing while another holds the lock — until that holder is provably gone.
  */
 import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -38,6 +38,22 @@ describe('malist run with the embedded default', () => {
     expect(boxes.sort()).toContain('erin@example.com');
     expect(await readdir(join(dir, 'var/demo/out/alice@example.org/new'))).toHaveLength(3);
     expect(await readdir(join(dir, 'var/demo/state/held/red'))).toHaveLength(2);
+    const deliveries = (await readFile(join(dir, 'var/demo/delivery.log'), 'utf8'))
+      .trim()
+      .split('\n');
+    expect(deliveries).toHaveLength(4);
+    expect(deliveries[2]).toMatch(
+      /^\S+Z list=red outcome=held recipients=0 refused=0 deferred=0 message-id=<offer-88213@elsewhere\.example> reason="mallory@elsewhere\.example is not a member of red@list\.example\.com"$/,
+    );
+    const events = (await readFile(join(dir, 'var/demo/malist.jsonl'), 'utf8')).trim().split('\n');
+    expect(events.map((e) => JSON.parse(e))).toEqual([
+      expect.objectContaining({
+        kind: 'hold',
+        list: 'red',
+        unit: 'posting-policy',
+        message_id: 'offer-88213@elsewhere.example',
+      }),
+    ]);
 
     const second = await malist(['run'], { cwd: dir });
     expect(second.code).toBe(0);
@@ -71,5 +87,23 @@ describe('malist run with the embedded default', () => {
     expect(after.code).toBe(0);
     expect(after.stdout).toContain('fetched 4 from maildir var/demo/inbox');
     await expect(readdir(join(dir, 'var/demo/state'))).resolves.not.toContain('run.lock');
+  });
+
+  it('exits 1 when something needs the operator (a source that cannot be read), 78 on bad config', async () => {
+    const dir = await freshCheckout();
+    await writeFile(join(dir, 'blocked'), 'a regular file\n');
+    await writeFile(
+      join(dir, 'malist.yaml'),
+      'state_dir: state\nfetch:\n  - type: maildir\n    dir: blocked/inbox\ndistribute: { type: maildir, dir: out }\n',
+    );
+    const r = await malist(['run'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('fetched 0 from maildir blocked/inbox');
+    expect(r.stderr).toMatch(/malist run: needs attention: maildir blocked\/inbox: .*ENOTDIR/);
+
+    await writeFile(join(dir, 'malist.yaml'), 'state_dir: state\nfetch: []\n');
+    const bad = await malist(['run'], { cwd: dir });
+    expect(bad.code).toBe(78);
+    expect(bad.stderr).toContain('malist.yaml:1:1 distribute: missing; expected');
   });
 });
