@@ -225,3 +225,34 @@ describe('configuration errors name file:line:col, key, expected and fix', () =>
     expect(plans.lists[0]!.units.map((u) => u.type)).toEqual(['posting-policy', 'envelope']);
   });
 });
+
+describe('custom units from a package', () => {
+  it('loads an installed package named as type:, and its schema checks the options', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'malist-config-'));
+    await mkdir(join(dir, 'lists'));
+    await mkdir(join(dir, 'node_modules/malist-reactor-count'), { recursive: true });
+    await writeFile(
+      join(dir, 'node_modules/malist-reactor-count/package.json'),
+      '{ "name": "malist-reactor-count", "type": "module", "main": "index.js" }\n',
+    );
+    await writeFile(
+      join(dir, 'node_modules/malist-reactor-count/index.js'),
+      'export const schema = { safeParse: (o) => (typeof o.label === "string" ? { success: true, data: o } : { success: false }) };\n' +
+        'export default function (options) { return { name: "count:" + options.label, react() {} }; }\n',
+    );
+    await writeFile(
+      join(dir, 'malist.yaml'),
+      `${MAIN}reactors:\n  - type: malist-reactor-count\n    label: ops\n  - type: malist-reactor-count\n`,
+    );
+    const config = await loadConfig({ dir });
+    const plans = await planAll(config);
+    expect(config.problems.map((p) => formatProblem(p).replace(`${dir}/`, ''))).toEqual([
+      'malist.yaml:8:5 reactors.1: malist-reactor-count: invalid options',
+    ]);
+    expect(plans.reactors.map((p) => p.options)).toEqual([{ label: 'ops' }]);
+    const reactor = (plans.reactors[0]!.factory as (o: unknown) => { name: string })(
+      plans.reactors[0]!.options,
+    );
+    expect(reactor.name).toBe('count:ops');
+  });
+});
