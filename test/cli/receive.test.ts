@@ -70,6 +70,26 @@ describe.concurrent('malist receive', () => {
     expect(unknown.stderr).toContain('no list has the address nobody@list.example.com');
   });
 
+  it('without --list or an envelope recipient, routes by To/Cc: a cross-post reaches both lists', async () => {
+    const dir = await tempConfig();
+    const input = (await readFile(post('01-member-post.eml'), 'utf8')).replace(
+      'To: Red mail list <red@list.example.com>',
+      'To: Red mail list <red@list.example.com>\nCc: dev@list.example.com',
+    );
+    const none = { ORIGINAL_RECIPIENT: '', RECIPIENT: '', LOCAL: '', DOMAIN: '' };
+    const r = await malist(['receive', '--config', dir], { input, env: none });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const files = await delivered(dir);
+    expect(files.filter((f) => f.includes('.red.'))).toHaveLength(4);
+    expect(files.filter((f) => f.includes('.dev.'))).toHaveLength(2);
+    const stray = await malist(['receive', '--config', dir], {
+      input: 'From: a@example.org\nTo: someone@example.com\nSubject: x\n\nx\n',
+      env: none,
+    });
+    expect(stray.code).toBe(67);
+  });
+
   it('exits 67 for an unknown --list, naming the lists there', async () => {
     const dir = await tempConfig();
     const r = await malist(['receive', '--config', dir, '--list', 'green'], {
