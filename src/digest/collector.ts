@@ -1,0 +1,54 @@
+/**
+ * `digest` collector — a distributor that files each distributed post into the list's
+ * pending digest, and sends the digest (through `send`) as soon as the size or age
+ * threshold is met. Mail malist composed itself is not collected. Says nothing per
+ * recipient: digest members are not the post's recipients.
+ */
+import { isOwnMail } from '../archive/paths.ts';
+import { mailBytes } from '../mail/list-mail.ts';
+import type { MemberStore } from '../members/store.ts';
+import type { ListSettings } from '../processors/list.ts';
+import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
+import { type DigestOptions, digestDue, sendDigest } from './send.ts';
+import { DigestStore } from './store.ts';
+
+export interface DigestListOptions extends DigestOptions {
+  list: ListSettings;
+  members: MemberStore;
+}
+
+export interface DigestCollectorOptions {
+  /** Where pending digests live (`STATE`). */
+  state_dir: string;
+  /** The lists that have digests, by list name. */
+  lists: Record<string, DigestListOptions>;
+  /** Sends a digest when it is due (the configured SMTP queue). */
+  send: Distributor;
+  now?: () => Date;
+}
+
+export default function createDigestCollector(options: DigestCollectorOptions): Distributor {
+  const now = options.now ?? (() => new Date());
+  return {
+    name: 'digest',
+    async distribute(mail: ListMail): Promise<DeliveryReport> {
+      const target = mail.ml_list_name ? options.lists[mail.ml_list_name] : undefined;
+      if (!target || isOwnMail(mail.header.get('Auto-Submitted'), mail.origin.fetcher))
+        return { results: [] };
+      const store = new DigestStore(options.state_dir, target.list.name);
+      const at = now();
+      await store.add(mail.key, mailBytes(mail), at.getTime());
+      if (await digestDue(store, target, at.getTime())) {
+        await sendDigest({
+          list: target.list,
+          store,
+          members: target.members,
+          distributor: options.send,
+          options: target,
+          now: at,
+        });
+      }
+      return { results: [] };
+    },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Sending a list's digest: claim the issue (numbered, durable), build it in the list's
+ * format, hand it to the distributor for the members who take digests, then close the
+ * issue. The digest's key derives from the list and its number, so a resend after a crash
+ * is the same mail to the distributor, which sends it once per recipient.
+ */
+import { createHash } from 'node:crypto';
+import { formatMailbox } from '../mail/address.ts';
+import { createListMail } from '../mail/list-mail.ts';
+import { digestRecipients, type MemberStore } from '../members/store.ts';
+import { bounceAddress, type ListSettings, requestAddress } from '../processors/list.ts';
+import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
+import { buildMimeDigest, buildPlainDigest, type DigestSpec } from './build.ts';
+import type { DigestNumber } from './numbering.ts';
+import { summarisePost } from './post-summary.ts';
+import type { DigestStore } from './store.ts';
+
+export interface DigestOptions {
+  /** MIME (multipart/digest) or plain text (RFC 1153). @default 'mime' */
+  format?: 'mime' | 'plain';
+  /** Send when the pending posts reach this size, in KiB. @default 30 */
+  size_kb?: number;
+  /** Send when the oldest pending post is this old, in hours. @default 24 */
+  max_age_hours?: number;
+  /** Text at the end of each digest. @default how to unsubscribe or leave digest mode */
+  footer?: string;
+}
+
+export interface SendDigestInput {
+  list: ListSettings;
+  store: DigestStore;
+  members: MemberStore;
+  distributor: Distributor;
+  options?: DigestOptions;
+  now?: Date;
+}
+
+export interface SentDigest {
+  number: DigestNumber;
+  mail: ListMail;
+  report: DeliveryReport;
+}
+
+/** The digest as a ListMail (bytes and key), for sending or for a test. */
+export async function buildDigestMail(
+  list: ListSettings,
+  number: DigestNumber,
+  posts: Buffer[],
+  options: DigestOptions = {},
+  date = new Date(),
+): Promise<ListMail> {
+  const spec: DigestSpec = {
+    listName: list.display_name ?? list.name,
+    listAddress: list.address,
+    from: formatMailbox(`${list.display_name ?? list.name}`, requestAddress(list)),
+    number,
+    date,
+    posts: await Promise.all(posts.map(summarisePost)),
+    footer:
+      options.footer ??
+      `To leave digest mode, send "set digest off" to ${requestAddress(list)}.\nTo leave the list, send "unsubscribe" to ${requestAddress(list)}.`,
+  };
+  const format = options.format ?? 'mime';
+  const raw = format === 'plain' ? buildPlainDigest(spec) : buildMimeDigest(spec);
+  const key = createHash('sha256')
+    .update(`digest:${list.name}:${number.volume}:${number.issue}:${format}`)
+    .digest('hex');
+  return {
+    ...createListMail(raw, {
+      fetcher: 'malist',
+      id: `digest:${list.name}:${number.volume}:${number.issue}`,
+    }),
+    key,
+    ml_list: formatMailbox(list.display_name ?? list.name, list.address),
+    ml_list_name: list.name,
+    ml_sender: bounceAddress(list),
+  };
+}
+
+/** Sends the next digest if there are posts; undefined when there were none. */
+export async function sendDigest(input: SendDigestInput): Promise<SentDigest | undefined> {
+  const date = input.now ?? new Date();
+  const issue = await input.store.claim(date);
+  if (!issue) return undefined;
+  const posts = await input.store.postBytes(issue);
+  const mail = await buildDigestMail(
+    input.list,
+    issue.number,
+    posts,
+    input.options,
+    new Date(issue.date),
+  );
+  mail.ml_send_to = digestRecipients(await input.members.list()).map((m) => m.address);
+  const report =
+    mail.ml_send_to.length > 0 ? await input.distributor.distribute(mail) : { results: [] };
+  // Deferred recipients are the distributor's to retry (the queue); a throw leaves the issue open.
+  await input.store.finish(issue);
+  return { number: issue.number, mail, report };
+}
+
+/** True when the pending posts call for a digest now. */
+export async function digestDue(
+  store: DigestStore,
+  options: DigestOptions = {},
+  now = Date.now(),
+): Promise<boolean> {
+  const pending = await store.pending();
+  if (pending.length === 0) return false;
+  const size = pending.reduce((sum, p) => sum + p.size, 0);
+  if (size >= (options.size_kb ?? 30) * 1024) return true;
+  return now - pending[0]!.time >= (options.max_age_hours ?? 24) * 3_600_000;
+}

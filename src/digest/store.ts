@@ -1,0 +1,113 @@
+/**
+ * A list's digest in the making, on disk (`STATE/digest/LIST/`): posts waiting in
+ * `pending/` (one file each, named by arrival time and key, so adding twice is a no-op),
+ * and an issue being sent in `issue.json` — written before sending, so a crash mid-send
+ * resends the same issue (same posts, same number, same key: the distributor sends once),
+ * then `last.json` holds the last number sent.
+ */
+import { readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileDurable } from '../state/durable.ts';
+import { safeName } from '../state/safe-name.ts';
+import { type DigestNumber, nextNumber } from './numbering.ts';
+
+export interface DigestIssue {
+  number: DigestNumber;
+  /** Pending file names in this issue, oldest first. */
+  posts: string[];
+  /** ISO date of the issue. */
+  date: string;
+}
+
+export interface PendingPost {
+  name: string;
+  size: number;
+  /** Arrival time (ms), from the name. */
+  time: number;
+}
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+export class DigestStore {
+  readonly dir: string;
+  constructor(stateDir: string, list: string) {
+    this.dir = join(stateDir, 'digest', safeName(list));
+  }
+
+  private get pendingDir(): string {
+    return join(this.dir, 'pending');
+  }
+
+  /** Adds a post (its bytes as distributed); a post already there is not added again. */
+  async add(key: string, bytes: Buffer, now = Date.now()): Promise<boolean> {
+    const suffix = `-${safeName(key).slice(0, 64)}.eml`;
+    const names = await readdir(this.pendingDir).catch(() => [] as string[]);
+    if (names.some((n) => n.endsWith(suffix))) return false;
+    const issue = await this.openIssue();
+    if (issue?.posts.some((n) => n.endsWith(suffix))) return false;
+    await writeFileDurable(
+      join(this.pendingDir, `${String(now).padStart(15, '0')}${suffix}`),
+      bytes,
+    );
+    return true;
+  }
+
+  async pending(): Promise<PendingPost[]> {
+    const names = (await readdir(this.pendingDir).catch(() => [] as string[]))
+      .filter((n) => n.endsWith('.eml'))
+      .sort();
+    return Promise.all(
+      names.map(async (name) => ({
+        name,
+        size: (await stat(join(this.pendingDir, name))).size,
+        time: Number(name.slice(0, 15)),
+      })),
+    );
+  }
+
+  async last(): Promise<DigestNumber | undefined> {
+    return readJson<DigestNumber>(join(this.dir, 'last.json'));
+  }
+
+  async openIssue(): Promise<DigestIssue | undefined> {
+    return readJson<DigestIssue>(join(this.dir, 'issue.json'));
+  }
+
+  /** The issue to send: the open one (after a crash), or a new one of all pending posts. */
+  async claim(date: Date, maxPosts = 500): Promise<DigestIssue | undefined> {
+    const open = await this.openIssue();
+    if (open) return open;
+    const pending = await this.pending();
+    if (pending.length === 0) return undefined;
+    const issue: DigestIssue = {
+      number: nextNumber(await this.last(), date),
+      posts: pending.slice(0, maxPosts).map((p) => p.name),
+      date: date.toISOString(),
+    };
+    await writeFileDurable(join(this.dir, 'issue.json'), JSON.stringify(issue));
+    return issue;
+  }
+
+  async postBytes(issue: DigestIssue): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    for (const name of issue.posts) {
+      const bytes = await readFile(join(this.pendingDir, name)).catch(() => undefined);
+      if (bytes) out.push(bytes);
+    }
+    return out;
+  }
+
+  /** The issue went out: record its number, drop its posts, close it. */
+  async finish(issue: DigestIssue): Promise<void> {
+    await writeFileDurable(join(this.dir, 'last.json'), JSON.stringify(issue.number));
+    for (const name of issue.posts) await unlink(join(this.pendingDir, name)).catch(() => {});
+    await unlink(join(this.dir, 'issue.json')).catch(() => {});
+  }
+}
