@@ -79,7 +79,9 @@ describe('digest formats', () => {
     expect(parsed.text).toMatch(/Today's Topics:/);
     const inner = parsed.attachments.filter((a) => a.contentType === 'message/rfc822');
     expect(inner).toHaveLength(raw.length);
-    inner.forEach((a, i) => expect(canonical(a.content), FILES[i]).toBe(canonical(raw[i]!)));
+    for (const [i, a] of inner.entries()) {
+      expect(canonical(a.content), FILES[i]).toBe(canonical(raw[i]!));
+    }
   });
 
   it.runIf(mutt)('MIME digest opens in mutt with each post intact', async () => {
