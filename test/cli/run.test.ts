@@ -3,13 +3,13 @@
  * server, can be run again and again (the journal skips what it handled), and a second
  * run does nothing while another holds the lock — until that holder is provably gone.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { currentHolder, formatHolder, processStartTime } from '../../src/queue/process-lock.ts';
-import { malist, ROOT } from './run-malist.ts';
+import { MALIST, malist, ROOT, runCommand } from './run-malist.ts';
 
 async function freshCheckout(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'malist-run-'));
@@ -106,4 +106,23 @@ describe('malist run with the embedded default', () => {
     expect(bad.code).toBe(78);
     expect(bad.stderr).toContain('malist.yaml:1:1 distribute: missing; expected');
   });
+
+  it.skipIf(!hasScript())('shows progress only when stdout is a terminal', async () => {
+    const dir = await freshCheckout();
+    const command = `${process.execPath} ${MALIST} run`;
+    const r = await runCommand('script', ['-qec', command, '/dev/null'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      '\r\x1b[2K… 4 handled\r\x1b[2Kfetched 4 from maildir var/demo/inbox',
+    );
+  });
 });
+
+function hasScript(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v script']);
+    return true;
+  } catch {
+    return false;
+  }
+}
