@@ -10,8 +10,9 @@
  *   the process): every command here races the socket's `close`, and we keep a listener;
  * - `_connect()` silently reconnects and logs in again when the socket died: we never call
  *   the high-level methods, only `command()`, so a dead session stays dead.
- * Known limit kept from the library: a status line ("+OK …") must arrive within one read
- * (Dovecot writes each reply at once; TLS records keep it whole).
+ * - its reply parser assumes a status line ("+OK …") arrives within one read: a line split
+ *   across reads is misparsed. `wholeLines()` holds bytes back until the line is complete.
+ * Known limit kept from the library: a message body whose very first byte is NUL loses it.
  */
 import { createWriteStream } from 'node:fs';
 import { isIP, type Socket } from 'node:net';
@@ -73,6 +74,35 @@ class ExactPop3 extends Pop3Command {
       this._socket?.pause();
     }
   }
+}
+
+type DataListener = (buffer: Buffer) => void;
+
+// Workaround: node-pop3 reads a status line from the first bytes of one 'data' event. Outside
+// a multi-line body, bytes are held until a line is complete, then handed over at once.
+function wholeLines(conn: Pop3Command, listeners: DataListener[]): DataListener {
+  let pending: Buffer | undefined;
+  const forward = (data: Buffer) => {
+    for (const listener of listeners) listener(data);
+  };
+  return (chunk: Buffer) => {
+    if (conn._stream) {
+      forward(chunk);
+      return;
+    }
+    const data = pending ? Buffer.concat([pending, chunk]) : chunk;
+    if (data.indexOf(0x0a) === -1) {
+      if (data.length > 64 * 1024) {
+        pending = undefined;
+        conn._socket?.destroy(new Error('the server sent a status line longer than 64 KiB'));
+        return;
+      }
+      pending = data;
+      return;
+    }
+    pending = undefined;
+    forward(data);
+  };
 }
 
 function sniName(options: Pop3SessionOptions): string | undefined {
@@ -165,8 +195,14 @@ export class Pop3Session {
   private async start(): Promise<void> {
     const { options } = this;
     const connecting = this.conn.connect();
-    // connect() has set _socket synchronously: watch it from the start.
-    if (this.conn._socket) this.watch(this.conn._socket);
+    // connect() has set _socket and its listeners synchronously: wrap and watch it now.
+    const socket = this.conn._socket;
+    if (socket) {
+      const listeners = socket.listeners('data') as DataListener[];
+      for (const listener of listeners) socket.removeListener('data', listener);
+      socket.on('data', wholeLines(this.conn, listeners));
+      this.watch(socket);
+    }
     try {
       await withTimeout(connecting, options.timeout, () =>
         Object.assign(new Error('timed out waiting for the greeting'), { code: 'ETIMEDOUT' }),
@@ -197,7 +233,7 @@ export class Pop3Session {
   // the TLS socket, which then becomes `_socket` for every later command.
   private async upgrade(): Promise<void> {
     const plain = this.conn._socket as Socket;
-    const dataListeners = plain.listeners('data') as ((buffer: Buffer) => void)[];
+    const dataListeners = plain.listeners('data') as DataListener[];
     for (const listener of dataListeners) plain.removeListener('data', listener);
     plain.setTimeout(0);
     const secure = tlsConnect({
