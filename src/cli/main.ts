@@ -24,6 +24,10 @@ const commands: Record<string, { summary: string; load: () => Promise<{ default:
     summary: 'send a test message through the configured distributor',
     load: () => import('./send-test.ts'),
   },
+  held: {
+    summary: 'held posts: list, approve, reject, discard, expire',
+    load: () => import('./held.ts'),
+  },
 };
 
 export function usage(): string {
