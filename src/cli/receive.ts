@@ -5,6 +5,10 @@
  * notice, discarded), 67 unknown list (bounce), 75 temporary failure (the MTA keeps the mail
  * and retries: nothing was lost), 78 configuration error, 65 unusable input.
  *
+ * Postfix's pipe(8) and local(8), and Exim, bounce on 78 (Postfix maps it to 5.3.5):
+ * `--defer-config-errors` exits 75 instead, so a typo in a list file defers the mail
+ * until it is fixed rather than bouncing every post. The shipped MTA examples use it.
+ *
  * Without --list the list is found by the envelope recipient: --recipient, else
  * ORIGINAL_RECIPIENT, RECIPIENT, or LOCAL@DOMAIN as Postfix's local(8) and procmail set
  * them; without any of those, by the addresses in To/Cc.
@@ -28,7 +32,8 @@ import createManyLists, { routeMail } from '../processors/many-lists.ts';
 import createDeliveryLog from '../reactors/delivery-log.ts';
 import { EX } from './exit-codes.ts';
 
-const USAGE = 'usage: malist receive [--list NAME] [--recipient ADDR] [--config DIR] < message';
+const USAGE =
+  'usage: malist receive [--list NAME] [--recipient ADDR] [--config DIR] [--defer-config-errors] < message';
 const MAX_SIZE = 50 * 1024 * 1024;
 
 function fail(code: number, text: string): number {
@@ -85,7 +90,13 @@ function pickList(plans: Plans, name: string): ListPlan | undefined {
 }
 
 export default async function receive(argv: string[]): Promise<number> {
-  let values: { list?: string; recipient?: string; config?: string; help?: boolean };
+  let values: {
+    list?: string;
+    recipient?: string;
+    config?: string;
+    help?: boolean;
+    'defer-config-errors'?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -94,6 +105,7 @@ export default async function receive(argv: string[]): Promise<number> {
         recipient: { type: 'string', short: 'r' },
         config: { type: 'string', short: 'c' },
         help: { type: 'boolean', short: 'h' },
+        'defer-config-errors': { type: 'boolean' },
       },
     }));
   } catch (error) {
@@ -104,7 +116,8 @@ export default async function receive(argv: string[]): Promise<number> {
     return EX.OK;
   }
   try {
-    return await receiveOne(values);
+    const code = await receiveOne(values);
+    return code === EX.CONFIG && values['defer-config-errors'] ? EX.TEMPFAIL : code;
   } catch (error) {
     // Anything unforeseen: the MTA keeps the mail and tries again; nothing is lost.
     return fail(EX.TEMPFAIL, `temporary failure, the MTA keeps the mail: ${describeError(error)}`);
