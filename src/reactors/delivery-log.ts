@@ -35,6 +35,7 @@ export function deliveryLine(event: OutcomeEvent, now = new Date()): string {
   );
 }
 
+/** A delivery log appending to `file`; lines are written in order, one append each. */
 export default function createDeliveryLog(options: DeliveryLogOptions): DeliveryLog {
   let chain: Promise<void> = mkdir(dirname(options.file), { recursive: true }).then(() => {});
   let firstError: unknown;

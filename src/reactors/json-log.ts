@@ -41,6 +41,7 @@ export function failureRecord(failure: StageFailure, now = new Date()): Record<s
   };
 }
 
+/** A reactor writing one JSON line per failure (and signal, unless `signals: false`). */
 export default function createJsonLog(options: JsonLogOptions = {}): Reactor {
   const output = options.output ?? process.stderr;
   let madeDir = false;
