@@ -4,11 +4,10 @@
  * without sending anything twice.
  */
 import { parseArgs } from 'node:util';
-import { createSmtpTransport } from '../distributors/smtp.ts';
 import { describeError, StageError } from '../errors.ts';
-import { loadQueueSettings } from '../queue/cli-config.ts';
+import { type OpenedQueues, openQueues } from '../queue/cli-config.ts';
 import { nextAttempt } from '../queue/envelope.ts';
-import { createQueue, type Queue } from '../queue/queue.ts';
+import type { Queue } from '../queue/queue.ts';
 import type { SpoolEntry } from '../queue/spool.ts';
 import { EX } from './exit-codes.ts';
 
@@ -22,9 +21,10 @@ commands:
                     on a dead letter: remove it
 
 options:
-  --spool DIR       the spool directory (else from --config, else $MALIST_SPOOL)
-  --config DIR      read the queue: and smtp: sections of DIR/malist.yaml
-  --smtp HOST[:PORT]  the SMTP server for run/retry (overrides the config)
+  --config DIR      the configuration: every type: queue distributor of DIR/malist.yaml
+                    (default: the working directory)
+  --spool DIR       only the queue with this spool; without --config, this spool alone,
+                    delivered to --smtp HOST[:PORT] (default localhost:25)
   --json            list: one JSON object per line instead of the table
   -h, --help        this text
 `;
@@ -83,13 +83,18 @@ export function formatTable(entries: SpoolEntry[], now: number): string {
     .join('\n');
 }
 
-/** A full ID from a unique prefix (the table shows 16 characters). */
-async function resolveId(queue: Queue, prefix: string): Promise<string | undefined> {
-  const ids = [...new Set((await queue.list()).map((e) => e.id))];
-  const exact = ids.find((id) => id === prefix);
-  if (exact) return exact;
-  const matches = ids.filter((id) => id.startsWith(prefix));
-  return matches.length === 1 ? matches[0] : undefined;
+/** The entry a full ID or unique prefix names (the table shows 16 characters), and its queue. */
+async function resolveId(
+  queues: Queue[],
+  prefix: string,
+): Promise<{ id: string; queue: Queue } | undefined> {
+  const found = new Map<string, Queue>();
+  for (const queue of queues) for (const e of await queue.list()) found.set(e.id, queue);
+  const exact = found.get(prefix);
+  if (exact) return { id: prefix, queue: exact };
+  const matches = [...found].filter(([id]) => id.startsWith(prefix));
+  const [only] = matches;
+  return matches.length === 1 && only ? { id: only[0], queue: only[1] } : undefined;
 }
 
 function parseQueueArgs(argv: string[]) {
@@ -128,20 +133,23 @@ export default async function queueCommand(argv: string[]): Promise<number> {
     process.stderr.write(usage);
     return EX.USAGE;
   }
-  let queue: Queue;
+  let opened: OpenedQueues;
   try {
-    const settings = loadQueueSettings(values);
-    queue = createQueue(settings.queue, { transport: createSmtpTransport(settings.smtp) });
+    opened = await openQueues(values);
   } catch (error) {
     process.stderr.write(`malist queue: ${describeError(error)}\n`);
     return error instanceof StageError && error.code === 'ECONFIG' ? EX.CONFIG : EX.SOFTWARE;
   }
+  for (const warning of opened.warnings)
+    process.stderr.write(`malist queue: warning: ${warning}\n`);
+  const { queues } = opened;
   try {
     if (command === 'list') {
-      const entries = await queue.list();
+      const entries = (await Promise.all(queues.map((q) => q.list()))).flat();
       if (values.json) {
-        for (const e of entries)
+        for (const e of entries) {
           process.stdout.write(`${JSON.stringify({ where: e.where, ...e.envelope })}\n`);
+        }
       } else if (entries.length === 0) {
         process.stdout.write('the queue is empty\n');
       } else {
@@ -149,38 +157,44 @@ export default async function queueCommand(argv: string[]): Promise<number> {
       }
       return EX.OK;
     }
+    let targets = queues;
     let ids: string[] | undefined;
     if (target) {
-      const id = await resolveId(queue, target);
-      if (!id) {
+      const found = await resolveId(queues, target);
+      if (!found) {
         process.stderr.write(
           `malist queue: no single entry matches '${target}' (see malist queue list)\n`,
         );
         return EX.USAGE;
       }
-      ids = [id];
+      ids = [found.id];
+      targets = [found.queue];
     }
     if (command === 'drop') {
-      const outcome = await queue.drop(ids![0]!);
+      const id = ids?.[0] ?? '';
+      const outcome = await targets[0]!.drop(id);
       const text = {
         dropped: 'dropped: pending recipients given up, the message is kept as a dead letter',
         'removed-dead-letter': 'dead letter removed',
         busy: 'the entry is being delivered by another runner right now; try again',
         unknown: 'no such entry',
       }[outcome];
-      process.stdout.write(`${ids![0]}: ${text}\n`);
+      process.stdout.write(`${id}: ${text}\n`);
       return outcome === 'busy' ? EX.TEMPFAIL : outcome === 'unknown' ? EX.USAGE : EX.OK;
     }
-    const summary = await queue.run({ force: command === 'retry', ...(ids ? { ids } : {}) });
-    process.stdout.write(
-      `entries ${summary.processed} (reclaimed ${summary.reclaimed}, finished ${summary.finished}); ` +
-        `recipients delivered ${summary.delivered}, deferred ${summary.deferred}, failed ${summary.failed}\n`,
-    );
+    for (const queue of targets) {
+      const summary = await queue.run({ force: command === 'retry', ...(ids ? { ids } : {}) });
+      process.stdout.write(
+        `${queues.length > 1 ? `${queue.layout.dir}: ` : ''}` +
+          `entries ${summary.processed} (reclaimed ${summary.reclaimed}, finished ${summary.finished}); ` +
+          `recipients delivered ${summary.delivered}, deferred ${summary.deferred}, failed ${summary.failed}\n`,
+      );
+    }
     return EX.OK;
   } catch (error) {
     process.stderr.write(`malist queue: ${describeError(error)}\n`);
     return EX.TEMPFAIL;
   } finally {
-    await queue.close();
+    await opened.close();
   }
 }

@@ -4,11 +4,10 @@
  * same durable queue as list posts: spooled first (exit 0 means it is safe on disk), then
  * delivered at once when the SMTP server is up, or by `malist queue run` later.
  */
-import { createSmtpTransport } from '../distributors/smtp.ts';
 import { describeError, StageError } from '../errors.ts';
-import { loadQueueSettings } from '../queue/cli-config.ts';
+import { type OpenedQueues, openQueues } from '../queue/cli-config.ts';
 import { uniqueEntryId } from '../queue/entry-id.ts';
-import { createQueue, type Queue } from '../queue/queue.ts';
+import type { Queue } from '../queue/queue.ts';
 import { prepareSubmission, type SubmissionOptions } from '../queue/submission.ts';
 import { EX } from './exit-codes.ts';
 
@@ -23,9 +22,10 @@ sendmail-compatible options:
   -bm, -odi, -odb, -oem, -oee, -v, -U, -N DSN, -R RET, -V ENVID, -C FILE, -B TYPE, -L TAG
                     accepted and ignored, for callers that pass them
 malist options:
-  --spool DIR       the spool directory (else from --config, else $MALIST_SPOOL)
-  --config DIR      read the queue: and smtp: sections of DIR/malist.yaml
-  --smtp HOST[:PORT]  the SMTP server (overrides the config)
+  --config DIR      use the (first) type: queue distributor of DIR/malist.yaml
+                    (default: the working directory)
+  --spool DIR       without --config: this spool, delivered to --smtp HOST[:PORT]
+                    (default localhost:25)
   --queue-only      only spool the message; \`malist queue run\` delivers it
   -h, --help        this text
 
@@ -117,17 +117,15 @@ export default async function sendmailCommand(
     process.stdout.write(usage);
     return EX.OK;
   }
-  let queue: Queue;
+  let opened: OpenedQueues;
   try {
-    const settings = loadQueueSettings(args);
-    queue = createQueue(
-      { ...settings.queue, deliver_now: !args.queueOnly && (settings.queue.deliver_now ?? true) },
-      { transport: createSmtpTransport(settings.smtp) },
-    );
+    opened = await openQueues(args);
   } catch (error) {
     process.stderr.write(`malist sendmail: ${describeError(error)}\n`);
     return error instanceof StageError && error.code === 'ECONFIG' ? EX.CONFIG : EX.SOFTWARE;
   }
+  // Mail from cron and applications takes the first configured queue.
+  const queue = opened.queues[0] as Queue;
   try {
     const raw = await readMessage(stdin, args.ignoreDots);
     let submission: ReturnType<typeof prepareSubmission>;
@@ -137,13 +135,16 @@ export default async function sendmailCommand(
       process.stderr.write(`malist sendmail: ${describeError(error)}\n`);
       return EX.DATAERR;
     }
-    const { outcome, results } = await queue.enqueue({
-      id: uniqueEntryId(),
-      raw: submission.raw,
-      sender: submission.sender,
-      recipients: submission.recipients,
-      messageId: submission.messageId,
-    });
+    const { outcome, results } = await queue.enqueue(
+      {
+        id: uniqueEntryId(),
+        raw: submission.raw,
+        sender: submission.sender,
+        recipients: submission.recipients,
+        messageId: submission.messageId,
+      },
+      args.queueOnly ? { deliverNow: false } : {},
+    );
     for (const r of results) {
       if (r.status === 'failed') {
         process.stderr.write(
@@ -158,6 +159,6 @@ export default async function sendmailCommand(
     process.stderr.write(`malist sendmail: could not spool the message: ${describeError(error)}\n`);
     return EX.TEMPFAIL;
   } finally {
-    await queue.close();
+    await opened.close();
   }
 }

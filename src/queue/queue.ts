@@ -110,8 +110,14 @@ export interface RunSummary {
 
 export interface Queue {
   readonly layout: SpoolLayout;
-  /** Spools an entry (idempotent by ID) and, with `deliver_now`, delivers it at once. */
-  enqueue(input: EnqueueInput): Promise<{ outcome: EnqueueOutcome; results: RecipientResult[] }>;
+  /**
+   * Spools an entry (idempotent by ID) and, with `deliver_now` (or `options.deliverNow`),
+   * delivers it at once.
+   */
+  enqueue(
+    input: EnqueueInput,
+    options?: { deliverNow?: boolean },
+  ): Promise<{ outcome: EnqueueOutcome; results: RecipientResult[] }>;
   /** Writes an entry that stays invisible until `commit()` (the transactional API). */
   prepare(input: EnqueueInput): Promise<PreparedEntry>;
   /** Claims and delivers one entry now; the results of this round (pending ones `queued`). */
@@ -265,12 +271,12 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
         now: now(),
       });
     },
-    async enqueue(input) {
+    async enqueue(input, enqueueOptions = {}) {
       const prepared = await queue.prepare(input);
       const outcome = await prepared.commit();
       if (outcome.status === 'done')
         return { outcome, results: asResults(outcome.envelope, distributor) };
-      if (outcome.status === 'queued' && deliverNow) {
+      if (outcome.status === 'queued' && (enqueueOptions.deliverNow ?? deliverNow)) {
         // The entry is safe on disk: a failure to deliver now is the runner's to retry, not
         // the caller's (who would spool it again).
         const results = await queue.deliver(outcome.id).catch(() => undefined);

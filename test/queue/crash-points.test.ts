@@ -5,13 +5,13 @@
  * disk), where the transaction's recipients may get a second copy.
  */
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSmtpTransport } from '../../src/distributors/smtp.ts';
 import { createQueue } from '../../src/queue/queue.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
 import { testMessage } from '../smtp/fixtures.ts';
+import { writeQueueConfig } from './config-file.ts';
 import { tempDir } from './helpers.ts';
 
 const CLI = join(import.meta.dirname, '../helpers/queue-cli.ts');
@@ -35,12 +35,10 @@ function smtp() {
 
 async function crashedRun(point: string): Promise<{ spool: string; remove(): Promise<void> }> {
   const temp = await tempDir();
-  const spool = join(temp.dir, 'spool');
-  await writeFile(
-    join(temp.dir, 'malist.yaml'),
-    `queue:\n  dir: spool\nsmtp:\n  host: 127.0.0.1\n  port: ${server.port}\n  starttls: never\n` +
-      '  max_recipients_per_transaction: 1\n  max_connections: 1\n',
-  );
+  const { spool } = await writeQueueConfig(temp.dir, server.port, {
+    max_recipients_per_transaction: 1,
+    max_connections: 1,
+  });
   const queue = createQueue({ dir: spool, deliver_now: false }, { transport: smtp() });
   await queue.enqueue({
     id: `crash-${point.replace(/[^a-z0-9]/gi, '-')}`,

@@ -3,7 +3,7 @@
  * delivered, and no recipient gets a post twice (counted at the server).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSmtpTransport } from '../../src/distributors/smtp.ts';
@@ -11,6 +11,7 @@ import { uniqueEntryId } from '../../src/queue/entry-id.ts';
 import { createQueue } from '../../src/queue/queue.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
 import { testMessage } from '../smtp/fixtures.ts';
+import { writeQueueConfig } from './config-file.ts';
 import { tempDir } from './helpers.ts';
 
 const CLI = join(import.meta.dirname, '../helpers/queue-cli.ts');
@@ -44,18 +45,14 @@ function runner(args: string[]): {
 }
 
 async function setup(
-  smtpYaml: string,
+  smtp: Record<string, number>,
 ): Promise<{ server: TestSmtpServer; spool: string; config: string }> {
   const server = await startSmtpServer({ rcptDelayMs: 2 });
   cleanup.push(() => server.stop());
   const temp = await tempDir();
   cleanup.push(() => temp.remove());
-  const spool = join(temp.dir, 'spool');
-  await writeFile(
-    join(temp.dir, 'malist.yaml'),
-    `queue:\n  dir: spool\nsmtp:\n  host: 127.0.0.1\n  port: ${server.port}\n  starttls: never\n${smtpYaml}`,
-  );
-  return { server, spool, config: temp.dir };
+  const { config, spool } = await writeQueueConfig(temp.dir, server.port, smtp);
+  return { server, spool, config };
 }
 
 async function fill(spool: string, entries: number, recipients: string[]): Promise<void> {
@@ -76,14 +73,16 @@ async function fill(spool: string, entries: number, recipients: string[]): Promi
 
 describe('queue runners', () => {
   it('two `malist queue run` processes on one spool deliver every entry exactly once', async () => {
-    const { server, spool, config } = await setup(
-      '  max_recipients_per_transaction: 2\n  max_connections: 2\n',
-    );
+    const { server, spool, config } = await setup({
+      max_recipients_per_transaction: 2,
+      max_connections: 2,
+    });
     const recipients = ['a@x.test', 'b@x.test', 'c@x.test'];
     await fill(spool, 40, recipients);
     const [one, two] = [runner(['run', '--config', config]), runner(['run', '--config', config])];
     const results = await Promise.all([one.done, two.done]);
     for (const r of results) expect(r.code, r.out).toBe(0);
+    expect(results.map((r) => r.out).join('')).not.toMatch(/warning/);
     expect(server.duplicates()).toEqual([]);
     for (let i = 0; i < 40; i++) {
       for (const r of recipients) expect(server.count(r, `e${i}@example.com`)).toBe(1);
@@ -96,9 +95,10 @@ describe('queue runners', () => {
   }, 30_000);
 
   it('a runner killed with SIGKILL mid-send leaves its entry to the next run; nobody gets it twice', async () => {
-    const { server, spool, config } = await setup(
-      '  max_recipients_per_transaction: 1\n  max_connections: 1\n',
-    );
+    const { server, spool, config } = await setup({
+      max_recipients_per_transaction: 1,
+      max_connections: 1,
+    });
     await fill(spool, 1, ['a@x.test', 'b@x.test', 'c@x.test']);
     // The third transaction hangs after its data is sent, before the server's answer.
     server.addRule({ stage: 'data', recipient: 'c@x.test', action: 'stall', times: 1 });
@@ -123,7 +123,7 @@ describe('queue runners', () => {
   }, 30_000);
 
   it('a claim whose runner is alive is left alone', async () => {
-    const { server, spool, config } = await setup('  max_connections: 1\n');
+    const { server, spool, config } = await setup({ max_connections: 1 });
     await fill(spool, 1, ['a@x.test']);
     server.addRule({ stage: 'data', action: 'stall', times: 1 });
     const first = runner(['run', '--config', config]);
