@@ -20,6 +20,8 @@ export interface QueueDistributorOptions extends QueueOptions {
   reactors?: Reactor[];
   /** Called with every dead-letter notice. */
   onFailure?: QueueDeps['onFailure'];
+  /** Called per recipient given up on (5xx now or at a later run, expiry): bounce records. */
+  onRecipientFailed?: QueueDeps['onRecipientFailed'];
   /** A transport instead of `smtp` (tests, LMTP, another queue). */
   transport?: Transport;
   /** The clock (ms), for tests. @default Date.now */
@@ -35,6 +37,7 @@ export default function createQueueDistributor(
     transport,
     ...(options.reactors ? { reactors: options.reactors } : {}),
     ...(options.onFailure ? { onFailure: options.onFailure } : {}),
+    ...(options.onRecipientFailed ? { onRecipientFailed: options.onRecipientFailed } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   return {
@@ -61,6 +64,7 @@ export default function createQueueDistributor(
           recipients: to,
           ...(mail.ml_list_name ? { list: mail.ml_list_name } : {}),
           ...(id ? { messageId: id } : {}),
+          key: mail.key,
         });
         return { results: results.map((r) => ({ ...r, distributor: 'queue' })) };
       } catch (error) {

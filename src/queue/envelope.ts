@@ -25,6 +25,8 @@ export interface Envelope {
   /** The list's short name, when the entry is a list post. */
   list?: string;
   message_id?: string;
+  /** The ListMail key of a list post (bounce records are keyed by it). */
+  key?: string;
   /** Envelope sender ('' is the null sender). */
   sender: string;
   /** When the entry was spooled (ms since the epoch): expiry counts from here. */
@@ -42,6 +44,7 @@ export interface NewEnvelope {
   recipients: string[];
   list?: string;
   messageId?: string;
+  key?: string;
   now: number;
 }
 
@@ -59,6 +62,7 @@ export function createEnvelope(input: NewEnvelope): Envelope {
     id: input.id,
     ...(input.list ? { list: input.list } : {}),
     ...(input.messageId ? { message_id: input.messageId } : {}),
+    ...(input.key ? { key: input.key } : {}),
     sender: input.sender,
     created: input.now,
     recipients,

@@ -75,8 +75,26 @@ export interface QueueDeps {
   reactors?: Reactor[];
   /** Called with every notice, after the reactors. */
   onFailure?(failure: StageFailure): void | Promise<void>;
+  /**
+   * Called once per recipient the queue gives up on, with what the server said: for
+   * bounce records (a 5xx at a later run counts like one at once).
+   */
+  onRecipientFailed?(event: RecipientFailure): void | Promise<void>;
   /** The clock (ms), for tests. @default Date.now */
   now?(): number;
+}
+
+export interface RecipientFailure {
+  entryId: string;
+  list?: string;
+  /** The ListMail key, when the entry is a list post. */
+  key?: string;
+  messageId?: string;
+  recipient: string;
+  code?: number;
+  response?: string;
+  /** `refused`: a 5xx; `expired`: deferred for longer than `expire_after_seconds`. */
+  reason: 'refused' | 'expired';
 }
 
 export interface EnqueueInput {
@@ -87,6 +105,8 @@ export interface EnqueueInput {
   recipients: string[];
   list?: string;
   messageId?: string;
+  /** The ListMail key of a list post, kept for bounce records. */
+  key?: string;
 }
 
 export interface RunOptions {
@@ -152,6 +172,7 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
     envelope: Envelope,
     failed: RecipientRecord[],
     raw: Buffer,
+    reason: 'refused' | 'expired',
   ) => {
     if (failed.length === 0) return;
     const deadDir = await writeDeadLetter(layout, claim, envelope);
@@ -181,6 +202,20 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
     try {
       await deps.onFailure?.(failure);
     } catch {}
+    for (const r of failed) {
+      try {
+        await deps.onRecipientFailed?.({
+          entryId: envelope.id,
+          ...(envelope.list ? { list: envelope.list } : {}),
+          ...(envelope.key ? { key: envelope.key } : {}),
+          ...(envelope.message_id ? { messageId: envelope.message_id } : {}),
+          recipient: r.address,
+          ...(r.code !== undefined ? { code: r.code } : {}),
+          ...(r.response !== undefined ? { response: r.response } : {}),
+          reason,
+        });
+      } catch {}
+    }
   };
 
   /** One delivery round for a claimed entry; always releases or finishes the claim. */
@@ -207,7 +242,9 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
       applySettled(envelope, await readSentLog(logPath, distributor));
       const started = now();
       let failed: RecipientRecord[] = [];
+      let reason: 'refused' | 'expired' = 'refused';
       if (pending(envelope).length > 0 && isExpired(envelope.created, started, expireAfter)) {
+        reason = 'expired';
         failed = failPending(envelope, `expired: not delivered within ${expireAfter} s`);
       } else {
         const batch = due(envelope, started, force).map((r) => r.address);
@@ -235,7 +272,7 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
       }
       crashPoint('queue.before-envelope-update');
       await writeEnvelope(claim.dir, envelope);
-      await notify(claim, envelope, failed, raw);
+      await notify(claim, envelope, failed, raw, reason);
       if (pending(envelope).length === 0) await finishClaim(layout, claim, envelope);
       else await releaseClaim(layout, claim);
       return { envelope, round };
@@ -268,6 +305,7 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
         recipients: input.recipients,
         ...(input.list ? { list: input.list } : {}),
         ...(input.messageId ? { messageId: input.messageId } : {}),
+        ...(input.key ? { key: input.key } : {}),
         now: now(),
       });
     },

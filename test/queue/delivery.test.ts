@@ -65,6 +65,16 @@ describe('queue distributor against a fault-injecting SMTP server', () => {
     expect(fx.notices[0]?.error.message).toMatch(/gone@x\.test \(550/);
     expect(fx.notices[0]?.error.message).toMatch(/p3@example\.com/);
     const id = entryIdFor('red', listPost('p3', []).key);
+    expect(fx.refusals).toEqual([
+      expect.objectContaining({
+        entryId: id,
+        list: 'red',
+        key: listPost('p3', []).key,
+        recipient: 'gone@x.test',
+        code: 550,
+        reason: 'refused',
+      }),
+    ]);
     const dead = JSON.parse(await readFile(join(fx.spool, 'dead', id, 'envelope.json'), 'utf8'));
     expect(
       dead.recipients.find((r: { address: string }) => r.address === 'gone@x.test').state,
@@ -148,6 +158,7 @@ describe('queue distributor against a fault-injecting SMTP server', () => {
     expect(fx.notices).toHaveLength(1);
     expect(fx.notices[0]?.error.message).toMatch(/expired/);
     expect(fx.notices[0]?.error.message).toMatch(/greylisted/);
+    expect(fx.refusals.map((r) => [r.recipient, r.reason])).toEqual([['a@x.test', 'expired']]);
     const id = entryIdFor('red', post.key);
     expect(await readdir(join(fx.spool, 'dead'))).toEqual([id]);
     expect(await readdir(join(fx.spool, 'new'))).toEqual([]);

@@ -6,6 +6,7 @@ import createQueueDistributor, {
   type QueueDistributorOptions,
 } from '../../src/distributors/queue.ts';
 import { createListMail } from '../../src/mail/list-mail.ts';
+import type { RecipientFailure } from '../../src/queue/queue.ts';
 import type { ListMail, StageFailure } from '../../src/types.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
 import { testMessage } from '../smtp/fixtures.ts';
@@ -30,6 +31,7 @@ export interface QueueFixture {
   spool: string;
   clock: { t: number };
   notices: StageFailure[];
+  refusals: RecipientFailure[];
   distributor: ReturnType<typeof createQueueDistributor>;
   close(): Promise<void>;
 }
@@ -41,6 +43,7 @@ export async function queueFixture(
   const temp = await tempDir();
   const clock = { t: Date.UTC(2026, 0, 1) };
   const notices: StageFailure[] = [];
+  const refusals: RecipientFailure[] = [];
   const distributor = createQueueDistributor({
     dir: temp.dir,
     retry: { initial_seconds: 60, factor: 2, max_seconds: 3600 },
@@ -57,6 +60,9 @@ export async function queueFixture(
     onFailure: (failure) => {
       notices.push(failure);
     },
+    onRecipientFailed: (event) => {
+      refusals.push(event);
+    },
     // The fixture's clock drives the queue: tests move it forward instead of sleeping.
     now: () => clock.t,
     ...options,
@@ -66,6 +72,7 @@ export async function queueFixture(
     spool: temp.dir,
     clock,
     notices,
+    refusals,
     distributor,
     async close() {
       await distributor.close?.();
