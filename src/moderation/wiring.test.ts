@@ -1,0 +1,39 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RecordingDistributor } from '../../test/helpers/memory-units.ts';
+import { redList } from '../../test/posting/corpus.ts';
+import { TokenStore } from '../state/tokens.ts';
+import { distributorSender, wireModeration } from './wiring.ts';
+
+describe('wireModeration', () => {
+  it('sends notices through the distributors and builds the handler and reactors', async () => {
+    const out = new RecordingDistributor();
+    const send = distributorSender([out]);
+    await send({
+      from: 'red-bounces@list.example.com',
+      to: 'p@example.com',
+      raw: Buffer.from('Subject: x\r\n\r\nhi\r\n'),
+    });
+    expect(out.sent.map((s) => [s.recipient, s.mail.ml_sender])).toEqual([
+      ['p@example.com', 'red-bounces@list.example.com'],
+    ]);
+    const refusing = new RecordingDistributor(() => 'failed');
+    await expect(
+      distributorSender([refusing])({
+        from: 'a@b.example',
+        to: 'c@d.example',
+        raw: Buffer.from('\r\n'),
+      }),
+    ).rejects.toThrow(/refused/);
+    const wired = wireModeration({
+      stateDir: '/nonexistent',
+      lists: { red: redList() },
+      pipeline: () => undefined,
+      tokens: () => new TokenStore(join('/nonexistent', 't'), Buffer.alloc(32, 1)),
+      send,
+    });
+    expect(Object.keys(wired.confirmHandlers)).toEqual(['moderate']);
+    expect(typeof wired.confirmHandlers.moderate?.replay).toBe('function');
+    expect(wired.reactors.map((r) => r.name)).toEqual(['notify-poster', 'notify-moderators']);
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * What the configuration needs to switch moderation on, in one place: a notice sender over
+ * the configured distributors, the `moderate` confirm handler for each list's request
+ * handler, and the two notice reactors. The token store of a list must be the one its
+ * request handler reads, so the caller passes it in.
+ */
+import { createListMail } from '../mail/list-mail.ts';
+import type { Notice, NoticeSender } from '../notices/compose.ts';
+import { noticeOutlet } from '../notices/list-notices.ts';
+import type { ListSettings } from '../processors/list.ts';
+import createNotifyModerators from '../reactors/notify-moderators.ts';
+import createNotifyPoster from '../reactors/notify-poster.ts';
+import type { TokenStore } from '../state/tokens.ts';
+import type { Distributor, ListMail, Processor, Reactor } from '../types.ts';
+import type { ModerationContext } from './held.ts';
+import { createModerationHandler } from './tokens.ts';
+
+/** A notice as a ListMail for a distributor: one recipient, the list's bounce address as sender. */
+export function noticeMail(notice: Notice, list?: string): ListMail {
+  return {
+    ...createListMail(notice.raw, { fetcher: 'malist-notice', id: notice.to }),
+    ml_sender: notice.from,
+    ml_send_to: [notice.to],
+    ml_list_name: list,
+  };
+}
+
+/** Sends notices through `distributors` (the queue, for SMTP); a refusal is an error. */
+export function distributorSender(distributors: Distributor[]): NoticeSender {
+  return async (notice) => {
+    for (const distributor of distributors) {
+      const report = await distributor.distribute(noticeMail(notice));
+      const failed = report.results.find((r) => r.status === 'failed');
+      if (failed)
+        throw new Error(
+          `notice to ${notice.to} refused by ${failed.distributor}: ${failed.response ?? failed.code ?? ''}`,
+        );
+    }
+  };
+}
+
+export interface ModerationWiringOptions {
+  stateDir: string;
+  /** The lists served, by short name. */
+  lists: Record<string, ListSettings>;
+  /** A list's posting pipeline (its single-list). */
+  pipeline(list: string): Processor | undefined;
+  /** A list's token store: the same one its request handler peeks. */
+  tokens(list: string): TokenStore;
+  send: NoticeSender;
+  templates?: Partial<Record<string, string>>;
+  /** Notices one poster may get per day. @default 10 */
+  per_day?: number;
+  log?: (line: string) => void;
+}
+
+export interface ModerationWiring {
+  context: ModerationContext;
+  /** For the request handler's `confirmHandlers`. */
+  confirmHandlers: Record<string, ReturnType<typeof createModerationHandler>>;
+  /** notify-poster and notify-moderators. */
+  reactors: Reactor[];
+}
+
+export function wireModeration(options: ModerationWiringOptions): ModerationWiring {
+  const reactorOptions = {
+    lists: options.lists,
+    state_dir: options.stateDir,
+    send: options.send,
+    per_day: options.per_day,
+    templates: options.templates,
+    log: options.log ?? ((line: string) => process.stderr.write(`malist: ${line}\n`)),
+  };
+  const context: ModerationContext = {
+    stateDir: options.stateDir,
+    pipeline: options.pipeline,
+    notices: noticeOutlet(reactorOptions),
+    templates: options.templates,
+  };
+  return {
+    context,
+    confirmHandlers: { moderate: createModerationHandler(context) },
+    reactors: [
+      createNotifyPoster(reactorOptions),
+      createNotifyModerators({ ...reactorOptions, per_day: undefined, tokens: options.tokens }),
+    ],
+  };
+}
