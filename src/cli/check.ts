@@ -31,9 +31,10 @@ export default async function check(argv: string[]): Promise<number> {
       ? `no malist.yaml in ${config.dir}: the embedded default applies\n`
       : `${config.source.file}: ${plans.fetchers.length} source(s) [${plans.fetchers.map((p) => p.type).join(', ')}], distribute [${plans.distributors.map((p) => p.type).join(', ')}], reactors [${plans.reactors.map((p) => p.type).join(', ')}]\n`,
   );
-  for (const { list, units } of plans.lists) {
+  for (const { list, units, memberStore } of plans.lists) {
     const s = list.settings;
-    const extra = list.deliver_to.length ? `, deliver_to ${list.deliver_to.join(', ')}` : '';
+    const store = memberStore ? `, member store ${memberStore.type}` : '';
+    const extra = `${store}${list.deliver_to.length ? `, deliver_to ${list.deliver_to.join(', ')}` : ''}`;
     out.write(
       `${list.name}: ${s.address} "${s.display_name ?? list.name}", ${s.members.length} member${s.members.length === 1 ? '' : 's'} (${list.membersFrom}), posting ${s.posting ?? 'members'}${extra}\n` +
         `  pipeline: ${units.map((u) => u.type).join(' → ')}\n`,

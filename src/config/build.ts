@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { distributors } from '../distributors/index.ts';
 import { fetchers } from '../fetchers/index.ts';
+import { memberStores } from '../members/index.ts';
 import createManyLists from '../processors/many-lists.ts';
 import createSingleList, { type SingleList } from '../processors/single-list.ts';
 import { DEFAULT_PIPELINE, type UnitFactory, units } from '../processors/units.ts';
@@ -26,6 +27,7 @@ const REGISTRIES: Record<UnitKind, Record<string, AnyFactory>> = {
   distributor: distributors,
   reactor: reactors,
   unit: units,
+  'member-store': memberStores,
 };
 
 const KIND_KEY: Record<UnitKind, string> = {
@@ -33,6 +35,7 @@ const KIND_KEY: Record<UnitKind, string> = {
   distributor: 'distributor',
   reactor: 'reactor',
   unit: 'pipeline unit',
+  'member-store': 'member store',
 };
 
 /** One checked unit, ready for its factory. */
@@ -50,6 +53,8 @@ export interface Plan {
 export interface ListPlan {
   list: LoadedList;
   units: Plan[];
+  /** The list's member store, when it names one. */
+  memberStore?: Plan;
 }
 
 export interface Plans {
@@ -200,6 +205,10 @@ async function planUnit(
   return plan;
 }
 
+function typeOf(spec: UnitSpecValue): string {
+  return typeof spec === 'string' ? spec : spec.type;
+}
+
 /** Checks every unit of the configuration; problems go to `config.problems`. */
 export async function planAll(config: LoadedConfig): Promise<Plans> {
   const ctx: PlanContext = { config, problems: config.problems, custom: new Map() };
@@ -248,7 +257,35 @@ export async function planAll(config: LoadedConfig): Promise<Plans> {
       );
       if (p) listUnits.push(p);
     }
-    plans.lists.push({ list, units: listUnits });
+    const listPlan: ListPlan = { list, units: listUnits };
+    const storeSpec = (list.source.value as Record<string, unknown>).member_store as
+      | UnitSpecValue
+      | undefined;
+    if (storeSpec !== undefined) {
+      // `member_store: yaml` alone reads this list file's own members:.
+      const spec =
+        typeof storeSpec === 'string' || storeSpec.file === undefined
+          ? {
+              ...(typeof storeSpec === 'string' ? { type: storeSpec } : storeSpec),
+              ...(typeOf(storeSpec) === 'yaml' ? { file: list.source.path } : {}),
+            }
+          : storeSpec;
+      const listDir = list.source.path.replace(/[/\\][^/\\]*$/, '');
+      const resolved =
+        typeof spec === 'object' && typeof spec.file === 'string' && !spec.file.startsWith('/')
+          ? { ...spec, file: `${listDir}/${spec.file}` }
+          : spec;
+      const p = await planUnit(
+        'member-store',
+        resolved,
+        list.source,
+        ['member_store'],
+        listDir,
+        ctx,
+      );
+      if (p) listPlan.memberStore = p;
+    }
+    plans.lists.push(listPlan);
   }
   if (plans.distributors.length === 0 && !ctx.problems.some((p) => p.key.startsWith('distribute')))
     ctx.problems.push({
@@ -310,6 +347,7 @@ export function buildList(plan: ListPlan): SingleList {
   try {
     single = createSingleList({
       ...list.settings,
+      ...(plan.memberStore ? { member_store: instantiate(plan.memberStore) } : {}),
       pipeline: plan.units.map((u) => ({ ...u.options, type: u.type })),
       extraUnits,
     });

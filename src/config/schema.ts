@@ -81,6 +81,11 @@ export const listSchema = z.strictObject({
   members: z.array(member, { error: 'expected a list of members' }).optional(),
   /** A file of member addresses, one a line (# comments), relative to this file. */
   members_file: z.string().min(1).optional(),
+  /**
+   * Where the envelope reads members at each post (subscriptions by mail count at once):
+   * `yaml` (this file's members:, or `{ type: yaml, file: … }`) or `memory`.
+   */
+  member_store: unitSpec.optional(),
   /** Added to the subject, never stacked, e.g. "[Red] ". */
   subject_prefix: z.string().optional(),
   /** The envelope sender of distributed mail. @default LOCAL-bounces@DOMAIN */

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { schema as jsonLogSchema } from '../reactors/json-log.ts';
 import { address, unitSpec } from './schema.ts';
 
-export type UnitKind = 'fetcher' | 'distributor' | 'reactor' | 'unit';
+export type UnitKind = 'fetcher' | 'distributor' | 'reactor' | 'unit' | 'member-store';
 
 const positiveInt = z.number().int().positive();
 const seconds = z.number().positive();
@@ -181,6 +181,11 @@ export const unitSchemas: Record<UnitKind, Record<string, z.ZodType>> = {
     'stderr-logger': z.strictObject({ signals: z.boolean().optional() }),
     'json-log': jsonLogSchema,
   },
+  'member-store': {
+    yaml: z.strictObject({ file: z.string().min(1), key: z.string().min(1).optional() }),
+    'text-file': z.strictObject({ file: z.string().min(1) }),
+    memory: z.strictObject({ members: z.array(z.unknown()).optional() }),
+  },
   unit: {
     'loop-guard': z.strictObject({
       precedence: z.array(z.string()).optional(),
@@ -213,6 +218,21 @@ export const unitSchemas: Record<UnitKind, Record<string, z.ZodType>> = {
       owner: z.boolean().optional(),
     }),
     envelope: z.strictObject({}),
+    'content-filter': z.strictObject({
+      strip_types: z.array(z.string()).optional(),
+      strip_extensions: z.array(z.string()).optional(),
+      reject_types: z.array(z.string()).optional(),
+      reject_extensions: z.array(z.string()).optional(),
+      action: z.enum(['hold', 'reject', 'discard']).optional(),
+      collapse_alternative: z.boolean().optional(),
+    }),
+    dmarc: z.strictObject({
+      action: z.enum(['none', 'munge_from', 'wrap_message']).optional(),
+      when: z.enum(['always', 'policy']).optional(),
+      policies: z.array(z.string()).optional(),
+      poster_in: z.enum(['reply-to', 'cc']).optional(),
+      cache_seconds: z.number().min(0).optional(),
+    }),
   },
 };
 

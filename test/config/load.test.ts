@@ -6,9 +6,10 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { planAll } from '../../src/config/build.ts';
+import { buildList, planAll } from '../../src/config/build.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { formatProblem } from '../../src/config/problem.ts';
+import { createListMail } from '../../src/mail/list-mail.ts';
 
 const MAIN = 'state_dir: state\ndistribute:\n  type: maildir\n  dir: out\n';
 
@@ -254,5 +255,37 @@ describe('custom units from a package', () => {
       plans.reactors[0]!.options,
     );
     expect(reactor.name).toBe('count:ops');
+  });
+});
+
+describe('member_store', () => {
+  it('`member_store: yaml` reads the list file’s own members at each post; a typo is named', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'malist-config-'));
+    await mkdir(join(dir, 'lists'));
+    await writeFile(join(dir, 'malist.yaml'), MAIN);
+    await writeFile(
+      join(dir, 'lists/red.yaml'),
+      'address: red@list.example.com\nmember_store: yaml\nmembers:\n  - alice@example.org\n  - { address: bob@example.net, nomail: true }\n',
+    );
+    await writeFile(
+      join(dir, 'lists/blue.yaml'),
+      'address: blue@list.example.com\nmember_store: { type: yml, file: blue.members.yaml }\n',
+    );
+    const config = await loadConfig({ dir });
+    const plans = await planAll(config);
+    expect(config.problems.map((p) => formatProblem(p).replaceAll(`${dir}/`, ''))).toEqual([
+      expect.stringMatching(
+        /^lists\/blue\.yaml:2:23 member_store\.type: unknown member store type 'yml'; expected one of yaml \| .*memory.* \(fix: did you mean 'yaml'\?\)$/,
+      ),
+    ]);
+    const red = plans.lists.find((l) => l.list.name === 'red')!;
+    expect(red.memberStore?.options).toEqual({ file: join(dir, 'lists/red.yaml') });
+    const store = (
+      red.memberStore!.factory as (o: unknown) => { list(): Promise<{ address: string }[]> }
+    )(red.memberStore!.options);
+    expect((await store.list()).map((m) => m.address)).toEqual([
+      'alice@example.org',
+      'bob@example.net',
+    ]);
   });
 });
