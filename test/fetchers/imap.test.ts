@@ -36,7 +36,7 @@ beforeAll(async () => {
     }),
   ]);
   scratch = await mkdtemp(join(tmpdir(), 'malist-imap-test-'));
-}, 20_000);
+}, 60_000);
 afterAll(async () => {
   await Promise.all([dovecot?.stop(), plain?.stop()]);
   if (scratch) await rm(scratch, { recursive: true, force: true });
@@ -95,7 +95,8 @@ async function flags(server: Dovecot, user: string, folder?: string): Promise<st
   return (await server.messages(user, folder)).map((m) => m.file.split(':2,')[1] ?? '');
 }
 
-describe.skipIf(!available)('imap fetcher against Dovecot', () => {
+// Every test has its own user: they run side by side.
+describe.skipIf(!available).concurrent('imap fetcher against Dovecot', () => {
   it('delivers N messages through play() and leaves the mailbox empty', async () => {
     const { user, options, outDir, stateDir } = await fresh({
       tls: 'starttls',

@@ -15,7 +15,7 @@ let nextUser = 0;
 
 beforeAll(async () => {
   if (available) dovecot = await startDovecot({ users: USERS });
-}, 20_000);
+}, 60_000);
 afterAll(async () => {
   await dovecot?.stop();
 });

@@ -26,7 +26,7 @@ beforeAll(async () => {
   if (!available) return;
   dovecot = await startDovecot({ users: [...USERS, { user: 'locked', password: 'right' }] });
   scratch = await mkdtemp(join(tmpdir(), 'malist-pop3-test-'));
-}, 20_000);
+}, 60_000);
 afterAll(async () => {
   await dovecot?.stop();
   if (scratch) await rm(scratch, { recursive: true, force: true });
@@ -80,7 +80,8 @@ async function errorOf(promise: Promise<unknown>): Promise<StageError> {
   return error as StageError;
 }
 
-describe.skipIf(!available)('pop3 fetcher against Dovecot', () => {
+// Every test has its own user: they run side by side.
+describe.skipIf(!available).concurrent('pop3 fetcher against Dovecot', () => {
   it('delivers N messages through play() and leaves the mailbox empty', async () => {
     const { user, options, outDir, stateDir } = await fresh();
     const sent = Array.from({ length: 12 }, (_, i) => numbered(i, 'pop3-play'));

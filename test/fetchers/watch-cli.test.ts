@@ -19,7 +19,7 @@ beforeAll(async () => {
   if (!available) return;
   dovecot = await startDovecot({ users: ['w3'] });
   dir = await mkdtemp(join(tmpdir(), 'malist-watch-cli-'));
-}, 20_000);
+}, 60_000);
 afterAll(async () => {
   await dovecot?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });

@@ -23,7 +23,7 @@ beforeAll(async () => {
   if (!available) return;
   dovecot = await startDovecot({ users: ['w1', 'w2'] });
   scratch = await mkdtemp(join(tmpdir(), 'malist-watch-test-'));
-}, 20_000);
+}, 60_000);
 afterAll(async () => {
   await dovecot?.stop();
   if (scratch) await rm(scratch, { recursive: true, force: true });

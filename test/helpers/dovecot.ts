@@ -60,7 +60,7 @@ export interface StartDovecotOptions {
    * MOVE and UIDPLUS from clients).
    */
   extraConfig?: string;
-  /** Milliseconds to wait for every listener to accept connections. @default 10000 */
+  /** Milliseconds to wait for every listener to accept connections. @default 15000 */
   startTimeout?: number;
 }
 
@@ -247,8 +247,24 @@ ${extra}
 
 let deliverCounter = 0;
 
-/** Starts a private Dovecot; see the module comment. Resolves once every listener accepts. */
+class StartFailure extends Error {}
+
+/**
+ * Starts a private Dovecot; see the module comment. Resolves once every listener accepts.
+ * A start that fails (a port taken between choosing and binding it, a slow machine) is tried
+ * again with new ports, three times in all.
+ */
 export async function startDovecot(options: StartDovecotOptions = {}): Promise<Dovecot> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (!(error instanceof StartFailure) || attempt >= 3) throw error;
+    }
+  }
+}
+
+async function startOnce(options: StartDovecotOptions): Promise<Dovecot> {
   const dir = await mkdtemp(join(tmpdir(), 'malist-dovecot-'));
   // mkdtemp makes 0700: Dovecot's auth process (user dovecot) must read the passwd-file.
   await chmod(dir, 0o755);
@@ -302,14 +318,14 @@ export async function startDovecot(options: StartDovecotOptions = {}): Promise<D
     return parts.join('\n');
   };
 
-  const deadline = Date.now() + (options.startTimeout ?? 10_000);
+  const deadline = Date.now() + (options.startTimeout ?? 15_000);
   for (const port of Object.values(ports)) {
     while (!(await canConnect(port))) {
       if (exited || Date.now() > deadline) {
         child.kill('SIGKILL');
         const log = await readLog();
         await rm(dir, { recursive: true, force: true });
-        throw new Error(
+        throw new StartFailure(
           `Dovecot did not start (${exited ? `exit ${exited.code}` : 'timeout'}): ${log}`,
         );
       }
@@ -375,14 +391,25 @@ export async function startDovecot(options: StartDovecotOptions = {}): Promise<D
     },
     async messages(user, folder) {
       const path = maildir(user, folder);
-      const found: { file: string; raw: Buffer }[] = [];
-      for (const sub of ['new', 'cur']) {
-        const names = await readdir(join(path, sub)).catch(() => [] as string[]);
-        for (const file of names) {
-          found.push({ file, raw: await readFile(join(path, sub, file)) });
+      // Dovecot renames files (new/ → cur/, flag changes) at any time: a file that vanished
+      // between listing and reading means the listing is stale, so list again.
+      for (let attempt = 0; ; attempt++) {
+        const found: { file: string; raw: Buffer }[] = [];
+        let vanished = false;
+        for (const sub of ['new', 'cur']) {
+          const names = await readdir(join(path, sub)).catch(() => [] as string[]);
+          for (const file of names) {
+            try {
+              found.push({ file, raw: await readFile(join(path, sub, file)) });
+            } catch (error) {
+              if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 20) throw error;
+              vanished = true;
+            }
+          }
         }
+        if (!vanished)
+          return found.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
       }
-      return found.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
     },
     doveadm(...args) {
       const result = spawnSync('doveadm', ['-c', conf, ...args], {
