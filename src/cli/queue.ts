@@ -182,6 +182,7 @@ export default async function queueCommand(argv: string[]): Promise<number> {
       process.stdout.write(`${id}: ${text}\n`);
       return outcome === 'busy' ? EX.TEMPFAIL : outcome === 'unknown' ? EX.USAGE : EX.OK;
     }
+    let failed = false;
     for (const queue of targets) {
       const summary = await queue.run({ force: command === 'retry', ...(ids ? { ids } : {}) });
       process.stdout.write(
@@ -189,8 +190,10 @@ export default async function queueCommand(argv: string[]): Promise<number> {
           `entries ${summary.processed} (reclaimed ${summary.reclaimed}, finished ${summary.finished}); ` +
           `recipients delivered ${summary.delivered}, deferred ${summary.deferred}, failed ${summary.failed}\n`,
       );
+      for (const error of summary.errors) process.stderr.write(`malist queue: ${error}\n`);
+      if (summary.errors.length > 0) failed = true;
     }
-    return EX.OK;
+    return failed ? EX.TEMPFAIL : EX.OK;
   } catch (error) {
     process.stderr.write(`malist queue: ${describeError(error)}\n`);
     return EX.TEMPFAIL;

@@ -10,7 +10,7 @@
  *   4. the envelope is updated; refused recipients are dead-lettered with a notice;
  *   5. the entry is finished (done record) or released for a later run.
  */
-import { ErrorCode, StageError } from '../errors.ts';
+import { describeError, ErrorCode, StageError } from '../errors.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import { crashPoint } from '../testing/crash-point.ts';
 import type { Reactor, RecipientResult, StageFailure } from '../types.ts';
@@ -126,6 +126,8 @@ export interface RunSummary {
   finished: number;
   /** Stale claims of dead runners taken over. */
   reclaimed: number;
+  /** Entries that could not be worked on (`id: why`); they stay in the spool. */
+  errors: string[];
 }
 
 export interface Queue {
@@ -349,6 +351,7 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
         failed: 0,
         finished: 0,
         reclaimed: 0,
+        errors: [],
       };
       await purgeSpool(layout, keepDone, now());
       const wanted = runOptions.ids ? new Set(runOptions.ids) : undefined;
@@ -363,30 +366,43 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
         }
         if (nextAttempt(envelope) === undefined) summary.finished++;
       };
+      // One bad entry (unreadable envelope, full disk) is reported and skipped, never
+      // allowed to stop the run for every other entry.
+      const attempt = async (id: string, work: () => Promise<void>) => {
+        try {
+          await work();
+        } catch (error) {
+          summary.errors.push(`${id}: ${describeError(error)}`);
+        }
+      };
       // Stale claims first: their runner died mid-round, their recipients waited longest.
       for (const name of await staleClaims(layout)) {
         const id = name.slice(0, name.indexOf('@'));
         if ((wanted && !wanted.has(id)) || seen.has(id)) continue;
-        const claim = await reclaimEntry(layout, name);
-        if (!claim) continue;
-        seen.add(id);
-        summary.reclaimed++;
-        const { envelope, round } = await deliverClaim(claim, force);
-        account(envelope, round);
+        await attempt(id, async () => {
+          const claim = await reclaimEntry(layout, name);
+          if (!claim) return;
+          seen.add(id);
+          summary.reclaimed++;
+          const { envelope, round } = await deliverClaim(claim, force);
+          account(envelope, round);
+        });
       }
       // Each entry at most once per run: a run is bounded even when everything defers.
       for (const id of await waitingIds(layout)) {
         if ((wanted && !wanted.has(id)) || seen.has(id)) continue;
         seen.add(id);
-        const peek = await peekEnvelope(layout, id);
-        if (!peek) continue;
-        const next = nextAttempt(peek);
-        const expired = isExpired(peek.created, now(), expireAfter);
-        if (!force && !expired && next !== undefined && next > now()) continue;
-        const claim = await claimEntry(layout, id);
-        if (!claim) continue;
-        const { envelope, round } = await deliverClaim(claim, force);
-        account(envelope, round);
+        await attempt(id, async () => {
+          const peek = await peekEnvelope(layout, id);
+          if (!peek) return;
+          const next = nextAttempt(peek);
+          const expired = isExpired(peek.created, now(), expireAfter);
+          if (!force && !expired && next !== undefined && next > now()) return;
+          const claim = await claimEntry(layout, id);
+          if (!claim) return;
+          const { envelope, round } = await deliverClaim(claim, force);
+          account(envelope, round);
+        });
       }
       return summary;
     },

@@ -304,12 +304,23 @@ export async function listSpool(layout: SpoolLayout): Promise<SpoolEntry[]> {
       if (text === undefined) continue;
       const at = name.indexOf('@');
       const holder = where === 'cur' && at > 0 ? parseHolder(name.slice(at + 1)) : undefined;
-      out.push({
-        id: at > 0 ? name.slice(0, at) : name,
-        where,
-        ...(holder ? { holder } : {}),
-        envelope: parseEnvelope(text),
-      });
+      const id = at > 0 ? name.slice(0, at) : name;
+      let envelope: Envelope;
+      try {
+        envelope = parseEnvelope(text);
+      } catch (error) {
+        // Shown, not hidden: the operator must see an entry the runners cannot read.
+        envelope = {
+          version: 1,
+          id,
+          sender: '',
+          created: 0,
+          recipients: [],
+          rounds: 0,
+          last_error: `unreadable envelope: ${(error as Error).message}`,
+        };
+      }
+      out.push({ id, where, ...(holder ? { holder } : {}), envelope });
     }
   };
   await collect('new', layout.new);

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { entryIdFor } from '../../src/queue/entry-id.ts';
@@ -181,5 +181,21 @@ describe('queue distributor against a fault-injecting SMTP server', () => {
     expect(statuses(again.results)).toEqual({ 'a@x.test': 'delivered', 'soft@x.test': 'failed' });
     expect(await fx.distributor.queue.drop(id)).toBe('removed-dead-letter');
     expect(await fx.distributor.queue.list()).toEqual([]);
+  });
+
+  it('an unreadable entry is reported and skipped; the others are delivered', async () => {
+    fx = await queueFixture({ deliver_now: false });
+    const bad = listPost('p10', ['a@x.test']);
+    await fx.distributor.distribute(bad);
+    await fx.distributor.distribute(listPost('p11', ['b@x.test']));
+    await writeFile(join(fx.spool, 'new', entryIdFor('red', bad.key), 'envelope.json'), '{"torn');
+    const summary = await fx.distributor.queue.run();
+    expect(summary.delivered).toBe(1);
+    expect(summary.errors).toEqual([expect.stringContaining(entryIdFor('red', bad.key))]);
+    expect(fx.server.count('b@x.test')).toBe(1);
+    const listed = await fx.distributor.queue.list();
+    expect(listed.map((e) => e.envelope.last_error)).toEqual([
+      expect.stringMatching(/unreadable envelope/),
+    ]);
   });
 });
