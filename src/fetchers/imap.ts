@@ -201,6 +201,19 @@ export function imapError(
   return goneError(error, { unit: UNIT, where: ctx.where, caOption: 'caFile' });
 }
 
+/** A compact IMAP sequence set for `uids` (`1:3,7,9:10`), so thousands of UIDs stay one short line. */
+export function uidSet(uids: number[]): string {
+  const sorted = [...new Set(uids)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}:${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
 /** True when the error means the connection is gone (worth a reconnect), not a refusal. */
 function isConnectionLoss(error: StageError): boolean {
   return error.code === 'ECONNECTION';
@@ -311,11 +324,7 @@ export default function createImapFetcher(options: ImapOptions): Fetcher {
     );
     const sizes = new Map<number, number>();
     if (fresh.length > 0) {
-      for (const msg of await c.fetchAll(
-        fresh.join(','),
-        { uid: true, size: true },
-        { uid: true },
-      )) {
+      for (const msg of await c.fetchAll(uidSet(fresh), { uid: true, size: true }, { uid: true })) {
         sizes.set(msg.uid, msg.size ?? 0);
       }
     }
@@ -362,7 +371,14 @@ export default function createImapFetcher(options: ImapOptions): Fetcher {
 
   async function start(): Promise<void> {
     await connect();
-    await list();
+    try {
+      await list();
+    } catch (error) {
+      // A half-started session is dropped; the next fetch() starts anew.
+      dropClient();
+      queue = undefined;
+      throw imapError(error, ctx);
+    }
     workDir ??= await mkdtemp(join(options.tmpDir ?? tmpdir(), 'malist-imap-'));
   }
 
@@ -398,7 +414,11 @@ export default function createImapFetcher(options: ImapOptions): Fetcher {
     const c = client!;
     const path = join(workDir!, `${uidValidity}-${entry.uid}.eml`);
     try {
-      const result = await c.download(String(entry.uid), undefined, { uid: true });
+      // Partial fetches of 256 KiB: few round trips, and never more than that in memory.
+      const result = await c.download(String(entry.uid), undefined, {
+        uid: true,
+        chunkSize: 256 * 1024,
+      });
       if (!result.content) return undefined; // expunged by another client meanwhile
       let size = 0;
       const guard = new Transform({
@@ -501,8 +521,18 @@ export default function createImapFetcher(options: ImapOptions): Fetcher {
       } catch {}
       lock = undefined;
       client = undefined;
-      if (c?.usable) await c.logout().catch(() => c.close());
-      else c?.close();
+      if (c?.usable) {
+        // LOGOUT, but a server that stopped answering must not hold close() up.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          c.logout().catch(() => {}),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, Math.min(options.timeout ?? 60_000, 5000));
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      c?.close();
       if (workDir) await rm(workDir, { recursive: true, force: true });
     },
   };

@@ -176,32 +176,40 @@ export default function createPop3Fetcher(options: Pop3Options): Fetcher {
   async function start(): Promise<void> {
     await record.load();
     session = await open();
-    let uids: Map<number, string>;
-    let sizes: Map<number, number>;
     try {
-      uids = await session.uidl();
-      sizes = await session.list();
+      await list(session);
     } catch (error) {
-      throw sessionError(error);
+      // A half-started session is dropped (its DELEs roll back); the next fetch() starts anew.
+      session.destroy();
+      session = undefined;
+      queue = undefined;
+      throw error instanceof StageError ? error : sessionError(error);
     }
+    workDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'malist-pop3-'));
+  }
+
+  async function list(live: Pop3Session): Promise<void> {
+    const uids = await live.uidl();
+    const sizes = await live.list();
     const present = new Set(uids.values());
     // Pruned: a UID that left UIDL is deleted for good and can never come back.
     const before = record.uids.size;
     for (const uid of record.uids) if (!present.has(uid)) record.uids.delete(uid);
     if (record.uids.size !== before) await record.save();
 
-    queue = [];
-    oversized = [];
+    const fresh: Entry[] = [];
+    const big: Entry[] = [];
     for (const [n, uid] of [...uids].sort((a, b) => a[0] - b[0])) {
       if (record.uids.has(uid)) {
         // Handled in a session that died before QUIT: delete again, never hand out again.
-        await session.dele(n).catch(() => {});
+        await live.dele(n).catch(() => {});
         continue;
       }
       const entry = { n, uid, size: sizes.get(n) ?? 0 };
-      (entry.size > maxMailSize ? oversized : queue).push(entry);
+      (entry.size > maxMailSize ? big : fresh).push(entry);
     }
-    workDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'malist-pop3-'));
+    queue = fresh;
+    oversized = big;
   }
 
   async function download(entry: Entry, live: Pop3Session): Promise<Buffer> {
