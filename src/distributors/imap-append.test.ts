@@ -22,7 +22,7 @@ describe.skipIf(!dovecotAvailable())('imap-append distributor (real Dovecot)', (
       port: dovecot.ports.imaps,
       auth: { user: dovecot.address('archive'), pass: dovecot.password('archive') },
       folder: 'Archive',
-      tls: { ca: dovecot.ca, servername: 'localhost', reject_unauthorized: false },
+      tls: { ca: dovecot.caFile, servername: 'localhost' },
     });
     const report = await archive.distribute(mail);
     expect(report.results).toEqual([

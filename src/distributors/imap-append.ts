@@ -3,10 +3,16 @@
  * "Sent" folder) with APPEND, byte for byte. Idempotent: before appending it searches the
  * folder for the post's Message-ID, so a repeat after a crash does not store it twice.
  */
+import { readFileSync } from 'node:fs';
 import { ImapFlow } from 'imapflow';
 import { ErrorCode, StageError } from '../errors.ts';
 import { mailBytes, messageId } from '../mail/list-mail.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
+
+/** A CA given as PEM text is used as it is; anything else is the path of a PEM file. */
+function caOf(ca: string | Buffer): string | Buffer {
+  return typeof ca === 'string' && !ca.includes('-----BEGIN') ? readFileSync(ca) : ca;
+}
 
 export interface ImapAppendOptions {
   host: string;
@@ -24,6 +30,7 @@ export interface ImapAppendOptions {
   flags?: string[];
   /** Skip the APPEND when the folder already has a message with the post's Message-ID. @default true */
   dedupe?: boolean;
+  /** TLS settings: a private CA (PEM text or a file path), or (tests only) not verifying the certificate. */
   tls?: { ca?: string | Buffer; reject_unauthorized?: boolean; servername?: string };
   /** Connection, greeting and inactivity timeout, ms. @default 30000 */
   timeout_ms?: number;
@@ -50,7 +57,7 @@ export default function createImapAppendDistributor(options: ImapAppendOptions):
         ...(secure ? {} : { doSTARTTLS: options.starttls !== 'never' }),
         auth: { user: options.auth.user, pass: options.auth.pass },
         tls: {
-          ...(options.tls?.ca ? { ca: options.tls.ca } : {}),
+          ...(options.tls?.ca ? { ca: caOf(options.tls.ca) } : {}),
           ...(options.tls?.servername ? { servername: options.tls.servername } : {}),
           rejectUnauthorized: options.tls?.reject_unauthorized ?? true,
         },

@@ -11,6 +11,7 @@
  * This distributor on its own keeps no state: a repeat after a crash sends again. Use the
  * `queue` distributor (which uses this transport) for crash-safe, exactly-once delivery.
  */
+import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import { ErrorCode, StageError } from '../errors.ts';
@@ -20,6 +21,11 @@ import { outcomeOfError, outcomeOfSuccess, type SmtpErrorLike } from '../queue/s
 import type { SendJob, Transport } from '../queue/transport.ts';
 import { verpAddress } from '../queue/verp.ts';
 import type { DeliveryReport, Distributor, ListMail, RecipientResult } from '../types.ts';
+
+/** A CA given as PEM text is used as it is; anything else is the path of a PEM file. */
+function caOf(ca: string | Buffer): string | Buffer {
+  return typeof ca === 'string' && !ca.includes('-----BEGIN') ? readFileSync(ca) : ca;
+}
 
 export interface SmtpOptions {
   /** Server host name or address. @default 'localhost' */
@@ -34,7 +40,7 @@ export interface SmtpOptions {
    * @default 'required' when `auth` is set, else 'opportunistic'
    */
   starttls?: 'required' | 'opportunistic' | 'never';
-  /** TLS settings: a private CA, or (tests only) not verifying the certificate. */
+  /** TLS settings: a private CA (PEM text or a file path), or (tests only) not verifying the certificate. */
   tls?: { ca?: string | Buffer; reject_unauthorized?: boolean; servername?: string };
   /** SMTP AUTH credentials; the password is already resolved (password_env / password_file) and never logged. */
   auth?: { user: string; pass: string; method?: string };
@@ -125,7 +131,7 @@ function poolOptions(o: Resolved): SMTPPool.Options {
     ...(o.name ? { name: o.name } : {}),
     ...(o.auth ? { auth: { user: o.auth.user, pass: o.auth.pass, method: o.auth.method } } : {}),
     tls: {
-      ...(o.tls?.ca ? { ca: o.tls.ca } : {}),
+      ...(o.tls?.ca ? { ca: caOf(o.tls.ca) } : {}),
       ...(o.tls?.servername ? { servername: o.tls.servername } : {}),
       rejectUnauthorized: o.tls?.reject_unauthorized ?? true,
     },
