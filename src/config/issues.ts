@@ -43,6 +43,23 @@ function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] 
   return def?.type === 'object' ? Object.keys(def.shape as object) : [];
 }
 
+/** How to write a value of `type` in YAML, for fixes. */
+function howToWrite(type: string, key: string): string {
+  switch (type) {
+    case 'number':
+    case 'int':
+      return `write a number without quotes, e.g. ${key}: 1000`;
+    case 'boolean':
+      return `write true or false, e.g. ${key}: true`;
+    case 'array':
+      return `write a list: ${key}: [a, b] or one "- item" a line below it`;
+    case 'object':
+      return `write a mapping: indented "key: value" lines below ${key}:`;
+    default:
+      return `write ${article(type)} here`;
+  }
+}
+
 function article(type: string): string {
   if (type === 'array') return 'a list';
   if (type === 'object') return 'a mapping';
@@ -120,11 +137,10 @@ export function problemsOf(
             ...base,
             ...source.locate(path),
             message: `expected ${article(issue.expected)}, got ${shown(value)}`,
-            ...(issue.expected === 'string' && (Array.isArray(value) || typeof value === 'object')
-              ? {
-                  fix: 'quote the value: YAML reads [..] as a list and {..} as a mapping, e.g. "[Red] "',
-                }
-              : {}),
+            fix:
+              issue.expected === 'string' && (Array.isArray(value) || typeof value === 'object')
+                ? 'quote the value: YAML reads [..] as a list and {..} as a mapping, e.g. "[Red] "'
+                : howToWrite(issue.expected, String(path[path.length - 1] ?? 'key')),
           });
         }
         break;
@@ -138,6 +154,10 @@ export function problemsOf(
               : issue.origin === 'string'
                 ? 'must not be empty'
                 : `expected at least ${String(issue.minimum)}, got ${shown(value)}`,
+          fix:
+            issue.origin === 'array'
+              ? 'add an entry, or remove the key'
+              : 'give a value, or remove the key',
         });
         break;
       case 'too_big':
@@ -145,6 +165,7 @@ export function problemsOf(
           ...base,
           ...source.locate(path),
           message: `expected at most ${String(issue.maximum)}, got ${shown(value)}`,
+          fix: `use a value of at most ${String(issue.maximum)}`,
         });
         break;
       default: {
@@ -157,7 +178,15 @@ export function problemsOf(
                 message: `missing; ${what}`,
                 fix: `add ${String(path[path.length - 1])}: to this mapping`,
               }
-            : { ...base, ...source.locate(path), message: `${what}, got ${shown(value)}` },
+            : {
+                ...base,
+                ...source.locate(path),
+                message: `${what}, got ${shown(value)}`,
+                fix:
+                  issue.code === 'invalid_format'
+                    ? 'one address per entry (local@domain, no spaces or commas)'
+                    : 'see the documented keys in examples/malist.yaml and lists/',
+              },
         );
       }
     }

@@ -87,7 +87,7 @@ describe('configuration errors name file:line:col, key, expected and fix', () =>
     });
     expect(lines).toEqual([
       "lists/red.yaml:3:10 posting: expected one of open | members | moderated | announce, got 'member' (fix: did you mean 'members'?)",
-      "lists/red.yaml:4:19 max_message_size: expected a number, got 'big'",
+      "lists/red.yaml:4:19 max_message_size: expected a number, got 'big' (fix: write a number without quotes, e.g. max_message_size: 1000)",
       'lists/red.yaml:5:17 subject_prefix: expected a string, got a list (fix: quote the value: YAML reads [..] as a list and {..} as a mapping, e.g. "[Red] ")',
     ]);
   });
@@ -105,7 +105,7 @@ describe('configuration errors name file:line:col, key, expected and fix', () =>
         'address: red@list.example.com\nmembers:\n  - a@example.com\n  - bob at example.com\n',
     });
     expect(lines).toEqual([
-      `lists/red.yaml:4:5 members.1: expected a member: name@example.com or "Name <name@example.com>", got 'bob at example.com'`,
+      `lists/red.yaml:4:5 members.1: expected a member: name@example.com or "Name <name@example.com>", got 'bob at example.com' (fix: one address per entry (local@domain, no spaces or commas))`,
     ]);
   });
 
