@@ -41,6 +41,7 @@ afterEach(async () => {
 async function fakePop3(options: FakeOptions) {
   const deleted = new Set<number>();
   const committed = new Set<number>();
+  const commands: string[] = [];
   let seed = 7;
   const nextSize = () => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -73,6 +74,7 @@ async function fakePop3(options: FakeOptions) {
   });
   async function answer(socket: Socket, line: string) {
     const [cmd = '', arg = ''] = line.split(' ');
+    commands.push(cmd.toUpperCase());
     const live = options.messages
       .map((m, i) => [i + 1, m] as const)
       .filter(([n]) => !deleted.has(n));
@@ -121,19 +123,24 @@ async function fakePop3(options: FakeOptions) {
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
-  return { port: typeof address === 'object' && address ? address.port : 0, committed };
+  return { port: typeof address === 'object' && address ? address.port : 0, committed, commands };
 }
 
 async function fetcherFor(
   port: number,
-  over: { password?: string; maxMailSize?: number; timeout?: number } = {},
+  over: {
+    password?: string;
+    maxMailSize?: number;
+    timeout?: number;
+    tls?: 'none' | 'starttls';
+  } = {},
 ) {
   const dir = await mkdtemp(join(tmpdir(), 'malist-pop3-unit-'));
   dirs.push(dir);
   return createPop3Fetcher({
     host: '127.0.0.1',
     port,
-    tls: 'none',
+    tls: over.tls ?? 'none',
     user: 'u',
     password: over.password ?? 'pw',
     stateDir: dir,
@@ -209,5 +216,15 @@ describe('pop3 fetcher against a server that splits every reply into tiny pieces
     expect((error as StageError).code).toBe('ESIZE');
     await fetcher.close();
     expect(fake.committed.size).toBe(0);
+  }, 15_000);
+
+  it('a server without STLS, when STARTTLS is asked for: ETLS, and no password sent', async () => {
+    const fake = await fakePop3({ messages: TRICKY });
+    const fetcher = await fetcherFor(fake.port, { tls: 'starttls' });
+    const error = await fetcher.fetch().catch((e: unknown) => e);
+    expect((error as StageError).code).toBe('ETLS');
+    expect((error as StageError).message).toMatch(/refused STLS.*tls: implicit/);
+    expect(fake.commands).not.toContain('PASS');
+    await fetcher.close();
   }, 15_000);
 });
