@@ -28,6 +28,22 @@ const commands: Record<string, { summary: string; load: () => Promise<{ default:
     summary: 'held posts: list, approve, reject, discard, expire',
     load: () => import('./held.ts'),
   },
+  members: {
+    summary: "a list's members: list, add, remove, set OPTION",
+    load: () => import('./members.ts'),
+  },
+  serve: {
+    summary: 'HTTP endpoint for one-click unsubscribe (RFC 8058)',
+    load: () => import('./serve.ts'),
+  },
+  digest: {
+    summary: 'send the digests that are due (--force: all pending)',
+    load: () => import('./digest.ts'),
+  },
+  archive: {
+    summary: "archive export: a list's archive as one mbox",
+    load: () => import('./archive.ts'),
+  },
 };
 
 export function usage(): string {

@@ -169,7 +169,13 @@ export default function createYamlMemberStore(options: YamlMemberStoreOptions): 
           commentBefore?: string;
         };
         node.commentBefore = old.commentBefore;
-        node.comment = old.comment;
+        // A comment after a one-line entry stays on its line (after the address).
+        const oldFirst = isMap(old) ? (old as YAMLMap).items[0]?.value : undefined;
+        const comment =
+          old.comment ?? (isScalar(oldFirst) ? (oldFirst.comment ?? undefined) : undefined);
+        const first = isMap(node) ? (node as YAMLMap).items[0]?.value : undefined;
+        if (comment && isScalar(first)) first.comment = comment;
+        else node.comment = comment;
         seq.items[i] = node;
         return { result: next, changed: true };
       });

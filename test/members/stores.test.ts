@@ -85,6 +85,18 @@ describe('yaml member store', () => {
     expect((await readdir(join(file, '..'))).sort()).toEqual(['red.yaml']);
   });
 
+  it("keeps an entry's own comment on its line when options come and go", async () => {
+    const file = join(await tempDir(), 'red.yaml');
+    await writeFile(file, 'members:\n  - alice@example.com # founder\n');
+    const store = createYamlMemberStore({ file });
+    await store.update('alice@example.com', { digest: true });
+    expect(await readFile(file, 'utf8')).toBe(
+      'members:\n  - address: alice@example.com # founder\n    digest: true\n',
+    );
+    await store.update('alice@example.com', { digest: false });
+    expect(await readFile(file, 'utf8')).toBe('members:\n  - alice@example.com # founder\n');
+  });
+
   it('works with a flow sequence and a document that is a sequence', async () => {
     const dir = await tempDir();
     const flow = join(dir, 'flow.yaml');
