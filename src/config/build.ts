@@ -167,7 +167,11 @@ async function planUnit(
         );
       }
       if (ctx.problems.length === before)
-        ctx.problems.push({ ...at(path), message: `${type}: invalid options` });
+        ctx.problems.push({
+          ...at(path),
+          message: `${type}: invalid options`,
+          fix: `see the options documented in ${type}`,
+        });
       return undefined;
     }
     options = result.data as Record<string, unknown>;

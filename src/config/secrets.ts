@@ -68,6 +68,7 @@ export async function resolveOptions(
         problems.push({
           ...at('value'),
           message: `expected ${secret[2] === 'env' ? 'an environment variable name' : 'a file path'}`,
+          fix: `e.g. ${key}: ${secret[2] === 'env' ? 'MALIST_SMTP_PASSWORD' : '/etc/malist/smtp.password'}`,
         });
         continue;
       }

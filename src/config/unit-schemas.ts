@@ -36,6 +36,7 @@ const smtp = z
     auth_method: z.string().optional(),
     name: z.string().optional(),
     lmtp: z.boolean().optional(),
+    engine: z.enum(['bulk', 'nodemailer']).optional(),
     max_connections: positiveInt.optional(),
     max_recipients_per_transaction: positiveInt.optional(),
     max_messages_per_connection: positiveInt.optional(),

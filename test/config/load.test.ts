@@ -248,7 +248,7 @@ describe('custom units from a package', () => {
     const config = await loadConfig({ dir });
     const plans = await planAll(config);
     expect(config.problems.map((p) => formatProblem(p).replace(`${dir}/`, ''))).toEqual([
-      'malist.yaml:8:5 reactors.1: malist-reactor-count: invalid options',
+      'malist.yaml:8:5 reactors.1: malist-reactor-count: invalid options (fix: see the options documented in malist-reactor-count)',
     ]);
     expect(plans.reactors.map((p) => p.options)).toEqual([{ label: 'ops' }]);
     const reactor = (plans.reactors[0]!.factory as (o: unknown) => { name: string })(
