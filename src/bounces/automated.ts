@@ -1,33 +1,31 @@
 /**
- * Is this mail from a robot that is not a bounce (vacation reply, challenge-response)?
- * A tiny local check (RFC 3834 plus the usual headers and subjects); to be replaced by the
- * shared `isAutomated` from src/notices once it lands.
+ * What kind of robot sent a mail that is not a bounce: a challenge-response system
+ * (Boxtrapper, "please verify"), or an auto-reply (the shared RFC 3834 check in
+ * src/notices, plus vacation subjects that carry no header at all). Check bounces first:
+ * real bounces often say `Auto-Submitted: auto-replied` too.
  */
-import type { HeaderBlock } from '../mail/header-block.ts';
+import { createListMail } from '../mail/list-mail.ts';
+import { automationReason } from '../notices/automated.ts';
 
-export type RobotKind = 'auto-reply' | 'challenge-response' | 'bulk';
+export type RobotKind = 'auto-reply' | 'challenge-response';
 
 const AUTO_SUBJECT =
   /(auto(matic|matische)?[ -]?(reply|response|antwort|odpowied)|out of (the )?office|on vacation|away from (the|my) office|abwesenheit|absence|thank you for your (e-?mail|message)|automatyczna)/i;
 const CHALLENGE_SUBJECT =
   /(please (confirm|verify)|verify your (e-?mail|address)|confirm (that )?you are (human|a person)|spam (block|filter) (verification|challenge)|boxtrapper|challenge)/i;
 
-/** The kind of robot the header shows, or undefined for a person (or a bounce: check that first). */
-export function robotKind(header: HeaderBlock): RobotKind | undefined {
+/** The kind of robot, or undefined for what looks like a person's mail. */
+export function robotKind(raw: Buffer): RobotKind | undefined {
+  const mail = createListMail(raw, { fetcher: 'bounce-check', id: '' });
+  const header = mail.header;
   const subject = header.getDecoded('Subject') ?? '';
   if (
     header.has('X-Boxtrapper') ||
     header.has('X-ChallengeID') ||
     header.has('X-Challenge') ||
-    /^ask$/i.test(header.get('X-ASK-Info') ?? '') ||
     CHALLENGE_SUBJECT.test(subject)
   )
     return 'challenge-response';
-  const autoSubmitted = (header.get('Auto-Submitted') ?? 'no').trim().toLowerCase();
-  if (autoSubmitted !== '' && !autoSubmitted.startsWith('no')) return 'auto-reply';
-  if (header.has('X-Autoreply') || header.has('X-Autorespond') || AUTO_SUBJECT.test(subject))
-    return 'auto-reply';
-  const precedence = (header.get('Precedence') ?? '').trim().toLowerCase();
-  if (precedence === 'bulk' || precedence === 'junk' || precedence === 'list') return 'bulk';
+  if (automationReason(mail) !== undefined || AUTO_SUBJECT.test(subject)) return 'auto-reply';
   return undefined;
 }

@@ -28,7 +28,6 @@ export interface BouncedRecipient {
 export type NotBounceReason =
   | 'auto-reply'
   | 'challenge-response'
-  | 'bulk'
   | 'mdn'
   | 'feedback-report'
   | 'success-report'
@@ -107,5 +106,5 @@ export function classifyBounce(raw: Buffer): BounceVerdict {
     }
     if (recipients.length > 0) return { kind: 'bounce', format: textual[0]!.format, recipients };
   }
-  return { kind: 'not-bounce', reason: robotKind(header) ?? 'not-a-bounce' };
+  return { kind: 'not-bounce', reason: robotKind(raw) ?? 'not-a-bounce' };
 }
