@@ -287,5 +287,15 @@ describe('member_store', () => {
       'alice@example.org',
       'bob@example.net',
     ]);
+
+    // The built list's envelope reads the store: bob takes no mail.
+    const mail = createListMail(
+      Buffer.from(
+        'From: alice@example.org\r\nTo: red@list.example.com\r\nSubject: hi\r\nMessage-ID: <x@y>\r\n\r\nhi\r\n',
+      ),
+      { fetcher: 'test', id: '1' },
+    );
+    const out = await buildList(red).process(mail);
+    expect(out.ml_send_to).toEqual(['alice@example.org']);
   });
 });
