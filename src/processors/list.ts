@@ -75,6 +75,40 @@ export interface ListSettings {
    * instead of the static `members` above.
    */
   member_store?: MemberStore;
+  /**
+   * How people join by mail: `confirm` (double opt-in), `approve` (the moderators approve),
+   * `confirm-approve` (both), `open` (no confirmation). @default 'confirm'
+   */
+  subscribe_policy?: 'confirm' | 'approve' | 'confirm-approve' | 'open';
+  /** `open`: an unsubscribe from the member's own address is done at once. @default 'confirm' */
+  unsubscribe_policy?: 'confirm' | 'open';
+  /** Hours a confirmation token lives. @default 72 */
+  confirm_hours?: number;
+  /** Overrides of membership and bounce texts by key (src/commands/templates.ts, bounces/handler.ts). */
+  templates?: Record<string, string>;
+  /** Bounce scoring (src/bounces/score.ts): threshold, weights, daily_cap, quiet_days, half_life_days. */
+  bounces?: BounceSettings;
+  /** Digests (src/digest/send.ts): format mime|plain, size_kb, max_age_hours, footer. */
+  digest?: DigestSettings;
+}
+
+/** Bounce scoring settings of a list; see src/bounces/score.ts for defaults. */
+export interface BounceSettings {
+  threshold?: number;
+  hard_weight?: number;
+  soft_weight?: number;
+  delay_weight?: number;
+  daily_cap?: number;
+  quiet_days?: number;
+  half_life_days?: number;
+}
+
+/** Digest settings of a list; see src/digest/send.ts for defaults. */
+export interface DigestSettings {
+  format?: 'mime' | 'plain';
+  size_kb?: number;
+  max_age_hours?: number;
+  footer?: string;
 }
 
 /** LOCAL-SUFFIX@DOMAIN for the list's address. */
