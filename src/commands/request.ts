@@ -94,7 +94,12 @@ export default function createRequestHandler(
       const released: ListMail[] = [];
       for (const handler of Object.values(options.confirmHandlers ?? {}))
         released.push(...((await handler.replay?.(list, mail)) ?? []));
-      return [...memo.replies.map((r) => replyMail(list, mail.key, r.to, r.raw)), ...released];
+      const again = [
+        ...memo.replies.map((r) => replyMail(list, mail.key, r.to, r.raw)),
+        ...released,
+      ];
+      if (again.length === 0) throw new Discard('command handled');
+      return again;
     }
     const robot = automationReason(mail);
     if (robot) throw new Discard(`request from a robot ignored (${robot})`);
