@@ -70,37 +70,41 @@ async function recover(spool: string): Promise<void> {
   await queue.close();
 }
 
+/**
+ * `exact`: recipients that must get the post exactly once after a crash at `point`; the
+ * others were, or may have been, accepted by the server and not yet in the sent-log when
+ * the runner died (with a pipelining client several transactions can be in that state), so
+ * they get it at least once and at most twice.
+ */
+const cases: Array<{ point: string; exact: string[] }> = [
+  // Nothing sent yet.
+  { point: 'queue.after-claim', exact: RECIPIENTS },
+  // Every transaction answered and logged; only the envelope or the unlink is missing.
+  { point: 'queue.before-envelope-update', exact: RECIPIENTS },
+  { point: 'queue.before-unlink', exact: RECIPIENTS },
+  // a and b in the sent-log; c may have been in flight.
+  { point: 'queue.after-sent-log:2', exact: ['a@x.test', 'b@x.test'] },
+  // a in the sent-log; b answered 250 but not logged (the window no SMTP client can close).
+  { point: 'queue.after-smtp-reply:2', exact: ['a@x.test'] },
+];
+
 describe('crash points', () => {
-  it.each([
-    'queue.after-claim',
-    'queue.after-sent-log:2',
-    'queue.before-envelope-update',
-    'queue.before-unlink',
-  ])(
-    'killed at %s: every recipient exactly once',
-    async (point) => {
+  it.each(cases)(
+    'killed at $point: nothing in the sent-log is sent again, nobody is missed',
+    async ({ point, exact }) => {
       const temp = await crashedRun(point);
       try {
         await recover(temp.spool);
-        for (const r of RECIPIENTS) expect(server.count(r, `${point}@example.com`), r).toBe(1);
+        const id = `${point}@example.com`;
+        for (const r of RECIPIENTS) {
+          const count = server.count(r, id);
+          if (exact.includes(r)) expect(count, r).toBe(1);
+          else expect([1, 2], r).toContain(count);
+        }
       } finally {
         await temp.remove();
       }
     },
     20_000,
   );
-
-  it('killed between the 250 and the sent-log: only that transaction may be sent twice', async () => {
-    const point = 'queue.after-smtp-reply:2';
-    const temp = await crashedRun(point);
-    try {
-      await recover(temp.spool);
-      const id = `${point}@example.com`;
-      expect(server.count('a@x.test', id)).toBe(1);
-      expect(server.count('b@x.test', id)).toBeLessThanOrEqual(2);
-      expect(server.count('c@x.test', id)).toBe(1);
-    } finally {
-      await temp.remove();
-    }
-  }, 20_000);
 });
