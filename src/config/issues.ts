@@ -23,9 +23,12 @@ function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] 
   let node: unknown = schema;
   const unwrap = (n: unknown): unknown => {
     for (let i = 0; i < 10; i++) {
-      const def = (n as { _zod?: { def?: { type?: string; innerType?: unknown } } })?._zod?.def;
+      const def = (n as { _zod?: { def?: { type?: string; innerType?: unknown; in?: unknown } } })
+        ?._zod?.def;
       if (def?.type === 'optional' || def?.type === 'default' || def?.type === 'nullable')
         n = def.innerType;
+      else if (def?.type === 'pipe')
+        n = def.in; // .transform(): the keys are the input's
       else break;
     }
     return n;
@@ -87,7 +90,10 @@ export function problemsOf(
       case 'unrecognized_keys':
         for (const key of issue.keys) {
           const where = source.locate([...path, key], 'key');
-          const known = allowedKeys(schema, issue.path);
+          // Secrets are written as NAME_env / NAME_file, never as NAME.
+          const known = allowedKeys(schema, issue.path).flatMap((k) =>
+            isSecretKey(k) ? [`${k}_env`, `${k}_file`] : [k],
+          );
           const near = didYouMean(key, known);
           out.push({
             ...base,

@@ -193,6 +193,18 @@ describe('configuration errors name file:line:col, key, expected and fix', () =>
     ]);
   });
 
+  it('an unknown key in a unit whose schema transforms its options still lists the known keys', async () => {
+    const { lines } = await problems(
+      {
+        'malist.yaml': `${MAIN}fetch:\n  - type: pop3\n    host: pop.example.com\n    user: lists\n    password_env: PW\n    folder: INBOX\n`,
+      },
+      { PW: 'x' },
+    );
+    expect(lines).toEqual([
+      'malist.yaml:10:5 fetch.0.folder: pop3: unknown key (fix: remove it; known keys here: host, port, tls, ca_file, servername, user, password_env, password_file, state_dir, max_mail_size, tmp_dir, timeout_ms)',
+    ]);
+  });
+
   it('a server: reference that does not exist', async () => {
     const { lines } = await problems({
       'malist.yaml': `${MAIN}fetch:\n  - type: pop3\n    server: mailbox\n`,
