@@ -8,7 +8,7 @@
  * for every recipient: this unit then gives the mailto form only, and a per-recipient
  * distributor calls `personalizeUnsubscribe()` to add the URL and RFC 8058 one-click.
  */
-import { encodeWordsIfNeeded } from '../mail/encoded-words.ts';
+import { formatMailbox } from '../mail/address.ts';
 import type { ListMail, Processor } from '../types.ts';
 import { type ListSettings, ownerAddress, requestAddress } from './list.ts';
 
@@ -46,9 +46,9 @@ export function listHeaderValues(
   options: ListHeadersOptions = {},
 ): [string, string][] {
   const request = requestAddress(list);
-  const name = (list.display_name ?? list.name).replace(/[<>"\r\n]/g, '');
+  // formatMailbox quotes or encodes the phrase: a name like "Bcc: x" stays a phrase.
   const out: [string, string][] = [
-    ['List-Id', `${encodeWordsIfNeeded(name)} <${listIdLabel(list)}>`],
+    ['List-Id', formatMailbox(list.display_name ?? list.name, listIdLabel(list))],
   ];
   out.push([
     'List-Post',

@@ -75,6 +75,8 @@ describe.skipIf(corpus.length === 0)('every corpus message', () => {
       members: ['reader@example.com'],
       posting: 'open',
       subject_prefix: '[Open] ',
+      // Only the prefix: the default pipeline also refuses robots and adds a footer.
+      pipeline: ['posting-policy', 'subject-prefix', 'envelope'],
     });
     const seen: Buffer[] = [];
     const summary = await play({

@@ -88,9 +88,17 @@ function expectClean(out: ListMail | undefined) {
   if (!out) return;
   const { names, body, edited } = reparse(out);
   expect(names).toEqual(edited);
-  for (const name of INJECTED) expect(names).not.toContain(name);
+  // A footer the body's charset cannot carry (a non-ASCII list name) is added by wrapping
+  // the post in multipart/mixed: that Content-Type is the footer unit's own, not injected.
+  const wrapped = /^multipart\/mixed; boundary="=_malist_/.test(
+    out.header.get('Content-Type') ?? '',
+  );
+  for (const name of INJECTED)
+    if (!(wrapped && name === 'content-type')) expect(names).not.toContain(name);
   // A footer may follow; the body must still start where the header really ended.
-  expect(body.startsWith('the body')).toBe(true);
+  expect(
+    wrapped ? /^--=_malist_\S+\r?\n\r?\nthe body/.test(body) : body.startsWith('the body'),
+  ).toBe(true);
   expect(out.ml_list ?? '').not.toMatch(/[\r\n]/);
   for (const r of out.ml_send_to ?? []) expect(r).not.toMatch(/[\r\n]/);
   expect(out.ml_sender ?? '').not.toMatch(/[\r\n]/);
