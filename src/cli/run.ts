@@ -119,9 +119,10 @@ export default async function run(argv: string[]): Promise<number> {
     );
     return EX.CONFIG;
   }
-  if (plans.fetchers.length === 0) {
+  // Without sources (mail arrives by `malist receive`) a run still retries the queue.
+  if (plans.fetchers.length === 0 && !plans.distributors.some((p) => p.type === 'queue')) {
     process.stderr.write(
-      `malist run: ${config.source.file} has no fetch: sources; nothing to do (add fetch: [{ type: pop3, … }])\n`,
+      `malist run: ${config.source.file} has no fetch: sources and no queue; nothing to do (add fetch: [{ type: pop3, … }])\n`,
     );
     return EX.CONFIG;
   }

@@ -47,6 +47,11 @@ describe('malist run / receive with the queue distributor', () => {
     expect(MEMBERS.map((m) => server.count(m, id))).toEqual([1, 0, 1, 1]);
 
     await new Promise((resolve) => setTimeout(resolve, 50));
+    // Mail may also arrive only by `malist receive`: a run without fetch: still retries the queue.
+    await writeFile(
+      join(dir, 'malist.yaml'),
+      config('spool').replace('fetch:\n  - type: maildir\n    dir: inbox\n', ''),
+    );
     const second = await malist(['run', '--config', dir]);
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('queue: 1 delivered, 0 deferred, 0 failed (1 entry retried)');
