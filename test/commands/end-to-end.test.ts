@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import createBounceHandler from '../../src/bounces/handler.ts';
+import { withRefusalRecording } from '../../src/bounces/refusals.ts';
 import createRequestHandler from '../../src/commands/request.ts';
 import createArchiveDistributor from '../../src/distributors/archive.ts';
 import createSmtpDistributor from '../../src/distributors/smtp.ts';
@@ -33,7 +34,9 @@ describe.skipIf(!available)('membership by mail, end to end (Dovecot + SMTP)', (
   let relayed = 0;
 
   beforeAll(async () => {
-    dovecot = await startDovecot({ users: ['red', 'newcomer', 'alice', 'mallory'] });
+    dovecot = await startDovecot({
+      users: ['red', 'newcomer', 'alice', 'mallory', 'bob', 'carol'],
+    });
     smtp = await startSmtpServer();
     dir = await mkdtemp(join(tmpdir(), 'malist-e2e-'));
     listFile = join(dir, 'red.yaml');
@@ -72,11 +75,36 @@ describe.skipIf(!available)('membership by mail, end to end (Dovecot + SMTP)', (
             tokens,
             state_dir: join(dir, 'state'),
           }),
-          bounces: createBounceHandler(red.list, { store: store(), state_dir: join(dir, 'state') }),
+          // Three bounces a day may count here, so the test needs no clock games.
+          bounces: createBounceHandler(red.list, {
+            store: store(),
+            state_dir: join(dir, 'state'),
+            threshold: 3,
+            daily_cap: 3,
+            owners: ['alice@example.test'],
+          }),
         },
       },
     });
-    const sender = createSmtpDistributor({ host: '127.0.0.1', port: smtp.port, starttls: 'never' });
+    const smtpOut = createSmtpDistributor({
+      host: '127.0.0.1',
+      port: smtp.port,
+      starttls: 'never',
+    });
+    const sender = withRefusalRecording(smtpOut, {
+      lists: {
+        red: {
+          list: red.list,
+          store: store(),
+          state_dir: join(dir, 'state'),
+          threshold: 2,
+          daily_cap: 2,
+        },
+      },
+      send: async (notice) => {
+        await dovecot.deliver(notice.to.split('@')[0]!, notice.raw);
+      },
+    });
     const summary = await play({
       fetcher: createImapFetcher({
         host: '127.0.0.1',
@@ -91,7 +119,7 @@ describe.skipIf(!available)('membership by mail, end to end (Dovecot + SMTP)', (
       distributor: [sender, createArchiveDistributor({ dir: join(dir, 'archive') })],
       stateDir: join(dir, 'state'),
     });
-    await sender.close?.();
+    await smtpOut.close?.();
     expect(summary.fetchError).toBeUndefined();
     expect(summary.failed + summary.quarantined).toBe(0);
     // The MTA: everything accepted goes into the recipients' mailboxes.
@@ -205,5 +233,93 @@ describe.skipIf(!available)('membership by mail, end to end (Dovecot + SMTP)', (
       'Subject: [Red] After you left',
     ]);
     expect(smtp.duplicates()).toEqual([]);
+  }, 60_000);
+
+  it('a member whose posts bounce (DSNs to the VERP address) is set to nomail and told', async () => {
+    await store().add({ address: 'bob@example.test' });
+    for (let i = 0; i < 3; i++) {
+      const dsn = [
+        'From: MAILER-DAEMON@mx.example.test',
+        'To: red-bounces+bob=example.test@example.test',
+        `Subject: Undelivered Mail Returned to Sender ${i}`,
+        `Message-ID: <dsn${i}@mx.example.test>`,
+        'Auto-Submitted: auto-replied',
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
+        '',
+        '--b',
+        'Content-Type: text/plain',
+        '',
+        'Your message could not be delivered.',
+        '--b',
+        'Content-Type: message/delivery-status',
+        '',
+        'Reporting-MTA: dns; mx.example.test',
+        '',
+        'Final-Recipient: rfc822; bob@example.test',
+        'Action: failed',
+        'Status: 5.1.1',
+        'Diagnostic-Code: smtp; 550 5.1.1 mailbox unavailable',
+        '--b--',
+        '',
+      ].join('\r\n');
+      await dovecot.deliver('red', dsn);
+    }
+    // An auto-reply to the VERP address counts for nothing.
+    await dovecot.deliver(
+      'red',
+      mailFrom(
+        'bob@example.test',
+        'red-bounces+bob=example.test@example.test',
+        'Out of office',
+        'Back Monday',
+        'Auto-Submitted: auto-replied\r\n',
+      ),
+    );
+    await run();
+    expect(await store().get('bob@example.test')).toEqual({
+      address: 'bob@example.test',
+      nomail: true,
+      nomail_reason: 'bounce',
+    });
+    const told = await lastTo('bob');
+    expect(told.subject).toBe('Your mail from the Red list is stopped');
+    expect(told.text).toMatch(/set mail/);
+    // The notice is also a probe: its envelope sender is bob's VERP bounce address.
+    const notice = smtp.accepted.find(
+      (m) => m.to.includes('bob@example.test') && /stopped/.test(m.raw.toString()),
+    );
+    expect(notice?.from).toBe('red-bounces+bob=example.test@example.test');
+    expect((await lastTo('alice')).subject).toBe('bob@example.test set to nomail on Red (bounces)');
+    // And bob gets no more posts.
+    const before = (await inbox('bob')).length;
+    await dovecot.deliver(
+      'red',
+      mailFrom('alice@example.test', 'red@example.test', 'Bob is on nomail', 'x'),
+    );
+    await run();
+    expect(await inbox('bob')).toHaveLength(before);
+  }, 60_000);
+
+  it('550 answers at delivery time count as bounces: after two, the member is on nomail and told', async () => {
+    await store().add({ address: 'carol@example.test' });
+    smtp.addRule({
+      stage: 'rcpt',
+      recipient: 'carol@example.test',
+      reply: { code: 550, message: '5.1.1 no such user' },
+    });
+    for (let i = 0; i < 2; i++) {
+      await dovecot.deliver(
+        'red',
+        mailFrom('alice@example.test', 'red@example.test', `Post ${i} carol cannot take`, 'x'),
+      );
+      await run();
+    }
+    smtp.clearRules();
+    expect(await store().get('carol@example.test')).toEqual({
+      address: 'carol@example.test',
+      nomail: true,
+      nomail_reason: 'bounce',
+    });
+    expect((await lastTo('carol')).subject).toBe('Your mail from the Red list is stopped');
   }, 60_000);
 });
