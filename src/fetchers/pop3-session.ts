@@ -176,7 +176,9 @@ export class Pop3Session {
     socket.on('error', (error) => {
       lastError = error;
     });
-    socket.setTimeout(this.options.timeout, () => {
+    // Armed while we wait for the server (see busy()); quiet between commands is fine.
+    socket.setTimeout(this.options.timeout);
+    socket.on('timeout', () => {
       socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }));
     });
     socket.once('close', () => {
@@ -227,6 +229,7 @@ export class Pop3Session {
       if (!this.alive) throw error;
       throw new Pop3StepError('auth', 'login refused', { cause: error });
     }
+    this.conn._socket?.setTimeout(0);
   }
 
   // Workaround: node-pop3 has no STLS. Its socket listeners (closures in connect()) move to
@@ -264,6 +267,19 @@ export class Pop3Session {
   }
 
   /** Sends one command; resolves with the status text and, for multi-line replies, the body. */
+  /**
+   * Runs one exchange with the inactivity timeout armed. Between exchanges it is off: the
+   * pipeline may take its time with a mail before acking it.
+   */
+  private async busy<T>(exchange: () => Promise<T>): Promise<T> {
+    this.conn._socket?.setTimeout(this.options.timeout);
+    try {
+      return await exchange();
+    } finally {
+      this.conn._socket?.setTimeout(0);
+    }
+  }
+
   private async command(...args: (string | number)[]): Promise<[string, Readable | null]> {
     if (this.deadError) throw this.deadError;
     return Promise.race([this.conn.command(...args), this.dead]);
@@ -271,12 +287,12 @@ export class Pop3Session {
 
   /** UIDL: message number → unique id. */
   async uidl(): Promise<Map<number, string>> {
-    return this.listing('UIDL', (value) => value);
+    return this.busy(() => this.listing('UIDL', (value) => value));
   }
 
   /** LIST: message number → size in octets. */
   async list(): Promise<Map<number, number>> {
-    return this.listing('LIST', Number);
+    return this.busy(() => this.listing('LIST', Number));
   }
 
   private async listing<T>(cmd: string, convert: (value: string) => T): Promise<Map<number, T>> {
@@ -296,6 +312,10 @@ export class Pop3Session {
    * resynchronise mid-message) when more than `maxBytes` arrive. Returns the size.
    */
   async retrieveToFile(n: number, path: string, maxBytes: number): Promise<number> {
+    return this.busy(() => this.retrieve(n, path, maxBytes));
+  }
+
+  private async retrieve(n: number, path: string, maxBytes: number): Promise<number> {
     const [, stream] = await this.command('RETR', n);
     if (!stream) throw new Pop3StepError('command', 'RETR answered without a message');
     let size = 0;
@@ -320,13 +340,13 @@ export class Pop3Session {
   }
 
   async dele(n: number): Promise<void> {
-    await this.command('DELE', n);
+    await this.busy(() => this.command('DELE', n));
   }
 
   /** QUIT commits the deletions; then the connection is closed. */
   async quit(): Promise<void> {
     try {
-      await withTimeout(this.command('QUIT'), this.options.timeout, () => new Error('timeout'));
+      await this.busy(() => this.command('QUIT'));
     } finally {
       this.destroy();
     }

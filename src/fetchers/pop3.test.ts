@@ -14,8 +14,8 @@ import createPop3Fetcher from './pop3.ts';
 
 interface FakeOptions {
   messages: Buffer[];
-  /** On RETR of this message number: send part of it, then `die` or go `silent`. */
-  breakAt?: { n: number; how: 'die' | 'silent' };
+  /** On RETR of this message number: send part of it, then `die` or go `silent` (`times` times). */
+  breakAt?: { n: number; how: 'die' | 'silent'; times?: number };
   /** LIST says every message is this big. */
   listSize?: number;
 }
@@ -39,9 +39,9 @@ afterEach(async () => {
 });
 
 async function fakePop3(options: FakeOptions) {
-  const deleted = new Set<number>();
   const committed = new Set<number>();
   const commands: string[] = [];
+  let breaks = 0;
   let seed = 7;
   const nextSize = () => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -61,6 +61,8 @@ async function fakePop3(options: FakeOptions) {
   const server = createServer((socket) => {
     socket.setNoDelay(true);
     let input = '';
+    // DELE marks are the session's own; QUIT commits them (RFC 1939).
+    const deleted = new Set<number>();
     let queue = send(socket, '+OK fake ready\r\n');
     socket.on('error', () => {});
     socket.on('data', (chunk) => {
@@ -68,16 +70,16 @@ async function fakePop3(options: FakeOptions) {
       for (let lf = input.indexOf('\r\n'); lf !== -1; lf = input.indexOf('\r\n')) {
         const line = input.slice(0, lf);
         input = input.slice(lf + 2);
-        queue = queue.then(() => answer(socket, line));
+        queue = queue.then(() => answer(socket, line, deleted));
       }
     });
   });
-  async function answer(socket: Socket, line: string) {
+  async function answer(socket: Socket, line: string, deleted: Set<number>) {
     const [cmd = '', arg = ''] = line.split(' ');
     commands.push(cmd.toUpperCase());
     const live = options.messages
       .map((m, i) => [i + 1, m] as const)
-      .filter(([n]) => !deleted.has(n));
+      .filter(([n]) => !deleted.has(n) && !committed.has(n));
     switch (cmd.toUpperCase()) {
       case 'USER':
         return send(socket, '+OK\r\n');
@@ -101,7 +103,8 @@ async function fakePop3(options: FakeOptions) {
           stuff(message),
           Buffer.from('.\r\n'),
         ]);
-        if (options.breakAt?.n === n) {
+        if (options.breakAt?.n === n && (options.breakAt.times ?? 1) > breaks) {
+          breaks++;
           await send(socket, body, Math.floor(body.length / 2));
           if (options.breakAt.how === 'die') socket.destroy();
           return; // silent: never another byte
@@ -133,6 +136,7 @@ async function fetcherFor(
     maxMailSize?: number;
     timeout?: number;
     tls?: 'none' | 'starttls';
+    reconnects?: number;
   } = {},
 ) {
   const dir = await mkdtemp(join(tmpdir(), 'malist-pop3-unit-'));
@@ -147,6 +151,7 @@ async function fetcherFor(
     tmpDir: dir,
     timeout: over.timeout ?? 3000,
     maxMailSize: over.maxMailSize,
+    reconnects: over.reconnects,
   });
 }
 
@@ -186,9 +191,27 @@ describe('pop3 fetcher against a server that splits every reply into tiny pieces
     await fetcher.close();
   }, 15_000);
 
-  it('a server that dies mid-message: ECONNECTION at once, nothing committed', async () => {
+  it('a server that dies mid-message once: a new session, every mail once, acks kept', async () => {
     const fake = await fakePop3({ messages: TRICKY, breakAt: { n: 2, how: 'die' } });
     const fetcher = await fetcherFor(fake.port);
+    const got: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const fetched = await fetcher.fetch().catch((e: unknown) => e);
+      if (fetched instanceof NothingMore) break;
+      if (fetched instanceof Error) throw fetched;
+      const { mail, ack } = fetched as { mail: { raw: Buffer }; ack(): Promise<void> };
+      got.push(mail.raw.toString('latin1'));
+      await ack();
+    }
+    await fetcher.close();
+    expect(got).toEqual(TRICKY.map((b) => b.toString('latin1')));
+    // Message 1 was acked in the session that died: the record made the new one delete it.
+    expect([...fake.committed].sort()).toEqual([1, 2, 3]);
+  }, 15_000);
+
+  it('a server that dies mid-message every time: ECONNECTION after bounded retries', async () => {
+    const fake = await fakePop3({ messages: TRICKY, breakAt: { n: 2, how: 'die', times: 99 } });
+    const fetcher = await fetcherFor(fake.port, { reconnects: 2 });
     const first = await fetcher.fetch();
     await first.ack();
     const error = await fetcher.fetch().catch((e: unknown) => e);
@@ -201,7 +224,7 @@ describe('pop3 fetcher against a server that splits every reply into tiny pieces
 
   it('a server that goes silent mid-message: timed out, not hung', async () => {
     const fake = await fakePop3({ messages: TRICKY, breakAt: { n: 1, how: 'silent' } });
-    const fetcher = await fetcherFor(fake.port, { timeout: 300 });
+    const fetcher = await fetcherFor(fake.port, { timeout: 300, reconnects: 0 });
     const error = await fetcher.fetch().catch((e: unknown) => e);
     expect((error as StageError).code).toBe('ECONNECTION');
     expect((error as StageError).message).toMatch(/timed out/);

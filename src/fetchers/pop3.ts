@@ -45,8 +45,10 @@ export interface Pop3Options {
   maxMailSize?: number;
   /** Where messages are streamed while they download. @default os.tmpdir() */
   tmpDir?: string;
-  /** Milliseconds of silence before the connection counts as dead. @default 60000 */
+  /** Milliseconds the server may take to answer before the connection counts as dead. @default 60000 */
   timeout?: number;
+  /** How many times a lost connection is re-opened in one session. @default 3 */
+  reconnects?: number;
 }
 
 const UNIT = 'pop3';
@@ -121,6 +123,9 @@ export default function createPop3Fetcher(options: Pop3Options): Fetcher {
   let oversized: Entry[] = [];
   let workDir: string | undefined;
   let closed = false;
+  /** UIDs handed out in this session (across reconnects): never handed out again. */
+  const handedOut = new Set<string>();
+  const reconnects = options.reconnects ?? 3;
 
   async function open(): Promise<Pop3Session> {
     const ca = options.caFile ? await readCa(options.caFile) : undefined;
@@ -185,7 +190,28 @@ export default function createPop3Fetcher(options: Pop3Options): Fetcher {
       queue = undefined;
       throw error instanceof StageError ? error : sessionError(error);
     }
-    workDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'malist-pop3-'));
+    workDir ??= await mkdtemp(join(options.tmpDir ?? tmpdir(), 'malist-pop3-'));
+  }
+
+  /**
+   * A new session after the connection was lost: its DELEs rolled back, but every acked UID
+   * is in the record, so list() deletes them again and hands out only what is left.
+   */
+  async function reopen(cause: StageError): Promise<void> {
+    session?.destroy();
+    session = undefined;
+    let last = cause;
+    for (let attempt = 0; attempt < reconnects; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200 * 2 ** attempt, 2000)));
+      try {
+        await start();
+        return;
+      } catch (error) {
+        last = error instanceof StageError ? error : sessionError(error);
+        if (last.code !== 'ECONNECTION') throw last;
+      }
+    }
+    throw last;
   }
 
   async function list(live: Pop3Session): Promise<void> {
@@ -205,6 +231,8 @@ export default function createPop3Fetcher(options: Pop3Options): Fetcher {
         await live.dele(n).catch(() => {});
         continue;
       }
+      // Handed out earlier in this session but not acked: kept, not handed out again.
+      if (handedOut.has(uid)) continue;
       const entry = { n, uid, size: sizes.get(n) ?? 0 };
       (entry.size > maxMailSize ? big : fresh).push(entry);
     }
@@ -233,11 +261,12 @@ export default function createPop3Fetcher(options: Pop3Options): Fetcher {
     }
   }
 
-  return {
-    name: UNIT,
-    async fetch(): Promise<Fetched> {
-      if (closed) throw new StageError('fetch() after close()', { code: 'EPROTOCOL', unit: UNIT });
-      if (!queue) await start();
+  async function fetchNext(): Promise<Fetched> {
+    if (closed) throw new StageError('fetch() after close()', { code: 'EPROTOCOL', unit: UNIT });
+    if (!queue) await start();
+    else if (!session?.alive) await reopen(goneError(new Error('the connection was lost'), ctx));
+    // Bounded: a server that dies on every attempt at a message ends the run.
+    for (let attempt = 0; ; attempt++) {
       const live = session!;
       const entry = queue!.shift();
       if (!entry) {
@@ -251,25 +280,43 @@ export default function createPop3Fetcher(options: Pop3Options): Fetcher {
         }
         throw new NothingMore();
       }
-      if (!live.alive) throw goneError(new Error('the connection was lost'), ctx);
-      const raw = await download(entry, live);
-      const mail = createListMail(raw, { fetcher: UNIT, id: `pop3:${entry.uid}` });
-      let acked = false;
-      return {
-        mail,
-        async ack() {
-          if (acked) return;
-          // Recorded first: from here on the mail counts as removed, whatever happens next.
-          record.uids.add(entry.uid);
-          await record.save();
-          acked = true;
-          crashPoint('pop3.after-record');
-          // A failed DELE is repeated by the next session, which finds the UID recorded.
-          await live.dele(entry.n).catch(() => {});
-          crashPoint('pop3.after-dele');
-        },
-      };
-    },
+      let raw: Buffer;
+      try {
+        raw = await download(entry, live);
+      } catch (error) {
+        const lost = error instanceof StageError && error.code === 'ECONNECTION';
+        if (!lost || closed || attempt >= reconnects) throw error;
+        // Lost mid-message: a new session lists it again (it was not handed out).
+        await reopen(error);
+        continue;
+      }
+      handedOut.add(entry.uid);
+      return handOut(entry, raw, live);
+    }
+  }
+
+  function handOut(entry: Entry, raw: Buffer, live: Pop3Session): Fetched {
+    const mail = createListMail(raw, { fetcher: UNIT, id: `pop3:${entry.uid}` });
+    let acked = false;
+    return {
+      mail,
+      async ack() {
+        if (acked) return;
+        // Recorded first: from here on the mail counts as removed, whatever happens next.
+        record.uids.add(entry.uid);
+        await record.save();
+        acked = true;
+        crashPoint('pop3.after-record');
+        // A failed DELE is repeated by the next session, which finds the UID recorded.
+        await live.dele(entry.n).catch(() => {});
+        crashPoint('pop3.after-dele');
+      },
+    };
+  }
+
+  return {
+    name: UNIT,
+    fetch: fetchNext,
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
