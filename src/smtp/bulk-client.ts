@@ -179,32 +179,40 @@ export function createBulkTransport(options: BulkSmtpOptions = {}): BulkTranspor
           }));
 
       // Group commit: outcomes settled while an `onTransaction` call runs are handed over
-      // together in the next one, so one fsync of the sent-log covers many transactions and
-      // never holds the connections back. The calls never overlap.
+      // together in the next one, so one fsync of the sent-log covers the transactions all
+      // connections finished meanwhile (`onTransaction` may get several transactions'
+      // outcomes at once). The calls never overlap. A connection sends its next message
+      // only once its previous outcomes are recorded (transaction.ts).
       let waiting: RecipientResult[] = [];
+      let waiters: Array<() => void> = [];
       let flushing: Promise<void> | undefined;
       let flushError: unknown;
       const pump = () => {
         const record = job.onTransaction;
-        if (!record || flushing || waiting.length === 0 || flushError !== undefined) return;
+        if (!record || flushing || waiting.length === 0) return;
         const group = waiting;
+        const done = waiters;
         waiting = [];
+        waiters = [];
         flushing = (async () => {
           try {
-            await record(group);
+            if (flushError === undefined) await record(group);
           } catch (error) {
             flushError = error;
           }
         })().finally(() => {
           flushing = undefined;
+          for (const resolve of done) resolve();
           pump();
         });
       };
-      const settle = (_tx: Transaction, outcome: RecipientResult[]) => {
+      const settle = (_tx: Transaction, outcome: RecipientResult[]): Promise<void> => {
         for (const r of outcome) results.set(r.recipient, r);
-        if (!job.onTransaction) return;
+        if (!job.onTransaction) return Promise.resolve();
         waiting.push(...outcome);
+        const recorded = new Promise<void>((resolve) => waiters.push(resolve));
         pump();
+        return recorded;
       };
 
       let taken = 0;
@@ -217,7 +225,7 @@ export function createBulkTransport(options: BulkSmtpOptions = {}): BulkTranspor
           ? undefined
           : (again.pop() ?? (taken < work.length ? work[taken++] : undefined));
       const tooBig = (tx: Transaction, limit: number) =>
-        settle(
+        void settle(
           tx,
           tx.to.map((recipient) => ({
             recipient,
@@ -251,6 +259,7 @@ export function createBulkTransport(options: BulkSmtpOptions = {}): BulkTranspor
               next: sized,
               settle,
               requeue: (tx) => again.push(tx),
+              stopped: () => flushError !== undefined,
               more: () => conn.alive && conn.transactions + 1 < pool.options.maxTransactions,
               distributor: NAME,
               timeouts: { data_ms: dataMs },
@@ -270,7 +279,7 @@ export function createBulkTransport(options: BulkSmtpOptions = {}): BulkTranspor
       for (let tx = next(); tx; tx = next()) {
         const why = lastError?.message ?? 'no connection to the SMTP server';
         const code = (lastError as { responseCode?: number } | undefined)?.responseCode;
-        settle(
+        void settle(
           tx,
           tx.to.map((recipient) => ({
             recipient,

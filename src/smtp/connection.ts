@@ -5,6 +5,7 @@
  * failure destroys the connection and rejects every waiting reply with the same error, so
  * the caller can tell exactly which answers it never got.
  */
+import { readFileSync } from 'node:fs';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { type Reply, ReplyParser } from './reply-reader.ts';
@@ -249,10 +250,15 @@ export class SmtpConnection {
   }
 }
 
+/** A CA given as PEM text is used as it is; anything else is the path of a PEM file (as in distributors/smtp.ts). */
+function caOf(ca: string | Buffer): string | Buffer {
+  return typeof ca === 'string' && !ca.includes('-----BEGIN') ? readFileSync(ca) : ca;
+}
+
 function tlsOptions(o: ConnectionOptions) {
   const servername = o.tls?.servername ?? (isIP(o.host) ? undefined : o.host);
   return {
-    ...(o.tls?.ca ? { ca: o.tls.ca } : {}),
+    ...(o.tls?.ca ? { ca: caOf(o.tls.ca) } : {}),
     ...(servername ? { servername } : {}),
     rejectUnauthorized: o.tls?.reject_unauthorized ?? true,
   };

@@ -76,8 +76,13 @@ class Flight {
 export interface RunOptions {
   /** The next transaction for this connection, or undefined when there is no more work. */
   next(): Transaction | undefined;
-  /** Takes a finished transaction's outcomes (one per recipient, in order). */
-  settle(tx: Transaction, results: RecipientResult[]): void;
+  /**
+   * Takes a finished transaction's outcomes (one per recipient, in order); resolves once
+   * they are recorded (the queue's sent-log), or recording failed (then `stopped()`).
+   */
+  settle(tx: Transaction, results: RecipientResult[]): Promise<void>;
+  /** True once nothing more may be sent (the outcomes could not be recorded). */
+  stopped(): boolean;
   /**
    * Gives back a transaction whose message was never sent (its commands were pipelined,
    * no reply came): the server cannot have taken it, so another connection may send it.
@@ -101,6 +106,7 @@ export async function runTransactions(conn: SmtpConnection, run: RunOptions): Pr
   let following: Flight | undefined;
   // Until the message went out, the server cannot have delivered it.
   let messageSent = false;
+  let recorded: Promise<void> = Promise.resolve();
   const pipelining = conn.pipelining;
   try {
     let written = false;
@@ -138,6 +144,10 @@ export async function runTransactions(conn: SmtpConnection, run: RunOptions): Pr
       const data = !pipelining && accepted.length === 0 ? undefined : await answer(i++);
       let nextTx: Transaction | undefined;
       if (data?.code === 354 && accepted.length > 0) {
+        // Nothing twice: no message goes out while an earlier one's 250 is not yet on disk,
+        // so a crash can repeat at most the one transaction per connection in that window.
+        await recorded;
+        if (run.stopped()) throw new Error('stopped: the delivery outcomes could not be recorded');
         nextTx = run.more() ? run.next() : undefined;
         following = nextTx ? new Flight(nextTx) : undefined;
         // The message, and (pipelined) the next transaction's commands, in one write.
@@ -167,7 +177,10 @@ export async function runTransactions(conn: SmtpConnection, run: RunOptions): Pr
         nextTx = run.more() ? run.next() : undefined;
         following = nextTx ? new Flight(nextTx) : undefined;
       }
-      run.settle(tx, current.defer('the server gave no answer', undefined, run.distributor));
+      recorded = run.settle(
+        tx,
+        current.defer('the server gave no answer', undefined, run.distributor),
+      );
       if (!following) return;
       current = following;
       following = undefined;
@@ -177,7 +190,7 @@ export async function runTransactions(conn: SmtpConnection, run: RunOptions): Pr
     const e = error as Error & { responseCode?: number; response?: string };
     const why = e.response ?? e.message;
     if (messageSent || current.results.some((r) => r !== undefined)) {
-      run.settle(current.tx, current.defer(why, e.responseCode, run.distributor));
+      void run.settle(current.tx, current.defer(why, e.responseCode, run.distributor));
     } else run.requeue(current.tx);
     if (following) run.requeue(following.tx);
     conn.destroy(e);

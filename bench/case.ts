@@ -1,0 +1,155 @@
+/**
+ * One malist benchmark case, in a child process of bench/run.ts so its peak RSS is its
+ * own: `node --import tsx bench/case.ts '<json CaseInput>'`. Prints one JSON line
+ * (CaseOutput). Times are epoch ms with sub-ms precision, comparable with the sink's.
+ *
+ * kinds:
+ *   play        posts in a maildir inbox → play() → single-list → durable queue → bulk client
+ *   bulk        the bulk client alone (no queue), one send
+ *   nodemailer  malist's nodemailer transport (distributors/smtp.ts) alone, one send
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import createQueueDistributor from '../src/distributors/queue.ts';
+import { createSmtpTransport } from '../src/distributors/smtp.ts';
+import createMaildirFetcher from '../src/fetchers/maildir.ts';
+import { play } from '../src/play.ts';
+import createSingleList from '../src/processors/single-list.ts';
+import { createBulkTransport } from '../src/smtp/bulk-client.ts';
+import { LIST_ADDRESS, makeMembers, makePost } from './post.ts';
+
+export interface CaseInput {
+  kind: 'play' | 'bulk' | 'nodemailer';
+  port: number;
+  members: number;
+  verp: boolean;
+  bodyBytes: number;
+  /** Posts in the inbox (play only). @default 1 */
+  posts?: number;
+  faults?: boolean;
+  connections: number;
+  perTransaction: number;
+}
+
+export interface CaseOutput {
+  t0: number;
+  t1: number;
+  /** After the retry run (faults only). */
+  t2?: number;
+  maxRssKb: number;
+  /** RSS just before the case started (modules loaded, inputs written). */
+  rssBeforeKb?: number;
+  delivered: number;
+  failed: number;
+  deferred: number;
+  /** Recipients in dead letters (play only). */
+  dead?: number;
+  /** Deferred again by the retry run (faults only). */
+  stillDeferred?: number;
+  /** Delivered by the retry run (faults only). */
+  retried?: number;
+  posts?: number;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+const input = JSON.parse(process.argv[2] ?? '{}') as CaseInput;
+const members = makeMembers(input.members, input.faults);
+const smtp = {
+  host: '127.0.0.1',
+  port: input.port,
+  starttls: 'never' as const,
+  verp: input.verp,
+  max_connections: input.connections,
+  max_recipients_per_transaction: input.perTransaction,
+};
+const out: Partial<CaseOutput> = {};
+const tally = (results: Array<{ status: string }>) => {
+  out.delivered = results.filter((r) => r.status === 'delivered').length;
+  out.failed = results.filter((r) => r.status === 'failed').length;
+  out.deferred = results.filter((r) => r.status === 'deferred' || r.status === 'queued').length;
+};
+
+const work = await mkdtemp(join(tmpdir(), 'malist-bench-'));
+try {
+  if (input.kind === 'play') {
+    const inbox = join(work, 'inbox');
+    for (const sub of ['new', 'cur', 'tmp']) await mkdir(join(inbox, sub), { recursive: true });
+    const posts = input.posts ?? 1;
+    for (let i = 0; i < posts; i++) {
+      const id = `p${i}.${process.pid}`;
+      await writeFile(
+        join(inbox, 'new', `${1_700_000_000 + i}.${id}.bench`),
+        makePost(input.bodyBytes, id),
+      );
+    }
+    const spool = join(work, 'spool');
+    const distributor = createQueueDistributor({
+      dir: spool,
+      transport: createBulkTransport(smtp),
+    });
+    const processor = createSingleList({
+      name: 'bench',
+      address: LIST_ADDRESS,
+      members,
+      posting: 'open',
+    });
+    const first = { delivered: 0, failed: 0, queued: 0 };
+    out.rssBeforeKb = Math.round(process.memoryUsage().rss / 1024);
+    out.t0 = now();
+    const summary = await play({
+      fetcher: createMaildirFetcher({ dir: inbox }),
+      processor,
+      distributor,
+      stateDir: join(work, 'state'),
+      onOutcome: (event) => {
+        for (const r of event.report?.results ?? []) {
+          if (r.status === 'delivered') first.delivered++;
+          else if (r.status === 'failed') first.failed++;
+          else first.queued++;
+        }
+      },
+    });
+    out.t1 = now();
+    out.posts = summary.distributed;
+    out.delivered = first.delivered;
+    out.failed = first.failed;
+    out.deferred = first.queued;
+    if (input.faults) {
+      // The deferred recipients wait for their backoff; a forced run stands for the next
+      // cron run (`malist queue run`), with its own transport: play() closed the first.
+      const runner = createQueueDistributor({ dir: spool, transport: createBulkTransport(smtp) });
+      const retry = await runner.queue.run({ force: true });
+      await runner.close?.();
+      out.t2 = now();
+      out.retried = retry.delivered;
+      out.stillDeferred = retry.deferred;
+    }
+    let dead = 0;
+    const deadDir = distributor.queue.layout.dead;
+    for (const id of await readdir(deadDir)) {
+      const envelope = JSON.parse(await readFile(join(deadDir, id, 'envelope.json'), 'utf8')) as {
+        recipients: Array<{ state: string }>;
+      };
+      dead += envelope.recipients.filter((r) => r.state === 'failed').length;
+    }
+    out.dead = dead;
+    await distributor.close?.();
+  } else {
+    const transport = input.kind === 'bulk' ? createBulkTransport(smtp) : createSmtpTransport(smtp);
+    const raw = makePost(input.bodyBytes, `direct.${process.pid}`);
+    out.t0 = now();
+    const results = await transport.send({
+      from: 'bench-bounces@list.example.test',
+      to: members,
+      raw,
+    });
+    out.t1 = now();
+    tally(results);
+    await transport.close();
+  }
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
+out.maxRssKb = process.resourceUsage().maxRSS;
+process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -1,0 +1,299 @@
+/**
+ * `npm run bench`: fan-out speed, side by side with mlmmj and with the wire's limit.
+ *
+ * One sink (bench/sink.ts) on loopback takes every message. First its ceiling is measured
+ * with a raw blaster (bench/blaster.ts) for each shape of traffic; then each malist case
+ * runs in a child process (bench/case.ts: maildir inbox → play() → single-list → durable
+ * queue → bulk client), then the baselines (nodemailer's pool; mlmmj when installed).
+ * Wall time runs from just before play() (or mlmmj-receive's spawn) to the last recipient
+ * accepted at the sink. Prints a table and writes bench/results/latest.{json,md}.
+ *
+ * Flags: --quick (no 100,000-member cases, no mlmmj per-recipient), --no-mlmmj.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CaseInput, CaseOutput } from './case.ts';
+import { mlmmjInstalled, runMlmmj } from './mlmmj.ts';
+import { sinkFaults } from './post.ts';
+import { startSink } from './sink.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const quick = process.argv.includes('--quick');
+const withMlmmj = !process.argv.includes('--no-mlmmj');
+const CONNECTIONS = 8;
+const PER_TX = 100;
+const KB5 = 5 * 1024;
+
+interface Row {
+  case: string;
+  engine: 'malist' | 'mlmmj' | 'nodemailer' | 'bulk client' | 'sink ceiling';
+  n: number;
+  /** Recipients the sink accepted during the case. */
+  accepted: number;
+  wallMs: number;
+  perSecond: number;
+  maxRssKb?: number;
+  /** This row's wall time ÷ the matching mlmmj row's. */
+  vsMlmmj?: number;
+  /** The sink's ceiling time for the same traffic ÷ this row's wall time. */
+  ofCeiling?: number;
+  note?: string;
+}
+
+const rows: Row[] = [];
+const ceilings = new Map<string, number>();
+const mlmmjWalls = new Map<string, number>();
+const sink = await startSink();
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+function child(args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+    proc.on('error', reject);
+    proc.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out.trim().split('\n').pop() ?? '');
+      else reject(new Error(`${args.join(' ')} exited with ${code}`));
+    });
+  });
+}
+
+async function ceiling(n: number, perTx: number, bodyBytes: number): Promise<number> {
+  const key = `${n}/${perTx}/${bodyBytes}`;
+  const known = ceilings.get(key);
+  if (known !== undefined) return known;
+  sink.configure({});
+  sink.reset();
+  const out = JSON.parse(
+    await child(
+      ['bench/blaster.ts', ...[sink.port, n, perTx, CONNECTIONS, bodyBytes].map(String)],
+      600_000,
+    ),
+  ) as { ms: number };
+  if (sink.stats.recipients !== n)
+    throw new Error(`ceiling ${key}: sink got ${sink.stats.recipients}/${n}`);
+  ceilings.set(key, out.ms);
+  const name = perTx === 1 ? 'per-recipient' : `${perTx} RCPT/transaction`;
+  rows.push({
+    case: `raw ${name}, ${size(bodyBytes)}`,
+    engine: 'sink ceiling',
+    n,
+    accepted: sink.stats.recipients,
+    wallMs: out.ms,
+    perSecond: (n / out.ms) * 1000,
+    note: `${perTx === n ? 1 : CONNECTIONS} connection(s), fully pipelined`,
+  });
+  return out.ms;
+}
+
+function size(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${bytes / 1024 / 1024} MB` : `${Math.round(bytes / 1024)} KB`;
+}
+
+async function malist(
+  name: string,
+  input: Omit<CaseInput, 'port' | 'connections' | 'perTransaction'>,
+  compare: { mlmmj?: string; ceiling: [number, number, number] },
+  engine: Row['engine'] = 'malist',
+): Promise<CaseOutput> {
+  const ceilingMs = await ceiling(...compare.ceiling);
+  sink.configure(input.faults ? sinkFaults : {});
+  sink.reset();
+  log(`… ${name}`);
+  const full: CaseInput = {
+    ...input,
+    port: sink.port,
+    connections: CONNECTIONS,
+    perTransaction: PER_TX,
+  };
+  const out = JSON.parse(
+    await child(['bench/case.ts', JSON.stringify(full)], 900_000),
+  ) as CaseOutput;
+  const accepted = sink.stats.recipients;
+  const end = input.faults ? out.t1 : Math.max(sink.stats.lastAcceptAt, out.t1);
+  const wallMs = end - out.t0;
+  const n = input.members * (input.posts ?? 1);
+  const mlmmjWall = compare.mlmmj ? mlmmjWalls.get(compare.mlmmj) : undefined;
+  const notes: string[] = [];
+  if (input.posts) notes.push(`${((input.posts / wallMs) * 1000).toFixed(0)} posts/s`);
+  if (input.faults) {
+    notes.push(
+      `first round: ${out.delivered} delivered, ${out.failed} refused (dead letters: ${out.dead}), ` +
+        `${out.deferred} deferred; retry run: ${out.retried} delivered in ` +
+        `${((out.t2 ?? out.t1) - out.t1).toFixed(0)} ms, ${out.stillDeferred} still deferred`,
+    );
+  }
+  rows.push({
+    case: name,
+    engine,
+    n,
+    accepted,
+    wallMs,
+    perSecond: (accepted / wallMs) * 1000,
+    maxRssKb: out.maxRssKb,
+    ...(mlmmjWall ? { vsMlmmj: wallMs / mlmmjWall } : {}),
+    ofCeiling: ceilingMs / wallMs,
+    ...(notes.length ? { note: notes.join('; ') } : {}),
+  });
+  return out;
+}
+
+async function mlmmj(key: string, name: string, n: number, batched: boolean, faults = false) {
+  sink.configure(faults ? sinkFaults : {});
+  sink.reset();
+  log(`… ${name}`);
+  const run = await runMlmmj({
+    port: sink.port,
+    members: n,
+    batched,
+    bodyBytes: KB5,
+    faults,
+    timeoutMs: 600_000,
+  });
+  const end = sink.stats.lastAcceptAt || run.exitAt;
+  const wallMs = end - run.t0;
+  mlmmjWalls.set(key, wallMs);
+  rows.push({
+    case: name,
+    engine: 'mlmmj',
+    n,
+    accepted: sink.stats.recipients,
+    wallMs,
+    perSecond: (sink.stats.recipients / wallMs) * 1000,
+    ...(run.maxRssKb !== undefined ? { maxRssKb: run.maxRssKb } : {}),
+    note: `exit ${run.exitCode}, ${sink.stats.connections} connections${
+      faults ? `, ${n - sink.stats.recipients} members not delivered` : ''
+    }`,
+  });
+}
+
+const load = loadavg();
+const started = new Date().toISOString();
+const sizes = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
+
+if (withMlmmj && mlmmjInstalled()) {
+  for (const n of sizes) await mlmmj(`b${n}`, `5 KB post, batched (100/transaction)`, n, true);
+  await mlmmj('f10000', '5 KB post, batched, 1% 550 + 1% 451', 10_000, true, true);
+  if (!quick) await mlmmj('v1000', '5 KB post, per-recipient (mlmmj default)', 1_000, false);
+} else {
+  log(
+    withMlmmj
+      ? '!!! mlmmj is not installed (apt-get install mlmmj): the mlmmj columns are empty'
+      : '!!! --no-mlmmj: the mlmmj columns are empty',
+  );
+}
+
+for (const n of sizes) {
+  await malist(
+    '5 KB post, batched (100/transaction)',
+    { kind: 'play', members: n, verp: false, bodyBytes: KB5 },
+    { mlmmj: `b${n}`, ceiling: [n, PER_TX, KB5] },
+  );
+}
+for (const n of sizes) {
+  await malist(
+    '5 KB post, VERP (1/transaction)',
+    { kind: 'play', members: n, verp: true, bodyBytes: KB5 },
+    { mlmmj: `v${n}`, ceiling: [n, 1, KB5] },
+  );
+}
+await malist(
+  '5 KB post, batched, 1% 550 + 1% 451',
+  { kind: 'play', members: 10_000, verp: false, bodyBytes: KB5, faults: true },
+  { mlmmj: 'f10000', ceiling: [10_000, PER_TX, KB5] },
+);
+await malist(
+  '5 KB post, VERP, 1% 550 + 1% 451',
+  { kind: 'play', members: 10_000, verp: true, bodyBytes: KB5, faults: true },
+  { ceiling: [10_000, 1, KB5] },
+);
+await malist(
+  'VERP, same messages, no queue',
+  { kind: 'bulk', members: 10_000, verp: true, bodyBytes: KB5 },
+  { ceiling: [10_000, 1, KB5] },
+  'bulk client',
+);
+const nodemailerRow = rows.length;
+await malist(
+  'VERP, same messages, no queue',
+  { kind: 'nodemailer', members: 10_000, verp: true, bodyBytes: KB5 },
+  { ceiling: [10_000, 1, KB5] },
+  'nodemailer',
+);
+await malist(
+  '1 MB post, VERP (bandwidth)',
+  { kind: 'play', members: 10_000, verp: true, bodyBytes: 1024 * 1024 },
+  { ceiling: [10_000, 1, 1024 * 1024] },
+);
+await malist(
+  '20 MB post, batched (memory)',
+  { kind: 'play', members: 100, verp: false, bodyBytes: 20 * 1024 * 1024 },
+  { ceiling: [100, PER_TX, 20 * 1024 * 1024] },
+);
+await malist(
+  '20 MB post, VERP (memory)',
+  { kind: 'play', members: 100, verp: true, bodyBytes: 20 * 1024 * 1024 },
+  { ceiling: [100, 1, 20 * 1024 * 1024] },
+);
+await malist(
+  '1,000 posts from a maildir, 10 members (per post)',
+  { kind: 'play', members: 10, posts: 1_000, verp: false, bodyBytes: KB5 },
+  { ceiling: [10_000, 10, KB5] },
+);
+// The reference shape from the issue: one transaction carrying every RCPT.
+await ceiling(10_000, 10_000, KB5);
+await sink.close();
+
+const nodemailer = rows[nodemailerRow];
+const verp10k = rows.find(
+  (r) => r.engine === 'malist' && r.case.startsWith('5 KB post, VERP (') && r.n === 10_000,
+);
+const table = [
+  '| case | engine | N | accepted | wall | recipients/s | peak RSS | ÷ mlmmj time | % of sink ceiling | note |',
+  '|---|---|--:|--:|--:|--:|--:|--:|--:|---|',
+  ...rows
+    .map((r) =>
+      [
+        r.case,
+        r.engine,
+        r.n.toLocaleString('en'),
+        r.accepted.toLocaleString('en'),
+        r.wallMs >= 1000 ? `${(r.wallMs / 1000).toFixed(2)} s` : `${r.wallMs.toFixed(1)} ms`,
+        Math.round(r.perSecond).toLocaleString('en'),
+        r.maxRssKb ? `${(r.maxRssKb / 1024).toFixed(0)} MB` : '',
+        r.vsMlmmj ? `1/${(1 / r.vsMlmmj).toFixed(1)}` : '',
+        r.ofCeiling ? `${(r.ofCeiling * 100).toFixed(0)}%` : '',
+        r.note ?? '',
+      ].join(' | '),
+    )
+    .map((line) => `| ${line} |`),
+];
+const summary =
+  nodemailer && verp10k
+    ? `malist VERP at 10,000 through the queue: ${Math.round(verp10k.perSecond)} recipients/s, ` +
+      `${(verp10k.perSecond / nodemailer.perSecond).toFixed(1)}× nodemailer's pool without a queue.`
+    : '';
+const header = `Run ${started}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}, load average at start ${load.map((l) => l.toFixed(2)).join(' ')}, at end ${loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ')}.`;
+const markdown = `${header}\n\n${table.join('\n')}\n\n${summary}\n`;
+process.stdout.write(`\n${markdown}`);
+const results = join(here, 'results');
+await mkdir(results, { recursive: true });
+await writeFile(
+  join(results, 'latest.json'),
+  `${JSON.stringify({ started, cpus: cpus().length, node: process.version, loadavg: { start: load, end: loadavg() }, rows }, null, 2)}\n`,
+);
+await writeFile(join(results, 'latest.md'), markdown);
