@@ -10,8 +10,9 @@ import { mailBytes, messageId } from '../mail/list-mail.ts';
 import { entryIdFor } from '../queue/entry-id.ts';
 import { createQueue, type Queue, type QueueDeps, type QueueOptions } from '../queue/queue.ts';
 import type { Transport } from '../queue/transport.ts';
+import { createTransport } from '../smtp/engine.ts';
 import type { DeliveryReport, Distributor, ListMail, Reactor } from '../types.ts';
-import { createSmtpTransport, type SmtpOptions } from './smtp.ts';
+import type { SmtpOptions } from './smtp.ts';
 
 export interface QueueDistributorOptions extends QueueOptions {
   /** The SMTP server the queue delivers to. */
@@ -32,7 +33,7 @@ export interface QueueDistributorOptions extends QueueOptions {
 export default function createQueueDistributor(
   options: QueueDistributorOptions,
 ): Distributor & { queue: Queue } {
-  const transport = options.transport ?? createSmtpTransport(options.smtp ?? {});
+  const transport = options.transport ?? createTransport(options.smtp ?? {});
   const queue = createQueue(options, {
     transport,
     ...(options.reactors ? { reactors: options.reactors } : {}),

@@ -48,6 +48,13 @@ export interface SmtpOptions {
   name?: string;
   /** Speak LMTP instead of SMTP (per-recipient answers after DATA). @default false */
   lmtp?: boolean;
+  /**
+   * The client the durable queue delivers with (smtp/engine.ts): `bulk`, the pipelined
+   * fan-out client (smtp/bulk-client.ts), or `nodemailer`, this module. LMTP always uses
+   * nodemailer. Other users of this module ignore it.
+   * @default 'bulk'
+   */
+  engine?: 'bulk' | 'nodemailer';
   /** Connections in the pool, and transactions in flight at once. @default 5 */
   max_connections?: number;
   /** Recipients per transaction (servers commonly allow 100). @default 50 */
@@ -72,7 +79,7 @@ export interface SmtpOptions {
   transaction_timeout_ms?: number;
 }
 
-type Resolved = Required<Omit<SmtpOptions, 'auth' | 'tls' | 'name' | 'starttls'>> &
+type Resolved = Required<Omit<SmtpOptions, 'auth' | 'tls' | 'name' | 'starttls' | 'engine'>> &
   Pick<SmtpOptions, 'auth' | 'tls' | 'name'> & { starttls: NonNullable<SmtpOptions['starttls']> };
 
 function resolve(options: SmtpOptions): Resolved {
