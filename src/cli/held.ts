@@ -14,6 +14,7 @@ import { createListMail } from '../mail/list-mail.ts';
 import { decide } from '../moderation/decide.ts';
 import { expireHeld } from '../moderation/expire.ts';
 import {
+  doneStore,
   heldStore,
   type ModerationAction,
   type ModerationContext,
@@ -149,9 +150,12 @@ export async function runHeld(argv: string[], deps: HeldDeps): Promise<number> {
     return EX.USAGE;
   }
   for (const list of lists) {
-    const entry = (await heldStore(ctx, list.name).list()).find(
-      (m) => m.id === id || m.id.startsWith(id),
-    );
+    // Decided posts are looked up too, so a second decision says "already", not "unknown".
+    const known = [
+      ...(await heldStore(ctx, list.name).list()),
+      ...(await doneStore(ctx, list.name).list()),
+    ];
+    const entry = known.find((m) => m.id === id || m.id.startsWith(id));
     const full = entry?.id ?? id;
     const result = await decide(
       ctx,

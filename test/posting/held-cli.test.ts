@@ -101,6 +101,7 @@ describe('malist held', () => {
     const parsed = await simpleParser(mailBytes(out.sent[0]!.mail));
     expect(parsed.subject).toMatch(/^\[Red\] Nodemailer is unicode friendly/);
     expect(await runHeld(['approve', id], deps)).toBe(1);
+    expect(text(deps.err)).toMatch(/already approved/);
     expect(out.sent).toHaveLength(2);
     expect(await runHeld(['list'], deps)).toBe(0);
     expect(text(deps.out).trim().split('\n')).toHaveLength(1);
