@@ -16,6 +16,7 @@ import { normalizeAddress, parseAddressList } from '../mail/address.ts';
 import { mailBytes } from '../mail/list-mail.ts';
 import type { MemberStore } from '../members/store.ts';
 import { automationReason } from '../notices/automated.ts';
+import { NoticeRateLimit } from '../notices/rate-limit.ts';
 import { renderTemplate } from '../notices/templates.ts';
 import type { ListSettings } from '../processors/list.ts';
 import type { TokenStore } from '../state/tokens.ts';
@@ -54,6 +55,11 @@ export interface RequestHandlerOptions {
   templates?: Partial<Record<string, string>>;
   /** Handlers of other token kinds (moderation's 'moderate'). */
   confirmHandlers?: ConfirmHandlers;
+  /**
+   * Mails one address may get from the request address per UTC day (shared counter with
+   * the notices), so nobody can flood a victim with confirmation requests. @default 10
+   */
+  per_day?: number;
   /** The clock. @default Date.now */
   now?: () => number;
 }
@@ -83,6 +89,9 @@ export default function createRequestHandler(
   if (!options?.store || !options.tokens || !options.state_dir)
     throw new Error(`request handler for ${list.name}: store, tokens and state_dir are required`);
   const memos = new RequestMemoStore(join(options.state_dir, 'requests'));
+  const limit = new NoticeRateLimit(join(options.state_dir, 'notices'), {
+    per_day: options.per_day ?? 10,
+  });
   const now = options.now ?? Date.now;
   const render = (key: Parameters<typeof commandTemplate>[0], vars: Record<string, string> = {}) =>
     renderTemplate(commandTemplate(key, options.templates), { ...listVars(list), ...vars });
@@ -185,7 +194,16 @@ export default function createRequestHandler(
     const onlyPending = results.length > 0 && toRequester && parsed.unknown.length === 0;
     if (summary && !(onlyPending && results.every((r) => r.includes(requester))))
       messages.push({ to: requester, subject: render('results_subject'), text: summary });
-    const replies = await composeReplies(list, mail, messages, render('results_subject'));
+    const allowed = new Set<string>();
+    for (const to of new Set(messages.map((m) => normalizeAddress(m.to)))) {
+      if (to && (await limit.take(to, ctx.now))) allowed.add(to);
+    }
+    const replies = await composeReplies(
+      list,
+      mail,
+      messages.filter((m) => allowed.has(normalizeAddress(m.to))),
+      render('results_subject'),
+    );
     await memos.put(list.name, mail.key, { replies, consume });
     for (const token of consume) await options.tokens.consume(token, ctx.now);
     if (replies.length === 0 && released.length === 0) throw new Discard('command handled');

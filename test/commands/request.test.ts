@@ -161,6 +161,18 @@ describe('request handler', () => {
     expect(reply!.body.toString()).toMatch(/Please add me\./);
   });
 
+  it('limits the mail one address gets per day (no flooding a victim with confirmations)', async () => {
+    const handler = createRequestHandler(list, { ...options, per_day: 3 });
+    let toVictim = 0;
+    for (let i = 0; i < 5; i++) {
+      const out = await handler.handle(
+        mail(`mallory${i}@example.net`, 'subscribe victim@example.com'),
+      );
+      toVictim += out.filter((m) => m.ml_send_to![0] === 'victim@example.com').length;
+    }
+    expect(toVictim).toBe(3);
+  });
+
   it('confirm-approve: the owner approves after the address confirmed', async () => {
     const handler = createRequestHandler(list, { ...options, subscribe_policy: 'confirm-approve' });
     const [confirmation] = await handler.handle(mail('carol@example.net', 'subscribe'));
