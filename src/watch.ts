@@ -12,7 +12,8 @@
 import { readFile } from 'node:fs/promises';
 import { ImapFlow } from 'imapflow';
 import { describeError, StageError } from './errors.ts';
-import { type ImapOptions, imapClientOptions, imapError } from './fetchers/imap.ts';
+import type { ImapOptions } from './fetchers/imap.ts';
+import { imapClientOptions, imapError } from './fetchers/imap-client.ts';
 
 export interface WatchOptions {
   /** The server and mailbox to watch: the imap fetcher's connection options. */
