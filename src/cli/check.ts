@@ -33,7 +33,8 @@ export default async function check(argv: string[]): Promise<number> {
   );
   for (const { list, units, memberStore } of plans.lists) {
     const s = list.settings;
-    const store = memberStore ? `, member store ${memberStore.type}` : '';
+    const explicit = (list.source.value as { member_store?: unknown }).member_store !== undefined;
+    const store = memberStore && explicit ? `, member store ${memberStore.type}` : '';
     const extra = `${store}${list.deliver_to.length ? `, deliver_to ${list.deliver_to.join(', ')}` : ''}`;
     out.write(
       `${list.name}: ${s.address} "${s.display_name ?? list.name}", ${s.members.length} member${s.members.length === 1 ? '' : 's'} (${list.membersFrom}), posting ${s.posting ?? 'members'}${extra}\n` +

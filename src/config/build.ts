@@ -209,6 +209,23 @@ async function planUnit(
   return plan;
 }
 
+/**
+ * Without `member_store:`, members are read at each post from where they are written — the
+ * members file (text or YAML) or the list file's own `members:` — so per-member options
+ * (nomail, digest, notmetoo) and subscriptions by mail take effect.
+ */
+function implicitStore(list: LoadedList): { type: 'yaml' | 'text-file'; file: string } | undefined {
+  const raw = list.source.value as Record<string, unknown>;
+  if (typeof raw.members_file === 'string') {
+    const dir = list.source.path.replace(/[/\\][^/\\]*$/, '');
+    const file = raw.members_file.startsWith('/') ? raw.members_file : `${dir}/${raw.members_file}`;
+    if (raw.members !== undefined) return undefined; // both: the static union is the truth
+    return { type: /\.ya?ml$/.test(file) ? 'yaml' : 'text-file', file };
+  }
+  if (Array.isArray(raw.members)) return { type: 'yaml', file: list.source.path };
+  return undefined;
+}
+
 function typeOf(spec: UnitSpecValue): string {
   return typeof spec === 'string' ? spec : spec.type;
 }
@@ -288,6 +305,17 @@ export async function planAll(config: LoadedConfig): Promise<Plans> {
         ctx,
       );
       if (p) listPlan.memberStore = p;
+    } else {
+      const implicit = implicitStore(list);
+      if (implicit) {
+        listPlan.memberStore = {
+          kind: 'member-store',
+          type: implicit.type,
+          factory: memberStores[implicit.type] as AnyFactory,
+          options: { file: implicit.file },
+          where: list.source.file,
+        };
+      }
     }
     plans.lists.push(listPlan);
   }

@@ -6,6 +6,7 @@
 import { access, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { normalizeAddress } from '../mail/address.ts';
+import { OPTION_NAMES } from '../members/store.ts';
 import type { ListSettings } from '../processors/list.ts';
 import { EMBEDDED_DEFAULT, EMBEDDED_NAME } from './default.ts';
 import { check } from './issues.ts';
@@ -208,6 +209,13 @@ async function loadList(
 
 const ADDRESS_LINE = /^[^\s@<>,;"]+@[^\s@<>,;"]+$/;
 
+function isMemberOption(word: string): boolean {
+  return (
+    (OPTION_NAMES as readonly string[]).includes(word.toLowerCase()) ||
+    /^nomail=(user|bounce|admin)$/i.test(word)
+  );
+}
+
 /** A member entry's address (delivery options like nomail are the member store's business). */
 function memberAddress(entry: unknown): string[] {
   if (typeof entry === 'string') {
@@ -259,14 +267,16 @@ async function readMembersFile(
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.replace(/#.*$/, '').trim();
     if (!line) return;
-    if (ADDRESS_LINE.test(line)) out.push(line);
+    // The text-file member store's format: `address [option …]`.
+    const [address, ...options] = line.split(/\s+/);
+    if (ADDRESS_LINE.test(address!) && options.every(isMemberOption)) out.push(address!);
     else bad.push(`${displayPath(file)}:${i + 1} '${line.slice(0, 60)}'`);
   });
   if (bad.length > 0) {
     problems.push({
       ...where,
-      message: `not an address: ${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ` and ${bad.length - 3} more` : ''}`,
-      fix: 'one bare address a line (name@example.com), # for comments',
+      message: `not a member line: ${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ` and ${bad.length - 3} more` : ''}`,
+      fix: `one address a line, optionally followed by ${OPTION_NAMES.join(' ')} or nomail=user|bounce|admin; # for comments`,
     });
     return undefined;
   }

@@ -122,11 +122,12 @@ describe('configuration errors name file:line:col, key, expected and fix', () =>
   it('a members file with a line that is not an address names that line', async () => {
     const { lines } = await problems({
       'lists/red.yaml': 'address: red@list.example.com\nmembers_file: red.members\n',
-      'lists/red.members': '# members\na@example.com\n\nb@example.com, c@example.com\n',
+      'lists/red.members':
+        '# members\na@example.com digest\nd@example.com nomail=bounce # away\nb@example.com, c@example.com\ne@example.com digets\n',
     });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      /^lists\/red\.yaml:2:15 members_file: not an address: .*red\.members:4 'b@example\.com, c@example\.com'/,
+      /^lists\/red\.yaml:2:15 members_file: not a member line: .*red\.members:4 'b@example\.com, c@example\.com', .*red\.members:5 'e@example\.com digets' \(fix: one address a line, optionally followed by digest nomail notmetoo moderate/,
     );
   });
 
@@ -308,6 +309,34 @@ describe('member_store', () => {
       { fetcher: 'test', id: '1' },
     );
     const out = await buildList(red).process(mail);
+    expect(out.ml_send_to).toEqual(['alice@example.org']);
+  });
+});
+
+describe('members are read where they are written', () => {
+  it('a text members_file with per-member options: nomail members get no copy but may post', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'malist-config-'));
+    await mkdir(join(dir, 'lists'));
+    await writeFile(join(dir, 'malist.yaml'), MAIN);
+    await writeFile(
+      join(dir, 'lists/red.yaml'),
+      'address: red@list.example.com\nmembers_file: red.members\npipeline: [posting-policy, envelope]\n',
+    );
+    await writeFile(
+      join(dir, 'lists/red.members'),
+      'alice@example.org\nbob@example.net nomail   # on holiday\n',
+    );
+    const config = await loadConfig({ dir });
+    const plans = await planAll(config);
+    expect(config.problems).toEqual([]);
+    expect(plans.lists[0]!.memberStore?.type).toBe('text-file');
+    const mail = createListMail(
+      Buffer.from(
+        'From: bob@example.net\r\nTo: red@list.example.com\r\nSubject: hi\r\nMessage-ID: <y@z>\r\n\r\nhi\r\n',
+      ),
+      { fetcher: 'test', id: '1' },
+    );
+    const out = await buildList(plans.lists[0]!).process(mail);
     expect(out.ml_send_to).toEqual(['alice@example.org']);
   });
 });
