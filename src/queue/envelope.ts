@@ -96,15 +96,25 @@ export function nextAttempt(envelope: Envelope): number | undefined {
   return next;
 }
 
-/** Settled outcomes (delivered/failed) override the envelope; the sent-log feeds this. */
-export function applySettled(envelope: Envelope, settled: Map<string, RecipientResult>): void {
+/**
+ * Settled outcomes (delivered/failed) override the envelope; the sent-log feeds this.
+ * Returns the recipients that were pending and are failed now: a crash came between the
+ * server's 5xx and the dead letter, which is still owed.
+ */
+export function applySettled(
+  envelope: Envelope,
+  settled: Map<string, RecipientResult>,
+): RecipientRecord[] {
+  const newlyFailed: RecipientRecord[] = [];
   for (const r of envelope.recipients) {
     const result = settled.get(r.address.toLowerCase());
     if (!result || (result.status !== 'delivered' && result.status !== 'failed')) continue;
+    if (r.state === 'pending' && result.status === 'failed') newlyFailed.push(r);
     r.state = result.status;
     if (result.code !== undefined) r.code = result.code;
     if (result.response !== undefined) r.response = result.response;
   }
+  return newlyFailed;
 }
 
 /**

@@ -241,7 +241,9 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
     const logPath = sentLogPath(layout, claim.id);
     const round: RecipientResult[] = [];
     try {
-      applySettled(envelope, await readSentLog(logPath, distributor));
+      // Refusals a crashed round logged but never dead-lettered are owed their notice now.
+      const owed = applySettled(envelope, await readSentLog(logPath, distributor));
+      if (owed.length > 0) await notify(claim, envelope, owed, raw, 'refused');
       const started = now();
       let failed: RecipientRecord[] = [];
       let reason: 'refused' | 'expired' = 'refused';
@@ -272,9 +274,11 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
           failed = applyRound(envelope, results, now(), retry);
         }
       }
+      // The dead letter and the notice come before the envelope says `failed`: a crash in
+      // between repeats the notice rather than losing the dead letter.
+      await notify(claim, envelope, failed, raw, reason);
       crashPoint('queue.before-envelope-update');
       await writeEnvelope(claim.dir, envelope);
-      await notify(claim, envelope, failed, raw, reason);
       if (pending(envelope).length === 0) await finishClaim(layout, claim, envelope);
       else await releaseClaim(layout, claim);
       return { envelope, round };

@@ -146,6 +146,28 @@ describe('queue distributor against a fault-injecting SMTP server', () => {
     expect(fx.server.count('b@x.test')).toBe(1);
   });
 
+  it('a 5xx in the sent-log without its dead letter (crash) gets the dead letter and notice on recovery', async () => {
+    fx = await queueFixture({ deliver_now: false });
+    const post = listPost('p12', ['a@x.test', 'gone@x.test']);
+    await fx.distributor.distribute(post);
+    const id = entryIdFor('red', post.key);
+    await appendSentLog(join(fx.spool, 'sent', `${id}.log`), [
+      {
+        recipient: 'gone@x.test',
+        status: 'failed',
+        distributor: 'smtp',
+        code: 550,
+        response: '550 no such user',
+      },
+    ]);
+    await fx.distributor.queue.run();
+    expect(fx.server.count('gone@x.test')).toBe(0);
+    expect(fx.server.count('a@x.test')).toBe(1);
+    expect(fx.notices).toHaveLength(1);
+    expect(fx.refusals.map((r) => [r.recipient, r.code])).toEqual([['gone@x.test', 550]]);
+    expect(await readdir(join(fx.spool, 'dead'))).toEqual([id]);
+  });
+
   it('expires after the configured age into the dead-letter folder with a notice', async () => {
     fx = await queueFixture({ expire_after_seconds: 600 });
     fx.server.addRule({ stage: 'rcpt', reply: { code: 451, message: 'greylisted' } });
