@@ -5,7 +5,7 @@ import { mailBytes } from '../mail/list-mail.ts';
 import { parseMime } from '../mail/mime-tree.ts';
 import type { ListMail } from '../types.ts';
 import { decorateMail } from './decorate.ts';
-import createFooter from './footer.ts';
+import createFooter, { personalize } from './footer.ts';
 
 const list = redList();
 const FOOT = 'Red list footer';
@@ -132,5 +132,25 @@ describe('footer', () => {
       /<body class=x><div class="malist-footer"><br>Top &amp; red<\/div>\s*<p>hi/,
     );
     expect(mail.body.toString()).toMatch(/<\/div>\s*<\/body><\/html>/);
+  });
+});
+
+describe('personalised footer', () => {
+  it('leaves the shared copy alone and decorates one copy per member', async () => {
+    const list = redList({ unsubscribe_url: 'https://l.example/u?m={member}&t={token}' });
+    const options = { text: 'You are {member}; leave: {unsubscribe_url}' };
+    const mail = fixtureMail('030');
+    const before = mailBytes(mail);
+    await createFooter(list, options).process(mail);
+    expect(mailBytes(mail)).toEqual(before);
+    const copy = personalize(mail, list, options, { address: 'bob@example.org', token: 't1' });
+    expect(mailBytes(mail)).toEqual(before);
+    expect(copy.ml_send_to).toEqual(['bob@example.org']);
+    const parsed = await parse(copy);
+    expect(parsed.text).toContain(
+      'You are bob@example.org; leave: https://l.example/u?m=bob%40example.org&t=t1',
+    );
+    expect(parsed.html).toContain('You are bob@example.org');
+    expect(copy.header.get('List-Unsubscribe-Post')).toBe('List-Unsubscribe=One-Click');
   });
 });

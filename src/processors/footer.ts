@@ -5,12 +5,15 @@
  * wrapping signed and encrypted mail instead of touching it.
  *
  * Templates use `{list_name}`, `{display_name}`, `{list_address}`, `{request_address}`,
- * `{owner_address}`, `{unsubscribe_url}`, `{archive_url}`; in the HTML form they are
- * HTML-escaped.
+ * `{owner_address}`, `{unsubscribe_url}`, `{archive_url}`, and `{member}` for a
+ * personalised footer; in the HTML form they are HTML-escaped. A footer that names the
+ * member is left to `personalize()`, called per recipient by a personalising distributor.
  */
-import type { Processor } from '../types.ts';
+import { cloneListMail } from '../mail/list-mail.ts';
+import type { ListMail, Processor } from '../types.ts';
 import { decorateMail } from './decorate.ts';
 import { type ListSettings, ownerAddress, requestAddress } from './list.ts';
+import { isPersonalUrl, personalizeUnsubscribe } from './list-headers.ts';
 
 export interface FooterOptions {
   /**
@@ -62,8 +65,23 @@ function asHtml(text: string): string {
   return `<div class="malist-footer"><br>${escapeHtml(text).replace(/\r?\n/g, '<br>\n')}</div>`;
 }
 
-export default function createFooter(list: ListSettings, options: FooterOptions = {}): Processor {
+/** The texts for `list`, with `member` (and its URL) filled in when given. */
+function texts(
+  list: ListSettings,
+  options: FooterOptions,
+  member?: { address: string; token?: string },
+) {
   const vars = footerVars(list);
+  if (member) {
+    vars['member'] = member.address;
+    vars['unsubscribe_url'] = (list.unsubscribe_url ?? '').replace(
+      /\{(list|member|token)\}/g,
+      (_, k: string) =>
+        encodeURIComponent(
+          k === 'list' ? list.name : k === 'member' ? member.address : (member.token ?? ''),
+        ),
+    );
+  }
   const text =
     options.text === false ? undefined : fill(options.text ?? DEFAULT_FOOTER, vars, false);
   const footerHtml = options.html ? fill(options.html, vars, true) : text && asHtml(text);
@@ -71,10 +89,49 @@ export default function createFooter(list: ListSettings, options: FooterOptions 
   const headerHtml = options.header_html
     ? fill(options.header_html, vars, true)
     : header && asHtml(header);
+  return { footer: text, footerHtml, header, headerHtml };
+}
+
+/** True when the footer names the member (directly, or through a personal unsubscribe URL). */
+export function isPersonal(list: ListSettings, options: FooterOptions): boolean {
+  const templates = [
+    options.text ?? DEFAULT_FOOTER,
+    options.html,
+    options.header,
+    options.header_html,
+  ];
+  return templates.some(
+    (t) =>
+      typeof t === 'string' &&
+      (t.includes('{member}') ||
+        (t.includes('{unsubscribe_url}') && isPersonalUrl(list.unsubscribe_url))),
+  );
+}
+
+/**
+ * One recipient's copy of a post whose footer names the member: decorated for `member`
+ * (and with their List-Unsubscribe one-click URL). For a distributor that sends one
+ * transaction per recipient (VERP/personalised mode); the shared copy is not touched.
+ */
+export function personalize(
+  mail: ListMail,
+  list: ListSettings,
+  options: FooterOptions,
+  member: { address: string; token?: string },
+): ListMail {
+  const copy = { ...cloneListMail(mail), ml_send_to: [member.address] };
+  decorateMail(copy, texts(list, options, member));
+  personalizeUnsubscribe(copy, list, member.address, member.token);
+  return copy;
+}
+
+export default function createFooter(list: ListSettings, options: FooterOptions = {}): Processor {
+  // A footer naming the member cannot be written once for all: `personalize()` adds it.
+  const shared = isPersonal(list, options) ? undefined : texts(list, options);
   return {
     name: 'footer',
     async process(mail) {
-      decorateMail(mail, { footer: text, footerHtml, header, headerHtml });
+      if (shared) decorateMail(mail, shared);
       return mail;
     },
   };
