@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NothingMore, StageError } from '../../src/errors.ts';
 import createImapFetcher, { type ImapOptions } from '../../src/fetchers/imap.ts';
 import { play } from '../../src/play.ts';
-import type { Fetcher } from '../../src/types.ts';
+import type { Fetcher, StageFailure } from '../../src/types.ts';
 import { corpusMessages } from '../helpers/corpus.ts';
 import { type Dovecot, dovecotAvailable, freePort, startDovecot } from '../helpers/dovecot.ts';
 import { bareLf, big, crlf, eightBit, numbered, runChild, sha256 } from './network-helpers.ts';
@@ -333,6 +333,24 @@ describe.skipIf(!available).concurrent('imap fetcher against Dovecot', () => {
   });
 
   describe('errors', () => {
+    it('a TLS failure reaches every reactor through play(), and the mail stays', async () => {
+      const { user, options, outDir, stateDir } = await fresh({ caFile: undefined });
+      await dovecot.deliver(user, numbered(1, 'routed'));
+      const seen: StageFailure[] = [];
+      const summary = await play({
+        fetcher: createImapFetcher(options),
+        processor: toArchive,
+        distributor: recordingDistributor(outDir),
+        reactor: [{ name: 'a', react: (f) => void seen.push(f) }],
+        stateDir,
+      });
+      expect(summary.fetchError).toBeInstanceOf(StageError);
+      expect(seen).toHaveLength(1);
+      expect(seen[0]).toMatchObject({ stage: 'fetcher', unit: 'imap' });
+      expect((seen[0]!.error as StageError).code).toBe('ETLS');
+      expect(await dovecot.messages(user)).toHaveLength(1);
+    }, 20_000);
+
     it('bad credentials: EAUTH naming the user, never the password', async () => {
       const { options } = await fresh({ user: dovecot.address('locked'), password: 'wrong-pw' });
       const error = await errorOf(createImapFetcher(options).fetch());

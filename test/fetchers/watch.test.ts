@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import createImapFetcher, { type ImapOptions } from '../../src/fetchers/imap.ts';
 import { play } from '../../src/play.ts';
 import { type WatchEvent, watch } from '../../src/watch.ts';
-import { type Dovecot, dovecotAvailable, startDovecot } from '../helpers/dovecot.ts';
+import { type Dovecot, dovecotAvailable, freePort, startDovecot } from '../helpers/dovecot.ts';
 import { numbered, sha256 } from './network-helpers.ts';
 import { deliveries, recordingDistributor, toArchive } from './recording.ts';
 
@@ -169,5 +169,70 @@ describe.skipIf(!available)('watch (IMAP IDLE) against Dovecot', () => {
     await done;
     expect(finished).toBe(true);
     await rm(dir, { recursive: true, force: true });
+  }, 20_000);
+
+  it('a server that is not there: errors reported, retried with backoff, abort still stops', async () => {
+    const controller = new AbortController();
+    const events: WatchEvent[] = [];
+    const errors: Error[] = [];
+    let runs = 0;
+    const done = watch({
+      imap: {
+        host: '127.0.0.1',
+        port: await freePort(),
+        tls: 'none',
+        user: 'nobody',
+        password: 'x',
+      },
+      runOnce: async () => {
+        runs++;
+      },
+      signal: controller.signal,
+      reconnectDelay: 20,
+      maxReconnectDelay: 80,
+      onEvent: (e) => events.push(e),
+      onError: (e) => errors.push(e),
+    });
+    await until('three attempts', () => events.filter((e) => e.type === 'reconnect').length >= 3);
+    controller.abort();
+    await done;
+    const delays = events.flatMap((e) => (e.type === 'reconnect' ? [e.delay] : []));
+    expect(delays.slice(0, 4)).toEqual([20, 40, 80, 80].slice(0, delays.length));
+    expect(errors[0]?.message).toMatch(/connection refused/);
+    expect(runs).toBe(0);
+    expect(events.at(-1)).toEqual({ type: 'stopped' });
+  }, 20_000);
+
+  it('a session the server ends (doveadm kick) is replaced', async () => {
+    const user = 'w2';
+    const controller = new AbortController();
+    const events: WatchEvent[] = [];
+    const done = watch({
+      imap: {
+        host: dovecot.host,
+        port: dovecot.ports.imaps,
+        tls: 'implicit',
+        caFile: dovecot.caFile,
+        user: dovecot.address(user),
+        password: dovecot.password(user),
+      },
+      runOnce: async () => {},
+      signal: controller.signal,
+      heartbeat: 5000,
+      reconnectDelay: 20,
+      onEvent: (e) => events.push(e),
+    });
+    try {
+      await until('the first IDLE', () => events.some((e) => e.type === 'idle'));
+      expect(dovecot.doveadm('kick', dovecot.address(user)).status).toBe(0);
+      await until(
+        'a new connection',
+        () => events.filter((e) => e.type === 'connected').length >= 2,
+      );
+      expect(events.some((e) => e.type === 'dead')).toBe(true);
+    } finally {
+      controller.abort();
+      await done;
+    }
   }, 20_000);
 });
