@@ -8,7 +8,7 @@
  *   bulk        the bulk client alone (no queue), one send
  *   nodemailer  malist's nodemailer transport (distributors/smtp.ts) alone, one send
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import createQueueDistributor from '../src/distributors/queue.ts';
@@ -27,6 +27,8 @@ export interface CaseInput {
   bodyBytes: number;
   /** Posts in the inbox (play only). @default 1 */
   posts?: number;
+  /** The maildir holding the posts (play only), written by the parent. */
+  inbox?: string;
   faults?: boolean;
   connections: number;
   perTransaction: number;
@@ -73,16 +75,8 @@ const tally = (results: Array<{ status: string }>) => {
 const work = await mkdtemp(join(tmpdir(), 'malist-bench-'));
 try {
   if (input.kind === 'play') {
-    const inbox = join(work, 'inbox');
-    for (const sub of ['new', 'cur', 'tmp']) await mkdir(join(inbox, sub), { recursive: true });
-    const posts = input.posts ?? 1;
-    for (let i = 0; i < posts; i++) {
-      const id = `p${i}.${process.pid}`;
-      await writeFile(
-        join(inbox, 'new', `${1_700_000_000 + i}.${id}.bench`),
-        makePost(input.bodyBytes, id),
-      );
-    }
+    // The parent wrote the inbox: making a 20 MB post here would count in this RSS.
+    const inbox = input.inbox as string;
     const spool = join(work, 'spool');
     const distributor = createQueueDistributor({
       dir: spool,

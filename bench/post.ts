@@ -33,3 +33,16 @@ export const sinkFaults = {
   defer: (address: string) => address.startsWith('d'),
   deferOnce: true,
 };
+
+/** Writes `posts` posts of `bytes` bytes into a new maildir under `dir`; returns its path. */
+export async function writeInbox(dir: string, posts: number, bytes: number): Promise<string> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const inbox = join(dir, 'inbox');
+  for (const sub of ['new', 'cur', 'tmp']) await mkdir(join(inbox, sub), { recursive: true });
+  for (let i = 0; i < posts; i++) {
+    const id = `p${i}.${process.pid}.${Date.now()}`;
+    await writeFile(join(inbox, 'new', `${1_700_000_000 + i}.${id}.bench`), makePost(bytes, id));
+  }
+  return inbox;
+}

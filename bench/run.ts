@@ -11,13 +11,13 @@
  * Flags: --quick (no 100,000-member cases, no mlmmj per-recipient), --no-mlmmj.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CaseInput, CaseOutput } from './case.ts';
 import { mlmmjInstalled, runMlmmj } from './mlmmj.ts';
-import { sinkFaults } from './post.ts';
+import { sinkFaults, writeInbox } from './post.ts';
 import { startSink } from './sink.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -112,15 +112,22 @@ async function malist(
   sink.configure(input.faults ? sinkFaults : {});
   sink.reset();
   log(`… ${name}`);
-  const full: CaseInput = {
-    ...input,
-    port: sink.port,
-    connections: CONNECTIONS,
-    perTransaction: PER_TX,
-  };
-  const out = JSON.parse(
-    await child(['bench/case.ts', JSON.stringify(full)], 900_000),
-  ) as CaseOutput;
+  const work = await mkdtemp(join(tmpdir(), 'malist-bench-inbox-'));
+  let out: CaseOutput;
+  try {
+    const full: CaseInput = {
+      ...input,
+      port: sink.port,
+      connections: CONNECTIONS,
+      perTransaction: PER_TX,
+      ...(input.kind === 'play'
+        ? { inbox: await writeInbox(work, input.posts ?? 1, input.bodyBytes) }
+        : {}),
+    };
+    out = JSON.parse(await child(['bench/case.ts', JSON.stringify(full)], 900_000)) as CaseOutput;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
   const accepted = sink.stats.recipients;
   const end = input.faults ? out.t1 : Math.max(sink.stats.lastAcceptAt, out.t1);
   const wallMs = end - out.t0;

@@ -102,6 +102,20 @@ export class SmtpConnection {
     return this.#socket.write(data);
   }
 
+  /** Resolves when the socket's buffer has room again, or the connection is gone. */
+  drained(): Promise<void> {
+    if (!this.alive || !this.#socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.#socket.off('drain', done);
+        this.#socket.off('close', done);
+        resolve();
+      };
+      this.#socket.on('drain', done);
+      this.#socket.on('close', done);
+    });
+  }
+
   /** Writes several buffers in one go (one writev on the socket). */
   writeAll(parts: ReadonlyArray<string | Buffer>): void {
     if (!this.alive) return;

@@ -150,11 +150,21 @@ export async function runTransactions(conn: SmtpConnection, run: RunOptions): Pr
         if (run.stopped()) throw new Error('stopped: the delivery outcomes could not be recorded');
         nextTx = run.more() ? run.next() : undefined;
         following = nextTx ? new Flight(nextTx) : undefined;
-        // The message, and (pipelined) the next transaction's commands, in one write.
-        const parts: Array<string | Buffer> = [...tx.body.parts];
-        if (nextTx && pipelining) parts.push(commandsOf(conn, nextTx, false).join(''));
-        conn.writeAll(parts);
+        const after = nextTx && pipelining ? commandsOf(conn, nextTx, false).join('') : undefined;
         messageSent = true;
+        if (tx.body.inMemory) {
+          // The message, and (pipelined) the next transaction's commands, in one write.
+          const parts: Array<string | Buffer> = [...tx.body.chunks()];
+          if (after) parts.push(after);
+          conn.writeAll(parts);
+        } else {
+          // Made piece by piece: wait for the socket to take each before making the next.
+          for (const piece of tx.body.chunks()) {
+            if (!conn.write(piece)) await conn.drained();
+            if (!conn.alive) break;
+          }
+          if (after) conn.write(after);
+        }
         const final = await conn.reply(
           run.timeouts.data_ms,
           'the reply to the message (after DATA)',

@@ -77,6 +77,16 @@ describe('bulk SMTP client', () => {
     );
   });
 
+  it('streams a large LF message (converted piece by piece) intact to every recipient', async () => {
+    const { server, transport } = await setup({}, { verp: true });
+    const line = '.a line of a large post, with a leading dot\n';
+    const raw = Buffer.from(`Message-ID: <big@x>\nSubject: big\n\n${line.repeat(120_000)}`);
+    const results = await transport.send({ from: FROM, to: members(2), raw });
+    expect(results.map((r) => r.status)).toEqual(['delivered', 'delivered']);
+    const expected = raw.toString().replace(/\n/g, '\r\n');
+    for (const m of server.accepted) expect(m.raw.toString() === expected).toBe(true);
+  });
+
   it('gives per-recipient truth: 451 deferred, 550 failed, the rest delivered', async () => {
     const { server, transport } = await setup();
     server.addRule({ stage: 'rcpt', recipient: 'soft@x.test', reply: { code: 451 } });
