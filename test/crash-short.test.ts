@@ -17,7 +17,7 @@ import {
   type Scenario,
 } from './long/crash/harness.ts';
 import {
-  AWAITING_SCENARIO,
+  LONG_SUITE_POINTS,
   maildirScenario,
   PLAY_POINTS,
   QUEUE_POINTS,
@@ -62,7 +62,7 @@ describe.concurrent('crash points (first hit each) — short', () => {
 
   it('every crashPoint() in src/ is reached by a scenario (or waits for one, named)', async () => {
     const found = await discoverCrashPoints();
-    const covered = new Set<string>([...PLAY_POINTS, ...QUEUE_POINTS, ...AWAITING_SCENARIO.keys()]);
+    const covered = new Set<string>([...PLAY_POINTS, ...QUEUE_POINTS, ...LONG_SUITE_POINTS.keys()]);
     const uncovered = [...found.keys()].filter((p) => !covered.has(p));
     expect(uncovered, 'crash points no scenario reaches').toEqual([]);
   });
