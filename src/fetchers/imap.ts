@@ -12,7 +12,7 @@
  * - oversized mail is left in place and reported after all other mail.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
+import { readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -28,6 +28,7 @@ import { type ImapTlsMode, imapClientOptions, imapError, uidSet } from './imap-c
 
 export type { ImapTlsMode };
 
+import { makeDownloadDir } from './download-dir.ts';
 import { goneError } from './net-errors.ts';
 
 export interface ImapOptions {
@@ -297,7 +298,7 @@ export default function createImapFetcher(options: ImapOptions): Fetcher {
       queue = undefined;
       throw imapError(error, ctx);
     }
-    workDir ??= await mkdtemp(join(options.tmpDir ?? tmpdir(), 'malist-imap-'));
+    workDir ??= await makeDownloadDir(options.tmpDir ?? tmpdir(), UNIT);
   }
 
   /** Drops a dead client and opens a new session, a few times; the queue is listed again. */

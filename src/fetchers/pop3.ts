@@ -8,7 +8,7 @@
  * - oversized mail (by LIST, and again while streaming) is left on the server and reported
  *   after all other mail, so it never blocks the mailbox.
  */
-import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
+import { readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NothingMore, StageError } from '../errors.ts';
@@ -17,6 +17,7 @@ import { writeFileDurable } from '../state/durable.ts';
 import { safeName } from '../state/safe-name.ts';
 import { crashPoint } from '../testing/crash-point.ts';
 import type { Fetched, Fetcher } from '../types.ts';
+import { makeDownloadDir } from './download-dir.ts';
 import { goneError } from './net-errors.ts';
 import { Pop3Session, Pop3StepError, type Pop3TlsMode } from './pop3-session.ts';
 
@@ -190,7 +191,7 @@ export default function createPop3Fetcher(options: Pop3Options): Fetcher {
       queue = undefined;
       throw error instanceof StageError ? error : sessionError(error);
     }
-    workDir ??= await mkdtemp(join(options.tmpDir ?? tmpdir(), 'malist-pop3-'));
+    workDir ??= await makeDownloadDir(options.tmpDir ?? tmpdir(), UNIT);
   }
 
   /**

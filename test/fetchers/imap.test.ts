@@ -5,7 +5,7 @@
  * connection, byte-exact 8-bit / bare-LF / 20 MB mail, STARTTLS and implicit TLS with and
  * without the CA, and the errors a user sees.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,6 +152,9 @@ describe.skipIf(!available).concurrent('imap fetcher against Dovecot', () => {
         expect(first.signal, first.stderr).toBe('SIGKILL');
         const second = await runChild(config);
         expect(second.code, second.stderr).toBe(0);
+        // The killed run's download dir is gone (its pid is), and the second run removed its own.
+        const left = (await readdir(options.tmpDir!)).filter((n) => n.startsWith('malist-imap-'));
+        expect(left).toEqual([]);
         expect(second.summary?.fetchError).toBeUndefined();
         expect(deliveries(outDir).sort()).toEqual(sent.map(sha256).sort());
         expect(await dovecot.messages(user)).toHaveLength(0);

@@ -3,7 +3,7 @@
  * (exactly once, mailbox empty), byte-exact 8-bit / bare-LF / 20 MB mail, STLS and implicit
  * TLS with and without the CA, and the errors a user sees.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +117,9 @@ describe.skipIf(!available).concurrent('pop3 fetcher against Dovecot', () => {
         expect(await dovecot.messages(user)).toHaveLength(8);
         const second = await runChild(config);
         expect(second.code, second.stderr).toBe(0);
+        // The killed run's download dir is gone (its pid is), and the second run removed its own.
+        const left = (await readdir(options.tmpDir!)).filter((n) => n.startsWith('malist-pop3-'));
+        expect(left).toEqual([]);
         expect(second.summary?.fetchError).toBeUndefined();
         expect(deliveries(outDir).sort()).toEqual(sent.map(sha256).sort());
         expect(await dovecot.messages(user)).toHaveLength(0);
