@@ -7,9 +7,6 @@
  * stop the queue from being drained.
  */
 import { resolve } from 'node:path';
-import { buildDistributors, buildReactors } from '../config/build.ts';
-import { openConfig } from '../config/open.ts';
-import { formatProblem } from '../config/problem.ts';
 import { createSmtpTransport } from '../distributors/smtp.ts';
 import { ErrorCode, StageError } from '../errors.ts';
 import type { Distributor } from '../types.ts';
@@ -56,6 +53,10 @@ export async function openQueues(flags: QueueCliFlags): Promise<OpenedQueues> {
       '--smtp goes with --spool; with a configuration, the queue uses its server: settings',
     );
   }
+  // Loaded only here: a bare --spool run (cron's sendmail) need not compile every unit.
+  const { buildDistributors, buildReactors } = await import('../config/build.ts');
+  const { openConfig } = await import('../config/open.ts');
+  const { formatProblem } = await import('../config/problem.ts');
   const dir = flags.config ?? '.';
   const { config, plans } = await openConfig({ dir });
   const warnings = config.problems.map(formatProblem);

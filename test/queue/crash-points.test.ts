@@ -11,10 +11,9 @@ import { createSmtpTransport } from '../../src/distributors/smtp.ts';
 import { createQueue } from '../../src/queue/queue.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
 import { testMessage } from '../smtp/fixtures.ts';
-import { writeQueueConfig } from './config-file.ts';
 import { tempDir } from './helpers.ts';
 
-const CLI = join(import.meta.dirname, '../helpers/queue-cli.ts');
+const CHILD = join(import.meta.dirname, '../helpers/queue-run-child.ts');
 const RECIPIENTS = ['a@x.test', 'b@x.test', 'c@x.test'];
 
 let server: TestSmtpServer;
@@ -35,10 +34,7 @@ function smtp() {
 
 async function crashedRun(point: string): Promise<{ spool: string; remove(): Promise<void> }> {
   const temp = await tempDir();
-  const { spool } = await writeQueueConfig(temp.dir, server.port, {
-    max_recipients_per_transaction: 1,
-    max_connections: 1,
-  });
+  const spool = join(temp.dir, 'spool');
   const queue = createQueue({ dir: spool, deliver_now: false }, { transport: smtp() });
   await queue.enqueue({
     id: `crash-${point.replace(/[^a-z0-9]/gi, '-')}`,
@@ -47,7 +43,7 @@ async function crashedRun(point: string): Promise<{ spool: string; remove(): Pro
     recipients: RECIPIENTS,
   });
   await queue.close();
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', '--config', temp.dir], {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, spool, String(server.port)], {
     stdio: 'ignore',
     env: { ...process.env, MALIST_CRASH_AT: point },
   });
