@@ -98,7 +98,7 @@ export default async function digest(argv: string[]): Promise<number> {
       if (result) {
         sent++;
         process.stdout.write(
-          `${l.name}: sent Vol ${result.number.volume}, Issue ${result.number.issue} to ${result.mail.ml_send_to?.length ?? 0} member(s)\n`,
+          `${l.name}: sent Vol ${result.number.volume}, Issue ${result.number.issue} to ${result.recipients} member(s)\n`,
         );
       }
     } catch (error) {

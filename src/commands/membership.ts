@@ -83,10 +83,23 @@ function welcome(ctx: MembershipContext, address: string): OutgoingText {
   };
 }
 
+/** How a new member takes mail: digests, plain-text digests. */
+export interface DigestChoice {
+  digest?: boolean;
+  plain?: boolean;
+}
+
+function choiceOf(data: Record<string, unknown>): DigestChoice {
+  return {
+    ...(data.digest === true ? { digest: true } : {}),
+    ...(data.plain === true ? { plain: true } : {}),
+  };
+}
+
 async function approvalRequests(
   ctx: MembershipContext,
   address: string,
-  digest: boolean,
+  choice: DigestChoice,
 ): Promise<OutgoingText[]> {
   const out: OutgoingText[] = [];
   for (const approver of ctx.approvers) {
@@ -95,7 +108,7 @@ async function approvalRequests(
         ctx,
         'approve-subscribe',
         approver,
-        { address, digest },
+        { address, ...choice },
         'approve_subscribe',
       ),
     );
@@ -108,7 +121,7 @@ export async function requestSubscribe(
   ctx: MembershipContext,
   requester: string,
   target: string | undefined,
-  digest = false,
+  choice: DigestChoice = {},
 ): Promise<ActionResult> {
   const address = normalizeAddress(target ?? requester);
   if (!address)
@@ -118,7 +131,7 @@ export async function requestSubscribe(
     };
   const self = address === requester;
   if (ctx.subscribePolicy === 'open' && self) {
-    await ctx.store.add({ address, ...(digest ? { digest } : {}) });
+    await ctx.store.add({ address, ...choiceOf({ ...choice }) });
     return {
       result: text(ctx, 'confirmed_subscribe', { address }),
       messages: [welcome(ctx, address)],
@@ -127,13 +140,19 @@ export async function requestSubscribe(
   if (ctx.subscribePolicy === 'approve' && self) {
     return {
       result: text(ctx, 'subscribe_approval', { address }),
-      messages: await approvalRequests(ctx, address, digest),
+      messages: await approvalRequests(ctx, address, choiceOf({ ...choice })),
     };
   }
   return {
     result: text(ctx, 'subscribe_pending', { address }),
     messages: [
-      await confirmation(ctx, 'subscribe', address, { address, digest }, 'confirm_subscribe'),
+      await confirmation(
+        ctx,
+        'subscribe',
+        address,
+        { address, ...choiceOf({ ...choice }) },
+        'confirm_subscribe',
+      ),
     ],
   };
 }
@@ -207,24 +226,25 @@ export function membershipHandlers(ctx: MembershipContext): ConfirmHandlers {
   });
   return {
     async subscribe({ pending, verb }) {
-      const { address, digest } = pending.data as { address: string; digest?: boolean };
+      const address = String(pending.data.address);
+      const choice = choiceOf(pending.data);
       if (verb === 'reject' || verb === 'discard') return cancel('subscribe', address);
       if (ctx.subscribePolicy === 'confirm-approve') {
         return {
           result: text(ctx, 'subscribe_approval', { address }),
-          messages: await approvalRequests(ctx, address, digest === true),
+          messages: await approvalRequests(ctx, address, choice),
         };
       }
-      await ctx.store.add({ address, ...(digest ? { digest: true } : {}) });
+      await ctx.store.add({ address, ...choice });
       return {
         result: text(ctx, 'confirmed_subscribe', { address }),
         messages: [welcome(ctx, address)],
       };
     },
     async 'approve-subscribe'({ pending, verb }) {
-      const { address, digest } = pending.data as { address: string; digest?: boolean };
+      const address = String(pending.data.address);
       if (verb === 'reject' || verb === 'discard') return cancel('subscribe', address);
-      await ctx.store.add({ address, ...(digest ? { digest: true } : {}) });
+      await ctx.store.add({ address, ...choiceOf(pending.data) });
       return {
         result: text(ctx, 'confirmed_subscribe', { address }),
         messages: [welcome(ctx, address)],

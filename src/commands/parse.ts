@@ -6,10 +6,10 @@
  * few lines that are not commands (a letter, not a command list).
  */
 
-export type SetOption = 'digest' | 'nomail' | 'notmetoo' | 'mail';
+export type SetOption = 'digest' | 'plain' | 'nomail' | 'notmetoo' | 'mail';
 
 export type Command =
-  | { verb: 'subscribe'; address?: string; digest?: boolean }
+  | { verb: 'subscribe'; address?: string; digest?: boolean; plain?: boolean }
   | { verb: 'unsubscribe'; address?: string }
   | { verb: 'help' }
   | { verb: 'confirm'; token: string }
@@ -71,13 +71,19 @@ export function parseCommandLine(line: string): Command | 'end' | undefined {
     case 'join':
     case 'sub': {
       const digest = args.some((a) => /^digest(=(yes|true|on|mime|plain))?$/i.test(a));
+      const plain = args.some((a) => /^digest=plain$/i.test(a));
       const address = args
         .find((a) => a.includes('@'))
         ?.replace(/^address=/i, '')
         .replace(/[<>]/g, '');
       if (args.some((a) => !a.includes('@') && !/^digest/i.test(a) && !/^nodigest$/i.test(a)))
         return undefined;
-      return { verb: 'subscribe', ...(address ? { address } : {}), ...(digest ? { digest } : {}) };
+      return {
+        verb: 'subscribe',
+        ...(address ? { address } : {}),
+        ...(digest ? { digest } : {}),
+        ...(plain ? { plain } : {}),
+      };
     }
     case 'unsubscribe':
     case 'leave':
@@ -100,11 +106,11 @@ export function parseCommandLine(line: string): Command | 'end' | undefined {
     }
     case 'set': {
       const option = args[0]?.toLowerCase();
-      if (option !== 'digest' && option !== 'nomail' && option !== 'notmetoo' && option !== 'mail')
+      if (!['digest', 'plain', 'nomail', 'notmetoo', 'mail'].includes(option ?? ''))
         return undefined;
       const value = onOff(args[1]);
       if (value === undefined || args.length > 2) return undefined;
-      return { verb: 'set', option, value };
+      return { verb: 'set', option: option as SetOption, value };
     }
     default:
       return undefined;

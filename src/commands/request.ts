@@ -142,7 +142,10 @@ export default function createRequestHandler(
           messages.push({ to: requester, subject: render('help_subject'), text: render('help') });
           break;
         case 'subscribe': {
-          const r = await requestSubscribe(ctx, requester, command.address, command.digest);
+          const r = await requestSubscribe(ctx, requester, command.address, {
+            digest: command.digest,
+            plain: command.plain,
+          });
           results.push(r.result);
           messages.push(...r.messages);
           break;

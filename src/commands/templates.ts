@@ -53,9 +53,11 @@ To come back, send "subscribe" to {request_address}.
   help: `Commands for the {list_name} list ({list_address}), sent to {request_address}
 in the subject or one a line in the body:
 
-    subscribe [address] [digest]   join (a confirmation is mailed to the address)
+    subscribe [address] [digest]   join (a confirmation is mailed to the address;
+                                   digest=plain for plain-text digests)
     unsubscribe [address]          leave (likewise confirmed)
     set digest on|off              get digests instead of single posts
+    set plain on|off               digests as plain text (RFC 1153) instead of MIME
     set nomail on|off              stop or resume mail while staying a member
     set notmetoo on|off            do not send me my own posts
     set mail                       resume mail (after bounces stopped it)

@@ -37,7 +37,10 @@ export interface SendDigestInput {
 
 export interface SentDigest {
   number: DigestNumber;
-  mail: ListMail;
+  /** The digest mails sent: MIME to most, plain text to members with `plain`. */
+  mails: ListMail[];
+  /** How many members it went to. */
+  recipients: number;
   report: DeliveryReport;
 }
 
@@ -83,19 +86,32 @@ export async function sendDigest(input: SendDigestInput): Promise<SentDigest | u
   const issue = await input.store.claim(date);
   if (!issue) return undefined;
   const posts = await input.store.postBytes(issue);
-  const mail = await buildDigestMail(
-    input.list,
-    issue.number,
-    posts,
-    input.options,
-    new Date(issue.date),
-  );
-  mail.ml_send_to = digestRecipients(await input.members.list()).map((m) => m.address);
-  const report =
-    mail.ml_send_to.length > 0 ? await input.distributor.distribute(mail) : { results: [] };
+  const members = digestRecipients(await input.members.list());
+  // The list's format for everyone, except members who asked for plain text.
+  const listFormat = input.options?.format ?? 'mime';
+  const byFormat = {
+    mime: members.filter((m) => !m.plain && listFormat === 'mime').map((m) => m.address),
+    plain: members.filter((m) => m.plain || listFormat === 'plain').map((m) => m.address),
+  };
+  const mails: ListMail[] = [];
+  const results: DeliveryReport['results'] = [];
+  for (const format of ['mime', 'plain'] as const) {
+    if (byFormat[format].length === 0) continue;
+    const options = { ...input.options, format };
+    const mail = await buildDigestMail(
+      input.list,
+      issue.number,
+      posts,
+      options,
+      new Date(issue.date),
+    );
+    mail.ml_send_to = byFormat[format];
+    results.push(...(await input.distributor.distribute(mail)).results);
+    mails.push(mail);
+  }
   // Deferred recipients are the distributor's to retry (the queue); a throw leaves the issue open.
   await input.store.finish(issue);
-  return { number: issue.number, mail, report };
+  return { number: issue.number, mails, recipients: members.length, report: { results } };
 }
 
 /** True when the pending posts call for a digest now. */

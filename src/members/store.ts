@@ -12,6 +12,8 @@ export type NomailReason = 'user' | 'bounce' | 'admin';
 export interface MemberOptions {
   /** Receives digests instead of single posts. @default false */
   digest?: boolean;
+  /** Digests as plain text (RFC 1153) rather than MIME. @default false */
+  plain?: boolean;
   /** Receives nothing (still a member: may post). @default false */
   nomail?: boolean;
   /** Why `nomail` was set; a bounce-set nomail is lifted by `set mail`. */
@@ -46,7 +48,7 @@ export interface MemberStore {
   update(address: string, patch: MemberPatch): Promise<Member | undefined>;
 }
 
-export const OPTION_NAMES = ['digest', 'nomail', 'notmetoo', 'moderate'] as const;
+export const OPTION_NAMES = ['digest', 'plain', 'nomail', 'notmetoo', 'moderate'] as const;
 export type OptionName = (typeof OPTION_NAMES)[number];
 
 /** A member with only the options that are on (the stored shape). */

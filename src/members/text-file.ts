@@ -1,6 +1,6 @@
 /**
  * `text-file` — a members file with one member a line: `address [option …] [# comment]`,
- * options being `digest`, `nomail`, `nomail=bounce|user|admin`, `notmetoo`, `moderate`.
+ * options being `digest`, `plain`, `nomail`, `nomail=bounce|user|admin`, `notmetoo`, `moderate`.
  * Comments, blank lines and the order of lines are kept; an edited line keeps its comment.
  * Every change is written atomically (temp + fsync + rename) under a file lock.
  */

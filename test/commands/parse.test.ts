@@ -16,6 +16,8 @@ describe('parseCommandLine', () => {
     ['set digest on', { verb: 'set', option: 'digest', value: true }],
     ['set nomail off', { verb: 'set', option: 'nomail', value: false }],
     ['set mail', { verb: 'set', option: 'mail', value: true }],
+    ['set plain on', { verb: 'set', option: 'plain', value: true }],
+    ['subscribe digest=plain', { verb: 'subscribe', digest: true, plain: true }],
     ['end', 'end'],
   ])('%s', (line, want) => {
     expect(parseCommandLine(line)).toEqual(want);

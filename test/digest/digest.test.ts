@@ -142,6 +142,7 @@ describe('digest numbering and sending', () => {
       members: [
         { address: 'd@example.com', digest: true },
         { address: 'p@example.com' },
+        { address: 'txt@example.com', digest: true, plain: true },
         { address: 'n@example.com', digest: true, nomail: true },
       ],
     });
@@ -180,8 +181,12 @@ describe('digest numbering and sending', () => {
     await collector.distribute(post(0)); // a replay is not collected twice
     expect(sent).toHaveLength(0);
     await collector.distribute(post(3, 2000));
-    expect(sent).toHaveLength(1);
+    expect(sent).toHaveLength(2);
     expect(sent[0]!.ml_send_to).toEqual(['d@example.com']);
+    // Members with `plain` get the RFC 1153 digest of the same issue.
+    expect(sent[1]!.ml_send_to).toEqual(['txt@example.com']);
+    expect(sent[1]!.header.get('Content-Type')).toMatch(/^text\/plain/);
+    expect(sent[1]!.header.get('Subject')).toBe('Red Digest, Vol 1, Issue 1');
     expect(sent[0]!.header.get('Subject')).toBe('Red Digest, Vol 1, Issue 1');
     expect(
       (await simpleParser(mailBytes(sent[0]!))).attachments.filter(
@@ -192,10 +197,9 @@ describe('digest numbering and sending', () => {
     await collector.distribute(post(4, 10));
     now = new Date('2026-11-03T09:00:00Z');
     await collector.distribute(post(5, 10));
-    expect(sent.map((m) => m.header.get('Subject'))).toEqual([
-      'Red Digest, Vol 1, Issue 1',
-      'Red Digest, Vol 1, Issue 2',
-    ]);
+    expect(
+      sent.filter((m) => m.ml_send_to![0] === 'd@example.com').map((m) => m.header.get('Subject')),
+    ).toEqual(['Red Digest, Vol 1, Issue 1', 'Red Digest, Vol 1, Issue 2']);
   });
 
   it('an issue claimed before a crash is resent as the same digest (same key, same posts)', async () => {
