@@ -229,7 +229,7 @@ export function membershipHandlers(ctx: MembershipContext): ConfirmHandlers {
       const address = String(pending.data.address);
       const choice = choiceOf(pending.data);
       if (verb === 'reject' || verb === 'discard') return cancel('subscribe', address);
-      if (ctx.subscribePolicy === 'confirm-approve') {
+      if (ctx.subscribePolicy === 'confirm-approve' || ctx.subscribePolicy === 'approve') {
         return {
           result: text(ctx, 'subscribe_approval', { address }),
           messages: await approvalRequests(ctx, address, choice),

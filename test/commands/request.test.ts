@@ -173,6 +173,15 @@ describe('request handler', () => {
     expect(toVictim).toBe(3);
   });
 
+  it('approve policy: subscribing someone else still needs the owner after the address confirmed', async () => {
+    const handler = createRequestHandler(list, { ...options, subscribe_policy: 'approve' });
+    const replies = await handler.handle(mail('bob@example.org', 'subscribe carol@example.net'));
+    const toCarol = replies.find((r) => r.ml_send_to![0] === 'carol@example.net')!;
+    const next = await handler.handle(mail('carol@example.net', `confirm ${tokenOf(toCarol)}`));
+    expect(await store.list()).toEqual([]);
+    expect(next.map((r) => r.ml_send_to![0])).toContain('owner@list.example');
+  });
+
   it('confirm-approve: the owner approves after the address confirmed', async () => {
     const handler = createRequestHandler(list, { ...options, subscribe_policy: 'confirm-approve' });
     const [confirmation] = await handler.handle(mail('carol@example.net', 'subscribe'));
