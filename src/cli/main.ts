@@ -20,6 +20,18 @@ const commands: Record<string, { summary: string; load: () => Promise<{ default:
     summary: 'validate malist.yaml and lists/*.yaml; list the lists',
     load: () => import('./check.ts'),
   },
+  watch: {
+    summary: 'long-running: IMAP IDLE, runs the pipeline as soon as mail arrives',
+    load: () => import('./watch.ts'),
+  },
+  queue: {
+    summary: 'the durable queue: list | run | retry [ID] | drop ID',
+    load: () => import('./queue.ts'),
+  },
+  sendmail: {
+    summary: 'a sendmail-compatible entry (-t -f -i) through the durable queue',
+    load: () => import('./sendmail.ts'),
+  },
   'send-test': {
     summary: 'send a test message through the configured distributor',
     load: () => import('./send-test.ts'),
