@@ -1,5 +1,16 @@
 /** The public API of malist: the loop, the contracts and the built-in units. */
 
+export { exportArchive } from './archive/export.ts';
+export { type BounceVerdict, classifyBounce } from './bounces/classify.ts';
+export { default as createBounceHandler } from './bounces/handler.ts';
+export { withRefusalRecording } from './bounces/refusals.ts';
+export { buildListServices } from './commands/list-services.ts';
+export { default as createRequestHandler } from './commands/request.ts';
+export { loadSecret } from './commands/secret.ts';
+export { default as createDigestCollector } from './digest/collector.ts';
+export { sendDigest } from './digest/send.ts';
+export { DigestStore } from './digest/store.ts';
+export { default as createArchiveDistributor } from './distributors/archive.ts';
 export { default as createDeliverTo } from './distributors/deliver-to.ts';
 export { distributors } from './distributors/index.ts';
 export { default as createMaildirDistributor } from './distributors/maildir.ts';
@@ -8,9 +19,13 @@ export * from './errors.ts';
 export { fetchers } from './fetchers/index.ts';
 export { default as createMaildirFetcher } from './fetchers/maildir.ts';
 export { default as createStdinFetcher } from './fetchers/stdin.ts';
+export { serve } from './http/server.ts';
+export { unsubscribeToken } from './http/unsubscribe-token.ts';
 export { normalizeAddress, parseAddressList, sameAddress } from './mail/address.ts';
 export { HeaderBlock } from './mail/header-block.ts';
 export { createListMail, mailBytes, messageId } from './mail/list-mail.ts';
+export { memberStores, openMemberStore } from './members/index.ts';
+export type { Member, MemberOptions, MemberStore } from './members/store.ts';
 export { type PlayOptions, type PlaySummary, play } from './play.ts';
 export { processors } from './processors/index.ts';
 export type { ListSettings } from './processors/list.ts';
