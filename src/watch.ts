@@ -10,10 +10,10 @@
  * play() stops before its next fetch — and then resolves.
  */
 import { readFile } from 'node:fs/promises';
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import { describeError, StageError } from './errors.ts';
 import type { ImapOptions } from './fetchers/imap.ts';
-import { imapClientOptions, imapError } from './fetchers/imap-client.ts';
+import { imapClientOptions, imapError, loadImapFlow } from './fetchers/imap-client.ts';
 
 export interface WatchOptions {
   /** The server and mailbox to watch: the imap fetcher's connection options. */
@@ -112,7 +112,7 @@ export async function watch(options: WatchOptions): Promise<void> {
   let delay = firstDelay;
   let pending = true;
   while (!signal.aborted) {
-    const client = new ImapFlow(imapClientOptions({ ...options.imap, ca }));
+    const client: ImapFlow = new (await loadImapFlow())(imapClientOptions({ ...options.imap, ca }));
     let wake: ((why: Wake) => void) | undefined;
     let closed = false;
     const onAbort = () => wake?.('abort');

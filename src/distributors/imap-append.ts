@@ -4,8 +4,8 @@
  * folder for the post's Message-ID, so a repeat after a crash does not store it twice.
  */
 import { readFileSync } from 'node:fs';
-import { ImapFlow } from 'imapflow';
 import { ErrorCode, StageError } from '../errors.ts';
+import { loadImapFlow } from '../fetchers/imap-client.ts';
 import { mailBytes, messageId } from '../mail/list-mail.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 
@@ -50,7 +50,7 @@ export default function createImapAppendDistributor(options: ImapAppendOptions):
     name: 'imap-append',
     async distribute(mail: ListMail): Promise<DeliveryReport> {
       const id = messageId(mail);
-      const client = new ImapFlow({
+      const client = new (await loadImapFlow())({
         host: options.host,
         port: options.port ?? (secure ? 993 : 143),
         secure,

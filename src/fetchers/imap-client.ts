@@ -2,7 +2,16 @@
  * The IMAP connection parts shared by the imap fetcher and `watch`: imapflow's options from
  * ours, the errors a user can act on, and compact UID sets.
  */
-import type { ImapFlowOptions } from 'imapflow';
+import type { ImapFlow, ImapFlowOptions } from 'imapflow';
+
+/**
+ * imapflow takes ~0.4 s to load: loaded on first use, so `malist receive` (and every
+ * command without an IMAP source) starts without it.
+ */
+export async function loadImapFlow(): Promise<typeof ImapFlow> {
+  return (await import('imapflow')).ImapFlow;
+}
+
 import { StageError } from '../errors.ts';
 import { goneError, netError } from './net-errors.ts';
 

@@ -17,14 +17,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ImapFlow, type MailboxLockObject } from 'imapflow';
+import type { ImapFlow, MailboxLockObject } from 'imapflow';
 import { NothingMore, StageError } from '../errors.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import { writeFileDurable } from '../state/durable.ts';
 import { safeName } from '../state/safe-name.ts';
 import { crashPoint } from '../testing/crash-point.ts';
 import type { Fetched, Fetcher } from '../types.ts';
-import { type ImapTlsMode, imapClientOptions, imapError, uidSet } from './imap-client.ts';
+import {
+  type ImapTlsMode,
+  imapClientOptions,
+  imapError,
+  loadImapFlow,
+  uidSet,
+} from './imap-client.ts';
 
 export type { ImapTlsMode };
 
@@ -181,7 +187,7 @@ export default function createImapFetcher(options: ImapOptions): Fetcher {
         });
       }
     }
-    const c = new ImapFlow(imapClientOptions({ ...options, ca }));
+    const c: ImapFlow = new (await loadImapFlow())(imapClientOptions({ ...options, ca }));
     // imapflow emits 'error' once when the connection fails; unheard it would crash us.
     c.on('error', () => {});
     try {
