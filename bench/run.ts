@@ -11,7 +11,7 @@
  * Flags: --quick (no 100,000-member cases, no mlmmj per-recipient), --no-mlmmj.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,7 +104,7 @@ function size(bytes: number): string {
 
 async function malist(
   name: string,
-  input: Omit<CaseInput, 'port' | 'connections' | 'perTransaction'>,
+  input: Omit<CaseInput, 'port' | 'connections' | 'perTransaction'> & { connections?: number },
   compare: { mlmmj?: string; ceiling: [number, number, number] },
   engine: Row['engine'] = 'malist',
 ): Promise<CaseOutput> {
@@ -118,7 +118,7 @@ async function malist(
     const full: CaseInput = {
       ...input,
       port: sink.port,
-      connections: CONNECTIONS,
+      connections: input.connections ?? CONNECTIONS,
       perTransaction: PER_TX,
       ...(input.kind === 'play'
         ? { inbox: await writeInbox(work, input.posts ?? 1, input.bodyBytes) }
@@ -186,7 +186,23 @@ async function mlmmj(key: string, name: string, n: number, batched: boolean, fau
   });
 }
 
+/** Mean fsync time of a small append on the spool's disk (ms): what durability costs now. */
+async function fsyncMs(): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'malist-bench-fsync-'));
+  const handle = await open(join(dir, 'probe'), 'a');
+  const started = performance.now();
+  for (let i = 0; i < 50; i++) {
+    await handle.write('x\n');
+    await handle.sync();
+  }
+  const ms = (performance.now() - started) / 50;
+  await handle.close();
+  await rm(dir, { recursive: true, force: true });
+  return ms;
+}
+
 const load = loadavg();
+const fsyncAtStart = await fsyncMs();
 const started = new Date().toISOString();
 const sizes = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
 
@@ -216,6 +232,14 @@ for (const n of sizes) {
     { mlmmj: `v${n}`, ceiling: [n, 1, KB5] },
   );
 }
+// Through the queue, a connection sends its next message only once the previous 250 is
+// in the sent-log (fsynced): VERP is bound by connections ÷ fsync latency, so more
+// connections show whether the client or the disk is the limit.
+await malist(
+  '5 KB post, VERP, 16 connections',
+  { kind: 'play', members: 10_000, verp: true, bodyBytes: KB5, connections: 16 },
+  { ceiling: [10_000, 1, KB5] },
+);
 await malist(
   '5 KB post, batched, 1% 550 + 1% 451',
   { kind: 'play', members: 10_000, verp: false, bodyBytes: KB5, faults: true },
@@ -292,6 +316,7 @@ const summary =
     ? `malist VERP at 10,000 through the queue: ${Math.round(verp10k.perSecond)} recipients/s, ` +
       `${(verp10k.perSecond / nodemailer.perSecond).toFixed(1)}× nodemailer's pool without a queue.`
     : '';
+const fsyncAtEnd = await fsyncMs();
 const header = `Run ${started}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}, load average at start ${load.map((l) => l.toFixed(2)).join(' ')}, at end ${loadavg()
   .map((l) => l.toFixed(2))
   .join(' ')}.`;
@@ -301,6 +326,6 @@ const results = join(here, 'results');
 await mkdir(results, { recursive: true });
 await writeFile(
   join(results, 'latest.json'),
-  `${JSON.stringify({ started, cpus: cpus().length, node: process.version, loadavg: { start: load, end: loadavg() }, rows }, null, 2)}\n`,
+  `${JSON.stringify({ started, cpus: cpus().length, node: process.version, loadavg: { start: load, end: loadavg() }, fsyncMs: { start: fsyncAtStart, end: fsyncAtEnd }, rows }, null, 2)}\n`,
 );
 await writeFile(join(results, 'latest.md'), markdown);
