@@ -78,7 +78,8 @@ export function classifyBounce(raw: Buffer): BounceVerdict {
     const entries = findParts(body, DSN_TYPES).flatMap((p) => parseDeliveryStatus(p.body));
     const recipients = fromDsn(entries);
     if (recipients.length > 0) return { kind: 'bounce', format: 'dsn', recipients };
-    if (entries.length > 0) return { kind: 'not-bounce', reason: 'success-report' };
+    if (entries.length > 0 && entries.every((e) => /^(delivered|relayed|expanded)$/.test(e.action)))
+      return { kind: 'not-bounce', reason: 'success-report' };
   }
   const textual = parseTextBounce(body, header.get('X-Failed-Recipients'));
   if (textual.length > 0) {

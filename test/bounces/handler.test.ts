@@ -133,3 +133,28 @@ describe('bounce handler', () => {
     expect((await state.get('alice@example.com'))?.score).toBeCloseTo(1.25);
   });
 });
+
+describe('classifyBounce edge cases', () => {
+  it('a success report (Action: delivered) is not a bounce; an unreadable recipient falls back to X-Failed-Recipients', async () => {
+    const { classifyBounce } = await import('../../src/bounces/classify.ts');
+    const report = (fields: string, extra = '') =>
+      Buffer.from(
+        `From: MAILER-DAEMON@mx\n${extra}Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx\n\n${fields}\n--b--\n`,
+      );
+    expect(
+      classifyBounce(
+        report('Final-Recipient: rfc822; a@example.com\nAction: delivered\nStatus: 2.0.0'),
+      ),
+    ).toEqual({
+      kind: 'not-bounce',
+      reason: 'success-report',
+    });
+    const odd = classifyBounce(
+      report(
+        'Final-Recipient: X-Notes; CN=Someone/O=Org\nAction: failed\nStatus: 5.1.1',
+        'X-Failed-Recipients: someone@example.org\n',
+      ),
+    );
+    expect(odd).toMatchObject({ kind: 'bounce', recipients: [{ address: 'someone@example.org' }] });
+  });
+});
