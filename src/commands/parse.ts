@@ -138,7 +138,14 @@ export function parseRequest(
   const fromSubject = subject ? parseCommandLine(subject) : undefined;
   if (fromSubject && fromSubject !== 'end') push(fromSubject);
   for (const raw of (input.body ?? '').split(/\r?\n/)) {
-    if (raw === '-- ' || raw === '--' || raw === '__') break; // signature
+    // A signature, or the start of a quoted original that has no '>' (Outlook).
+    if (raw === '-- ' || raw === '--' || raw === '__') break;
+    if (
+      /^\s*(-{2,}\s*(Original Message|Ursprüngliche Nachricht|Message d'origine)\s*-{2,}|_{10,})\s*$/i.test(
+        raw,
+      )
+    )
+      break;
     const line = raw.trim();
     if (line === '' || line.startsWith('>') || line.startsWith('|')) continue;
     const command = parseCommandLine(line);

@@ -67,6 +67,18 @@ describe('parseRequest', () => {
     expect(got.unknown).toHaveLength(5);
   });
 
+  it('stops at an Outlook quoted original', () => {
+    const body =
+      'ok\r\n\r\n-----Original Message-----\r\nFrom: red-request@list.example\r\n\r\n    unsubscribe\r\n';
+    expect(parseRequest({ subject: 'RE: subscribe', body }).commands).toEqual([
+      { verb: 'subscribe' },
+    ]);
+    const outlook = `yes\r\n________________________________\r\nunsubscribe\r\n`;
+    expect(parseRequest({ subject: 'AW: help', body: outlook }).commands).toEqual([
+      { verb: 'help' },
+    ]);
+  });
+
   it('puts the command of the address first', () => {
     const got = parseRequest({
       addressCommand: { verb: 'unsubscribe' },
