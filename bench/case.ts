@@ -30,6 +30,8 @@ export interface CaseInput {
   /** The maildir holding the posts (play only), written by the parent. */
   inbox?: string;
   faults?: boolean;
+  /** Spool and journal on /dev/shm (diagnostic only: fsync is free there). */
+  tmpfs?: boolean;
   connections: number;
   perTransaction: number;
 }
@@ -72,7 +74,8 @@ const tally = (results: Array<{ status: string }>) => {
   out.deferred = results.filter((r) => r.status === 'deferred' || r.status === 'queued').length;
 };
 
-const work = await mkdtemp(join(tmpdir(), 'malist-bench-'));
+// tmpfs: a diagnostic of the engine without the disk's fsync latency (not durable).
+const work = await mkdtemp(join(input.tmpfs ? '/dev/shm' : tmpdir(), 'malist-bench-'));
 try {
   if (input.kind === 'play') {
     // The parent wrote the inbox: making a 20 MB post here would count in this RSS.
