@@ -35,6 +35,7 @@ import {
 export type { ImapTlsMode };
 
 import { makeDownloadDir } from './download-dir.ts';
+import { checkMailboxOptions } from './mailbox-options.ts';
 import { goneError } from './net-errors.ts';
 
 export interface ImapOptions {
@@ -118,24 +119,7 @@ class UidRecord {
 }
 
 function checkOptions(options: ImapOptions): void {
-  const fail = (message: string) => {
-    throw new StageError(message, { code: 'ECONFIG', unit: UNIT });
-  };
-  if (!options || typeof options !== 'object') fail('options are required');
-  if (!options.host) fail('`host` is required');
-  if (!options.user) fail('`user` is required');
-  if (typeof options.password !== 'string')
-    fail('`password` is required (password_env or password_file)');
-  if (!options.stateDir) fail('`stateDir` is required (it keeps the record of handled UIDs)');
-  if (options.tls !== undefined && !['implicit', 'starttls', 'none'].includes(options.tls)) {
-    fail(`\`tls\` must be implicit, starttls or none, not ${JSON.stringify(options.tls)}`);
-  }
-  if (options.port !== undefined && !(Number.isInteger(options.port) && options.port > 0)) {
-    fail('`port` must be a positive integer');
-  }
-  if (options.maxMailSize !== undefined && !(options.maxMailSize > 0)) {
-    fail('`maxMailSize` must be a positive number of bytes');
-  }
+  const fail = checkMailboxOptions(UNIT, options);
   if (options.moveTo !== undefined && !options.moveTo) fail('`moveTo` must name a folder');
 }
 

@@ -18,6 +18,7 @@ import { safeName } from '../state/safe-name.ts';
 import { crashPoint } from '../testing/crash-point.ts';
 import type { Fetched, Fetcher } from '../types.ts';
 import { makeDownloadDir } from './download-dir.ts';
+import { checkMailboxOptions } from './mailbox-options.ts';
 import { goneError } from './net-errors.ts';
 import { Pop3Session, Pop3StepError, type Pop3TlsMode } from './pop3-session.ts';
 
@@ -61,24 +62,7 @@ interface Entry {
 }
 
 function checkOptions(options: Pop3Options): void {
-  const fail = (message: string) => {
-    throw new StageError(message, { code: 'ECONFIG', unit: UNIT });
-  };
-  if (!options || typeof options !== 'object') fail('options are required');
-  if (!options.host) fail('`host` is required');
-  if (!options.user) fail('`user` is required');
-  if (typeof options.password !== 'string')
-    fail('`password` is required (password_env or password_file)');
-  if (!options.stateDir) fail('`stateDir` is required (it keeps the record of handled UIDs)');
-  if (options.tls !== undefined && !['implicit', 'starttls', 'none'].includes(options.tls)) {
-    fail(`\`tls\` must be implicit, starttls or none, not ${JSON.stringify(options.tls)}`);
-  }
-  if (options.port !== undefined && !(Number.isInteger(options.port) && options.port > 0)) {
-    fail('`port` must be a positive integer');
-  }
-  if (options.maxMailSize !== undefined && !(options.maxMailSize > 0)) {
-    fail('`maxMailSize` must be a positive number of bytes');
-  }
+  checkMailboxOptions(UNIT, options);
 }
 
 /** The record of UIDs handled (acked) whose deletion may not have been committed yet. */

@@ -1,0 +1,38 @@
+/** Up-front checks of the options POP3 and IMAP share, with errors prefixed by the unit. */
+import { StageError } from '../errors.ts';
+
+export interface MailboxOptionsShape {
+  host: string;
+  port?: number;
+  user: string;
+  password: string;
+  tls?: string;
+  stateDir: string;
+  maxMailSize?: number;
+}
+
+/** Throws ECONFIG naming the unit and the option; returns a `fail` for the unit's own checks. */
+export function checkMailboxOptions(
+  unit: string,
+  options: MailboxOptionsShape,
+): (message: string) => never {
+  const fail = (message: string): never => {
+    throw new StageError(message, { code: 'ECONFIG', unit });
+  };
+  if (!options || typeof options !== 'object') fail('options are required');
+  if (!options.host) fail('`host` is required');
+  if (!options.user) fail('`user` is required');
+  if (typeof options.password !== 'string')
+    fail('`password` is required (password_env or password_file)');
+  if (!options.stateDir) fail('`stateDir` is required (it keeps the record of handled UIDs)');
+  if (options.tls !== undefined && !['implicit', 'starttls', 'none'].includes(options.tls)) {
+    fail(`\`tls\` must be implicit, starttls or none, not ${JSON.stringify(options.tls)}`);
+  }
+  if (options.port !== undefined && !(Number.isInteger(options.port) && options.port > 0)) {
+    fail('`port` must be a positive integer');
+  }
+  if (options.maxMailSize !== undefined && !(options.maxMailSize > 0)) {
+    fail('`maxMailSize` must be a positive number of bytes');
+  }
+  return fail;
+}
