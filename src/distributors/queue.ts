@@ -6,7 +6,7 @@
  * after a crash before the caller's journal, sends nothing twice.
  */
 import { ErrorCode, StageError } from '../errors.ts';
-import { mailBytes, messageId } from '../mail/list-mail.ts';
+import { envelopeOf, mailBytes, messageId } from '../mail/list-mail.ts';
 import { entryIdFor } from '../queue/entry-id.ts';
 import { createQueue, type Queue, type QueueDeps, type QueueOptions } from '../queue/queue.ts';
 import type { Transport } from '../queue/transport.ts';
@@ -45,23 +45,13 @@ export default function createQueueDistributor(
     name: 'queue',
     queue,
     async distribute(mail: ListMail): Promise<DeliveryReport> {
-      const to = mail.ml_send_to ?? [];
+      const { from, to } = envelopeOf(mail, 'queue');
       const id = messageId(mail);
-      if (mail.ml_sender === undefined || to.length === 0) {
-        throw new StageError(
-          'the mail has no envelope (ml_sender / ml_send_to); nothing was spooled',
-          {
-            code: ErrorCode.ENVELOPE,
-            unit: 'queue',
-            messageId: id,
-          },
-        );
-      }
       try {
         const { results } = await queue.enqueue({
           id: entryIdFor(mail.ml_list_name ?? mail.ml_list ?? '', mail.key),
           raw: mailBytes(mail),
-          sender: mail.ml_sender,
+          sender: from,
           recipients: to,
           ...(mail.ml_list_name ? { list: mail.ml_list_name } : {}),
           ...(id ? { messageId: id } : {}),

@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { ErrorCode, StageError } from '../errors.ts';
-import { mailBytes, messageId } from '../mail/list-mail.ts';
+import { envelopeOf, mailBytes, messageId } from '../mail/list-mail.ts';
 import type { DeliveryReport, Distributor, ListMail, RecipientStatus } from '../types.ts';
 
 export interface SendmailOptions {
@@ -54,25 +54,8 @@ export default function createSendmailDistributor(options: SendmailOptions = {})
   return {
     name: 'sendmail',
     async distribute(mail: ListMail): Promise<DeliveryReport> {
-      const to = mail.ml_send_to ?? [];
-      if (mail.ml_sender === undefined || to.length === 0) {
-        throw new StageError(
-          'the mail has no envelope (ml_sender / ml_send_to); nothing was sent',
-          {
-            code: ErrorCode.ENVELOPE,
-            unit: 'sendmail',
-            messageId: messageId(mail),
-          },
-        );
-      }
-      const args = [
-        ...(options.args ?? []),
-        '-i',
-        '-f',
-        mail.ml_sender === '' ? '<>' : mail.ml_sender,
-        '--',
-        ...to,
-      ];
+      const { from, to } = envelopeOf(mail, 'sendmail');
+      const args = [...(options.args ?? []), '-i', '-f', from === '' ? '<>' : from, '--', ...to];
       let outcome: { code: number | null; stderr: string };
       try {
         outcome = await run(path, args, mailBytes(mail), options.timeout_ms ?? 120_000);

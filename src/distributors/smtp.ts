@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import { ErrorCode, StageError } from '../errors.ts';
-import { mailBytes, messageId } from '../mail/list-mail.ts';
+import { envelopeOf, mailBytes, messageId } from '../mail/list-mail.ts';
 import { mapLimited } from '../queue/limit.ts';
 import { outcomeOfError, outcomeOfSuccess, type SmtpErrorLike } from '../queue/smtp-outcome.ts';
 import type { SendJob, Transport } from '../queue/transport.ts';
@@ -217,19 +217,9 @@ export default function createSmtpDistributor(options: SmtpOptions = {}): Distri
   return {
     name: 'smtp',
     async distribute(mail: ListMail): Promise<DeliveryReport> {
-      const to = mail.ml_send_to ?? [];
-      if (mail.ml_sender === undefined || to.length === 0) {
-        throw new StageError(
-          'the mail has no envelope (ml_sender / ml_send_to); nothing was sent',
-          {
-            code: ErrorCode.ENVELOPE,
-            unit: 'smtp',
-            messageId: messageId(mail),
-          },
-        );
-      }
+      const { from, to } = envelopeOf(mail, 'smtp');
       const results = await transport.send({
-        from: mail.ml_sender,
+        from,
         to,
         raw: mailBytes(mail),
         messageId: messageId(mail),

@@ -1,5 +1,6 @@
 /** Making, copying and serialising a ListMail. */
 import { createHash } from 'node:crypto';
+import { ErrorCode, StageError } from '../errors.ts';
 import type { ListMail, Origin } from '../types.ts';
 import { HeaderBlock } from './header-block.ts';
 
@@ -39,4 +40,20 @@ export function messageId(mail: ListMail): string | undefined {
   if (!value) return undefined;
   const match = /<([^>]*)>/.exec(value);
   return (match ? match[1] : value.split(/\s/)[0])?.slice(0, 500);
+}
+
+/**
+ * The envelope a distributor sends with, or an EENVELOPE error naming the unit: a mail
+ * without `ml_sender` or recipients is never sent (nor spooled) by guesswork.
+ */
+export function envelopeOf(mail: ListMail, unit: string): { from: string; to: string[] } {
+  const to = mail.ml_send_to ?? [];
+  if (mail.ml_sender === undefined || to.length === 0) {
+    throw new StageError('the mail has no envelope (ml_sender / ml_send_to); nothing was sent', {
+      code: ErrorCode.ENVELOPE,
+      unit,
+      messageId: messageId(mail),
+    });
+  }
+  return { from: mail.ml_sender, to };
 }
