@@ -4,6 +4,9 @@
  * `type:` mapping) are checked later, against the unit's own schema (unit-schemas.ts).
  */
 import { z } from 'zod';
+import { BOUNCE_TEMPLATES } from '../bounces/handler.ts';
+import { COMMAND_TEMPLATES } from '../commands/templates.ts';
+import { DEFAULT_TEMPLATES } from '../notices/templates.ts';
 
 /** An address as configuration writes it: local@domain, nothing else. */
 export const address = z
@@ -47,8 +50,54 @@ const oneOrMany = z.union([unitSpec, z.array(unitSpec)], {
 export const POSTING = ['open', 'members', 'moderated', 'announce'] as const;
 export const NON_MEMBER_ACTION = ['hold', 'reject', 'discard', 'accept'] as const;
 
+const nonNegative = z.number().min(0);
+
+/** Bounce scoring (src/bounces/score.ts); a typo is an unknown key. */
+const bounces = z.strictObject({
+  /** Score at which a member is set to nomail. @default 5 */
+  threshold: z.number().positive().optional(),
+  hard_weight: nonNegative.optional(),
+  soft_weight: nonNegative.optional(),
+  delay_weight: nonNegative.optional(),
+  /** Most score added in one UTC day. @default 1 */
+  daily_cap: z.number().positive().optional(),
+  quiet_days: nonNegative.optional(),
+  half_life_days: z.number().positive().optional(),
+});
+
+/** Digests (src/digest/send.ts). */
+const digest = z.strictObject({
+  /** MIME (multipart/digest) or plain text (RFC 1153). @default mime */
+  format: z.enum(['mime', 'plain']).optional(),
+  /** Send when the pending posts reach this size, in KiB. @default 30 */
+  size_kb: z.number().positive().optional(),
+  /** Send when the oldest pending post is this old, in hours. @default 24 */
+  max_age_hours: z.number().positive().optional(),
+  footer: z.string().optional(),
+});
+
+/** Text overrides by key: membership (commands/templates.ts), bounce and notice texts. */
+const templates = z.strictObject(
+  Object.fromEntries(
+    [
+      ...Object.keys(COMMAND_TEMPLATES),
+      ...Object.keys(BOUNCE_TEMPLATES),
+      ...Object.keys(DEFAULT_TEMPLATES),
+    ].map((key) => [key, z.string().optional()]),
+  ),
+);
+
 /** The settings a list may take from `defaults:` in malist.yaml. */
 const listDefaults = {
+  /** How people join by mail: confirm (double opt-in), approve, confirm-approve, open. @default confirm */
+  subscribe_policy: z.enum(['confirm', 'approve', 'confirm-approve', 'open']).optional(),
+  /** open: an unsubscribe from the member's own address is done at once. @default confirm */
+  unsubscribe_policy: z.enum(['confirm', 'open']).optional(),
+  /** Hours a confirmation token lives. @default 72 */
+  confirm_hours: z.number().positive().optional(),
+  templates: templates.optional(),
+  bounces: bounces.optional(),
+  digest: digest.optional(),
   /** Who may post. @default members */
   posting: z.enum(POSTING).optional(),
   /** What happens to a non-member's post on a `members` list. @default hold */
