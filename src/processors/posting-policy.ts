@@ -4,9 +4,14 @@
  * `posters`). The poster is every From mailbox and the Sender, compared by normal address
  * (case-insensitive, IDN domains in punycode), never by substring. A post a moderator
  * approved (`ml_approved`: released from hold, or a valid `Approved:` field) passes.
+ *
+ * With a member store, membership is read from it at each post, not from the members
+ * loaded with the configuration: someone who subscribed by mail may post at once, one who
+ * left may not, and a member flagged `moderate` is held whatever the policy.
  */
 import { Discard, Hold, Reject } from '../errors.ts';
 import { parseAddressList } from '../mail/address.ts';
+import type { Member } from '../members/store.ts';
 import type { ListMail, Processor } from '../types.ts';
 import { type ListSettings, memberSet } from './list.ts';
 
@@ -20,16 +25,24 @@ export function posterAddresses(mail: ListMail): string[] {
   ].map((m) => m.address);
 }
 
-export function checkPoster(list: ListSettings, mail: ListMail): void {
+/**
+ * Throws the signal for a post its poster may not send (pure). `stored`: the member store's
+ * entries for the poster's addresses, when the list has a store (else `list.members` counts).
+ */
+export function checkPoster(list: ListSettings, mail: ListMail, stored?: Member[]): void {
   const policy = list.posting ?? 'members';
-  if (policy === 'open' || mail.ml_approved) return;
+  if (mail.ml_approved) return;
   const poster = posterAddresses(mail);
   const shown = poster[0] ?? '(no From address)';
+  const moderated = stored?.find((m) => m.moderate);
+  if (moderated)
+    throw new Hold(`${moderated.address} is moderated on ${list.address}: a moderator decides`);
+  if (policy === 'open') return;
   if (policy === 'moderated')
     throw new Hold(`${list.name} is moderated: every post waits for a moderator`);
   const posters = memberSet(list.posters ?? []);
-  const allowed =
-    policy === 'announce' ? posters : new Set([...memberSet(list.members), ...posters]);
+  const members = stored ? memberSet(stored.map((m) => m.address)) : memberSet(list.members);
+  const allowed = policy === 'announce' ? posters : new Set([...members, ...posters]);
   const normal = memberSet(poster);
   if ([...normal].some((a) => allowed.has(a))) return;
   if (policy === 'announce')
@@ -54,7 +67,19 @@ export default function createPostingPolicy(
   return {
     name: 'posting-policy',
     async process(mail) {
-      checkPoster(list, mail);
+      const store = list.member_store;
+      if (!store || mail.ml_approved) {
+        checkPoster(list, mail);
+        return mail;
+      }
+      const found = await Promise.all(
+        [...memberSet(posterAddresses(mail))].map((a) => store.get(a)),
+      );
+      checkPoster(
+        list,
+        mail,
+        found.filter((m): m is Member => m !== undefined),
+      );
       return mail;
     },
   };
