@@ -5,11 +5,16 @@
  */
 import { join } from 'node:path';
 import createBounceHandler from '../bounces/handler.ts';
-import { type RefusalRecordingOptions, withRefusalRecording } from '../bounces/refusals.ts';
+import {
+  type RefusalRecordingOptions,
+  recordRefusal,
+  withRefusalRecording,
+} from '../bounces/refusals.ts';
 import createDigestCollector, { type DigestListOptions } from '../digest/collector.ts';
 import type { NoticeSender } from '../notices/compose.ts';
 import type { ListSettings } from '../processors/list.ts';
 import type { ListAddressHandlers } from '../processors/many-lists.ts';
+import type { RecipientFailure } from '../queue/queue.ts';
 import { TokenStore } from '../state/tokens.ts';
 import type { Distributor } from '../types.ts';
 import type { ConfirmHandlers } from './confirm-handlers.ts';
@@ -23,6 +28,8 @@ export interface ListServicesOptions {
   secret: Buffer;
   /** Token kinds handled elsewhere (moderation's 'moderate'). */
   confirmHandlers?: ConfirmHandlers;
+  /** The token store, when others share it (moderation). @default STATE/tokens with `secret` */
+  tokens?: TokenStore;
 }
 
 export interface ListServices {
@@ -32,10 +39,20 @@ export interface ListServices {
   recordRefusals(inner: Distributor, send?: NoticeSender): Distributor;
   /** The digest collector for lists with digest members, sending through `send`. */
   digestCollector(send: Distributor): Distributor;
+  /**
+   * For the queue's `onRecipientFailed`: a recipient refused (5xx) at a later queue run
+   * counts as a bounce like one refused at once (same key, so never twice).
+   */
+  queueRefusals(send?: NoticeSender): (event: RecipientFailure) => Promise<void>;
+}
+
+/** Where the installation's pending confirmations live. */
+export function tokenStore(stateDir: string, secret: Buffer): TokenStore {
+  return new TokenStore(join(stateDir, 'tokens'), secret);
 }
 
 export function buildListServices(options: ListServicesOptions): ListServices {
-  const tokens = new TokenStore(join(options.stateDir, 'tokens'), options.secret);
+  const tokens = options.tokens ?? tokenStore(options.stateDir, options.secret);
   const handlers: Record<string, ListAddressHandlers> = {};
   const refusalLists: RefusalRecordingOptions['lists'] = {};
   const digestLists: Record<string, DigestListOptions> = {};
@@ -69,5 +86,15 @@ export function buildListServices(options: ListServicesOptions): ListServices {
       withRefusalRecording(inner, { lists: refusalLists, ...(send ? { send } : {}) }),
     digestCollector: (send) =>
       createDigestCollector({ state_dir: options.stateDir, lists: digestLists, send }),
+    queueRefusals: (send) => async (event) => {
+      if (event.reason !== 'refused' || !event.list || !event.key) return;
+      await recordRefusal(
+        { lists: refusalLists, ...(send ? { send } : {}) },
+        event.list,
+        event.recipient,
+        `${event.key}:${event.recipient}`,
+        { code: event.code, text: event.response },
+      );
+    },
   };
 }

@@ -33,6 +33,11 @@ export interface ManyListsOptions {
   no_match?: 'hold' | 'reject' | 'discard';
   /** Handlers of the lists' request and bounce addresses, by list name. */
   handlers?: Record<string, ListAddressHandlers>;
+  /**
+   * The list a mail that names none of the served addresses is posted to, instead of
+   * `no_match` (`malist receive --list NAME`: the MTA already said which list it is for).
+   */
+  fallback?: SingleList;
 }
 
 export interface Route {
@@ -71,6 +76,17 @@ export function routeAll(lists: readonly SingleList[], mail: ListMail): Route[] 
   return routes;
 }
 
+/** The routes of `mail` that something serves: posting addresses, and handled roles. */
+export function servedRoutes(
+  lists: readonly SingleList[],
+  handlers: Record<string, ListAddressHandlers>,
+  mail: ListMail,
+): Route[] {
+  return routeAll(lists, mail).filter(
+    (r) => r.role.role === 'post' || handlers[r.list.list.name]?.[r.role.role] !== undefined,
+  );
+}
+
 export default function createManyLists(options: ManyListsOptions): Processor {
   if (!options?.lists?.length) throw new Error('many-lists: `lists` needs at least one list');
   const seen = new Set<string>();
@@ -84,10 +100,9 @@ export default function createManyLists(options: ManyListsOptions): Processor {
     name: 'many-lists',
     async process(mail: ListMail): Promise<ListMail | ListMail[]> {
       const handlers = options.handlers ?? {};
-      const served = (r: Route) =>
-        r.role.role === 'post' || handlers[r.list.list.name]?.[r.role.role] !== undefined;
       // With no handlers configured, only posting addresses route (as before).
-      const routes = routeAll(options.lists, mail).filter(served);
+      const routes = servedRoutes(options.lists, handlers, mail);
+      if (routes.length === 0 && options.fallback) return options.fallback.process(mail);
       if (routes.length === 0) {
         const reason =
           'addressed to none of the lists served here (To, Cc, Delivered-To, X-Original-To)';
