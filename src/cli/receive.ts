@@ -15,21 +15,17 @@
  */
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import {
-  buildDistributors,
-  buildList,
-  buildReactors,
-  type ListPlan,
-  type Plans,
-} from '../config/build.ts';
+import type { ListPlan, Plans } from '../config/build.ts';
 import { openConfig, printProblems } from '../config/open.ts';
+import { buildRuntime, isTemporary, type ListRuntime } from '../config/services.ts';
 import { describeError } from '../errors.ts';
 import createStdinFetcher from '../fetchers/stdin.ts';
 import { normalizeAddress } from '../mail/address.ts';
 import { createListMail } from '../mail/list-mail.ts';
-import { play } from '../play.ts';
-import createManyLists, { routeMail } from '../processors/many-lists.ts';
+import { type PlaySummary, play } from '../play.ts';
+import { addressRole } from '../processors/list-addresses.ts';
 import createDeliveryLog from '../reactors/delivery-log.ts';
+import type { Processor } from '../types.ts';
 import { EX } from './exit-codes.ts';
 
 const USAGE =
@@ -66,12 +62,13 @@ export function envelopeRecipient(
 }
 
 /**
- * The list a recipient means: its address exactly; else one whose local part (or short
- * name) is the recipient's local part without a +extension (an alias on another domain).
+ * The list a recipient means: one of its addresses (posting, LIST-request@, LIST-join@,
+ * LIST-bounces+…@, …); else one whose local part (or short name) is the recipient's local
+ * part without a +extension (an alias on another domain).
  */
 export function listForRecipient(lists: ListPlan[], recipient: string): ListPlan | undefined {
   const normal = normalizeAddress(recipient) || recipient.toLowerCase();
-  const exact = lists.find((l) => normalizeAddress(l.list.settings.address) === normal);
+  const exact = lists.find((l) => addressRole(l.list.settings, normal) !== undefined);
   if (exact) return exact;
   const local = normal.split('@')[0]!.split('+')[0]!;
   const byLocal = lists.filter(
@@ -134,7 +131,7 @@ async function receiveOne(values: {
     printProblems(config, process.stderr);
     return fail(EX.CONFIG, 'configuration error; the mail was not accepted (run malist check)');
   }
-  let target: ListPlan[] | undefined;
+  let target: ListPlan | undefined;
   const recipient = values.list ? undefined : envelopeRecipient(values.recipient, process.env);
   if (values.list) {
     const one = pickList(plans, values.list);
@@ -143,11 +140,10 @@ async function receiveOne(values: {
         EX.NOUSER,
         `unknown list '${values.list}'; lists here: ${plans.lists.map((l) => l.list.name).join(', ') || '(none)'}`,
       );
-    target = [one];
+    target = one;
   } else if (recipient) {
-    const one = listForRecipient(plans.lists, recipient);
-    if (!one) return fail(EX.NOUSER, `no list has the address ${recipient}`);
-    target = [one];
+    target = listForRecipient(plans.lists, recipient);
+    if (!target) return fail(EX.NOUSER, `no list has the address ${recipient}`);
   }
   let raw: Buffer;
   try {
@@ -156,42 +152,54 @@ async function receiveOne(values: {
     return fail(EX.DATAERR, describeError(error));
   }
   if (raw.length === 0) return fail(EX.DATAERR, 'standard input was empty: no message');
-  if (!target) {
-    const built = plans.lists.map(buildList);
-    const routed = routeMail(built, createListMail(raw, { fetcher: 'stdin', id: 'stdin' }));
-    if (routed.length === 0)
+  let runtime: ListRuntime;
+  try {
+    runtime = await buildRuntime(config, plans);
+  } catch (error) {
+    if (isTemporary(error))
+      return fail(
+        EX.TEMPFAIL,
+        `${describeError(error)}; temporary failure, the MTA keeps the mail and retries`,
+      );
+    return fail(EX.CONFIG, describeError(error));
+  }
+  let processor: Processor;
+  if (target) {
+    // The MTA said which list: its request and bounce addresses route to their handlers,
+    // anything else (an alias, a Bcc) is a post to it.
+    const one = runtime.lists.find((l) => l.list.name === target.list.name)!;
+    processor = runtime.processor([one], one);
+  } else {
+    const mail = createListMail(raw, { fetcher: 'stdin', id: 'stdin' });
+    if (runtime.routes(mail).length === 0) {
+      await runtime.close();
       return fail(
         EX.NOUSER,
         'no --list, no envelope recipient, and the message names none of the lists in To/Cc',
       );
-    target = plans.lists.filter((l) => routed.some((r) => r.list.name === l.list.name));
-  }
-  let reactors: ReturnType<typeof buildReactors>;
-  let processor: ReturnType<typeof buildList> | ReturnType<typeof createManyLists>;
-  let distributors: ReturnType<typeof buildDistributors>;
-  try {
-    reactors = buildReactors(plans);
-    distributors = buildDistributors(plans, reactors);
-    const lists = target.map(buildList);
-    processor = lists.length === 1 ? lists[0]! : createManyLists({ lists });
-  } catch (error) {
-    return fail(EX.CONFIG, describeError(error));
+    }
+    processor = runtime.processor();
   }
   const log = config.main.delivery_log
     ? createDeliveryLog({ file: config.main.delivery_log })
     : undefined;
-  const summary = await play({
-    fetcher: createStdinFetcher({
-      input: Readable.from([raw]),
-      ...(recipient ? { recipient } : {}),
-      maxMailSize: MAX_SIZE,
-    }),
-    processor,
-    distributor: distributors,
-    reactor: reactors,
-    stateDir: config.main.state_dir,
-    onOutcome: (event) => log?.record(event),
-  });
+  let summary: PlaySummary;
+  try {
+    summary = await play({
+      fetcher: createStdinFetcher({
+        input: Readable.from([raw]),
+        ...(recipient ? { recipient } : {}),
+        maxMailSize: MAX_SIZE,
+      }),
+      processor,
+      distributor: runtime.distributors,
+      reactor: runtime.reactors,
+      stateDir: config.main.state_dir,
+      onOutcome: (event) => log?.record(event),
+    });
+  } finally {
+    await runtime.close();
+  }
   await log?.flush().catch((error: unknown) => {
     process.stderr.write(`malist receive: delivery log: ${describeError(error)}\n`);
   });

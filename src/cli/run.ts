@@ -6,22 +6,16 @@
  */
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  buildDistributors,
-  buildFetchers,
-  buildProcessor,
-  buildReactors,
-  type Plans,
-} from '../config/build.ts';
+import { buildFetchers, type Plans } from '../config/build.ts';
 import { DEMO_INBOX } from '../config/default.ts';
 import { EXAMPLE_POSTS, seedDemoInbox } from '../config/demo.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { openConfig, printProblems } from '../config/open.ts';
+import { buildRuntime, isTemporary, type ListRuntime } from '../config/services.ts';
 import { describeError } from '../errors.ts';
 import { type OutcomeEvent, type PlaySummary, play } from '../play.ts';
 import createDeliveryLog, { type DeliveryLog } from '../reactors/delivery-log.ts';
 import { acquireLock } from '../state/lock.ts';
-import type { Distributor } from '../types.ts';
 import { EX } from './exit-codes.ts';
 
 const USAGE = `usage: malist run [--config DIR] [--quiet]
@@ -85,7 +79,12 @@ function shortPath(path: string): string {
   return rel && !rel.startsWith('..') ? rel : path;
 }
 
-export default async function run(argv: string[]): Promise<number> {
+export interface RunOptions {
+  /** Stops after the mail in hand (`malist watch` on SIGTERM): play() fetches no more. */
+  signal?: AbortSignal;
+}
+
+export default async function run(argv: string[], options: RunOptions = {}): Promise<number> {
   let values: { config?: string; quiet?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
@@ -144,27 +143,31 @@ export default async function run(argv: string[]): Promise<number> {
           `malist: the demo inbox was empty; seeded it with ${seeded} example posts from ${shortPath(EXAMPLE_POSTS)}\n`,
         );
     }
-    return await runLocked(config, plans, values.quiet === true);
+    return await runLocked(config, plans, values.quiet === true, options.signal);
   } finally {
     await lockResult.lock.release();
   }
 }
 
-async function runLocked(config: LoadedConfig, plans: Plans, quiet: boolean): Promise<number> {
+async function runLocked(
+  config: LoadedConfig,
+  plans: Plans,
+  quiet: boolean,
+  signal: AbortSignal | undefined,
+): Promise<number> {
   const main = config.main!;
   const out = process.stdout;
   const attention: string[] = [];
-  let reactors: ReturnType<typeof buildReactors>;
-  let distributors: Distributor[];
-  let processor: ReturnType<typeof buildProcessor>;
+  let runtime: ListRuntime;
   try {
-    reactors = buildReactors(plans);
-    distributors = buildDistributors(plans, reactors);
-    processor = buildProcessor(plans, config);
+    runtime = await buildRuntime(config, plans);
   } catch (error) {
-    process.stderr.write(`malist run: ${describeError(error)}\n`);
-    return EX.CONFIG;
+    process.stderr.write(
+      `malist run: ${isTemporary(error) ? 'needs attention: ' : ''}${describeError(error)}\n`,
+    );
+    return isTemporary(error) ? 1 : EX.CONFIG;
   }
+  const { reactors } = runtime;
   const log: DeliveryLog | undefined = main.delivery_log
     ? createDeliveryLog({ file: main.delivery_log })
     : undefined;
@@ -203,7 +206,7 @@ async function runLocked(config: LoadedConfig, plans: Plans, quiet: boolean): Pr
   };
 
   // Retries of earlier deferrals first; new posts are delivered at once as they are spooled.
-  for (const d of distributors) {
+  for (const d of runtime.outlets) {
     const queue = (
       d as {
         queue?: {
@@ -228,15 +231,12 @@ async function runLocked(config: LoadedConfig, plans: Plans, quiet: boolean): Pr
     }
   }
 
-  // play() closes its distributors: share ours across the sources and close them once.
-  const shared: Distributor[] = distributors.map((d) => ({
-    name: d.name,
-    distribute: (mail) => d.distribute(mail),
-  }));
+  const processor = runtime.processor();
   const totals = { fetched: 0, skipped: 0, quarantined: 0, failed: 0 };
   try {
     const fetchers = buildFetchers(plans, main.state_dir);
     for (const [i, fetcher] of fetchers.entries()) {
+      if (signal?.aborted) break;
       const plan = plans.fetchers[i]!;
       const where = plan.options.dir
         ? ` ${shortPath(String(plan.options.dir))}`
@@ -248,10 +248,11 @@ async function runLocked(config: LoadedConfig, plans: Plans, quiet: boolean): Pr
         summary = await play({
           fetcher,
           processor,
-          distributor: shared,
+          distributor: runtime.distributors,
           reactor: reactors,
           stateDir: main.state_dir,
           onOutcome,
+          ...(signal ? { signal } : {}),
         });
       } catch (error) {
         attention.push(`${plan.type}${where}: ${describeError(error)}`);
@@ -271,7 +272,7 @@ async function runLocked(config: LoadedConfig, plans: Plans, quiet: boolean): Pr
   } catch (error) {
     attention.push(describeError(error));
   } finally {
-    for (const d of distributors) await d.close?.().catch(() => {});
+    await runtime.close();
   }
   for (const { list } of plans.lists) {
     out.write(

@@ -3,7 +3,8 @@
  * connection in IDLE on the first `type: imap` source and does what `malist run` does (every
  * source, the queue, under the same run lock) at start, as soon as mail arrives, and every
  * poll interval. A dead connection is found by a heartbeat and replaced. SIGTERM or SIGINT:
- * the run in hand finishes, then exit 0 (a second signal ends the process at once).
+ * the mail in hand is finished (the run fetches no more), then exit 0 (a second signal ends
+ * the process at once).
  */
 import { parseArgs } from 'node:util';
 import { openConfig, printProblems } from '../config/open.ts';
@@ -17,7 +18,7 @@ const USAGE = `usage: malist watch [--config DIR] [--quiet] [--poll SECONDS] [--
 
 Watches the first IMAP source in DIR/malist.yaml with IMAP IDLE and runs \`malist run\` as soon
 as mail arrives (and every --poll seconds, default 600). Stops cleanly on SIGTERM/SIGINT
-after the run in hand. Exit status: 0 stopped, 78 configuration error.`;
+after the mail in hand. Exit status: 0 stopped, 78 configuration error.`;
 
 export default async function watchCommand(argv: string[]): Promise<number> {
   let values: {
@@ -79,7 +80,7 @@ export default async function watchCommand(argv: string[]): Promise<number> {
 
   const controller = new AbortController();
   const stop = (sig: NodeJS.Signals) => {
-    process.stderr.write(`malist watch: ${sig}, stopping after the run in hand\n`);
+    process.stderr.write(`malist watch: ${sig}, stopping after the mail in hand\n`);
     controller.abort();
   };
   process.once('SIGTERM', stop);
@@ -99,8 +100,8 @@ export default async function watchCommand(argv: string[]): Promise<number> {
       signal: controller.signal,
       heartbeat,
       pollInterval: poll,
-      runOnce: async () => {
-        const code = await run(runArgs);
+      runOnce: async (signal) => {
+        const code = await run(runArgs, { signal });
         if (code !== EX.OK) throw new Error(`malist run ended with exit status ${code}`);
       },
       onError: (error) => process.stderr.write(`malist watch: ${describeError(error)}\n`),

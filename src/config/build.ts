@@ -5,13 +5,13 @@
  */
 import type { z } from 'zod';
 import { distributors } from '../distributors/index.ts';
+import type { QueueDistributorOptions } from '../distributors/queue.ts';
 import { fetchers } from '../fetchers/index.ts';
 import { memberStores } from '../members/index.ts';
-import createManyLists from '../processors/many-lists.ts';
 import createSingleList, { type SingleList } from '../processors/single-list.ts';
 import { DEFAULT_PIPELINE, type UnitFactory, units } from '../processors/units.ts';
 import { reactors } from '../reactors/index.ts';
-import type { Distributor, Fetcher, Processor, Reactor } from '../types.ts';
+import type { Distributor, Fetcher, Reactor } from '../types.ts';
 import { isPathType, loadCustomUnit } from './custom.ts';
 import { problemsOf } from './issues.ts';
 import type { LoadedConfig, LoadedList } from './load.ts';
@@ -349,8 +349,14 @@ export function instantiate<T>(plan: Plan, extra: Record<string, unknown> = {}):
   }
 }
 
+/** Reactors wired by the list services (config/services.ts), not from their YAML options. */
+const WIRED_REACTORS = new Set(['notify-poster', 'notify-moderators']);
+
+/** The configured reactors (notices to posters and moderators are wired by the services). */
 export function buildReactors(plans: Plans): Reactor[] {
-  return plans.reactors.map((p) => instantiate<Reactor>(p));
+  return plans.reactors
+    .filter((p) => !WIRED_REACTORS.has(p.type))
+    .map((p) => instantiate<Reactor>(p));
 }
 
 /** The sources; POP3/IMAP keep their record of handled UIDs under the state directory. */
@@ -362,10 +368,17 @@ export function buildFetchers(plans: Plans, stateDir: string): Fetcher[] {
   );
 }
 
-/** The configured distributors; reactors go to those that report on their own (the queue). */
-export function buildDistributors(plans: Plans, reactorList: Reactor[]): Distributor[] {
+/**
+ * The configured distributors; reactors go to those that report on their own (the queue),
+ * and `onRecipientFailed` to the queue, for recipients it gives up on at a later run.
+ */
+export function buildDistributors(
+  plans: Plans,
+  reactorList: Reactor[],
+  queueHooks: Pick<QueueDistributorOptions, 'onRecipientFailed'> = {},
+): Distributor[] {
   return plans.distributors.map((p) =>
-    instantiate<Distributor>(p, p.type === 'queue' ? { reactors: reactorList } : {}),
+    instantiate<Distributor>(p, p.type === 'queue' ? { reactors: reactorList, ...queueHooks } : {}),
   );
 }
 
@@ -396,15 +409,4 @@ export function buildList(plan: ListPlan): SingleList {
       return out;
     },
   };
-}
-
-/** The router over every list (many-lists), or one list's pipeline. */
-export function buildProcessor(plans: Plans, config: LoadedConfig, only?: string): Processor {
-  const selected = plans.lists.filter((l) => only === undefined || l.list.name === only);
-  const lists = selected.map(buildList);
-  if (only !== undefined) return lists[0]!;
-  return createManyLists({
-    lists,
-    ...(config.main?.no_match ? { no_match: config.main.no_match } : {}),
-  });
 }

@@ -47,7 +47,11 @@ describe.concurrent('malist receive', () => {
     });
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/hold list=red <offer-88213@elsewhere\.example>/);
-    expect(await delivered(dir)).toEqual([]);
+    // No member gets the post: only the moderator's notice and the poster's "held" notice.
+    expect((await delivered(dir)).map((f) => f.split('/')[0])).toEqual([
+      'carol@example.org',
+      'mallory@elsewhere.example',
+    ]);
     expect((await readdir(join(dir, 'state/held/red'))).sort()).toHaveLength(2);
   });
 
