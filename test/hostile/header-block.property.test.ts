@@ -179,8 +179,8 @@ describe('bounded time on pathological headers', () => {
   it('10k broken (unindented) continuation lines', () => {
     timed('10k broken folds', b(`A: 1\n${'junk\nB: 2\n'.repeat(10_000)}\nbody\n`), readAll);
   });
-  it('100k encoded words in a subject', () => {
-    timed('100k encoded words', b(`Subject: ${'=?utf-8?B?w6k=?= '.repeat(20_000)}\n\n`), readAll);
+  it('20k encoded words in a subject', () => {
+    timed('20k encoded words', b(`Subject: ${'=?utf-8?B?w6k=?= '.repeat(20_000)}\n\n`), readAll);
   });
   it('a million bare CRs', () => {
     timed('1M CR', b(`Subject: x${'\r'.repeat(1_000_000)}\n\n`), readAll);
