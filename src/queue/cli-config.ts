@@ -54,7 +54,7 @@ export async function openQueues(flags: QueueCliFlags): Promise<OpenedQueues> {
     );
   }
   // Loaded only here: a bare --spool run (cron's sendmail) need not compile every unit.
-  const { buildDistributors, buildReactors } = await import('../config/build.ts');
+  const { buildRuntime } = await import('../config/services.ts');
   const { openConfig } = await import('../config/open.ts');
   const { formatProblem } = await import('../config/problem.ts');
   const dir = flags.config ?? '.';
@@ -64,9 +64,12 @@ export async function openQueues(flags: QueueCliFlags): Promise<OpenedQueues> {
     throw problem(
       `no malist.yaml in ${resolve(dir)}: give --config DIR, or --spool DIR --smtp HOST`,
     );
-  let distributors: Distributor[];
+  if (!config.main)
+    throw problem(`${resolve(dir)}/malist.yaml is unusable:\n${warnings.join('\n')}`);
+  // The lists' runtime, so a recipient refused at this run counts as a bounce.
+  let runtime: Awaited<ReturnType<typeof buildRuntime>>;
   try {
-    distributors = buildDistributors(plans, buildReactors(plans));
+    runtime = await buildRuntime(config, plans);
   } catch (error) {
     throw new StageError('cannot set up the distributors', {
       code: ErrorCode.CONFIG,
@@ -74,9 +77,8 @@ export async function openQueues(flags: QueueCliFlags): Promise<OpenedQueues> {
       cause: error,
     });
   }
-  const close = async () => {
-    for (const d of distributors) await d.close?.().catch(() => {});
-  };
+  const distributors: Distributor[] = runtime.outlets;
+  const close = () => runtime.close();
   let queues = distributors.flatMap((d) => {
     const queue = (d as Distributor & { queue?: Queue }).queue;
     return queue ? [queue] : [];

@@ -1,0 +1,300 @@
+/**
+ * Moderation, membership and bounces wired into the real command line: every step is
+ * `node bin/malist.js receive` (or run, queue, check) in a child process on a temporary
+ * configuration, delivering through the durable queue to the test SMTP server or into
+ * local maildirs.
+ */
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { malist, tempConfig } from '../cli/run-malist.ts';
+import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
+import { writeQueueConfig } from '../queue/config-file.ts';
+
+/** No envelope recipient from the test runner's environment: routing is by the test's choice. */
+const NO_ENVELOPE = { ORIGINAL_RECIPIENT: '', RECIPIENT: '', LOCAL: '', DOMAIN: '' };
+
+function mail(headers: Record<string, string>, body = 'Hello.\n'): string {
+  const lines = Object.entries({ Date: 'Mon, 23 Nov 2026 10:00:00 +0000', ...headers }).map(
+    ([k, v]) => `${k}: ${v}`,
+  );
+  return `${lines.join('\r\n')}\r\n\r\n${body.replace(/\n/g, '\r\n')}`;
+}
+
+function receive(dir: string, input: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  return malist(['receive', '--config', dir, ...args], { input, env: { ...NO_ENVELOPE, ...env } });
+}
+
+const TOKEN = /confirm ([0-9a-f]{32}-[0-9a-f]{24})/;
+
+describe('moderation through malist receive (queue → SMTP)', () => {
+  let smtp: TestSmtpServer;
+  let dir: string;
+
+  beforeAll(async () => {
+    smtp = await startSmtpServer();
+    dir = await mkdtemp(join(tmpdir(), 'malist-integration-'));
+    await writeQueueConfig(dir, smtp.port);
+    await writeFile(
+      join(dir, 'lists', 'mod.yaml'),
+      [
+        'address: mod@list.example.com',
+        'display_name: Moderated',
+        'posting: moderated',
+        'moderators: [carol@example.org]',
+        'members: [alice@example.org, bob@example.net, dan@example.com]',
+        '',
+      ].join('\n'),
+    );
+  });
+  afterAll(async () => {
+    await smtp?.stop();
+  });
+
+  it('holds a post, mails the moderator a token; the reply releases it to every member once, a second reply only answers', async () => {
+    const post = mail({
+      From: 'Alice <alice@example.org>',
+      To: 'mod@list.example.com',
+      Subject: 'Agenda for Friday',
+      'Message-ID': '<agenda-1@example.org>',
+    });
+    const held = await receive(dir, post, ['--list', 'mod']);
+    expect(held.code, held.stderr).toBe(0);
+    expect(await readdir(join(dir, 'state/held/mod'))).not.toEqual([]);
+    expect(smtp.count('alice@example.org', 'agenda-1@example.org')).toBe(0);
+
+    // The moderator's notice arrived with the token in its subject.
+    await smtp.waitFor(() => smtp.accepted.some((m) => m.to.includes('carol@example.org')));
+    const notice = smtp.accepted.find((m) => m.to.includes('carol@example.org'))!;
+    const token = TOKEN.exec(notice.raw.toString())?.[1];
+    expect(token).toBeDefined();
+    expect(notice.raw.toString()).toMatch(/^Reply-To: .*mod-request@list\.example\.com/im);
+
+    // The moderator replies to LIST-request@ (routed by To, no --list).
+    const reply = (id: string) =>
+      mail(
+        {
+          From: 'carol@example.org',
+          To: 'mod-request@list.example.com',
+          Subject: `Re: confirm ${token}`,
+          'Message-ID': `<${id}@example.org>`,
+        },
+        'Approved, thanks.\n',
+      );
+    const toCarol = () => smtp.accepted.filter((m) => m.to.includes('carol@example.org')).length;
+    const before = toCarol();
+    const approved = await receive(dir, reply('approve-1'));
+    expect(approved.code, approved.stderr).toBe(0);
+    for (const member of ['alice@example.org', 'bob@example.net', 'dan@example.com'])
+      expect(smtp.count(member, 'agenda-1@example.org'), member).toBe(1);
+    expect(toCarol()).toBe(before + 1); // the results of her command
+    expect(await readdir(join(dir, 'state/held/mod'))).toEqual(['done']);
+
+    // The same answer again (a second mail): nothing more is released, she is told.
+    const again = await receive(dir, reply('approve-2'));
+    expect(again.code, again.stderr).toBe(0);
+    for (const member of ['alice@example.org', 'bob@example.net', 'dan@example.com'])
+      expect(smtp.count(member, 'agenda-1@example.org'), member).toBe(1);
+    expect(toCarol()).toBe(before + 2);
+    const answer = smtp.accepted.filter((m) => m.to.includes('carol@example.org')).at(-1)!;
+    expect(answer.raw.toString()).toMatch(/unknown, used, expired[\s\S]*nothing was done/);
+    expect(smtp.duplicates()).toEqual([]);
+  }, 60_000);
+
+  it('a recipient refused with 5xx at a later queue run counts as a bounce', async () => {
+    smtp.clearRules();
+    smtp.addRule({ stage: 'rcpt', recipient: 'dan@example.com', reply: { code: 451 } });
+    const post = mail({
+      From: 'Carol <carol@example.org>',
+      To: 'mod@list.example.com',
+      Subject: 'Approved in advance',
+      'Message-ID': '<later-5xx@example.org>',
+    });
+    // Carol is a moderator, not a member: the post is held; approve it from the shell.
+    expect((await receive(dir, post, ['--list', 'mod'])).code).toBe(0);
+    const listing = await malist(['held', 'list', '--config', dir]);
+    const id = /^([0-9a-f]{16})\s+mod\s.*Approved in advance/m.exec(listing.stdout)?.[1];
+    expect(id, listing.stdout).toBeDefined();
+    const approve = await malist(['held', 'approve', id!, '--config', dir]);
+    expect(approve.code, approve.stderr).toBe(0);
+    expect(smtp.count('alice@example.org', 'later-5xx@example.org')).toBe(1);
+    expect(smtp.count('dan@example.com', 'later-5xx@example.org')).toBe(0);
+
+    // Dan's server now refuses for good: the queue run gives up on him and scores a bounce.
+    smtp.clearRules();
+    smtp.addRule({ stage: 'rcpt', recipient: 'dan@example.com', reply: { code: 550 } });
+    const retried = await malist(['queue', 'retry', '--config', dir]);
+    expect(retried.code, retried.stderr).toBe(0);
+    const bounces = JSON.parse(await readFile(join(dir, 'state/bounces/mod.json'), 'utf8'));
+    expect(Object.keys(bounces)).toContain('dan@example.com');
+  }, 60_000);
+});
+
+describe('membership and bounces through malist receive (maildir)', () => {
+  async function inbox(dir: string, who: string): Promise<string[]> {
+    const box = join(dir, 'out', who, 'new');
+    const files = (await readdir(box).catch(() => [])).sort();
+    return Promise.all(files.map((f) => readFile(join(box, f), 'utf8')));
+  }
+
+  it('subscribes by mail with a confirmation; the new member gets the next post and may post', async () => {
+    const dir = await tempConfig();
+    const asked = await receive(
+      dir,
+      mail({
+        From: 'Dave <dave@example.com>',
+        To: 'red-request@list.example.com',
+        Subject: 'subscribe',
+        'Message-ID': '<sub-1@example.com>',
+      }),
+    );
+    expect(asked.code, asked.stderr).toBe(0);
+    const confirmation = (await inbox(dir, 'dave@example.com')).find((m) => TOKEN.test(m));
+    expect(confirmation).toBeDefined();
+    const token = TOKEN.exec(confirmation!)![1];
+    expect(await readFile(join(dir, 'lists/red.yaml'), 'utf8')).not.toContain('dave@example.com');
+
+    // The reply, handed over for the list red: it goes to the request handler, not the posts.
+    const confirmed = await receive(
+      dir,
+      mail({
+        From: 'dave@example.com',
+        To: 'red-request@list.example.com',
+        Subject: `Re: confirm ${token}`,
+        'Message-ID': '<sub-2@example.com>',
+      }),
+      ['--list', 'red'],
+    );
+    expect(confirmed.code, confirmed.stderr).toBe(0);
+    expect(await readFile(join(dir, 'lists/red.yaml'), 'utf8')).toContain('dave@example.com');
+    expect(await readdir(join(dir, 'state/held/red')).catch(() => [])).toEqual([]);
+
+    const next = await receive(
+      dir,
+      mail({
+        From: 'alice@example.org',
+        To: 'red@list.example.com',
+        Subject: 'First post after Dave joined',
+        'Message-ID': '<after-join@example.org>',
+      }),
+      ['--list', 'red'],
+    );
+    expect(next.code, next.stderr).toBe(0);
+    expect((await inbox(dir, 'dave@example.com')).filter((m) => /after-join/.test(m))).toHaveLength(
+      1,
+    );
+
+    // red is members-only (non-members held): Dave, subscribed by mail, posts at once.
+    const own = await receive(
+      dir,
+      mail({
+        From: 'Dave <dave@example.com>',
+        To: 'red@list.example.com',
+        Subject: 'Hello from Dave',
+        'Message-ID': '<dave-post@example.com>',
+      }),
+    );
+    expect(own.code, own.stderr).toBe(0);
+    expect(await readdir(join(dir, 'state/held/red')).catch(() => [])).toEqual([]);
+    for (const member of ['alice@example.org', 'bob@example.net', 'carol@example.org'])
+      expect(
+        (await inbox(dir, member)).filter((m) => /dave-post@example\.com/.test(m)),
+        member,
+      ).toHaveLength(1);
+  }, 60_000);
+
+  it('a DSN to LIST-bounces+alice=example.org@ counts; past the threshold alice is nomail', async () => {
+    const dir = await tempConfig();
+    const listFile = join(dir, 'lists/red.yaml');
+    await writeFile(
+      listFile,
+      `${await readFile(listFile, 'utf8')}bounces:\n  threshold: 2\n  daily_cap: 2\n`,
+    );
+    const dsn = (n: number) =>
+      mail(
+        {
+          From: 'MAILER-DAEMON@mx.example.org',
+          To: 'red-bounces+alice=example.org@list.example.com',
+          Subject: `Undelivered Mail Returned to Sender ${n}`,
+          'Message-ID': `<dsn-${n}@mx.example.org>`,
+          'Auto-Submitted': 'auto-replied',
+          'MIME-Version': '1.0',
+          'Content-Type': 'multipart/report; report-type=delivery-status; boundary="b"',
+        },
+        [
+          '--b',
+          'Content-Type: text/plain',
+          '',
+          'Your message could not be delivered.',
+          '--b',
+          'Content-Type: message/delivery-status',
+          '',
+          'Reporting-MTA: dns; mx.example.org',
+          '',
+          'Final-Recipient: rfc822; alice@example.org',
+          'Action: failed',
+          'Status: 5.1.1',
+          'Diagnostic-Code: smtp; 550 5.1.1 mailbox unavailable',
+          '--b--',
+          '',
+        ].join('\n'),
+      );
+    // The MTA passes the VERP address as the envelope recipient (it used to answer 67).
+    const first = await receive(dir, dsn(1), [
+      '--recipient',
+      'red-bounces+alice=example.org@list.example.com',
+    ]);
+    expect(first.code, first.stderr).toBe(0);
+    const state = JSON.parse(await readFile(join(dir, 'state/bounces/red.json'), 'utf8'));
+    expect(state['alice@example.org']?.score).toBeGreaterThan(0);
+    expect(await readFile(listFile, 'utf8')).not.toMatch(/nomail/);
+
+    // The second hard bounce reaches the threshold of 2 (daily_cap 2: no clock games).
+    const second = await receive(dir, dsn(2));
+    expect(second.code, second.stderr).toBe(0);
+    expect(await readFile(listFile, 'utf8')).toMatch(/alice@example\.org[\s\S]*nomail: true/);
+  }, 60_000);
+});
+
+describe('malist check and the list options of membership, bounces and digests', () => {
+  it('accepts them, and names file:line and the fix for a typo in one', async () => {
+    const dir = await tempConfig();
+    const listFile = join(dir, 'lists/red.yaml');
+    const base = await readFile(listFile, 'utf8');
+    const options = [
+      'subscribe_policy: confirm-approve',
+      'unsubscribe_policy: open',
+      'confirm_hours: 24',
+      'templates:',
+      '  welcome: "Welcome to {list_name}!"',
+      'bounces:',
+      '  threshold: 3',
+      '  daily_cap: 1',
+      'digest:',
+      '  format: plain',
+      '  size_kb: 40',
+      '',
+    ];
+    await writeFile(listFile, `${base}${options.join('\n')}`);
+    const ok = await malist(['check', '--config', dir]);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+
+    const typo = options.map((l) => l.replace('threshold', 'treshold'));
+    await writeFile(listFile, `${base}${typo.join('\n')}`);
+    const line = base.split('\n').length - 1 + typo.indexOf('  treshold: 3') + 1;
+    const bad = await malist(['check', '--config', dir]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stdout + bad.stderr).toMatch(
+      new RegExp(`lists/red\\.yaml:${line}:\\d+ bounces\\.treshold: unknown key.*threshold`),
+    );
+
+    const policy = options.map((l) => l.replace('confirm-approve', 'confrim'));
+    await writeFile(listFile, `${base}${policy.join('\n')}`);
+    const wrong = await malist(['check', '--config', dir]);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stdout + wrong.stderr).toMatch(
+      /lists\/red\.yaml:\d+:\d+ subscribe_policy: expected one of/,
+    );
+  }, 60_000);
+});
