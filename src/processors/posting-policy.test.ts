@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { fixtureMail, mailOf, redList } from '../../test/posting/corpus.ts';
 import { Discard, Hold, Reject } from '../errors.ts';
+import createMemoryMemberStore from '../members/memory.ts';
 import type { ListMail } from '../types.ts';
 import createApproved from './approved.ts';
 import createExplicitDestination from './explicit-destination.ts';
 import createMaxRecipients from './max-recipients.ts';
 import createMaxSize from './max-size.ts';
-import { checkPoster } from './posting-policy.ts';
+import createPostingPolicy, { checkPoster } from './posting-policy.ts';
 
 function outcome(run: () => unknown): string {
   try {
@@ -57,6 +58,34 @@ describe('posting-policy', () => {
     expect(
       outcome(() => checkPoster(redList({ members: ['jack@lindsar.com'] }), fixtureMail('013'))),
     ).toBe('pass');
+  });
+
+  it('reads membership from the member store at each post: joined by mail may post, moderate is held', async () => {
+    const store = createMemoryMemberStore({ members: [{ address: 'alice@example.com' }] });
+    const list = redList({ members: ['bob@example.com'], member_store: store });
+    const unit = createPostingPolicy(list);
+    const check = async (addr: string, policy = unit) => {
+      try {
+        await policy.process(from(addr));
+        return 'pass';
+      } catch (error) {
+        return (error as { kind?: string }).kind ?? 'error';
+      }
+    };
+    expect(await check('alice@example.com')).toBe('pass');
+    // The store is the truth: bob is only in the members loaded with the configuration.
+    expect(await check('bob@example.com')).toBe('hold');
+    await store.add({ address: 'dave@example.com' });
+    expect(await check('Dave@Example.com')).toBe('pass');
+    await store.update('alice@example.com', { moderate: true });
+    expect(await check('alice@example.com')).toBe('hold');
+    // Even on an open list; an approved post passes.
+    expect(
+      await check('alice@example.com', createPostingPolicy({ ...list, posting: 'open' })),
+    ).toBe('hold');
+    const approved = from('alice@example.com');
+    approved.ml_approved = 'moderator';
+    await expect(unit.process(approved)).resolves.toBe(approved);
   });
 
   it('honours and strips a pre-approval header with the moderator password only', async () => {
