@@ -10,7 +10,9 @@
  * prepares the body once per post (CRLF and dot-stuffing; no copy when none is needed),
  * shares those bytes across every transaction and every connection, and pipelines each
  * transaction's commands with the previous one's message: one round trip per
- * transaction. bench/ measures it against the sink's own ceiling (BENCHMARKS.md).
+ * transaction. `npm run bench` measures both in one run (BENCHMARKS.md); on a loaded
+ * 2-core machine: 10,000 VERP messages in 0.55 s with this client (18k/s, 34% of the
+ * sink's ceiling) against 5.5 s with nodemailer's pool (1.8k/s), same 8 connections.
  * nodemailer stays for everything else (LMTP, single messages, notices).
  *
  * It is a queue `Transport`: per-recipient truth (2xx delivered, 4xx and network
