@@ -25,6 +25,7 @@ import {
   POP3_POINTS,
   QUEUE_POINTS,
   queueScenario,
+  receiveScenario,
 } from './scenarios.ts';
 
 const SCALE = Number(process.env.MALIST_CRASH_SCALE ?? 1);
@@ -75,6 +76,19 @@ describe('crash points, every hit', () => {
   it('maildir → list → queue → SMTP (2 recipients per transaction)', async () => {
     await sweep(
       queueScenario(server, { members, memberPosts: 3 * SCALE, strangerPosts: 1, batch: 2 }),
+      [...PLAY_POINTS, ...QUEUE_POINTS],
+    );
+  });
+});
+
+describe('the MTA hook: malist receive, killed, given again', () => {
+  it('receive → list → queue → SMTP, then malist run (cron)', async () => {
+    await sweep(
+      receiveScenario(server, {
+        members: ['alice@example.org', 'bob@example.org', 'carol@example.org'],
+        memberPosts: 2 * SCALE,
+        strangerPosts: 1,
+      }),
       [...PLAY_POINTS, ...QUEUE_POINTS],
     );
   });

@@ -32,6 +32,8 @@ export interface ChildOptions {
   /** SIGKILL the child after this many ms (random-kill mode). */
   killAfterMs?: number;
   cwd?: string;
+  /** Standard input for the child (e.g. a mail for `malist receive`). */
+  input?: Buffer;
 }
 
 /** Runs `node --import tsx script …args` and collects its output; never rejects. */
@@ -45,16 +47,20 @@ export function runChild(
     const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
       cwd: opts.cwd ?? REPO,
       env: { ...process.env, MALIST_CRASH_AT: '', MALIST_TEST_BROKEN: '', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
+    if (opts.input && child.stdin) {
+      child.stdin.on('error', () => {});
+      child.stdin.end(opts.input);
+    }
     let stdout = '';
     let stderr = '';
     let killedByHarness = false;
     let timedOut = false;
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout!.on('data', (d: Buffer) => {
       stdout += d.toString();
     });
-    child.stderr.on('data', (d: Buffer) => {
+    child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
     const timer = setTimeout(() => {

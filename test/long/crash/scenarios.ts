@@ -401,3 +401,79 @@ export function dovecotScenario(
     },
   };
 }
+
+/**
+ * An MTA hook: each post handed to `malist receive --list red` (the real command); a post
+ * whose hook was killed or exited 75 stays with the "MTA" and is handed over again on the
+ * next run; every run ends with `malist run` as cron does (it works the queue, taking over
+ * entries of killed hooks). A run stops at the first killed process, as a crash would.
+ */
+export function receiveScenario(
+  server: TestSmtpServer,
+  plan: PostPlan,
+  name = 'receive-smtp',
+): Scenario {
+  return {
+    name,
+    points: [...PLAY_POINTS, ...QUEUE_POINTS],
+    windowPoints: RFC1047_POINTS,
+    async prepare(id) {
+      const { writeConfig, MALIST } = await import('../../helpers/crash-config.ts');
+      const { raws, expected } = makePosts(id, plan);
+      const dir = await writeConfig({ smtpPort: server.port });
+      const members = plan.members;
+      await writeFile(
+        join(dir, 'lists', 'red.yaml'),
+        `${JSON.stringify({ address: 'red@list.example.com', posting: 'members', non_member_action: 'hold', subject_prefix: '[Red] ', members }, null, 2)}\n`,
+      );
+      const mta = [...raws];
+      const accepted = () =>
+        server.accepted
+          .filter((m) => m.messageId.startsWith(`${id}.`))
+          .flatMap((m) => m.to.map((r) => `${m.messageId} -> ${r.toLowerCase()}`));
+      const excused = new Map<string, number>();
+      const env = { ORIGINAL_RECIPIENT: '', RECIPIENT: '', LOCAL: '', DOMAIN: '' };
+      return {
+        async run(opts: ChildOptions = {}) {
+          const o = { ...opts, env: { ...env, ...opts.env } };
+          let last: Awaited<ReturnType<typeof runChild>> | undefined;
+          while (mta.length > 0) {
+            last = await runChild(MALIST, ['receive', '--config', dir, '--list', 'red'], {
+              ...o,
+              input: mta[0]!,
+            });
+            if (last.code === 0) mta.shift();
+            else return last; // killed or 75: the MTA keeps it for the next run
+          }
+          last = await runChild(MALIST, ['run', '--config', dir], o);
+          return last;
+        },
+        async afterCrash() {
+          await new Promise((r) => setTimeout(r, 200));
+          const recorded = await recordedPairs(join(dir, 'spool'));
+          const copies = new Map<string, number>();
+          for (const pair of accepted()) copies.set(pair, (copies.get(pair) ?? 0) + 1);
+          for (const [pair, n] of copies)
+            if (!recorded.has(pair)) excused.set(pair, Math.max(excused.get(pair) ?? 0, n));
+        },
+        async count(): Promise<Tally> {
+          const received = accepted();
+          for (const name of (await listFiles(join(dir, 'state', 'held', 'red'))).filter((n) =>
+            n.endsWith('.json'),
+          )) {
+            const meta = await readJson<{ messageId?: string }>(
+              join(dir, 'state', 'held', 'red', name),
+            );
+            received.push(`${meta?.messageId ?? '?'} -> held`);
+          }
+          const waiting = [
+            ...(await listFiles(join(dir, 'spool', 'new'))),
+            ...(await listFiles(join(dir, 'spool', 'cur'))),
+          ].length;
+          return tally(expected, received, mta.length + waiting, excused);
+        },
+        dispose: () => rm(dir, { recursive: true, force: true }),
+      };
+    },
+  };
+}
