@@ -4,11 +4,17 @@
  * mail makes (src/moderation): an approved post runs the list's pipeline as approved and is
  * delivered through the configured distributors under the journal, so running the command
  * twice, or after the moderator already answered by mail, sends nothing twice.
+ *
+ * Mail addressed to none of the lists (`no_match: hold`) is held under `_default` and shown
+ * as "(no list)". There is no list to approve it for, nor one to answer its sender from:
+ * `approve` hands it to the lists again (after the configuration was fixed, say), where it
+ * meets the rules of the list it names, as if it had just arrived; `discard` drops it;
+ * `reject` is refused (use discard).
  */
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { buildDistributors, buildList, buildReactors } from '../config/build.ts';
 import { openConfig, printProblems } from '../config/open.ts';
+import { buildRuntime, type ListRuntime } from '../config/services.ts';
 import { NothingMore } from '../errors.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import { decide } from '../moderation/decide.ts';
@@ -22,9 +28,9 @@ import {
 } from '../moderation/held.ts';
 import type { Notice } from '../notices/compose.ts';
 import { noticeOutlet, posterOf, sendListNotice } from '../notices/list-notices.ts';
-import { play } from '../play.ts';
+import { type PlaySummary, play } from '../play.ts';
 import type { ListSettings } from '../processors/list.ts';
-import type { Distributor, Fetched, ListMail, Processor } from '../types.ts';
+import type { Fetched, ListMail, Processor } from '../types.ts';
 import { EX } from './exit-codes.ts';
 
 export const usage = `usage: malist held <command> [ID] [options]
@@ -50,10 +56,28 @@ export interface HeldDeps {
   pipeline(list: string): Processor | undefined;
   /** Delivers posts and notices through the configured distributors, under the journal. */
   deliver(mails: ListMail[]): Promise<void>;
+  /**
+   * Hands mail to the lists as if it had just arrived (their router): an approved post
+   * that was addressed to no list. Returns where it went, e.g. "red: distributed".
+   */
+  reroute?(mails: ListMail[]): Promise<string>;
   out: { write(text: string): unknown };
   err: { write(text: string): unknown };
   now?: () => number;
 }
+
+/** Where play() keeps mail addressed to none of the lists. */
+const NO_LIST: ListSettings = { name: '_default', address: 'no-list@invalid', members: [] };
+const NO_LIST_LABEL = '(no list)';
+
+/** A no-list post's approval "pipeline": the post as it came, without the approval. */
+const asArrived: Processor = {
+  name: 'as-arrived',
+  async process(mail) {
+    const { ml_approved: _approved, ...fresh } = mail;
+    return fresh;
+  },
+};
 
 function age(ms: number): string {
   const h = Math.max(0, Math.round(ms / 3_600_000));
@@ -79,7 +103,9 @@ export async function runHeld(argv: string[], deps: HeldDeps): Promise<number> {
   }
   const [command, id] = parsed.positionals;
   const only = parsed.values.list as string | undefined;
-  const lists = deps.lists.filter((l) => only === undefined || l.name === only);
+  const lists = [...deps.lists, ...(deps.reroute ? [NO_LIST] : [])].filter(
+    (l) => only === undefined || l.name === only,
+  );
   if (only !== undefined && lists.length === 0) {
     deps.err.write(`malist held: no list named ${only}\n`);
     return EX.USAGE;
@@ -87,7 +113,7 @@ export async function runHeld(argv: string[], deps: HeldDeps): Promise<number> {
   const notices: Notice[] = [];
   const ctx: ModerationContext = {
     stateDir: deps.stateDir,
-    pipeline: deps.pipeline,
+    pipeline: (name) => (name === NO_LIST.name ? asArrived : deps.pipeline(name)),
     notices: noticeOutlet({
       lists: {},
       state_dir: deps.stateDir,
@@ -114,7 +140,7 @@ export async function runHeld(argv: string[], deps: HeldDeps): Promise<number> {
         rows.push(
           [
             m.id.slice(0, 16),
-            list.name,
+            list === NO_LIST ? NO_LIST_LABEL : list.name,
             age(now - Date.parse(m.at)),
             m.from ?? '',
             m.subject ?? '',
@@ -132,7 +158,7 @@ export async function runHeld(argv: string[], deps: HeldDeps): Promise<number> {
     return EX.OK;
   }
   if (command === 'expire') {
-    for (const list of lists) {
+    for (const list of lists.filter((l) => l !== NO_LIST)) {
       const report = await expireHeld(ctx, list, now);
       deps.out.write(
         `${list.name}: ${report.expired.length} expired, ${report.pruned} old decisions pruned\n`,
@@ -157,6 +183,12 @@ export async function runHeld(argv: string[], deps: HeldDeps): Promise<number> {
     ];
     const entry = known.find((m) => m.id === id || m.id.startsWith(id));
     const full = entry?.id ?? id;
+    if (list === NO_LIST && command === 'reject' && entry) {
+      deps.err.write(
+        `malist held reject ${id}: it was addressed to no list, so there is no list to answer from; use discard\n`,
+      );
+      return 1;
+    }
     const result = await decide(
       ctx,
       list,
@@ -184,6 +216,13 @@ export async function runHeld(argv: string[], deps: HeldDeps): Promise<number> {
         now,
       );
     }
+    if (list === NO_LIST) {
+      const went = result.release && deps.reroute ? await deps.reroute([result.release]) : '';
+      deps.out.write(
+        `${NO_LIST_LABEL}: ${result.message.replace(' and sent to the list', '')}${went ? `; handed to the lists again: ${went}` : ''}\n`,
+      );
+      return EX.OK;
+    }
     await deps.deliver([...(result.release ? [result.release] : []), ...noticeMails()]);
     deps.out.write(`${list.name}: ${result.message}\n`);
     return EX.OK;
@@ -192,13 +231,9 @@ export async function runHeld(argv: string[], deps: HeldDeps): Promise<number> {
   return 1;
 }
 
-/** Delivers `mails` with play(): journaled, so a repeat sends nothing twice. */
-function deliverWith(
-  distributors: Distributor[],
-  stateDir: string,
-  reactor: Parameters<typeof play>[0]['reactor'],
-) {
-  return async (mails: ListMail[]): Promise<void> => {
+/** Plays `mails` (through `processor`, when given): journaled, so a repeat sends nothing twice. */
+function playWith(runtime: ListRuntime, stateDir: string, processor?: Processor) {
+  return async (mails: ListMail[]) => {
     const queue = [...mails];
     const fetcher = {
       name: 'malist-held',
@@ -209,8 +244,26 @@ function deliverWith(
       },
       async close() {},
     };
-    await play({ fetcher, distributor: distributors, reactor, stateDir });
+    return play({
+      fetcher,
+      ...(processor ? { processor } : {}),
+      distributor: runtime.distributors,
+      reactor: runtime.reactors,
+      stateDir,
+    });
   };
+}
+
+/** "red: distributed, blue: held" from a summary's per-list counts. */
+function whereItWent(summary: PlaySummary): string {
+  return Object.entries(summary.perList)
+    .map(([list, c]) => {
+      const outcome = (['distributed', 'held', 'rejected', 'discarded'] as const).find(
+        (o) => c[o] > 0,
+      );
+      return `${list === NO_LIST.name ? NO_LIST_LABEL : list}: ${outcome ?? 'nothing'}`;
+    })
+    .join(', ');
 }
 
 export default async function held(argv: string[]): Promise<number> {
@@ -226,17 +279,21 @@ export default async function held(argv: string[]): Promise<number> {
     );
     return EX.CONFIG;
   }
-  const reactors = buildReactors(plans);
-  const pipelines = new Map(plans.lists.map((p) => [p.list.name, p]));
-  return runHeld(argv, {
-    stateDir: config.main.state_dir,
-    lists: config.lists.map((l) => l.settings),
-    pipeline: (name) => {
-      const plan = pipelines.get(name);
-      return plan ? buildList(plan) : undefined;
-    },
-    deliver: deliverWith(buildDistributors(plans, reactors), config.main.state_dir, reactors),
-    out: process.stdout,
-    err: process.stderr,
-  });
+  const stateDir = config.main.state_dir;
+  const runtime = await buildRuntime(config, plans);
+  const byName = new Map(runtime.lists.map((l) => [l.list.name, l]));
+  try {
+    return await runHeld(argv, {
+      stateDir,
+      lists: runtime.lists.map((l) => l.list),
+      pipeline: (name) => byName.get(name),
+      deliver: async (mails) => void (await playWith(runtime, stateDir)(mails)),
+      reroute: async (mails) =>
+        whereItWent(await playWith(runtime, stateDir, runtime.processor())(mails)),
+      out: process.stdout,
+      err: process.stderr,
+    });
+  } finally {
+    await runtime.close();
+  }
 }

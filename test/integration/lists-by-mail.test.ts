@@ -4,7 +4,7 @@
  * configuration, delivering through the durable queue to the test SMTP server or into
  * local maildirs.
  */
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -296,5 +296,61 @@ describe('malist check and the list options of membership, bounces and digests',
     expect(wrong.stdout + wrong.stderr).toMatch(
       /lists\/red\.yaml:\d+:\d+ subscribe_policy: expected one of/,
     );
+  }, 60_000);
+});
+
+describe('mail addressed to no list, held under _default', () => {
+  it('shows in malist held list as (no list); approve hands it to the lists again, discard drops it', async () => {
+    const dir = await tempConfig(
+      'state_dir: state\nfetch:\n  - type: maildir\n    dir: inbox\ndistribute:\n  type: maildir\n  dir: out\nreactors: [stderr-logger]\n',
+    );
+    for (const sub of ['new', 'cur', 'tmp'])
+      await mkdir(join(dir, 'inbox', sub), { recursive: true });
+    const stray = (n: number) =>
+      mail({
+        From: 'Erin <erin@example.com>',
+        To: 'green@list.example.com',
+        Subject: `For the green list ${n}`,
+        'Message-ID': `<green-${n}@example.com>`,
+      });
+    await writeFile(join(dir, 'inbox/new/1.eml'), stray(1));
+    await writeFile(join(dir, 'inbox/new/2.eml'), stray(2));
+    const ran = await malist(['run', '--config', dir]);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout).toMatch(/addressed to no list: 2 held/);
+
+    const listed = await malist(['held', 'list', '--config', dir]);
+    const ids = [
+      ...listed.stdout.matchAll(/^([0-9a-f]{16})\s+\(no list\)\s.*For the green list (\d)/gm),
+    ]
+      .sort((a, b) => Number(a[2]) - Number(b[2]))
+      .map((m) => m[1]!);
+    expect(ids, listed.stdout).toHaveLength(2);
+
+    // Rejecting needs a list to answer from: refused, nothing changes.
+    const reject = await malist(['held', 'reject', ids[0]!, '--config', dir]);
+    expect(reject.code).toBe(1);
+    expect(reject.stderr).toMatch(/use discard/);
+
+    // The operator adds the list; approving hands the post to it.
+    await writeFile(
+      join(dir, 'lists/green.yaml'),
+      'address: green@list.example.com\nposting: open\nmembers: [frank@example.net]\n',
+    );
+    const approve = await malist(['held', 'approve', ids[0]!, '--config', dir]);
+    expect(approve.code, approve.stderr).toBe(0);
+    expect(approve.stdout).toMatch(
+      /\(no list\): .*approved; handed to the lists again: green: distributed/,
+    );
+    const box = join(dir, 'out/frank@example.net/new');
+    expect(await readdir(box)).toHaveLength(1);
+    const again = await malist(['held', 'approve', ids[0]!, '--config', dir]);
+    expect(again.code).toBe(1);
+    expect(await readdir(box)).toHaveLength(1);
+
+    const discard = await malist(['held', 'discard', ids[1]!, '--config', dir]);
+    expect(discard.code, discard.stderr).toBe(0);
+    expect((await malist(['held', 'list', '--config', dir])).stdout).not.toMatch(/no list/);
+    expect(await readdir(box)).toHaveLength(1);
   }, 60_000);
 });
