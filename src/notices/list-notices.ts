@@ -61,7 +61,9 @@ export async function sendListNotice(
     from: notice.about?.header.getDecoded('From') ?? '(unknown sender)',
     ...notice.vars,
   };
-  const render = (key: TemplateKey) => renderTemplate(templateText(key, notice.templates), vars);
+  // The list's own texts (its YAML `templates:`) win over the installation's.
+  const texts = list.templates ? { ...notice.templates, ...list.templates } : notice.templates;
+  const render = (key: TemplateKey) => renderTemplate(templateText(key, texts), vars);
   return sendNotice(
     outlet,
     {

@@ -44,6 +44,8 @@ describe('moderation through malist receive (queue → SMTP)', () => {
         'posting: moderated',
         'moderators: [carol@example.org]',
         'members: [alice@example.org, bob@example.net, dan@example.com]',
+        'templates:',
+        '  held_subject: "Waiting for a moderator: {subject}"',
         '',
       ].join('\n'),
     );
@@ -70,6 +72,14 @@ describe('moderation through malist receive (queue → SMTP)', () => {
     const token = TOKEN.exec(notice.raw.toString())?.[1];
     expect(token).toBeDefined();
     expect(notice.raw.toString()).toMatch(/^Reply-To: .*mod-request@list\.example\.com/im);
+    // The poster is told, in the list's own words (its templates:).
+    await smtp.waitFor(() =>
+      smtp.accepted.some(
+        (m) =>
+          m.to.includes('alice@example.org') &&
+          /Subject: Waiting for a moderator: Agenda for Friday/.test(m.raw.toString()),
+      ),
+    );
 
     // The moderator replies to LIST-request@ (routed by To, no --list).
     const reply = (id: string) =>
