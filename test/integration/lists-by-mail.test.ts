@@ -364,3 +364,35 @@ describe('mail addressed to no list, held under _default', () => {
     expect(await readdir(box)).toHaveLength(1);
   }, 60_000);
 });
+
+describe('digests through malist receive', () => {
+  it('a digest member gets a digest, not the post, once the size threshold is met', async () => {
+    const dir = await tempConfig();
+    const listFile = join(dir, 'lists/red.yaml');
+    const text = (await readFile(listFile, 'utf8')).replace(
+      '  - Bob Martin <bob@example.net>\n',
+      '  - Bob Martin <bob@example.net>\n  - { address: dora@example.com, digest: true }\n',
+    );
+    await writeFile(listFile, `${text}digest:\n  format: plain\n  size_kb: 0.001\n`);
+    const r = await receive(
+      dir,
+      mail({
+        From: 'alice@example.org',
+        To: 'red@list.example.com',
+        Subject: 'Digest me',
+        'Message-ID': '<digest-me@example.org>',
+      }),
+      ['--list', 'red'],
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const box = join(dir, 'out/dora@example.com/new');
+    const got = await Promise.all((await readdir(box)).map((f) => readFile(join(box, f), 'utf8')));
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatch(/^Subject: .*[Dd]igest/m);
+    expect(got[0]).toContain('Digest me');
+    // The digest's own header, not the post's (which is inside, RFC 1153 style).
+    const header = got[0]!.split(/\r?\n\r?\n/)[0]!;
+    expect(header).toMatch(/^From: .*red-request@list\.example\.com/m);
+    expect(header).not.toContain('digest-me@example.org');
+  }, 60_000);
+});
