@@ -30,20 +30,15 @@ interface Line {
   text: string; // latin1 view without the line ending
 }
 
-function splitLines(buf: Buffer, from: number, limit: number): Line[] {
-  const lines: Line[] = [];
-  let start = from;
-  while (start < limit) {
-    let nl = buf.indexOf(LF, start);
-    const end = nl === -1 || nl >= limit ? limit : nl + 1;
-    nl = end;
-    let textEnd = end;
-    if (buf[textEnd - 1] === LF) textEnd--;
-    if (buf[textEnd - 1] === CR) textEnd--;
-    lines.push({ start, end, text: buf.toString('latin1', start, textEnd) });
-    start = end;
-  }
-  return lines;
+/** The line starting at `start` (undefined at the end): only header lines are ever read. */
+function lineAt(buf: Buffer, start: number): Line | undefined {
+  if (start >= buf.length) return undefined;
+  const nl = buf.indexOf(LF, start);
+  const end = nl === -1 ? buf.length : nl + 1;
+  let textEnd = end;
+  if (buf[textEnd - 1] === LF) textEnd--;
+  if (buf[textEnd - 1] === CR) textEnd--;
+  return { start, end, text: buf.toString('latin1', start, textEnd) };
 }
 
 export class HeaderBlock {
@@ -68,13 +63,12 @@ export class HeaderBlock {
     if (raw.subarray(0, 3).equals(BOM)) pos = 3;
     const firstNl = raw.indexOf(LF, pos);
     const eol = firstNl > 0 && raw[firstNl - 1] === CR ? '\r\n' : '\n';
-    // The header ends at the first empty line; lines beyond it are never looked at.
-    const lines = splitLines(raw, pos, raw.length);
-    let i = 0;
-    const firstLine = lines[0];
-    if (firstLine && MBOX_FROM.test(firstLine.text) && !FIELD_START.test(firstLine.text)) {
-      pos = firstLine.end;
-      i = 1;
+    // The header ends at the first empty line; lines beyond it are never looked at (a
+    // 20 MB post costs no more to parse than a short one).
+    let line = lineAt(raw, pos);
+    if (line && MBOX_FROM.test(line.text) && !FIELD_START.test(line.text)) {
+      pos = line.end;
+      line = lineAt(raw, pos);
     }
     const prefix = raw.subarray(0, pos);
     const fields: HeaderField[] = [];
@@ -86,8 +80,7 @@ export class HeaderBlock {
     };
     let bodyStart = raw.length;
     let separator: Buffer = Buffer.alloc(0);
-    for (; i < lines.length; i++) {
-      const line = lines[i]!;
+    for (; line !== undefined; line = lineAt(raw, line.end)) {
       if (line.text === '') {
         closeField(line.start);
         separator = raw.subarray(line.start, line.end);
@@ -104,19 +97,14 @@ export class HeaderBlock {
       const isFold = line.text[0] === ' ' || line.text[0] === '\t';
       // A line with neither a name nor fold whitespace, followed by more header, is a broken
       // fold (seen from Exchange): keep it in the field. Otherwise the body starts here.
-      const next = lines[i + 1];
-      const brokenFold =
-        !isFold &&
-        fieldStart >= 0 &&
-        next !== undefined &&
-        next.text !== '' &&
-        FIELD_START.test(next.text);
+      const next = !isFold && fieldStart >= 0 ? lineAt(raw, line.end) : undefined;
+      const brokenFold = next !== undefined && next.text !== '' && FIELD_START.test(next.text);
       if ((isFold || brokenFold) && fieldStart >= 0) continue;
       closeField(line.start);
       bodyStart = line.start;
       break;
     }
-    if (i >= lines.length) closeField(raw.length);
+    if (line === undefined) closeField(raw.length);
     return { header: new HeaderBlock(fields, prefix, separator, eol), bodyStart };
   }
 
