@@ -148,8 +148,8 @@ describe('no secret in any log or state file', () => {
     }
     let files = 0;
     for (const file of await allFiles(dir)) {
-      // Mail the list sent is not a log: a confirmation request must carry its token.
-      if ((await stat(file)).size > 5_000_000) continue;
+      // Mail is not a log: a confirmation request waiting in the spool must carry its token.
+      if (file.endsWith('.eml') || (await stat(file)).size > 5_000_000) continue;
       files++;
       search(file.slice(dir.length + 1), await readFile(file, 'latin1'));
     }
