@@ -22,6 +22,7 @@ import createManyLists from '../../src/processors/many-lists.ts';
 import createSingleList from '../../src/processors/single-list.ts';
 import { TokenStore } from '../../src/state/tokens.ts';
 import { type Dovecot, dovecotAvailable, startDovecot } from '../helpers/dovecot.ts';
+import { hardBounce } from '../helpers/dsn.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
 
 const available = dovecotAvailable();
@@ -238,30 +239,12 @@ describe.skipIf(!available)('membership by mail, end to end (Dovecot + SMTP)', (
   it('a member whose posts bounce (DSNs to the VERP address) is set to nomail and told', async () => {
     await store().add({ address: 'bob@example.test' });
     for (let i = 0; i < 3; i++) {
-      const dsn = [
-        'From: MAILER-DAEMON@mx.example.test',
-        'To: red-bounces+bob=example.test@example.test',
-        `Subject: Undelivered Mail Returned to Sender ${i}`,
-        `Message-ID: <dsn${i}@mx.example.test>`,
-        'Auto-Submitted: auto-replied',
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
-        '',
-        '--b',
-        'Content-Type: text/plain',
-        '',
-        'Your message could not be delivered.',
-        '--b',
-        'Content-Type: message/delivery-status',
-        '',
-        'Reporting-MTA: dns; mx.example.test',
-        '',
-        'Final-Recipient: rfc822; bob@example.test',
-        'Action: failed',
-        'Status: 5.1.1',
-        'Diagnostic-Code: smtp; 550 5.1.1 mailbox unavailable',
-        '--b--',
-        '',
-      ].join('\r\n');
+      const dsn = hardBounce({
+        to: 'red-bounces+bob=example.test@example.test',
+        recipient: 'bob@example.test',
+        n: i,
+        mta: 'mx.example.test',
+      });
       await dovecot.deliver('red', dsn);
     }
     // An auto-reply to the VERP address counts for nothing.

@@ -4,13 +4,15 @@
  * configuration, delivering through the durable queue to the test SMTP server or into
  * local maildirs.
  */
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { malist, tempConfig } from '../cli/run-malist.ts';
+import { hardBounce } from '../helpers/dsn.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
 import { writeQueueConfig } from '../queue/config-file.ts';
+import { inboxConfig } from './inbox-config.ts';
 
 /** No envelope recipient from the test runner's environment: routing is by the test's choice. */
 const NO_ENVELOPE = { ORIGINAL_RECIPIENT: '', RECIPIENT: '', LOCAL: '', DOMAIN: '' };
@@ -222,34 +224,11 @@ describe('membership and bounces through malist receive (maildir)', () => {
       `${await readFile(listFile, 'utf8')}bounces:\n  threshold: 2\n  daily_cap: 2\n`,
     );
     const dsn = (n: number) =>
-      mail(
-        {
-          From: 'MAILER-DAEMON@mx.example.org',
-          To: 'red-bounces+alice=example.org@list.example.com',
-          Subject: `Undelivered Mail Returned to Sender ${n}`,
-          'Message-ID': `<dsn-${n}@mx.example.org>`,
-          'Auto-Submitted': 'auto-replied',
-          'MIME-Version': '1.0',
-          'Content-Type': 'multipart/report; report-type=delivery-status; boundary="b"',
-        },
-        [
-          '--b',
-          'Content-Type: text/plain',
-          '',
-          'Your message could not be delivered.',
-          '--b',
-          'Content-Type: message/delivery-status',
-          '',
-          'Reporting-MTA: dns; mx.example.org',
-          '',
-          'Final-Recipient: rfc822; alice@example.org',
-          'Action: failed',
-          'Status: 5.1.1',
-          'Diagnostic-Code: smtp; 550 5.1.1 mailbox unavailable',
-          '--b--',
-          '',
-        ].join('\n'),
-      );
+      hardBounce({
+        to: 'red-bounces+alice=example.org@list.example.com',
+        recipient: 'alice@example.org',
+        n,
+      });
     // The MTA passes the VERP address as the envelope recipient (it used to answer 67).
     const first = await receive(dir, dsn(1), [
       '--recipient',
@@ -311,11 +290,7 @@ describe('malist check and the list options of membership, bounces and digests',
 
 describe('mail addressed to no list, held under _default', () => {
   it('shows in malist held list as (no list); approve hands it to the lists again, discard drops it', async () => {
-    const dir = await tempConfig(
-      'state_dir: state\nfetch:\n  - type: maildir\n    dir: inbox\ndistribute:\n  type: maildir\n  dir: out\nreactors: [stderr-logger]\n',
-    );
-    for (const sub of ['new', 'cur', 'tmp'])
-      await mkdir(join(dir, 'inbox', sub), { recursive: true });
+    const dir = await inboxConfig();
     const stray = (n: number) =>
       mail({
         From: 'Erin <erin@example.com>',

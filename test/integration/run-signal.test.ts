@@ -3,22 +3,15 @@
  * AbortSignal and hands it to play(), which fetches nothing more once it is aborted.
  * Here a custom pipeline unit aborts while the first of three mails is processed.
  */
-import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import run from '../../src/cli/run.ts';
+import { inboxConfig } from './inbox-config.ts';
 
 describe('malist run with an AbortSignal', () => {
   it('finishes the mail in hand and leaves the rest at the source', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'malist-signal-'));
-    for (const sub of ['new', 'cur', 'tmp'])
-      await mkdir(join(dir, 'inbox', sub), { recursive: true });
-    await mkdir(join(dir, 'lists'));
-    await writeFile(
-      join(dir, 'malist.yaml'),
-      'state_dir: state\nfetch:\n  - type: maildir\n    dir: inbox\ndistribute:\n  type: maildir\n  dir: out\nreactors: [stderr-logger]\n',
-    );
+    const dir = await inboxConfig();
     await writeFile(
       join(dir, 'lists/blue.yaml'),
       'address: blue@list.example.com\nposting: open\nmembers: [amy@example.org]\npipeline: [./stop.mjs, envelope]\n',
