@@ -258,6 +258,27 @@ export async function play(options: PlayOptions): Promise<PlaySummary> {
         mail: copy,
       });
     }
+    // Recipients a durable queue took over after a temporary failure (4xx, server down,
+    // TLS): handled, but the operator must see why they are not delivered yet.
+    const waitingInQueue = delivery.results.filter(
+      (r) => r.status === 'queued' && (r.code !== undefined || r.response),
+    );
+    if (waitingInQueue.length > 0) {
+      await report({
+        stage: 'distributor',
+        unit: waitingInQueue[0]!.distributor,
+        error: new StageError(
+          `${waitingInQueue.length} recipient(s) queued for a later try: ${summarize(waitingInQueue)}`,
+          {
+            code: 'ECONNECTION',
+            unit: waitingInQueue[0]!.distributor,
+            messageId: messageId(copy),
+            temporary: true,
+          },
+        ),
+        mail: copy,
+      });
+    }
     if (deferred.length > 0) {
       summary.deferred += new Set(deferred.map((d) => d.recipient)).size;
       await journal.record(list, copy.key, {
@@ -269,10 +290,7 @@ export async function play(options: PlayOptions): Promise<PlaySummary> {
         stage: 'distributor',
         unit: deferred[0]!.distributor,
         error: new StageError(
-          `${deferred.length} recipient(s) deferred, kept for the next run: ${deferred
-            .slice(0, 5)
-            .map((d) => `${d.recipient} (${d.response ?? d.code ?? 'temporary failure'})`)
-            .join(', ')}`,
+          `${deferred.length} recipient(s) deferred, kept for the next run: ${summarize(deferred)}`,
           {
             code: 'ECONNECTION',
             unit: deferred[0]!.distributor,
@@ -473,6 +491,19 @@ export async function play(options: PlayOptions): Promise<PlaySummary> {
     for (const distributor of distributors) await distributor.close?.().catch(() => {});
   }
   return summary;
+}
+
+/** "a@x (451 try later), b@y (…)" for the first few recipients. */
+function summarize(results: RecipientResult[]): string {
+  const shown = results
+    .slice(0, 5)
+    .map(
+      (r) =>
+        `${r.recipient} (${[r.code, r.response].filter((x) => x !== undefined && x !== '').join(' ') || 'temporary failure'})`,
+    );
+  return results.length > 5
+    ? `${shown.join(', ')} and ${results.length - 5} more`
+    : shown.join(', ');
 }
 
 function pickOutcome(outcomes: JournalOutcome[]): JournalOutcome {

@@ -320,20 +320,34 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
       const outcome = await prepared.commit();
       if (outcome.status === 'done')
         return { outcome, results: asResults(outcome.envelope, distributor) };
+      let why: string | undefined;
       if (outcome.status === 'queued' && (enqueueOptions.deliverNow ?? deliverNow)) {
         // The entry is safe on disk: a failure to deliver now is the runner's to retry, not
         // the caller's (who would spool it again).
-        const results = await queue.deliver(outcome.id).catch(() => undefined);
+        const results = await queue.deliver(outcome.id).catch((error: unknown) => {
+          why = describeError(error);
+          return undefined;
+        });
         if (results) return { outcome, results };
       }
       const waiting = await peekEnvelope(layout, outcome.id);
-      const results = waiting
+      const results: RecipientResult[] = waiting
         ? asResults(waiting, distributor)
         : input.recipients.map((recipient) => ({
             recipient,
             status: 'queued' as const,
             distributor,
           }));
+      // Say why nothing went out now (server down, TLS, AUTH): the caller logs it.
+      if (why) {
+        const reason = why;
+        return {
+          outcome,
+          results: results.map((r) =>
+            r.status === 'queued' ? { ...r, response: r.response ?? reason } : r,
+          ),
+        };
+      }
       return { outcome, results };
     },
     async deliver(id, force = false) {

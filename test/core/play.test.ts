@@ -8,7 +8,7 @@ import { Discard, Hold, Reject } from '../../src/errors.ts';
 import createMaildirFetcher from '../../src/fetchers/maildir.ts';
 import { play } from '../../src/play.ts';
 import createSingleList from '../../src/processors/single-list.ts';
-import type { Processor, Reactor } from '../../src/types.ts';
+import type { Distributor, Processor, Reactor } from '../../src/types.ts';
 import {
   MemorySource,
   post,
@@ -166,6 +166,38 @@ describe('play()', () => {
     expect(out.countFor('alice@example.com')).toBe(1);
     expect(out.countFor('bob@example.com')).toBe(1);
     expect(out.countFor('carol@example.com')).toBe(0);
+  });
+
+  it('acks mail a queue took over, and tells the reactors why recipients wait', async () => {
+    const source = new MemorySource();
+    source.add(post());
+    const reactor = new RecordingReactor();
+    const queue: Distributor = {
+      name: 'queue',
+      async distribute(mail) {
+        return {
+          results: (mail.ml_send_to ?? []).map((recipient) => ({
+            recipient,
+            status: 'queued' as const,
+            distributor: 'queue',
+            response: 'connect ECONNREFUSED 127.0.0.1:25',
+          })),
+        };
+      },
+    };
+    const summary = await play({
+      fetcher: source.fetcher(),
+      processor: red(),
+      distributor: queue,
+      reactor,
+      stateDir,
+    });
+    expect(summary).toMatchObject({ distributed: 1, recipients: 3, deferred: 0 });
+    expect(source.mails.size).toBe(0);
+    expect(reactor.seen).toHaveLength(1);
+    expect(reactor.seen[0]!.error.message).toMatch(
+      /3 recipient\(s\) queued for a later try: .*ECONNREFUSED/,
+    );
   });
 
   it('stores a held mail durably before acking it, and reports every signal', async () => {

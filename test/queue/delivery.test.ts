@@ -105,6 +105,10 @@ describe('queue distributor against a fault-injecting SMTP server', () => {
     await fx.server.stop();
     const report = await fx.distributor.distribute(listPost('p5', ['a@x.test']));
     expect(report.results[0]?.status).toBe('queued');
+    // The caller is told why (play() reports it to the reactors).
+    expect(report.results[0]?.response ?? String(report.results[0]?.code)).toMatch(
+      /ECONNREFUSED|connect|refused|closed/i,
+    );
     fx.clock.t += 61_000;
     expect((await fx.distributor.queue.run()).deferred).toBe(1);
     await fx.server.start();
