@@ -3,8 +3,10 @@
  * journal → ack. A mail is acked only once it is handled or a durable copy of it exists;
  * everything else stays at its source for the next run.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describeError, isSignal, NothingMore, type Signal, StageError } from './errors.ts';
+import { normalizeAddress } from './mail/address.ts';
 import { messageId } from './mail/list-mail.ts';
 import { isFinal, Journal, type JournalOutcome, MAIL_SCOPE } from './state/journal.ts';
 import { MailStore } from './state/mail-store.ts';
@@ -36,6 +38,12 @@ export interface PlayOptions {
   signal?: AbortSignal;
   /** Stops after this many fetched mails. */
   limit?: number;
+  /**
+   * Namespaces the journal's whole-mail record. An MTA hands one cross-posted mail to
+   * `malist receive --list NAME` once per list, with the same bytes: each call is its own
+   * delivery. @default the envelope recipient the fetcher knows, else none
+   */
+  scope?: string;
   /** Told of every finished mail copy: progress output and delivery logs. */
   onOutcome?: (event: OutcomeEvent) => void;
 }
@@ -193,6 +201,17 @@ export async function play(options: PlayOptions): Promise<PlaySummary> {
     return summary.perList[list];
   };
   const report = (failure: StageFailure) => reportToReactors(reactors, failure);
+  /** The whole-mail journal key: the bytes, and the delivery they came with. */
+  const wholeKey = (mail: ListMail): string => {
+    const scope =
+      options.scope ??
+      (mail.origin.recipient
+        ? `rcpt:${normalizeAddress(mail.origin.recipient) || mail.origin.recipient}`
+        : '');
+    return scope
+      ? `${mail.key}-${createHash('sha256').update(scope).digest('hex').slice(0, 16)}`
+      : mail.key;
+  };
 
   /** Handles one copy; true when it needs nothing more. */
   async function handleCopy(copy: ListMail): Promise<{ done: boolean; outcome?: JournalOutcome }> {
@@ -338,7 +357,7 @@ export async function play(options: PlayOptions): Promise<PlaySummary> {
 
   async function handleMail(fetched: Fetched): Promise<void> {
     const { mail } = fetched;
-    if (isFinal(await journal.get(MAIL_SCOPE, mail.key))) {
+    if (isFinal(await journal.get(MAIL_SCOPE, wholeKey(mail)))) {
       summary.skipped++;
       options.onOutcome?.({ mail, list: mail.ml_list_name ?? DEFAULT_LIST, outcome: 'skipped' });
       await ack(fetched);
@@ -379,7 +398,7 @@ export async function play(options: PlayOptions): Promise<PlaySummary> {
   }
 
   async function finish(fetched: Fetched, outcome: JournalOutcome): Promise<void> {
-    await journal.record(MAIL_SCOPE, fetched.mail.key, {
+    await journal.record(MAIL_SCOPE, wholeKey(fetched.mail), {
       outcome,
       messageId: messageId(fetched.mail),
     });
@@ -412,7 +431,7 @@ export async function play(options: PlayOptions): Promise<PlaySummary> {
       return;
     }
     summary.quarantined++;
-    await journal.record(MAIL_SCOPE, fetched.mail.key, {
+    await journal.record(MAIL_SCOPE, wholeKey(fetched.mail), {
       outcome: 'quarantined',
       reason: describeError(cause),
       messageId: messageId(fetched.mail),

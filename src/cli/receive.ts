@@ -192,6 +192,8 @@ async function receiveOne(values: {
         maxMailSize: MAX_SIZE,
       }),
       processor,
+      // One call per list (or recipient) for a cross-post: each is its own delivery.
+      ...(values.list && target ? { scope: `list:${target.list.name}` } : {}),
       distributor: runtime.distributors,
       reactor: runtime.reactors,
       stateDir: config.main.state_dir,

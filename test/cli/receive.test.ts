@@ -94,6 +94,29 @@ describe.concurrent('malist receive', () => {
     expect(stray.code).toBe(67);
   });
 
+  it('a cross-post the MTA pipes once per list (same bytes) reaches every list; a retry of one sends nothing twice', async () => {
+    const dir = await tempConfig();
+    // Sent to an alias the MTA expands to both lists: To/Cc name neither, and Postfix
+    // `pipe` (one recipient per call) hands over identical bytes once per list.
+    const input = (await readFile(post('01-member-post.eml'), 'utf8')).replace(
+      'To: Red mail list <red@list.example.com>',
+      'To: Everyone <everyone@example.org>',
+    );
+    for (const how of [
+      ['--list', 'red'],
+      ['--list', 'dev'],
+      ['--list', 'red'],
+    ]) {
+      const r = await malist(['receive', '--config', dir, ...how], { input });
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const byRecipient = ['--recipient', 'dev@list.example.com'];
+    expect((await malist(['receive', '--config', dir, ...byRecipient], { input })).code).toBe(0);
+    const files = await delivered(dir);
+    expect(files.filter((f) => f.includes('.red.'))).toHaveLength(4);
+    expect(files.filter((f) => f.includes('.dev.'))).toHaveLength(2);
+  });
+
   it('exits 67 for an unknown --list, naming the lists there', async () => {
     const dir = await tempConfig();
     const r = await malist(['receive', '--config', dir, '--list', 'green'], {
