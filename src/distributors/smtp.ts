@@ -20,6 +20,7 @@ import { mapLimited } from '../queue/limit.ts';
 import { outcomeOfError, outcomeOfSuccess, type SmtpErrorLike } from '../queue/smtp-outcome.ts';
 import type { SendJob, Transport } from '../queue/transport.ts';
 import { verpAddress } from '../queue/verp.ts';
+import type { SmtpServerOptions } from '../smtp/server-options.ts';
 import type { DeliveryReport, Distributor, ListMail, RecipientResult } from '../types.ts';
 
 /** A CA given as PEM text is used as it is; anything else is the path of a PEM file. */
@@ -27,25 +28,7 @@ function caOf(ca: string | Buffer): string | Buffer {
   return typeof ca === 'string' && !ca.includes('-----BEGIN') ? readFileSync(ca) : ca;
 }
 
-export interface SmtpOptions {
-  /** Server host name or address. @default 'localhost' */
-  host?: string;
-  /** Server port. @default 465 with `secure`, else 25 */
-  port?: number;
-  /** Implicit TLS from the first byte (port 465 style). @default false */
-  secure?: boolean;
-  /**
-   * STARTTLS policy when not `secure`: `required` fails rather than talk in clear text,
-   * `opportunistic` upgrades when offered, `never` does not try.
-   * @default 'required' when `auth` is set, else 'opportunistic'
-   */
-  starttls?: 'required' | 'opportunistic' | 'never';
-  /** TLS settings: a private CA (PEM text or a file path), or (tests only) not verifying the certificate. */
-  tls?: { ca?: string | Buffer; reject_unauthorized?: boolean; servername?: string };
-  /** SMTP AUTH credentials; the password is already resolved (password_env / password_file) and never logged. */
-  auth?: { user: string; pass: string; method?: string };
-  /** Name to send with EHLO. @default the host name nodemailer finds */
-  name?: string;
+export interface SmtpOptions extends SmtpServerOptions {
   /** Speak LMTP instead of SMTP (per-recipient answers after DATA). @default false */
   lmtp?: boolean;
   /**

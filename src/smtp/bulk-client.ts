@@ -28,24 +28,11 @@ import type { RecipientResult } from '../types.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { type PreparedBody, prepareBody, preparedBodyOf } from './dot-stuff.ts';
 import { ConnectionPool } from './pool.ts';
+import type { SmtpServerOptions } from './server-options.ts';
 import { runTransactions, type Transaction } from './transaction.ts';
 
-/** The same keys as the nodemailer transport's `SmtpOptions` (distributors/smtp.ts), and a few more. */
-export interface BulkSmtpOptions {
-  /** Server host name or address. @default 'localhost' */
-  host?: string;
-  /** Server port. @default 465 with `secure`, else 25 */
-  port?: number;
-  /** Implicit TLS from the first byte. @default false */
-  secure?: boolean;
-  /** STARTTLS policy when not `secure`. @default 'required' when `auth` is set, else 'opportunistic' */
-  starttls?: 'required' | 'opportunistic' | 'never';
-  /** TLS settings: a private CA, or (tests only) not verifying the certificate. */
-  tls?: { ca?: string | Buffer; reject_unauthorized?: boolean; servername?: string };
-  /** SMTP AUTH (PLAIN or LOGIN); the password is already resolved and never logged. */
-  auth?: { user: string; pass: string; method?: string };
-  /** Name to send with EHLO. @default the machine's host name */
-  name?: string;
+/** How to reach the server (shared with the nodemailer transport), and how to fan out. */
+export interface BulkSmtpOptions extends SmtpServerOptions {
   /** Persistent connections, each carrying pipelined transactions. @default 8 */
   max_connections?: number;
   /** Recipients per transaction in batched mode (servers commonly allow 100). @default 100 */
