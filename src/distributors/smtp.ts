@@ -14,13 +14,16 @@
 import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
-import { ErrorCode, StageError } from '../errors.ts';
 import { envelopeOf, mailBytes, messageId } from '../mail/list-mail.ts';
 import { mapLimited } from '../queue/limit.ts';
 import { outcomeOfError, outcomeOfSuccess, type SmtpErrorLike } from '../queue/smtp-outcome.ts';
 import type { SendJob, Transport } from '../queue/transport.ts';
 import { verpAddress } from '../queue/verp.ts';
-import type { SmtpServerOptions } from '../smtp/server-options.ts';
+import {
+  positiveOption,
+  type SmtpFanoutOptions,
+  type SmtpServerOptions,
+} from '../smtp/server-options.ts';
 import type { DeliveryReport, Distributor, ListMail, RecipientResult } from '../types.ts';
 
 /** A CA given as PEM text is used as it is; anything else is the path of a PEM file. */
@@ -28,7 +31,7 @@ function caOf(ca: string | Buffer): string | Buffer {
   return typeof ca === 'string' && !ca.includes('-----BEGIN') ? readFileSync(ca) : ca;
 }
 
-export interface SmtpOptions extends SmtpServerOptions {
+export interface SmtpOptions extends SmtpServerOptions, SmtpFanoutOptions {
   /** Speak LMTP instead of SMTP (per-recipient answers after DATA). @default false */
   lmtp?: boolean;
   /**
@@ -38,44 +41,14 @@ export interface SmtpOptions extends SmtpServerOptions {
    * @default 'bulk'
    */
   engine?: 'bulk' | 'nodemailer';
-  /** Connections in the pool, and transactions in flight at once. @default 5 */
-  max_connections?: number;
-  /** Recipients per transaction (servers commonly allow 100). @default 50 */
-  max_recipients_per_transaction?: number;
-  /** Transactions per connection before it is replaced. @default 100 */
-  max_messages_per_connection?: number;
-  /** Personalised mode: one transaction per recipient, sender `local+rcpt=domain@domain`. @default false */
-  verp?: boolean;
-  /** The character between the bounce address's local part and the recipient. @default '+' */
-  verp_delimiter?: string;
-  /** Time to open the TCP connection, ms. @default 30000 */
-  connection_timeout_ms?: number;
-  /** Time to wait for the greeting, ms. @default 30000 */
-  greeting_timeout_ms?: number;
-  /** Inactivity on the socket at any phase, ms. @default 60000 */
-  socket_timeout_ms?: number;
-  /**
-   * Upper bound on one whole transaction (MAIL … final reply), ms: a server that trickles
-   * its replies keeps the socket busy, so only this notices it.
-   * @default 300000
-   */
-  transaction_timeout_ms?: number;
 }
 
 type Resolved = Required<Omit<SmtpOptions, 'auth' | 'tls' | 'name' | 'starttls' | 'engine'>> &
   Pick<SmtpOptions, 'auth' | 'tls' | 'name'> & { starttls: NonNullable<SmtpOptions['starttls']> };
 
 function resolve(options: SmtpOptions): Resolved {
-  const positive = (value: number | undefined, fallback: number, key: string): number => {
-    const v = value ?? fallback;
-    if (!Number.isFinite(v) || v <= 0) {
-      throw new StageError(`option ${key} must be a positive number, got ${String(value)}`, {
-        code: ErrorCode.CONFIG,
-        unit: 'smtp',
-      });
-    }
-    return v;
-  };
+  const positive = (value: number | undefined, fallback: number, key: string) =>
+    positiveOption(value, fallback, key, 'smtp');
   const secure = options.secure ?? false;
   return {
     host: options.host ?? 'localhost',

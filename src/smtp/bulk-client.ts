@@ -21,36 +21,21 @@
  * only the queue, with its sent-log, retries).
  */
 import { hostname } from 'node:os';
-import { ErrorCode, StageError } from '../errors.ts';
 import type { SendJob, Transport } from '../queue/transport.ts';
 import { verpAddress } from '../queue/verp.ts';
 import type { RecipientResult } from '../types.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { type PreparedBody, prepareBody, preparedBodyOf } from './dot-stuff.ts';
 import { ConnectionPool } from './pool.ts';
-import type { SmtpServerOptions } from './server-options.ts';
+import {
+  positiveOption,
+  type SmtpFanoutOptions,
+  type SmtpServerOptions,
+} from './server-options.ts';
 import { runTransactions, type Transaction } from './transaction.ts';
 
 /** How to reach the server (shared with the nodemailer transport), and how to fan out. */
-export interface BulkSmtpOptions extends SmtpServerOptions {
-  /** Persistent connections, each carrying pipelined transactions. @default 8 */
-  max_connections?: number;
-  /** Recipients per transaction in batched mode (servers commonly allow 100). @default 100 */
-  max_recipients_per_transaction?: number;
-  /** Transactions per connection before it is replaced. @default 10000 */
-  max_messages_per_connection?: number;
-  /** Personalised mode: one transaction per recipient, sender `local+rcpt=domain@domain`. @default false */
-  verp?: boolean;
-  /** The character between the bounce address's local part and the recipient. @default '+' */
-  verp_delimiter?: string;
-  /** Time to open the TCP (and TLS) connection, ms. @default 30000 */
-  connection_timeout_ms?: number;
-  /** Time to wait for the greeting, ms. @default 30000 */
-  greeting_timeout_ms?: number;
-  /** Deadline for each command's reply, and for silence on the socket, ms. @default 60000 */
-  socket_timeout_ms?: number;
-  /** Deadline for the reply to a message's final dot, ms (RFC 5321 says 10 min). @default 300000 */
-  transaction_timeout_ms?: number;
+export interface BulkSmtpOptions extends SmtpServerOptions, SmtpFanoutOptions {
   /** An idle connection is closed (QUIT) after this long, ms. @default 5000 */
   idle_timeout_ms?: number;
   /** Connection failures (connect or mid-transaction) a send tolerates per connection slot. @default 2 */
@@ -69,17 +54,7 @@ export interface BulkTransport extends Transport {
 const NAME = 'smtp';
 
 function positive(value: number | undefined, fallback: number, key: string): number {
-  const v = value ?? fallback;
-  if (!Number.isFinite(v) || v <= 0) {
-    throw new StageError(
-      `smtp bulk: option ${key} must be a positive number, got ${String(value)}`,
-      {
-        code: ErrorCode.CONFIG,
-        unit: 'smtp',
-      },
-    );
-  }
-  return v;
+  return positiveOption(value, fallback, key, NAME);
 }
 
 /** An address that could smuggle a command onto the wire, or is no address at all. */
