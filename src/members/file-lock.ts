@@ -4,31 +4,25 @@
  * whose holder is provably gone is taken over (a lock, not a clock). Within one process,
  * calls are chained so they never contend with themselves.
  */
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { currentHolder, formatHolder, isHolderGone, parseHolder } from '../queue/process-lock.ts';
+import { formatHolder } from '../queue/process-lock.ts';
+import { acquireLock, type RunLock } from '../state/lock.ts';
 
 const chains = new Map<string, Promise<unknown>>();
 
-async function acquire(lockPath: string, timeoutMs: number): Promise<void> {
+/**
+ * Waits for the lock with the run lock's own taking (state/lock.ts): atomic with the
+ * holder's identity inside, and a dead holder's lock taken over by exactly one waiter.
+ */
+async function acquire(lockPath: string, timeoutMs: number): Promise<RunLock> {
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
-    try {
-      const handle = await open(lockPath, 'wx', 0o640);
-      await handle.writeFile(formatHolder(currentHolder()));
-      await handle.close();
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const holder = parseHolder((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-    if (holder && isHolderGone(holder)) {
-      await unlink(lockPath).catch(() => {});
-      continue;
-    }
+    const taken = await acquireLock(lockPath);
+    if ('lock' in taken) return taken.lock;
     if (Date.now() > deadline)
       throw new Error(
-        `${lockPath} is locked by ${holder ? formatHolder(holder) : 'another process'}`,
+        `${lockPath} is locked by ${taken.busy ? formatHolder(taken.busy) : 'another process'}`,
       );
     await new Promise((r) => setTimeout(r, Math.min(10 * 2 ** attempt, 200)));
   }
@@ -46,11 +40,11 @@ export async function withFileLock<T>(
     .then(async () => {
       const lockPath = `${path}.lock`;
       await mkdir(dirname(path), { recursive: true });
-      await acquire(lockPath, timeoutMs);
+      const lock = await acquire(lockPath, timeoutMs);
       try {
         return await fn();
       } finally {
-        await unlink(lockPath).catch(() => {});
+        await lock.release();
       }
     });
   chains.set(path, run);
