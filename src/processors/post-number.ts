@@ -1,12 +1,13 @@
 /**
  * The durable post counter behind a `%d` subject prefix. The same mail (same key) always
  * gets the same number, so a crash and a retry do not burn numbers or send two subjects;
- * a lock file (owner's pid inside) keeps two processes from handing out one number twice.
+ * the shared file lock (state/file-lock.ts) keeps two processes from handing out one
+ * number twice.
  */
-import { open, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileDurable } from '../state/durable.ts';
+import { withFileLock } from '../state/file-lock.ts';
 import { safeName } from '../state/safe-name.ts';
 
 interface CounterFile {
@@ -16,37 +17,6 @@ interface CounterFile {
 }
 
 const RECENT = 500;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function withLock<T>(path: string, run: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const handle = await open(path, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 200) throw error;
-      const owner = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
-      // A lock whose owner is provably gone is taken over; a live one is waited for.
-      if (owner > 0 && !alive(owner)) await unlink(path).catch(() => {});
-      else await sleep(10);
-    }
-  }
-  try {
-    return await run();
-  } finally {
-    await unlink(path).catch(() => {});
-  }
-}
 
 export class PostCounter {
   private memory: CounterFile = { next: 1, recent: [] };
@@ -61,8 +31,8 @@ export class PostCounter {
     if (!this.dir) return assign(this.memory, key);
     const base = join(this.dir, 'counters', safeName(this.list));
     const file = join(base, 'post-number.json');
-    await writeFileDurable(join(base, '.keep'), '');
-    return withLock(join(base, 'post-number.lock'), async () => {
+    await mkdir(base, { recursive: true });
+    return withFileLock(file, async () => {
       let state: CounterFile = { next: 1, recent: [] };
       try {
         state = JSON.parse(await readFile(file, 'utf8')) as CounterFile;

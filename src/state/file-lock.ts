@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { formatHolder } from '../queue/process-lock.ts';
-import { acquireLock, type RunLock } from '../state/lock.ts';
+import { acquireLock, type RunLock } from './lock.ts';
 
 const chains = new Map<string, Promise<unknown>>();
 
