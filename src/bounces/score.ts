@@ -4,24 +4,11 @@
  * mailbox does not unsubscribe anyone. After `quiet_days` without a bounce the score halves
  * every `half_life_days`, so old bounces fade while a steady bouncer adds up exactly. At `threshold` the member is set to nomail.
  */
+import type { BounceSettings } from '../processors/list.ts';
 import type { BounceClass } from './severity.ts';
 
-export interface BounceScoreOptions {
-  /** Score at which the member is set to nomail. @default 5 */
-  threshold?: number;
-  /** Weight of a hard bounce. @default 1 */
-  hard_weight?: number;
-  /** Weight of a soft bounce. @default 0.5 */
-  soft_weight?: number;
-  /** Weight of a delay warning (`Action: delayed`). @default 0 */
-  delay_weight?: number;
-  /** Most score added in one UTC day. @default 1 */
-  daily_cap?: number;
-  /** Days without bounces before the score starts to fade. @default 7 */
-  quiet_days?: number;
-  /** Once fading, days after which the score has halved. @default 7 */
-  half_life_days?: number;
-}
+/** A list's `bounces:` settings, documented where lists are (processors/list.ts). */
+export type BounceScoreOptions = BounceSettings;
 
 export interface BounceRecord {
   /** The score as of `updated`. */

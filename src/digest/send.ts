@@ -8,23 +8,20 @@ import { createHash } from 'node:crypto';
 import { formatMailbox } from '../mail/address.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import { digestRecipients, type MemberStore } from '../members/store.ts';
-import { bounceAddress, type ListSettings, requestAddress } from '../processors/list.ts';
+import {
+  bounceAddress,
+  type DigestSettings,
+  type ListSettings,
+  requestAddress,
+} from '../processors/list.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 import { buildMimeDigest, buildPlainDigest, type DigestSpec } from './build.ts';
 import type { DigestNumber } from './numbering.ts';
 import { summarisePost } from './post-summary.ts';
 import type { DigestStore } from './store.ts';
 
-export interface DigestOptions {
-  /** MIME (multipart/digest) or plain text (RFC 1153). @default 'mime' */
-  format?: 'mime' | 'plain';
-  /** Send when the pending posts reach this size, in KiB. @default 30 */
-  size_kb?: number;
-  /** Send when the oldest pending post is this old, in hours. @default 24 */
-  max_age_hours?: number;
-  /** Text at the end of each digest. @default how to unsubscribe or leave digest mode */
-  footer?: string;
-}
+/** A list's `digest:` settings, documented where lists are (processors/list.ts). */
+export type DigestOptions = DigestSettings;
 
 export interface SendDigestInput {
   list: ListSettings;

@@ -92,22 +92,33 @@ export interface ListSettings {
   digest?: DigestSettings;
 }
 
-/** Bounce scoring settings of a list; see src/bounces/score.ts for defaults. */
+/** Bounce scoring of a list (used by src/bounces/score.ts). */
 export interface BounceSettings {
+  /** Score at which the member is set to nomail. @default 5 */
   threshold?: number;
+  /** Weight of a hard bounce. @default 1 */
   hard_weight?: number;
+  /** Weight of a soft bounce. @default 0.5 */
   soft_weight?: number;
+  /** Weight of a delay warning (`Action: delayed`). @default 0 */
   delay_weight?: number;
+  /** Most score added in one UTC day. @default 1 */
   daily_cap?: number;
+  /** Days without bounces before the score starts to fade. @default 7 */
   quiet_days?: number;
+  /** Once fading, days after which the score has halved. @default 7 */
   half_life_days?: number;
 }
 
-/** Digest settings of a list; see src/digest/send.ts for defaults. */
+/** Digests of a list (used by src/digest/send.ts). */
 export interface DigestSettings {
+  /** MIME (multipart/digest) or plain text (RFC 1153). @default 'mime' */
   format?: 'mime' | 'plain';
+  /** Send when the pending posts reach this size, in KiB. @default 30 */
   size_kb?: number;
+  /** Send when the oldest pending post is this old, in hours. @default 24 */
   max_age_hours?: number;
+  /** Text at the end of each digest. @default how to unsubscribe or leave digest mode */
   footer?: string;
 }
 
