@@ -6,7 +6,7 @@
  */
 import { isOwnMail } from '../archive/paths.ts';
 import { mailBytes } from '../mail/list-mail.ts';
-import type { MemberStore } from '../members/store.ts';
+import { digestRecipients, type MemberStore } from '../members/store.ts';
 import type { ListSettings } from '../processors/list.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 import { type DigestOptions, digestDue, sendDigest } from './send.ts';
@@ -36,6 +36,10 @@ export default function createDigestCollector(options: DigestCollectorOptions): 
       if (!target || isOwnMail(mail.header.get('Auto-Submitted'), mail.origin.fetcher))
         return { results: [] };
       const store = new DigestStore(options.state_dir, target.list.name);
+      // Nobody takes digests: keep no copy of the post (a durable write per post, and a
+      // pending store that would only grow). Posts already pending still go out when due.
+      const readers = digestRecipients(await target.members.list());
+      if (readers.length === 0 && (await store.pending()).length === 0) return { results: [] };
       const at = now();
       await store.add(mail.key, mailBytes(mail), at.getTime());
       if (await digestDue(store, target, at.getTime())) {

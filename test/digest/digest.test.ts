@@ -177,6 +177,23 @@ describe('digest numbering and sending', () => {
       m.ml_list_name = 'red';
       return m;
     };
+    // A list where nobody takes digests keeps no copies at all.
+    const idle = createDigestCollector({
+      state_dir: dir,
+      lists: {
+        blue: {
+          list: { ...list, name: 'blue' },
+          members: createMemoryMemberStore({ members: [{ address: 'p@example.com' }] }),
+          size_kb: 4,
+        },
+      },
+      send,
+      now: () => now,
+    });
+    const bluePost = post(99);
+    bluePost.ml_list_name = 'blue';
+    await idle.distribute(bluePost);
+    expect(await new DigestStore(dir, 'blue').pending()).toEqual([]);
     for (let i = 0; i < 3; i++) await collector.distribute(post(i));
     await collector.distribute(post(0)); // a replay is not collected twice
     expect(sent).toHaveLength(0);
