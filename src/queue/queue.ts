@@ -10,6 +10,7 @@
  *   4. the envelope is updated; refused recipients are dead-lettered with a notice;
  *   5. the entry is finished (done record) or released for a later run.
  */
+import { rm } from 'node:fs/promises';
 import { describeError, ErrorCode, StageError } from '../errors.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import { crashPoint } from '../testing/crash-point.ts';
@@ -224,13 +225,22 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
   const deliverClaim = async (
     claim: Claim,
     force: boolean,
+    /** The entry as just written by this process: read from memory, not again from disk. */
+    fresh?: { envelope: Envelope; raw: Buffer },
   ): Promise<{ envelope: Envelope; round: RecipientResult[] }> => {
     let envelope: Envelope;
     let raw: Buffer;
     try {
-      envelope = await readEnvelope(claim.dir);
-      raw = await readMessage(claim.dir);
+      envelope = fresh?.envelope ?? (await readEnvelope(claim.dir));
+      raw = fresh?.raw ?? (await readMessage(claim.dir));
     } catch (error) {
+      // A runner that died between moving the envelope to its done record and removing
+      // the claim left the rest of a finished entry.
+      const done = await readDoneRecord(layout, claim.id).catch(() => undefined);
+      if (done) {
+        await rm(claim.dir, { recursive: true, force: true });
+        return { envelope: done, round: [] };
+      }
       await releaseClaim(layout, claim).catch(() => {});
       throw new StageError(`queue entry ${claim.id} is unreadable; it stays in the spool`, {
         code: ErrorCode.STORAGE,
@@ -278,8 +288,12 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
       // between repeats the notice rather than losing the dead letter.
       await notify(claim, envelope, failed, raw, reason);
       crashPoint('queue.before-envelope-update');
-      await writeEnvelope(claim.dir, envelope);
-      if (pending(envelope).length === 0) await finishClaim(layout, claim, envelope);
+      const finished = pending(envelope).length === 0;
+      // A finished entry's envelope goes to its done record; the copy in the claim would be
+      // removed at once. It is written first only when the round gave up on someone, so a
+      // crash before the done record does not repeat their notice.
+      if (!finished || failed.length > 0) await writeEnvelope(claim.dir, envelope);
+      if (finished) await finishClaim(layout, claim);
       else await releaseClaim(layout, claim);
       return { envelope, round };
     } catch (error) {
@@ -317,18 +331,23 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
     },
     async enqueue(input, enqueueOptions = {}) {
       const prepared = await queue.prepare(input);
-      const outcome = await prepared.commit();
+      const sendNow = enqueueOptions.deliverNow ?? deliverNow;
+      const { claim, ...outcome } = await prepared.commit({ claim: sendNow });
       if (outcome.status === 'done')
         return { outcome, results: asResults(outcome.envelope, distributor) };
       let why: string | undefined;
-      if (outcome.status === 'queued' && (enqueueOptions.deliverNow ?? deliverNow)) {
+      if (claim) {
         // The entry is safe on disk: a failure to deliver now is the runner's to retry, not
         // the caller's (who would spool it again).
-        const results = await queue.deliver(outcome.id).catch((error: unknown) => {
+        try {
+          const { envelope, round } = await deliverClaim(claim, false, {
+            envelope: prepared.envelope,
+            raw: input.raw,
+          });
+          return { outcome, results: resultsOf(envelope, round) };
+        } catch (error) {
           why = describeError(error);
-          return undefined;
-        });
-        if (results) return { outcome, results };
+        }
       }
       const waiting = await peekEnvelope(layout, outcome.id);
       const results: RecipientResult[] = waiting
@@ -440,7 +459,7 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
       failPending(envelope, 'dropped by the operator');
       await writeEnvelope(claim.dir, envelope);
       await writeDeadLetter(layout, claim, envelope);
-      await finishClaim(layout, claim, envelope);
+      await finishClaim(layout, claim);
       return 'dropped';
     },
     close: () => deps.transport.close(),

@@ -15,11 +15,17 @@
  * such rename of that exact name can succeed.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDir, writeFileDurable } from '../state/durable.ts';
+import { fsyncDir, writeFileDurable, writeNewFileSynced } from '../state/durable.ts';
 import { crashPoint } from '../testing/crash-point.ts';
-import { createEnvelope, type Envelope, type NewEnvelope, parseEnvelope } from './envelope.ts';
+import {
+  applySettled,
+  createEnvelope,
+  type Envelope,
+  type NewEnvelope,
+  parseEnvelope,
+} from './envelope.ts';
 import {
   currentHolder,
   formatHolder,
@@ -27,6 +33,7 @@ import {
   isHolderGone,
   parseHolder,
 } from './process-lock.ts';
+import { readSentLog } from './sent-log.ts';
 
 export interface SpoolLayout {
   dir: string;
@@ -76,12 +83,20 @@ async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * The final envelope of a finished entry: its done record with the sent-log applied (the
+ * record is the claim's last written envelope, moved; the recipients settled since are in
+ * the sent-log, which is kept and purged with it).
+ */
 export async function readDoneRecord(
   layout: SpoolLayout,
   id: string,
 ): Promise<Envelope | undefined> {
   const text = await readIfExists(join(layout.done, `${id}.json`));
-  return text === undefined ? undefined : parseEnvelope(text);
+  if (text === undefined) return undefined;
+  const envelope = parseEnvelope(text);
+  applySettled(envelope, await readSentLog(sentLogPath(layout, id), 'queue'));
+  return envelope;
 }
 
 /** The claims of `id` in cur/ (directory names). */
@@ -99,7 +114,13 @@ export type EnqueueOutcome =
 /** A written but not yet visible entry: `commit()` makes it visible, `abort()` removes it. */
 export interface PreparedEntry {
   readonly id: string;
-  commit(): Promise<EnqueueOutcome>;
+  /** The envelope as written (all recipients pending). */
+  readonly envelope: Envelope;
+  /**
+   * Makes the entry visible in new/; with `claim`, straight in cur/ as this process's claim
+   * (`claim` in the outcome), so that delivering it at once costs no second move.
+   */
+  commit(options?: { claim?: boolean }): Promise<EnqueueOutcome & { claim?: Claim }>;
   abort(): Promise<void>;
 }
 
@@ -114,16 +135,22 @@ async function existing(layout: SpoolLayout, id: string): Promise<EnqueueOutcome
   return undefined;
 }
 
-/** Writes an entry into tmp/ durably; nothing is visible to runners until `commit()`. */
+/**
+ * Writes an entry into tmp/ durably; nothing is visible to runners until `commit()`. The
+ * staging directory is private, so its two files are written in place (no temporary name
+ * each) and made durable by one fsync of the directory before it is renamed into view.
+ */
 export async function prepareEntry(
   layout: SpoolLayout,
   input: NewEnvelope & { raw: Buffer },
 ): Promise<PreparedEntry> {
   const staging = join(layout.tmp, `${input.id}.${randomBytes(6).toString('hex')}`);
+  const envelope = createEnvelope(input);
   await mkdir(staging, { mode: 0o750 });
   try {
-    await writeFileDurable(join(staging, MESSAGE_FILE), input.raw);
-    await writeFileDurable(join(staging, ENVELOPE_FILE), JSON.stringify(createEnvelope(input)));
+    await writeNewFileSynced(join(staging, MESSAGE_FILE), input.raw);
+    await writeNewFileSynced(join(staging, ENVELOPE_FILE), JSON.stringify(envelope));
+    await fsyncDir(staging);
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;
@@ -131,7 +158,8 @@ export async function prepareEntry(
   let settled = false;
   return {
     id: input.id,
-    async commit() {
+    envelope,
+    async commit(options = {}) {
       if (settled) throw new Error(`entry ${input.id} was already committed or aborted`);
       settled = true;
       const before = await existing(layout, input.id);
@@ -139,18 +167,26 @@ export async function prepareEntry(
         await rm(staging, { recursive: true, force: true });
         return before;
       }
+      const holder = currentHolder();
+      const target = options.claim
+        ? join(layout.cur, `${input.id}@${formatHolder(holder)}`)
+        : join(layout.new, input.id);
       try {
         // rename(2) refuses to replace a non-empty directory: a racing enqueue of the
         // same ID leaves exactly one entry.
-        await rename(staging, join(layout.new, input.id));
+        await rename(staging, target);
       } catch (error) {
         await rm(staging, { recursive: true, force: true });
         if (isCode(error, 'ENOTEMPTY', 'EEXIST')) return { id: input.id, status: 'exists' };
         throw error;
       }
-      await fsyncDir(layout.new);
+      await fsyncDir(options.claim ? layout.cur : layout.new);
       crashPoint('queue.after-spool-write');
-      return { id: input.id, status: 'queued' };
+      if (!options.claim) return { id: input.id, status: 'queued' };
+      // Committed as a claim: as if enqueued and claimed at once, so the same rule holds
+      // (the later of two claims of one ID backs off into new/).
+      const claim = await exclusive(layout, { id: input.id, dir: target, holder });
+      return { id: input.id, status: 'queued', ...(claim ? { claim } : {}) };
     },
     async abort() {
       if (settled) return;
@@ -253,16 +289,24 @@ export async function releaseClaim(layout: SpoolLayout, claim: Claim): Promise<v
   await fsyncDir(layout.cur);
 }
 
-/** Records the final envelope in done/ and removes the claimed entry. */
-export async function finishClaim(
-  layout: SpoolLayout,
-  claim: Claim,
-  envelope: Envelope,
-): Promise<void> {
-  await writeFileDurable(join(layout.done, `${claim.id}.json`), JSON.stringify(envelope));
+/**
+ * Records the final envelope in done/ and removes the claimed entry. The claim's
+ * envelope.json is moved there as it is: every recipient settled since it was written is
+ * in the sent-log, and `readDoneRecord` applies that (no new file per finished entry).
+ */
+export async function finishClaim(layout: SpoolLayout, claim: Claim): Promise<void> {
+  await rename(join(claim.dir, ENVELOPE_FILE), join(layout.done, `${claim.id}.json`));
+  await fsyncDir(layout.done);
   crashPoint('queue.before-unlink');
-  await rm(claim.dir, { recursive: true, force: true });
-  await fsyncDir(layout.cur);
+  // Not fsynced: a claim that comes back after a power cut is reclaimed, finds the done
+  // record's recipients settled in the sent-log, and is finished again without a send.
+  try {
+    // What a finished claim holds now: the message alone.
+    await unlink(join(claim.dir, MESSAGE_FILE));
+    await rmdir(claim.dir);
+  } catch {
+    await rm(claim.dir, { recursive: true, force: true });
+  }
 }
 
 /** Writes (or refreshes) the dead letter of a claimed entry: its message and envelope. */

@@ -4,6 +4,7 @@
  * either its old content or its new one, never a torn mix.
  */
 import { randomBytes } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -16,6 +17,43 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Opens `path` with `flags`, creating its directory only when it is missing (the usual
+ * case, an existing directory, costs no mkdir call).
+ */
+async function openCreating(path: string, flags: string, mode: number): Promise<FileHandle> {
+  try {
+    return await open(path, flags, mode);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(dirname(path), { recursive: true });
+    return open(path, flags, mode);
+  }
+}
+
+/**
+ * Writes a new file (`wx`: never one that exists) and forces its bytes to disk; the caller
+ * makes its name durable (an fsync of the directory, or of a directory renamed later).
+ * For files inside a private staging directory, where a torn file is never seen.
+ */
+export async function writeNewFileSynced(
+  path: string,
+  data: Buffer | string,
+  mode = 0o640,
+): Promise<void> {
+  const handle = await openCreating(path, 'wx', mode);
+  try {
+    await handle.writeFile(data);
+    // fdatasync: the bytes and the size, which is all a new file needs to be read back.
+    await handle.datasync();
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await unlink(path).catch(() => {});
+    throw error;
+  }
+  await handle.close();
+}
+
 /** Writes `data` to `path` atomically and durably; creates the directory if needed. */
 export async function writeFileDurable(
   path: string,
@@ -24,20 +62,9 @@ export async function writeFileDurable(
 ): Promise<void> {
   const dir = dirname(path);
   const tmpDir = opts.tmpDir ?? dir;
-  await mkdir(tmpDir, { recursive: true });
-  await mkdir(dir, { recursive: true });
+  if (tmpDir !== dir) await mkdir(dir, { recursive: true });
   const tmp = join(tmpDir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-  const handle = await open(tmp, 'wx', opts.mode ?? 0o640);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (error) {
-    await handle.close().catch(() => {});
-    await unlink(tmp).catch(() => {});
-    throw error;
-  } finally {
-    await handle.close().catch(() => {});
-  }
+  await writeNewFileSynced(tmp, data, opts.mode ?? 0o640);
   try {
     await rename(tmp, path);
   } catch (error) {
