@@ -39,6 +39,15 @@ export interface PlayOptions {
   /** Stops after this many fetched mails. */
   limit?: number;
   /**
+   * Mails handled at once. Fetching and acks stay one at a time (a POP3 or IMAP session
+   * is one command stream), and two mails with the same bytes never run at once; the
+   * processing, journal and distribution of different mails overlap, so one post's fsyncs
+   * and SMTP round trips do not wait for the previous post's. Units must then be safe to
+   * call concurrently, as they already are across processes (`malist receive` runs once
+   * per incoming mail). @default 1
+   */
+  concurrency?: number;
+  /**
    * Namespaces the journal's whole-mail record. An MTA hands one cross-posted mail to
    * `malist receive --list NAME` once per list, with the same bytes: each call is its own
    * delivery. @default the envelope recipient the fetcher knows, else none
@@ -90,6 +99,9 @@ export interface PlaySummary {
 }
 
 const DEFAULT_LIST = '_default';
+
+/** Mails `malist run` and `malist watch` handle at once unless malist.yaml sets `concurrency:`. */
+export const RUN_CONCURRENCY = 4;
 
 function asArray<T>(value: T | T[] | undefined): T[] {
   if (value === undefined) return [];
@@ -213,12 +225,20 @@ export async function play(options: PlayOptions): Promise<PlaySummary> {
       : mail.key;
   };
 
-  /** Handles one copy; true when it needs nothing more. */
-  async function handleCopy(copy: ListMail): Promise<{ done: boolean; outcome?: JournalOutcome }> {
+  /**
+   * Handles one copy; true when it needs nothing more. `only`: the mail's one copy, whose
+   * final outcome the whole-mail record written next says (a per-list record would add
+   * two fsyncs and say nothing more: a crash between the two leaves the same state as a
+   * crash before either).
+   */
+  async function handleCopy(
+    copy: ListMail,
+    only: boolean,
+  ): Promise<{ done: boolean; outcome?: JournalOutcome }> {
     const list = copy.ml_list_name ?? DEFAULT_LIST;
     const previous = await journal.get(list, copy.key);
     if (isFinal(previous)) return { done: true, outcome: previous!.outcome };
-    if (copy.ml_signal) return handleSignal(copy, copy.ml_signal, list);
+    if (copy.ml_signal) return handleSignal(copy, copy.ml_signal, list, only);
 
     const owed = new Set(previous?.done ?? []);
     const recipients = (copy.ml_send_to ?? []).filter((r) => !owed.has(r));
@@ -322,11 +342,12 @@ export async function play(options: PlayOptions): Promise<PlaySummary> {
       options.onOutcome?.({ mail: copy, list, outcome: 'partial', report: delivery });
       return { done: false };
     }
-    await journal.record(list, copy.key, {
-      outcome: 'distributed',
-      done,
-      messageId: messageId(copy),
-    });
+    if (!only)
+      await journal.record(list, copy.key, {
+        outcome: 'distributed',
+        done,
+        messageId: messageId(copy),
+      });
     c.distributed++;
     options.onOutcome?.({ mail: copy, list, outcome: 'distributed', report: delivery });
     return { done: true, outcome: 'distributed' };
@@ -336,6 +357,7 @@ export async function play(options: PlayOptions): Promise<PlaySummary> {
     copy: ListMail,
     signal: Signal,
     list: string,
+    only: boolean,
   ): Promise<{ done: boolean; outcome: JournalOutcome }> {
     const outcome: JournalOutcome =
       signal.kind === 'hold' ? 'held' : signal.kind === 'reject' ? 'rejected' : 'discarded';
@@ -345,11 +367,12 @@ export async function play(options: PlayOptions): Promise<PlaySummary> {
       await store.put(copy, { reason: signal.reason, unit: signal.unit, list });
     }
     await report({ stage: 'processor', unit: signal.unit, error: signal, mail: copy });
-    await journal.record(list, copy.key, {
-      outcome,
-      reason: signal.reason,
-      messageId: messageId(copy),
-    });
+    if (!only)
+      await journal.record(list, copy.key, {
+        outcome,
+        reason: signal.reason,
+        messageId: messageId(copy),
+      });
     counts(list)[outcome as 'held' | 'rejected' | 'discarded']++;
     options.onOutcome?.({ mail: copy, list, outcome, reason: signal.reason });
     return { done: true, outcome };
@@ -368,7 +391,12 @@ export async function play(options: PlayOptions): Promise<PlaySummary> {
       copies = await runProcessors(processors, mail);
     } catch (error) {
       if (isSignal(error)) {
-        const { outcome } = await handleSignal(mail, error, mail.ml_list_name ?? DEFAULT_LIST);
+        const { outcome } = await handleSignal(
+          mail,
+          error,
+          mail.ml_list_name ?? DEFAULT_LIST,
+          true,
+        );
         await finish(fetched, outcome);
         return;
       }
@@ -384,7 +412,7 @@ export async function play(options: PlayOptions): Promise<PlaySummary> {
     const outcomes: JournalOutcome[] = [];
     let allDone = true;
     for (const copy of copies) {
-      const result = await handleCopy(copy);
+      const result = await handleCopy(copy, copies.length === 1);
       if (!result.done) allDone = false;
       if (result.outcome) outcomes.push(result.outcome);
     }
@@ -447,7 +475,7 @@ export async function play(options: PlayOptions): Promise<PlaySummary> {
 
   async function ack(fetched: Fetched): Promise<void> {
     try {
-      await fetched.ack();
+      await onFetcher(() => fetched.ack());
     } catch (error) {
       // The journal already says handled: the next run acks it without sending again.
       await report({
@@ -459,14 +487,45 @@ export async function play(options: PlayOptions): Promise<PlaySummary> {
     }
   }
 
+  // The fetcher's session is one command stream: fetch() and ack() never overlap.
+  let fetcherTurn: Promise<unknown> = Promise.resolve();
+  function onFetcher<T>(fn: () => Promise<T>): Promise<T> {
+    const turn = fetcherTurn.then(fn, fn);
+    fetcherTurn = turn.catch(() => {});
+    return turn;
+  }
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
+  const inFlight = new Set<Promise<void>>();
+  /** The last task per mail key: a mail with the same bytes waits for it (the journal decides). */
+  const byKey = new Map<string, Promise<void>>();
+
+  async function handleFetched(fetched: Fetched): Promise<void> {
+    try {
+      await handleMail(fetched);
+    } catch (error) {
+      // A journal or store failure: the mail stays at its source; the loop goes on.
+      summary.failed++;
+      await report({
+        stage: 'processor',
+        unit: unitOf(error, 'play'),
+        error: asError(error),
+        mail: fetched.mail,
+      });
+    }
+  }
+
   try {
     while (
       !options.signal?.aborted &&
       (options.limit === undefined || summary.fetched < options.limit)
     ) {
+      if (inFlight.size >= concurrency) {
+        await Promise.race(inFlight);
+        continue;
+      }
       let fetched: Fetched;
       try {
-        fetched = await options.fetcher.fetch();
+        fetched = await onFetcher(() => options.fetcher.fetch());
       } catch (error) {
         if (error instanceof NothingMore) break;
         summary.fetchError = asError(error);
@@ -490,20 +549,19 @@ export async function play(options: PlayOptions): Promise<PlaySummary> {
       seen.add(id);
       summary.fetched++;
       crashPoint('play.after-fetch');
-      try {
-        await handleMail(fetched);
-      } catch (error) {
-        // A journal or store failure: the mail stays at its source; the loop goes on.
-        summary.failed++;
-        await report({
-          stage: 'processor',
-          unit: unitOf(error, 'play'),
-          error: asError(error),
-          mail: fetched.mail,
+      const key = fetched.mail.key;
+      const task: Promise<void> = (byKey.get(key) ?? Promise.resolve())
+        .then(() => handleFetched(fetched))
+        .finally(() => {
+          inFlight.delete(task);
+          if (byKey.get(key) === task) byKey.delete(key);
         });
-      }
+      inFlight.add(task);
+      byKey.set(key, task);
     }
   } finally {
+    // The mails in hand are finished (and acked) before the session ends.
+    await Promise.allSettled([...inFlight]);
     await options.fetcher.close().catch(async (error: unknown) => {
       await report({ stage: 'fetcher', unit: options.fetcher.name, error: asError(error) });
     });

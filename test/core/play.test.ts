@@ -330,3 +330,111 @@ describe('play() killed between distributing and journaling (real process, SIGKI
     expect(summary.fetched).toBe(0);
   });
 });
+
+describe('play() with concurrency', () => {
+  /** A fetcher that records overlaps of fetch() and ack(), around a memory source. */
+  function watched(source: MemorySource) {
+    const inner = source.fetcher();
+    let busy = 0;
+    const trace = { overlaps: 0, maxBusy: 0 };
+    const enter = async <T>(fn: () => Promise<T>) => {
+      busy++;
+      if (busy > 1) trace.overlaps++;
+      await new Promise((r) => setTimeout(r, 1));
+      try {
+        return await fn();
+      } finally {
+        busy--;
+      }
+    };
+    return {
+      trace,
+      fetcher: {
+        name: 'memory',
+        fetch: () =>
+          enter(async () => {
+            const fetched = await inner.fetch();
+            return { ...fetched, ack: () => enter(() => fetched.ack()) };
+          }),
+        close: () => inner.close(),
+      },
+    };
+  }
+
+  /** A distributor that takes a while, so mails overlap, and counts how many are in it. */
+  function slow(out: RecordingDistributor): Distributor & { maxAtOnce: number } {
+    let now = 0;
+    const d = {
+      name: 'slow',
+      maxAtOnce: 0,
+      async distribute(mail: Parameters<Distributor['distribute']>[0]) {
+        now++;
+        d.maxAtOnce = Math.max(d.maxAtOnce, now);
+        await new Promise((r) => setTimeout(r, 15));
+        now--;
+        return out.distribute(mail);
+      },
+    };
+    return d;
+  }
+
+  it('handles several mails at once; fetch and ack never overlap; every mail once', async () => {
+    const source = new MemorySource();
+    for (let i = 0; i < 12; i++) source.add(post({ subject: `n${i}`, id: `c${i}` }));
+    const out = new RecordingDistributor();
+    const distributor = slow(out);
+    const { fetcher, trace } = watched(source);
+    const summary = await play({
+      fetcher,
+      processor: red(),
+      distributor,
+      stateDir,
+      concurrency: 4,
+    });
+    expect(summary).toMatchObject({ fetched: 12, distributed: 12, recipients: 36, failed: 0 });
+    expect(distributor.maxAtOnce).toBeGreaterThan(1);
+    expect(distributor.maxAtOnce).toBeLessThanOrEqual(4);
+    expect(trace.overlaps).toBe(0);
+    expect(source.mails.size).toBe(0);
+    for (const m of members) expect(out.countFor(m)).toBe(12);
+  });
+
+  it('two mails with the same bytes never run at once: the second is skipped by the journal', async () => {
+    const source = new MemorySource();
+    const same = post({ subject: 'twice', id: 'same' });
+    source.add(same);
+    source.add(post({ subject: 'other', id: 'other' }));
+    source.add(same);
+    const out = new RecordingDistributor();
+    const summary = await play({
+      fetcher: source.fetcher(),
+      processor: red(),
+      distributor: slow(out),
+      stateDir,
+      concurrency: 3,
+    });
+    expect(summary).toMatchObject({ fetched: 3, distributed: 2, skipped: 1 });
+    for (const m of members) expect(out.countFor(m)).toBe(2);
+    expect(source.mails.size).toBe(0);
+  });
+
+  it('a failing mail among concurrent ones stays at its source; the others are acked', async () => {
+    const source = new MemorySource();
+    for (let i = 0; i < 6; i++)
+      source.add(post({ subject: i === 3 ? 'boom' : `ok${i}`, id: `f${i}` }));
+    const out = new RecordingDistributor((_r, mail) =>
+      mail.header.get('Subject')?.includes('boom') ? 'throw' : 'delivered',
+    );
+    const summary = await play({
+      fetcher: source.fetcher(),
+      processor: red(),
+      distributor: slow(out),
+      stateDir,
+      concurrency: 4,
+    });
+    expect(summary).toMatchObject({ fetched: 6, distributed: 5, failed: 1 });
+    expect([...source.mails.values()].map((b) => b.toString())).toEqual([
+      expect.stringContaining('Subject: boom'),
+    ]);
+  });
+});
