@@ -13,7 +13,7 @@ import type { LoadedConfig } from '../config/load.ts';
 import { openConfig, printProblems } from '../config/open.ts';
 import { buildRuntime, isTemporary, type ListRuntime } from '../config/services.ts';
 import { describeError } from '../errors.ts';
-import { type OutcomeEvent, type PlaySummary, play } from '../play.ts';
+import { type OutcomeEvent, type PlaySummary, play, RUN_CONCURRENCY } from '../play.ts';
 import createDeliveryLog, { type DeliveryLog } from '../reactors/delivery-log.ts';
 import { acquireLock } from '../state/lock.ts';
 import { EX } from './exit-codes.ts';
@@ -251,6 +251,7 @@ async function runLocked(
           distributor: runtime.distributors,
           reactor: reactors,
           stateDir: main.state_dir,
+          concurrency: main.concurrency ?? RUN_CONCURRENCY,
           onOutcome,
           ...(signal ? { signal } : {}),
         });

@@ -175,6 +175,16 @@ export const mainSchema = z.strictObject({
     .optional(),
   /** Where `malist run` fetches mail, in order. */
   fetch: oneOrMany.optional(),
+  /**
+   * Mails `malist run` and `malist watch` handle at once (fetching and removal from the
+   * source stay one at a time; posts may leave in a slightly different order). @default 4
+   */
+  concurrency: z
+    .number({ error: 'expected a whole number of mails, 1 to 64' })
+    .int({ error: 'expected a whole number of mails, 1 to 64' })
+    .min(1, { error: 'expected at least 1 (one mail at a time)' })
+    .max(64, { error: 'expected at most 64' })
+    .optional(),
   /** How list mail leaves (several: every one gets every mail). */
   distribute: oneOrMany,
   /** Defaults for every `type: queue` distributor (spool dir, retry, expiry); `malist run` runs it. */

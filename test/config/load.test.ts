@@ -206,6 +206,16 @@ describe('configuration errors name file:line:col, key, expected and fix', () =>
     ]);
   });
 
+  it('concurrency: a whole number of mails from 1 to 64', async () => {
+    expect((await problems({ 'malist.yaml': `${MAIN}concurrency: 8\n` })).lines).toEqual([]);
+    const { lines } = await problems({ 'malist.yaml': `${MAIN}concurrency: 0\n` });
+    expect(lines).toEqual([expect.stringMatching(/^malist\.yaml:5:14 concurrency: .*at least 1/)]);
+    const half = await problems({ 'malist.yaml': `${MAIN}concurrency: 2.5\n` });
+    expect(half.lines).toEqual([
+      expect.stringMatching(/^malist\.yaml:5:14 concurrency: .*whole number/),
+    ]);
+  });
+
   it('a server: reference that does not exist', async () => {
     const { lines } = await problems({
       'malist.yaml': `${MAIN}fetch:\n  - type: pop3\n    server: mailbox\n`,
