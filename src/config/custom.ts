@@ -18,6 +18,26 @@ export function isPathType(type: string): boolean {
   return type.startsWith('./') || type.startsWith('../') || isAbsolute(type);
 }
 
+let tsxRegistered: Promise<void> | undefined;
+
+/**
+ * Imports a module; a TypeScript file that Node cannot load as it is (malist running from
+ * its compiled build, dist/, has no TypeScript loader) is loaded again through tsx's.
+ */
+async function importModule(url: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+    tsxRegistered ??= import('tsx/esm/api').then(({ register }) => {
+      register();
+    });
+    await tsxRegistered;
+    // A new URL: Node keeps the failed load of the old one in its module map.
+    return (await import(`${url}?typescript`)) as Record<string, unknown>;
+  }
+}
+
 /** Imports a custom unit; throws an Error whose message says what was wrong. */
 export async function loadCustomUnit(type: string, baseDir: string): Promise<CustomModule> {
   let url: string;
@@ -32,7 +52,7 @@ export async function loadCustomUnit(type: string, baseDir: string): Promise<Cus
   }
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(url)) as Record<string, unknown>;
+    mod = await importModule(url);
   } catch (error) {
     throw new Error(`cannot load ${type}: ${(error as Error).message.split('\n')[0]}`);
   }

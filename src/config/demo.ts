@@ -8,8 +8,14 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The package root: above src/config/, or above dist/src/config/ in the build. */
+const ROOT = fileURLToPath(new URL('.', import.meta.url)).replace(
+  /[\\/](dist[\\/])?src[\\/]config[\\/]?$/,
+  '',
+);
+
 /** The example posts shipped with malist. */
-export const EXAMPLE_POSTS = fileURLToPath(new URL('../../examples/posts/', import.meta.url));
+export const EXAMPLE_POSTS = join(ROOT, 'examples', 'posts');
 
 /** Copies the example posts into `inbox/new/` when the maildir holds no mail; the number copied. */
 export async function seedDemoInbox(inbox: string, posts = EXAMPLE_POSTS): Promise<number> {
