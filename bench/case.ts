@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import createQueueDistributor from '../src/distributors/queue.ts';
 import { createSmtpTransport } from '../src/distributors/smtp.ts';
 import createMaildirFetcher from '../src/fetchers/maildir.ts';
-import { play } from '../src/play.ts';
+import { play, RUN_CONCURRENCY } from '../src/play.ts';
 import createSingleList from '../src/processors/single-list.ts';
 import { createBulkTransport } from '../src/smtp/bulk-client.ts';
 import { LIST_ADDRESS, makeMembers, makePost } from './post.ts';
@@ -30,10 +30,14 @@ export interface CaseInput {
   /** The maildir holding the posts (play only), written by the parent. */
   inbox?: string;
   faults?: boolean;
+  /** Where the spool and the journal go. @default the system's temp directory */
+  workDir?: string;
   /** Spool and journal on /dev/shm (diagnostic only: fsync is free there). */
   tmpfs?: boolean;
   connections: number;
   perTransaction: number;
+  /** Mails play() handles at once. @default RUN_CONCURRENCY, what `malist run` uses */
+  concurrency?: number;
 }
 
 export interface CaseOutput {
@@ -75,7 +79,9 @@ const tally = (results: Array<{ status: string }>) => {
 };
 
 // tmpfs: a diagnostic of the engine without the disk's fsync latency (not durable).
-const work = await mkdtemp(join(input.tmpfs ? '/dev/shm' : tmpdir(), 'malist-bench-'));
+const work = await mkdtemp(
+  join(input.tmpfs ? '/dev/shm' : (process.env.BENCH_DIR ?? tmpdir()), 'malist-bench-'),
+);
 try {
   if (input.kind === 'play') {
     // The parent wrote the inbox: making a 20 MB post here would count in this RSS.
@@ -99,6 +105,7 @@ try {
       processor,
       distributor,
       stateDir: join(work, 'state'),
+      concurrency: input.concurrency ?? RUN_CONCURRENCY,
       onOutcome: (event) => {
         for (const r of event.report?.results ?? []) {
           if (r.status === 'delivered') first.delivered++;

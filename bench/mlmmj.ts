@@ -59,9 +59,11 @@ export async function runMlmmj(options: {
   batched: boolean;
   bodyBytes: number;
   faults?: boolean;
+  /** Where the list's spool goes. @default the system's temp directory */
+  workDir?: string;
   timeoutMs: number;
 }): Promise<MlmmjRun> {
-  const spool = await mkdtemp(join(tmpdir(), 'mlmmj-bench-'));
+  const spool = await mkdtemp(join(options.workDir ?? tmpdir(), 'mlmmj-bench-'));
   try {
     const made = await run(
       join(BIN, 'mlmmj-make-ml'),
