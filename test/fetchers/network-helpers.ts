@@ -37,7 +37,8 @@ export function runChild(
       child.kill('SIGKILL');
       reject(new Error(`play child timed out: ${stderr}`));
     }, timeoutMs);
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': at exit the child's last stdout may still be unread.
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       let summary: ChildResult['summary'];
       try {

@@ -51,7 +51,7 @@ function runner(args: string[]): {
     out += d;
   });
   const done = new Promise<{ code: number | null; out: string }>((resolve) =>
-    child.on('exit', (code) => resolve({ code, out })),
+    child.on('close', (code) => resolve({ code, out })),
   );
   cleanup.push(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
