@@ -1,6 +1,7 @@
 /**
- * The durable queue as a distributor (DESIGN.md, "The queue"): the post is spooled under an
- * ID derived from the list and the fetched bytes, then delivered at once over SMTP. The
+ * The durable queue as a distributor (DESIGN.md, "The queue"): the post is delivered at once
+ * over SMTP under an ID derived from the list and the fetched bytes, and what is left
+ * (deferred recipients) is spooled before the report returns. The
  * report says, per recipient, `delivered`, `failed` (5xx: dead letter and notice) or
  * `queued` (the queue owns it now and retries it). Distributing the same post again, say
  * after a crash before the caller's journal, sends nothing twice.
@@ -48,15 +49,20 @@ export default function createQueueDistributor(
       const { from, to } = envelopeOf(mail, 'queue');
       const id = messageId(mail);
       try {
-        const { results } = await queue.enqueue({
-          id: entryIdFor(mail.ml_list_name ?? mail.ml_list ?? '', mail.key),
-          raw: mailBytes(mail),
-          sender: from,
-          recipients: to,
-          ...(mail.ml_list_name ? { list: mail.ml_list_name } : {}),
-          ...(id ? { messageId: id } : {}),
-          key: mail.key,
-        });
+        // A distributor's caller keeps the mail at its source until the report is in
+        // (play() journals, then acks): the first round needs no spool entry.
+        const { results } = await queue.enqueue(
+          {
+            id: entryIdFor(mail.ml_list_name ?? mail.ml_list ?? '', mail.key),
+            raw: mailBytes(mail),
+            sender: from,
+            recipients: to,
+            ...(mail.ml_list_name ? { list: mail.ml_list_name } : {}),
+            ...(id ? { messageId: id } : {}),
+            key: mail.key,
+          },
+          { sourceKept: true },
+        );
         return { results: results.map((r) => ({ ...r, distributor: 'queue' })) };
       } catch (error) {
         if (error instanceof StageError) throw error;

@@ -19,6 +19,7 @@ import {
   applyRound,
   applySettled,
   asResults,
+  createEnvelope,
   due,
   type Envelope,
   failPending,
@@ -27,12 +28,15 @@ import {
   type RecipientRecord,
 } from './envelope.ts';
 import { isExpired, type RetryPolicy } from './retry-policy.ts';
-import { appendSentLog, readSentLog } from './sent-log.ts';
+import { appendSentLog, readSentLog, type SentLogHeader } from './sent-log.ts';
 import {
   type Claim,
   claimEntry,
+  claimFirstRound,
+  dropFirstRoundClaim,
   type EnqueueOutcome,
   ensureSpool,
+  existing,
   finishClaim,
   listSpool,
   type PreparedEntry,
@@ -139,7 +143,15 @@ export interface Queue {
    */
   enqueue(
     input: EnqueueInput,
-    options?: { deliverNow?: boolean },
+    options?: {
+      deliverNow?: boolean;
+      /**
+       * The caller keeps the mail at its source until this returns (play() acks after
+       * it): the first round is sent before anything is spooled, and only recipients
+       * left over are written to the spool. Far fewer files per post; same promises.
+       */
+      sourceKept?: boolean;
+    },
   ): Promise<{ outcome: EnqueueOutcome; results: RecipientResult[] }>;
   /** Writes an entry that stays invisible until `commit()` (the transactional API). */
   prepare(input: EnqueueInput): Promise<PreparedEntry>;
@@ -178,7 +190,7 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
     reason: 'refused' | 'expired',
   ) => {
     if (failed.length === 0) return;
-    const deadDir = await writeDeadLetter(layout, claim, envelope);
+    const deadDir = await writeDeadLetter(layout, claim, envelope, raw);
     const who = failed.map((r) => `${r.address} (${r.code ?? '-'} ${r.response ?? ''})`).join(', ');
     const error = new StageError(
       `gave up on ${failed.length} recipient(s) of queue entry ${envelope.id}` +
@@ -248,51 +260,14 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
         cause: error,
       });
     }
-    const logPath = sentLogPath(layout, claim.id);
-    const round: RecipientResult[] = [];
     try {
-      // Refusals a crashed round logged but never dead-lettered are owed their notice now.
-      const owed = applySettled(envelope, await readSentLog(logPath, distributor));
-      if (owed.length > 0) await notify(claim, envelope, owed, raw, 'refused');
-      const started = now();
-      let failed: RecipientRecord[] = [];
-      let reason: 'refused' | 'expired' = 'refused';
-      if (pending(envelope).length > 0 && isExpired(envelope.created, started, expireAfter)) {
-        reason = 'expired';
-        failed = failPending(envelope, `expired: not delivered within ${expireAfter} s`);
-      } else {
-        const batch = due(envelope, started, force).map((r) => r.address);
-        if (batch.length > 0) {
-          // Appends are chained: transactions finish concurrently, the log stays whole.
-          let chain = Promise.resolve();
-          const results = await deps.transport.send({
-            from: envelope.sender,
-            to: batch,
-            raw,
-            ...(envelope.message_id ? { messageId: envelope.message_id } : {}),
-            onTransaction: (settled) => {
-              chain = chain.then(async () => {
-                crashPoint('queue.after-smtp-reply');
-                await appendSentLog(logPath, settled, now());
-                crashPoint('queue.after-sent-log');
-              });
-              return chain;
-            },
-          });
-          await chain;
-          round.push(...results);
-          failed = applyRound(envelope, results, now(), retry);
-        }
-      }
-      // The dead letter and the notice come before the envelope says `failed`: a crash in
-      // between repeats the notice rather than losing the dead letter.
-      await notify(claim, envelope, failed, raw, reason);
+      const { round, failed } = await runRound(claim, envelope, raw, force);
       crashPoint('queue.before-envelope-update');
       const finished = pending(envelope).length === 0;
       // A finished entry's envelope goes to its done record; the copy in the claim would be
       // removed at once. It is written first only when the round gave up on someone, so a
       // crash before the done record does not repeat their notice.
-      if (!finished || failed.length > 0) await writeEnvelope(claim.dir, envelope);
+      if (!finished || failed > 0) await writeEnvelope(claim.dir, envelope);
       if (finished) await finishClaim(layout, claim);
       else await releaseClaim(layout, claim);
       return { envelope, round };
@@ -301,6 +276,129 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
       await releaseClaim(layout, claim).catch(() => {});
       throw error;
     }
+  };
+
+  /**
+   * Sends to the due recipients of a claimed entry and applies the answers to `envelope`:
+   * the sent-log first settles what a crashed round already got an answer for; each
+   * transaction's outcomes go to the sent-log at once; those given up on get their dead
+   * letter and notice. Returns this round's results and how many were given up on.
+   */
+  const runRound = async (
+    claim: Claim,
+    envelope: Envelope,
+    raw: Buffer,
+    force: boolean,
+  ): Promise<{ round: RecipientResult[]; failed: number }> => {
+    const logPath = sentLogPath(layout, claim.id);
+    const round: RecipientResult[] = [];
+    // Refusals a crashed round logged but never dead-lettered are owed their notice now.
+    const owed = applySettled(envelope, await readSentLog(logPath, distributor));
+    if (owed.length > 0) await notify(claim, envelope, owed, raw, 'refused');
+    const started = now();
+    let failed: RecipientRecord[] = [];
+    let reason: 'refused' | 'expired' = 'refused';
+    if (pending(envelope).length > 0 && isExpired(envelope.created, started, expireAfter)) {
+      reason = 'expired';
+      failed = failPending(envelope, `expired: not delivered within ${expireAfter} s`);
+    } else {
+      const batch = due(envelope, started, force).map((r) => r.address);
+      if (batch.length > 0) {
+        let header: SentLogHeader | undefined = {
+          id: envelope.id,
+          ...(envelope.message_id ? { message_id: envelope.message_id } : {}),
+          ...(envelope.list ? { list: envelope.list } : {}),
+        };
+        // Appends are chained: transactions finish concurrently, the log stays whole.
+        let chain = Promise.resolve();
+        const results = await deps.transport.send({
+          from: envelope.sender,
+          to: batch,
+          raw,
+          ...(envelope.message_id ? { messageId: envelope.message_id } : {}),
+          onTransaction: (settled) => {
+            chain = chain.then(async () => {
+              crashPoint('queue.after-smtp-reply');
+              await appendSentLog(logPath, settled, now(), header);
+              header = undefined;
+              crashPoint('queue.after-sent-log');
+            });
+            return chain;
+          },
+        });
+        await chain;
+        round.push(...results);
+        failed = applyRound(envelope, results, now(), retry);
+      }
+    }
+    // The dead letter and the notice come before the envelope says `failed`: a crash in
+    // between repeats the notice rather than losing the dead letter.
+    await notify(claim, envelope, failed, raw, reason);
+    return { round, failed: failed.length };
+  };
+
+  /**
+   * The first round of a post its caller still holds at its source (play() acks it only
+   * after this returns): delivered from memory under a file claim, and only what is left
+   * (deferred recipients) is written to the spool. A crash before then leaves the post at
+   * its source; the next try reads the sent-log and sends only to those it lacks.
+   */
+  const firstRound = async (
+    claim: Claim,
+    input: EnqueueInput,
+  ): Promise<{ outcome: EnqueueOutcome; results: RecipientResult[] }> => {
+    const envelope = createEnvelope({
+      id: input.id,
+      sender: input.sender,
+      recipients: input.recipients,
+      ...(input.list ? { list: input.list } : {}),
+      ...(input.messageId ? { messageId: input.messageId } : {}),
+      ...(input.key ? { key: input.key } : {}),
+      now: now(),
+    });
+    const outcome: EnqueueOutcome = { id: input.id, status: 'queued' };
+    const spoolLeft = async () => {
+      if (pending(envelope).length === 0) return;
+      const prepared = await prepareEntry(layout, {
+        id: input.id,
+        raw: input.raw,
+        sender: input.sender,
+        recipients: input.recipients,
+        envelope,
+        now: now(),
+      });
+      await prepared.commit();
+    };
+    let round: RecipientResult[];
+    try {
+      ({ round } = await runRound(claim, envelope, input.raw, false));
+    } catch (error) {
+      // Nothing is known beyond the sent-log: every recipient still pending is spooled.
+      try {
+        await spoolLeft();
+      } catch (spoolError) {
+        await dropFirstRoundClaim(claim).catch(() => {});
+        throw spoolError;
+      }
+      await dropFirstRoundClaim(claim);
+      const why = describeError(error);
+      return {
+        outcome,
+        results: asResults(envelope, distributor).map((r) =>
+          r.status === 'queued' ? { ...r, response: r.response ?? why } : r,
+        ),
+      };
+    }
+    crashPoint('queue.before-envelope-update');
+    try {
+      await spoolLeft();
+    } catch (error) {
+      await dropFirstRoundClaim(claim).catch(() => {});
+      throw error;
+    }
+    crashPoint('queue.before-unlink');
+    await dropFirstRoundClaim(claim);
+    return { outcome, results: resultsOf(envelope, round) };
   };
 
   const resultsOf = (envelope: Envelope, round: RecipientResult[]): RecipientResult[] => {
@@ -330,6 +428,15 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
       });
     },
     async enqueue(input, enqueueOptions = {}) {
+      if (enqueueOptions.sourceKept && (enqueueOptions.deliverNow ?? deliverNow)) {
+        await init();
+        const before = await existing(layout, input.id);
+        if (!before) {
+          const claim = await claimFirstRound(layout, input.id);
+          if (claim) return firstRound(claim, input);
+        }
+        // Spooled already, done, or being delivered by another process: the usual way.
+      }
       const prepared = await queue.prepare(input);
       const sendNow = enqueueOptions.deliverNow ?? deliverNow;
       const { claim, ...outcome } = await prepared.commit({ claim: sendNow });

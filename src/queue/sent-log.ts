@@ -15,11 +15,25 @@ interface Line {
   t: number;
 }
 
-/** Appends the settled results (delivered/failed) durably; deferred ones are not recorded. */
+/**
+ * The first line of a sent-log: which entry and post it is about, for an operator (and
+ * because a post finished in its first round leaves no other record naming it).
+ */
+export interface SentLogHeader {
+  id: string;
+  message_id?: string;
+  list?: string;
+}
+
+/**
+ * Appends the settled results (delivered/failed) durably; deferred ones are not recorded.
+ * `header` is written first when the file is new.
+ */
 export async function appendSentLog(
   path: string,
   results: RecipientResult[],
   now = Date.now(),
+  header?: SentLogHeader,
 ): Promise<void> {
   const lines = results
     .filter((r) => r.status === 'delivered' || r.status === 'failed')
@@ -34,6 +48,8 @@ export async function appendSentLog(
   if (lines.length === 0) return;
   const handle = await open(path, 'a', 0o640);
   try {
+    if (header && (await handle.stat()).size === 0)
+      lines.unshift(`\n${JSON.stringify({ header })}`);
     await handle.write(lines.join(''));
     await handle.sync();
   } finally {
@@ -63,6 +79,7 @@ export async function readSentLog(
     } catch {
       continue;
     }
+    if (typeof line.r !== 'string') continue; // the header
     settled.set(line.r.toLowerCase(), {
       recipient: line.r,
       status: line.s,

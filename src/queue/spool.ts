@@ -13,9 +13,28 @@
  * renames `new/<id>` to `cur/<id>@<holder>`; the holder in the name is the lock: a stale
  * claim is renamed to a new holder only when the old one is provably gone, and only one
  * such rename of that exact name can succeed.
+ *
+ * A post whose source still holds it (play() acks only afterwards) is delivered before it
+ * is spooled: its claim is a file, `cur/<id>@<holder>`, a hard link to the holder's own
+ * `tmp/.holder@<holder>` (no new inode: on some disks each costs a millisecond), and only
+ * the recipients left after that first round are written as an entry. A file claim whose
+ * holder is gone is removed: its post is still at its source, and the sent-log says who
+ * already has it.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import {
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDir, writeFileDurable, writeNewFileSynced } from '../state/durable.ts';
 import { crashPoint } from '../testing/crash-point.ts';
@@ -99,9 +118,36 @@ export async function readDoneRecord(
   return envelope;
 }
 
-/** The claims of `id` in cur/ (directory names). */
+/** The claims of `id` in cur/ (names). */
 export async function claimsOf(layout: SpoolLayout, id: string): Promise<string[]> {
   return (await readdir(layout.cur)).filter((name) => name.startsWith(`${id}@`));
+}
+
+/** The holder in a claim's name (`<id>@<host>@<pid>@<start>`). */
+function holderOf(name: string): Holder | undefined {
+  const at = name.indexOf('@');
+  return at > 0 ? parseHolder(name.slice(at + 1)) : undefined;
+}
+
+/**
+ * True for a file claim (a first delivery from a post's source, see above); a file claim
+ * whose holder is provably gone is removed first and then counts as none (undefined).
+ */
+async function fileClaim(layout: SpoolLayout, name: string): Promise<boolean | undefined> {
+  let isFile: boolean;
+  try {
+    isFile = (await lstat(join(layout.cur, name))).isFile();
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return undefined;
+    throw error;
+  }
+  if (!isFile) return false;
+  const holder = holderOf(name);
+  if (holder && isHolderGone(holder)) {
+    await unlink(join(layout.cur, name)).catch(() => {});
+    return undefined;
+  }
+  return true;
 }
 
 export type EnqueueOutcome =
@@ -124,15 +170,28 @@ export interface PreparedEntry {
   abort(): Promise<void>;
 }
 
-async function existing(layout: SpoolLayout, id: string): Promise<EnqueueOutcome | undefined> {
+/**
+ * What the spool holds of `id`: an entry (waiting or claimed), a done record, or nothing.
+ * `firstRound`: another live process is delivering it from its source right now (a file
+ * claim) — nothing durable here yet.
+ */
+export async function existing(
+  layout: SpoolLayout,
+  id: string,
+): Promise<EnqueueOutcome | { id: string; status: 'first-round' } | undefined> {
   // Checked in the order an entry moves (new → cur → done), so one in transit is seen.
   if ((await readIfExists(join(layout.new, id, ENVELOPE_FILE))) !== undefined) {
     return { id, status: 'exists' };
   }
-  if ((await claimsOf(layout, id)).length > 0) return { id, status: 'exists' };
+  let firstRound = false;
+  for (const name of await claimsOf(layout, id)) {
+    const file = await fileClaim(layout, name);
+    if (file === false) return { id, status: 'exists' };
+    if (file) firstRound = true;
+  }
   const done = await readDoneRecord(layout, id);
   if (done) return { id, status: 'done', envelope: done };
-  return undefined;
+  return firstRound ? { id, status: 'first-round' } : undefined;
 }
 
 /**
@@ -142,10 +201,10 @@ async function existing(layout: SpoolLayout, id: string): Promise<EnqueueOutcome
  */
 export async function prepareEntry(
   layout: SpoolLayout,
-  input: NewEnvelope & { raw: Buffer },
+  input: NewEnvelope & { raw: Buffer; envelope?: Envelope },
 ): Promise<PreparedEntry> {
   const staging = join(layout.tmp, `${input.id}.${randomBytes(6).toString('hex')}`);
-  const envelope = createEnvelope(input);
+  const envelope = input.envelope ?? createEnvelope(input);
   await mkdir(staging, { mode: 0o750 });
   try {
     await writeNewFileSynced(join(staging, MESSAGE_FILE), input.raw);
@@ -163,10 +222,13 @@ export async function prepareEntry(
       if (settled) throw new Error(`entry ${input.id} was already committed or aborted`);
       settled = true;
       const before = await existing(layout, input.id);
-      if (before) {
+      if (before && before.status !== 'first-round') {
         await rm(staging, { recursive: true, force: true });
         return before;
       }
+      // While another process delivers the same post from its source, this copy waits in
+      // new/ (its runner backs off that claim and later sends only what the sent-log lacks).
+      if (before) options = { ...options, claim: false };
       const holder = currentHolder();
       const target = options.claim
         ? join(layout.cur, `${input.id}@${formatHolder(holder)}`)
@@ -199,9 +261,54 @@ export async function prepareEntry(
 /** A claimed entry, owned by this process until released or finished. */
 export interface Claim {
   readonly id: string;
-  /** The claimed entry's directory. */
+  /** The claimed entry's directory (for a first-round claim: the claim file). */
   readonly dir: string;
   readonly holder: Holder;
+  /** A first round from the post's source: nothing is spooled (see above). */
+  readonly firstRound?: boolean;
+}
+
+let holderFile: { path: string; made: Promise<void> } | undefined;
+
+/** This process's `tmp/.holder@<holder>`, the inode every first-round claim links to. */
+async function ensureHolderFile(layout: SpoolLayout, again = false): Promise<string> {
+  const path = join(layout.tmp, `.holder@${formatHolder(currentHolder())}`);
+  if (again || holderFile?.path !== path) {
+    holderFile = {
+      path,
+      made: open(path, 'a', 0o640).then((handle) => handle.close()),
+    };
+  }
+  await holderFile.made;
+  return path;
+}
+
+/**
+ * Claims `id` for a first round from the post's source: a hard link in cur/, no entry.
+ * Undefined when another claim of the ID exists (the caller spools the post instead).
+ */
+export async function claimFirstRound(layout: SpoolLayout, id: string): Promise<Claim | undefined> {
+  const holder = currentHolder();
+  const dir = join(layout.cur, `${id}@${formatHolder(holder)}`);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await link(await ensureHolderFile(layout, attempt > 0), dir);
+      break;
+    } catch (error) {
+      if (isCode(error, 'EEXIST')) return undefined;
+      // The holder file was swept from tmp/ (a day-long watcher): made again once.
+      if (isCode(error, 'ENOENT') && attempt === 0) continue;
+      throw error;
+    }
+  }
+  return exclusive(layout, { id, dir, holder, firstRound: true });
+}
+
+/** Ends a first-round claim (after its leftovers, if any, were spooled). */
+export async function dropFirstRoundClaim(claim: Claim): Promise<void> {
+  await unlink(claim.dir).catch((error: unknown) => {
+    if (!isCode(error, 'ENOENT')) throw error;
+  });
 }
 
 /**
@@ -211,7 +318,11 @@ export interface Claim {
  */
 async function exclusive(layout: SpoolLayout, claim: Claim): Promise<Claim | undefined> {
   const mine = claim.dir.slice(layout.cur.length + 1);
-  const others = (await claimsOf(layout, claim.id)).filter((name) => name !== mine);
+  const others: string[] = [];
+  for (const name of await claimsOf(layout, claim.id)) {
+    // A first-round claim of a dead holder is removed, not deferred to.
+    if (name !== mine && (await fileClaim(layout, name)) !== undefined) others.push(name);
+  }
   if (others.length === 0) {
     crashPoint('queue.after-claim');
     return claim;
@@ -238,9 +349,10 @@ export async function claimEntry(layout: SpoolLayout, id: string): Promise<Claim
 export async function staleClaims(layout: SpoolLayout): Promise<string[]> {
   const out: string[] = [];
   for (const name of await readdir(layout.cur)) {
-    const at = name.indexOf('@');
-    const holder = at > 0 ? parseHolder(name.slice(at + 1)) : undefined;
-    if (holder && isHolderGone(holder)) out.push(name);
+    const holder = holderOf(name);
+    if (!holder || !isHolderGone(holder)) continue;
+    // A first-round claim holds no entry: removed (its post is still at its source).
+    if ((await fileClaim(layout, name)) === false) out.push(name);
   }
   return out;
 }
@@ -277,6 +389,7 @@ export async function writeEnvelope(dir: string, envelope: Envelope): Promise<vo
 
 /** Puts a claimed entry back into new/ for a later run. */
 export async function releaseClaim(layout: SpoolLayout, claim: Claim): Promise<void> {
+  if (claim.firstRound) return dropFirstRoundClaim(claim);
   try {
     await rename(claim.dir, join(layout.new, claim.id));
   } catch (error) {
@@ -314,16 +427,18 @@ export async function writeDeadLetter(
   layout: SpoolLayout,
   claim: Claim,
   envelope: Envelope,
+  raw?: Buffer,
 ): Promise<string> {
   const dir = join(layout.dead, claim.id);
   await mkdir(dir, { recursive: true, mode: 0o750 });
   const message = join(dir, MESSAGE_FILE);
   try {
     // message.eml is never changed, so a hard link is a safe, free copy.
+    if (claim.firstRound) throw Object.assign(new Error('no spooled message'), { code: 'ENOENT' });
     await link(join(claim.dir, MESSAGE_FILE), message);
   } catch (error) {
     if (!isCode(error, 'EEXIST')) {
-      await writeFileDurable(message, await readMessage(claim.dir));
+      await writeFileDurable(message, raw ?? (await readMessage(claim.dir)));
     }
   }
   await writeEnvelope(dir, envelope);
@@ -394,13 +509,16 @@ export async function purgeSpool(
   now: number,
 ): Promise<number> {
   let removed = 0;
-  const sweep = async (base: string, maxAge: number, remove: (name: string) => Promise<void>) => {
+  const sweep = async (
+    base: string,
+    maxAge: number,
+    remove: (name: string) => Promise<boolean | undefined>,
+  ) => {
     for (const name of await readdir(base)) {
       try {
         const info = await stat(join(base, name));
         if (now - info.mtimeMs < maxAge) continue;
-        await remove(name);
-        removed++;
+        if ((await remove(name)) !== false) removed++;
       } catch (error) {
         if (!isCode(error, 'ENOENT')) throw error;
       }
@@ -408,13 +526,27 @@ export async function purgeSpool(
   };
   await sweep(layout.done, retentionMs, async (name) => {
     const id = name.replace(/\.json$/, '');
-    // The sent-log goes first: a done record without it still stops a re-send.
-    await rm(sentLogPath(layout, id), { force: true });
+    // The done record goes first: a sent-log left alone still stops a re-send (and is
+    // swept below); a done record without its sent-log would read as unfinished.
     await rm(join(layout.done, name), { force: true });
+    await rm(sentLogPath(layout, id), { force: true });
+    return true;
   });
-  await sweep(layout.tmp, 24 * 3600 * 1000, (name) =>
-    rm(join(layout.tmp, name), { recursive: true, force: true }),
-  );
+  await sweep(layout.tmp, 24 * 3600 * 1000, async (name) => {
+    await rm(join(layout.tmp, name), { recursive: true, force: true });
+    return true;
+  });
+  // Sent-logs of posts finished in their first round have no done record: they go after
+  // the same retention, unless an entry of that ID still waits, is claimed or is done.
+  await sweep(layout.sent, retentionMs, async (name) => {
+    const id = name.replace(/\.log$/, '');
+    if ((await readIfExists(join(layout.new, id, ENVELOPE_FILE))) !== undefined) return false;
+    if ((await claimsOf(layout, id)).length > 0) return false;
+    // With a done record it goes with that record (above), which reads it.
+    if ((await readIfExists(join(layout.done, `${id}.json`))) !== undefined) return false;
+    await rm(join(layout.sent, name), { force: true });
+    return true;
+  });
   return removed;
 }
 

@@ -1,7 +1,8 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { entryIdFor } from '../../src/queue/entry-id.ts';
+import { currentHolder, formatHolder, processStartTime } from '../../src/queue/process-lock.ts';
 import { appendSentLog } from '../../src/queue/sent-log.ts';
 import { listPost, type QueueFixture, queueFixture } from './helpers.ts';
 
@@ -14,13 +15,69 @@ const statuses = (results: { recipient: string; status: string }[]) =>
   Object.fromEntries(results.map((r) => [r.recipient, r.status]));
 
 describe('queue distributor against a fault-injecting SMTP server', () => {
-  it('delivers at once when the server is up and finishes the entry', async () => {
+  it('delivers at once when the server is up; a clean first round spools nothing', async () => {
     fx = await queueFixture();
-    const report = await fx.distributor.distribute(listPost('p1', ['a@x.test', 'b@x.test']));
+    const post = listPost('p1', ['a@x.test', 'b@x.test']);
+    const report = await fx.distributor.distribute(post);
     expect(statuses(report.results)).toEqual({ 'a@x.test': 'delivered', 'b@x.test': 'delivered' });
-    expect(await readdir(join(fx.spool, 'new'))).toEqual([]);
+    for (const sub of ['new', 'cur', 'done', 'dead'])
+      expect(await readdir(join(fx.spool, sub)), sub).toEqual([]);
+    expect((await readdir(join(fx.spool, 'tmp'))).filter((n) => !n.startsWith('.holder@'))).toEqual(
+      [],
+    );
+    // The sent-log is the record: a header naming the post, then one line per recipient.
+    const id = entryIdFor('red', post.key);
+    const lines = (await readFile(join(fx.spool, 'sent', `${id}.log`), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    expect(lines[0]).toEqual({ header: { id, message_id: 'p1@example.com', list: 'red' } });
+    expect(lines.slice(1).map((l) => [l.r, l.s])).toEqual([
+      ['a@x.test', 'delivered'],
+      ['b@x.test', 'delivered'],
+    ]);
+  });
+
+  it('a first round cut short (a stale claim, the post still at its source) is finished by the next try, once each', async () => {
+    fx = await queueFixture();
+    const post = listPost('p13', ['a@x.test', 'b@x.test']);
+    const id = entryIdFor('red', post.key);
+    // What a killed process leaves: its claim file, and a sent-log with a's 250.
+    for (const sub of ['cur', 'sent']) await mkdir(join(fx.spool, sub), { recursive: true });
+    const dead = { host: currentHolder().host, pid: 999_999_999, start: '1' };
+    await writeFile(join(fx.spool, 'cur', `${id}@${formatHolder(dead)}`), '');
+    await appendSentLog(join(fx.spool, 'sent', `${id}.log`), [
+      { recipient: 'a@x.test', status: 'delivered', distributor: 'smtp', code: 250 },
+    ]);
+    const report = await fx.distributor.distribute(post);
+    expect(statuses(report.results)).toEqual({ 'a@x.test': 'delivered', 'b@x.test': 'delivered' });
+    expect(fx.server.count('a@x.test')).toBe(0);
+    expect(fx.server.count('b@x.test')).toBe(1);
     expect(await readdir(join(fx.spool, 'cur'))).toEqual([]);
-    expect(await readdir(join(fx.spool, 'done'))).toHaveLength(1);
+  });
+
+  it('while another live process has the post in its first round, a second copy is spooled, not sent', async () => {
+    fx = await queueFixture();
+    const post = listPost('p14', ['a@x.test']);
+    const id = entryIdFor('red', post.key);
+    // The parent process (alive) holds the claim.
+    const parent = {
+      host: currentHolder().host,
+      pid: process.ppid,
+      start: processStartTime(process.ppid) ?? '0',
+    };
+    await mkdir(join(fx.spool, 'cur'), { recursive: true });
+    const claim = join(fx.spool, 'cur', `${id}@${formatHolder(parent)}`);
+    await writeFile(claim, '');
+    const report = await fx.distributor.distribute(post);
+    expect(statuses(report.results)).toEqual({ 'a@x.test': 'queued' });
+    expect(fx.server.count('a@x.test')).toBe(0);
+    expect(await readdir(join(fx.spool, 'new'))).toEqual([id]);
+    // The runner leaves it while that claim lives, and delivers it once it is gone.
+    expect((await fx.distributor.queue.run({ force: true })).delivered).toBe(0);
+    await rm(claim);
+    expect((await fx.distributor.queue.run({ force: true })).delivered).toBe(1);
+    expect(fx.server.count('a@x.test')).toBe(1);
   });
 
   it('451 for some recipients: only those are retried, with backoff, and delivered later', async () => {

@@ -19,6 +19,7 @@ import {
 } from './harness.ts';
 import {
   dovecotScenario,
+  FIRST_ROUND_POINTS,
   IMAP_POINTS,
   maildirScenario,
   PLAY_POINTS,
@@ -76,6 +77,19 @@ describe('crash points, every hit', () => {
   it('maildir → list → queue → SMTP (2 recipients per transaction)', async () => {
     await sweep(
       queueScenario(server, { members, memberPosts: 3 * SCALE, strangerPosts: 1, batch: 2 }),
+      [...PLAY_POINTS, ...FIRST_ROUND_POINTS],
+    );
+  });
+
+  it('the same with one member answered 451 once (the first round spools that recipient)', async () => {
+    await sweep(
+      queueScenario(server, {
+        members,
+        memberPosts: 3 * SCALE,
+        strangerPosts: 1,
+        batch: 2,
+        deferFirst: 'carol@example.com',
+      }),
       [...PLAY_POINTS, ...QUEUE_POINTS],
     );
   });
@@ -89,7 +103,7 @@ describe('the MTA hook: malist receive, killed, given again', () => {
         memberPosts: 2 * SCALE,
         strangerPosts: 1,
       }),
-      [...PLAY_POINTS, ...QUEUE_POINTS],
+      [...PLAY_POINTS, ...FIRST_ROUND_POINTS],
     );
   });
 });

@@ -32,6 +32,12 @@ export const QUEUE_POINTS = [
   'queue.before-envelope-update',
   'queue.before-unlink',
 ] as const;
+/**
+ * The queue's points a post reaches when its first round (delivered before anything is
+ * spooled) leaves nobody over: no spool entry is written. `queueScenario` with
+ * `deferFirst` reaches all of QUEUE_POINTS.
+ */
+export const FIRST_ROUND_POINTS = QUEUE_POINTS.filter((p) => p !== 'queue.after-spool-write');
 
 /**
  * Crash points only the long suite reaches (it starts a real Dovecot): the short suite
@@ -198,10 +204,17 @@ export async function recordedPairs(spool: string): Promise<Set<string>> {
   for (const name of await listFiles(join(spool, 'sent'))) {
     const id = name.replace(/\.log$/, '');
     const text = await readFile(join(spool, 'sent', name), 'utf8').catch(() => '');
+    // A post finished in its first round has no envelope: its sent-log's header names it.
+    let mid = midOf.get(id) ?? '?';
     for (const line of text.split('\n')) {
       try {
-        const { r, s } = JSON.parse(line) as { r: string; s: string };
-        if (s === 'delivered') recorded.add(`${midOf.get(id) ?? '?'} -> ${r.toLowerCase()}`);
+        const { r, s, header } = JSON.parse(line) as {
+          r?: string;
+          s?: string;
+          header?: { message_id?: string };
+        };
+        if (header?.message_id) mid = header.message_id;
+        if (r && s === 'delivered') recorded.add(`${mid} -> ${r.toLowerCase()}`);
       } catch {
         // a torn line was never acknowledged
       }
@@ -260,17 +273,33 @@ export function maildirScenario(plan: PostPlan, name = 'maildir'): Scenario {
   };
 }
 
-/** maildir inbox → single-list → the durable queue → the SMTP test server (shared). */
+/**
+ * maildir inbox → single-list → the durable queue → the SMTP test server (shared). With
+ * `deferFirst`, each trial has a server of its own that answers 451 to that member once:
+ * the first post's first round leaves that recipient over, so it is spooled (the points
+ * of writing a spool entry are reached), and the run's queue pass delivers it.
+ */
 export function queueScenario(
-  server: TestSmtpServer,
-  plan: PostPlan & { batch?: number; timeoutMs?: number },
-  name = 'queue-smtp',
+  shared: TestSmtpServer,
+  plan: PostPlan & { batch?: number; timeoutMs?: number; deferFirst?: string },
+  name = plan.deferFirst ? 'queue-smtp-451' : 'queue-smtp',
 ): Scenario {
   return {
     name,
     points: [...PLAY_POINTS, ...QUEUE_POINTS],
     windowPoints: RFC1047_POINTS,
     async prepare(id) {
+      let server = shared;
+      if (plan.deferFirst) {
+        const { startSmtpServer } = await import('../../helpers/smtp-server.ts');
+        server = await startSmtpServer();
+        server.addRule({
+          stage: 'rcpt',
+          recipient: plan.deferFirst,
+          reply: { code: 451, message: '4.7.1 try again later' },
+          times: 1,
+        });
+      }
       const dirs = await makeTrialDirs('malist-crash-queue-');
       const expected = await fillInbox(dirs.inbox, id, plan);
       const config: CrashScenarioConfig = {
@@ -314,7 +343,10 @@ export function queueScenario(
           ].length;
           return tally(expected, received, (await inboxLeft(dirs.inbox)) + waiting, excused);
         },
-        dispose: () => rm(dirs.root, { recursive: true, force: true }),
+        async dispose() {
+          if (server !== shared) await server.stop();
+          await rm(dirs.root, { recursive: true, force: true });
+        },
       };
     },
   };
