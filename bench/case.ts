@@ -46,6 +46,9 @@ export interface CaseOutput {
   /** After the retry run (faults only). */
   t2?: number;
   maxRssKb: number;
+  /** CPU time of the case (user, kernel), ms: what the process itself spent. */
+  cpuUserMs?: number;
+  cpuSysMs?: number;
   /** RSS just before the case started (modules loaded, inputs written). */
   rssBeforeKb?: number;
   delivered: number;
@@ -72,6 +75,7 @@ const smtp = {
   max_recipients_per_transaction: input.perTransaction,
 };
 const out: Partial<CaseOutput> = {};
+let cpuBefore = process.cpuUsage();
 const tally = (results: Array<{ status: string }>) => {
   out.delivered = results.filter((r) => r.status === 'delivered').length;
   out.failed = results.filter((r) => r.status === 'failed').length;
@@ -99,6 +103,7 @@ try {
     });
     const first = { delivered: 0, failed: 0, queued: 0 };
     out.rssBeforeKb = Math.round(process.memoryUsage().rss / 1024);
+    cpuBefore = process.cpuUsage();
     out.t0 = now();
     const summary = await play({
       fetcher: createMaildirFetcher({ dir: inbox }),
@@ -115,6 +120,9 @@ try {
       },
     });
     out.t1 = now();
+    const cpu = process.cpuUsage(cpuBefore);
+    out.cpuUserMs = cpu.user / 1000;
+    out.cpuSysMs = cpu.system / 1000;
     out.posts = summary.distributed;
     out.delivered = first.delivered;
     out.failed = first.failed;
