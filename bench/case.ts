@@ -34,7 +34,8 @@ export interface CaseInput {
   workDir?: string;
   /** Spool and journal on /dev/shm (diagnostic only: fsync is free there). */
   tmpfs?: boolean;
-  connections: number;
+  /** @default the engine's (DEFAULT_CONNECTIONS in src/smtp/bulk-client.ts) */
+  connections?: number;
   perTransaction: number;
   /** Mails play() handles at once. @default RUN_CONCURRENCY, what `malist run` uses */
   concurrency?: number;
@@ -71,7 +72,7 @@ const smtp = {
   port: input.port,
   starttls: 'never' as const,
   verp: input.verp,
-  max_connections: input.connections,
+  ...(input.connections ? { max_connections: input.connections } : {}),
   max_recipients_per_transaction: input.perTransaction,
 };
 const out: Partial<CaseOutput> = {};

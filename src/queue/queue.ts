@@ -28,7 +28,7 @@ import {
   type RecipientRecord,
 } from './envelope.ts';
 import { isExpired, type RetryPolicy } from './retry-policy.ts';
-import { appendSentLog, readSentLog, type SentLogHeader } from './sent-log.ts';
+import { readSentLog, SentLogWriter } from './sent-log.ts';
 import {
   type Claim,
   claimEntry,
@@ -304,29 +304,34 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
     } else {
       const batch = due(envelope, started, force).map((r) => r.address);
       if (batch.length > 0) {
-        let header: SentLogHeader | undefined = {
+        const log = new SentLogWriter(logPath, {
           id: envelope.id,
           ...(envelope.message_id ? { message_id: envelope.message_id } : {}),
           ...(envelope.list ? { list: envelope.list } : {}),
-        };
+        });
         // Appends are chained: transactions finish concurrently, the log stays whole.
         let chain = Promise.resolve();
-        const results = await deps.transport.send({
-          from: envelope.sender,
-          to: batch,
-          raw,
-          ...(envelope.message_id ? { messageId: envelope.message_id } : {}),
-          onTransaction: (settled) => {
-            chain = chain.then(async () => {
-              crashPoint('queue.after-smtp-reply');
-              await appendSentLog(logPath, settled, now(), header);
-              header = undefined;
-              crashPoint('queue.after-sent-log');
-            });
-            return chain;
-          },
-        });
-        await chain;
+        let results: RecipientResult[];
+        try {
+          results = await deps.transport.send({
+            from: envelope.sender,
+            to: batch,
+            raw,
+            ...(envelope.message_id ? { messageId: envelope.message_id } : {}),
+            onTransaction: (settled) => {
+              chain = chain.then(async () => {
+                crashPoint('queue.after-smtp-reply');
+                await log.append(settled, now());
+                crashPoint('queue.after-sent-log');
+              });
+              return chain;
+            },
+          });
+          await chain;
+        } finally {
+          await chain.catch(() => {});
+          await log.close();
+        }
         round.push(...results);
         failed = applyRound(envelope, results, now(), retry);
       }

@@ -4,7 +4,8 @@
  * crash in between, the recipients it names count as settled and are not sent again.
  * It is kept with the entry's done record for the retention period.
  */
-import { open, readFile } from 'node:fs/promises';
+import { writeSync } from 'node:fs';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
 import type { RecipientResult } from '../types.ts';
 
 interface Line {
@@ -25,6 +26,53 @@ export interface SentLogHeader {
   list?: string;
 }
 
+function linesOf(results: RecipientResult[], now: number): string[] {
+  return results
+    .filter((r) => r.status === 'delivered' || r.status === 'failed')
+    .map((r) => {
+      const line: Line = { r: r.recipient, s: r.status as Line['s'], t: now };
+      if (r.code !== undefined) line.c = r.code;
+      if (r.response) line.m = r.response.slice(0, 500);
+      // Each record starts with a newline: a record torn by a crash mid-append stays on a
+      // line of its own instead of spoiling the next one.
+      return `\n${JSON.stringify(line)}`;
+    });
+}
+
+/**
+ * One round's appends to a sent-log, through one open file: each `append` is on disk
+ * (fdatasync) when it resolves. The file is opened at the first append that has a line,
+ * with `header` first when the file is new; `close` ends the round.
+ */
+export class SentLogWriter {
+  #handle: FileHandle | undefined;
+  constructor(
+    readonly path: string,
+    private readonly header?: SentLogHeader,
+  ) {}
+
+  async append(results: RecipientResult[], now = Date.now()): Promise<void> {
+    const lines = linesOf(results, now);
+    if (lines.length === 0) return;
+    if (!this.#handle) {
+      this.#handle = await open(this.path, 'a', 0o640);
+      if (this.header && (await this.#handle.stat()).size === 0)
+        lines.unshift(`\n${JSON.stringify({ header: this.header })}`);
+    }
+    // Into the page cache at once (a few microseconds, no thread-pool round trip); the
+    // wait is for the disk. The size changes with every append, so fdatasync writes it
+    // too: all a reader needs.
+    writeSync(this.#handle.fd, lines.join(''));
+    await this.#handle.datasync();
+  }
+
+  async close(): Promise<void> {
+    const handle = this.#handle;
+    this.#handle = undefined;
+    await handle?.close();
+  }
+}
+
 /**
  * Appends the settled results (delivered/failed) durably; deferred ones are not recorded.
  * `header` is written first when the file is new.
@@ -35,25 +83,11 @@ export async function appendSentLog(
   now = Date.now(),
   header?: SentLogHeader,
 ): Promise<void> {
-  const lines = results
-    .filter((r) => r.status === 'delivered' || r.status === 'failed')
-    .map((r) => {
-      const line: Line = { r: r.recipient, s: r.status as Line['s'], t: now };
-      if (r.code !== undefined) line.c = r.code;
-      if (r.response) line.m = r.response.slice(0, 500);
-      // Each record starts with a newline: a record torn by a crash mid-append stays on a
-      // line of its own instead of spoiling the next one.
-      return `\n${JSON.stringify(line)}`;
-    });
-  if (lines.length === 0) return;
-  const handle = await open(path, 'a', 0o640);
+  const writer = new SentLogWriter(path, header);
   try {
-    if (header && (await handle.stat()).size === 0)
-      lines.unshift(`\n${JSON.stringify({ header })}`);
-    await handle.write(lines.join(''));
-    await handle.sync();
+    await writer.append(results, now);
   } finally {
-    await handle.close();
+    await writer.close();
   }
 }
 

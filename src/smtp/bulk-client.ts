@@ -35,6 +35,14 @@ import {
 import { runTransactions, type Transaction } from './transaction.ts';
 
 /** How to reach the server (shared with the nodemailer transport), and how to fan out. */
+
+/**
+ * Connections at once unless `max_connections` says otherwise. One transaction per member
+ * (VERP) keeps each connection waiting a round trip and a sent-log fsync per member, so
+ * it takes more; 16 stays under what Postfix's own client opens to one destination
+ * (default_destination_concurrency_limit = 20).
+ */
+export const DEFAULT_CONNECTIONS = { batched: 8, verp: 16 } as const;
 export interface BulkSmtpOptions extends SmtpServerOptions, SmtpFanoutOptions {
   /** An idle connection is closed (QUIT) after this long, ms. @default 5000 */
   idle_timeout_ms?: number;
@@ -84,7 +92,12 @@ export function createBulkTransport(options: BulkSmtpOptions = {}): BulkTranspor
     greeting_timeout_ms: positive(options.greeting_timeout_ms, 30_000, 'greeting_timeout_ms'),
     socket_timeout_ms: positive(options.socket_timeout_ms, 60_000, 'socket_timeout_ms'),
   };
-  const maxConnections = positive(options.max_connections, 8, 'max_connections');
+  const verp = options.verp ?? false;
+  const maxConnections = positive(
+    options.max_connections,
+    verp ? DEFAULT_CONNECTIONS.verp : DEFAULT_CONNECTIONS.batched,
+    'max_connections',
+  );
   const perTransaction = positive(
     options.max_recipients_per_transaction,
     100,
@@ -92,7 +105,6 @@ export function createBulkTransport(options: BulkSmtpOptions = {}): BulkTranspor
   );
   const dataMs = positive(options.transaction_timeout_ms, 300_000, 'transaction_timeout_ms');
   const failuresPerSlot = positive(options.max_connection_failures, 2, 'max_connection_failures');
-  const verp = options.verp ?? false;
   const delimiter = options.verp_delimiter ?? '+';
   const pool = new ConnectionPool(connection, {
     max: maxConnections,

@@ -31,7 +31,7 @@ export interface SmtpServerOptions {
  * connection; nodemailer's pool sends one at a time per connection.
  */
 export interface SmtpFanoutOptions {
-  /** Connections at once. @default 8 (bulk), 5 (nodemailer) */
+  /** Connections at once. @default 8 (bulk; 16 with `verp`), 5 (nodemailer) */
   max_connections?: number;
   /** Recipients per transaction (servers commonly allow 100). @default 100 (bulk), 50 (nodemailer) */
   max_recipients_per_transaction?: number;
