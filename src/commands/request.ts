@@ -10,9 +10,9 @@
  * TOKEN" must never confirm anything.
  */
 import { join } from 'node:path';
-import { simpleParser } from 'mailparser';
 import { Discard } from '../errors.ts';
 import { normalizeAddress, parseAddressList } from '../mail/address.ts';
+import { loadMailparser } from '../mail/lazy.ts';
 import { mailBytes } from '../mail/list-mail.ts';
 import type { MemberStore } from '../members/store.ts';
 import { automationReason } from '../notices/automated.ts';
@@ -72,6 +72,7 @@ export interface RequestHandler extends Processor {
 
 async function bodyText(mail: ListMail): Promise<string> {
   try {
+    const { simpleParser } = await loadMailparser();
     const parsed = await simpleParser(mailBytes(mail), {
       skipHtmlToText: false,
       skipImageLinks: true,

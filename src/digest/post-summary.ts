@@ -1,5 +1,5 @@
 /** What a digest shows of each post: decoded Date/From/Subject/Message-ID and body text. */
-import { simpleParser } from 'mailparser';
+import { loadMailparser } from '../mail/lazy.ts';
 
 export interface PostSummary {
   raw: Buffer;
@@ -12,6 +12,7 @@ export interface PostSummary {
 }
 
 export async function summarisePost(raw: Buffer): Promise<PostSummary> {
+  const { simpleParser } = await loadMailparser();
   const parsed = await simpleParser(raw, { skipImageLinks: true }).catch(() => undefined);
   const header = (name: string) => {
     const value = parsed?.headers.get(name);

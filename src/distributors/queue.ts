@@ -7,7 +7,7 @@
  * after a crash before the caller's journal, sends nothing twice.
  */
 import { ErrorCode, StageError } from '../errors.ts';
-import { envelopeOf, mailBytes, messageId } from '../mail/list-mail.ts';
+import { envelopeOf, messageId, sharedMailBytes } from '../mail/list-mail.ts';
 import { entryIdFor } from '../queue/entry-id.ts';
 import { createQueue, type Queue, type QueueDeps, type QueueOptions } from '../queue/queue.ts';
 import type { Transport } from '../queue/transport.ts';
@@ -54,7 +54,7 @@ export default function createQueueDistributor(
         const { results } = await queue.enqueue(
           {
             id: entryIdFor(mail.ml_list_name ?? mail.ml_list ?? '', mail.key),
-            raw: mailBytes(mail),
+            raw: sharedMailBytes(mail),
             sender: from,
             recipients: to,
             ...(mail.ml_list_name ? { list: mail.ml_list_name } : {}),

@@ -12,7 +12,6 @@
  * `queue` distributor (which uses this transport) for crash-safe, exactly-once delivery.
  */
 import { readFileSync } from 'node:fs';
-import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import { envelopeOf, mailBytes, messageId } from '../mail/list-mail.ts';
 import { mapLimited } from '../queue/limit.ts';
@@ -122,7 +121,15 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 /** The SMTP transport: a nodemailer pool and the batching/VERP plan around it. */
 export function createSmtpTransport(options: SmtpOptions = {}): Transport {
   const o = resolve(options);
-  const pool = nodemailer.createTransport(poolOptions(o));
+  // nodemailer (~14 MB) is loaded when this transport first sends: the queue's default
+  // engine is the bulk client, and a process that never uses this one never pays for it.
+  let pool: Promise<ReturnType<typeof import('nodemailer').createTransport>> | undefined;
+  const poolOf = () => {
+    pool ??= import('nodemailer').then(({ default: nodemailer }) =>
+      nodemailer.createTransport(poolOptions(o)),
+    );
+    return pool;
+  };
   const name = o.lmtp ? 'lmtp' : 'smtp';
 
   const transaction = async (
@@ -131,7 +138,7 @@ export function createSmtpTransport(options: SmtpOptions = {}): Transport {
     raw: Buffer,
   ): Promise<RecipientResult[]> => {
     try {
-      const info = await pool.sendMail({
+      const info = await (await poolOf()).sendMail({
         raw,
         envelope: { from: from === '' ? false : from, to },
         signal: AbortSignal.timeout(o.transaction_timeout_ms),
@@ -159,7 +166,7 @@ export function createSmtpTransport(options: SmtpOptions = {}): Transport {
       return done.flat();
     },
     async close() {
-      pool.close();
+      (await pool)?.close();
     },
   };
 }

@@ -34,6 +34,25 @@ export function mailBytes(mail: ListMail, opts: { wire?: boolean } = {}): Buffer
   return Buffer.concat([mail.header.toBuffer({ wire, hasBody: mail.body.length > 0 }), mail.body]);
 }
 
+/**
+ * `mailBytes`, and the mail's body then points into the bytes returned (the same bytes):
+ * a large post is held once, not as its body and again as its wire copy. For a
+ * distributor that sends or stores the whole mail.
+ */
+export function sharedMailBytes(mail: ListMail): Buffer {
+  const header = mail.header.toBuffer({ wire: true, hasBody: mail.body.length > 0 });
+  const bytes = Buffer.concat([header, mail.body]);
+  mail.body = bytes.subarray(header.length);
+  return bytes;
+}
+
+/** The size of `mailBytes(mail)`, without making them. */
+export function mailSize(mail: ListMail): number {
+  return (
+    mail.header.toBuffer({ wire: true, hasBody: mail.body.length > 0 }).length + mail.body.length
+  );
+}
+
 /** The Message-ID without angle brackets, or undefined. */
 export function messageId(mail: ListMail): string | undefined {
   const value = mail.header.get('Message-ID');

@@ -8,7 +8,6 @@
  * publishes p=reject / p=quarantine.
  */
 import { promises as dns } from 'node:dns';
-import { getDomain } from 'tldts';
 import { formatMailbox, parseAddressList } from '../mail/address.ts';
 import { HeaderBlock, type HeaderField, makeField } from '../mail/header-block.ts';
 import { mailBytes } from '../mail/list-mail.ts';
@@ -50,6 +49,8 @@ export async function dmarcPolicy(domain: string, resolve: TxtResolver): Promise
     new RegExp(`(?:^|;)\\s*${name}\\s*=\\s*([a-z]+)`, 'i').exec(record)?.[1]?.toLowerCase();
   const own = await lookup(domain);
   if (own) return tag(own, 'p') ?? 'none';
+  // The Public Suffix List (~11 MB in memory) is loaded by the first post that needs it.
+  const { getDomain } = await import('tldts');
   const org = getDomain(domain, { allowPrivateDomains: false });
   if (!org || org === domain) return 'none';
   const parent = await lookup(org);

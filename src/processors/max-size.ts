@@ -2,7 +2,7 @@
  * `max-size` — holds (or rejects) a post larger than the list's `max_message_size` bytes,
  * before anyone fans a huge attachment out to every member. Approved posts pass.
  */
-import { mailBytes } from '../mail/list-mail.ts';
+import { mailSize } from '../mail/list-mail.ts';
 import type { Processor } from '../types.ts';
 import { type ListSettings, type RuleAction, ruleSignal } from './list.ts';
 
@@ -22,7 +22,7 @@ export default function createMaxSize(list: ListSettings, options: MaxSizeOption
     name: 'max-size',
     async process(mail) {
       if (mail.ml_approved) return mail;
-      const reason = sizeReason(mailBytes(mail).length, list.max_message_size);
+      const reason = sizeReason(mailSize(mail), list.max_message_size);
       if (reason) throw ruleSignal(options.action, reason);
       return mail;
     },
