@@ -49,6 +49,7 @@ import {
   reclaimEntry,
   releaseClaim,
   removeDeadLetter,
+  removeHolderFile,
   type SpoolEntry,
   type SpoolLayout,
   sentLogPath,
@@ -574,7 +575,10 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
       await finishClaim(layout, claim);
       return 'dropped';
     },
-    close: () => deps.transport.close(),
+    async close() {
+      await removeHolderFile();
+      await deps.transport.close();
+    },
   };
   return queue;
 }

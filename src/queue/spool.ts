@@ -304,6 +304,19 @@ export async function claimFirstRound(layout: SpoolLayout, id: string): Promise<
   return exclusive(layout, { id, dir, holder, firstRound: true });
 }
 
+/**
+ * Removes this process's holder file (when the queue closes): claims are hard links, so
+ * any still held keep their inode; a later claim makes the file again. Without this every
+ * `malist receive` would leave one in tmp/ until the daily sweep.
+ */
+export async function removeHolderFile(): Promise<void> {
+  const made = holderFile;
+  holderFile = undefined;
+  if (!made) return;
+  await made.made.catch(() => {});
+  await unlink(made.path).catch(() => {});
+}
+
 /** Ends a first-round claim (after its leftovers, if any, were spooled). */
 export async function dropFirstRoundClaim(claim: Claim): Promise<void> {
   await unlink(claim.dir).catch((error: unknown) => {

@@ -36,6 +36,9 @@ describe('queue distributor against a fault-injecting SMTP server', () => {
       ['a@x.test', 'delivered'],
       ['b@x.test', 'delivered'],
     ]);
+    // The process's holder file (what first-round claims link to) goes when the queue closes.
+    await fx.distributor.close?.();
+    expect(await readdir(join(fx.spool, 'tmp'))).toEqual([]);
   });
 
   it('a first round cut short (a stale claim, the post still at its source) is finished by the next try, once each', async () => {
