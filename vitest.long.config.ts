@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 1_800_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // One temporary directory for the whole run, removed at its end (test/helpers/temp-root.ts).
+    globalSetup: ['test/helpers/temp-root.ts'],
     fileParallelism: false,
   },
 });
