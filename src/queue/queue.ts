@@ -23,6 +23,7 @@ import {
   due,
   type Envelope,
   failPending,
+  type NewEnvelope,
   nextAttempt,
   pending,
   type RecipientRecord,
@@ -343,6 +344,17 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
     return { round, failed: failed.length };
   };
 
+  /** What the spool records of an enqueued post, as of now. */
+  const described = (input: EnqueueInput): NewEnvelope => ({
+    id: input.id,
+    sender: input.sender,
+    recipients: input.recipients,
+    ...(input.list ? { list: input.list } : {}),
+    ...(input.messageId ? { messageId: input.messageId } : {}),
+    ...(input.key ? { key: input.key } : {}),
+    now: now(),
+  });
+
   /**
    * The first round of a post its caller still holds at its source (play() acks it only
    * after this returns): delivered from memory under a file claim, and only what is left
@@ -353,25 +365,14 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
     claim: Claim,
     input: EnqueueInput,
   ): Promise<{ outcome: EnqueueOutcome; results: RecipientResult[] }> => {
-    const envelope = createEnvelope({
-      id: input.id,
-      sender: input.sender,
-      recipients: input.recipients,
-      ...(input.list ? { list: input.list } : {}),
-      ...(input.messageId ? { messageId: input.messageId } : {}),
-      ...(input.key ? { key: input.key } : {}),
-      now: now(),
-    });
+    const envelope = createEnvelope(described(input));
     const outcome: EnqueueOutcome = { id: input.id, status: 'queued' };
     const spoolLeft = async () => {
       if (pending(envelope).length === 0) return;
       const prepared = await prepareEntry(layout, {
-        id: input.id,
+        ...described(input),
         raw: input.raw,
-        sender: input.sender,
-        recipients: input.recipients,
         envelope,
-        now: now(),
       });
       await prepared.commit();
     };
@@ -422,16 +423,7 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
     layout,
     async prepare(input) {
       await init();
-      return prepareEntry(layout, {
-        id: input.id,
-        raw: input.raw,
-        sender: input.sender,
-        recipients: input.recipients,
-        ...(input.list ? { list: input.list } : {}),
-        ...(input.messageId ? { messageId: input.messageId } : {}),
-        ...(input.key ? { key: input.key } : {}),
-        now: now(),
-      });
+      return prepareEntry(layout, { ...described(input), raw: input.raw });
     },
     async enqueue(input, enqueueOptions = {}) {
       if (enqueueOptions.sourceKept && (enqueueOptions.deliverNow ?? deliverNow)) {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Dovecot, dovecotAvailable, startDovecot } from '../../helpers/dovecot.ts';
 import { startSmtpServer, type TestSmtpServer } from '../../helpers/smtp-server.ts';
 import {
+  CLEAN,
   discoverCrashPoints,
   type PointResult,
   randomKills,
@@ -45,13 +46,7 @@ async function sweep(scenario: Scenario, points: readonly string[]) {
         `${row.examples.length ? ` — ${row.examples.join('; ')}` : ''}\n`,
     );
     if (row.runs > 0) reached.add(point);
-    expect(row, `${scenario.name} ${point}: ${row.examples.join('; ')}`).toMatchObject({
-      lost: 0,
-      duplicated: 0,
-      unexpected: 0,
-      left: 0,
-      stuck: 0,
-    });
+    expect(row, `${scenario.name} ${point}: ${row.examples.join('; ')}`).toMatchObject(CLEAN);
   }
 }
 
@@ -119,13 +114,7 @@ describe('random SIGKILLs', () => {
       parallel: PARALLEL,
     });
     rows.push(row);
-    expect(row, row.examples.join('; ')).toMatchObject({
-      lost: 0,
-      duplicated: 0,
-      unexpected: 0,
-      left: 0,
-      stuck: 0,
-    });
+    expect(row, row.examples.join('; ')).toMatchObject(CLEAN);
   });
 
   it('maildir → list → queue → SMTP', async () => {
@@ -134,13 +123,7 @@ describe('random SIGKILLs', () => {
       { trials: 16 * SCALE, kills: 3, fromMs: 300, toMs: 2000, seed: SEED + 1, parallel: PARALLEL },
     );
     rows.push(row);
-    expect(row, row.examples.join('; ')).toMatchObject({
-      lost: 0,
-      duplicated: 0,
-      unexpected: 0,
-      left: 0,
-      stuck: 0,
-    });
+    expect(row, row.examples.join('; ')).toMatchObject(CLEAN);
   });
 });
 

@@ -487,6 +487,9 @@ export async function report(name: string, title: string, rows: PointResult[]): 
 }
 
 /** True when no promise broke in these rows. */
+/** What every row must show: nothing lost, duplicated, unexpected, left behind or stuck. */
+export const CLEAN = { lost: 0, duplicated: 0, unexpected: 0, left: 0, stuck: 0 } as const;
+
 export function clean(rows: PointResult[]): boolean {
   return rows.every(
     (r) =>
