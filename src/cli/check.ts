@@ -5,6 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { openConfig, printProblems } from '../config/open.ts';
+import { type FooterOptions, isPersonal } from '../processors/footer.ts';
+import { isPersonalUrl } from '../processors/list-headers.ts';
 import { EX } from './exit-codes.ts';
 
 const USAGE = 'usage: malist check [--config DIR]';
@@ -40,6 +42,15 @@ export default async function check(argv: string[]): Promise<number> {
       `${list.name}: ${s.address} "${s.display_name ?? list.name}", ${s.members.length} member${s.members.length === 1 ? '' : 's'} (${list.membersFrom}), posting ${s.posting ?? 'members'}${extra}\n` +
         `  pipeline: ${units.map((u) => u.type).join(' → ')}\n`,
     );
+    const footer = units.find((u) => u.type === 'footer');
+    if (footer && isPersonal(s, footer.options as FooterOptions))
+      out.write(
+        '  note: the footer names the member, and no distributor personalises posts yet: they go out without it (README, "Not yet")\n',
+      );
+    else if (isPersonalUrl(s.unsubscribe_url))
+      out.write(
+        '  note: unsubscribe_url is personal, and no distributor personalises posts yet: List-Unsubscribe carries the mailto: address only (README, "Not yet")\n',
+      );
   }
   if (config.problems.length > 0) {
     printProblems(config, process.stderr);

@@ -20,6 +20,27 @@ describe('malist check', () => {
     expect(r.stdout).toContain('ok: 3 lists, no problems');
   });
 
+  it('says when a list asks for personal content the queue does not make yet', async () => {
+    const dir = await tempConfig();
+    await writeFile(
+      join(dir, 'lists/blue.yaml'),
+      'address: blue@list.example.com\nmembers: [a@example.org]\nunsubscribe_url: https://lists.example.com/u/{list}/{member}/{token}\n',
+    );
+    await writeFile(
+      join(dir, 'lists/green.yaml'),
+      'address: green@list.example.com\nmembers: [a@example.org]\nunit_options:\n  footer: { text: "You are {member}" }\n',
+    );
+    const r = await malist(['check', '--config', dir]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const notes = r.stdout.split('\n').filter((l) => l.startsWith('  note:'));
+    expect(notes).toEqual([
+      expect.stringMatching(/unsubscribe_url is personal.*mailto: address only/),
+      expect.stringMatching(/footer names the member.*without it/),
+    ]);
+    expect(r.stdout).not.toMatch(/red:.*\n.*\n\s+note:/);
+  });
+
   it('exits 78 listing every problem as file:line:col key: expected (fix)', async () => {
     const dir = await tempConfig();
     await writeFile(
