@@ -33,6 +33,7 @@ export default async function check(argv: string[]): Promise<number> {
       ? `no malist.yaml in ${config.dir}: the embedded default applies\n`
       : `${config.source.file}: ${plans.fetchers.length} source(s) [${plans.fetchers.map((p) => p.type).join(', ')}], distribute [${plans.distributors.map((p) => p.type).join(', ')}], reactors [${plans.reactors.map((p) => p.type).join(', ')}]\n`,
   );
+  const personalises = plans.distributors.some((p) => p.type === 'queue');
   for (const { list, units, memberStore } of plans.lists) {
     const s = list.settings;
     const explicit = (list.source.value as { member_store?: unknown }).member_store !== undefined;
@@ -42,14 +43,15 @@ export default async function check(argv: string[]): Promise<number> {
       `${list.name}: ${s.address} "${s.display_name ?? list.name}", ${s.members.length} member${s.members.length === 1 ? '' : 's'} (${list.membersFrom}), posting ${s.posting ?? 'members'}${extra}\n` +
         `  pipeline: ${units.map((u) => u.type).join(' → ')}\n`,
     );
+    // Only the queue makes each member's copy (src/config/personalise.ts).
     const footer = units.find((u) => u.type === 'footer');
-    if (footer && isPersonal(s, footer.options as FooterOptions))
+    if (!personalises && footer && isPersonal(s, footer.options as FooterOptions))
       out.write(
-        '  note: the footer names the member, and no distributor personalises posts yet: they go out without it (README, "Not yet")\n',
+        '  note: the footer names the member, which only the queue distributor personalises: with these distributors posts go out without it\n',
       );
-    else if (isPersonalUrl(s.unsubscribe_url))
+    else if (!personalises && isPersonalUrl(s.unsubscribe_url))
       out.write(
-        '  note: unsubscribe_url is personal, and no distributor personalises posts yet: List-Unsubscribe carries the mailto: address only (README, "Not yet")\n',
+        '  note: unsubscribe_url is personal, which only the queue distributor personalises: with these distributors List-Unsubscribe carries the mailto: address only\n',
       );
   }
   if (config.problems.length > 0) {

@@ -375,7 +375,7 @@ export function buildFetchers(plans: Plans, stateDir: string): Fetcher[] {
 export function buildDistributors(
   plans: Plans,
   reactorList: Reactor[],
-  queueHooks: Pick<QueueDistributorOptions, 'onRecipientFailed'> = {},
+  queueHooks: Pick<QueueDistributorOptions, 'onRecipientFailed' | 'personalise'> = {},
 ): Distributor[] {
   return plans.distributors.map((p) =>
     instantiate<Distributor>(p, p.type === 'queue' ? { reactors: reactorList, ...queueHooks } : {}),

@@ -15,10 +15,11 @@ import { distributorSender, type ModerationWiring, wireModeration } from '../mod
 import type { NoticeSender } from '../notices/compose.ts';
 import createManyLists, { servedRoutes } from '../processors/many-lists.ts';
 import type { SingleList } from '../processors/single-list.ts';
-import type { RecipientFailure } from '../queue/queue.ts';
+import type { QueueDeps, RecipientFailure } from '../queue/queue.ts';
 import type { Distributor, ListMail, Processor, Reactor } from '../types.ts';
 import { buildDistributors, buildList, buildReactors, type Plans } from './build.ts';
 import type { LoadedConfig } from './load.ts';
+import { listPersonaliser } from './personalise.ts';
 
 export interface ListRuntime {
   /** Every list's pipeline (its single-list), built once. */
@@ -58,10 +59,13 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const configured = buildReactors(plans);
   const lists = plans.lists.map(buildList);
   const byName = new Map(lists.map((l) => [l.list.name, l]));
-  // The queue learns of later refusals before the services exist: bound once they do.
+  // The queue learns of later refusals before the services exist, and of the secret that
+  // personal unsubscribe URLs are signed with before it is read: bound once they are.
   let refused: ((event: RecipientFailure) => Promise<void>) | undefined;
+  let personalise: QueueDeps['personalise'];
   const outlets = buildDistributors(plans, configured, {
     onRecipientFailed: (event) => refused?.(event),
+    personalise: (entry, raw) => personalise?.(entry, raw),
   });
   const send = distributorSender(outlets);
   let secret: Buffer;
@@ -75,6 +79,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
       temporary: true,
     });
   }
+  personalise = listPersonaliser(plans, secret);
   const tokens = tokenStore(stateDir, secret);
   const moderation = wireModeration({
     stateDir,

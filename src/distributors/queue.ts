@@ -24,6 +24,8 @@ export interface QueueDistributorOptions extends QueueOptions {
   onFailure?: QueueDeps['onFailure'];
   /** Called per recipient given up on (5xx now or at a later run, expiry): bounce records. */
   onRecipientFailed?: QueueDeps['onRecipientFailed'];
+  /** Each recipient's own bytes for a list that needs them (see QueueDeps). */
+  personalise?: QueueDeps['personalise'];
   /** A transport instead of `smtp` (tests, LMTP, another queue). */
   transport?: Transport;
   /** The clock (ms), for tests. @default Date.now */
@@ -40,6 +42,7 @@ export default function createQueueDistributor(
     ...(options.reactors ? { reactors: options.reactors } : {}),
     ...(options.onFailure ? { onFailure: options.onFailure } : {}),
     ...(options.onRecipientFailed ? { onRecipientFailed: options.onRecipientFailed } : {}),
+    ...(options.personalise ? { personalise: options.personalise } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   return {

@@ -153,13 +153,15 @@ export function createSmtpTransport(options: SmtpOptions = {}): Transport {
     name,
     async send(job: SendJob): Promise<RecipientResult[]> {
       const unique = [...new Map(job.to.map((r) => [r.toLowerCase(), r])).values()];
-      const batches = o.verp
-        ? unique.map((r) => [r])
-        : chunk(unique, o.max_recipients_per_transaction);
+      const batches =
+        o.verp || job.personalise
+          ? unique.map((r) => [r])
+          : chunk(unique, o.max_recipients_per_transaction);
       const done = await mapLimited(batches, o.max_connections, async (batch) => {
         const from =
           o.verp && batch[0] ? verpAddress(job.from, batch[0], o.verp_delimiter) : job.from;
-        const results = await transaction(from, batch, job.raw);
+        const raw = job.personalise && batch[0] ? job.personalise(batch[0]) : job.raw;
+        const results = await transaction(from, batch, raw);
         await job.onTransaction?.(results);
         return results;
       });

@@ -89,6 +89,16 @@ export interface QueueDeps {
   onRecipientFailed?(event: RecipientFailure): void | Promise<void>;
   /** The clock (ms), for tests. @default Date.now */
   now?(): number;
+  /**
+   * For an entry whose recipients each need their own bytes (a list's footer naming the
+   * member, a personal unsubscribe URL): what makes them from the spooled bytes, or
+   * undefined when everyone gets the same. Asked once per delivery round, so a retry
+   * from the spool is personalised as the first round was.
+   */
+  personalise?(
+    entry: { id: string; list?: string },
+    raw: Buffer,
+  ): ((recipient: string) => Buffer) | undefined;
 }
 
 export interface RecipientFailure {
@@ -311,6 +321,10 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
           ...(envelope.message_id ? { message_id: envelope.message_id } : {}),
           ...(envelope.list ? { list: envelope.list } : {}),
         });
+        const personalise = deps.personalise?.(
+          { id: envelope.id, ...(envelope.list ? { list: envelope.list } : {}) },
+          raw,
+        );
         // Appends are chained: transactions finish concurrently, the log stays whole.
         let chain = Promise.resolve();
         let results: RecipientResult[];
@@ -319,6 +333,7 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
             from: envelope.sender,
             to: batch,
             raw,
+            ...(personalise ? { personalise } : {}),
             ...(envelope.message_id ? { messageId: envelope.message_id } : {}),
             onTransaction: (settled) => {
               chain = chain.then(async () => {

@@ -20,6 +20,11 @@ export interface SendJob {
    * transactions are still going.
    */
   onTransaction?(results: RecipientResult[]): Promise<void>;
+  /**
+   * Each recipient's own bytes instead of `raw` (a footer naming the member, a personal
+   * unsubscribe URL): one transaction per recipient, its bytes made just before it is sent.
+   */
+  personalise?(recipient: string): Buffer;
 }
 
 export interface Transport {

@@ -44,6 +44,30 @@ import { runTransactions, type Transaction } from './transaction.ts';
  */
 export const DEFAULT_CONNECTIONS = { batched: 8, verp: 16 } as const;
 
+/**
+ * One recipient's transaction with its own bytes, made when the transaction first needs
+ * them (its size, at MAIL) and dropped once it is settled: 10,000 members never hold
+ * 10,000 bodies at once.
+ */
+function personalTransaction(
+  from: string,
+  recipient: string,
+  personalise: (recipient: string) => Buffer,
+): Transaction & { release(): void } {
+  let body: PreparedBody | undefined;
+  return {
+    from,
+    to: [recipient],
+    get body() {
+      body ??= prepareBody(personalise(recipient));
+      return body;
+    },
+    release() {
+      body = undefined;
+    },
+  };
+}
+
 /** How to reach the server (shared with the nodemailer transport), and how to fan out. */
 export interface BulkSmtpOptions extends SmtpServerOptions, SmtpFanoutOptions {
   /** An idle connection is closed (QUIT) after this long, ms. @default 5000 */
@@ -52,10 +76,8 @@ export interface BulkSmtpOptions extends SmtpServerOptions, SmtpFanoutOptions {
   max_connection_failures?: number;
 }
 
-/** A send job; `personalise` gives each recipient its own bytes (VERP mode only). */
-export interface BulkJob extends SendJob {
-  personalise?(recipient: string): Buffer;
-}
+/** A send job (`personalise`: one transaction per recipient, each with its own bytes). */
+export type BulkJob = SendJob;
 
 export interface BulkTransport extends Transport {
   send(job: BulkJob): Promise<RecipientResult[]>;
@@ -141,20 +163,14 @@ export function createBulkTransport(options: BulkSmtpOptions = {}): BulkTranspor
           refuse(r, `553 not a valid sender address: ${JSON.stringify(job.from.slice(0, 100))}`);
         sendable.length = 0;
       }
-      const shared = verp && job.personalise ? undefined : preparedBodyOf(job.raw);
-      const bodyFor = (recipient: string): PreparedBody =>
-        shared ?? prepareBody(job.personalise?.(recipient) ?? job.raw);
-      const work: Transaction[] = verp
-        ? sendable.map((r) => ({
-            from: verpAddress(job.from, r, delimiter),
-            to: [r],
-            body: bodyFor(r),
-          }))
-        : chunk(sendable, perTransaction).map((to) => ({
-            from: job.from,
-            to,
-            body: bodyFor(to[0] as string),
-          }));
+      const personalise = job.personalise;
+      const shared = personalise ? undefined : preparedBodyOf(job.raw);
+      const senderFor = (r: string) => (verp ? verpAddress(job.from, r, delimiter) : job.from);
+      const work: Transaction[] = personalise
+        ? sendable.map((r) => personalTransaction(senderFor(r), r, personalise))
+        : verp
+          ? sendable.map((r) => ({ from: senderFor(r), to: [r], body: shared! }))
+          : chunk(sendable, perTransaction).map((to) => ({ from: job.from, to, body: shared! }));
 
       // Group commit: outcomes settled while an `onTransaction` call runs are handed over
       // together in the next one, so one fsync of the sent-log covers the transactions all
@@ -184,8 +200,10 @@ export function createBulkTransport(options: BulkSmtpOptions = {}): BulkTranspor
           pump();
         });
       };
-      const settle = (_tx: Transaction, outcome: RecipientResult[]): Promise<void> => {
+      const settle = (tx: Transaction, outcome: RecipientResult[]): Promise<void> => {
         for (const r of outcome) results.set(r.recipient, r);
+        // A personal body is made again if the transaction is tried again; not kept.
+        (tx as { release?(): void }).release?.();
         if (!job.onTransaction) return Promise.resolve();
         waiting.push(...outcome);
         const recorded = new Promise<void>((resolve) => waiters.push(resolve));

@@ -20,7 +20,7 @@ describe('malist check', () => {
     expect(r.stdout).toContain('ok: 3 lists, no problems');
   });
 
-  it('says when a list asks for personal content the queue does not make yet', async () => {
+  it('says when a list asks for personal content that only the queue makes, and there is no queue', async () => {
     const dir = await tempConfig();
     await writeFile(
       join(dir, 'lists/blue.yaml'),
@@ -35,8 +35,10 @@ describe('malist check', () => {
     expect(r.code).toBe(0);
     const notes = r.stdout.split('\n').filter((l) => l.startsWith('  note:'));
     expect(notes).toEqual([
-      expect.stringMatching(/unsubscribe_url is personal.*mailto: address only/),
-      expect.stringMatching(/footer names the member.*without it/),
+      expect.stringMatching(
+        /unsubscribe_url is personal, which only the queue.*mailto: address only/,
+      ),
+      expect.stringMatching(/footer names the member, which only the queue.*without it/),
     ]);
     expect(r.stdout).not.toMatch(/red:.*\n.*\n\s+note:/);
   });
