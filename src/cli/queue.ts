@@ -15,6 +15,7 @@ export const usage = `usage: malist queue <command> [options]
 
 commands:
   list              the entries: ID, list, age, recipients pending/failed, next attempt, last error
+                    (and posts in their first round, sent before anything is spooled)
   run               deliver every entry that is due (and entries of runners that died)
   retry [ID]        deliver ID (or every entry) now, whatever its next attempt time
   drop ID           give up on ID's pending recipients (kept as a dead letter);
@@ -47,8 +48,9 @@ export function formatTable(entries: SpoolEntry[], now: number): string {
     const pending = e.envelope.recipients.filter((r) => r.state === 'pending').length;
     const failed = e.envelope.recipients.filter((r) => r.state === 'failed').length;
     const next = nextAttempt(e.envelope);
-    const state =
-      e.where === 'cur'
+    const state = e.firstRound
+      ? `first round, pid ${e.holder?.pid ?? '?'}`
+      : e.where === 'cur'
         ? `claimed by pid ${e.holder?.pid ?? '?'}`
         : e.where === 'dead'
           ? 'dead'
@@ -61,9 +63,9 @@ export function formatTable(entries: SpoolEntry[], now: number): string {
       e.id.slice(0, 16),
       e.envelope.list ?? '-',
       age(now - e.envelope.created),
-      String(pending),
-      String(failed),
-      e.where === 'dead' || next === undefined
+      e.firstRound ? '-' : String(pending),
+      e.firstRound ? '-' : String(failed),
+      e.where === 'dead' || e.firstRound || next === undefined
         ? '-'
         : next <= now
           ? 'now'
@@ -148,7 +150,8 @@ export default async function queueCommand(argv: string[]): Promise<number> {
       const entries = (await Promise.all(queues.map((q) => q.list()))).flat();
       if (values.json) {
         for (const e of entries) {
-          process.stdout.write(`${JSON.stringify({ where: e.where, ...e.envelope })}\n`);
+          const first = e.firstRound ? { first_round: true } : {};
+          process.stdout.write(`${JSON.stringify({ where: e.where, ...first, ...e.envelope })}\n`);
         }
       } else if (entries.length === 0) {
         process.stdout.write('the queue is empty\n');

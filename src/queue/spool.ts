@@ -464,16 +464,62 @@ export interface SpoolEntry {
   where: 'new' | 'cur' | 'dead';
   /** For a claimed entry: who holds it. */
   holder?: Holder;
+  /**
+   * A post in its first round (a live file claim): nothing is spooled yet, so its
+   * envelope has no recipients; the ID, list and Message-ID come from its sent-log.
+   */
+  firstRound?: boolean;
   envelope: Envelope;
 }
 
-/** Every waiting, claimed and dead entry (entries moving while listed are skipped). */
+/** A live first-round claim as an entry, or undefined for anything else. */
+async function firstRoundEntry(layout: SpoolLayout, name: string): Promise<SpoolEntry | undefined> {
+  if ((await fileClaim(layout, name)) !== true) return undefined;
+  const at = name.indexOf('@');
+  const id = name.slice(0, at);
+  const holder = holderOf(name);
+  let since = Date.now();
+  try {
+    // link(2) sets the inode's change time: about when the claim was made.
+    since = (await lstat(join(layout.cur, name))).ctimeMs;
+  } catch {}
+  const first = (await readIfExists(sentLogPath(layout, id)))?.split('\n').find(Boolean);
+  let header: { message_id?: string; list?: string } = {};
+  try {
+    header = first ? ((JSON.parse(first) as { header?: typeof header }).header ?? {}) : {};
+  } catch {}
+  return {
+    id,
+    where: 'cur',
+    ...(holder ? { holder } : {}),
+    firstRound: true,
+    envelope: {
+      version: 1,
+      id,
+      ...(header.list ? { list: header.list } : {}),
+      ...(header.message_id ? { message_id: header.message_id } : {}),
+      sender: '',
+      created: since,
+      recipients: [],
+      rounds: 0,
+    },
+  };
+}
+
+/**
+ * Every waiting, claimed and dead entry, and every post in its first round (entries moving
+ * while listed are skipped).
+ */
 export async function listSpool(layout: SpoolLayout): Promise<SpoolEntry[]> {
   const out: SpoolEntry[] = [];
   const collect = async (where: SpoolEntry['where'], base: string) => {
     for (const name of (await readdir(base)).sort()) {
       const text = await readIfExists(join(base, name, ENVELOPE_FILE));
-      if (text === undefined) continue;
+      if (text === undefined) {
+        const first = where === 'cur' ? await firstRoundEntry(layout, name) : undefined;
+        if (first) out.push(first);
+        continue;
+      }
       const at = name.indexOf('@');
       const holder = where === 'cur' && at > 0 ? parseHolder(name.slice(at + 1)) : undefined;
       const id = at > 0 ? name.slice(0, at) : name;

@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { formatTable } from '../../src/cli/queue.ts';
 import { entryIdFor } from '../../src/queue/entry-id.ts';
 import { currentHolder, formatHolder, processStartTime } from '../../src/queue/process-lock.ts';
 import { appendSentLog } from '../../src/queue/sent-log.ts';
@@ -76,6 +77,13 @@ describe('queue distributor against a fault-injecting SMTP server', () => {
     expect(statuses(report.results)).toEqual({ 'a@x.test': 'queued' });
     expect(fx.server.count('a@x.test')).toBe(0);
     expect(await readdir(join(fx.spool, 'new'))).toEqual([id]);
+    // `malist queue list` shows both: the copy waiting, and the post in its first round.
+    const listed = await fx.distributor.queue.list();
+    expect(listed.map((e) => [e.where, e.firstRound ?? false, e.holder?.pid])).toEqual([
+      ['new', false, undefined],
+      ['cur', true, process.ppid],
+    ]);
+    expect(formatTable(listed, Date.now())).toContain(`first round, pid ${process.ppid}`);
     // The runner leaves it while that claim lives, and delivers it once it is gone.
     expect((await fx.distributor.queue.run({ force: true })).delivered).toBe(0);
     await rm(claim);
