@@ -77,18 +77,12 @@ describe.concurrent('crash points (first hit each) — short', () => {
   });
 
   it.each([
-    ...[...PLAY_POINTS, ...FIRST_ROUND_POINTS].map((point) => ({
-      point,
-      deferFirst: undefined,
-      label: '',
-    })),
+    ...[...PLAY_POINTS, ...FIRST_ROUND_POINTS].map((point) => [point, '', undefined] as const),
     // One member answered 451 once: the first round spools that recipient.
-    ...QUEUE_POINTS.map((point) => ({
-      point,
-      deferFirst: 'carol@example.com',
-      label: ' (451 once for one member)',
-    })),
-  ])('maildir → list → queue → SMTP$label, crash at $point', async ({ point, deferFirst }) => {
+    ...QUEUE_POINTS.map(
+      (point) => [point, ' (451 once for one member)', 'carol@example.com'] as const,
+    ),
+  ])('maildir → list → queue → SMTP, crash at %s%s', async (point, _label, deferFirst) => {
     const { outcome, row } = await firstHit(
       queueScenario(server, {
         members,
