@@ -81,12 +81,19 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   }
   personalise = listPersonaliser(plans, secret);
   const tokens = tokenStore(stateDir, secret);
+  // notify-poster and notify-moderators are always on; named under `reactors:`, they take
+  // the options written there.
+  const notifyOptions = (type: string) => plans.reactors.find((p) => p.type === type)?.options;
+  const poster = notifyOptions('notify-poster');
+  const moderators = notifyOptions('notify-moderators');
   const moderation = wireModeration({
     stateDir,
     lists: Object.fromEntries(lists.map((l) => [l.list.name, l.list])),
     pipeline: (name) => byName.get(name),
     tokens: () => tokens,
     send,
+    ...(poster ? { poster } : {}),
+    ...(moderators ? { moderators } : {}),
   });
   const services = buildListServices({
     lists: lists.map((l) => l.list),

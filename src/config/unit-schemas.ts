@@ -181,6 +181,17 @@ export const unitSchemas: Record<UnitKind, Record<string, z.ZodType>> = {
   reactor: {
     'stderr-logger': z.strictObject({ signals: z.boolean().optional() }),
     'json-log': jsonLogSchema,
+    // Always on (wired by config/services.ts); naming them here sets their options.
+    'notify-poster': z.strictObject({
+      held: z.boolean().optional(),
+      rejected: z.boolean().optional(),
+      per_day: positiveInt.optional(),
+      templates: z.record(z.string(), z.string()).optional(),
+    }),
+    'notify-moderators': z.strictObject({
+      per_day: positiveInt.optional(),
+      templates: z.record(z.string(), z.string()).optional(),
+    }),
   },
   'member-store': {
     yaml: z.strictObject({ file: z.string().min(1), key: z.string().min(1).optional() }),

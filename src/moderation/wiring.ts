@@ -8,8 +8,10 @@ import { createListMail } from '../mail/list-mail.ts';
 import type { Notice, NoticeSender } from '../notices/compose.ts';
 import { noticeOutlet } from '../notices/list-notices.ts';
 import type { ListSettings } from '../processors/list.ts';
-import createNotifyModerators from '../reactors/notify-moderators.ts';
-import createNotifyPoster from '../reactors/notify-poster.ts';
+import createNotifyModerators, {
+  type NotifyModeratorsOptions,
+} from '../reactors/notify-moderators.ts';
+import createNotifyPoster, { type NotifyPosterOptions } from '../reactors/notify-poster.ts';
 import type { TokenStore } from '../state/tokens.ts';
 import type { Distributor, ListMail, Processor, Reactor } from '../types.ts';
 import type { ModerationContext } from './held.ts';
@@ -52,6 +54,10 @@ export interface ModerationWiringOptions {
   /** Notices one poster may get per day. @default 10 */
   per_day?: number;
   log?: (line: string) => void;
+  /** What malist.yaml says under `reactors:` for notify-poster (held, rejected, per_day, templates). */
+  poster?: Partial<NotifyPosterOptions>;
+  /** What malist.yaml says under `reactors:` for notify-moderators (per_day, templates). */
+  moderators?: Partial<NotifyModeratorsOptions>;
 }
 
 export interface ModerationWiring {
@@ -81,8 +87,13 @@ export function wireModeration(options: ModerationWiringOptions): ModerationWiri
     context,
     confirmHandlers: { moderate: createModerationHandler(context) },
     reactors: [
-      createNotifyPoster(reactorOptions),
-      createNotifyModerators({ ...reactorOptions, per_day: undefined, tokens: options.tokens }),
+      createNotifyPoster({ ...reactorOptions, ...options.poster }),
+      createNotifyModerators({
+        ...reactorOptions,
+        per_day: undefined,
+        tokens: options.tokens,
+        ...options.moderators,
+      }),
     ],
   };
 }
