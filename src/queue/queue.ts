@@ -9,6 +9,10 @@
  *   3. due recipients are sent; each transaction's 250s/5xx go to the sent-log at once;
  *   4. the envelope is updated; refused recipients are dead-lettered with a notice;
  *   5. the entry is finished (done record) or released for a later run.
+ *
+ * A post whose caller still holds it at its source (`enqueue(…, { sourceKept: true })`,
+ * the queue distributor under play()) has its first round (steps 1–4) under a file claim
+ * before anything is spooled (`firstRound`); only recipients left over become an entry.
  */
 import { rm } from 'node:fs/promises';
 import { describeError, ErrorCode, StageError } from '../errors.ts';
