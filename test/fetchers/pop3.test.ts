@@ -10,11 +10,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NothingMore, StageError } from '../../src/errors.ts';
 import createPop3Fetcher, { type Pop3Options } from '../../src/fetchers/pop3.ts';
 import { play } from '../../src/play.ts';
-import type { Fetcher, StageFailure } from '../../src/types.ts';
+import type { Fetcher } from '../../src/types.ts';
 import { corpusMessages } from '../helpers/corpus.ts';
 import { type Dovecot, dovecotAvailable, freePort, startDovecot } from '../helpers/dovecot.ts';
 import { bareLf, big, crlf, eightBit, numbered, runChild, sha256 } from './network-helpers.ts';
-import { delivered, deliveries, recordingDistributor, toArchive } from './recording.ts';
+import {
+  delivered,
+  deliveries,
+  playReporting,
+  recordingDistributor,
+  toArchive,
+} from './recording.ts';
 
 const available = dovecotAvailable();
 const USERS = Array.from({ length: 16 }, (_, i) => `p${i}`);
@@ -214,14 +220,7 @@ describe.skipIf(!available).concurrent('pop3 fetcher against Dovecot', () => {
     it('a fetcher failure reaches every reactor through play(), and the mail stays', async () => {
       const { user, options, outDir, stateDir } = await fresh({ password: 'wrong-pw' });
       await dovecot.deliver(user, numbered(1, 'routed'));
-      const seen: StageFailure[] = [];
-      const summary = await play({
-        fetcher: createPop3Fetcher(options),
-        processor: toArchive,
-        distributor: recordingDistributor(outDir),
-        reactor: [{ name: 'a', react: (f) => void seen.push(f) }],
-        stateDir,
-      });
+      const { summary, seen } = await playReporting(createPop3Fetcher(options), outDir, stateDir);
       expect(summary.fetchError).toBeInstanceOf(StageError);
       expect(seen).toHaveLength(1);
       expect(seen[0]).toMatchObject({ stage: 'fetcher', unit: 'pop3' });

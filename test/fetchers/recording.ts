@@ -5,7 +5,15 @@
  */
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DeliveryReport, Distributor, ListMail, Processor } from '../../src/types.ts';
+import { play } from '../../src/play.ts';
+import type {
+  DeliveryReport,
+  Distributor,
+  Fetcher,
+  ListMail,
+  Processor,
+  StageFailure,
+} from '../../src/types.ts';
 
 export function recordingDistributor(dir: string): Distributor {
   mkdirSync(dir, { recursive: true });
@@ -50,3 +58,19 @@ export const toArchive: Processor = {
     return mail;
   },
 };
+
+/**
+ * play() over `fetcher` into the recording distributor with one reactor that keeps what it
+ * is told: for the fetcher-failure tests (the failure reaches the reactor, the mail stays).
+ */
+export async function playReporting(fetcher: Fetcher, outDir: string, stateDir: string) {
+  const seen: StageFailure[] = [];
+  const summary = await play({
+    fetcher,
+    processor: toArchive,
+    distributor: recordingDistributor(outDir),
+    reactor: [{ name: 'a', react: (f) => void seen.push(f) }],
+    stateDir,
+  });
+  return { summary, seen };
+}
