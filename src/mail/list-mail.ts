@@ -30,8 +30,11 @@ export function cloneListMail(mail: ListMail): ListMail {
  * was edited.
  */
 export function mailBytes(mail: ListMail, opts: { wire?: boolean } = {}): Buffer {
-  const wire = opts.wire ?? true;
-  return Buffer.concat([mail.header.toBuffer({ wire, hasBody: mail.body.length > 0 }), mail.body]);
+  return Buffer.concat([headerBytes(mail, opts.wire ?? true), mail.body]);
+}
+
+function headerBytes(mail: ListMail, wire = true): Buffer {
+  return mail.header.toBuffer({ wire, hasBody: mail.body.length > 0 });
 }
 
 /**
@@ -40,7 +43,7 @@ export function mailBytes(mail: ListMail, opts: { wire?: boolean } = {}): Buffer
  * distributor that sends or stores the whole mail.
  */
 export function sharedMailBytes(mail: ListMail): Buffer {
-  const header = mail.header.toBuffer({ wire: true, hasBody: mail.body.length > 0 });
+  const header = headerBytes(mail);
   const bytes = Buffer.concat([header, mail.body]);
   mail.body = bytes.subarray(header.length);
   return bytes;
@@ -48,9 +51,7 @@ export function sharedMailBytes(mail: ListMail): Buffer {
 
 /** The size of `mailBytes(mail)`, without making them. */
 export function mailSize(mail: ListMail): number {
-  return (
-    mail.header.toBuffer({ wire: true, hasBody: mail.body.length > 0 }).length + mail.body.length
-  );
+  return headerBytes(mail).length + mail.body.length;
 }
 
 /** The Message-ID without angle brackets, or undefined. */

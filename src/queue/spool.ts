@@ -373,7 +373,7 @@ export async function staleClaims(layout: SpoolLayout): Promise<string[]> {
 /** Takes over a stale claim (directory name in cur/); undefined when another runner was first. */
 export async function reclaimEntry(layout: SpoolLayout, name: string): Promise<Claim | undefined> {
   const at = name.indexOf('@');
-  const old = at > 0 ? parseHolder(name.slice(at + 1)) : undefined;
+  const old = holderOf(name);
   if (!old || !isHolderGone(old)) return undefined;
   const id = name.slice(0, at);
   const holder = currentHolder();
@@ -446,9 +446,10 @@ export async function writeDeadLetter(
   await mkdir(dir, { recursive: true, mode: 0o750 });
   const message = join(dir, MESSAGE_FILE);
   try {
-    // message.eml is never changed, so a hard link is a safe, free copy.
-    if (claim.firstRound) throw Object.assign(new Error('no spooled message'), { code: 'ENOENT' });
-    await link(join(claim.dir, MESSAGE_FILE), message);
+    // message.eml is never changed, so a hard link is a safe, free copy; a first round has
+    // none spooled, so its bytes are written.
+    if (claim.firstRound && raw) await writeFileDurable(message, raw);
+    else await link(join(claim.dir, MESSAGE_FILE), message);
   } catch (error) {
     if (!isCode(error, 'EEXIST')) {
       await writeFileDurable(message, raw ?? (await readMessage(claim.dir)));
@@ -521,7 +522,7 @@ export async function listSpool(layout: SpoolLayout): Promise<SpoolEntry[]> {
         continue;
       }
       const at = name.indexOf('@');
-      const holder = where === 'cur' && at > 0 ? parseHolder(name.slice(at + 1)) : undefined;
+      const holder = where === 'cur' ? holderOf(name) : undefined;
       const id = at > 0 ? name.slice(0, at) : name;
       let envelope: Envelope;
       try {
