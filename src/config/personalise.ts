@@ -7,10 +7,10 @@
  * undefined: one shared copy, batched as usual.
  */
 import { unsubscribeToken } from '../http/unsubscribe-token.ts';
-import { cloneListMail, createListMail, mailBytes } from '../mail/list-mail.ts';
+import { createListMail, mailBytes } from '../mail/list-mail.ts';
 import { type FooterOptions, isPersonal, personalize } from '../processors/footer.ts';
 import type { ListSettings } from '../processors/list.ts';
-import { isPersonalUrl, personalizeUnsubscribe } from '../processors/list-headers.ts';
+import { isPersonalUrl } from '../processors/list-headers.ts';
 import type { QueueDeps } from '../queue/queue.ts';
 import type { Plans } from './build.ts';
 
@@ -35,11 +35,7 @@ export function listPersonaliser(plans: Plans, secret: Buffer): Personaliser {
         address: recipient,
         token: unsubscribeToken(secret, settings.name, recipient),
       };
-      if (footer) return mailBytes(personalize(shared, settings, footer, member));
-      // The shared footer is already in the post: only List-Unsubscribe is the member's.
-      const copy = { ...cloneListMail(shared), ml_send_to: [recipient] };
-      personalizeUnsubscribe(copy, settings, member.address, member.token);
-      return mailBytes(copy);
+      return mailBytes(personalize(shared, settings, footer, member));
     };
   };
 }

@@ -109,18 +109,19 @@ export function isPersonal(list: ListSettings, options: FooterOptions): boolean 
 }
 
 /**
- * One recipient's copy of a post whose footer names the member: decorated for `member`
- * (and with their List-Unsubscribe one-click URL). For a distributor that sends one
- * transaction per recipient (VERP/personalised mode); the shared copy is not touched.
+ * One recipient's copy of a post: decorated for `member` when its footer names the member
+ * (`options`; without them the shared footer is already in the post), and with their
+ * List-Unsubscribe one-click URL. For a distributor that sends one transaction per
+ * recipient; the shared copy is not touched.
  */
 export function personalize(
   mail: ListMail,
   list: ListSettings,
-  options: FooterOptions,
+  options: FooterOptions | undefined,
   member: { address: string; token?: string },
 ): ListMail {
   const copy = { ...cloneListMail(mail), ml_send_to: [member.address] };
-  decorateMail(copy, texts(list, options, member));
+  if (options) decorateMail(copy, texts(list, options, member));
   personalizeUnsubscribe(copy, list, member.address, member.token);
   return copy;
 }

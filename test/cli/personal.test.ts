@@ -80,4 +80,27 @@ describe('personal footers and unsubscribe URLs through the queue', () => {
     }
     expect(server.duplicates()).toEqual([]);
   });
+
+  it('a personal unsubscribe URL with the shared footer: the footer once, the URL their own', async () => {
+    const dir = await tempConfig(
+      `state_dir: state\ndistribute:\n  type: queue\n  server: out\nservers:\n  out:\n    host: 127.0.0.1\n    port: ${server.port}\n    starttls: never\nqueue:\n  dir: spool\n`,
+    );
+    await writeFile(
+      join(dir, 'lists/teal.yaml'),
+      'address: teal@list.example.com\nposting: open\nmembers: [ann@example.org, cat@example.org]\nunsubscribe_url: https://lists.example.com/u/{list}/{member}/{token}\n',
+    );
+    const id = 'personal-2@example.org';
+    const input = `From: someone@example.com\r\nTo: teal@list.example.com\r\nSubject: hi\r\nMessage-ID: <${id}>\r\n\r\nHello.\r\n`;
+    const r = await malist(['receive', '--config', dir, '--list', 'teal'], { input });
+    expect(r.code).toBe(0);
+    const copies = server.accepted.filter((m) => m.messageId === id);
+    expect(copies.map((c) => c.to)).toEqual(
+      expect.arrayContaining([['ann@example.org'], ['cat@example.org']]),
+    );
+    for (const copy of copies) {
+      const text = copy.raw.toString('utf8').replace(/\r?\n[ \t]+/g, ' ');
+      expect(text.split('To unsubscribe, send "unsubscribe"')).toHaveLength(2);
+      expect(text).toContain(`/u/teal/${encodeURIComponent(copy.to[0]!)}/`);
+    }
+  });
 });
