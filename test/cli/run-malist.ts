@@ -10,8 +10,11 @@ export const MALIST = join(ROOT, 'bin/malist.js');
 
 export interface Ran {
   code: number | null;
+  /** The signal that ended it (SIGKILL after a crash point or the timeout), or null. */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  ms: number;
 }
 
 /** Runs a command with `input` on stdin; killed after `timeoutMs`. */
@@ -20,6 +23,7 @@ export function runCommand(
   args: string[],
   opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: Buffer | string; timeoutMs?: number } = {},
 ): Promise<Ran> {
+  const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: opts.cwd ?? ROOT,
@@ -36,9 +40,9 @@ export function runCommand(
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, signal, stdout, stderr, ms: performance.now() - started });
     });
     child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');

@@ -4,10 +4,10 @@
  * (`red`: members only, non-members held; `open`: anyone), stderr-logger and json-log,
  * and `malist …` run as a user runs it (node bin/malist.js), with a timeout.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { type Ran, runCommand } from '../cli/run-malist.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const MALIST = join(ROOT, 'bin', 'malist.js');
@@ -102,13 +102,7 @@ export async function writeConfig(opts: ConfigOptions, dir?: string): Promise<st
   return root;
 }
 
-export interface Ran {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
+export type { Ran };
 
 /** Runs `malist ARGS` (optionally with a preload for fs faults); never rejects. */
 export function malist(
@@ -122,34 +116,16 @@ export function malist(
     fsFault?: string;
   } = {},
 ): Promise<Ran> {
-  const started = performance.now();
   const node = opts.fsFault ? ['--import', 'tsx', '--import', FS_FAULT_PRELOAD] : [];
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [...node, MALIST, ...args], {
-      cwd: opts.cwd ?? ROOT,
-      env: {
-        ...process.env,
-        MALIST_CRASH_AT: '',
-        ...(opts.fsFault ? { MALIST_TEST_FS_FAULT: opts.fsFault } : {}),
-        ...opts.env,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      done({ code, signal, stdout, stderr, ms: performance.now() - started });
-    });
-    child.stdin.on('error', () => {});
-    child.stdin.end(opts.input ?? '');
+  return runCommand(process.execPath, [...node, MALIST, ...args], {
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    env: {
+      MALIST_CRASH_AT: '',
+      ...(opts.fsFault ? { MALIST_TEST_FS_FAULT: opts.fsFault } : {}),
+      ...opts.env,
+    },
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+    timeoutMs: opts.timeoutMs ?? 60_000,
   });
 }
 
