@@ -7,6 +7,7 @@ import createMaildirDistributor from '../../src/distributors/maildir.ts';
 import { Discard, Hold, Reject } from '../../src/errors.ts';
 import createMaildirFetcher from '../../src/fetchers/maildir.ts';
 import { play } from '../../src/play.ts';
+import createManyLists from '../../src/processors/many-lists.ts';
 import createSingleList from '../../src/processors/single-list.ts';
 import type { Distributor, Processor, Reactor } from '../../src/types.ts';
 import {
@@ -328,6 +329,47 @@ describe('play() killed between distributing and journaling (real process, SIGKI
       stateDir: state,
     });
     expect(summary.fetched).toBe(0);
+  });
+});
+
+describe('play() with a cross-post', () => {
+  it('a list whose delivery failed is retried alone: the other list is not sent again', async () => {
+    const blueMembers = ['dan@example.com', 'eve@example.com'];
+    const router = createManyLists({
+      lists: [
+        red(),
+        createSingleList({
+          name: 'blue',
+          address: 'blue@list.example.com',
+          members: blueMembers,
+          posting: 'open',
+        }),
+      ],
+    });
+    const source = new MemorySource();
+    source.add(post({ to: 'red@list.example.com, blue@list.example.com', id: 'both' }));
+    let blueFails = true;
+    const out = new RecordingDistributor((recipient) =>
+      blueMembers.includes(recipient) && blueFails ? 'throw' : 'delivered',
+    );
+    const first = await play({
+      fetcher: source.fetcher(),
+      processor: router,
+      distributor: out,
+      stateDir,
+    });
+    expect(first).toMatchObject({ fetched: 1, failed: 1 });
+    expect(source.mails.size).toBe(1); // blue failed: the mail stays at its source
+    blueFails = false;
+    const second = await play({
+      fetcher: source.fetcher(),
+      processor: router,
+      distributor: out,
+      stateDir,
+    });
+    expect(second).toMatchObject({ fetched: 1, distributed: 1 });
+    expect(source.mails.size).toBe(0);
+    for (const m of [...members, ...blueMembers]) expect(out.countFor(m), m).toBe(1);
   });
 });
 
