@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { normalizeAddress } from '../mail/address.ts';
 import { writeFileDurable } from '../state/durable.ts';
-import { withFileLock } from '../state/file-lock.ts';
+import { withFileLock } from '../state/lock.ts';
 import { safeName } from '../state/safe-name.ts';
 import type { BounceRecord } from './score.ts';
 

@@ -6,7 +6,7 @@
 import { appendFile, open, readFile } from 'node:fs/promises';
 import { ErrorCode, StageError } from '../errors.ts';
 import { mailBytes, messageId } from '../mail/list-mail.ts';
-import { withDotlock } from '../queue/dotlock.ts';
+import { withDotlock } from '../state/lock.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 
 export interface MboxOptions {

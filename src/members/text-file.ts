@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { normalizeAddress } from '../mail/address.ts';
 import { writeFileDurable } from '../state/durable.ts';
-import { withFileLock } from '../state/file-lock.ts';
+import { withFileLock } from '../state/lock.ts';
 import {
   type Member,
   type MemberPatch,

@@ -20,7 +20,7 @@ import {
 } from 'yaml';
 import { normalizeAddress, parseMailbox } from '../mail/address.ts';
 import { writeFileDurable } from '../state/durable.ts';
-import { withFileLock } from '../state/file-lock.ts';
+import { withFileLock } from '../state/lock.ts';
 import {
   type Member,
   type MemberPatch,

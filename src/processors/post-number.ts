@@ -1,13 +1,13 @@
 /**
  * The durable post counter behind a `%d` subject prefix. The same mail (same key) always
  * gets the same number, so a crash and a retry do not burn numbers or send two subjects;
- * the shared file lock (state/file-lock.ts) keeps two processes from handing out one
+ * the shared file lock (state/lock.ts) keeps two processes from handing out one
  * number twice.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurable } from '../state/durable.ts';
-import { withFileLock } from '../state/file-lock.ts';
+import { withFileLock } from '../state/lock.ts';
 import { safeName } from '../state/safe-name.ts';
 
 interface CounterFile {

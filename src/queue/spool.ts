@@ -51,7 +51,7 @@ import {
   type Holder,
   isHolderGone,
   parseHolder,
-} from './process-lock.ts';
+} from '../state/lock.ts';
 import { readSentLog } from './sent-log.ts';
 
 export interface SpoolLayout {

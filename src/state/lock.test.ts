@@ -1,10 +1,33 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { currentHolder, formatHolder, processStartTime } from '../queue/process-lock.ts';
-import { acquireLock } from './lock.ts';
+import {
+  acquireLock,
+  currentHolder,
+  formatHolder,
+  isHolderGone,
+  parseHolder,
+  processStartTime,
+  withFileLock,
+} from './lock.ts';
+
+describe('process lock', () => {
+  it('round-trips a holder and sees itself alive', () => {
+    const me = currentHolder();
+    expect(parseHolder(formatHolder(me))).toEqual(me);
+    expect(isHolderGone(me)).toBe(false);
+  });
+  it('a finished process is gone; a recycled PID (other start time) is gone; another host is never', () => {
+    const child = spawnSync('true');
+    expect(isHolderGone({ ...currentHolder(), pid: child.pid as number })).toBe(true);
+    expect(isHolderGone({ ...currentHolder(), start: '1' })).toBe(true);
+    expect(isHolderGone({ ...currentHolder(), host: 'elsewhere', pid: child.pid as number })).toBe(
+      false,
+    );
+  });
+});
 
 describe('run lock', () => {
   it('is held by one at a time and released by its holder', async () => {
@@ -38,5 +61,39 @@ describe('run lock', () => {
     const path = join(await mkdtemp(join(tmpdir(), 'malist-lock-')), 'run.lock');
     await writeFile(path, 'garbage\n');
     expect(await acquireLock(path)).toEqual({ busy: undefined });
+  });
+});
+
+async function deadHolder(): Promise<string> {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const pid = child.pid!;
+  const holder = { host: currentHolder().host, pid, start: processStartTime(pid) ?? '0' };
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('exit', resolve));
+  return `${formatHolder(holder)}\n`;
+}
+
+describe('withFileLock', () => {
+  it('serialises edits: none is lost', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'malist-flock-')), 'members.txt');
+    await writeFile(file, '');
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        withFileLock(file, async () => {
+          const text = await readFile(file, 'utf8');
+          await new Promise((r) => setTimeout(r, 1));
+          await writeFile(file, `${text}m${i}\n`);
+        }),
+      ),
+    );
+    expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(20);
+  });
+
+  it('takes over a lock whose holder is gone; waits on a live one, then names it', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'malist-flock-')), 'members.txt');
+    await writeFile(`${file}.lock`, await deadHolder());
+    expect(await withFileLock(file, async () => 'ran')).toBe('ran');
+    await writeFile(`${file}.lock`, `${formatHolder(currentHolder())}\n`);
+    await expect(withFileLock(file, async () => 'ran', 200)).rejects.toThrow(/is locked by/);
   });
 });

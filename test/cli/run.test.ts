@@ -8,7 +8,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { currentHolder, formatHolder, processStartTime } from '../../src/queue/process-lock.ts';
+import { currentHolder, formatHolder, processStartTime } from '../../src/state/lock.ts';
 import { MALIST, malist, ROOT, runCommand } from './run-malist.ts';
 
 async function freshCheckout(): Promise<string> {
