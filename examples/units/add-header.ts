@@ -16,7 +16,7 @@
  * with the file, line and column of a mistake.
  */
 import { z } from 'zod';
-import type { ListSettings } from '../../src/processors/list.ts';
+import type { ListSettings } from '../../src/list/settings.ts';
 import type { ListMail, Processor } from '../../src/types.ts';
 
 export const schema = z.strictObject({

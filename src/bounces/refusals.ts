@@ -5,10 +5,12 @@
  * threshold, the notice goes out through `send` (the notices' outlet) if one is given.
  * The key (post key + recipient) makes a replayed delivery count once.
  */
+
+import { bounceAddress, requestAddress } from '../list/addresses.ts';
+import type { ListSettings } from '../list/settings.ts';
 import type { MemberStore } from '../members/store.ts';
 import { composeNotice, type NoticeSender } from '../notices/compose.ts';
 import { renderTemplate } from '../notices/templates.ts';
-import { bounceAddress, type ListSettings, requestAddress } from '../processors/list.ts';
 import { verpAddress } from '../queue/verp.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 import { BOUNCE_TEMPLATES } from './handler.ts';

@@ -4,7 +4,7 @@
  * mailbox does not unsubscribe anyone. After `quiet_days` without a bounce the score halves
  * every `half_life_days`, so old bounces fade while a steady bouncer adds up exactly. At `threshold` the member is set to nomail.
  */
-import type { BounceSettings } from '../processors/list.ts';
+import type { BounceSettings } from '../list/settings.ts';
 import type { BounceClass } from './severity.ts';
 
 /** A list's `bounces:` settings, documented where lists are (processors/list.ts). */

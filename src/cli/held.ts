@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { openConfig, printProblems } from '../config/open.ts';
 import { buildRuntime, type ListRuntime } from '../config/services.ts';
 import { NothingMore } from '../errors.ts';
+import type { ListSettings } from '../list/settings.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import { decide } from '../moderation/decide.ts';
 import { expireHeld } from '../moderation/expire.ts';
@@ -29,7 +30,6 @@ import {
 import type { Notice } from '../notices/compose.ts';
 import { noticeOutlet, posterOf, sendListNotice } from '../notices/list-notices.ts';
 import { type PlaySummary, play } from '../play.ts';
-import type { ListSettings } from '../processors/list.ts';
 import type { Fetched, ListMail, Processor } from '../types.ts';
 import { EX } from './exit-codes.ts';
 

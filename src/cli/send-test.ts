@@ -9,9 +9,9 @@ import { parseArgs } from 'node:util';
 import { buildDistributors, buildReactors } from '../config/build.ts';
 import { openConfig, printProblems } from '../config/open.ts';
 import { describeError } from '../errors.ts';
+import { bounceAddress } from '../list/addresses.ts';
 import { normalizeAddress } from '../mail/address.ts';
 import { createListMail } from '../mail/list-mail.ts';
-import { bounceAddress } from '../processors/list.ts';
 import type { RecipientResult } from '../types.ts';
 import { EX } from './exit-codes.ts';
 

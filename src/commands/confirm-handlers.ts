@@ -4,7 +4,7 @@
  * by src/moderation. A handler gets the pending action and says what to tell whom; it must
  * be idempotent, since a crash may replay it before the token is consumed.
  */
-import type { ListSettings } from '../processors/list.ts';
+import type { ListSettings } from '../list/settings.ts';
 import type { Pending } from '../state/tokens.ts';
 import type { ListMail } from '../types.ts';
 

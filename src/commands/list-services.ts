@@ -11,8 +11,8 @@ import {
   withRefusalRecording,
 } from '../bounces/refusals.ts';
 import createDigestCollector, { type DigestListOptions } from '../digest/collector.ts';
+import type { ListSettings } from '../list/settings.ts';
 import type { NoticeSender } from '../notices/compose.ts';
-import type { ListSettings } from '../processors/list.ts';
 import type { ListAddressHandlers } from '../processors/many-lists.ts';
 import type { RecipientFailure } from '../queue/queue.ts';
 import { TokenStore } from '../state/tokens.ts';

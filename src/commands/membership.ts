@@ -4,10 +4,12 @@
  * unsubscribe or reconfigure someone else. Optionally the owners approve new members too.
  * Every effect is idempotent (adding a member twice is a no-op), so a replay is harmless.
  */
+
+import { listAddressWith, requestAddress } from '../list/addresses.ts';
+import type { ListSettings } from '../list/settings.ts';
 import { normalizeAddress } from '../mail/address.ts';
 import type { MemberStore } from '../members/store.ts';
 import { renderTemplate } from '../notices/templates.ts';
-import { type ListSettings, listAddressWith, requestAddress } from '../processors/list.ts';
 import type { TokenStore } from '../state/tokens.ts';
 import type { ConfirmHandlers, ConfirmOutcome, OutgoingText } from './confirm-handlers.ts';
 import type { SetOption } from './parse.ts';

@@ -5,10 +5,11 @@
  * derived from the command mail's key and the recipient, so a replay never sends it twice.
  */
 import { createHash } from 'node:crypto';
+import { bounceAddress, requestAddress } from '../list/addresses.ts';
+import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox, normalizeAddress } from '../mail/address.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import { composeNotice } from '../notices/compose.ts';
-import { bounceAddress, type ListSettings, requestAddress } from '../processors/list.ts';
 import type { ListMail } from '../types.ts';
 import type { OutgoingText } from './confirm-handlers.ts';
 

@@ -11,6 +11,7 @@
  */
 import { join } from 'node:path';
 import { Discard } from '../errors.ts';
+import type { ListSettings } from '../list/settings.ts';
 import { normalizeAddress, parseAddressList } from '../mail/address.ts';
 import { loadMailparser } from '../mail/lazy.ts';
 import { mailBytes } from '../mail/list-mail.ts';
@@ -18,7 +19,6 @@ import type { MemberStore } from '../members/store.ts';
 import { automationReason } from '../notices/automated.ts';
 import { NoticeRateLimit } from '../notices/rate-limit.ts';
 import { renderTemplate } from '../notices/templates.ts';
-import type { ListSettings } from '../processors/list.ts';
 import type { TokenStore } from '../state/tokens.ts';
 import type { ListMail, Processor } from '../types.ts';
 import type { ConfirmHandlers, OutgoingText } from './confirm-handlers.ts';

@@ -5,9 +5,9 @@
  */
 import { access, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import type { ListSettings } from '../list/settings.ts';
 import { normalizeAddress } from '../mail/address.ts';
 import { OPTION_NAMES } from '../members/store.ts';
-import type { ListSettings } from '../processors/list.ts';
 import { EMBEDDED_DEFAULT, EMBEDDED_NAME } from './default.ts';
 import { check } from './issues.ts';
 import type { ConfigProblem } from './problem.ts';

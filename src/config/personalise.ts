@@ -7,9 +7,9 @@
  * undefined: one shared copy, batched as usual.
  */
 import { unsubscribeToken } from '../http/unsubscribe-token.ts';
+import type { ListSettings } from '../list/settings.ts';
 import { createListMail, mailBytes } from '../mail/list-mail.ts';
 import { type FooterOptions, isPersonal, personalize } from '../processors/footer.ts';
-import type { ListSettings } from '../processors/list.ts';
 import { isPersonalUrl } from '../processors/list-headers.ts';
 import type { QueueDeps } from '../queue/queue.ts';
 import type { Plans } from './build.ts';

@@ -5,9 +5,9 @@
  * recipient: digest members are not the post's recipients.
  */
 import { isOwnMail } from '../archive/paths.ts';
+import type { ListSettings } from '../list/settings.ts';
 import { mailBytes } from '../mail/list-mail.ts';
 import { digestRecipients, type MemberStore } from '../members/store.ts';
-import type { ListSettings } from '../processors/list.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 import { type DigestOptions, digestDue, sendDigest } from './send.ts';
 import { DigestStore } from './store.ts';

@@ -5,15 +5,11 @@
  * is the same mail to the distributor, which sends it once per recipient.
  */
 import { createHash } from 'node:crypto';
+import { bounceAddress, requestAddress } from '../list/addresses.ts';
+import type { DigestSettings, ListSettings } from '../list/settings.ts';
 import { formatMailbox } from '../mail/address.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import { digestRecipients, type MemberStore } from '../members/store.ts';
-import {
-  bounceAddress,
-  type DigestSettings,
-  type ListSettings,
-  requestAddress,
-} from '../processors/list.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 import { buildMimeDigest, buildPlainDigest, type DigestSpec } from './build.ts';
 import type { DigestNumber } from './numbering.ts';

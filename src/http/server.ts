@@ -8,8 +8,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ListSettings } from '../list/settings.ts';
 import type { MemberStore } from '../members/store.ts';
-import type { ListSettings } from '../processors/list.ts';
 import { checkUnsubscribeToken } from './unsubscribe-token.ts';
 
 export interface ServeList {

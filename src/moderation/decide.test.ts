@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixtureMail, redList } from '../../test/posting/corpus.ts';
-import type { ListSettings } from '../processors/list.ts';
+import type { ListSettings } from '../list/settings.ts';
 import createSingleList from '../processors/single-list.ts';
 import { MailStore } from '../state/mail-store.ts';
 import { decide } from './decide.ts';

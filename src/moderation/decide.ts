@@ -4,7 +4,7 @@
  * told), discard, or expire. Shared by mail commands, the CLI and the expiry sweep.
  */
 import { isSignal } from '../errors.ts';
-import type { ListSettings } from '../processors/list.ts';
+import type { ListSettings } from '../list/settings.ts';
 import type { StoredMeta } from '../state/mail-store.ts';
 import type { ListMail } from '../types.ts';
 import {

@@ -3,8 +3,9 @@
  * decided is dropped and its poster told (unless the poster is a robot), and decided posts
  * kept for crash replay are pruned. Run from `malist held expire` (cron) or after a run.
  */
+
+import type { ListSettings } from '../list/settings.ts';
 import { posterOf, sendListNotice } from '../notices/list-notices.ts';
-import type { ListSettings } from '../processors/list.ts';
 import { decide } from './decide.ts';
 import { doneStore, heldStore, type ModerationContext, releasedMail } from './held.ts';
 

@@ -8,9 +8,9 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ListSettings } from '../list/settings.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import type { NoticeOutlet } from '../notices/send.ts';
-import type { ListSettings } from '../processors/list.ts';
 import { writeFileDurable } from '../state/durable.ts';
 import { MailStore, type StoredMeta } from '../state/mail-store.ts';
 import { safeName } from '../state/safe-name.ts';

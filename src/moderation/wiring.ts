@@ -4,10 +4,11 @@
  * handler, and the two notice reactors. The token store of a list must be the one its
  * request handler reads, so the caller passes it in.
  */
+
+import type { ListSettings } from '../list/settings.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import type { Notice, NoticeSender } from '../notices/compose.ts';
 import { noticeOutlet } from '../notices/list-notices.ts';
-import type { ListSettings } from '../processors/list.ts';
 import createNotifyModerators, {
   type NotifyModeratorsOptions,
 } from '../reactors/notify-moderators.ts';

@@ -4,14 +4,9 @@
  * robot, never over the daily budget.
  */
 import { join } from 'node:path';
+import { bounceAddress, listIdLabel, ownerAddress, requestAddress } from '../list/addresses.ts';
+import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox, parseAddressList } from '../mail/address.ts';
-import {
-  bounceAddress,
-  type ListSettings,
-  ownerAddress,
-  requestAddress,
-} from '../processors/list.ts';
-import { listIdLabel } from '../processors/list-headers.ts';
 import type { ListMail } from '../types.ts';
 import type { NoticeSender } from './compose.ts';
 import { NoticeRateLimit } from './rate-limit.ts';

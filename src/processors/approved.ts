@@ -4,8 +4,8 @@
  * field is always removed, right or wrong, so the password never reaches the members.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ListSettings } from '../list/settings.ts';
 import type { Processor } from '../types.ts';
-import type { ListSettings } from './list.ts';
 
 export type ApprovedOptions = Record<string, never>;
 

@@ -5,9 +5,10 @@
  * parts concerned are rewritten; every other byte stays as it was.
  */
 import libmime from 'libmime';
+import type { ListSettings } from '../list/settings.ts';
 import { type MimePart, parseMime, splice } from '../mail/mime-tree.ts';
 import type { ListMail, Processor } from '../types.ts';
-import { type ListSettings, type RuleAction, ruleSignal } from './list.ts';
+import { type RuleAction, ruleSignal } from './rules.ts';
 
 export interface ContentFilterOptions {
   /** MIME types whose parts are removed; `image/*` matches a whole family. @example ["application/x-msdownload"] */

@@ -8,12 +8,12 @@
  * publishes p=reject / p=quarantine.
  */
 import { promises as dns } from 'node:dns';
+import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox, parseAddressList } from '../mail/address.ts';
 import { HeaderBlock, type HeaderField, makeField } from '../mail/header-block.ts';
 import { mailBytes } from '../mail/list-mail.ts';
 import { newBoundary } from '../mail/mime-tree.ts';
 import type { ListMail, Processor } from '../types.ts';
-import type { ListSettings } from './list.ts';
 
 /** Looks up TXT records, as `dns.promises.resolveTxt` does (chunks per record). */
 export type TxtResolver = (name: string) => Promise<string[][]>;

@@ -4,10 +4,12 @@
  * With a member store, recipients are read at each post and members with `nomail` or
  * `digest` (they get digests) are left out, as is a `notmetoo` member's own post.
  */
+
+import { bounceAddress } from '../list/addresses.ts';
+import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox, normalizeAddress, parseAddressList } from '../mail/address.ts';
 import type { Member } from '../members/store.ts';
 import type { ListMail, Processor } from '../types.ts';
-import { bounceAddress, type ListSettings } from './list.ts';
 
 export type EnvelopeOptions = Record<string, never>;
 

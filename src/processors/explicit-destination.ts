@@ -3,10 +3,12 @@
  * name the list (or one of `acceptable_aliases`) in To or Cc: mail that reached the list
  * by Bcc or through an alias is often spam. Approved posts pass.
  */
+
+import type { ListSettings } from '../list/settings.ts';
 import { normalizeAddress } from '../mail/address.ts';
 import type { ListMail, Processor } from '../types.ts';
-import { type ListSettings, type RuleAction, ruleSignal } from './list.ts';
 import { visibleRecipients } from './max-recipients.ts';
+import { type RuleAction, ruleSignal } from './rules.ts';
 
 export interface ExplicitDestinationOptions {
   /** What happens to a post that does not name the list. @default 'hold' */

@@ -9,10 +9,12 @@
  * personalised footer; in the HTML form they are HTML-escaped. A footer that names the
  * member is left to `personalize()`, called per recipient by a personalising distributor.
  */
+
+import { ownerAddress, requestAddress } from '../list/addresses.ts';
+import type { ListSettings } from '../list/settings.ts';
 import { cloneListMail } from '../mail/list-mail.ts';
 import type { ListMail, Processor } from '../types.ts';
 import { decorateMail } from './decorate.ts';
-import { type ListSettings, ownerAddress, requestAddress } from './list.ts';
 import { isPersonalUrl, personalizeUnsubscribe } from './list-headers.ts';
 
 export interface FooterOptions {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ListSettings } from './list.ts';
+import type { ListSettings } from '../list/settings.ts';
 import { addressRole } from './list-addresses.ts';
 
 const red: ListSettings = { name: 'red', address: 'red@list.example', members: [] };

@@ -5,9 +5,10 @@
  * commands; the bounce address, plain or VERP (LIST-bounces+alice=example.com@).
  */
 import type { Command } from '../commands/parse.ts';
+import { bounceAddress } from '../list/addresses.ts';
+import type { ListSettings } from '../list/settings.ts';
 import { normalizeAddress } from '../mail/address.ts';
 import { verpRecipient } from '../queue/verp.ts';
-import { bounceAddress, type ListSettings } from './list.ts';
 
 export type AddressRole =
   | { role: 'post' }

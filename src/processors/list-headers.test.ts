@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fixtureMail, parse, redList } from '../../test/posting/corpus.ts';
-import createListHeaders, { listIdLabel, personalizeUnsubscribe } from './list-headers.ts';
+import { listIdLabel } from '../list/addresses.ts';
+import createListHeaders, { personalizeUnsubscribe } from './list-headers.ts';
 import createStripHeaders from './strip-headers.ts';
 
 describe('strip-headers + list-headers', () => {

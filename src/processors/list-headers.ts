@@ -8,21 +8,17 @@
  * for every recipient: this unit then gives the mailto form only, and a per-recipient
  * distributor calls `personalizeUnsubscribe()` to add the URL and RFC 8058 one-click.
  */
+
+import { listIdLabel, ownerAddress, requestAddress } from '../list/addresses.ts';
+import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox } from '../mail/address.ts';
 import type { ListMail, Processor } from '../types.ts';
-import { type ListSettings, ownerAddress, requestAddress } from './list.ts';
 
 export interface ListHeadersOptions {
   /** The Precedence value; `false` adds none. @default 'list' */
   precedence?: string | false;
   /** Add List-Owner. @default true */
   owner?: boolean;
-}
-
-/** The RFC 2919 label: `list_id`, else the address with '@' as '.', as a dot-atom. */
-export function listIdLabel(list: ListSettings): string {
-  const label = list.list_id ?? list.address.replace('@', '.');
-  return label.replace(/[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]/g, '-').toLowerCase();
 }
 
 /** True when the unsubscribe URL template names the member (personalised, RFC 8058). */

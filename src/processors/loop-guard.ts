@@ -6,10 +6,10 @@
  * another list that strips List-* fields is still caught on the way back.
  */
 import { Discard } from '../errors.ts';
+import { listIdLabel } from '../list/addresses.ts';
+import type { ListSettings } from '../list/settings.ts';
 import { parseAddressList, sameAddress } from '../mail/address.ts';
 import type { ListMail, Processor } from '../types.ts';
-import type { ListSettings } from './list.ts';
-import { listIdLabel } from './list-headers.ts';
 
 export interface LoopGuardOptions {
   /** Precedence values that are discarded. `[]` lets list-to-list traffic through. @default ['bulk', 'junk', 'list'] */

@@ -2,9 +2,11 @@
  * `max-recipients` — holds a post addressed to more than `max_recipients` addresses in To
  * and Cc: the mark of spam and of reply-all storms. Approved posts pass.
  */
+
+import type { ListSettings } from '../list/settings.ts';
 import { addressesIn } from '../mail/address.ts';
 import type { ListMail, Processor } from '../types.ts';
-import { type ListSettings, type RuleAction, ruleSignal } from './list.ts';
+import { type RuleAction, ruleSignal } from './rules.ts';
 
 export interface MaxRecipientsOptions {
   /** What happens to a post over the limit. @default 'hold' */

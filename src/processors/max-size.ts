@@ -2,9 +2,11 @@
  * `max-size` — holds (or rejects) a post larger than the list's `max_message_size` bytes,
  * before anyone fans a huge attachment out to every member. Approved posts pass.
  */
+
+import type { ListSettings } from '../list/settings.ts';
 import { mailSize } from '../mail/list-mail.ts';
 import type { Processor } from '../types.ts';
-import { type ListSettings, type RuleAction, ruleSignal } from './list.ts';
+import { type RuleAction, ruleSignal } from './rules.ts';
 
 export interface MaxSizeOptions {
   /** What happens to a post over the limit. @default 'hold' */

@@ -10,10 +10,11 @@
  * left may not, and a member flagged `moderate` is held whatever the policy.
  */
 import { Discard, Hold, Reject } from '../errors.ts';
+import type { ListSettings } from '../list/settings.ts';
 import { parseAddressList } from '../mail/address.ts';
 import type { Member } from '../members/store.ts';
 import type { ListMail, Processor } from '../types.ts';
-import { type ListSettings, memberSet } from './list.ts';
+import { memberSet } from './rules.ts';
 
 export type PostingPolicyOptions = Record<string, never>;
 

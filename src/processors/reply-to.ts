@@ -4,9 +4,10 @@
  * (`explicit`). `strip` removes the poster's Reply-To first (Mailman's
  * first_strip_reply_to); otherwise the list's address is added next to the poster's.
  */
+
+import type { ListSettings } from '../list/settings.ts';
 import { addressesIn, formatMailbox, parseAddressList } from '../mail/address.ts';
 import type { ListMail, Processor } from '../types.ts';
-import type { ListSettings } from './list.ts';
 
 export interface ReplyToOptions {
   /** Where replies go. @default 'poster' */

@@ -4,9 +4,9 @@
  * carries that unit's name.
  */
 import { isSignal, StageError } from '../errors.ts';
+import type { ListSettings } from '../list/settings.ts';
 import { messageId } from '../mail/list-mail.ts';
 import type { ListMail, Processor } from '../types.ts';
-import type { ListSettings } from './list.ts';
 import { buildUnit, DEFAULT_PIPELINE, type UnitFactory, type UnitSpec, units } from './units.ts';
 
 export interface SingleListOptions extends ListSettings {

@@ -4,8 +4,9 @@
  * client answer the poster (Return-Receipt-To, Disposition-Notification-To…), a leftover
  * moderator password (Approved), and any configured names.
  */
+
+import type { ListSettings } from '../list/settings.ts';
 import type { Processor } from '../types.ts';
-import type { ListSettings } from './list.ts';
 
 export interface StripHeadersOptions {
   /** More field names (case-insensitive) to remove; a trailing `*` matches a prefix. @example ["X-Spam-*", "X-Originating-IP"] */

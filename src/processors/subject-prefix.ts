@@ -5,9 +5,10 @@
  * subjects are decoded first and re-encoded when needed; a subject of raw 8-bit bytes that
  * are not UTF-8 keeps its bytes and only gains the prefix.
  */
+
+import type { ListSettings } from '../list/settings.ts';
 import { decodeWords, encodeWordsIfNeeded } from '../mail/encoded-words.ts';
 import type { ListMail, Processor } from '../types.ts';
-import type { ListSettings } from './list.ts';
 import { PostCounter } from './post-number.ts';
 
 export interface SubjectPrefixOptions {

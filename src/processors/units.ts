@@ -2,6 +2,8 @@
  * The static registry of a list's processor units: the name used in a list's `pipeline:`
  * → its factory, which takes the list's settings and the unit's own options.
  */
+
+import type { ListSettings } from '../list/settings.ts';
 import type { Processor } from '../types.ts';
 import createApproved from './approved.ts';
 import createContentFilter from './content-filter.ts';
@@ -9,7 +11,6 @@ import createDmarc from './dmarc.ts';
 import createEnvelope from './envelope.ts';
 import createExplicitDestination from './explicit-destination.ts';
 import createFooter from './footer.ts';
-import type { ListSettings } from './list.ts';
 import createListHeaders from './list-headers.ts';
 import createLoopGuard from './loop-guard.ts';
 import createMaxRecipients from './max-recipients.ts';

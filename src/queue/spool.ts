@@ -37,6 +37,13 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDir, writeFileDurable, writeNewFileSynced } from '../state/durable.ts';
+import {
+  currentHolder,
+  formatHolder,
+  type Holder,
+  isHolderGone,
+  parseHolder,
+} from '../state/lock.ts';
 import { crashPoint } from '../testing/crash-point.ts';
 import {
   applySettled,
@@ -45,13 +52,6 @@ import {
   type NewEnvelope,
   parseEnvelope,
 } from './envelope.ts';
-import {
-  currentHolder,
-  formatHolder,
-  type Holder,
-  isHolderGone,
-  parseHolder,
-} from '../state/lock.ts';
 import { readSentLog } from './sent-log.ts';
 
 export interface SpoolLayout {

@@ -6,6 +6,7 @@
  * durably under the id the notice names, before this runs.
  */
 import { isSignal } from '../errors.ts';
+import { ownerAddress, requestAddress } from '../list/addresses.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import { issueModerationToken } from '../moderation/tokens.ts';
 import {
@@ -13,7 +14,6 @@ import {
   noticeOutlet,
   sendListNotice,
 } from '../notices/list-notices.ts';
-import { ownerAddress, requestAddress } from '../processors/list.ts';
 import { safeName } from '../state/safe-name.ts';
 import type { TokenStore } from '../state/tokens.ts';
 import type { Reactor } from '../types.ts';

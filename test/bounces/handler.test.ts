@@ -6,10 +6,10 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import createBounceHandler from '../../src/bounces/handler.ts';
 import { BounceState } from '../../src/bounces/state.ts';
 import { isSignal } from '../../src/errors.ts';
+import type { ListSettings } from '../../src/list/settings.ts';
 import { createListMail } from '../../src/mail/list-mail.ts';
 import createMemoryMemberStore from '../../src/members/memory.ts';
 import type { MemberStore } from '../../src/members/store.ts';
-import type { ListSettings } from '../../src/processors/list.ts';
 
 const CORPUS = join(import.meta.dirname, '../../../shared/corpus');
 const DAY = 86_400_000;

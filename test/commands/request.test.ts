@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import createRequestHandler, { type RequestHandlerOptions } from '../../src/commands/request.ts';
 import { isSignal } from '../../src/errors.ts';
+import type { ListSettings } from '../../src/list/settings.ts';
 import { createListMail } from '../../src/mail/list-mail.ts';
 import createMemoryMemberStore from '../../src/members/memory.ts';
 import type { MemberStore } from '../../src/members/store.ts';
-import type { ListSettings } from '../../src/processors/list.ts';
 import { TokenStore } from '../../src/state/tokens.ts';
 import type { ListMail } from '../../src/types.ts';
 

@@ -12,9 +12,9 @@ import createDigestCollector from '../../src/digest/collector.ts';
 import { nextNumber } from '../../src/digest/numbering.ts';
 import { buildDigestMail } from '../../src/digest/send.ts';
 import { DigestStore } from '../../src/digest/store.ts';
+import type { ListSettings } from '../../src/list/settings.ts';
 import { createListMail, mailBytes } from '../../src/mail/list-mail.ts';
 import createMemoryMemberStore from '../../src/members/memory.ts';
-import type { ListSettings } from '../../src/processors/list.ts';
 import type { Distributor, ListMail } from '../../src/types.ts';
 import { muttAttachments, muttAvailable, muttMessages } from '../helpers/mutt.ts';
 

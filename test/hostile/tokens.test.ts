@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import createRequestHandler from '../../src/commands/request.ts';
+import type { ListSettings } from '../../src/list/settings.ts';
 import { createListMail } from '../../src/mail/list-mail.ts';
 import createMemoryMemberStore from '../../src/members/memory.ts';
-import type { ListSettings } from '../../src/processors/list.ts';
 import { TokenStore } from '../../src/state/tokens.ts';
 import type { ListMail } from '../../src/types.ts';
 

@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ParsedMail, simpleParser } from 'mailparser';
+import type { ListSettings } from '../../src/list/settings.ts';
 import { createListMail, mailBytes } from '../../src/mail/list-mail.ts';
-import type { ListSettings } from '../../src/processors/list.ts';
 import type { ListMail } from '../../src/types.ts';
 
 export const CORPUS = fileURLToPath(new URL('../../../shared/corpus/', import.meta.url));

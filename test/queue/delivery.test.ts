@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatTable } from '../../src/cli/queue.ts';
 import { entryIdFor } from '../../src/queue/entry-id.ts';
-import { currentHolder, formatHolder, processStartTime } from '../../src/state/lock.ts';
 import { appendSentLog } from '../../src/queue/sent-log.ts';
+import { currentHolder, formatHolder, processStartTime } from '../../src/state/lock.ts';
 import { listPost, type QueueFixture, queueFixture } from './helpers.ts';
 
 let fx: QueueFixture;

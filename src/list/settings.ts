@@ -1,9 +1,7 @@
 /**
- * What a list is, as every processor unit sees it: the validated settings of one
+ * What a list is, as every unit and service sees it: the validated settings of one
  * `lists/NAME.yaml`, with defaults applied. Units take it through their factory.
  */
-import { Discard, Hold, Reject, type Signal } from '../errors.ts';
-import { normalizeAddress } from '../mail/address.ts';
 import type { MemberStore } from '../members/store.ts';
 
 export type PostingPolicy = 'open' | 'members' | 'moderated' | 'announce';
@@ -120,41 +118,4 @@ export interface DigestSettings {
   max_age_hours?: number;
   /** Text at the end of each digest. @default how to unsubscribe or leave digest mode */
   footer?: string;
-}
-
-/** LOCAL-SUFFIX@DOMAIN for the list's address. */
-export function listAddressWith(list: ListSettings, suffix: string): string {
-  const at = list.address.lastIndexOf('@');
-  return `${list.address.slice(0, at)}-${suffix}${list.address.slice(at)}`;
-}
-
-/** The address of the list's mail commands (subscribe, confirm, moderation tokens). */
-export function requestAddress(list: ListSettings): string {
-  return listAddressWith(list, 'request');
-}
-
-/** The address of the list's owners (From of notices). */
-export function ownerAddress(list: ListSettings): string {
-  return listAddressWith(list, 'owner');
-}
-
-/** The list's bounce address: LOCAL-bounces@DOMAIN unless configured. */
-export function bounceAddress(list: ListSettings): string {
-  if (list.bounce_address) return list.bounce_address;
-  return listAddressWith(list, 'bounces');
-}
-
-/** The set of normalised member addresses, for membership checks by address (never substring). */
-export function memberSet(addresses: readonly string[]): Set<string> {
-  return new Set(addresses.map(normalizeAddress).filter((a) => a !== ''));
-}
-
-/** What a rule does with a post that breaks it. */
-export type RuleAction = 'hold' | 'reject' | 'discard';
-
-/** The signal for a rule's action. */
-export function ruleSignal(action: RuleAction | undefined, reason: string): Signal {
-  if (action === 'reject') return new Reject(reason);
-  if (action === 'discard') return new Discard(reason);
-  return new Hold(reason);
 }
