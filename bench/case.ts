@@ -12,11 +12,11 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import createQueueDistributor from '../src/distributors/queue.ts';
-import { createSmtpTransport } from '../src/distributors/smtp.ts';
 import createMaildirFetcher from '../src/fetchers/maildir.ts';
 import { play, RUN_CONCURRENCY } from '../src/play.ts';
 import createSingleList from '../src/processors/single-list.ts';
 import { createBulkTransport } from '../src/smtp/bulk-client.ts';
+import { createSmtpTransport } from '../src/smtp/nodemailer.ts';
 import { LIST_ADDRESS, makeMembers, makePost } from './post.ts';
 
 export interface CaseInput {

@@ -15,7 +15,6 @@
  * embedded images via `cid:`); raw bytes are sent as they are.
  */
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { createSmtpTransport, type SmtpOptions } from './distributors/smtp.ts';
 import { ErrorCode, StageError } from './errors.ts';
 import { normalizeAddress } from './mail/address.ts';
 import { uniqueEntryId } from './queue/entry-id.ts';
@@ -29,6 +28,8 @@ import {
 import type { EnqueueOutcome, PreparedEntry } from './queue/spool.ts';
 import { prepareSubmission } from './queue/submission.ts';
 import type { Transport } from './queue/transport.ts';
+import { createSmtpTransport } from './smtp/nodemailer.ts';
+import type { SmtpOptions } from './smtp/server-options.ts';
 import type { Reactor, RecipientResult } from './types.ts';
 
 /** A nodemailer message object (from, to, cc, bcc, subject, text, html, attachments, …). */

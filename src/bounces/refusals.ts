@@ -8,10 +8,10 @@
 
 import { bounceAddress, requestAddress } from '../list/addresses.ts';
 import type { ListSettings } from '../list/settings.ts';
+import { verpAddress } from '../mail/verp.ts';
 import type { MemberStore } from '../members/store.ts';
 import { composeNotice, type NoticeSender } from '../notices/compose.ts';
 import { renderTemplate } from '../notices/templates.ts';
-import { verpAddress } from '../queue/verp.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 import { BOUNCE_TEMPLATES } from './handler.ts';
 import { recordBounce } from './record.ts';

@@ -5,11 +5,11 @@
  */
 import { parseArgs } from 'node:util';
 import { describeError, StageError } from '../errors.ts';
-import { type OpenedQueues, openQueues } from '../queue/cli-config.ts';
 import { nextAttempt } from '../queue/envelope.ts';
 import type { Queue } from '../queue/queue.ts';
 import type { SpoolEntry } from '../queue/spool.ts';
 import { EX } from './exit-codes.ts';
+import { type OpenedQueues, openQueues } from './queue-config.ts';
 
 export const usage = `usage: malist queue <command> [options]
 

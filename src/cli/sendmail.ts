@@ -5,11 +5,11 @@
  * delivered at once when the SMTP server is up, or by `malist queue run` later.
  */
 import { describeError, StageError } from '../errors.ts';
-import { type OpenedQueues, openQueues } from '../queue/cli-config.ts';
 import { uniqueEntryId } from '../queue/entry-id.ts';
 import type { Queue } from '../queue/queue.ts';
 import { prepareSubmission, type SubmissionOptions } from '../queue/submission.ts';
 import { EX } from './exit-codes.ts';
+import { type OpenedQueues, openQueues } from './queue-config.ts';
 
 export const usage = `usage: malist sendmail [options] [--] [recipient ...] < message
 

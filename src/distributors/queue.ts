@@ -12,8 +12,8 @@ import { entryIdFor } from '../queue/entry-id.ts';
 import { createQueue, type Queue, type QueueDeps, type QueueOptions } from '../queue/queue.ts';
 import type { Transport } from '../queue/transport.ts';
 import { createTransport } from '../smtp/engine.ts';
+import type { SmtpOptions } from '../smtp/server-options.ts';
 import type { DeliveryReport, Distributor, ListMail, Reactor } from '../types.ts';
-import type { SmtpOptions } from './smtp.ts';
 
 export interface QueueDistributorOptions extends QueueOptions {
   /** The SMTP server the queue delivers to. */

@@ -8,7 +8,7 @@ import type { Command } from '../commands/parse.ts';
 import { bounceAddress } from '../list/addresses.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { normalizeAddress } from '../mail/address.ts';
-import { verpRecipient } from '../queue/verp.ts';
+import { verpRecipient } from '../mail/verp.ts';
 
 export type AddressRole =
   | { role: 'post' }

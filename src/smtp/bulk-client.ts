@@ -23,8 +23,8 @@
  * only the queue, with its sent-log, retries).
  */
 import { hostname } from 'node:os';
+import { verpAddress } from '../mail/verp.ts';
 import type { SendJob, Transport } from '../queue/transport.ts';
-import { verpAddress } from '../queue/verp.ts';
 import type { RecipientResult } from '../types.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { type PreparedBody, prepareBody, preparedBodyOf } from './dot-stuff.ts';

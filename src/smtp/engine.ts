@@ -4,9 +4,11 @@
  * distributors/smtp.ts, also used for LMTP, which the bulk client does not speak.
  * BENCHMARKS.md has the figures behind the default.
  */
-import { createSmtpTransport, type SmtpOptions } from '../distributors/smtp.ts';
+
 import type { Transport } from '../queue/transport.ts';
 import { createBulkTransport } from './bulk-client.ts';
+import { createSmtpTransport } from './nodemailer.ts';
+import type { SmtpOptions } from './server-options.ts';
 
 /** The transport `options.engine` names. */
 export function createTransport(options: SmtpOptions = {}): Transport {

@@ -1,6 +1,7 @@
 /**
- * The keys both SMTP clients take (nodemailer's in distributors/smtp.ts, the bulk one in
- * smtp/bulk-client.ts): how to reach the server, and how to spread a post over it.
+ * The keys both SMTP clients take (nodemailer's in smtp/nodemailer.ts, the bulk one in
+ * smtp/bulk-client.ts): how to reach the server, and how to spread a post over it. Their
+ * defaults are resolved here, in one place, for both.
  */
 import { ErrorCode, StageError } from '../errors.ts';
 
@@ -25,17 +26,18 @@ export interface SmtpServerOptions {
   name?: string;
 }
 
-/**
- * Fan-out tuning. The defaults differ by client, because they are built for different
- * loads: the bulk client (the queue's default engine) pipelines many transactions per
- * connection; nodemailer's pool sends one at a time per connection.
- */
+/** Fan-out tuning, the same for both clients. */
 export interface SmtpFanoutOptions {
-  /** Connections at once. @default 8 (bulk; 16 with `verp`), 5 (nodemailer) */
+  /**
+   * Connections at once. One transaction per member (VERP) keeps each connection waiting a
+   * round trip and a sent-log fsync per member, so it takes more; 16 stays under what
+   * Postfix's own client opens to one destination (default_destination_concurrency_limit = 20).
+   * @default 8, 16 with `verp`
+   */
   max_connections?: number;
-  /** Recipients per transaction (servers commonly allow 100). @default 100 (bulk), 50 (nodemailer) */
+  /** Recipients per transaction (RFC 5321 §4.5.3.1.8: servers must take at least 100). @default 100 */
   max_recipients_per_transaction?: number;
-  /** Transactions per connection before it is replaced. @default 10000 (bulk), 100 (nodemailer) */
+  /** Transactions per connection before it is replaced. @default 10000 */
   max_messages_per_connection?: number;
   /** Personalised mode: one transaction per recipient, sender `local+rcpt=domain@domain`. @default false */
   verp?: boolean;
@@ -70,4 +72,68 @@ export function positiveOption(
     });
   }
   return v;
+}
+
+/** Every SMTP option: the server, the fan-out, and which client carries the queue's mail. */
+export interface SmtpOptions extends SmtpServerOptions, SmtpFanoutOptions {
+  /** Speak LMTP instead of SMTP (per-recipient answers after DATA). @default false */
+  lmtp?: boolean;
+  /**
+   * The client the durable queue delivers with (smtp/engine.ts): `bulk`, the pipelined
+   * fan-out client (smtp/bulk-client.ts), or `nodemailer` (smtp/nodemailer.ts). LMTP always
+   * uses nodemailer.
+   * @default 'bulk'
+   */
+  engine?: 'bulk' | 'nodemailer';
+}
+
+/** Connections at once unless `max_connections` says otherwise (see SmtpFanoutOptions). */
+export const DEFAULT_CONNECTIONS = { batched: 8, verp: 16 } as const;
+
+/** The options with every default applied; invalid numbers are an ECONFIG naming the key. */
+export type ResolvedSmtpOptions = Required<Omit<SmtpOptions, 'auth' | 'tls' | 'name' | 'engine'>> &
+  Pick<SmtpOptions, 'auth' | 'tls' | 'name'> & { engine: NonNullable<SmtpOptions['engine']> };
+
+/** The one place SMTP defaults are decided, for both clients. */
+export function resolveSmtpOptions(options: SmtpOptions, unit = 'smtp'): ResolvedSmtpOptions {
+  const positive = (value: number | undefined, fallback: number, key: string) =>
+    positiveOption(value, fallback, key, unit);
+  const secure = options.secure ?? false;
+  const verp = options.verp ?? false;
+  return {
+    host: options.host ?? 'localhost',
+    port: positive(options.port, secure ? 465 : 25, 'port'),
+    secure,
+    starttls: options.starttls ?? (options.auth ? 'required' : 'opportunistic'),
+    tls: options.tls,
+    auth: options.auth,
+    name: options.name,
+    lmtp: options.lmtp ?? false,
+    engine: options.engine ?? 'bulk',
+    max_connections: positive(
+      options.max_connections,
+      verp ? DEFAULT_CONNECTIONS.verp : DEFAULT_CONNECTIONS.batched,
+      'max_connections',
+    ),
+    max_recipients_per_transaction: positive(
+      options.max_recipients_per_transaction,
+      100,
+      'max_recipients_per_transaction',
+    ),
+    max_messages_per_connection: positive(
+      options.max_messages_per_connection,
+      10_000,
+      'max_messages_per_connection',
+    ),
+    verp,
+    verp_delimiter: options.verp_delimiter ?? '+',
+    connection_timeout_ms: positive(options.connection_timeout_ms, 30_000, 'connection_timeout_ms'),
+    greeting_timeout_ms: positive(options.greeting_timeout_ms, 30_000, 'greeting_timeout_ms'),
+    socket_timeout_ms: positive(options.socket_timeout_ms, 60_000, 'socket_timeout_ms'),
+    transaction_timeout_ms: positive(
+      options.transaction_timeout_ms,
+      300_000,
+      'transaction_timeout_ms',
+    ),
+  };
 }

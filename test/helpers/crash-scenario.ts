@@ -118,7 +118,7 @@ async function makeQueue(smtpConfig: NonNullable<CrashScenarioConfig['smtp']>) {
   };
   let transport: Transport | undefined;
   if (broken === 'no-sent-log') {
-    const { createSmtpTransport } = await import('../../src/distributors/smtp.ts');
+    const { createSmtpTransport } = await import('../../src/smtp/nodemailer.ts');
     const inner = createSmtpTransport(smtp);
     transport = {
       name: inner.name,

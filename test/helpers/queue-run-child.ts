@@ -3,8 +3,9 @@
  * crash tests: `node --import tsx queue-run-child.ts SPOOL PORT`, one transaction per
  * recipient over one connection, so a crash point can fall between two transactions.
  */
-import { createSmtpTransport } from '../../src/distributors/smtp.ts';
+
 import { createQueue } from '../../src/queue/queue.ts';
+import { createSmtpTransport } from '../../src/smtp/nodemailer.ts';
 
 const [spool, port] = process.argv.slice(2);
 const queue = createQueue(

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import queueCommand from '../../src/cli/queue.ts';
-import { createSmtpTransport } from '../../src/distributors/smtp.ts';
 import { createQueue } from '../../src/queue/queue.ts';
+import { createSmtpTransport } from '../../src/smtp/nodemailer.ts';
 import { startSmtpServer } from '../helpers/smtp-server.ts';
 import { testMessage } from '../smtp/fixtures.ts';
 import { writeQueueConfig } from './config-file.ts';

@@ -7,8 +7,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSmtpTransport } from '../../src/distributors/smtp.ts';
 import { createQueue } from '../../src/queue/queue.ts';
+import { createSmtpTransport } from '../../src/smtp/nodemailer.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
 import { testMessage } from '../smtp/fixtures.ts';
 import { tempDir } from './helpers.ts';

@@ -5,7 +5,7 @@
 import { createServer, Socket as NetSocket, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSink } from '../../bench/sink.ts';
-import { verpAddress } from '../../src/queue/verp.ts';
+import { verpAddress } from '../../src/mail/verp.ts';
 import { type BulkSmtpOptions, createBulkTransport } from '../../src/smtp/bulk-client.ts';
 import type { RecipientResult } from '../../src/types.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';

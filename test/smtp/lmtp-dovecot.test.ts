@@ -1,6 +1,6 @@
 /** LMTP straight into a real Dovecot: per-recipient answers after DATA become per-recipient results. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSmtpTransport } from '../../src/distributors/smtp.ts';
+import { createSmtpTransport } from '../../src/smtp/nodemailer.ts';
 import { type Dovecot, dovecotAvailable, startDovecot } from '../helpers/dovecot.ts';
 
 describe.skipIf(!dovecotAvailable())('smtp transport in LMTP mode (real Dovecot)', () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSmtpTransport } from '../../src/distributors/smtp.ts';
 import type { Transport } from '../../src/queue/transport.ts';
+import { createSmtpTransport } from '../../src/smtp/nodemailer.ts';
 import type { RecipientResult } from '../../src/types.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
 import { testMessage } from './fixtures.ts';

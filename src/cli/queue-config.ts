@@ -7,10 +7,10 @@
  * stop the queue from being drained.
  */
 import { resolve } from 'node:path';
-import { createSmtpTransport } from '../distributors/smtp.ts';
 import { ErrorCode, StageError } from '../errors.ts';
+import { createQueue, type Queue } from '../queue/queue.ts';
+import { createSmtpTransport } from '../smtp/nodemailer.ts';
 import type { Distributor } from '../types.ts';
-import { createQueue, type Queue } from './queue.ts';
 
 export interface QueueCliFlags {
   spool?: string;
