@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { openConfig, printProblems } from '../config/open.ts';
 import { describeError } from '../errors.ts';
 import type { ImapOptions } from '../fetchers/imap.ts';
-import { watch } from '../watch.ts';
+import { watch } from '../fetchers/imap-watch.ts';
 import { EX } from './exit-codes.ts';
 import run from './run.ts';
 

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ErrorCode, StageError } from '../errors.ts';
-import { loadImapFlow } from '../fetchers/imap-client.ts';
+import { loadImapFlow } from '../imap/session.ts';
 import { mailBytes, messageId } from '../mail/list-mail.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 

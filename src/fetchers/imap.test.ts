@@ -1,8 +1,8 @@
 /** Pure parts of the imap fetcher; the fetcher itself is tested against Dovecot in test/fetchers. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { uidSet } from '../imap/session.ts';
 import createImapFetcher, { type ImapOptions } from './imap.ts';
-import { uidSet } from './imap-client.ts';
 
 describe('uidSet', () => {
   it('compacts runs', () => {

@@ -19,24 +19,24 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ImapFlow, MailboxLockObject } from 'imapflow';
 import { NothingMore, StageError } from '../errors.ts';
-import { createListMail } from '../mail/list-mail.ts';
-import { writeFileDurable } from '../state/durable.ts';
-import { safeName } from '../state/safe-name.ts';
-import { crashPoint } from '../testing/crash-point.ts';
-import type { Fetched, Fetcher } from '../types.ts';
 import {
   type ImapTlsMode,
   imapClientOptions,
   imapError,
   loadImapFlow,
   uidSet,
-} from './imap-client.ts';
+} from '../imap/session.ts';
+import { createListMail } from '../mail/list-mail.ts';
+import { writeFileDurable } from '../state/durable.ts';
+import { safeName } from '../state/safe-name.ts';
+import { crashPoint } from '../testing/crash-point.ts';
+import type { Fetched, Fetcher } from '../types.ts';
 
 export type { ImapTlsMode };
 
+import { goneError } from '../errors.ts';
 import { makeDownloadDir } from './download-dir.ts';
 import { checkMailboxOptions } from './mailbox-options.ts';
-import { goneError } from './net-errors.ts';
 
 export interface ImapOptions {
   /** Server host name or address. */

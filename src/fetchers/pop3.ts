@@ -11,7 +11,7 @@
 import { readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NothingMore, StageError } from '../errors.ts';
+import { goneError, NothingMore, StageError } from '../errors.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import { writeFileDurable } from '../state/durable.ts';
 import { safeName } from '../state/safe-name.ts';
@@ -19,7 +19,6 @@ import { crashPoint } from '../testing/crash-point.ts';
 import type { Fetched, Fetcher } from '../types.ts';
 import { makeDownloadDir } from './download-dir.ts';
 import { checkMailboxOptions } from './mailbox-options.ts';
-import { goneError } from './net-errors.ts';
 import { Pop3Session, Pop3StepError, type Pop3TlsMode } from './pop3-session.ts';
 
 export interface Pop3Options {

@@ -1,7 +1,7 @@
 /**
  * Which SMTP client carries the queue's deliveries. `bulk` (the default) is the pipelined
  * client in bulk-client.ts, made for a list's fan-out; `nodemailer` is the general one in
- * distributors/smtp.ts, also used for LMTP, which the bulk client does not speak.
+ * smtp/nodemailer.ts, also used for LMTP, which the bulk client does not speak.
  * BENCHMARKS.md has the figures behind the default.
  */
 

@@ -11,9 +11,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { ImapFlow } from 'imapflow';
-import { describeError, StageError } from './errors.ts';
-import type { ImapOptions } from './fetchers/imap.ts';
-import { imapClientOptions, imapError, loadImapFlow } from './fetchers/imap-client.ts';
+import { describeError, StageError } from '../errors.ts';
+import { imapClientOptions, imapError, loadImapFlow } from '../imap/session.ts';
+import type { ImapOptions } from './imap.ts';
 
 export interface WatchOptions {
   /** The server and mailbox to watch: the imap fetcher's connection options. */

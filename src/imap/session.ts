@@ -1,6 +1,7 @@
 /**
- * The IMAP connection parts shared by the imap fetcher and `watch`: imapflow's options from
- * ours, the errors a user can act on, and compact UID sets.
+ * The IMAP session parts shared by the imap fetcher, `watch` (fetchers/imap-watch.ts) and
+ * the imap-append distributor: imapflow loaded on first use, its options from ours, the
+ * errors a user can act on, and compact UID sets.
  */
 import type { ImapFlow, ImapFlowOptions } from 'imapflow';
 
@@ -12,8 +13,7 @@ export async function loadImapFlow(): Promise<typeof ImapFlow> {
   return (await import('imapflow')).ImapFlow;
 }
 
-import { StageError } from '../errors.ts';
-import { goneError, netError } from './net-errors.ts';
+import { goneError, netError, StageError } from '../errors.ts';
 
 export type ImapTlsMode = 'implicit' | 'starttls' | 'none';
 
