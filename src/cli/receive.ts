@@ -24,8 +24,8 @@ import { normalizeAddress } from '../mail/address.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import { type PlaySummary, play } from '../play.ts';
 import { addressRole } from '../processors/list-addresses.ts';
-import createDeliveryLog from '../reactors/delivery-log.ts';
 import type { Processor } from '../types.ts';
+import createDeliveryLog from './delivery-log.ts';
 import { EX } from './exit-codes.ts';
 
 const USAGE =

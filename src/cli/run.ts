@@ -14,8 +14,8 @@ import { openConfig, printProblems } from '../config/open.ts';
 import { buildRuntime, isTemporary, type ListRuntime } from '../config/services.ts';
 import { describeError } from '../errors.ts';
 import { type OutcomeEvent, type PlaySummary, play, RUN_CONCURRENCY } from '../play.ts';
-import createDeliveryLog, { type DeliveryLog } from '../reactors/delivery-log.ts';
 import { acquireLock } from '../state/lock.ts';
+import createDeliveryLog, { type DeliveryLog } from './delivery-log.ts';
 import { EX } from './exit-codes.ts';
 
 const USAGE = `usage: malist run [--config DIR] [--quiet]

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Hold, StageError } from '../errors.ts';
 import { createListMail } from '../mail/list-mail.ts';
-import { deliveryLine } from './delivery-log.ts';
 import createJsonLog from './json-log.ts';
 
 const mail = createListMail(
@@ -71,28 +70,5 @@ describe('json-log', () => {
     });
     await log.react({ stage: 'processor', unit: 'x', error: new Hold('h'), mail });
     expect(written).toEqual([]);
-  });
-});
-
-describe('delivery log line', () => {
-  it('says time, list, outcome, recipient counts and Message-ID on one greppable line', () => {
-    const line = deliveryLine(
-      {
-        mail,
-        list: 'red',
-        outcome: 'distributed',
-        report: {
-          results: [
-            { recipient: 'a@example.com', status: 'delivered', distributor: 'smtp' },
-            { recipient: 'b@example.com', status: 'queued', distributor: 'queue' },
-            { recipient: 'c@example.com', status: 'failed', distributor: 'smtp', code: 550 },
-          ],
-        },
-      },
-      new Date('2026-11-23T20:55:00Z'),
-    );
-    expect(line).toBe(
-      '2026-11-23T20:55:00.000Z list=red outcome=distributed recipients=2 refused=1 deferred=0 message-id=<m1@example.com>\n',
-    );
   });
 });
