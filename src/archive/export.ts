@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mboxRecord } from '../distributors/mbox.ts';
+import { mboxRecord } from '../mail/mbox.ts';
 import { listArchiveDir } from './paths.ts';
 
 export interface ExportOptions {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createListMail } from '../mail/list-mail.ts';
-import createMboxDistributor, { mboxRecord } from './mbox.ts';
+import { mboxRecord } from '../mail/mbox.ts';
+import createMboxDistributor from './mbox.ts';
 
 let dir: string;
 beforeEach(async () => {

@@ -6,6 +6,7 @@
 import { appendFile, open, readFile } from 'node:fs/promises';
 import { ErrorCode, StageError } from '../errors.ts';
 import { mailBytes, messageId } from '../mail/list-mail.ts';
+import { mboxRecord } from '../mail/mbox.ts';
 import { withDotlock } from '../state/lock.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 
@@ -16,12 +17,6 @@ export interface MboxOptions {
   lock_timeout_ms?: number;
   /** A foreign lock older than this is broken, seconds. @default 300 */
   stale_lock_seconds?: number;
-}
-
-/** asctime(3) date for the `From ` line, in UTC: `Mon Nov  3 20:45:25 2026`. */
-function asctime(date: Date): string {
-  const [weekday, day, month, year, time] = date.toUTCString().replace(',', '').split(' ');
-  return `${weekday} ${month} ${String(Number(day)).padStart(2, ' ')} ${time} ${year}`;
 }
 
 /** The separator to put before a record so it starts after a blank line. */
@@ -40,15 +35,6 @@ async function separatorAfter(path: string): Promise<string> {
   } finally {
     await handle.close();
   }
-}
-
-/** One mboxrd record: `From ` line, LF line endings, quoted `>*From ` lines, blank line after. */
-export function mboxRecord(bytes: Buffer, sender: string, date = new Date()): Buffer {
-  const text = bytes.toString('latin1').replace(/\r\n/g, '\n');
-  const quoted = text.replace(/^(>*From )/gm, '>$1');
-  const body = quoted.endsWith('\n') ? quoted : `${quoted}\n`;
-  const from = (sender || 'MAILER-DAEMON').replace(/\s/g, '');
-  return Buffer.from(`From ${from} ${asctime(date)}\n${body}\n`, 'latin1');
 }
 
 export default function createMboxDistributor(options: MboxOptions): Distributor {
