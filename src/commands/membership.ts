@@ -6,13 +6,13 @@
  */
 
 import { listAddressWith, requestAddress } from '../list/addresses.ts';
+import type { SetOption } from '../list/commands.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { normalizeAddress } from '../mail/address.ts';
 import type { MemberStore } from '../members/store.ts';
 import { renderTemplate } from '../notices/templates.ts';
 import type { TokenStore } from '../state/tokens.ts';
 import type { ConfirmHandlers, ConfirmOutcome, OutgoingText } from './confirm-handlers.ts';
-import type { SetOption } from './parse.ts';
 import { type CommandTemplateKey, commandTemplate } from './templates.ts';
 
 /**

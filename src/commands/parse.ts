@@ -5,17 +5,7 @@
  * signature (after `-- `) and anything after `end` are ignored, and parsing stops after a
  * few lines that are not commands (a letter, not a command list).
  */
-
-export type SetOption = 'digest' | 'plain' | 'nomail' | 'notmetoo' | 'mail';
-
-export type Command =
-  | { verb: 'subscribe'; address?: string; digest?: boolean; plain?: boolean }
-  | { verb: 'unsubscribe'; address?: string }
-  | { verb: 'help' }
-  | { verb: 'confirm'; token: string }
-  /** Moderation verbs on a token (handled by the token's kind, like confirm). */
-  | { verb: 'approve' | 'reject' | 'discard'; token: string }
-  | { verb: 'set'; option: SetOption; value: boolean };
+import type { Command, SetOption } from '../list/commands.ts';
 
 export interface ParsedRequest {
   commands: Command[];

@@ -11,6 +11,7 @@
  */
 import { join } from 'node:path';
 import { Discard } from '../errors.ts';
+import type { Command } from '../list/commands.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { normalizeAddress, parseAddressList } from '../mail/address.ts';
 import { loadMailparser } from '../mail/lazy.ts';
@@ -32,7 +33,7 @@ import {
   type SubscribePolicy,
 } from './membership.ts';
 import { RequestMemoStore } from './memo.ts';
-import { type Command, parseRequest } from './parse.ts';
+import { parseRequest } from './parse.ts';
 import { composeReplies, replyMail } from './replies.ts';
 import { commandTemplate } from './templates.ts';
 

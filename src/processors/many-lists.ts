@@ -10,12 +10,12 @@
  * bounce handler. A handler returns the mail it produces (replies, notices) as copies.
  */
 
-import type { Command } from '../commands/parse.ts';
 import { Discard, Hold, isSignal, Reject, type Signal } from '../errors.ts';
+import type { Command } from '../list/commands.ts';
+import { type AddressRole, addressRole } from '../list/roles.ts';
 import { addressesIn, normalizeAddress } from '../mail/address.ts';
 import { cloneListMail } from '../mail/list-mail.ts';
 import type { ListMail, Processor } from '../types.ts';
-import { type AddressRole, addressRole } from './list-addresses.ts';
 import type { SingleList } from './single-list.ts';
 
 /** What serves a list's request and bounce addresses (built by the config). */

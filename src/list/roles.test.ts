@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ListSettings } from '../list/settings.ts';
-import { addressRole } from './list-addresses.ts';
+import { addressRole } from './roles.ts';
+import type { ListSettings } from './settings.ts';
 
 const red: ListSettings = { name: 'red', address: 'red@list.example', members: [] };
 const TOKEN = `${'a'.repeat(32)}-${'b'.repeat(24)}`;

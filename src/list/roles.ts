@@ -4,11 +4,12 @@
  * LIST-unsubscribe@, LIST+subscribe@, LIST+unsubscribe@, LIST-confirm+TOKEN@) for mail
  * commands; the bounce address, plain or VERP (LIST-bounces+alice=example.com@).
  */
-import type { Command } from '../commands/parse.ts';
-import { bounceAddress } from '../list/addresses.ts';
-import type { ListSettings } from '../list/settings.ts';
+
 import { normalizeAddress } from '../mail/address.ts';
 import { verpRecipient } from '../mail/verp.ts';
+import { bounceAddress } from './addresses.ts';
+import type { Command } from './commands.ts';
+import type { ListSettings } from './settings.ts';
 
 export type AddressRole =
   | { role: 'post' }
