@@ -20,7 +20,7 @@ export { fetchers } from './fetchers/index.ts';
 export { default as createMaildirFetcher } from './fetchers/maildir.ts';
 export { default as createStdinFetcher } from './fetchers/stdin.ts';
 export { serve } from './http/server.ts';
-export { unsubscribeToken } from './http/unsubscribe-token.ts';
+export { unsubscribeToken } from './state/unsubscribe-token.ts';
 export type { ListSettings } from './list/settings.ts';
 export { normalizeAddress, parseAddressList, sameAddress } from './mail/address.ts';
 export { HeaderBlock } from './mail/header-block.ts';

@@ -6,7 +6,7 @@
  * the installation secret, checked by `malist serve`). Lists without personal content get
  * undefined: one shared copy, batched as usual.
  */
-import { unsubscribeToken } from '../http/unsubscribe-token.ts';
+import { unsubscribeToken } from '../state/unsubscribe-token.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { createListMail, mailBytes } from '../mail/list-mail.ts';
 import { type FooterOptions, isPersonal, personalize } from '../processors/footer.ts';

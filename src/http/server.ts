@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { ListSettings } from '../list/settings.ts';
 import type { MemberStore } from '../members/store.ts';
-import { checkUnsubscribeToken } from './unsubscribe-token.ts';
+import { checkUnsubscribeToken } from '../state/unsubscribe-token.ts';
 
 export interface ServeList {
   list: ListSettings;

@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSecret } from '../../src/commands/secret.ts';
-import { checkUnsubscribeToken } from '../../src/http/unsubscribe-token.ts';
+import { checkUnsubscribeToken } from '../../src/state/unsubscribe-token.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
 import { malist, tempConfig } from './run-malist.ts';
 
