@@ -4,12 +4,11 @@
  * (a repeat after a crash sends nothing twice).
  */
 import { parseArgs } from 'node:util';
-import { buildDistributors, buildReactors } from '../config/build.ts';
+import { buildDistributors, buildReactors, memberStoreOf } from '../config/build.ts';
 import { openConfig, printProblems } from '../config/open.ts';
 import { digestDue, sendDigest } from '../digest/send.ts';
 import { DigestStore } from '../digest/store.ts';
 import { NothingMore } from '../errors.ts';
-import { memberStoreForList } from '../members/for-list.ts';
 import { play } from '../play.ts';
 import type { DeliveryReport, Distributor, Fetched, ListMail } from '../types.ts';
 import { EX } from './exit-codes.ts';
@@ -91,7 +90,7 @@ export default async function digest(argv: string[]): Promise<number> {
       const result = await sendDigest({
         list: l.settings,
         store,
-        members: memberStoreForList(l.source),
+        members: memberStoreOf(plans, l.name)!,
         distributor: viaPlay,
         options,
       });

@@ -14,7 +14,7 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { openConfig, printProblems } from '../config/open.ts';
-import { buildRuntime, type ListRuntime } from '../config/services.ts';
+import { buildRuntime, type ListRuntime } from '../config/runtime.ts';
 import { NothingMore } from '../errors.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { createListMail } from '../mail/list-mail.ts';

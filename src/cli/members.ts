@@ -4,8 +4,8 @@
  * and order of the YAML kept.
  */
 import { parseArgs } from 'node:util';
+import { memberStoreOf } from '../config/build.ts';
 import { openConfig, printProblems } from '../config/open.ts';
-import { memberStoreForList } from '../members/for-list.ts';
 import { type MemberPatch, OPTION_NAMES } from '../members/store.ts';
 import { EX } from './exit-codes.ts';
 
@@ -49,7 +49,7 @@ export default async function members(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return values.help ? EX.OK : EX.USAGE;
   }
-  const { config } = await openConfig(values.config ? { dir: values.config } : {});
+  const { config, plans } = await openConfig(values.config ? { dir: values.config } : {});
   if (config.problems.length > 0) {
     printProblems(config, process.stderr);
     return EX.CONFIG;
@@ -61,7 +61,8 @@ export default async function members(argv: string[]): Promise<number> {
     );
     return EX.USAGE;
   }
-  const store = memberStoreForList(list.source);
+  const store = memberStoreOf(plans, list.name)!;
+
   try {
     switch (command) {
       case 'list':

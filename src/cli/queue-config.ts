@@ -54,7 +54,7 @@ export async function openQueues(flags: QueueCliFlags): Promise<OpenedQueues> {
     );
   }
   // Loaded only here: a bare --spool run (cron's sendmail) need not compile every unit.
-  const { buildRuntime } = await import('../config/services.ts');
+  const { buildRuntime } = await import('../config/runtime.ts');
   const { openConfig } = await import('../config/open.ts');
   const { formatProblem } = await import('../config/problem.ts');
   const dir = flags.config ?? '.';

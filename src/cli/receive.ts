@@ -17,7 +17,7 @@ import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { ListPlan, Plans } from '../config/build.ts';
 import { openConfig, printProblems } from '../config/open.ts';
-import { buildRuntime, isTemporary, type ListRuntime } from '../config/services.ts';
+import { buildRuntime, isTemporary, type ListRuntime } from '../config/runtime.ts';
 import { describeError } from '../errors.ts';
 import createStdinFetcher from '../fetchers/stdin.ts';
 import { addressRole } from '../list/roles.ts';

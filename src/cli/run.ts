@@ -11,7 +11,7 @@ import { DEMO_INBOX } from '../config/default.ts';
 import { EXAMPLE_POSTS, seedDemoInbox } from '../config/demo.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { openConfig, printProblems } from '../config/open.ts';
-import { buildRuntime, isTemporary, type ListRuntime } from '../config/services.ts';
+import { buildRuntime, isTemporary, type ListRuntime } from '../config/runtime.ts';
 import { describeError } from '../errors.ts';
 import { type OutcomeEvent, type PlaySummary, play, RUN_CONCURRENCY } from '../play.ts';
 import { acquireLock } from '../state/lock.ts';

@@ -6,9 +6,9 @@
  */
 import { parseArgs } from 'node:util';
 import { loadSecret } from '../commands/secret.ts';
+import { memberStoreOf } from '../config/build.ts';
 import { openConfig, printProblems } from '../config/open.ts';
 import { type ServeList, serve } from '../http/server.ts';
-import { memberStoreForList } from '../members/for-list.ts';
 import { EX } from './exit-codes.ts';
 
 export const usage = `usage: malist serve [options]
@@ -45,14 +45,14 @@ export default async function serveCommand(argv: string[]): Promise<number> {
     process.stderr.write(`malist serve: --port must be a port number, not '${values.port}'\n`);
     return EX.USAGE;
   }
-  const { config } = await openConfig(values.config ? { dir: values.config } : {});
+  const { config, plans } = await openConfig(values.config ? { dir: values.config } : {});
   if (config.problems.length > 0 || !config.main) {
     printProblems(config, process.stderr);
     return EX.CONFIG;
   }
   const lists: Record<string, ServeList> = {};
   for (const l of config.lists)
-    lists[l.name] = { list: l.settings, store: memberStoreForList(l.source) };
+    lists[l.name] = { list: l.settings, store: memberStoreOf(plans, l.name)! };
   const running = await serve({
     lists,
     secret: await loadSecret(config.main.state_dir),

@@ -3,11 +3,13 @@
  * options against the unit's schema, `server:` references, custom modules) without starting
  * anything — that is `malist check`; `instantiate*` then calls the factories.
  */
+import { dirname, resolve as resolvePath } from 'node:path';
 import type { z } from 'zod';
 import { distributors } from '../distributors/index.ts';
 import type { QueueDistributorOptions } from '../distributors/queue.ts';
 import { fetchers } from '../fetchers/index.ts';
-import { memberStores } from '../members/index.ts';
+import { memberStores, openMemberStore } from '../members/index.ts';
+import type { MemberStore } from '../members/store.ts';
 import createSingleList, { type SingleList } from '../processors/single-list.ts';
 import { DEFAULT_PIPELINE, type UnitFactory, units } from '../processors/units.ts';
 import { reactors } from '../reactors/index.ts';
@@ -379,6 +381,23 @@ export function buildDistributors(
 ): Distributor[] {
   return plans.distributors.map((p) =>
     instantiate<Distributor>(p, p.type === 'queue' ? { reactors: reactorList, ...queueHooks } : {}),
+  );
+}
+
+/**
+ * The member store of the list named `name` (a new instance) for membership commands. A
+ * list whose posts read no store (no members yet, or both `members:` and `members_file:`)
+ * still gets one: its members file, else its own `members:`.
+ */
+export function memberStoreOf(plans: Plans, name: string): MemberStore | undefined {
+  const listPlan = plans.lists.find((l) => l.list.name === name);
+  if (!listPlan) return undefined;
+  if (listPlan.memberStore) return instantiate<MemberStore>(listPlan.memberStore);
+  const { path, value } = listPlan.list.source;
+  const file = (value as { members_file?: unknown } | undefined)?.members_file;
+  return openMemberStore(
+    path,
+    typeof file === 'string' ? resolvePath(dirname(path), file) : undefined,
   );
 }
 

@@ -6,12 +6,13 @@
  * the installation secret, checked by `malist serve`). Lists without personal content get
  * undefined: one shared copy, batched as usual.
  */
-import { unsubscribeToken } from '../state/unsubscribe-token.ts';
+
 import type { ListSettings } from '../list/settings.ts';
 import { createListMail, mailBytes } from '../mail/list-mail.ts';
 import { type FooterOptions, isPersonal, personalize } from '../processors/footer.ts';
 import { isPersonalUrl } from '../processors/list-headers.ts';
 import type { QueueDeps } from '../queue/queue.ts';
+import { unsubscribeToken } from '../state/unsubscribe-token.ts';
 import type { Plans } from './build.ts';
 
 type Personaliser = NonNullable<QueueDeps['personalise']>;

@@ -1,134 +1,130 @@
 /**
- * What a command that processes list mail runs with, built in one place for `malist run`,
- * `receive`, `watch` and `held`: the lists' pipelines; the configured distributors, with
- * 5xx refusals (at once or at a later queue run) counted as bounces and the digest
- * collector beside them; the configured reactors plus the moderation notices; and the
- * router (`many-lists`) that sends mail for LIST-request@, LIST-join@, LIST-bounces+…@ to
- * the list's request and bounce handlers. Tokens of every kind (subscriptions, held posts)
- * live in one store, `STATE/tokens`, under the installation secret.
+ * The list services the runtime (runtime.ts) puts around the units: the handlers of each
+ * list's request and bounce addresses (for `many-lists`' `handlers`), the 5xx-refusal
+ * recorder and the digest collector. Each list needs `member_store` set; lists without one
+ * get none. Nothing here is bound late: what a service sends through is an argument.
  */
-import { buildListServices, type ListServices, tokenStore } from '../commands/list-services.ts';
-import { loadSecret } from '../commands/secret.ts';
-import createMultiple from '../distributors/multiple.ts';
-import { ErrorCode, StageError } from '../errors.ts';
-import { distributorSender, type ModerationWiring, wireModeration } from '../moderation/wiring.ts';
+import { join } from 'node:path';
+import createBounceHandler from '../bounces/handler.ts';
+import {
+  type RefusalRecordingOptions,
+  recordRefusal,
+  withRefusalRecording,
+} from '../bounces/refusals.ts';
+import type { ConfirmHandlers } from '../commands/confirm-handlers.ts';
+import createRequestHandler from '../commands/request.ts';
+import createDigestCollector, { type DigestListOptions } from '../digest/collector.ts';
+import type { ListSettings } from '../list/settings.ts';
+import type { MemberStore } from '../members/store.ts';
 import type { NoticeSender } from '../notices/compose.ts';
-import createManyLists, { servedRoutes } from '../processors/many-lists.ts';
-import type { SingleList } from '../processors/single-list.ts';
-import type { QueueDeps, RecipientFailure } from '../queue/queue.ts';
-import type { Distributor, ListMail, Processor, Reactor } from '../types.ts';
-import { buildDistributors, buildList, buildReactors, type Plans } from './build.ts';
-import type { LoadedConfig } from './load.ts';
-import { listPersonaliser } from './personalise.ts';
+import type { ListAddressHandlers } from '../processors/many-lists.ts';
+import type { RecipientFailure } from '../queue/queue.ts';
+import { TokenStore } from '../state/tokens.ts';
+import type { Distributor } from '../types.ts';
 
-export interface ListRuntime {
-  /** Every list's pipeline (its single-list), built once. */
-  lists: SingleList[];
-  /** The configured distributors as built: queue runs and `close()` go to these. */
-  outlets: Distributor[];
-  /** What play() distributes with: the outlets recording refusals, and the digest collector. */
-  distributors: Distributor[];
-  /** The configured reactors and the moderation notices (to posters, to moderators). */
-  reactors: Reactor[];
-  /** Sends a notice through the outlets. */
-  send: NoticeSender;
-  services: ListServices;
-  moderation: ModerationWiring;
+export interface ListServicesOptions {
+  lists: ListSettings[];
+  /** malist.yaml's state_dir. */
+  stateDir: string;
+  /** The installation secret (commands/secret.ts `loadSecret`). */
+  secret: Buffer;
+  /** Token kinds handled elsewhere (moderation's 'moderate'). */
+  confirmHandlers?: ConfirmHandlers;
+  /** The token store, when others share it (moderation). @default STATE/tokens with `secret` */
+  tokens?: TokenStore;
+}
+
+export interface ListServices extends DeliveryServices {
+  /** For createManyLists({ lists, handlers }). */
+  handlers: Record<string, ListAddressHandlers>;
+}
+
+/** What the services do around delivery; `send` is given with each use. */
+export interface DeliveryServices {
+  /** Wraps the configured distributor so 5xx refusals count as bounces. */
+  recordRefusals(inner: Distributor, send?: NoticeSender): Distributor;
+  /** The digest collector for lists with digest members, sending through `send`. */
+  digestCollector(send: Distributor): Distributor;
   /**
-   * The router over `only` (default: every list), with each list's request and bounce
-   * handlers; with `fallback`, a mail naming none of their addresses is posted to it.
+   * For the queue's `onRecipientFailed`: a recipient refused (5xx) at a later queue run
+   * counts as a bounce like one refused at once (same key, so never twice).
    */
-  processor(only?: readonly SingleList[], fallback?: SingleList): Processor;
-  /** The served addresses `mail` is for (empty: none of the lists'). */
-  routes(mail: ListMail, only?: readonly SingleList[]): ReturnType<typeof servedRoutes>;
-  /** Closes the outlets once (play() closes only the wrappers it is given). */
-  close(): Promise<void>;
+  queueRefusals(send?: NoticeSender): (event: RecipientFailure) => Promise<void>;
 }
 
-/** A failure to build that waiting may cure (the state directory), not the configuration. */
-export function isTemporary(error: unknown): boolean {
-  return error instanceof StageError && error.temporary;
+/** Where the installation's pending confirmations live. */
+export function tokenStore(stateDir: string, secret: Buffer): TokenStore {
+  return new TokenStore(join(stateDir, 'tokens'), secret);
 }
 
-/**
- * Builds the runtime of a checked configuration (`config.problems` empty). Throws a
- * temporary StageError when the state directory is unusable, else a configuration error.
- */
-export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<ListRuntime> {
-  const stateDir = config.main!.state_dir;
-  const configured = buildReactors(plans);
-  const lists = plans.lists.map(buildList);
-  const byName = new Map(lists.map((l) => [l.list.name, l]));
-  // The queue learns of later refusals before the services exist, and of the secret that
-  // personal unsubscribe URLs are signed with before it is read: bound once they are.
-  let refused: ((event: RecipientFailure) => Promise<void>) | undefined;
-  let personalise: QueueDeps['personalise'];
-  const outlets = buildDistributors(plans, configured, {
-    onRecipientFailed: (event) => refused?.(event),
-    personalise: (entry, raw) => personalise?.(entry, raw),
-  });
-  const send = distributorSender(outlets);
-  let secret: Buffer;
-  try {
-    secret = await loadSecret(stateDir);
-  } catch (error) {
-    throw new StageError(`cannot read or create the installation secret in ${stateDir}`, {
-      code: ErrorCode.STORAGE,
-      unit: 'secret',
-      cause: error,
-      temporary: true,
-    });
+/** The lists that keep members: the ones with services. */
+function served(lists: ListSettings[]): Array<ListSettings & { member_store: MemberStore }> {
+  return lists.filter((l): l is ListSettings & { member_store: MemberStore } =>
+    Boolean(l.member_store),
+  );
+}
+
+/** The refusal recorder and the digest collector of `lists`. */
+export function deliveryServices(lists: ListSettings[], stateDir: string): DeliveryServices {
+  const refusalLists: RefusalRecordingOptions['lists'] = {};
+  const digestLists: Record<string, DigestListOptions> = {};
+  for (const list of served(lists)) {
+    const store = list.member_store;
+    refusalLists[list.name] = { list, store, state_dir: stateDir, ...list.bounces };
+    digestLists[list.name] = { list, members: store, ...list.digest };
   }
-  personalise = listPersonaliser(plans, secret);
-  const tokens = tokenStore(stateDir, secret);
-  // notify-poster and notify-moderators are always on; named under `reactors:`, they take
-  // the options written there.
-  const notifyOptions = (type: string) => plans.reactors.find((p) => p.type === type)?.options;
-  const poster = notifyOptions('notify-poster');
-  const moderators = notifyOptions('notify-moderators');
-  const moderation = wireModeration({
-    stateDir,
-    lists: Object.fromEntries(lists.map((l) => [l.list.name, l.list])),
-    pipeline: (name) => byName.get(name),
-    tokens: () => tokens,
-    send,
-    ...(poster ? { poster } : {}),
-    ...(moderators ? { moderators } : {}),
-  });
-  const services = buildListServices({
-    lists: lists.map((l) => l.list),
-    stateDir,
-    secret,
-    tokens,
-    confirmHandlers: moderation.confirmHandlers,
-  });
-  refused = services.queueRefusals(send);
-  const recording = outlets.map((d) => services.recordRefusals(d, send));
-  const digestOut =
-    recording.length === 1 ? recording[0]! : createMultiple({ distributors: recording });
-  const noMatch = config.main?.no_match;
   return {
-    lists,
-    outlets,
-    // Without close(): play() closes what it is given, and one runtime serves several plays.
-    distributors: [...recording, services.digestCollector(digestOut)].map((d) => ({
-      name: d.name,
-      distribute: (mail: ListMail) => d.distribute(mail),
-    })),
-    reactors: [...configured, ...moderation.reactors],
-    send,
-    services,
-    moderation,
-    processor: (only = lists, fallback) =>
-      createManyLists({
-        lists: [...only],
-        handlers: services.handlers,
-        ...(noMatch ? { no_match: noMatch } : {}),
-        ...(fallback ? { fallback } : {}),
-      }),
-    routes: (mail, only = lists) => servedRoutes(only, services.handlers, mail),
-    close: async () => {
-      for (const d of outlets) await d.close?.().catch(() => {});
+    recordRefusals: (inner, send) =>
+      withRefusalRecording(inner, { lists: refusalLists, ...(send ? { send } : {}) }),
+    digestCollector: (send) =>
+      createDigestCollector({ state_dir: stateDir, lists: digestLists, send }),
+    queueRefusals: (send) => async (event) => {
+      if (event.reason !== 'refused' || !event.list || !event.key) return;
+      await recordRefusal(
+        { lists: refusalLists, ...(send ? { send } : {}) },
+        event.list,
+        event.recipient,
+        `${event.key}:${event.recipient}`,
+        { code: event.code, text: event.response },
+      );
     },
+  };
+}
+
+/** The request and bounce handlers of each list's addresses. */
+export function listHandlers(
+  options: ListServicesOptions & { tokens: TokenStore },
+): Record<string, ListAddressHandlers> {
+  const handlers: Record<string, ListAddressHandlers> = {};
+  for (const list of served(options.lists)) {
+    const store = list.member_store;
+    handlers[list.name] = {
+      request: createRequestHandler(list, {
+        store,
+        tokens: options.tokens,
+        state_dir: options.stateDir,
+        ...(list.subscribe_policy ? { subscribe_policy: list.subscribe_policy } : {}),
+        ...(list.unsubscribe_policy ? { unsubscribe_policy: list.unsubscribe_policy } : {}),
+        ...(list.confirm_hours ? { confirm_hours: list.confirm_hours } : {}),
+        ...(list.templates ? { templates: list.templates } : {}),
+        ...(options.confirmHandlers ? { confirmHandlers: options.confirmHandlers } : {}),
+      }),
+      bounces: createBounceHandler(list, {
+        store,
+        state_dir: options.stateDir,
+        ...list.bounces,
+        ...(list.templates ? { templates: list.templates } : {}),
+      }),
+    };
+  }
+  return handlers;
+}
+
+/** Every list service at once (for applications that wire their own loop). */
+export function buildListServices(options: ListServicesOptions): ListServices {
+  const tokens = options.tokens ?? tokenStore(options.stateDir, options.secret);
+  return {
+    handlers: listHandlers({ ...options, tokens }),
+    ...deliveryServices(options.lists, options.stateDir),
   };
 }

@@ -9,7 +9,13 @@
 import { ErrorCode, StageError } from '../errors.ts';
 import { envelopeOf, messageId, sharedMailBytes } from '../mail/list-mail.ts';
 import { entryIdFor } from '../queue/entry-id.ts';
-import { createQueue, type Queue, type QueueDeps, type QueueOptions } from '../queue/queue.ts';
+import {
+  createQueue,
+  type Queue,
+  type QueueDeps,
+  type QueueOptions,
+  type RecipientFailure,
+} from '../queue/queue.ts';
 import type { Transport } from '../queue/transport.ts';
 import { createTransport } from '../smtp/engine.ts';
 import type { SmtpOptions } from '../smtp/server-options.ts';
@@ -22,8 +28,11 @@ export interface QueueDistributorOptions extends QueueOptions {
   reactors?: Reactor[];
   /** Called with every dead-letter notice. */
   onFailure?: QueueDeps['onFailure'];
-  /** Called per recipient given up on (5xx now or at a later run, expiry): bounce records. */
-  onRecipientFailed?: QueueDeps['onRecipientFailed'];
+  /**
+   * Called per recipient given up on (5xx now or at a later run, expiry): bounce records.
+   * `self` is this distributor, for a notice about the refusal to go out the same way.
+   */
+  onRecipientFailed?(event: RecipientFailure, self: Distributor): void | Promise<void>;
   /** Each recipient's own bytes for a list that needs them (see QueueDeps). */
   personalise?: QueueDeps['personalise'];
   /** A transport instead of `smtp` (tests, LMTP, another queue). */
@@ -37,15 +46,18 @@ export default function createQueueDistributor(
   options: QueueDistributorOptions,
 ): Distributor & { queue: Queue } {
   const transport = options.transport ?? createTransport(options.smtp ?? {});
+  const onRecipientFailed = options.onRecipientFailed;
   const queue = createQueue(options, {
     transport,
     ...(options.reactors ? { reactors: options.reactors } : {}),
     ...(options.onFailure ? { onFailure: options.onFailure } : {}),
-    ...(options.onRecipientFailed ? { onRecipientFailed: options.onRecipientFailed } : {}),
+    ...(onRecipientFailed
+      ? { onRecipientFailed: (event: RecipientFailure) => onRecipientFailed(event, distributor) }
+      : {}),
     ...(options.personalise ? { personalise: options.personalise } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
-  return {
+  const distributor: Distributor & { queue: Queue } = {
     name: 'queue',
     queue,
     async distribute(mail: ListMail): Promise<DeliveryReport> {
@@ -80,4 +92,5 @@ export default function createQueueDistributor(
     },
     close: () => queue.close(),
   };
+  return distributor;
 }

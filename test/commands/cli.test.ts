@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { DigestStore } from '../../src/digest/store.ts';
 import createArchiveDistributor from '../../src/distributors/archive.ts';
-import { unsubscribeToken } from '../../src/state/unsubscribe-token.ts';
 import { createListMail } from '../../src/mail/list-mail.ts';
+import { unsubscribeToken } from '../../src/state/unsubscribe-token.ts';
 
 async function configDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'malist-cli-'));

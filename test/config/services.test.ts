@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildListServices } from '../../src/commands/list-services.ts';
+import { buildListServices } from '../../src/config/services.ts';
 import { createListMail } from '../../src/mail/list-mail.ts';
 import createMemoryMemberStore from '../../src/members/memory.ts';
 import createManyLists from '../../src/processors/many-lists.ts';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { RecordingDistributor } from '../../test/helpers/memory-units.ts';
 import { redList } from '../../test/posting/corpus.ts';
 import { TokenStore } from '../state/tokens.ts';
-import { distributorSender, wireModeration } from './wiring.ts';
+import { distributorSender, wireModeration } from './moderation.ts';
 
 describe('wireModeration', () => {
   it('sends notices through the distributors and builds the handler and reactors', async () => {

@@ -7,6 +7,8 @@
 
 import type { ListSettings } from '../list/settings.ts';
 import { createListMail } from '../mail/list-mail.ts';
+import type { ModerationContext } from '../moderation/held.ts';
+import { createModerationHandler } from '../moderation/tokens.ts';
 import type { Notice, NoticeSender } from '../notices/compose.ts';
 import { noticeOutlet } from '../notices/list-notices.ts';
 import createNotifyModerators, {
@@ -15,8 +17,6 @@ import createNotifyModerators, {
 import createNotifyPoster, { type NotifyPosterOptions } from '../reactors/notify-poster.ts';
 import type { TokenStore } from '../state/tokens.ts';
 import type { Distributor, ListMail, Processor, Reactor } from '../types.ts';
-import type { ModerationContext } from './held.ts';
-import { createModerationHandler } from './tokens.ts';
 
 /** A notice as a ListMail for a distributor: one recipient, the list's bounce address as sender. */
 export function noticeMail(notice: Notice, list?: string): ListMail {

@@ -1,0 +1,156 @@
+/**
+ * The composition root: what a command that handles list mail runs with, built in one place
+ * for `malist run`, `receive`, `watch`, `held`, `digest`, `serve` and `queue`. Each piece is
+ * built after what it needs, and gets it as an argument — nothing is bound late:
+ *
+ * 1. the installation secret and the token store (subscriptions, held posts, one-click);
+ * 2. the lists' pipelines (single-list) with their member stores, and the reactors;
+ * 3. the configured distributors (the queue with its personaliser, and a hook that records a
+ *    5xx at a later queue run as a bounce, with the notice sent through that same queue);
+ * 4. the notice sender over those distributors, and moderation (notices to posters and
+ *    moderators, the `moderate` token kind);
+ * 5. the request and bounce handlers of each list's addresses, the refusal recording around
+ *    the distributors and the digest collector beside them;
+ * 6. the router (`many-lists`) over the lists and their handlers.
+ */
+import { loadSecret } from '../commands/secret.ts';
+import createMultiple from '../distributors/multiple.ts';
+import { ErrorCode, StageError } from '../errors.ts';
+import type { MemberStore } from '../members/store.ts';
+import type { ModerationContext } from '../moderation/held.ts';
+import type { NoticeSender } from '../notices/compose.ts';
+import createManyLists, { servedRoutes } from '../processors/many-lists.ts';
+import type { SingleList } from '../processors/single-list.ts';
+import type { TokenStore } from '../state/tokens.ts';
+import type { Distributor, ListMail, Processor, Reactor } from '../types.ts';
+import { buildDistributors, buildList, buildReactors, type Plans } from './build.ts';
+import type { LoadedConfig } from './load.ts';
+import { distributorSender, wireModeration } from './moderation.ts';
+import { listPersonaliser } from './personalise.ts';
+import { deliveryServices, listHandlers, tokenStore } from './services.ts';
+
+export interface ListRuntime {
+  /** malist.yaml's state_dir. */
+  stateDir: string;
+  /** The installation secret (tokens, one-click URLs). */
+  secret: Buffer;
+  tokens: TokenStore;
+  /** Every list's pipeline (its single-list), built once. */
+  lists: SingleList[];
+  /** A list's pipeline by short name. */
+  list(name: string): SingleList | undefined;
+  /** A list's member store (the one its pipeline and handlers use), by short name. */
+  memberStore(name: string): MemberStore | undefined;
+  /** The configured distributors as built: queue runs and `close()` go to these. */
+  outlets: Distributor[];
+  /** What play() distributes with: the outlets recording refusals, and the digest collector. */
+  distributors: Distributor[];
+  /** The configured reactors and the moderation notices (to posters, to moderators). */
+  reactors: Reactor[];
+  /** Sends a notice through the outlets. */
+  send: NoticeSender;
+  /** What moderation decisions (`malist held`, mailed tokens) work with. */
+  moderation: ModerationContext;
+  /**
+   * The router over `only` (default: every list), with each list's request and bounce
+   * handlers; with `fallback`, a mail naming none of their addresses is posted to it.
+   */
+  processor(only?: readonly SingleList[], fallback?: SingleList): Processor;
+  /** The served addresses `mail` is for (empty: none of the lists'). */
+  routes(mail: ListMail, only?: readonly SingleList[]): ReturnType<typeof servedRoutes>;
+  /** Closes the outlets once (play() closes only the wrappers it is given). */
+  close(): Promise<void>;
+}
+
+/** A failure to build that waiting may cure (the state directory), not the configuration. */
+export function isTemporary(error: unknown): boolean {
+  return error instanceof StageError && error.temporary;
+}
+
+async function secretOf(stateDir: string): Promise<Buffer> {
+  try {
+    return await loadSecret(stateDir);
+  } catch (error) {
+    throw new StageError(`cannot read or create the installation secret in ${stateDir}`, {
+      code: ErrorCode.STORAGE,
+      unit: 'secret',
+      cause: error,
+      temporary: true,
+    });
+  }
+}
+
+/** notify-poster and notify-moderators are always on; under `reactors:` they take options. */
+function noticeOptions(plans: Plans) {
+  const of = (type: string) => plans.reactors.find((p) => p.type === type)?.options;
+  const poster = of('notify-poster');
+  const moderators = of('notify-moderators');
+  return { ...(poster ? { poster } : {}), ...(moderators ? { moderators } : {}) };
+}
+
+/**
+ * Builds the runtime of a checked configuration (`config.problems` empty). Throws a
+ * temporary StageError when the state directory is unusable, else a configuration error.
+ */
+export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<ListRuntime> {
+  const stateDir = config.main!.state_dir;
+  const secret = await secretOf(stateDir);
+  const tokens = tokenStore(stateDir, secret);
+  const configured = buildReactors(plans);
+  const lists = plans.lists.map(buildList);
+  const byName = new Map(lists.map((l) => [l.list.name, l]));
+  const settings = lists.map((l) => l.list);
+  const services = deliveryServices(settings, stateDir);
+  const outlets = buildDistributors(plans, configured, {
+    onRecipientFailed: (event, self) => services.queueRefusals(distributorSender([self]))(event),
+    personalise: listPersonaliser(plans, secret),
+  });
+  const send = distributorSender(outlets);
+  const moderation = wireModeration({
+    stateDir,
+    lists: Object.fromEntries(settings.map((l) => [l.name, l])),
+    pipeline: (name) => byName.get(name),
+    tokens: () => tokens,
+    send,
+    ...noticeOptions(plans),
+  });
+  const handlers = listHandlers({
+    lists: settings,
+    stateDir,
+    secret,
+    tokens,
+    confirmHandlers: moderation.confirmHandlers,
+  });
+  const recording = outlets.map((d) => services.recordRefusals(d, send));
+  const digestOut =
+    recording.length === 1 ? recording[0]! : createMultiple({ distributors: recording });
+  const noMatch = config.main?.no_match;
+  return {
+    stateDir,
+    secret,
+    tokens,
+    lists,
+    list: (name) => byName.get(name),
+    memberStore: (name) => byName.get(name)?.list.member_store,
+    outlets,
+    // Without close(): play() closes what it is given, and one runtime serves several plays.
+    distributors: [...recording, services.digestCollector(digestOut)].map((d) => ({
+      name: d.name,
+      distribute: (mail: ListMail) => d.distribute(mail),
+    })),
+    reactors: [...configured, ...moderation.reactors],
+    send,
+    moderation: moderation.context,
+    processor: (only = lists, fallback) =>
+      createManyLists({
+        lists: [...only],
+        handlers,
+        ...(noMatch ? { no_match: noMatch } : {}),
+        ...(fallback ? { fallback } : {}),
+      }),
+    routes: (mail, only = lists) => servedRoutes(only, handlers, mail),
+    close: async () => {
+      for (const d of outlets) await d.close?.().catch(() => {});
+    },
+  };
+}
