@@ -1,6 +1,6 @@
 /**
- * The contracts of malist (DESIGN.md, "The contracts"). Every unit depends on these,
- * not on each other.
+ * The contracts of malist (DESIGN.md, "The contracts"). Every unit depends on these, not
+ * on other units (`node ../shared/tools/archcheck.mjs` holds the code to that).
  */
 import type { Signal } from './errors.ts';
 import type { HeaderBlock } from './mail/header-block.ts';
@@ -115,4 +115,18 @@ export interface StageFailure {
 export interface Reactor {
   readonly name: string;
   react(failure: StageFailure): Promise<void> | void;
+}
+
+/** What checks a unit's YAML options (a zod schema; custom units may bring any such object). */
+export interface OptionsSchema {
+  safeParse(value: unknown): { success: boolean; data?: unknown; error?: unknown };
+}
+
+/**
+ * A unit's module, as the registries hold it and as a custom unit is loaded: its default
+ * factory, and the schema of its YAML options whose output the factory takes.
+ */
+export interface UnitModule<F> {
+  default: F;
+  schema?: OptionsSchema;
 }

@@ -13,18 +13,25 @@ import type { MemberStore } from '../members/store.ts';
 import createSingleList, { type SingleList } from '../processors/single-list.ts';
 import { DEFAULT_PIPELINE, type UnitFactory, units } from '../processors/units.ts';
 import { reactors } from '../reactors/index.ts';
-import type { Distributor, Fetcher, Reactor } from '../types.ts';
+import type { Distributor, Fetcher, OptionsSchema, Reactor, UnitModule } from '../types.ts';
 import { isPathType, loadCustomUnit } from './custom.ts';
 import { problemsOf } from './issues.ts';
 import type { LoadedConfig, LoadedList } from './load.ts';
 import { type ConfigProblem, didYouMean, keyPath, sortProblems } from './problem.ts';
 import type { UnitSpecValue } from './schema.ts';
 import type { YamlSource } from './source.ts';
-import { SERVER_KEY, type UnitKind, unitSchemas } from './unit-schemas.ts';
 
 type AnyFactory = (...args: never[]) => unknown;
 
-const REGISTRIES: Record<UnitKind, Record<string, AnyFactory>> = {
+export type UnitKind = 'fetcher' | 'distributor' | 'reactor' | 'unit' | 'member-store';
+
+/** Where a unit of this type takes the settings of a `server:` (queue: under `smtp`). */
+const SERVER_KEY: Record<string, string | undefined> = { queue: 'smtp' };
+
+/** Reactors that need the state directory get malist.yaml's unless they name one. */
+const NEEDS_STATE_DIR = new Set(['quarantine']);
+
+const REGISTRIES: Record<UnitKind, Record<string, UnitModule<AnyFactory>>> = {
   fetcher: fetchers,
   distributor: distributors,
   reactor: reactors,
@@ -96,9 +103,8 @@ async function planUnit(
   const typePath = typeof spec === 'string' ? path : [...path, 'type'];
   const at = (p: PropertyKey[]) => ({ file: source.file, ...source.locate(p), key: keyPath(p) });
   const registry = REGISTRIES[kind];
-  let factory = registry[type];
-  let schema: z.ZodType | { safeParse: z.ZodType['safeParse'] } | undefined =
-    unitSchemas[kind][type];
+  let factory = registry[type]?.default;
+  let schema: OptionsSchema | undefined = registry[type]?.schema;
   if (!factory) {
     const custom = isPathType(type) || /^(@[\w.-]+\/)?[\w.-]+$/.test(type) ? type : undefined;
     const near = didYouMean(type, Object.keys(registry));
@@ -147,6 +153,9 @@ async function planUnit(
   }
   if (kind === 'distributor' && type === 'queue' && ctx.config.main?.queue) {
     options = { ...ctx.config.main.queue, ...options };
+  }
+  if (kind === 'reactor' && NEEDS_STATE_DIR.has(type) && ctx.config.main) {
+    options = { state_dir: ctx.config.main.state_dir, ...options };
   }
   // A secret that could not be resolved was reported already: its "missing" would be an echo.
   const here = keyPath(path);
@@ -313,7 +322,7 @@ export async function planAll(config: LoadedConfig): Promise<Plans> {
         listPlan.memberStore = {
           kind: 'member-store',
           type: implicit.type,
-          factory: memberStores[implicit.type] as AnyFactory,
+          factory: memberStores[implicit.type].default as AnyFactory,
           options: { file: implicit.file },
           where: list.source.file,
         };
@@ -404,9 +413,9 @@ export function memberStoreOf(plans: Plans, name: string): MemberStore | undefin
 /** One list's pipeline; its `deliver_to` addresses join the envelope after the pipeline. */
 export function buildList(plan: ListPlan): SingleList {
   const { list } = plan;
-  const extraUnits: Record<string, UnitFactory> = {};
+  const extraUnits: Record<string, UnitModule<UnitFactory>> = {};
   for (const u of plan.units)
-    if (!(u.type in units)) extraUnits[u.type] = u.factory as unknown as UnitFactory;
+    if (!(u.type in units)) extraUnits[u.type] = { default: u.factory as unknown as UnitFactory };
   let single: SingleList;
   try {
     single = createSingleList({

@@ -1,19 +1,16 @@
 /**
  * The shape of `malist.yaml` and of `lists/NAME.yaml`, as zod schemas. Every mapping is
  * strict: an unknown key is an error, so a typo never passes silently. Unit options (a
- * `type:` mapping) are checked later, against the unit's own schema (unit-schemas.ts).
+ * `type:` mapping) are checked later, against the `schema` its unit file exports.
  */
 import { z } from 'zod';
 import { BOUNCE_TEMPLATES } from '../bounces/handler.ts';
 import { COMMAND_TEMPLATES } from '../commands/templates.ts';
+import { unitSpec } from '../distributors/multiple.ts';
+import { addressOption as address } from '../mail/address-option.ts';
 import { DEFAULT_TEMPLATES } from '../notices/templates.ts';
 
-/** An address as configuration writes it: local@domain, nothing else. */
-export const address = z
-  .string({ error: 'expected an address like name@example.com' })
-  .regex(/^[^\s@<>,;"]+@[^\s@<>,;"]+\.?[^\s@<>,;"]*$/, {
-    error: 'expected a bare address like name@example.com (no display name, no brackets)',
-  });
+export { address, unitSpec };
 
 const addresses = z.array(address, { error: 'expected a list of addresses' });
 
@@ -32,15 +29,6 @@ export const member = z.union(
  * A unit by name: `stderr-logger`, or a mapping with `type:` and the unit's options.
  * `server:` names an entry of `servers:` whose settings the unit takes.
  */
-export const unitSpec = z.union(
-  [
-    z.string().min(1),
-    z.looseObject({
-      type: z.string({ error: 'expected the unit type, e.g. type: maildir' }).min(1),
-    }),
-  ],
-  { error: 'expected a unit: its type name, or a mapping with type: and its options' },
-);
 export type UnitSpecValue = z.infer<typeof unitSpec>;
 
 const oneOrMany = z.union([unitSpec, z.array(unitSpec)], {

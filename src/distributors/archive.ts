@@ -6,6 +6,7 @@
  * commands, notices) is not archived. Says nothing per recipient: the archive is not one.
  */
 import { mkdir } from 'node:fs/promises';
+import { z } from 'zod';
 import {
   type ArchiveFormat,
   isOwnMail,
@@ -26,6 +27,12 @@ export interface ArchiveOptions {
   /** The clock (the month a post is filed under). @default () => new Date() */
   now?: () => Date;
 }
+
+/** The options of `type: archive` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({
+  dir: z.string().min(1),
+  format: z.enum(['mbox', 'maildir', 'both']).optional(),
+});
 
 export default function createArchiveDistributor(options: ArchiveOptions): Distributor {
   if (!options?.dir) throw new Error('archive distributor: `dir` is required');

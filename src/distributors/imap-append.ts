@@ -4,6 +4,7 @@
  * folder for the post's Message-ID, so a repeat after a crash does not store it twice.
  */
 import { readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { ErrorCode, StageError } from '../errors.ts';
 import { loadImapFlow } from '../imap/session.ts';
 import { mailBytes, messageId } from '../mail/list-mail.ts';
@@ -35,6 +36,29 @@ export interface ImapAppendOptions {
   /** Connection, greeting and inactivity timeout, ms. @default 30000 */
   timeout_ms?: number;
 }
+
+/** The options of `type: imap-append` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z
+  .strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).optional(),
+    secure: z.boolean().optional(),
+    starttls: z.enum(['required', 'never']).optional(),
+    user: z.string().min(1),
+    password: z.string({ error: 'expected password_env: VAR or password_file: PATH' }),
+    folder: z.string().min(1).optional(),
+    flags: z.array(z.string()).optional(),
+    dedupe: z.boolean().optional(),
+    tls: z
+      .strictObject({
+        ca: z.string().optional(),
+        reject_unauthorized: z.boolean().optional(),
+        servername: z.string().optional(),
+      })
+      .optional(),
+    timeout_ms: z.number().int().positive().optional(),
+  })
+  .transform(({ user, password, ...rest }) => ({ ...rest, auth: { user, pass: password } }));
 
 export default function createImapAppendDistributor(options: ImapAppendOptions): Distributor {
   if (!options?.host || !options.auth) {

@@ -1,27 +1,27 @@
 /** The static registry of distributors (YAML `type:` → default factory). */
-import type { Distributor } from '../types.ts';
-import createArchiveDistributor from './archive.ts';
-import createDeliverTo from './deliver-to.ts';
-import createImapAppendDistributor from './imap-append.ts';
-import createLogDistributor from './log.ts';
-import createMaildirDistributor from './maildir.ts';
-import createMboxDistributor from './mbox.ts';
-import createMultiple from './multiple.ts';
-import createQueueDistributor from './queue.ts';
-import createSendmailDistributor from './sendmail.ts';
-import createSmtpDistributor from './smtp.ts';
+import type { Distributor, UnitModule } from '../types.ts';
+import * as archive from './archive.ts';
+import * as deliverTo from './deliver-to.ts';
+import * as imapAppend from './imap-append.ts';
+import * as log from './log.ts';
+import * as maildir from './maildir.ts';
+import * as mbox from './mbox.ts';
+import * as multiple from './multiple.ts';
+import * as queue from './queue.ts';
+import * as sendmail from './sendmail.ts';
+import * as smtp from './smtp.ts';
 
 export const distributors = {
-  maildir: createMaildirDistributor,
-  multiple: createMultiple,
-  'deliver-to': createDeliverTo,
-  queue: createQueueDistributor,
-  smtp: createSmtpDistributor,
-  mbox: createMboxDistributor,
-  sendmail: createSendmailDistributor,
-  'imap-append': createImapAppendDistributor,
-  log: createLogDistributor,
-  archive: createArchiveDistributor,
-} satisfies Record<string, (options: never) => Distributor>;
+  maildir: maildir,
+  multiple: multiple,
+  'deliver-to': deliverTo,
+  queue: queue,
+  smtp: smtp,
+  mbox: mbox,
+  sendmail: sendmail,
+  'imap-append': imapAppend,
+  log: log,
+  archive: archive,
+} satisfies Record<string, UnitModule<(options: never) => Distributor>>;
 
 export type DistributorType = keyof typeof distributors;

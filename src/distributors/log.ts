@@ -3,6 +3,7 @@
  * transport): for dry runs, demos and audits. Lines go to stderr, or are appended to a file.
  */
 import { appendFile } from 'node:fs/promises';
+import { z } from 'zod';
 import { mailBytes, messageId } from '../mail/list-mail.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 
@@ -12,6 +13,12 @@ export interface LogOptions {
   /** `text` (one readable line) or `json` (one object per line). @default 'text' */
   format?: 'text' | 'json';
 }
+
+/** The options of `type: log` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({
+  file: z.string().min(1).optional(),
+  format: z.enum(['text', 'json']).optional(),
+});
 
 export default function createLogDistributor(options: LogOptions = {}): Distributor {
   return {

@@ -7,6 +7,7 @@
 import { access, mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { mailBytes } from '../mail/list-mail.ts';
 import { writeFileDurable } from '../state/durable.ts';
 import { safeName } from '../state/safe-name.ts';
@@ -27,6 +28,9 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+/** The options of `type: maildir` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({ dir: z.string().min(1), single: z.boolean().optional() });
 
 export default function createMaildirDistributor(options: MaildirDistributorOptions): Distributor {
   if (!options?.dir) throw new Error('maildir distributor: `dir` is required');

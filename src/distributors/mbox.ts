@@ -4,6 +4,7 @@
  * posts are kept in `<file>.malist-keys`, so a repeat after a crash does not append twice.
  */
 import { appendFile, open, readFile } from 'node:fs/promises';
+import { z } from 'zod';
 import { ErrorCode, StageError } from '../errors.ts';
 import { mailBytes, messageId } from '../mail/list-mail.ts';
 import { mboxRecord } from '../mail/mbox.ts';
@@ -36,6 +37,13 @@ async function separatorAfter(path: string): Promise<string> {
     await handle.close();
   }
 }
+
+/** The options of `type: mbox` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({
+  path: z.string().min(1),
+  lock_timeout_ms: z.number().int().positive().optional(),
+  stale_lock_seconds: z.number().positive().optional(),
+});
 
 export default function createMboxDistributor(options: MboxOptions): Distributor {
   if (!options?.path) {

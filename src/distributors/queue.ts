@@ -6,6 +6,8 @@
  * `queued` (the queue owns it now and retries it). Distributing the same post again, say
  * after a crash before the caller's journal, sends nothing twice.
  */
+
+import { z } from 'zod';
 import { ErrorCode, StageError } from '../errors.ts';
 import { envelopeOf, messageId, sharedMailBytes } from '../mail/list-mail.ts';
 import { entryIdFor } from '../queue/entry-id.ts';
@@ -18,6 +20,7 @@ import {
 } from '../queue/queue.ts';
 import type { Transport } from '../queue/transport.ts';
 import { createTransport } from '../smtp/engine.ts';
+import { smtpSchema } from '../smtp/schema.ts';
 import type { SmtpOptions } from '../smtp/server-options.ts';
 import type { DeliveryReport, Distributor, ListMail, Reactor } from '../types.ts';
 
@@ -40,6 +43,23 @@ export interface QueueDistributorOptions extends QueueOptions {
   /** The clock (ms), for tests. @default Date.now */
   now?: () => number;
 }
+
+/** The options of `type: queue` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({
+  dir: z.string().min(1),
+  retry: z
+    .strictObject({
+      initial_seconds: z.number().positive().optional(),
+      factor: z.number().min(1).optional(),
+      max_seconds: z.number().positive().optional(),
+      jitter: z.number().min(0).max(1).optional(),
+    })
+    .optional(),
+  expire_after_seconds: z.number().positive().optional(),
+  keep_done_seconds: z.number().positive().optional(),
+  deliver_now: z.boolean().optional(),
+  smtp: smtpSchema.optional(),
+});
 
 /** The queue distributor, and the queue under it for runners (`queue` property). */
 export default function createQueueDistributor(

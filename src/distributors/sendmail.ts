@@ -8,6 +8,7 @@
  * behind the caller's journal (play() does that).
  */
 import { spawn } from 'node:child_process';
+import { z } from 'zod';
 import { ErrorCode, StageError } from '../errors.ts';
 import { envelopeOf, mailBytes, messageId } from '../mail/list-mail.ts';
 import type { DeliveryReport, Distributor, ListMail, RecipientStatus } from '../types.ts';
@@ -48,6 +49,13 @@ function run(
     child.stdin.end(input);
   });
 }
+
+/** The options of `type: sendmail` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({
+  path: z.string().min(1).optional(),
+  args: z.array(z.string()).optional(),
+  timeout_ms: z.number().int().positive().optional(),
+});
 
 export default function createSendmailDistributor(options: SendmailOptions = {}): Distributor {
   const path = options.path ?? '/usr/sbin/sendmail';

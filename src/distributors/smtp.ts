@@ -3,10 +3,15 @@
  * Deferred recipients are reported, not retried, and a repeat after a crash sends again:
  * use the `queue` distributor for crash-safe, exactly-once delivery.
  */
+
 import { envelopeOf, mailBytes, messageId } from '../mail/list-mail.ts';
 import { createSmtpTransport } from '../smtp/nodemailer.ts';
+import { smtpSchema } from '../smtp/schema.ts';
 import type { SmtpOptions } from '../smtp/server-options.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
+
+/** The options of `type: smtp` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = smtpSchema;
 
 /**
  * Sends a list mail straight over SMTP, without the durable queue. Deferred recipients are

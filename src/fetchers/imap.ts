@@ -34,9 +34,10 @@ import type { Fetched, Fetcher } from '../types.ts';
 
 export type { ImapTlsMode };
 
+import { z } from 'zod';
 import { goneError } from '../errors.ts';
 import { makeDownloadDir } from './download-dir.ts';
-import { checkMailboxOptions } from './mailbox-options.ts';
+import { camelOptions, checkMailboxOptions, mailboxServerSchema } from './mailbox-options.ts';
 
 export interface ImapOptions {
   /** Server host name or address. */
@@ -127,6 +128,17 @@ function checkOptions(options: ImapOptions): void {
 function isConnectionLoss(error: StageError): boolean {
   return error.code === 'ECONNECTION';
 }
+
+/** The options of `type: imap` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z
+  .strictObject({
+    ...mailboxServerSchema,
+    mailbox: z.string().min(1).optional(),
+    move_to: z.string().min(1).optional(),
+    lock_timeout_ms: z.number().int().positive().optional(),
+    reconnects: z.number().int().min(0).optional(),
+  })
+  .transform(camelOptions);
 
 /** An IMAP fetcher; one logical session from the first `fetch()` to `close()`. */
 export default function createImapFetcher(options: ImapOptions): Fetcher {

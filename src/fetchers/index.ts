@@ -2,17 +2,17 @@
  * The static registry of fetchers: the YAML `type:` is the key, the value the unit's
  * default factory. No directory scanning: what is here is what exists.
  */
-import type { Fetcher } from '../types.ts';
-import createImapFetcher from './imap.ts';
-import createMaildirFetcher from './maildir.ts';
-import createPop3Fetcher from './pop3.ts';
-import createStdinFetcher from './stdin.ts';
+import type { Fetcher, UnitModule } from '../types.ts';
+import * as imap from './imap.ts';
+import * as maildir from './maildir.ts';
+import * as pop3 from './pop3.ts';
+import * as stdin from './stdin.ts';
 
 export const fetchers = {
-  stdin: createStdinFetcher,
-  maildir: createMaildirFetcher,
-  pop3: createPop3Fetcher,
-  imap: createImapFetcher,
-} satisfies Record<string, (options: never) => Fetcher>;
+  stdin: stdin,
+  maildir: maildir,
+  pop3: pop3,
+  imap: imap,
+} satisfies Record<string, UnitModule<(options: never) => Fetcher>>;
 
 export type FetcherType = keyof typeof fetchers;

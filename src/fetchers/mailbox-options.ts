@@ -1,4 +1,5 @@
 /** Up-front checks of the options POP3 and IMAP share, with errors prefixed by the unit. */
+import { z } from 'zod';
 import { StageError } from '../errors.ts';
 
 export interface MailboxOptionsShape {
@@ -35,4 +36,36 @@ export function checkMailboxOptions(
     fail('`maxMailSize` must be a positive number of bytes');
   }
   return fail;
+}
+
+/** POP3 and IMAP settings in YAML's snake_case, turned into the fetchers' options. */
+export const mailboxServerSchema = {
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).optional(),
+  tls: z.enum(['implicit', 'starttls', 'none']).optional(),
+  ca_file: z.string().min(1).optional(),
+  servername: z.string().min(1).optional(),
+  user: z.string().min(1),
+  password: z.string({ error: 'expected password_env: VAR or password_file: PATH' }),
+  state_dir: z.string().min(1).optional(),
+  max_mail_size: z.number().int().positive().optional(),
+  tmp_dir: z.string().min(1).optional(),
+  timeout_ms: z.number().int().positive().optional(),
+};
+
+export function camelOptions(options: Record<string, unknown>): Record<string, unknown> {
+  const renames: Record<string, string> = {
+    ca_file: 'caFile',
+    state_dir: 'stateDir',
+    max_mail_size: 'maxMailSize',
+    tmp_dir: 'tmpDir',
+    timeout_ms: 'timeout',
+    move_to: 'moveTo',
+    lock_timeout_ms: 'lockTimeout',
+  };
+  return Object.fromEntries(
+    Object.entries(options)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [renames[k] ?? k, v]),
+  );
 }

@@ -6,6 +6,7 @@
  */
 import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { z } from 'zod';
 import { NothingMore, StageError } from '../errors.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import { fsyncDir } from '../state/durable.ts';
@@ -19,6 +20,18 @@ export interface MaildirFetcherOptions {
   /** Larger files are left in place and reported. @default 50 MiB */
   maxMailSize?: number;
 }
+
+/** The options of `type: maildir` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z
+  .strictObject({
+    dir: z.string().min(1),
+    processed: z.string().min(1).optional(),
+    max_mail_size: z.number().int().positive().optional(),
+  })
+  .transform(({ max_mail_size, ...rest }) => ({
+    ...rest,
+    ...(max_mail_size ? { maxMailSize: max_mail_size } : {}),
+  }));
 
 /** Lists `new/` and `cur/` once per session (oldest first) and hands the files out in turn. */
 export default function createMaildirFetcher(options: MaildirFetcherOptions): Fetcher {

@@ -11,6 +11,7 @@
 import { readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { goneError, NothingMore, StageError } from '../errors.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import { writeFileDurable } from '../state/durable.ts';
@@ -18,7 +19,7 @@ import { safeName } from '../state/safe-name.ts';
 import { crashPoint } from '../testing/crash-point.ts';
 import type { Fetched, Fetcher } from '../types.ts';
 import { makeDownloadDir } from './download-dir.ts';
-import { checkMailboxOptions } from './mailbox-options.ts';
+import { camelOptions, checkMailboxOptions, mailboxServerSchema } from './mailbox-options.ts';
 import { Pop3Session, Pop3StepError, type Pop3TlsMode } from './pop3-session.ts';
 
 export interface Pop3Options {
@@ -88,6 +89,9 @@ class UidRecord {
     await writeFileDurable(this.path, `${JSON.stringify({ uids: [...this.uids] })}\n`);
   }
 }
+
+/** The options of `type: pop3` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject(mailboxServerSchema).transform(camelOptions);
 
 /** A POP3 fetcher; one session from the first `fetch()` to `close()`. */
 export default function createPop3Fetcher(options: Pop3Options): Fetcher {

@@ -3,6 +3,7 @@
  * There is nothing to remove from a pipe: the exit code tells the MTA the mail is handled.
  */
 import type { Readable } from 'node:stream';
+import { z } from 'zod';
 import { NothingMore, StageError } from '../errors.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import type { Fetched, Fetcher } from '../types.ts';
@@ -15,6 +16,11 @@ export interface StdinOptions {
   /** Refuse larger input (the MTA gets a clear error). @default 50 MiB */
   maxMailSize?: number;
 }
+
+/** The options of `type: stdin` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z
+  .strictObject({ max_mail_size: z.number().int().positive().optional() })
+  .transform(({ max_mail_size }) => (max_mail_size ? { maxMailSize: max_mail_size } : {}));
 
 /** Reads the whole input once; the second `fetch()` throws `NothingMore`. */
 export default function createStdinFetcher(options: StdinOptions = {}): Fetcher {

@@ -1,14 +1,16 @@
 /** The static registry of member stores (YAML `member_store: { type: … }` → default factory). */
-import createMemoryMemberStore from './memory.ts';
+
+import type { UnitModule } from '../types.ts';
+import * as memory from './memory.ts';
 import type { MemberStore } from './store.ts';
-import createTextMemberStore from './text-file.ts';
-import createYamlMemberStore from './yaml.ts';
+import * as textFile from './text-file.ts';
+import * as yaml from './yaml.ts';
 
 export const memberStores = {
-  yaml: createYamlMemberStore,
-  'text-file': createTextMemberStore,
-  memory: createMemoryMemberStore,
-} satisfies Record<string, (options: never) => MemberStore>;
+  yaml: yaml,
+  'text-file': textFile,
+  memory: memory,
+} satisfies Record<string, UnitModule<(options: never) => MemberStore>>;
 
 export type MemberStoreType = keyof typeof memberStores;
 
@@ -17,9 +19,9 @@ export type MemberStoreType = keyof typeof memberStores;
  * member a line), or the `members:` key of the list's own YAML file.
  */
 export function openMemberStore(listFile: string, membersFile?: string): MemberStore {
-  if (!membersFile) return createYamlMemberStore({ file: listFile });
-  if (/\.ya?ml$/i.test(membersFile)) return createYamlMemberStore({ file: membersFile });
-  return createTextMemberStore({ file: membersFile });
+  if (!membersFile) return yaml.default({ file: listFile });
+  if (/\.ya?ml$/i.test(membersFile)) return yaml.default({ file: membersFile });
+  return textFile.default({ file: membersFile });
 }
 
 export type { Member, MemberOptions, MemberStore } from './store.ts';

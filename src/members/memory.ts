@@ -1,4 +1,6 @@
 /** `memory` — a member store in memory: for tests and as the reference implementation. */
+
+import { z } from 'zod';
 import { normalizeAddress } from '../mail/address.ts';
 import {
   type Member,
@@ -13,6 +15,9 @@ export interface MemoryMemberStoreOptions {
   /** Initial members. @default [] */
   members?: Member[];
 }
+
+/** The options of `type: memory` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({ members: z.array(z.unknown()).optional() });
 
 export default function createMemoryMemberStore(
   options: MemoryMemberStoreOptions = {},

@@ -5,6 +5,7 @@
  * Every change is written atomically (temp + fsync + rename) under a file lock.
  */
 import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
 import { normalizeAddress } from '../mail/address.ts';
 import { writeFileDurable } from '../state/durable.ts';
 import { withFileLock } from '../state/lock.ts';
@@ -50,6 +51,9 @@ export function formatMemberLine(member: Member, comment = ''): string {
   }
   return comment ? `${words.join(' ')} ${comment}` : words.join(' ');
 }
+
+/** The options of `type: text-file` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({ file: z.string().min(1) });
 
 export default function createTextMemberStore(options: TextMemberStoreOptions): MemberStore {
   if (!options?.file) throw new Error('text-file member store: `file` is required');

@@ -18,6 +18,7 @@ import {
   type YAMLMap,
   type YAMLSeq,
 } from 'yaml';
+import { z } from 'zod';
 import { normalizeAddress, parseMailbox } from '../mail/address.ts';
 import { writeFileDurable } from '../state/durable.ts';
 import { withFileLock } from '../state/lock.ts';
@@ -69,6 +70,12 @@ function memberValue(member: Member): string | Record<string, unknown> {
   if (Object.keys(options).length === 0 && !name) return address;
   return { address, ...(name ? { name } : {}), ...options };
 }
+
+/** The options of `type: yaml` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({
+  file: z.string().min(1),
+  key: z.string().min(1).optional(),
+});
 
 export default function createYamlMemberStore(options: YamlMemberStoreOptions): MemberStore {
   if (!options?.file) throw new Error('yaml member store: `file` is required');

@@ -4,6 +4,7 @@
  * field is always removed, right or wrong, so the password never reaches the members.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
 import type { Processor } from '../types.ts';
 
@@ -20,6 +21,9 @@ export function passwordMatches(given: string | undefined, password: string | un
   if (!given || !password) return false;
   return timingSafeEqual(digest(given.trim()), digest(password));
 }
+
+/** The options of `type: approved` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({});
 
 export default function createApproved(
   list: ListSettings,

@@ -5,6 +5,7 @@
  * parts concerned are rewritten; every other byte stays as it was.
  */
 import libmime from 'libmime';
+import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
 import { type MimePart, parseMime, splice } from '../mail/mime-tree.ts';
 import type { ListMail, Processor } from '../types.ts';
@@ -100,6 +101,16 @@ export function filterContent(list: ListSettings, mail: ListMail, o: ContentFilt
   for (const part of targets.sort((a, b) => b.start - a.start))
     mail.body = splice(mail.body, part.start, part.end, note(part, eol));
 }
+
+/** The options of `type: content-filter` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({
+  strip_types: z.array(z.string()).optional(),
+  strip_extensions: z.array(z.string()).optional(),
+  reject_types: z.array(z.string()).optional(),
+  reject_extensions: z.array(z.string()).optional(),
+  action: z.enum(['hold', 'reject', 'discard']).optional(),
+  collapse_alternative: z.boolean().optional(),
+});
 
 export default function createContentFilter(
   list: ListSettings,

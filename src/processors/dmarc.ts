@@ -8,6 +8,7 @@
  * publishes p=reject / p=quarantine.
  */
 import { promises as dns } from 'node:dns';
+import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox, parseAddressList } from '../mail/address.ts';
 import { HeaderBlock, type HeaderField, makeField } from '../mail/header-block.ts';
@@ -101,6 +102,15 @@ export function wrapMessage(list: ListSettings, mail: ListMail, posterIn: 'reply
     Buffer.from(`${eol}--${boundary}--${eol}`),
   ]);
 }
+
+/** The options of `type: dmarc` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({
+  action: z.enum(['none', 'munge_from', 'wrap_message']).optional(),
+  when: z.enum(['always', 'policy']).optional(),
+  policies: z.array(z.string()).optional(),
+  poster_in: z.enum(['reply-to', 'cc']).optional(),
+  cache_seconds: z.number().min(0).optional(),
+});
 
 export default function createDmarc(list: ListSettings, options: DmarcOptions = {}): Processor {
   const action = options.action ?? 'none';

@@ -5,6 +5,7 @@
  * `digest` (they get digests) are left out, as is a `notmetoo` member's own post.
  */
 
+import { z } from 'zod';
 import { bounceAddress } from '../list/addresses.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox, normalizeAddress, parseAddressList } from '../mail/address.ts';
@@ -26,6 +27,9 @@ export function postRecipients(members: readonly Member[], mail: ListMail): stri
   }
   return [...out];
 }
+
+/** The options of `type: envelope` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({});
 
 export default function createEnvelope(
   list: ListSettings,

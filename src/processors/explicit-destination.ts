@@ -8,7 +8,7 @@ import type { ListSettings } from '../list/settings.ts';
 import { normalizeAddress } from '../mail/address.ts';
 import type { ListMail, Processor } from '../types.ts';
 import { visibleRecipients } from './max-recipients.ts';
-import { type RuleAction, ruleSignal } from './rules.ts';
+import { type RuleAction, ruleActionSchema, ruleSignal } from './rules.ts';
 
 export interface ExplicitDestinationOptions {
   /** What happens to a post that does not name the list. @default 'hold' */
@@ -22,6 +22,9 @@ export function namesList(list: ListSettings, mail: ListMail): boolean {
   );
   return visibleRecipients(mail).some((a) => wanted.has(a));
 }
+
+/** The options of `type: explicit-destination` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = ruleActionSchema;
 
 export default function createExplicitDestination(
   list: ListSettings,

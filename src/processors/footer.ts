@@ -10,6 +10,7 @@
  * member is left to `personalize()`, called per recipient by a personalising distributor.
  */
 
+import { z } from 'zod';
 import { ownerAddress, requestAddress } from '../list/addresses.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { cloneListMail } from '../mail/list-mail.ts';
@@ -127,6 +128,14 @@ export function personalize(
   personalizeUnsubscribe(copy, list, member.address, member.token);
   return copy;
 }
+
+/** The options of `type: footer` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({
+  text: z.union([z.string(), z.literal(false)]).optional(),
+  html: z.string().optional(),
+  header: z.string().optional(),
+  header_html: z.string().optional(),
+});
 
 export default function createFooter(list: ListSettings, options: FooterOptions = {}): Processor {
   // A footer naming the member cannot be written once for all: `personalize()` adds it.

@@ -9,6 +9,7 @@
  * distributor calls `personalizeUnsubscribe()` to add the URL and RFC 8058 one-click.
  */
 
+import { z } from 'zod';
 import { listIdLabel, ownerAddress, requestAddress } from '../list/addresses.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox } from '../mail/address.ts';
@@ -79,6 +80,12 @@ export function personalizeUnsubscribe(
   mail.header.set('List-Unsubscribe', `${mailto(requestAddress(list), 'unsubscribe')}, <${url}>`);
   mail.header.set('List-Unsubscribe-Post', 'List-Unsubscribe=One-Click');
 }
+
+/** The options of `type: list-headers` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({
+  precedence: z.union([z.string(), z.literal(false)]).optional(),
+  owner: z.boolean().optional(),
+});
 
 export default function createListHeaders(
   list: ListSettings,

@@ -5,6 +5,8 @@
  * outside. A passing post is stamped with `X-Loop: <list address>`, so a loop through
  * another list that strips List-* fields is still caught on the way back.
  */
+
+import { z } from 'zod';
 import { Discard } from '../errors.ts';
 import { listIdLabel } from '../list/addresses.ts';
 import type { ListSettings } from '../list/settings.ts';
@@ -57,6 +59,13 @@ export function loopReason(
     return `it is bulk or list mail from outside (Precedence: ${precedence})`;
   return undefined;
 }
+
+/** The options of `type: loop-guard` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({
+  precedence: z.array(z.string()).optional(),
+  auto_submitted: z.boolean().optional(),
+  stamp: z.boolean().optional(),
+});
 
 export default function createLoopGuard(
   list: ListSettings,

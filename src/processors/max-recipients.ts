@@ -6,7 +6,7 @@
 import type { ListSettings } from '../list/settings.ts';
 import { addressesIn } from '../mail/address.ts';
 import type { ListMail, Processor } from '../types.ts';
-import { type RuleAction, ruleSignal } from './rules.ts';
+import { type RuleAction, ruleActionSchema, ruleSignal } from './rules.ts';
 
 export interface MaxRecipientsOptions {
   /** What happens to a post over the limit. @default 'hold' */
@@ -17,6 +17,9 @@ export interface MaxRecipientsOptions {
 export function visibleRecipients(mail: ListMail): string[] {
   return addressesIn([...mail.header.getAll('To'), ...mail.header.getAll('Cc')]);
 }
+
+/** The options of `type: max-recipients` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = ruleActionSchema;
 
 export default function createMaxRecipients(
   list: ListSettings,

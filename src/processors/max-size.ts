@@ -6,7 +6,7 @@
 import type { ListSettings } from '../list/settings.ts';
 import { mailSize } from '../mail/list-mail.ts';
 import type { Processor } from '../types.ts';
-import { type RuleAction, ruleSignal } from './rules.ts';
+import { type RuleAction, ruleActionSchema, ruleSignal } from './rules.ts';
 
 export interface MaxSizeOptions {
   /** What happens to a post over the limit. @default 'hold' */
@@ -18,6 +18,9 @@ export function sizeReason(size: number, limit: number | undefined): string | un
   if (!limit || limit <= 0 || size <= limit) return undefined;
   return `the message is ${size} bytes, over the list's limit of ${limit} bytes`;
 }
+
+/** The options of `type: max-size` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = ruleActionSchema;
 
 export default function createMaxSize(list: ListSettings, options: MaxSizeOptions = {}): Processor {
   return {

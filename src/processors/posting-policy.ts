@@ -9,6 +9,8 @@
  * loaded with the configuration: someone who subscribed by mail may post at once, one who
  * left may not, and a member flagged `moderate` is held whatever the policy.
  */
+
+import { z } from 'zod';
 import { Discard, Hold, Reject } from '../errors.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { parseAddressList } from '../mail/address.ts';
@@ -60,6 +62,9 @@ export function checkPoster(list: ListSettings, mail: ListMail, stored?: Member[
       throw new Hold(reason);
   }
 }
+
+/** The options of `type: posting-policy` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({});
 
 export default function createPostingPolicy(
   list: ListSettings,

@@ -5,8 +5,10 @@
  * first_strip_reply_to); otherwise the list's address is added next to the poster's.
  */
 
+import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
 import { addressesIn, formatMailbox, parseAddressList } from '../mail/address.ts';
+import { addressOption } from '../mail/address-option.ts';
 import type { ListMail, Processor } from '../types.ts';
 
 export interface ReplyToOptions {
@@ -37,6 +39,13 @@ export function applyReplyTo(list: ListSettings, mail: ListMail, options: ReplyT
   if (addressesIn([existing]).includes(addressesIn([targetAddress])[0] ?? '')) return;
   mail.header.set('Reply-To', `${existing}, ${target}`);
 }
+
+/** The options of `type: reply-to` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({
+  policy: z.enum(['poster', 'list', 'explicit']).optional(),
+  address: addressOption.optional(),
+  strip: z.boolean().optional(),
+});
 
 export default function createReplyTo(list: ListSettings, options: ReplyToOptions = {}): Processor {
   if (options.policy === 'explicit' && !parseAddressList(options.address ?? '')[0])

@@ -1,4 +1,5 @@
 /** What the rule units (size, recipients, destination, content, posting) share. */
+import { z } from 'zod';
 import { Discard, Hold, Reject, type Signal } from '../errors.ts';
 import { normalizeAddress } from '../mail/address.ts';
 
@@ -16,3 +17,8 @@ export function ruleSignal(action: RuleAction | undefined, reason: string): Sign
   if (action === 'discard') return new Discard(reason);
   return new Hold(reason);
 }
+
+/** The options of a rule unit in YAML: what to do with a post that breaks it. */
+export const ruleActionSchema = z.strictObject({
+  action: z.enum(['hold', 'reject', 'discard']).optional(),
+});

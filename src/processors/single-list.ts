@@ -6,14 +6,14 @@
 import { isSignal, StageError } from '../errors.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { messageId } from '../mail/list-mail.ts';
-import type { ListMail, Processor } from '../types.ts';
+import type { ListMail, Processor, UnitModule } from '../types.ts';
 import { buildUnit, DEFAULT_PIPELINE, type UnitFactory, type UnitSpec, units } from './units.ts';
 
 export interface SingleListOptions extends ListSettings {
   /** The units to run, by name, in order. @default DEFAULT_PIPELINE */
   pipeline?: UnitSpec[];
   /** Extra units (custom code) by name, next to the built-in registry. */
-  extraUnits?: Record<string, UnitFactory>;
+  extraUnits?: Record<string, UnitModule<UnitFactory>>;
 }
 
 export interface SingleList extends Processor {

@@ -5,6 +5,7 @@
  * moderator password (Approved), and any configured names.
  */
 
+import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
 import type { Processor } from '../types.ts';
 
@@ -41,6 +42,12 @@ export function nameMatcher(names: readonly string[]): (name: string) => boolean
     return exact.has(lower) || prefixes.some((p) => lower.startsWith(p));
   };
 }
+
+/** The options of `type: strip-headers` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({
+  remove: z.array(z.string()).optional(),
+  keep_list_fields: z.boolean().optional(),
+});
 
 export default function createStripHeaders(
   _list: ListSettings,

@@ -6,6 +6,7 @@
  * are not UTF-8 keeps its bytes and only gains the prefix.
  */
 
+import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
 import { decodeWords, encodeWordsIfNeeded } from '../mail/encoded-words.ts';
 import type { ListMail, Processor } from '../types.ts';
@@ -86,6 +87,9 @@ export function prefixSubject(
   const subject = decodeWords(mail.header.get('Subject') ?? '');
   mail.header.set('Subject', encodeWordsIfNeeded(applyPrefix(subject, prefix, position, n)));
 }
+
+/** The options of `type: subject-prefix` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({ position: z.enum(['before-re', 'after-re']).optional() });
 
 export default function createSubjectPrefix(
   list: ListSettings,

@@ -1,43 +1,45 @@
 /**
  * The static registry of a list's processor units: the name used in a list's `pipeline:`
- * → its factory, which takes the list's settings and the unit's own options.
+ * → the unit's module (its default factory, which takes the list's settings and the unit's
+ * own options, and the `schema` of those options). A new unit is its file, its test and one
+ * line here.
  */
 
 import type { ListSettings } from '../list/settings.ts';
-import type { Processor } from '../types.ts';
-import createApproved from './approved.ts';
-import createContentFilter from './content-filter.ts';
-import createDmarc from './dmarc.ts';
-import createEnvelope from './envelope.ts';
-import createExplicitDestination from './explicit-destination.ts';
-import createFooter from './footer.ts';
-import createListHeaders from './list-headers.ts';
-import createLoopGuard from './loop-guard.ts';
-import createMaxRecipients from './max-recipients.ts';
-import createMaxSize from './max-size.ts';
-import createPostingPolicy from './posting-policy.ts';
-import createReplyTo from './reply-to.ts';
-import createStripHeaders from './strip-headers.ts';
-import createSubjectPrefix from './subject-prefix.ts';
+import type { Processor, UnitModule } from '../types.ts';
+import * as approved from './approved.ts';
+import * as contentFilter from './content-filter.ts';
+import * as dmarc from './dmarc.ts';
+import * as envelope from './envelope.ts';
+import * as explicitDestination from './explicit-destination.ts';
+import * as footer from './footer.ts';
+import * as listHeaders from './list-headers.ts';
+import * as loopGuard from './loop-guard.ts';
+import * as maxRecipients from './max-recipients.ts';
+import * as maxSize from './max-size.ts';
+import * as postingPolicy from './posting-policy.ts';
+import * as replyTo from './reply-to.ts';
+import * as stripHeaders from './strip-headers.ts';
+import * as subjectPrefix from './subject-prefix.ts';
 
 export type UnitFactory = (list: ListSettings, options: never) => Processor;
 
 export const units = {
-  'loop-guard': createLoopGuard,
-  approved: createApproved,
-  'posting-policy': createPostingPolicy,
-  'max-size': createMaxSize,
-  'max-recipients': createMaxRecipients,
-  'explicit-destination': createExplicitDestination,
-  'content-filter': createContentFilter,
-  'strip-headers': createStripHeaders,
-  'subject-prefix': createSubjectPrefix,
-  'reply-to': createReplyTo,
-  dmarc: createDmarc,
-  footer: createFooter,
-  'list-headers': createListHeaders,
-  envelope: createEnvelope,
-} satisfies Record<string, UnitFactory>;
+  'loop-guard': loopGuard,
+  approved: approved,
+  'posting-policy': postingPolicy,
+  'max-size': maxSize,
+  'max-recipients': maxRecipients,
+  'explicit-destination': explicitDestination,
+  'content-filter': contentFilter,
+  'strip-headers': stripHeaders,
+  'subject-prefix': subjectPrefix,
+  'reply-to': replyTo,
+  dmarc: dmarc,
+  footer: footer,
+  'list-headers': listHeaders,
+  envelope: envelope,
+} satisfies Record<string, UnitModule<UnitFactory>>;
 
 export type UnitName = keyof typeof units;
 
@@ -75,10 +77,10 @@ export const DEFAULT_PIPELINE = [
 export function buildUnit(
   list: ListSettings,
   spec: UnitSpec,
-  registry: Record<string, UnitFactory> = units,
+  registry: Record<string, UnitModule<UnitFactory>> = units,
 ): Processor {
   const { type, ...inline } = typeof spec === 'string' ? { type: spec } : spec;
-  const factory = registry[type];
+  const factory = registry[type]?.default;
   if (!factory) {
     throw new Error(
       `list ${list.name}: unknown pipeline unit '${type}'; known units: ${Object.keys(registry).join(', ')}`,

@@ -1,17 +1,17 @@
 /** The static registry of reactors (YAML `type:` → default factory). */
-import type { Reactor } from '../types.ts';
-import createJsonLog from './json-log.ts';
-import createNotifyModerators from './notify-moderators.ts';
-import createNotifyPoster from './notify-poster.ts';
-import createQuarantine from './quarantine.ts';
-import createStderrLogger from './stderr-logger.ts';
+import type { Reactor, UnitModule } from '../types.ts';
+import * as jsonLog from './json-log.ts';
+import * as notifyModerators from './notify-moderators.ts';
+import * as notifyPoster from './notify-poster.ts';
+import * as quarantine from './quarantine.ts';
+import * as stderrLogger from './stderr-logger.ts';
 
 export const reactors = {
-  'stderr-logger': createStderrLogger,
-  'json-log': createJsonLog,
-  'notify-poster': createNotifyPoster,
-  'notify-moderators': createNotifyModerators,
-  quarantine: createQuarantine,
-} satisfies Record<string, (options: never) => Reactor>;
+  'stderr-logger': stderrLogger,
+  'json-log': jsonLog,
+  'notify-poster': notifyPoster,
+  'notify-moderators': notifyModerators,
+  quarantine: quarantine,
+} satisfies Record<string, UnitModule<(options: never) => Reactor>>;
 
 export type ReactorType = keyof typeof reactors;

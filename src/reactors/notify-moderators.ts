@@ -5,6 +5,8 @@
  * "reject|discard TOKEN" to LIST-request@ refuses it. `play()` has already stored the post
  * durably under the id the notice names, before this runs.
  */
+
+import { z } from 'zod';
 import { isSignal } from '../errors.ts';
 import { ownerAddress, requestAddress } from '../list/addresses.ts';
 import { createListMail } from '../mail/list-mail.ts';
@@ -26,6 +28,12 @@ export interface NotifyModeratorsOptions extends NoticeReactorOptions {
 }
 
 const DAY = 86_400_000;
+
+/** The options of `type: notify-moderators` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({
+  per_day: z.number().int().positive().optional(),
+  templates: z.record(z.string(), z.string()).optional(),
+});
 
 export default function createNotifyModerators(options: NotifyModeratorsOptions): Reactor {
   const outlet = noticeOutlet(options, options.per_day ?? 200);

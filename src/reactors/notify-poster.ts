@@ -4,6 +4,8 @@
  * bounces, other lists' traffic), and never more than `per_day` notices to one address,
  * so a forged sender cannot turn the list into a backscatter cannon.
  */
+
+import { z } from 'zod';
 import { isSignal } from '../errors.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import {
@@ -20,6 +22,14 @@ export interface NotifyPosterOptions extends NoticeReactorOptions {
   /** Tell posters why their post was rejected. @default true */
   rejected?: boolean;
 }
+
+/** The options of `type: notify-poster` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({
+  held: z.boolean().optional(),
+  rejected: z.boolean().optional(),
+  per_day: z.number().int().positive().optional(),
+  templates: z.record(z.string(), z.string()).optional(),
+});
 
 export default function createNotifyPoster(options: NotifyPosterOptions): Reactor {
   const outlet = noticeOutlet(options);

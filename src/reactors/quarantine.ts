@@ -5,6 +5,7 @@
  * (Mail a processor crashed on is quarantined by `play()` itself.)
  */
 import { join } from 'node:path';
+import { z } from 'zod';
 import { isSignal, type SignalKind } from '../errors.ts';
 import { MailStore } from '../state/mail-store.ts';
 import type { Reactor } from '../types.ts';
@@ -17,6 +18,13 @@ export interface QuarantineOptions {
   /** Also keep mail a distributor failed on. @default false */
   distributor_failures?: boolean;
 }
+
+/** The options of `type: quarantine` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({
+  state_dir: z.string().min(1),
+  signals: z.array(z.enum(['hold', 'reject', 'discard'])).optional(),
+  distributor_failures: z.boolean().optional(),
+});
 
 export default function createQuarantine(options: QuarantineOptions): Reactor {
   const kinds = new Set(options.signals ?? ['reject', 'discard']);

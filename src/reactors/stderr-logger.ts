@@ -3,6 +3,7 @@
  * and terminals: when, which stage and unit, which message, what happened.
  */
 import type { Writable } from 'node:stream';
+import { z } from 'zod';
 import { describeError, isSignal } from '../errors.ts';
 import { messageId } from '../mail/list-mail.ts';
 import type { Reactor, StageFailure } from '../types.ts';
@@ -22,6 +23,9 @@ export function formatFailure(failure: StageFailure): string {
   const text = describeError(failure.error).replace(/[\r\n]+/g, ' ');
   return `${failure.stage}/${failure.unit} ${what}${list}${id ? ` <${id}>` : ''}: ${text}`;
 }
+
+/** The options of `type: stderr-logger` as written in YAML, checked before the factory runs; the output is the factory's options. */
+export const schema = z.strictObject({ signals: z.boolean().optional() });
 
 export default function createStderrLogger(options: StderrLoggerOptions = {}): Reactor {
   const output = options.output ?? process.stderr;

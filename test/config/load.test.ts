@@ -92,6 +92,17 @@ describe('configuration errors name file:line:col, key, expected and fix', () =>
     ]);
   });
 
+  it('archive and quarantine options are checked like every other unit’s', async () => {
+    const { lines } = await problems({
+      'malist.yaml':
+        'state_dir: state\ndistribute:\n  - type: archive\n    dir: archive\n    format: mbx\nreactors:\n  - type: quarantine\n    signal: [reject]\n',
+    });
+    expect(lines).toEqual([
+      "malist.yaml:5:13 distribute.0.format: archive: expected one of mbox | maildir | both, got 'mbx' (fix: did you mean 'mbox'?)",
+      "malist.yaml:8:5 reactors.0.signal: quarantine: unknown key (fix: did you mean 'signals'?)",
+    ]);
+  });
+
   it('a missing required key points at the mapping that lacks it', async () => {
     const { lines } = await problems({ 'lists/red.yaml': 'display_name: Red\nmembers: []\n' });
     expect(lines).toEqual([
