@@ -16,7 +16,13 @@ import { HeaderBlock } from '../mail/header-block.ts';
 import { isAutoReply, isChallenge } from './automated.ts';
 import { type DsnRecipient, parseDeliveryStatus } from './dsn.ts';
 import { type Part, rescueParts, type Scanned, scanMail } from './scan.ts';
-import { type BounceClass, bounceClass, classFromText, enhancedStatus, hasSignal } from './severity.ts';
+import {
+  type BounceClass,
+  bounceClass,
+  classFromText,
+  enhancedStatus,
+  hasSignal,
+} from './severity.ts';
 import { noticeFormat, noticeLines, noticeOutlook, textRecipients } from './text-notice.ts';
 
 export interface BouncedRecipient {
@@ -75,14 +81,24 @@ function contextOf(raw: Buffer): Context {
   const h = scanned.headers;
   const end = scanned.lines.findIndex((l) => l.trim() === '');
   const headerText = scanned.lines.slice(0, end < 0 ? scanned.lines.length : end).join('\n');
-  const subject = (HeaderBlock.parse(Buffer.from(`${headerText}\n\n`, 'latin1')).header.getDecoded('Subject') ?? '').slice(0, 500);
+  const subject = (
+    HeaderBlock.parse(Buffer.from(`${headerText}\n\n`, 'latin1')).header.getDecoded('Subject') ?? ''
+  ).slice(0, 500);
   const senders = [...parseAddressList(h['from']), ...parseAddressList(h['sender'])];
   const fromMta =
     /^<\s*>$/.test((h['from'] ?? '').trim()) ||
     senders.some((s) => MTA_LOCAL.test(s.address.split('@')[0] ?? '')) ||
     MTA_NAME.test(h['from'] ?? '');
   const own = new Set<string>();
-  for (const field of ['from', 'to', 'return-path', 'sender', 'reply-to', 'delivered-to', 'envelope-to'])
+  for (const field of [
+    'from',
+    'to',
+    'return-path',
+    'sender',
+    'reply-to',
+    'delivered-to',
+    'envelope-to',
+  ])
     for (const m of parseAddressList(h[field])) {
       const a = normalizeAddress(m.address);
       if (a) own.add(a);
@@ -97,7 +113,9 @@ function fromReports(ctx: Context, notice: string): BouncedRecipient[] | 'succes
   if (reports.length === 0) reports = rescueParts(lines, 'message/delivery-status');
   if (reports.length === 0) return undefined;
   const top = Math.min(...reports.map((p) => p.nested));
-  const entries = reports.filter((p) => p.nested === top).flatMap((p) => parseDeliveryStatus(p.body));
+  const entries = reports
+    .filter((p) => p.nested === top)
+    .flatMap((p) => parseDeliveryStatus(p.body));
   if (entries.length === 0) return undefined;
   const out: BouncedRecipient[] = [];
   for (const e of entries) {
@@ -106,7 +124,9 @@ function fromReports(ctx: Context, notice: string): BouncedRecipient[] | 'succes
     out.push(r);
   }
   if (out.length > 0) return out;
-  return entries.every((e) => /^(delivered|relayed|expanded)$/.test(e.action)) ? 'success' : undefined;
+  return entries.every((e) => /^(delivered|relayed|expanded)$/.test(e.action))
+    ? 'success'
+    : undefined;
 }
 
 function fromDsnEntry(e: DsnRecipient, notice: string): BouncedRecipient | undefined {
@@ -166,11 +186,13 @@ function fromText(ctx: Context, notice: string): BouncedRecipient[] {
   const found = textRecipients(lines, ctx.own);
   for (const a of (ctx.scanned.headers['x-failed-recipients'] ?? '').split(/[,\s]+/)) {
     const address = normalizeAddress(a);
-    if (!address || found.some((f) => f.address === address || f.aliases.includes(address))) continue;
+    if (!address || found.some((f) => f.address === address || f.aliases.includes(address)))
+      continue;
     found.push({ address, aliases: [], diagnostic: cap(lines.join(' ').replace(/\s+/g, ' ')) });
   }
   const outlook = noticeOutlook(ctx.subject, notice);
-  const permanent = outlook === 'failed' ? true : /temporar|transient/i.test(notice) ? false : undefined;
+  const permanent =
+    outlook === 'failed' ? true : /temporar|transient/i.test(notice) ? false : undefined;
   const whole = lines.join(' ').replace(/\s+/g, ' ');
   return found.map((f) => {
     const action = outlook === 'retry' ? 'delayed' : 'failed';
@@ -193,12 +215,26 @@ function fromText(ctx: Context, notice: string): BouncedRecipient[] {
 /** A read receipt that reports a rejection (Dovecot's "automatically rejected"). */
 function rejectionMdn(ctx: Context, notice: string): BouncedRecipient[] {
   const mdn = ctx.scanned.parts.find((p) => p.type === 'message/disposition-notification');
-  if (!mdn || !/;\s*(deleted|denied|failed)/i.test(mdn.body) || !/reject/i.test(notice + ctx.subject)) return [];
+  if (
+    !mdn ||
+    !/;\s*(deleted|denied|failed)/i.test(mdn.body) ||
+    !/reject/i.test(notice + ctx.subject)
+  )
+    return [];
   const final = /^final-recipient:\s*(?:rfc822;)?\s*<?([^\s<>]+@[^\s<>]+)>?/im.exec(mdn.body);
   const address = normalizeAddress(final?.[1] ?? '');
   if (!address) return [];
   const diagnostic = cap(notice.replace(/\s+/g, ' ').trim());
-  return [{ address, aliases: [], action: 'failed', status: '', diagnostic, class: classFromText(diagnostic) }];
+  return [
+    {
+      address,
+      aliases: [],
+      action: 'failed',
+      status: '',
+      diagnostic,
+      class: classFromText(diagnostic),
+    },
+  ];
 }
 
 /** Classifies a mail that arrived at a bounce address. */
@@ -210,7 +246,8 @@ export function classifyBounce(raw: Buffer): BounceVerdict {
   if (reportType === 'feedback-report') return { kind: 'not-bounce', reason: 'feedback-report' };
   if (reportType === 'disposition-notification') {
     const rejected = rejectionMdn(ctx, notice);
-    if (rejected.length > 0) return { kind: 'bounce', format: 'mdn-rejection', recipients: rejected };
+    if (rejected.length > 0)
+      return { kind: 'bounce', format: 'mdn-rejection', recipients: rejected };
     return { kind: 'not-bounce', reason: 'mdn' };
   }
   if (isChallenge(ctx.scanned.headers, ctx.subject, notice, ctx.fromMta))
@@ -219,8 +256,15 @@ export function classifyBounce(raw: Buffer): BounceVerdict {
   if (reported === 'success') return { kind: 'not-bounce', reason: 'success-report' };
   if (reported) return { kind: 'bounce', format: 'dsn', recipients: reported };
   const looksLikeNotice =
-    ctx.fromMta || BOUNCE_SUBJECT.test(ctx.subject) || FAILURE_PHRASE.test(notice.slice(0, 3000)) || 'x-failed-recipients' in ctx.scanned.headers;
-  if (!ctx.fromMta && !BOUNCE_SUBJECT.test(ctx.subject) && isAutoReply(ctx.scanned.headers, ctx.subject, notice))
+    ctx.fromMta ||
+    BOUNCE_SUBJECT.test(ctx.subject) ||
+    FAILURE_PHRASE.test(notice.slice(0, 3000)) ||
+    'x-failed-recipients' in ctx.scanned.headers;
+  if (
+    !ctx.fromMta &&
+    !BOUNCE_SUBJECT.test(ctx.subject) &&
+    isAutoReply(ctx.scanned.headers, ctx.subject, notice)
+  )
     return { kind: 'not-bounce', reason: 'auto-reply' };
   if (looksLikeNotice) {
     const recipients = fromText(ctx, notice);

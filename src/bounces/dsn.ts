@@ -44,7 +44,11 @@ export function addressOfField(value: string | undefined): string {
 
 /** What an Action field says, in RFC 3464 words ('' when it says nothing known). */
 export function actionOf(value: string | undefined): string {
-  const word = (value ?? '').trim().toLowerCase().split(/[\s(;,]/)[0] ?? '';
+  const word =
+    (value ?? '')
+      .trim()
+      .toLowerCase()
+      .split(/[\s(;,]/)[0] ?? '';
   if (/^(failed|failure|fail|error|permanent|undeliverable|bounced?)$/.test(word)) return 'failed';
   if (/^(delayed|delay|deferred|transient|temporary)$/.test(word)) return 'delayed';
   if (/^(delivered|relayed|expanded)$/.test(word)) return word;

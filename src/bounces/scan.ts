@@ -105,9 +105,7 @@ export function mediaType(value: string | undefined): string {
 export function decodeBody(lines: readonly string[], encoding: string | undefined): string {
   const cte = (encoding ?? '').trim().toLowerCase();
   if (cte === 'base64')
-    return Buffer.from(lines.join('').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64').toString(
-      'latin1',
-    );
+    return Buffer.from(lines.join('').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64').toString('latin1');
   if (cte !== 'quoted-printable') return lines.join('\n');
   let out = '';
   for (const line of lines) {
@@ -156,7 +154,11 @@ function entity(
   parts: Part[],
   topHeaders?: Record<string, string>,
 ): number {
-  const end = headerEnd(lines, start, topHeaders ? Number.POSITIVE_INFINITY : MAX_PART_HEADER_LINES);
+  const end = headerEnd(
+    lines,
+    start,
+    topHeaders ? Number.POSITIVE_INFINITY : MAX_PART_HEADER_LINES,
+  );
   const headers = topHeaders ?? fieldsOf(lines.slice(start, end));
   const type = mediaType(headers['content-type']);
   let i = end + 1;

@@ -25,9 +25,8 @@ const SOFT_WORDS =
 
 /** The enhanced status code (`5.1.1`) in a text, or ''; never a piece of an IP address. */
 export function enhancedStatus(text: string): string {
-  const pattern = /(^|[^\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\d|\.\d)/g;
-  for (let m = pattern.exec(text); m; m = pattern.exec(text)) return `${m[2]}.${m[3]}.${m[4]}`;
-  return '';
+  const m = /(^|[^\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\d|\.\d)/.exec(text);
+  return m ? `${m[2]}.${m[3]}.${m[4]}` : '';
 }
 
 /** The three-digit SMTP reply code in a text (`550`), or ''; never a piece of a number. */
@@ -45,7 +44,10 @@ function specific(status: string): boolean {
 /** True when a text says anything about why (a code, or words of either class). */
 export function hasSignal(text: string): boolean {
   return (
-    HARD_WORDS.test(text) || SOFT_WORDS.test(text) || smtpCode(text) !== '' || enhancedStatus(text) !== ''
+    HARD_WORDS.test(text) ||
+    SOFT_WORDS.test(text) ||
+    smtpCode(text) !== '' ||
+    enhancedStatus(text) !== ''
   );
 }
 
@@ -72,12 +74,15 @@ export function bounceClass(
   if (action === 'delayed') return 'soft';
   const code = enhancedStatus(status) || enhancedStatus(diagnostic);
   const chosen =
-    code && !specific(code) ? enhancedStatus(diagnostic) || code : code || enhancedStatus(diagnostic);
+    code && !specific(code)
+      ? enhancedStatus(diagnostic) || code
+      : code || enhancedStatus(diagnostic);
   if (chosen.startsWith('4')) return 'soft';
   if (chosen && specific(chosen)) {
     const [, subject, detail] = chosen.split('.');
     if (subject === '1') return 'hard';
-    if (subject === '2') return detail === '1' ? 'hard' : detail === '0' ? classFromText(diagnostic) : 'soft';
+    if (subject === '2')
+      return detail === '1' ? 'hard' : detail === '0' ? classFromText(diagnostic) : 'soft';
     if (subject === '3' && detail === '4') return 'soft';
     if (subject === '7') return HARD_WORDS.test(diagnostic) ? 'hard' : 'soft';
     return 'hard';

@@ -72,14 +72,19 @@ function isRecipientOccurrence(line: string, start: number, end: number): boolea
   // Alone on the line: bullets, quotes, a trailing colon or "on <date>" allowed.
   if (/^[\s*>•·"'[(-]*(smtp:|dda:smtp=)?$/i.test(before.slice(-40)) && before.length < 40) {
     if (/^["'\])]*\s*[:;,.]?\s*$/.test(after)) return true;
-    if (/^["'\])]*\s*(on |[:;]|\(|- |\.\.\.|is |has |does |was |\[|<|\s{2,})/i.test(after)) return true;
+    if (/^["'\])]*\s*(on |[:;]|\(|- |\.\.\.|is |has |does |was |\[|<|\s{2,})/i.test(after))
+      return true;
     if (/^["'\]]*\s*<[^>]*>\s*$/.test(after)) return true;
   }
   if (/dda:smtp=$|smtp:$/i.test(before)) return true;
   if (LEAD_IN.test(before.slice(-60))) return true;
   if (REASON_AFTER.test(after) && /^[\s*>"'<[(-]*$/.test(before)) return true;
   // "User mailbox exceeds allowed size: a@b", "User's mailbox is full: <a@b>".
-  if (/:\s*$/.test(before) && /^\W*$/.test(after) && /(user|mailbox|recipient|account|deliver)/i.test(before))
+  if (
+    /:\s*$/.test(before) &&
+    /^\W*$/.test(after) &&
+    /(user|mailbox|recipient|account|deliver)/i.test(before)
+  )
     return true;
   return false;
 }
@@ -173,10 +178,16 @@ export function noticeOutlook(subject: string, notice: string): 'retry' | 'faile
 /** Which family of MTA wrote a notice, for the log ('text' when none is recognised). */
 export function noticeFormat(notice: string): string {
   const head = notice.slice(0, 4000);
-  if (/qmail-send program|I'm afraid I wasn't able to deliver|\(#[45]\.\d\.\d\)/i.test(head)) return 'qmail';
+  if (/qmail-send program|I'm afraid I wasn't able to deliver|\(#[45]\.\d\.\d\)/i.test(head))
+    return 'qmail';
   if (/created automatically by mail delivery software/i.test(head)) return 'exim';
   if (/permanent fatal errors|transcript of session follows/i.test(head)) return 'sendmail';
   if (/this is the (\w+ )?postfix program|the mail system/i.test(head)) return 'postfix';
-  if (/did not reach the following recipient|delivery has failed to these recipients|MSEXCH:/i.test(head)) return 'exchange';
+  if (
+    /did not reach the following recipient|delivery has failed to these recipients|MSEXCH:/i.test(
+      head,
+    )
+  )
+    return 'exchange';
   return 'text';
 }

@@ -62,7 +62,9 @@ export function check(row: FixtureRow, verdict: BounceVerdict): string {
     if (row.class === 'delay') {
       if (r.action !== 'delayed') problems.push(`${want} ${r.action}, expected delayed`);
     } else if (r.action !== 'failed' || r.class !== row.class)
-      problems.push(`${want} ${r.action} ${r.class}, expected failed ${row.class} (${r.status} ${r.diagnostic.slice(0, 80)})`);
+      problems.push(
+        `${want} ${r.action} ${r.class}, expected failed ${row.class} (${r.status} ${r.diagnostic.slice(0, 80)})`,
+      );
   }
   for (const r of verdict.recipients)
     if (!row.expected.includes(r.address) && !r.aliases.some((a) => row.expected.includes(a)))
