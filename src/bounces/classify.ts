@@ -53,7 +53,8 @@ export type BounceVerdict =
   | { kind: 'bounce'; format: string; recipients: BouncedRecipient[] }
   | { kind: 'not-bounce'; reason: NotBounceReason };
 
-const DSN_TYPES = new Set(['message/delivery-status', 'message/global-delivery-status']);
+/** message/delivery-status, its RFC 6533 form, and the x- spellings some gateways use. */
+const isReport = (type: string) => /^message\/(x-?)?(global-)?delivery-status$/.test(type);
 const DIAGNOSTIC_CAP = 1000;
 const MTA_LOCAL =
   /^(mailer-?daemon|mail-?daemon|postmaster|mdaemon|ndr|bounces?|mail\.delivery\.system|microsoftexchange[0-9a-f]*|e500_smtp_mail_service|.*mailer-daemon.*)$/i;
@@ -90,15 +91,7 @@ function contextOf(raw: Buffer): Context {
     senders.some((s) => MTA_LOCAL.test(s.address.split('@')[0] ?? '')) ||
     MTA_NAME.test(h['from'] ?? '');
   const own = new Set<string>();
-  for (const field of [
-    'from',
-    'to',
-    'return-path',
-    'sender',
-    'reply-to',
-    'delivered-to',
-    'envelope-to',
-  ])
+  for (const field of ['from', 'to', 'return-path', 'sender', 'reply-to'])
     for (const m of parseAddressList(h[field])) {
       const a = normalizeAddress(m.address);
       if (a) own.add(a);
@@ -109,7 +102,7 @@ function contextOf(raw: Buffer): Context {
 /** The failed and delayed recipients of the DSN parts nearest the top. */
 function fromReports(ctx: Context, notice: string): BouncedRecipient[] | 'success' | undefined {
   const { parts, lines } = ctx.scanned;
-  let reports = parts.filter((p) => DSN_TYPES.has(p.type));
+  let reports = parts.filter((p) => isReport(p.type));
   if (reports.length === 0) reports = rescueParts(lines, 'message/delivery-status');
   if (reports.length === 0) return undefined;
   const top = Math.min(...reports.map((p) => p.nested));

@@ -18,7 +18,7 @@ export type BounceClass = 'hard' | 'soft';
 
 /** Wording of an address that does not exist (several languages; checked first). */
 const HARD_WORDS =
-  /(user ?unknown|unknown (user|recipient|address|local)|no such (user|mailbox|address|recipient|account|domain|person)|does ?n[o']t exist|doesn't have an? [\w.-]+ account|not exist|non[- ]?existent|is not a known user|not a valid (user|recipient|mailbox|address)|(invalid|bad|unknown)[ _-]?(recipient|mailbox|address|user|userid|final delivery)|no mail ?-?box|mail ?-?box (is )?(not found|unavailable|does not)|mail-box not found|mailbox not available|user not (found|known|listed)|not listed in|account (is |has been )?(disabled|closed|discontinued|deactivated|inactive|suspended|expired|removed|terminated)|has been disabled|deactivated mailbox|not an active address|no longer (on|available|valid|active|exists?)|no account by that name|no mailbox here|addressee unknown|recipient rejected|address rejected|recipient address rejected: user|relay(ing)? (access )?(denied|not permitted)|not a relay|isn't in my list of allowed rcpthosts|not our customer|host (not found|unknown)|unknown host|domain (not found|does not exist)|name service error|name or service not known|no final (email )?delivery point|could not find a gateway|wasn't found at|not found in directory|nie istnieje|n'existe pas|existiert nicht|unbekannt|no existe|inesistente|sconosciuto|ne sushhestvuet|not found)/i;
+  /(user ?unknown|unknown (user|recipient|address|local)|no such (user|mailbox|address|recipient|account|domain|person)|does ?n[o']t exist|doesn't have an? [\w.-]+ account|not exist|non[- ]?existent|is not a known user|not a valid (user|recipient|mailbox|address)|(invalid|bad|unknown)[ _-]?(recipient|mailbox|address|user|userid|final delivery)|no mail ?-?box|mail ?-?box (is )?(not found|unavailable|does not)|mail-box not found|mailbox not available|user not (found|known|listed)|not listed in|account (is |has been )?(disabled|closed|discontinued|deactivated|inactive|suspended|expired|removed|terminated)|has been disabled|deactivated mailbox|not an active address|no longer (on|available|valid|active|exists?)|no account by that name|no mailbox here|addressee unknown|recipient rejected|address rejected|recipient address rejected: user|relay(ing)? (access )?(denied|not permitted)|not a relay|as a relay|isn't in my list of allowed rcpthosts|not our customer|host (not found|unknown)|unknown host|domain (not found|does not exist)|name service error|name or service not known|no final (email )?delivery point|could not find a gateway|wasn't found at|not found in directory|nie istnieje|n'existe pas|existiert nicht|unbekannt|no existe|inesistente|sconosciuto|ne sushhestvuet|not found)/i;
 /** Wording of a refusal of the message, a full mailbox, or a passing trouble. */
 const SOFT_WORDS =
   /(quota|mail ?(box|folder) (is )?full|is full|full mailbox|over ?quota|exceed|disk space|insufficient (system )?storage|storage space|size limit|too (big|large|long)|message size|zuviele|spam|junk|\bube\b|blacklist|blocklist|block(ed|ing)|policy|dmarc|\bspf\b|reputation|virus|content (filter|rejected)|not accepting mail|not permitted to send|looping|loop detected|too many hops|try (again )?later|temporar|greylist|rate limit|too many (connections|messages|recipients)|timed? ?out|time expired|not (been )?collected|connection (refused|failed)|no answer|unreachable|not delivered within|attempts? (to deliver )?(over|failed)|failed \d+ attempts|requires confirmation|processing error|command died|avpcheck|resend|hosts? (have|has) been failing|retry time)/i;
@@ -35,10 +35,13 @@ export function smtpCode(text: string): string {
   return m ? m[2]! : '';
 }
 
-/** True when a status names a specific condition (not x.0.0, not an unknown subject). */
+/**
+ * True when a status names a specific condition: a subject of RFC 3463 and a detail; an
+ * "other" detail (5.3.0, 5.7.0) or an unknown subject (5.9.8) leaves the choice to the text.
+ */
 function specific(status: string): boolean {
   const [, subject, detail] = status.split('.');
-  return Number(subject) >= 1 && Number(subject) <= 7 && !(subject === '0' && detail === '0');
+  return Number(subject) >= 1 && Number(subject) <= 7 && detail !== '0';
 }
 
 /** True when a text says anything about why (a code, or words of either class). */

@@ -76,7 +76,7 @@ function isRecipientOccurrence(line: string, start: number, end: number): boolea
       return true;
     if (/^["'\]]*\s*<[^>]*>\s*$/.test(after)) return true;
   }
-  if (/dda:smtp=$|smtp:$/i.test(before)) return true;
+  if (/(dda:(smtp=)?|smtp:)$/i.test(before)) return true;
   if (LEAD_IN.test(before.slice(-60))) return true;
   if (REASON_AFTER.test(after) && /^[\s*>"'<[(-]*$/.test(before)) return true;
   // "User mailbox exceeds allowed size: a@b", "User's mailbox is full: <a@b>".
@@ -86,6 +86,15 @@ function isRecipientOccurrence(line: string, start: number, end: number): boolea
     /(user|mailbox|recipient|account|deliver)/i.test(before)
   )
     return true;
+  return false;
+}
+
+/** True when the line before `i` (blank lines skipped) introduces the sender ("sent by"). */
+function sentByBefore(lines: readonly string[], i: number): boolean {
+  for (let j = i - 1; j >= 0 && j >= i - 3; j--) {
+    const text = lines[j]!.trim();
+    if (text !== '') return /(sent by|message from|sender( was)?|from the sender):?$/i.test(text);
+  }
   return false;
 }
 
@@ -114,10 +123,12 @@ function findRecipients(lines: readonly string[], exclude: ReadonlySet<string>):
         continue;
       }
     }
-    if (NOT_A_RECIPIENT_LINE.test(line)) continue;
+    if (NOT_A_RECIPIENT_LINE.test(line) || sentByBefore(lines, i)) continue;
     ADDRESS.lastIndex = 0;
     for (let m = ADDRESS.exec(line); m; m = ADDRESS.exec(line)) {
-      const address = mailboxAddress(m[1]!);
+      // `'a@b'` quoted, `SMTP=a@b` (Exchange's X.400 form): the address inside.
+      const text = m[1]!.replace(/^['`]+|['`]+$/g, '').replace(/^(smtp|rfc-?822)=/i, '');
+      const address = mailboxAddress(text);
       if (!address || exclude.has(address) || ROBOT_LOCAL.test(address.split('@')[0]!)) continue;
       if (!isRecipientOccurrence(line, m.index, m.index + m[0].length)) continue;
       const known = found.find((f) => f.address === address || f.aliases.includes(address));
