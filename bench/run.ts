@@ -9,7 +9,8 @@
  * accepted at the sink. Prints a table and writes bench/results/latest.{json,md}.
  *
  * Flags: --quick (no 100,000-member cases, no mlmmj per-recipient), --no-mlmmj, --dir DIR
- * (where inboxes, spools and state go; default the system's temp directory).
+ * (where inboxes, spools and state go; default the system's temp directory), --bounce (only
+ * the bounce parser's case: a 5 MB hostile DSN, bench/bounce.ts).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_CONNECTIONS } from '../src/smtp/bulk-client.ts';
+import type { BounceCaseOutput } from './bounce.ts';
 import type { CaseInput, CaseOutput } from './case.ts';
 import { mlmmjInstalled, runMlmmj } from './mlmmj.ts';
 import { sinkFaults, writeInbox } from './post.ts';
@@ -53,6 +55,25 @@ interface Row {
 }
 
 const rows: Row[] = [];
+
+/** The bounce parser on a 5 MB hostile DSN, in its own process (goal: < 1 s, < 50 MB). */
+async function bounceCase(): Promise<Row> {
+  const out = JSON.parse(await child(['bench/bounce.ts'], 120_000)) as BounceCaseOutput;
+  return {
+    case: '5 MB hostile DSN parsed (no closing boundary)',
+    engine: 'malist',
+    n: 1,
+    accepted: 0,
+    wallMs: out.firstMs,
+    perSecond: 1000 / out.medianMs,
+    note: `first parse ${out.firstMs.toFixed(0)} ms, median of 20 ${out.medianMs.toFixed(1)} ms; extra memory ${out.extraRssMb.toFixed(1)} MB; attributed to ${out.found}`,
+  };
+}
+if (process.argv.includes('--bounce')) {
+  const row = await bounceCase();
+  process.stdout.write(`${row.case}: ${row.note}\n`);
+  process.exit(0);
+}
 const ceilings = new Map<string, number>();
 const mlmmjWalls = new Map<string, number>();
 const sink = await startSink();
@@ -329,6 +350,7 @@ await malist(
   { kind: 'play', members: 10, posts: 1_000, verp: false, bodyBytes: KB5 },
   { ceiling: [10_000, 10, KB5] },
 );
+rows.push(await bounceCase());
 // The reference shape from the issue: one transaction carrying every RCPT.
 await ceiling(10_000, 10_000, KB5);
 await sink.close();

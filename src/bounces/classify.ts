@@ -1,24 +1,40 @@
 /**
- * What a mail to the bounce address is: a bounce (which addresses, hard or soft), or not a
- * bounce (a vacation reply, a challenge-response robot, a read receipt, an abuse report, a
- * success report, or just mail). A pure function of the bytes.
+ * What a mail to the bounce address is: a bounce (which addresses, hard or soft, or only
+ * delayed), or not a bounce (a vacation reply, a challenge-response robot, a read receipt,
+ * an abuse report, a success report), or a mail that says nothing this parser can
+ * attribute: an "unrecognised bounce", which the handler logs with its sender and subject
+ * so the operator sees what is missed. A pure function of the bytes, in bounded time:
+ * only the first SCAN_CAP bytes are read (scan.ts).
  *
- * Order matters: a real bounce often carries `Auto-Submitted: auto-replied` (Postfix,
- * Exim), so bounce formats are tried before the robot check.
+ * Structure first: RFC 3464 reports at any depth (a delivery-status part inside
+ * multipart/mixed, a report forwarded as message/rfc822), then the notice's text with
+ * X-Failed-Recipients. Robots are recognised only by specific markers, and only when no
+ * report names a recipient: real bounces say `Auto-Submitted: auto-replied` too.
  */
-import { normalizeAddress } from '../mail/address.ts';
+import { normalizeAddress, parseAddressList } from '../mail/address.ts';
 import { HeaderBlock } from '../mail/header-block.ts';
-import { robotKind } from './automated.ts';
+import { isAutoReply, isChallenge } from './automated.ts';
 import { type DsnRecipient, parseDeliveryStatus } from './dsn.ts';
-import { parseTextBounce } from './non-standard.ts';
-import { findParts } from './report-parts.ts';
-import { type BounceClass, bounceClass } from './severity.ts';
+import { type Part, rescueParts, type Scanned, scanMail } from './scan.ts';
+import {
+  type BounceClass,
+  bounceClass,
+  classFromText,
+  enhancedStatus,
+  hasSignal,
+} from './severity.ts';
+import { noticeFormat, noticeLines, noticeOutlook, textRecipients } from './text-notice.ts';
 
 export interface BouncedRecipient {
-  /** The address in normal form. */
+  /**
+   * The address in normal form: the one the list sent to when the report says
+   * (Original-Recipient, `expanded from`, `generated from`), else the failed one.
+   */
   address: string;
+  /** Other addresses of the same recipient (Final-Recipient, the alias target). */
+  aliases: string[];
   class: BounceClass;
-  /** `failed` or `delayed`. */
+  /** `failed` or `delayed` (a delay warning, which counts nothing). */
   action: 'failed' | 'delayed';
   /** Enhanced status when known (`5.1.1`). */
   status: string;
@@ -31,81 +47,226 @@ export type NotBounceReason =
   | 'mdn'
   | 'feedback-report'
   | 'success-report'
-  | 'not-a-bounce';
+  | 'unrecognised';
 
 export type BounceVerdict =
   | { kind: 'bounce'; format: string; recipients: BouncedRecipient[] }
   | { kind: 'not-bounce'; reason: NotBounceReason };
 
-const DSN_TYPES = ['message/delivery-status', 'message/global-delivery-status'];
+/** message/delivery-status, its RFC 6533 form, and the x- spellings some gateways use. */
+const isReport = (type: string) => /^message\/(x-?)?(global-)?delivery-status$/.test(type);
+const DIAGNOSTIC_CAP = 1000;
+const MTA_LOCAL =
+  /^(mailer-?daemon|mail-?daemon|postmaster|mdaemon|ndr|bounces?|mail\.delivery\.system|microsoftexchange[0-9a-f]*|e500_smtp_mail_service|.*mailer-daemon.*)$/i;
+const MTA_NAME =
+  /(mail delivery|delivery (subsystem|system|service)|mail administrator|system administrator|postmaster|mailer[- ]daemon|mail system|microsoft outlook|jetmail|lsmtp|mailserver|mail server)/i;
+const BOUNCE_SUBJECT =
+  /(undeliver|undelivered|returned mail|returning message|delivery (status|failure|failed|notification|problem|report|error)|failure (notice|delivery)|mail delivery|could not be delivered|non-?delivery|not delivered|delivery has failed|mail error|mail system error|processing error|failed mail|nameserver error|permanent delivery failure|message status|delivery (delayed|warning)|delayed mail|warning: message|user unknown|mail could not|mail failed|rejected mail|email delivery failure|nicht zustellbar|non recens|non remis|no entregado|niedostarczon)/i;
+const FAILURE_PHRASE =
+  /(could not be delivered|couldn't be delivered|was not delivered|wasn't delivered|not be delivered|undeliverable|delivery (to the following recipients? )?(has )?failed|failed permanently|unable to deliver|wasn't able to deliver|not able to deliver|did not reach|delivery is delayed|has not yet been delivered|n'a pas pu|could not deliver|cannot be delivered|permanent fatal errors|address(es)? failed|mail delivery failed)/i;
 
-function fromDsn(entries: DsnRecipient[]): BouncedRecipient[] {
+interface Context {
+  scanned: Scanned;
+  subject: string;
+  fromMta: boolean;
+  /** The bounce's own addresses (sender, recipient): never a failed recipient. */
+  own: Set<string>;
+}
+
+function cap(text: string): string {
+  return text.length > DIAGNOSTIC_CAP ? text.slice(0, DIAGNOSTIC_CAP) : text;
+}
+
+function contextOf(raw: Buffer): Context {
+  const scanned = scanMail(raw);
+  const h = scanned.headers;
+  const end = scanned.lines.findIndex((l) => l.trim() === '');
+  const headerText = scanned.lines.slice(0, end < 0 ? scanned.lines.length : end).join('\n');
+  const subject = (
+    HeaderBlock.parse(Buffer.from(`${headerText}\n\n`, 'latin1')).header.getDecoded('Subject') ?? ''
+  ).slice(0, 500);
+  const senders = [...parseAddressList(h['from']), ...parseAddressList(h['sender'])];
+  const fromMta =
+    /^<\s*>$/.test((h['from'] ?? '').trim()) ||
+    senders.some((s) => MTA_LOCAL.test(s.address.split('@')[0] ?? '')) ||
+    MTA_NAME.test(h['from'] ?? '');
+  const own = new Set<string>();
+  for (const field of ['from', 'to', 'return-path', 'sender', 'reply-to'])
+    for (const m of parseAddressList(h[field])) {
+      const a = normalizeAddress(m.address);
+      if (a) own.add(a);
+    }
+  return { scanned, subject, fromMta, own };
+}
+
+/** The failed and delayed recipients of the DSN parts nearest the top. */
+function fromReports(ctx: Context, notice: string): BouncedRecipient[] | 'success' | undefined {
+  const { parts, lines } = ctx.scanned;
+  let reports = parts.filter((p) => isReport(p.type));
+  if (reports.length === 0) reports = rescueParts(lines, 'message/delivery-status');
+  if (reports.length === 0) return undefined;
+  const top = Math.min(...reports.map((p) => p.nested));
+  const entries = reports
+    .filter((p) => p.nested === top)
+    .flatMap((p) => parseDeliveryStatus(p.body));
+  if (entries.length === 0) return undefined;
   const out: BouncedRecipient[] = [];
   for (const e of entries) {
-    const address = normalizeAddress(e.address);
-    if (!address || out.some((r) => r.address === address)) continue;
-    const action =
-      e.action === 'failed' || e.action === 'delayed'
-        ? e.action
-        : e.action === '' && /^[45]/.test(e.status)
-          ? e.status.startsWith('4')
-            ? 'delayed'
-            : 'failed'
-          : undefined;
-    if (!action) continue;
-    out.push({
-      address,
-      action,
-      status: e.status,
-      diagnostic: e.diagnostic,
-      class: bounceClass(e.status, e.diagnostic, action),
-    });
+    const r = fromDsnEntry(e, notice);
+    if (!r || out.some((o) => o.address === r.address)) continue;
+    out.push(r);
   }
-  return out;
+  if (out.length > 0) return out;
+  return entries.every((e) => /^(delivered|relayed|expanded)$/.test(e.action))
+    ? 'success'
+    : undefined;
+}
+
+function fromDsnEntry(e: DsnRecipient, notice: string): BouncedRecipient | undefined {
+  const address = e.original || e.final;
+  const klass = /^\s*([245])/.exec(e.status)?.[1];
+  const action =
+    e.action === 'failed' || e.action === 'delayed'
+      ? e.action
+      : e.action === '' && klass
+        ? klass === '4'
+          ? 'delayed'
+          : klass === '5'
+            ? 'failed'
+            : undefined
+        : undefined;
+  if (!action || !address) return undefined;
+  // No diagnostic in the report: the notice's text about this address says why.
+  const diagnostic = cap(e.diagnostic || reasonInNotice(notice, [e.final, e.original]) || e.status);
+  return {
+    address,
+    aliases: e.original && e.final && e.final !== e.original ? [e.final] : [],
+    action,
+    status: /([245]\.\d{1,3}\.\d{1,3})/.exec(e.status)?.[1] ?? '',
+    diagnostic,
+    class: bounceClass(e.status, diagnostic, action),
+  };
+}
+
+function reasonInNotice(notice: string, addresses: readonly string[]): string {
+  const lines = noticeLines(notice);
+  for (const r of textRecipients(lines, new Set())) {
+    if (addresses.includes(r.address) || r.aliases.some((a) => addresses.includes(a)))
+      return r.diagnostic;
+  }
+  return '';
+}
+
+/** The notice text: the top-level text parts (HTML stripped when there is no plain text). */
+function noticeText(parts: readonly Part[]): string {
+  const texts = parts.filter((p) => p.nested === 0 && p.type === 'text/plain').map((p) => p.body);
+  if (texts.length > 0) return texts.join('\n').slice(0, 64 * 1024);
+  const html = parts.find((p) => p.nested === 0 && p.type === 'text/html');
+  if (!html) return '';
+  return html.body
+    .slice(0, 64 * 1024)
+    .replace(/<br\s*\/?>|<\/(p|div|tr|li|h\d)>/gi, '\n')
+    .replace(/<[^>]{0,2000}>/g, ' ')
+    .replace(/&nbsp;/g, ' ')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
+/** Recipients from the notice's text and X-Failed-Recipients. */
+function fromText(ctx: Context, notice: string): BouncedRecipient[] {
+  const lines = noticeLines(notice);
+  const found = textRecipients(lines, ctx.own);
+  for (const a of (ctx.scanned.headers['x-failed-recipients'] ?? '').split(/[,\s]+/)) {
+    const address = normalizeAddress(a);
+    if (!address || found.some((f) => f.address === address || f.aliases.includes(address)))
+      continue;
+    found.push({ address, aliases: [], diagnostic: cap(lines.join(' ').replace(/\s+/g, ' ')) });
+  }
+  const outlook = noticeOutlook(ctx.subject, notice);
+  const permanent =
+    outlook === 'failed' ? true : /temporar|transient/i.test(notice) ? false : undefined;
+  const whole = lines.join(' ').replace(/\s+/g, ' ');
+  return found.map((f) => {
+    const action = outlook === 'retry' ? 'delayed' : 'failed';
+    // sendmail's "(reason: …)" is the remote answer; its transcript adds its own guesses.
+    const own = /\(reason: ([^)]*)\)/i.exec(f.diagnostic)?.[1] ?? f.diagnostic;
+    // A recipient listed without a reason takes the notice's (one reason for a list).
+    const diagnostic = hasSignal(own) ? own : `${own} ${whole}`;
+    const status = enhancedStatus(diagnostic);
+    return {
+      address: f.address,
+      aliases: f.aliases,
+      action,
+      status,
+      diagnostic: cap(diagnostic),
+      class: bounceClass(status, diagnostic, action, permanent),
+    };
+  });
+}
+
+/** A read receipt that reports a rejection (Dovecot's "automatically rejected"). */
+function rejectionMdn(ctx: Context, notice: string): BouncedRecipient[] {
+  const mdn = ctx.scanned.parts.find((p) => p.type === 'message/disposition-notification');
+  if (
+    !mdn ||
+    !/;\s*(deleted|denied|failed)/i.test(mdn.body) ||
+    !/reject/i.test(notice + ctx.subject)
+  )
+    return [];
+  const final = /^final-recipient:\s*(?:rfc822;)?\s*<?([^\s<>]+@[^\s<>]+)>?/im.exec(mdn.body);
+  const address = normalizeAddress(final?.[1] ?? '');
+  if (!address) return [];
+  const diagnostic = cap(notice.replace(/\s+/g, ' ').trim());
+  return [
+    {
+      address,
+      aliases: [],
+      action: 'failed',
+      status: '',
+      diagnostic,
+      class: classFromText(diagnostic),
+    },
+  ];
 }
 
 /** Classifies a mail that arrived at a bounce address. */
 export function classifyBounce(raw: Buffer): BounceVerdict {
-  const { header, bodyStart } = HeaderBlock.parse(raw);
-  const contentType = (header.get('Content-Type') ?? '').toLowerCase();
-  const text = raw.toString('latin1');
-  const body = text.slice(bodyStart);
-  if (contentType.startsWith('multipart/report')) {
-    if (/report-type\s*=\s*"?disposition-notification/.test(contentType))
-      return { kind: 'not-bounce', reason: 'mdn' };
-    if (/report-type\s*=\s*"?feedback-report/.test(contentType))
-      return { kind: 'not-bounce', reason: 'feedback-report' };
-    const entries = findParts(body, DSN_TYPES).flatMap((p) => parseDeliveryStatus(p.body));
-    const recipients = fromDsn(entries);
-    if (recipients.length > 0) return { kind: 'bounce', format: 'dsn', recipients };
-    if (entries.length > 0 && entries.every((e) => /^(delivered|relayed|expanded)$/.test(e.action)))
-      return { kind: 'not-bounce', reason: 'success-report' };
+  const ctx = contextOf(raw);
+  const contentType = (ctx.scanned.headers['content-type'] ?? '').toLowerCase();
+  const notice = noticeText(ctx.scanned.parts);
+  const reportType = /report-type\s*=\s*"?([\w-]+)/.exec(contentType)?.[1] ?? '';
+  if (reportType === 'feedback-report') return { kind: 'not-bounce', reason: 'feedback-report' };
+  if (reportType === 'disposition-notification') {
+    const rejected = rejectionMdn(ctx, notice);
+    if (rejected.length > 0)
+      return { kind: 'bounce', format: 'mdn-rejection', recipients: rejected };
+    return { kind: 'not-bounce', reason: 'mdn' };
   }
-  const textual = parseTextBounce(body, header.get('X-Failed-Recipients'));
-  if (textual.length > 0) {
-    const recipients: BouncedRecipient[] = [];
-    for (const t of textual) {
-      const address = normalizeAddress(t.address);
-      if (!address || recipients.some((r) => r.address === address)) continue;
-      const enhanced = /#?([45])\.(\d{1,3})\.(\d{1,3})/.exec(t.diagnostic);
-      const status = enhanced ? `${enhanced[1]}.${enhanced[2]}.${enhanced[3]}` : '';
-      const klass =
-        t.permanent === false
-          ? 'soft'
-          : status || /\b[45]\d\d\b/.test(t.diagnostic)
-            ? bounceClass(status, t.diagnostic)
-            : t.permanent
-              ? 'hard'
-              : 'soft';
-      recipients.push({
-        address,
-        action: t.permanent === false ? 'delayed' : 'failed',
-        status,
-        diagnostic: t.diagnostic,
-        class: klass,
-      });
-    }
-    if (recipients.length > 0) return { kind: 'bounce', format: textual[0]!.format, recipients };
+  if (isChallenge(ctx.scanned.headers, ctx.subject, notice, ctx.fromMta))
+    return { kind: 'not-bounce', reason: 'challenge-response' };
+  const reported = fromReports(ctx, notice);
+  if (reported === 'success') return { kind: 'not-bounce', reason: 'success-report' };
+  if (reported) return { kind: 'bounce', format: 'dsn', recipients: reported };
+  const looksLikeNotice =
+    ctx.fromMta ||
+    BOUNCE_SUBJECT.test(ctx.subject) ||
+    FAILURE_PHRASE.test(notice.slice(0, 3000)) ||
+    'x-failed-recipients' in ctx.scanned.headers;
+  if (
+    !ctx.fromMta &&
+    !BOUNCE_SUBJECT.test(ctx.subject) &&
+    isAutoReply(ctx.scanned.headers, ctx.subject, notice)
+  )
+    return { kind: 'not-bounce', reason: 'auto-reply' };
+  if (looksLikeNotice) {
+    const recipients = fromText(ctx, notice);
+    if (recipients.length > 0) return { kind: 'bounce', format: noticeFormat(notice), recipients };
   }
-  return { kind: 'not-bounce', reason: robotKind(raw) ?? 'not-a-bounce' };
+  return { kind: 'not-bounce', reason: 'unrecognised' };
+}
+
+/** Every address a recipient is known by, the preferred first (for matching members). */
+export function addressesOf(r: BouncedRecipient): string[] {
+  return [r.address, ...r.aliases];
 }

@@ -21,7 +21,7 @@ import { verpAddress } from '../mail/verp.ts';
 import type { MemberStore } from '../members/store.ts';
 import { renderTemplate } from '../notices/templates.ts';
 import type { ListMail } from '../types.ts';
-import { type BouncedRecipient, classifyBounce } from './classify.ts';
+import { addressesOf, type BouncedRecipient, classifyBounce } from './classify.ts';
 import { recordBounce } from './record.ts';
 import type { BounceScoreOptions } from './score.ts';
 import { BounceState } from './state.ts';
@@ -96,15 +96,35 @@ export default function createBounceHandler(
       if (memo?.replies.length === 0) throw new Discard('bounce already recorded');
       if (memo) return memo.replies.map((r) => probe(list, mail.key, r.to, r.raw));
       const verdict = classifyBounce(mail.raw);
-      if (verdict.kind === 'not-bounce') throw new Discard(`not a bounce (${verdict.reason})`);
+      if (verdict.kind === 'not-bounce') {
+        // What the parser cannot attribute is shown as such, so the operator sees it.
+        if (verdict.reason === 'unrecognised') {
+          const line = (name: string) =>
+            (mail.header.getDecoded(name) ?? '').replace(/[\r\n\t]+/g, ' ').slice(0, 200);
+          throw new Discard(
+            `unrecognised bounce from ${line('From') || '(no From)'}: ${line('Subject')}`,
+          );
+        }
+        throw new Discard(`not a bounce (${verdict.reason})`);
+      }
       const events: BouncedRecipient[] = [];
       const verpAddr = verp ? normalizeAddress(verp) : '';
       if (verpAddr) {
         const found =
-          verdict.recipients.find((r) => r.address === verpAddr) ?? worst(verdict.recipients)!;
+          verdict.recipients.find((r) => addressesOf(r).includes(verpAddr)) ??
+          worst(verdict.recipients)!;
         events.push({ ...found, address: verpAddr });
       } else {
-        events.push(...verdict.recipients);
+        // The report may name the member (Original-Recipient) or where it led (Final-Recipient).
+        for (const r of verdict.recipients) {
+          let address = r.address;
+          for (const a of addressesOf(r))
+            if (await options.store.get(a)) {
+              address = a;
+              break;
+            }
+          events.push({ ...r, address });
+        }
       }
       const messages: OutgoingText[] = [];
       const at = now();

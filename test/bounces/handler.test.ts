@@ -94,6 +94,19 @@ describe('bounce handler', () => {
     expect(await store.list()).toHaveLength(2);
   });
 
+  it('a bounce the parser cannot attribute is logged as an unrecognised bounce, with sender and subject', async () => {
+    const handler = createBounceHandler(list, { store, state_dir: dir, threshold: 1 });
+    const odd = createListMail(
+      Buffer.from(
+        'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\nSubject: Undeliverable: hello\nAuto-Submitted: auto-replied\n\nYour message could not be delivered.\n',
+      ),
+      { fetcher: 'test', id: 'u' },
+    );
+    expect(await outcome(handler.handle(odd))).toBe(
+      'discard: unrecognised bounce from Mail Delivery System <MAILER-DAEMON@mx.example.net>: Undeliverable: hello',
+    );
+  });
+
   it('auto-replies, challenges and receipts to a VERP address do not count', async () => {
     const handler = createBounceHandler(list, { store, state_dir: dir, threshold: 1 });
     for (const file of [
