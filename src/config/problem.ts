@@ -3,7 +3,6 @@
  * was expected, and how to fix it — `lists/red.yaml:7:3 posting: expected one of open |
  * members | moderated | announce, got 'member' (fix: did you mean 'members'?)`.
  */
-import { ErrorCode, StageError } from '../errors.ts';
 
 export interface ConfigProblem {
   /** The file as the operator named it (relative to the working directory when inside it). */
@@ -25,15 +24,6 @@ export function formatProblem(p: ConfigProblem): string {
   const key = p.key ? ` ${p.key}:` : '';
   const fix = p.fix ? ` (fix: ${p.fix})` : '';
   return `${where}${key} ${p.message}${fix}`;
-}
-
-/** Thrown when configuration cannot be used; carries every problem found, not just the first. */
-export class ConfigError extends StageError {
-  readonly problems: ConfigProblem[];
-  constructor(problems: ConfigProblem[]) {
-    super(problems.map(formatProblem).join('\n'), { code: ErrorCode.CONFIG, unit: 'config' });
-    this.problems = problems;
-  }
 }
 
 /** The key path as the operator writes it: `pipeline.2.type`. */

@@ -74,11 +74,6 @@ export function requireAddress(address: string): string {
   return normal;
 }
 
-/** Members who get single posts: not nomail, not digest-only. */
-export function regularRecipients(members: readonly Member[]): Member[] {
-  return members.filter((m) => !m.nomail && !m.digest);
-}
-
 /** Members who get digests. */
 export function digestRecipients(members: readonly Member[]): Member[] {
   return members.filter((m) => !m.nomail && m.digest);

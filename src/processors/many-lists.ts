@@ -47,14 +47,6 @@ export interface Route {
 
 const ROUTING_FIELDS = ['To', 'Cc', 'Delivered-To', 'X-Original-To', 'Envelope-To'];
 
-/** The lists a mail is addressed to, in configuration order. */
-export function routeMail(lists: readonly SingleList[], mail: ListMail): SingleList[] {
-  const values = ROUTING_FIELDS.flatMap((name) => mail.header.getAll(name));
-  if (mail.origin.recipient) values.push(mail.origin.recipient);
-  const addressed = new Set(addressesIn(values));
-  return lists.filter((l) => addressed.has(normalizeAddress(l.list.address)));
-}
-
 /**
  * Every (list, role) a mail is addressed to, in configuration order: a list's posting
  * address, and its request and bounce addresses (each role once per list).

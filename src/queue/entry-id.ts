@@ -5,8 +5,6 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 
-const ID = /^[A-Za-z0-9_-]{8,80}$/;
-
 /** The deterministic ID of `key` (a ListMail's sha256) posted to list `list`. */
 export function entryIdFor(list: string, key: string): string {
   return createHash('sha256').update(`${list}\0${key}`).digest('hex').slice(0, 32);
@@ -15,9 +13,4 @@ export function entryIdFor(list: string, key: string): string {
 /** A fresh ID that sorts by creation time. */
 export function uniqueEntryId(now = Date.now()): string {
   return `${now.toString(36).padStart(9, '0')}-${randomBytes(10).toString('hex')}`;
-}
-
-/** True for a string that is safe as an entry ID (and a file name). */
-export function isEntryId(value: string): boolean {
-  return ID.test(value);
 }
