@@ -1,0 +1,98 @@
+/**
+ * The write path the file member stores share (text-file, yaml): read the file, find a
+ * member by normal address, change the document, and write it back atomically (temp + fsync
+ * + rename) under a file lock — re-reading the file inside the lock, so an admin's edit made
+ * meanwhile is kept. A format says how its document holds members; entries that are not
+ * members (comments, junk) are kept as they are.
+ */
+import { readFile } from 'node:fs/promises';
+import { normalizeAddress } from '../mail/address.ts';
+import { writeFileDurable } from '../state/durable.ts';
+import { withFileLock } from '../state/lock.ts';
+import { type Member, type MemberStore, patchMember, requireAddress } from './store.ts';
+
+/** How one file format holds members. `D` is the parsed document. */
+export interface MemberFileFormat<D> {
+  /** The store's name (its YAML `type:`). */
+  name: string;
+  /** The document of the file's text ('' when the file does not exist yet). */
+  parse(text: string): D;
+  serialise(doc: D): string;
+  /** The entries in order, each a member or undefined (not a member: kept untouched). */
+  entries(doc: D): Array<Member | undefined>;
+  /** What a member becomes in this format (a format may drop what it cannot hold). */
+  normal(member: Member): Member;
+  append(doc: D, member: Member): void;
+  removeAt(doc: D, index: number): void;
+  /** Replaces entry `index` with `member`, keeping what belongs to the entry (comments). */
+  replaceAt(doc: D, index: number, member: Member): void;
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
+  }
+}
+
+function indexOf(entries: Array<Member | undefined>, address: string): number {
+  const normal = normalizeAddress(address);
+  return entries.findIndex((m) => m !== undefined && normalizeAddress(m.address) === normal);
+}
+
+/** A member store over `file` in `format`. */
+export function fileMemberStore<D>(file: string, format: MemberFileFormat<D>): MemberStore {
+  const load = async () => format.parse(await readText(file));
+  /** Loads, lets `edit` change the document, writes it back only when `edit` says so. */
+  function change<T>(edit: (doc: D) => { result: T; changed: boolean }): Promise<T> {
+    return withFileLock(file, async () => {
+      const doc = await load();
+      const { result, changed } = edit(doc);
+      if (changed) await writeFileDurable(file, format.serialise(doc));
+      return result;
+    });
+  }
+  async function list(): Promise<Member[]> {
+    return format.entries(await load()).filter((m): m is Member => m !== undefined);
+  }
+  return {
+    name: format.name,
+    list,
+    async get(address) {
+      const normal = normalizeAddress(address);
+      return (await list()).find((m) => normalizeAddress(m.address) === normal);
+    },
+    async add(member) {
+      requireAddress(member.address);
+      return change((doc) => {
+        if (indexOf(format.entries(doc), member.address) >= 0)
+          return { result: 'exists' as const, changed: false };
+        format.append(doc, format.normal(member));
+        return { result: 'added' as const, changed: true };
+      });
+    },
+    remove(address) {
+      return change((doc) => {
+        const i = indexOf(format.entries(doc), address);
+        if (i < 0) return { result: false, changed: false };
+        format.removeAt(doc, i);
+        return { result: true, changed: true };
+      });
+    },
+    update(address, patch) {
+      return change((doc) => {
+        const entries = format.entries(doc);
+        const i = indexOf(entries, address);
+        if (i < 0) return { result: undefined, changed: false };
+        const current = entries[i]!;
+        const next = format.normal(patchMember(current, patch));
+        if (JSON.stringify(next) === JSON.stringify(current))
+          return { result: next, changed: false };
+        format.replaceAt(doc, i, next);
+        return { result: next, changed: true };
+      });
+    },
+  };
+}
