@@ -36,7 +36,7 @@ export type { ImapTlsMode };
 
 import { makeDownloadDir } from './download-dir.ts';
 import { checkMailboxOptions } from './mailbox-options.ts';
-import { describeServer, readCaFile, reconnectPause } from './mailbox-server.ts';
+import { readCaFile, reconnectPause, serverAddress } from './mailbox-server.ts';
 import { goneError } from './net-errors.ts';
 
 export interface ImapOptions {
@@ -127,10 +127,8 @@ export default function createImapFetcher(options: ImapOptions): Fetcher {
 }
 
 function newState(options: ImapOptions): ImapState {
-  const tls = options.tls ?? 'starttls';
-  const port = options.port ?? (tls === 'implicit' ? 993 : 143);
+  const { port, where } = serverAddress(UNIT, options, { implicit: 993, plain: 143 });
   const mailbox = options.mailbox ?? 'INBOX';
-  const where = describeServer(UNIT, options.host, port, tls);
   const recordPath = join(
     options.stateDir,
     'imap',

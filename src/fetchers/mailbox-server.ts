@@ -2,15 +2,26 @@
 import { readFile } from 'node:fs/promises';
 import { StageError } from '../errors.ts';
 
-/** "pop3 server host:995 (implicit TLS)": where an error happened, for messages. */
-export function describeServer(
+export type MailboxTlsMode = 'implicit' | 'starttls' | 'none';
+
+/** How a fetcher reaches its server, with `where` naming it in messages. */
+export interface ServerAddress {
+  tls: MailboxTlsMode;
+  port: number;
+  /** "pop3 server host:995 (implicit TLS)". */
+  where: string;
+}
+
+/** The TLS mode (default STARTTLS), the port (default by mode), and how to name them. */
+export function serverAddress(
   unit: string,
-  host: string,
-  port: number,
-  tls: 'implicit' | 'starttls' | 'none',
-): string {
+  options: { host: string; port?: number; tls?: MailboxTlsMode },
+  ports: { implicit: number; plain: number },
+): ServerAddress {
+  const tls = options.tls ?? 'starttls';
+  const port = options.port ?? (tls === 'implicit' ? ports.implicit : ports.plain);
   const mode = tls === 'none' ? 'no TLS' : tls === 'implicit' ? 'implicit TLS' : 'STARTTLS';
-  return `${unit} server ${host}:${port} (${mode})`;
+  return { tls, port, where: `${unit} server ${options.host}:${port} (${mode})` };
 }
 
 /** The PEM text of `caFile`; a file that cannot be read is a configuration error. */

@@ -19,7 +19,7 @@ import { crashPoint } from '../testing/crash-point.ts';
 import type { Fetched, Fetcher } from '../types.ts';
 import { makeDownloadDir } from './download-dir.ts';
 import { checkMailboxOptions } from './mailbox-options.ts';
-import { describeServer, readCaFile, reconnectPause } from './mailbox-server.ts';
+import { readCaFile, reconnectPause, serverAddress } from './mailbox-server.ts';
 import { goneError, type NetErrorContext } from './net-errors.ts';
 import { Pop3Session, Pop3StepError, type Pop3TlsMode } from './pop3-session.ts';
 
@@ -98,9 +98,7 @@ export default function createPop3Fetcher(options: Pop3Options): Fetcher {
 }
 
 function newState(options: Pop3Options): Pop3State {
-  const tls = options.tls ?? 'starttls';
-  const port = options.port ?? (tls === 'implicit' ? 995 : 110);
-  const where = describeServer(UNIT, options.host, port, tls);
+  const { tls, port, where } = serverAddress(UNIT, options, { implicit: 995, plain: 110 });
   const recordPath = join(
     options.stateDir,
     'pop3',
