@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ImapFlow, MailboxLockObject } from 'imapflow';
-import { NothingMore, StageError } from '../errors.ts';
+import { z } from 'zod';
+import { goneError, NothingMore, StageError } from '../errors.ts';
 import {
   type ImapTlsMode,
   imapClientOptions,
@@ -27,17 +28,15 @@ import {
   uidSet,
 } from '../imap/session.ts';
 import { createListMail } from '../mail/list-mail.ts';
-import { writeFileDurable } from '../state/durable.ts';
 import { safeName } from '../state/safe-name.ts';
+import { type ImapUidState, UID_STATES, UidRecord } from '../state/uid-record.ts';
 import { crashPoint } from '../testing/crash-point.ts';
 import type { Fetched, Fetcher } from '../types.ts';
-
-export type { ImapTlsMode };
-
-import { z } from 'zod';
-import { goneError } from '../errors.ts';
 import { makeDownloadDir } from './download-dir.ts';
 import { camelOptions, checkMailboxOptions, mailboxServerSchema } from './mailbox-options.ts';
+import { readCaFile, reconnectPause, serverAddress } from './mailbox-server.ts';
+
+export type { ImapTlsMode };
 
 export interface ImapOptions {
   /** Server host name or address. */
@@ -83,40 +82,26 @@ interface Entry {
   size: number;
 }
 
-/** Per recorded UID: acked (removal to do) or copied (only the \Deleted flag is left to set). */
-type RecordState = 'acked' | 'copied';
-
-class UidRecord {
-  uidValidity = '';
-  uids = new Map<number, RecordState>();
-  constructor(private readonly path: string) {}
-
-  async load(): Promise<void> {
-    try {
-      const data = JSON.parse(await readFile(this.path, 'utf8')) as {
-        uidValidity?: string;
-        uids?: Record<string, RecordState>;
-      };
-      this.uidValidity = String(data.uidValidity ?? '');
-      this.uids = new Map(Object.entries(data.uids ?? {}).map(([k, v]) => [Number(k), v]));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new StageError(`cannot read the UID record ${this.path}: fix or remove it`, {
-          code: 'ESTORAGE',
-          unit: UNIT,
-          cause: error,
-        });
-      }
-    }
-  }
-
-  async save(): Promise<void> {
-    const uids = Object.fromEntries([...this.uids].map(([k, v]) => [String(k), v]));
-    await writeFileDurable(
-      this.path,
-      `${JSON.stringify({ uidValidity: this.uidValidity, uids })}\n`,
-    );
-  }
+/** One fetcher's state from the first `fetch()` to `close()`: what every step reads and changes. */
+interface ImapState {
+  readonly options: ImapOptions;
+  readonly mailbox: string;
+  readonly maxMailSize: number;
+  readonly reconnects: number;
+  /** For errors: the server, the login, the mailbox. */
+  readonly ctx: { where: string; user: string; mailbox: string };
+  readonly record: UidRecord<number, ImapUidState>;
+  /** (UIDVALIDITY:UID) handed out in this session: never handed out again. */
+  readonly handedOut: Set<string>;
+  client?: ImapFlow;
+  lock?: MailboxLockObject;
+  uidValidity: string;
+  /** Mail still to hand out; undefined until the first listing. */
+  queue?: Entry[];
+  oversized: Entry[];
+  workDir?: string;
+  closed: boolean;
+  recordLoaded: boolean;
 }
 
 function checkOptions(options: ImapOptions): void {
@@ -143,318 +128,334 @@ export const schema = z
 /** An IMAP fetcher; one logical session from the first `fetch()` to `close()`. */
 export default function createImapFetcher(options: ImapOptions): Fetcher {
   checkOptions(options);
-  const tls = options.tls ?? 'starttls';
-  const port = options.port ?? (tls === 'implicit' ? 993 : 143);
+  const state = newState(options);
+  return {
+    name: UNIT,
+    fetch: () => fetchNext(state),
+    close: () => close(state),
+  };
+}
+
+function newState(options: ImapOptions): ImapState {
+  const { port, where } = serverAddress(UNIT, options, { implicit: 993, plain: 143 });
   const mailbox = options.mailbox ?? 'INBOX';
-  const maxMailSize = options.maxMailSize ?? 50 * 1024 * 1024;
-  const lockTimeout = options.lockTimeout ?? 30_000;
-  const reconnects = options.reconnects ?? 3;
-  const where = `imap server ${options.host}:${port} (${tls === 'none' ? 'no TLS' : tls === 'implicit' ? 'implicit TLS' : 'STARTTLS'})`;
-  const ctx = { where, user: options.user, mailbox };
-  const record = new UidRecord(
-    join(
-      options.stateDir,
-      'imap',
-      `${safeName(`${options.user}@${options.host}:${port}/${mailbox}`)}.json`,
-    ),
+  const recordPath = join(
+    options.stateDir,
+    'imap',
+    `${safeName(`${options.user}@${options.host}:${port}/${mailbox}`)}.json`,
   );
+  return {
+    options,
+    mailbox,
+    maxMailSize: options.maxMailSize ?? 50 * 1024 * 1024,
+    reconnects: options.reconnects ?? 3,
+    ctx: { where, user: options.user, mailbox },
+    record: new UidRecord(recordPath, UNIT, UID_STATES),
+    handedOut: new Set(),
+    uidValidity: '',
+    oversized: [],
+    closed: false,
+    recordLoaded: false,
+  };
+}
 
-  let client: ImapFlow | undefined;
-  let lock: MailboxLockObject | undefined;
-  let uidValidity = '';
-  let queue: Entry[] | undefined;
-  let oversized: Entry[] = [];
-  /** (UIDVALIDITY:UID) handed out in this session: never handed out again. */
-  const handedOut = new Set<string>();
-  let workDir: string | undefined;
-  let closed = false;
-  let recordLoaded = false;
-
-  async function connect(): Promise<void> {
-    let ca: string | undefined;
-    if (options.caFile) {
-      try {
-        ca = await readFile(options.caFile, 'utf8');
-      } catch (error) {
-        throw new StageError(`cannot read caFile ${options.caFile}: ${(error as Error).message}`, {
-          code: 'ECONFIG',
-          unit: UNIT,
-          cause: error,
-        });
-      }
-    }
-    const c: ImapFlow = new (await loadImapFlow())(imapClientOptions({ ...options, ca }));
-    // imapflow emits 'error' once when the connection fails; unheard it would crash us.
-    c.on('error', () => {});
-    try {
-      await c.connect();
-    } catch (error) {
-      c.close();
-      throw imapError(error, ctx);
-    }
-    try {
-      lock = await c.getMailboxLock(mailbox, { acquireTimeout: lockTimeout });
-    } catch (error) {
-      c.close();
-      throw imapError(error, ctx);
-    }
-    if (options.moveTo) {
-      try {
-        // Found missing now, not at the first ack: a config error, before any mail is handled.
-        await c.status(options.moveTo, { messages: true });
-      } catch (error) {
-        c.close();
-        throw imapError(error, { ...ctx, mailbox: options.moveTo });
-      }
-    }
-    client = c;
-    const selected = c.mailbox;
-    uidValidity = selected ? String(selected.uidValidity) : '';
+/** Logs in, locks the mailbox and checks `moveTo`; the client is kept only when all went well. */
+async function connect(state: ImapState): Promise<void> {
+  const { options, ctx } = state;
+  const ca = options.caFile ? await readCaFile(options.caFile, UNIT) : undefined;
+  const c: ImapFlow = new (await loadImapFlow())(imapClientOptions({ ...options, ca }));
+  // imapflow emits 'error' once when the connection fails; unheard it would crash us.
+  c.on('error', () => {});
+  try {
+    await c.connect();
+  } catch (error) {
+    c.close();
+    throw imapError(error, ctx);
   }
+  try {
+    state.lock = await c.getMailboxLock(state.mailbox, {
+      acquireTimeout: options.lockTimeout ?? 30_000,
+    });
+  } catch (error) {
+    c.close();
+    throw imapError(error, ctx);
+  }
+  if (options.moveTo) {
+    try {
+      // Found missing now, not at the first ack: a config error, before any mail is handled.
+      await c.status(options.moveTo, { messages: true });
+    } catch (error) {
+      c.close();
+      throw imapError(error, { ...ctx, mailbox: options.moveTo });
+    }
+  }
+  state.client = c;
+  const selected = c.mailbox;
+  state.uidValidity = selected ? String(selected.uidValidity) : '';
+}
 
-  /** Lists the mailbox, finishes removals a previous session left, and fills the queue. */
-  async function list(): Promise<void> {
-    const c = client!;
-    if (!recordLoaded) {
-      await record.load();
-      recordLoaded = true;
+/** Lists the mailbox, finishes removals a previous session left, and fills the queue. */
+async function list(state: ImapState): Promise<void> {
+  const c = state.client!;
+  const { record } = state;
+  if (!state.recordLoaded) {
+    await record.load();
+    state.recordLoaded = true;
+  }
+  // Every recorded UID belonged to the old mailbox: none of them names a message now.
+  await record.startOver(state.uidValidity);
+  const all = (await c.search({ all: true }, { uid: true })) || [];
+  const deleted = new Set((await c.search({ deleted: true }, { uid: true })) || []);
+  await record.keepOnly(new Set(all));
+  await finishRemovals(state, deleted);
+  const fresh = all.filter(
+    (uid) =>
+      !deleted.has(uid) && !record.has(uid) && !state.handedOut.has(`${state.uidValidity}:${uid}`),
+  );
+  await fillQueue(state, fresh);
+}
+
+/** Completes the removal of every recorded UID that a previous session left half done. */
+async function finishRemovals(state: ImapState, deleted: ReadonlySet<number>): Promise<void> {
+  const c = state.client!;
+  for (const [uid, recorded] of state.record.entries()) {
+    // Already flagged and nothing to copy: without UIDPLUS there is nothing more we may do.
+    const flagged = deleted.has(uid);
+    if (
+      flagged &&
+      !c.capabilities.has('UIDPLUS') &&
+      (!state.options.moveTo || recorded === 'copied')
+    ) {
+      continue;
     }
-    if (record.uidValidity !== uidValidity) {
-      // Every recorded UID belonged to the old mailbox: none of them names a message now.
-      record.uidValidity = uidValidity;
-      record.uids.clear();
-      await record.save();
+    await remove(state, uid, recorded);
+  }
+}
+
+/** Queues the fresh UIDs in order; the oversized ones (by the server's size) wait apart. */
+async function fillQueue(state: ImapState, fresh: number[]): Promise<void> {
+  const sizes = new Map<number, number>();
+  if (fresh.length > 0) {
+    const c = state.client!;
+    for (const msg of await c.fetchAll(uidSet(fresh), { uid: true, size: true }, { uid: true })) {
+      sizes.set(msg.uid, msg.size ?? 0);
     }
-    const all = (await c.search({ all: true }, { uid: true })) || [];
-    const deleted = new Set((await c.search({ deleted: true }, { uid: true })) || []);
-    const present = new Set(all);
-    const before = record.uids.size;
-    for (const uid of record.uids.keys()) if (!present.has(uid)) record.uids.delete(uid);
-    if (record.uids.size !== before) await record.save();
-    for (const [uid, state] of record.uids) {
-      // Already flagged and nothing to copy: without UIDPLUS there is nothing more we may do.
-      const flagged = deleted.has(uid);
-      if (flagged && !c.capabilities.has('UIDPLUS') && (!options.moveTo || state === 'copied')) {
-        continue;
-      }
-      await remove(uid, state);
+  }
+  state.queue = [];
+  state.oversized = [];
+  for (const uid of fresh.sort((a, b) => a - b)) {
+    const entry = { uid, size: sizes.get(uid) ?? 0 };
+    (entry.size > state.maxMailSize ? state.oversized : state.queue).push(entry);
+  }
+}
+
+/** Removes (or moves) one message whose UID is recorded as handled. */
+async function remove(state: ImapState, uid: number, recorded: ImapUidState): Promise<void> {
+  const c = state.client!;
+  const { moveTo } = state.options;
+  const range = String(uid);
+  const fail = (what: string) =>
+    new StageError(`${what} for UID ${uid} failed on ${state.ctx.where}; will retry next session`, {
+      code: 'EPROTOCOL',
+      unit: UNIT,
+      temporary: true,
+    });
+  if (moveTo && recorded === 'acked') {
+    if (c.capabilities.has('MOVE')) {
+      if (!(await c.messageMove(range, moveTo, { uid: true }))) throw fail('MOVE');
+      crashPoint('imap.after-move');
+      return;
     }
-    const fresh = all.filter(
-      (uid) =>
-        !deleted.has(uid) && !record.uids.has(uid) && !handedOut.has(`${uidValidity}:${uid}`),
+    const copied = await c.messageCopy(range, moveTo, { uid: true });
+    if (!copied || (copied.uidMap && !copied.uidMap.has(uid))) throw fail('COPY');
+    // Recorded, so a crash before the flag does not copy it a second time.
+    await state.record.mark(uid, 'copied');
+    crashPoint('imap.after-copy');
+  }
+  if (!(await c.messageFlagsAdd(range, ['\\Deleted'], { uid: true })))
+    throw fail('STORE \\Deleted');
+  crashPoint('imap.after-flag');
+  if (c.capabilities.has('UIDPLUS')) {
+    // flag + UID EXPUNGE of this UID only (imapflow uses UID EXPUNGE when UIDPLUS is there)
+    if (!(await c.messageDelete(range, { uid: true }))) throw fail('UID EXPUNGE');
+    crashPoint('imap.after-expunge');
+  }
+}
+
+async function start(state: ImapState): Promise<void> {
+  await connect(state);
+  try {
+    await list(state);
+  } catch (error) {
+    // A half-started session is dropped; the next fetch() starts anew.
+    dropClient(state);
+    state.queue = undefined;
+    throw imapError(error, state.ctx);
+  }
+  state.workDir ??= await makeDownloadDir(state.options.tmpDir ?? tmpdir(), UNIT);
+}
+
+/** Drops a dead client and opens a new session, a few times; the queue is listed again. */
+async function reconnect(state: ImapState, cause: StageError): Promise<void> {
+  dropClient(state);
+  let last = cause;
+  for (let attempt = 0; attempt < state.reconnects; attempt++) {
+    await reconnectPause(attempt);
+    try {
+      await connect(state);
+      await list(state);
+      return;
+    } catch (error) {
+      last = imapError(error, state.ctx);
+      dropClient(state);
+      if (!isConnectionLoss(last)) throw last;
+    }
+  }
+  throw last;
+}
+
+function dropClient(state: ImapState): void {
+  try {
+    state.lock?.release();
+  } catch {}
+  state.lock = undefined;
+  state.client?.close();
+  state.client = undefined;
+}
+
+async function download(state: ImapState, entry: Entry): Promise<Buffer | undefined> {
+  const c = state.client!;
+  const { maxMailSize } = state;
+  const path = join(state.workDir!, `${state.uidValidity}-${entry.uid}.eml`);
+  try {
+    // Partial fetches of 256 KiB: few round trips, and never more than that in memory.
+    const result = await c.download(String(entry.uid), undefined, {
+      uid: true,
+      chunkSize: 256 * 1024,
+    });
+    if (!result.content) return undefined; // expunged by another client meanwhile
+    await pipeline(
+      result.content,
+      sizeGuard(maxMailSize),
+      createWriteStream(path, { flags: 'w', mode: 0o600 }),
     );
-    const sizes = new Map<number, number>();
-    if (fresh.length > 0) {
-      for (const msg of await c.fetchAll(uidSet(fresh), { uid: true, size: true }, { uid: true })) {
-        sizes.set(msg.uid, msg.size ?? 0);
-      }
+    // One Buffer for createListMail; the download itself held only stream buffers.
+    return await readFile(path);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ESIZE') {
+      throw new StageError(
+        `UID ${entry.uid} is larger than maxMailSize (${maxMailSize}) although the server said ${entry.size}; left in ${state.mailbox}`,
+        { code: 'ESIZE', unit: UNIT },
+      );
     }
-    queue = [];
-    oversized = [];
-    for (const uid of fresh.sort((a, b) => a - b)) {
-      const entry = { uid, size: sizes.get(uid) ?? 0 };
-      (entry.size > maxMailSize ? oversized : queue).push(entry);
-    }
+    throw imapError(error, state.ctx);
+  } finally {
+    await unlink(path).catch(() => {});
   }
+}
 
-  /** Removes (or moves) one message whose UID is recorded as handled. */
-  async function remove(uid: number, state: RecordState): Promise<void> {
-    const c = client!;
-    const range = String(uid);
-    const fail = (what: string) =>
-      new StageError(`${what} for UID ${uid} failed on ${where}; will retry next session`, {
-        code: 'EPROTOCOL',
-        unit: UNIT,
-        temporary: true,
-      });
-    if (options.moveTo && state === 'acked') {
-      if (c.capabilities.has('MOVE')) {
-        if (!(await c.messageMove(range, options.moveTo, { uid: true }))) throw fail('MOVE');
-        crashPoint('imap.after-move');
-        return;
-      }
-      const copied = await c.messageCopy(range, options.moveTo, { uid: true });
-      if (!copied || (copied.uidMap && !copied.uidMap.has(uid))) throw fail('COPY');
-      // Recorded, so a crash before the flag does not copy it a second time.
-      record.uids.set(uid, 'copied');
-      await record.save();
-      crashPoint('imap.after-copy');
-    }
-    if (!(await c.messageFlagsAdd(range, ['\\Deleted'], { uid: true })))
-      throw fail('STORE \\Deleted');
-    crashPoint('imap.after-flag');
-    if (c.capabilities.has('UIDPLUS')) {
-      // flag + UID EXPUNGE of this UID only (imapflow uses UID EXPUNGE when UIDPLUS is there)
-      if (!(await c.messageDelete(range, { uid: true }))) throw fail('UID EXPUNGE');
-      crashPoint('imap.after-expunge');
-    }
-  }
+/** Passes the bytes through, failing with code ESIZE once more than `max` went by. */
+function sizeGuard(max: number): Transform {
+  let size = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      size += chunk.length;
+      if (size > max) callback(Object.assign(new Error('too large'), { code: 'ESIZE' }));
+      else callback(null, chunk);
+    },
+  });
+}
 
-  async function start(): Promise<void> {
-    await connect();
-    try {
-      await list();
-    } catch (error) {
-      // A half-started session is dropped; the next fetch() starts anew.
-      dropClient();
-      queue = undefined;
-      throw imapError(error, ctx);
-    }
-    workDir ??= await makeDownloadDir(options.tmpDir ?? tmpdir(), UNIT);
-  }
-
-  /** Drops a dead client and opens a new session, a few times; the queue is listed again. */
-  async function reconnect(cause: StageError): Promise<void> {
-    dropClient();
-    let last = cause;
-    for (let attempt = 0; attempt < reconnects; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(200 * 2 ** attempt, 2000)));
-      try {
-        await connect();
-        await list();
-        return;
-      } catch (error) {
-        last = imapError(error, ctx);
-        dropClient();
-        if (!isConnectionLoss(last)) throw last;
-      }
-    }
-    throw last;
-  }
-
-  function dropClient(): void {
-    try {
-      lock?.release();
-    } catch {}
-    lock = undefined;
-    client?.close();
-    client = undefined;
-  }
-
-  async function download(entry: Entry): Promise<Buffer | undefined> {
-    const c = client!;
-    const path = join(workDir!, `${uidValidity}-${entry.uid}.eml`);
-    try {
-      // Partial fetches of 256 KiB: few round trips, and never more than that in memory.
-      const result = await c.download(String(entry.uid), undefined, {
-        uid: true,
-        chunkSize: 256 * 1024,
-      });
-      if (!result.content) return undefined; // expunged by another client meanwhile
-      let size = 0;
-      const guard = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          size += chunk.length;
-          if (size > maxMailSize)
-            callback(Object.assign(new Error('too large'), { code: 'ESIZE' }));
-          else callback(null, chunk);
-        },
-      });
-      await pipeline(result.content, guard, createWriteStream(path, { flags: 'w', mode: 0o600 }));
-      // One Buffer for createListMail; the download itself held only stream buffers.
-      return await readFile(path);
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ESIZE') {
+/** The next mail downloaded; the oversized ones are reported once all others went. */
+async function next(state: ImapState): Promise<Fetched> {
+  for (;;) {
+    const entry = state.queue!.shift();
+    if (!entry) {
+      const big = state.oversized.shift();
+      if (big) {
         throw new StageError(
-          `UID ${entry.uid} is larger than maxMailSize (${maxMailSize}) although the server said ${entry.size}; left in ${mailbox}`,
+          `UID ${big.uid} in ${state.mailbox} is ${big.size} bytes, over maxMailSize (${state.maxMailSize}); ` +
+            'left in the mailbox: raise maxMailSize or remove it by hand.',
           { code: 'ESIZE', unit: UNIT },
         );
       }
-      throw imapError(error, ctx);
-    } finally {
-      await unlink(path).catch(() => {});
+      throw new NothingMore();
     }
+    const raw = await download(state, entry);
+    if (!raw) continue;
+    const validity = state.uidValidity;
+    state.handedOut.add(`${validity}:${entry.uid}`);
+    const mail = createListMail(raw, {
+      fetcher: UNIT,
+      id: `imap:${state.mailbox}:${validity}:${entry.uid}`,
+    });
+    return { mail, ack: () => ack(state, validity, entry.uid) };
   }
+}
 
-  async function next(): Promise<Fetched> {
-    for (;;) {
-      const entry = queue!.shift();
-      if (!entry) {
-        const big = oversized.shift();
-        if (big) {
-          throw new StageError(
-            `UID ${big.uid} in ${mailbox} is ${big.size} bytes, over maxMailSize (${maxMailSize}); ` +
-              'left in the mailbox: raise maxMailSize or remove it by hand.',
-            { code: 'ESIZE', unit: UNIT },
-          );
-        }
-        throw new NothingMore();
-      }
-      const raw = await download(entry);
-      if (!raw) continue;
-      const validity = uidValidity;
-      handedOut.add(`${validity}:${entry.uid}`);
-      const mail = createListMail(raw, {
-        fetcher: UNIT,
-        id: `imap:${mailbox}:${validity}:${entry.uid}`,
-      });
-      return { mail, ack: () => ack(validity, entry.uid) };
-    }
+async function ack(state: ImapState, validity: string, uid: number): Promise<void> {
+  if (validity !== state.uidValidity) {
+    throw new StageError(
+      `UIDVALIDITY of ${state.mailbox} changed since UID ${uid} was fetched: it cannot be removed and will be fetched again`,
+      { code: 'EPROTOCOL', unit: UNIT },
+    );
   }
-
-  async function ack(validity: string, uid: number): Promise<void> {
-    if (validity !== uidValidity) {
-      throw new StageError(
-        `UIDVALIDITY of ${mailbox} changed since UID ${uid} was fetched: it cannot be removed and will be fetched again`,
-        { code: 'EPROTOCOL', unit: UNIT },
-      );
+  if (state.record.has(uid)) return;
+  await state.record.mark(uid, 'acked');
+  crashPoint('imap.after-record');
+  try {
+    if (state.client?.usable) {
+      await remove(state, uid, 'acked');
+      return;
     }
-    if (record.uids.has(uid)) return;
-    record.uids.set(uid, 'acked');
-    await record.save();
-    crashPoint('imap.after-record');
-    try {
-      if (client?.usable) {
-        await remove(uid, 'acked');
-        return;
-      }
-    } catch (error) {
-      // Recorded: a later session completes the removal; the mail is not handed out again.
-      const failure = imapError(error, ctx);
-      if (!isConnectionLoss(failure) || client?.usable) throw failure;
-    }
-    // A new session's list() finishes the removal of every recorded UID, this one included.
-    await reconnect(goneError(new Error('connection lost'), { unit: UNIT, where }));
+  } catch (error) {
+    // Recorded: a later session completes the removal; the mail is not handed out again.
+    const failure = imapError(error, state.ctx);
+    if (!isConnectionLoss(failure) || state.client?.usable) throw failure;
   }
+  // A new session's list() finishes the removal of every recorded UID, this one included.
+  await reconnect(state, lostError(state));
+}
 
-  return {
-    name: UNIT,
-    async fetch(): Promise<Fetched> {
-      if (closed) throw new StageError('fetch() after close()', { code: 'EPROTOCOL', unit: UNIT });
-      if (!queue) await start();
-      else if (!client?.usable)
-        await reconnect(goneError(new Error('connection lost'), { unit: UNIT, where }));
-      try {
-        return await next();
-      } catch (error) {
-        if (!(error instanceof StageError) || !isConnectionLoss(error) || client?.usable)
-          throw error;
-        await reconnect(error);
-        return next();
-      }
-    },
-    async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      const c = client;
-      try {
-        lock?.release();
-      } catch {}
-      lock = undefined;
-      client = undefined;
-      if (c?.usable) {
-        // LOGOUT, but a server that stopped answering must not hold close() up.
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          c.logout().catch(() => {}),
-          new Promise((resolve) => {
-            timer = setTimeout(resolve, Math.min(options.timeout ?? 60_000, 5000));
-          }),
-        ]);
-        clearTimeout(timer);
-      }
-      c?.close();
-      if (workDir) await rm(workDir, { recursive: true, force: true });
-    },
-  };
+function lostError(state: ImapState): StageError {
+  return goneError(new Error('connection lost'), { unit: UNIT, where: state.ctx.where });
+}
+
+async function fetchNext(state: ImapState): Promise<Fetched> {
+  if (state.closed)
+    throw new StageError('fetch() after close()', { code: 'EPROTOCOL', unit: UNIT });
+  if (!state.queue) await start(state);
+  else if (!state.client?.usable) await reconnect(state, lostError(state));
+  try {
+    return await next(state);
+  } catch (error) {
+    if (!(error instanceof StageError) || !isConnectionLoss(error) || state.client?.usable)
+      throw error;
+    await reconnect(state, error);
+    return next(state);
+  }
+}
+
+async function close(state: ImapState): Promise<void> {
+  if (state.closed) return;
+  state.closed = true;
+  const c = state.client;
+  try {
+    state.lock?.release();
+  } catch {}
+  state.lock = undefined;
+  state.client = undefined;
+  if (c?.usable) {
+    // LOGOUT, but a server that stopped answering must not hold close() up.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      c.logout().catch(() => {}),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, Math.min(state.options.timeout ?? 60_000, 5000));
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+  c?.close();
+  if (state.workDir) await rm(state.workDir, { recursive: true, force: true });
 }

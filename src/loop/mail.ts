@@ -1,0 +1,139 @@
+/**
+ * One fetched mail, from the journal check to the ack (DESIGN.md, "The loop and its
+ * promises"): skipped if already handled, processed, each copy handled, recorded, acked.
+ * A mail is acked only once it is handled or a durable copy of it exists.
+ */
+import { describeError, isSignal, StageError } from '../errors.ts';
+import { messageId } from '../mail/list-mail.ts';
+import { isFinal, type JournalOutcome, MAIL_SCOPE } from '../state/journal.ts';
+import { crashPoint } from '../testing/crash-point.ts';
+import type { Fetched, ListMail } from '../types.ts';
+import { handleCopy, handleSignal } from './copy.ts';
+import { asError, unitOf } from './report.ts';
+import { DEFAULT_LIST, onFetcher, type Run, report, wholeKey } from './run.ts';
+import { runProcessors } from './stages.ts';
+import { countMail, pickOutcome } from './summary.ts';
+
+/** Handles one mail; a journal or store failure leaves it at its source and the loop goes on. */
+export async function handleFetched(run: Run, fetched: Fetched): Promise<void> {
+  try {
+    await handleMail(run, fetched);
+  } catch (error) {
+    run.summary.failed++;
+    await report(run, {
+      stage: 'processor',
+      unit: unitOf(error, 'play'),
+      error: asError(error),
+      mail: fetched.mail,
+    });
+  }
+}
+
+async function handleMail(run: Run, fetched: Fetched): Promise<void> {
+  const { mail } = fetched;
+  if (isFinal(await run.journal.get(MAIL_SCOPE, wholeKey(run, mail)))) {
+    run.summary.skipped++;
+    run.options.onOutcome?.({ mail, list: mail.ml_list_name ?? DEFAULT_LIST, outcome: 'skipped' });
+    await ack(run, fetched);
+    return;
+  }
+  const copies = await processMail(run, fetched);
+  if (!copies) return;
+  const outcomes: JournalOutcome[] = [];
+  let allDone = true;
+  for (const copy of copies) {
+    const result = await handleCopy(run, copy, copies.length === 1);
+    if (!result.done) allDone = false;
+    if (result.outcome) outcomes.push(result.outcome);
+  }
+  if (!allDone) {
+    run.summary.failed++;
+    return;
+  }
+  await finish(run, fetched, pickOutcome(outcomes));
+}
+
+/**
+ * The mail's copies after the processors; undefined when the mail is already dealt with
+ * (a signal for the whole mail, or a processor failure and the mail quarantined).
+ */
+async function processMail(run: Run, fetched: Fetched): Promise<ListMail[] | undefined> {
+  const { mail } = fetched;
+  try {
+    return await runProcessors(run.processors, mail);
+  } catch (error) {
+    if (isSignal(error)) {
+      const list = mail.ml_list_name ?? DEFAULT_LIST;
+      const { outcome } = await handleSignal(run, mail, error, list, true);
+      await finish(run, fetched, outcome);
+      return undefined;
+    }
+    await report(run, {
+      stage: 'processor',
+      unit: unitOf(error, 'processor'),
+      error: asError(error),
+      mail,
+    });
+    await quarantineMail(run, fetched, error);
+    return undefined;
+  }
+}
+
+/** Records the whole mail as handled, counts it once, then acks it. */
+async function finish(run: Run, fetched: Fetched, outcome: JournalOutcome): Promise<void> {
+  await run.journal.record(MAIL_SCOPE, wholeKey(run, fetched.mail), {
+    outcome,
+    messageId: messageId(fetched.mail),
+  });
+  countMail(run.summary, outcome);
+  crashPoint('play.before-ack');
+  await ack(run, fetched);
+}
+
+/** A mail no processor could handle: acked once a durable copy of it is in quarantine. */
+async function quarantineMail(run: Run, fetched: Fetched, cause: unknown): Promise<void> {
+  const { mail } = fetched;
+  try {
+    await run.quarantine.put(mail, {
+      reason: describeError(cause),
+      unit: unitOf(cause, 'processor'),
+    });
+  } catch (error) {
+    run.summary.failed++;
+    await report(run, {
+      stage: 'processor',
+      unit: 'quarantine',
+      error: new StageError('could not quarantine the mail; it stays at its source', {
+        code: 'ESTORAGE',
+        unit: 'quarantine',
+        messageId: messageId(mail),
+        cause: error,
+      }),
+      mail,
+    });
+    return;
+  }
+  run.summary.quarantined++;
+  const reason = describeError(cause);
+  await run.journal.record(MAIL_SCOPE, wholeKey(run, mail), {
+    outcome: 'quarantined',
+    reason,
+    messageId: messageId(mail),
+  });
+  run.options.onOutcome?.({ mail, list: DEFAULT_LIST, outcome: 'quarantined', reason });
+  await ack(run, fetched);
+}
+
+async function ack(run: Run, fetched: Fetched): Promise<void> {
+  try {
+    await onFetcher(run, () => fetched.ack());
+  } catch (error) {
+    // The journal already says handled: the next run acks it without sending again.
+    await report(run, {
+      stage: 'fetcher',
+      unit: run.options.fetcher.name,
+      error: asError(error),
+      mail: fetched.mail,
+    });
+  }
+}
