@@ -16,7 +16,6 @@ import { describeError } from '../errors.ts';
 import { type OutcomeEvent, type PlaySummary, play, RUN_CONCURRENCY } from '../play.ts';
 import createDeliveryLog, { type DeliveryLog } from '../reactors/delivery-log.ts';
 import { acquireLock } from '../state/lock.ts';
-import type { Processor } from '../types.ts';
 import { EX } from './exit-codes.ts';
 
 const USAGE = `usage: malist run [--config DIR] [--quiet]
@@ -244,7 +243,7 @@ async function retryQueues(runtime: ListRuntime, report: RunReport): Promise<voi
 /** play() over every source in turn, until the signal says stop. */
 async function fetchAll(
   runtime: ListRuntime,
-  processor: Processor,
+  processor: ReturnType<ListRuntime['processor']>,
   plans: Plans,
   main: MainConfig,
   report: RunReport,
