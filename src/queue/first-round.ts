@@ -29,6 +29,7 @@ export async function claimNewPost(ctx: QueueContext, id: string): Promise<Claim
   return before ? undefined : claimFirstRound(ctx.layout, id);
 }
 
+/** Sends a new post's first round under `claim`; spools what is left, then drops the claim. */
 export async function firstRound(
   ctx: QueueContext,
   claim: Claim,
