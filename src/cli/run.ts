@@ -6,7 +6,7 @@
  */
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildFetchers, type Plans } from '../config/build.ts';
+import { buildFetchers, type Plan, type Plans } from '../config/build.ts';
 import { DEMO_INBOX } from '../config/default.ts';
 import { EXAMPLE_POSTS, seedDemoInbox } from '../config/demo.ts';
 import type { LoadedConfig } from '../config/load.ts';
@@ -149,6 +149,21 @@ export default async function run(argv: string[], options: RunOptions = {}): Pro
   }
 }
 
+type MainConfig = NonNullable<LoadedConfig['main']>;
+
+/** What a run tells the operator, gathered as it goes. */
+interface RunReport {
+  readonly out: NodeJS.WriteStream;
+  /** A running count of handled mails on a terminal. */
+  readonly progress: boolean;
+  readonly tallies: Map<string, ListTally>;
+  readonly totals: { fetched: number; skipped: number; quarantined: number; failed: number };
+  /** Lines for stderr: what needs the operator (the exit status is 1 when any). */
+  readonly attention: string[];
+  handled: number;
+}
+
+/** The run under the lock: the queue's retries, every source, the summary. */
 async function runLocked(
   config: LoadedConfig,
   plans: Plans,
@@ -156,8 +171,6 @@ async function runLocked(
   signal: AbortSignal | undefined,
 ): Promise<number> {
   const main = config.main!;
-  const out = process.stdout;
-  const attention: string[] = [];
   let runtime: ListRuntime;
   try {
     runtime = await buildRuntime(config, plans);
@@ -167,45 +180,40 @@ async function runLocked(
     );
     return isTemporary(error) ? 1 : EX.CONFIG;
   }
-  const { reactors } = runtime;
+  const out = process.stdout;
+  const report: RunReport = {
+    out,
+    progress: !quiet && out.isTTY === true,
+    tallies: new Map(),
+    totals: { fetched: 0, skipped: 0, quarantined: 0, failed: 0 },
+    attention: [],
+    handled: 0,
+  };
   const log: DeliveryLog | undefined = main.delivery_log
     ? createDeliveryLog({ file: main.delivery_log })
     : undefined;
-  const tallies = new Map<string, ListTally>();
-  const tally = (list: string) => {
-    let t = tallies.get(list);
-    if (!t) {
-      t = newTally();
-      tallies.set(list, t);
-    }
-    return t;
-  };
-  const progress = !quiet && out.isTTY === true;
-  let seen = 0;
-  const onOutcome = (event: OutcomeEvent) => {
-    log?.record(event);
-    const t = tally(event.list);
-    const results = event.report?.results ?? [];
-    const count = (status: string[]) =>
-      new Set(results.filter((r) => status.includes(r.status)).map((r) => r.recipient)).size;
-    if (event.outcome === 'distributed') {
-      t.distributed++;
-      t.recipients += count(['delivered', 'queued']);
-      for (const r of results)
-        if (r.status === 'delivered' || r.status === 'queued') t.reached.add(r.recipient);
-      t.refused += count(['failed']);
-    } else if (
-      event.outcome === 'held' ||
-      event.outcome === 'rejected' ||
-      event.outcome === 'discarded'
-    ) {
-      t[event.outcome]++;
-    } else if (event.outcome === 'failed' || event.outcome === 'partial') t.failed++;
-    seen++;
-    if (progress) out.write(`\r\x1b[2K… ${seen} handled`);
-  };
+  await retryQueues(runtime, report);
+  const processor = runtime.processor();
+  try {
+    await fetchAll(runtime, processor, plans, main, report, log, signal);
+  } catch (error) {
+    report.attention.push(describeError(error));
+  } finally {
+    await runtime.close();
+  }
+  printSummary(report, plans, main);
+  try {
+    await log?.flush();
+  } catch (error) {
+    report.attention.push(`delivery log ${main.delivery_log}: ${describeError(error)}`);
+  }
+  for (const line of report.attention)
+    process.stderr.write(`malist run: needs attention: ${line}\n`);
+  return report.attention.length > 0 ? 1 : EX.OK;
+}
 
-  // Retries of earlier deferrals first; new posts are delivered at once as they are spooled.
+/** Retries of earlier deferrals first; new posts are delivered at once as they are spooled. */
+async function retryQueues(runtime: ListRuntime, report: RunReport): Promise<void> {
   for (const d of runtime.outlets) {
     const queue = (
       d as {
@@ -223,58 +231,108 @@ async function runLocked(
     try {
       const r = await queue.run();
       if (r.processed > 0)
-        out.write(
+        report.out.write(
           `queue: ${r.delivered} delivered, ${r.deferred} deferred, ${r.failed} failed (${plural(r.processed, 'entry')} retried)\n`,
         );
     } catch (error) {
-      attention.push(`queue run failed: ${describeError(error)}`);
+      report.attention.push(`queue run failed: ${describeError(error)}`);
     }
   }
+}
 
-  const processor = runtime.processor();
-  const totals = { fetched: 0, skipped: 0, quarantined: 0, failed: 0 };
-  try {
-    const fetchers = buildFetchers(plans, main.state_dir);
-    for (const [i, fetcher] of fetchers.entries()) {
-      if (signal?.aborted) break;
-      const plan = plans.fetchers[i]!;
-      const where = plan.options.dir
-        ? ` ${shortPath(String(plan.options.dir))}`
-        : plan.options.host
-          ? ` ${String(plan.options.host)}`
-          : '';
-      let summary: PlaySummary;
-      try {
-        summary = await play({
-          fetcher,
-          processor,
-          distributor: runtime.distributors,
-          reactor: reactors,
-          stateDir: main.state_dir,
-          concurrency: main.concurrency ?? RUN_CONCURRENCY,
-          onOutcome,
-          ...(signal ? { signal } : {}),
-        });
-      } catch (error) {
-        attention.push(`${plan.type}${where}: ${describeError(error)}`);
-        continue;
-      }
-      if (progress) out.write('\r\x1b[2K');
-      out.write(`fetched ${summary.fetched} from ${plan.type}${where}\n`);
-      totals.fetched += summary.fetched;
-      totals.skipped += summary.skipped;
-      totals.quarantined += summary.quarantined;
-      totals.failed += summary.failed;
-      if (summary.fetchError)
-        attention.push(
-          `${plan.type}${where}: ${describeError(summary.fetchError)} (the rest stays at the source)`,
-        );
+/** play() over every source in turn, until the signal says stop. */
+async function fetchAll(
+  runtime: ListRuntime,
+  processor: ReturnType<ListRuntime['processor']>,
+  plans: Plans,
+  main: MainConfig,
+  report: RunReport,
+  log: DeliveryLog | undefined,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const onOutcome = (event: OutcomeEvent) => {
+    log?.record(event);
+    countOutcome(tallyOf(report, event.list), event);
+    report.handled++;
+    if (report.progress) report.out.write(`\r\x1b[2K… ${report.handled} handled`);
+  };
+  const fetchers = buildFetchers(plans, main.state_dir);
+  for (const [i, fetcher] of fetchers.entries()) {
+    if (signal?.aborted) break;
+    const plan = plans.fetchers[i]!;
+    const source = `${plan.type}${sourcePlace(plan)}`;
+    let summary: PlaySummary;
+    try {
+      summary = await play({
+        fetcher,
+        processor,
+        distributor: runtime.distributors,
+        reactor: runtime.reactors,
+        stateDir: main.state_dir,
+        concurrency: main.concurrency ?? RUN_CONCURRENCY,
+        onOutcome,
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      report.attention.push(`${source}: ${describeError(error)}`);
+      continue;
     }
-  } catch (error) {
-    attention.push(describeError(error));
-  } finally {
-    await runtime.close();
+    if (report.progress) report.out.write('\r\x1b[2K');
+    report.out.write(`fetched ${summary.fetched} from ${source}\n`);
+    addTotals(report, summary, source);
   }
+}
+
+/** " var/inbox" or " pop.example.com": where a source's mail comes from, for messages. */
+function sourcePlace(plan: Plan): string {
+  if (plan.options.dir) return ` ${shortPath(String(plan.options.dir))}`;
+  if (plan.options.host) return ` ${String(plan.options.host)}`;
+  return '';
+}
+
+function addTotals(report: RunReport, summary: PlaySummary, source: string): void {
+  report.totals.fetched += summary.fetched;
+  report.totals.skipped += summary.skipped;
+  report.totals.quarantined += summary.quarantined;
+  report.totals.failed += summary.failed;
+  if (summary.fetchError)
+    report.attention.push(
+      `${source}: ${describeError(summary.fetchError)} (the rest stays at the source)`,
+    );
+}
+
+function tallyOf(report: RunReport, list: string): ListTally {
+  let t = report.tallies.get(list);
+  if (!t) {
+    t = newTally();
+    report.tallies.set(list, t);
+  }
+  return t;
+}
+
+/** Adds one mail's outcome to its list's tally. */
+function countOutcome(t: ListTally, event: OutcomeEvent): void {
+  const results = event.report?.results ?? [];
+  const count = (status: string[]) =>
+    new Set(results.filter((r) => status.includes(r.status)).map((r) => r.recipient)).size;
+  if (event.outcome === 'distributed') {
+    t.distributed++;
+    t.recipients += count(['delivered', 'queued']);
+    for (const r of results)
+      if (r.status === 'delivered' || r.status === 'queued') t.reached.add(r.recipient);
+    t.refused += count(['failed']);
+  } else if (
+    event.outcome === 'held' ||
+    event.outcome === 'rejected' ||
+    event.outcome === 'discarded'
+  ) {
+    t[event.outcome]++;
+  } else if (event.outcome === 'failed' || event.outcome === 'partial') t.failed++;
+}
+
+/** One line per list, then what the journal skipped and what needs the operator. */
+function printSummary(report: RunReport, plans: Plans, main: MainConfig): void {
+  const { out, tallies, totals, attention } = report;
   for (const { list } of plans.lists) {
     out.write(
       `${list.name} (${list.settings.address}): ${describeTally(tallies.get(list.name) ?? newTally())}\n`,
@@ -295,11 +353,4 @@ async function runLocked(
     attention.push(
       `${plural(totals.failed, 'mail')} failed and stay at their source for the next run`,
     );
-  try {
-    await log?.flush();
-  } catch (error) {
-    attention.push(`delivery log ${main.delivery_log}: ${describeError(error)}`);
-  }
-  for (const line of attention) process.stderr.write(`malist run: needs attention: ${line}\n`);
-  return attention.length > 0 ? 1 : EX.OK;
 }

@@ -26,6 +26,7 @@ import { hostname } from 'node:os';
 import { verpAddress } from '../mail/verp.ts';
 import type { SendJob, Transport } from '../queue/transport.ts';
 import type { RecipientResult } from '../types.ts';
+import { BulkSend, runSend, type SlotSettings } from './bulk-send.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { type PreparedBody, prepareBody, preparedBodyOf } from './dot-stuff.ts';
 import { ConnectionPool } from './pool.ts';
@@ -34,7 +35,7 @@ import {
   type SmtpFanoutOptions,
   type SmtpServerOptions,
 } from './server-options.ts';
-import { runTransactions, type Transaction } from './transaction.ts';
+import type { Transaction } from './transaction.ts';
 
 /**
  * Connections at once unless `max_connections` says otherwise. One transaction per member
@@ -101,10 +102,16 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-/** Creates the bulk SMTP transport (a persistent, pipelined connection pool). */
-export function createBulkTransport(options: BulkSmtpOptions = {}): BulkTransport {
+/** What a send needs of the options, resolved (and checked) once per transport. */
+interface BulkSettings extends SlotSettings {
+  verp: boolean;
+  delimiter: string;
+  perTransaction: number;
+}
+
+function connectionOptions(options: BulkSmtpOptions): ConnectionOptions {
   const secure = options.secure ?? false;
-  const connection: ConnectionOptions = {
+  return {
     host: options.host ?? 'localhost',
     port: positive(options.port, secure ? 465 : 25, 'port'),
     secure,
@@ -116,22 +123,34 @@ export function createBulkTransport(options: BulkSmtpOptions = {}): BulkTranspor
     greeting_timeout_ms: positive(options.greeting_timeout_ms, 30_000, 'greeting_timeout_ms'),
     socket_timeout_ms: positive(options.socket_timeout_ms, 60_000, 'socket_timeout_ms'),
   };
+}
+
+function bulkSettings(options: BulkSmtpOptions): BulkSettings {
   const verp = options.verp ?? false;
-  const maxConnections = positive(
-    options.max_connections,
-    verp ? DEFAULT_CONNECTIONS.verp : DEFAULT_CONNECTIONS.batched,
-    'max_connections',
-  );
-  const perTransaction = positive(
-    options.max_recipients_per_transaction,
-    100,
-    'max_recipients_per_transaction',
-  );
-  const dataMs = positive(options.transaction_timeout_ms, 300_000, 'transaction_timeout_ms');
-  const failuresPerSlot = positive(options.max_connection_failures, 2, 'max_connection_failures');
-  const delimiter = options.verp_delimiter ?? '+';
+  return {
+    verp,
+    maxConnections: positive(
+      options.max_connections,
+      verp ? DEFAULT_CONNECTIONS.verp : DEFAULT_CONNECTIONS.batched,
+      'max_connections',
+    ),
+    perTransaction: positive(
+      options.max_recipients_per_transaction,
+      100,
+      'max_recipients_per_transaction',
+    ),
+    dataMs: positive(options.transaction_timeout_ms, 300_000, 'transaction_timeout_ms'),
+    failuresPerSlot: positive(options.max_connection_failures, 2, 'max_connection_failures'),
+    delimiter: options.verp_delimiter ?? '+',
+  };
+}
+
+/** Creates the bulk SMTP transport (a persistent, pipelined connection pool). */
+export function createBulkTransport(options: BulkSmtpOptions = {}): BulkTransport {
+  const connection = connectionOptions(options);
+  const settings = bulkSettings(options);
   const pool = new ConnectionPool(connection, {
-    max: maxConnections,
+    max: settings.maxConnections,
     maxTransactions: positive(
       options.max_messages_per_connection,
       10_000,
@@ -139,165 +158,74 @@ export function createBulkTransport(options: BulkSmtpOptions = {}): BulkTranspor
     ),
     idleMs: positive(options.idle_timeout_ms, 5000, 'idle_timeout_ms'),
   });
-
   return {
     name: NAME,
-    async send(job: BulkJob): Promise<RecipientResult[]> {
-      const unique = [...new Map(job.to.map((r) => [r.toLowerCase(), r])).values()];
-      const results = new Map<string, RecipientResult>();
-      const refuse = (recipient: string, why: string) =>
-        results.set(recipient, {
-          recipient,
-          status: 'failed',
-          distributor: NAME,
-          code: 553,
-          response: why,
-        });
-      const sendable = unique.filter((r) => {
-        if (!unsafeAddress(r, false)) return true;
-        refuse(r, `553 not a valid recipient address: ${JSON.stringify(r.slice(0, 100))}`);
-        return false;
-      });
-      if (unsafeAddress(job.from, true)) {
-        for (const r of sendable)
-          refuse(r, `553 not a valid sender address: ${JSON.stringify(job.from.slice(0, 100))}`);
-        sendable.length = 0;
-      }
-      const personalise = job.personalise;
-      const shared = personalise ? undefined : preparedBodyOf(job.raw);
-      const senderFor = (r: string) => (verp ? verpAddress(job.from, r, delimiter) : job.from);
-      const work: Transaction[] = personalise
-        ? sendable.map((r) => personalTransaction(senderFor(r), r, personalise))
-        : verp
-          ? sendable.map((r) => ({ from: senderFor(r), to: [r], body: shared! }))
-          : chunk(sendable, perTransaction).map((to) => ({ from: job.from, to, body: shared! }));
-
-      // Group commit: outcomes settled while an `onTransaction` call runs are handed over
-      // together in the next one, so one fsync of the sent-log covers the transactions all
-      // connections finished meanwhile (`onTransaction` may get several transactions'
-      // outcomes at once). The calls never overlap. A connection sends its next message
-      // only once its previous outcomes are recorded (transaction.ts).
-      let waiting: RecipientResult[] = [];
-      let waiters: Array<() => void> = [];
-      let flushing: Promise<void> | undefined;
-      let flushError: unknown;
-      const pump = () => {
-        const record = job.onTransaction;
-        if (!record || flushing || waiting.length === 0) return;
-        const group = waiting;
-        const done = waiters;
-        waiting = [];
-        waiters = [];
-        flushing = (async () => {
-          try {
-            if (flushError === undefined) await record(group);
-          } catch (error) {
-            flushError = error;
-          }
-        })().finally(() => {
-          flushing = undefined;
-          for (const resolve of done) resolve();
-          pump();
-        });
-      };
-      const settle = (tx: Transaction, outcome: RecipientResult[]): Promise<void> => {
-        for (const r of outcome) results.set(r.recipient, r);
-        // A personal body is made again if the transaction is tried again; not kept.
-        (tx as { release?(): void }).release?.();
-        if (!job.onTransaction) return Promise.resolve();
-        waiting.push(...outcome);
-        const recorded = new Promise<void>((resolve) => waiters.push(resolve));
-        pump();
-        return recorded;
-      };
-
-      let taken = 0;
-      const again: Transaction[] = [];
-      let lastError: Error | undefined;
-      const left = () => again.length > 0 || taken < work.length;
-      // A failing sent-log stops new transactions: what is not recorded must not be sent.
-      const next = () =>
-        flushError !== undefined
-          ? undefined
-          : (again.pop() ?? (taken < work.length ? work[taken++] : undefined));
-      const tooBig = (tx: Transaction, limit: number) =>
-        void settle(
-          tx,
-          tx.to.map((recipient) => ({
-            recipient,
-            status: 'failed' as const,
-            distributor: NAME,
-            code: 552,
-            response: `552 the message (${tx.body.size} bytes) is larger than the server's limit (${limit} bytes)`,
-          })),
-        );
-      const worker = async () => {
-        let failures = 0;
-        while (left() && flushError === undefined && failures < failuresPerSlot) {
-          let conn: Awaited<ReturnType<ConnectionPool['acquire']>>;
-          try {
-            conn = await pool.acquire();
-          } catch (error) {
-            lastError = error as Error;
-            failures++;
-            continue;
-          }
-          const limit = conn.maxSize;
-          const sized = () => {
-            for (let tx = next(); tx; tx = next()) {
-              if (limit === undefined || tx.body.size <= limit) return tx;
-              tooBig(tx, limit);
-            }
-            return undefined;
-          };
-          try {
-            await runTransactions(conn, {
-              next: sized,
-              settle,
-              requeue: (tx) => again.push(tx),
-              stopped: () => flushError !== undefined,
-              more: () => conn.alive && conn.transactions + 1 < pool.options.maxTransactions,
-              distributor: NAME,
-              timeouts: { data_ms: dataMs },
-            });
-          } catch (error) {
-            lastError = error as Error;
-            failures++;
-          } finally {
-            pool.release(conn);
-          }
-        }
-      };
-      await Promise.all(
-        Array.from({ length: Math.max(1, Math.min(maxConnections, work.length)) }, worker),
-      );
-      // Transactions no connection could take: deferred with the reason.
-      for (let tx = next(); tx; tx = next()) {
-        const why = lastError?.message ?? 'no connection to the SMTP server';
-        const code = (lastError as { responseCode?: number } | undefined)?.responseCode;
-        void settle(
-          tx,
-          tx.to.map((recipient) => ({
-            recipient,
-            status: 'deferred' as const,
-            distributor: NAME,
-            ...(code !== undefined ? { code } : {}),
-            response: why,
-          })),
-        );
-      }
-      while (flushing) await flushing;
-      if (flushError !== undefined) throw flushError;
-      return unique.map(
-        (recipient) =>
-          results.get(recipient) ?? {
-            recipient,
-            status: 'deferred',
-            distributor: NAME,
-            response: 'not attempted: the send was stopped',
-          },
-      );
-    },
+    send: (job) => sendBulk(settings, pool, job),
     close: () => pool.close(),
   };
+}
+
+/**
+ * One send: the recipients screened, cut into transactions and run over the pool
+ * (bulk-send.ts); a recipient left without an outcome was stopped before its turn.
+ */
+async function sendBulk(
+  settings: BulkSettings,
+  pool: ConnectionPool,
+  job: BulkJob,
+): Promise<RecipientResult[]> {
+  const { unique, sendable, refused } = screen(job);
+  const send = new BulkSend(NAME, transactionsOf(job, sendable, settings), job.onTransaction);
+  for (const r of refused) send.results.set(r.recipient, r);
+  await runSend(send, pool, settings);
+  return unique.map(
+    (recipient) =>
+      send.results.get(recipient) ?? {
+        recipient,
+        status: 'deferred',
+        distributor: NAME,
+        response: 'not attempted: the send was stopped',
+      },
+  );
+}
+
+/** The job's recipients once each; those no server may see refused (553) here. */
+function screen(job: BulkJob): {
+  unique: string[];
+  sendable: string[];
+  refused: RecipientResult[];
+} {
+  const unique = [...new Map(job.to.map((r) => [r.toLowerCase(), r])).values()];
+  const refused: RecipientResult[] = [];
+  const refuse = (recipient: string, why: string) =>
+    refused.push({ recipient, status: 'failed', distributor: NAME, code: 553, response: why });
+  const sendable = unique.filter((r) => {
+    if (!unsafeAddress(r, false)) return true;
+    refuse(r, `553 not a valid recipient address: ${JSON.stringify(r.slice(0, 100))}`);
+    return false;
+  });
+  if (unsafeAddress(job.from, true)) {
+    for (const r of sendable)
+      refuse(r, `553 not a valid sender address: ${JSON.stringify(job.from.slice(0, 100))}`);
+    sendable.length = 0;
+  }
+  return { unique, sendable, refused };
+}
+
+/**
+ * One transaction per recipient when each has its own bytes or its own sender (VERP), else
+ * up to `perTransaction` recipients each; shared bytes are prepared once for all of them.
+ */
+function transactionsOf(job: BulkJob, sendable: string[], settings: BulkSettings): Transaction[] {
+  const personalise = job.personalise;
+  const shared = personalise ? undefined : preparedBodyOf(job.raw);
+  const senderFor = (r: string) =>
+    settings.verp ? verpAddress(job.from, r, settings.delimiter) : job.from;
+  if (personalise) return sendable.map((r) => personalTransaction(senderFor(r), r, personalise));
+  if (settings.verp) return sendable.map((r) => ({ from: senderFor(r), to: [r], body: shared! }));
+  return chunk(sendable, settings.perTransaction).map((to) => ({
+    from: job.from,
+    to,
+    body: shared!,
+  }));
 }

@@ -1,0 +1,66 @@
+/**
+ * What every step of the queue works with: the spool, the options resolved once, the
+ * dependencies. The steps (first round, delivery round, spool run, dead letters) are
+ * module-level functions taking this record, so each can be read on its own.
+ */
+import type { RecipientResult } from '../types.ts';
+import type { NewEnvelope } from './envelope.ts';
+import type { EnqueueInput, QueueDeps, QueueOptions } from './queue.ts';
+import type { RetryPolicy } from './retry-policy.ts';
+import { ensureSpool, type SpoolLayout, spoolLayout } from './spool.ts';
+
+/** The unit name on the queue's errors and notices. */
+export const UNIT = 'queue';
+
+export interface QueueContext {
+  readonly layout: SpoolLayout;
+  readonly deps: QueueDeps;
+  readonly now: () => number;
+  readonly retry: RetryPolicy;
+  /** Seconds after spooling that a pending recipient is given up on. */
+  readonly expireAfter: number;
+  /** How long done records and sent-logs are kept, ms. */
+  readonly keepDone: number;
+  readonly deliverNow: boolean;
+  /** The transport's name, on every result. */
+  readonly distributor: string;
+  /** Creates the spool's folders on first use (once per queue). */
+  ready(): Promise<void>;
+}
+
+export function queueContext(options: QueueOptions, deps: QueueDeps): QueueContext {
+  let ready: Promise<void> | undefined;
+  const layout = spoolLayout(options.dir);
+  return {
+    layout,
+    deps,
+    now: deps.now ?? Date.now,
+    retry: options.retry ?? {},
+    expireAfter: options.expire_after_seconds ?? 432_000,
+    keepDone: (options.keep_done_seconds ?? 604_800) * 1000,
+    deliverNow: options.deliver_now ?? true,
+    distributor: deps.transport.name,
+    ready() {
+      ready ??= ensureSpool(layout);
+      return ready;
+    },
+  };
+}
+
+/** What the spool records of an enqueued post, as of now. */
+export function newEnvelope(ctx: QueueContext, input: EnqueueInput): NewEnvelope {
+  return {
+    id: input.id,
+    sender: input.sender,
+    recipients: input.recipients,
+    ...(input.list ? { list: input.list } : {}),
+    ...(input.messageId ? { messageId: input.messageId } : {}),
+    ...(input.key ? { key: input.key } : {}),
+    now: ctx.now(),
+  };
+}
+
+/** Results still `queued` carry `why` nothing went out now (server down, TLS, AUTH). */
+export function queuedBecause(results: RecipientResult[], why: string): RecipientResult[] {
+  return results.map((r) => (r.status === 'queued' ? { ...r, response: r.response ?? why } : r));
+}

@@ -1,0 +1,117 @@
+/**
+ * Giving up on recipients: the dead letter (message and envelope, for the operator), the
+ * notice to the reactors, and one bounce event per recipient. Also the operator's `drop`.
+ */
+import { ErrorCode, StageError } from '../errors.ts';
+import { createListMail } from '../mail/list-mail.ts';
+import type { StageFailure } from '../types.ts';
+import { type QueueContext, UNIT } from './context.ts';
+import { applySettled, type Envelope, failPending, type RecipientRecord } from './envelope.ts';
+import type { RecipientFailure } from './queue.ts';
+import { readSentLog } from './sent-log.ts';
+import {
+  type Claim,
+  claimEntry,
+  finishClaim,
+  listSpool,
+  readEnvelope,
+  removeDeadLetter,
+  sentLogPath,
+  writeDeadLetter,
+  writeEnvelope,
+} from './spool.ts';
+
+export type GiveUpReason = RecipientFailure['reason'];
+
+/**
+ * Writes the dead letter of a claimed entry and tells everyone who listens that `failed`
+ * were given up on. Listeners that throw are ignored: none hides another or stops the queue.
+ */
+export async function giveUp(
+  ctx: QueueContext,
+  claim: Claim,
+  envelope: Envelope,
+  failed: RecipientRecord[],
+  raw: Buffer,
+  reason: GiveUpReason,
+): Promise<void> {
+  if (failed.length === 0) return;
+  const deadDir = await writeDeadLetter(ctx.layout, claim, envelope, raw);
+  const failure = deadLetterFailure(envelope, failed, raw, deadDir);
+  for (const reactor of ctx.deps.reactors ?? []) {
+    try {
+      await reactor.react(failure);
+    } catch {}
+  }
+  try {
+    await ctx.deps.onFailure?.(failure);
+  } catch {}
+  for (const r of failed) {
+    try {
+      await ctx.deps.onRecipientFailed?.(recipientFailure(envelope, r, reason));
+    } catch {}
+  }
+}
+
+/** The notice: who was given up on, what the server said, where the dead letter is. */
+function deadLetterFailure(
+  envelope: Envelope,
+  failed: RecipientRecord[],
+  raw: Buffer,
+  deadDir: string,
+): StageFailure {
+  const who = failed.map((r) => `${r.address} (${r.code ?? '-'} ${r.response ?? ''})`).join(', ');
+  const error = new StageError(
+    `gave up on ${failed.length} recipient(s) of queue entry ${envelope.id}` +
+      `${envelope.list ? ` for list ${envelope.list}` : ''}: ${who}; the message and its ` +
+      `envelope are in ${deadDir}`,
+    {
+      code: failed.some((r) => (r.code ?? 0) >= 500) ? ErrorCode.ENVELOPE : ErrorCode.CONNECTION,
+      unit: UNIT,
+      messageId: envelope.message_id,
+    },
+  );
+  return {
+    stage: 'distributor',
+    unit: UNIT,
+    error,
+    mail: createListMail(raw, { fetcher: 'queue', id: envelope.id }),
+  };
+}
+
+function recipientFailure(
+  envelope: Envelope,
+  r: RecipientRecord,
+  reason: GiveUpReason,
+): RecipientFailure {
+  return {
+    entryId: envelope.id,
+    ...(envelope.list ? { list: envelope.list } : {}),
+    ...(envelope.key ? { key: envelope.key } : {}),
+    ...(envelope.message_id ? { messageId: envelope.message_id } : {}),
+    recipient: r.address,
+    ...(r.code !== undefined ? { code: r.code } : {}),
+    ...(r.response !== undefined ? { response: r.response } : {}),
+    reason,
+  };
+}
+
+/** `queue.drop`: gives up on an entry's pending recipients, or removes its dead letter. */
+export async function dropEntry(
+  ctx: QueueContext,
+  id: string,
+): Promise<'dropped' | 'removed-dead-letter' | 'busy' | 'unknown'> {
+  await ctx.ready();
+  const claim = await claimEntry(ctx.layout, id);
+  if (!claim) {
+    if (await removeDeadLetter(ctx.layout, id)) return 'removed-dead-letter';
+    return (await listSpool(ctx.layout)).some((e) => e.id === id) ? 'busy' : 'unknown';
+  }
+  const envelope = await readEnvelope(claim.dir);
+  applySettled(envelope, await readSentLog(sentLogPath(ctx.layout, id), ctx.distributor));
+  failPending(envelope, 'dropped by the operator');
+  await writeEnvelope(claim.dir, envelope);
+  await writeDeadLetter(ctx.layout, claim, envelope);
+  await finishClaim(ctx.layout, claim);
+  return 'dropped';
+}

@@ -1,0 +1,60 @@
+/**
+ * Handing a post to the queue: a first round from memory when the caller keeps the post at
+ * its source, else the entry is spooled (idempotent by ID) and, when asked, delivered at
+ * once under the claim it was committed with.
+ */
+import { describeError } from '../errors.ts';
+import type { RecipientResult } from '../types.ts';
+import { newEnvelope, type QueueContext, queuedBecause } from './context.ts';
+import { asResults } from './envelope.ts';
+import { claimNewPost, firstRound } from './first-round.ts';
+import type { Enqueued, EnqueueInput, EnqueueOptions } from './queue.ts';
+import { deliverClaim, roundResults } from './round.ts';
+import { type PreparedEntry, peekEnvelope, prepareEntry } from './spool.ts';
+
+/** `queue.prepare`: writes an entry that stays invisible until `commit()`. */
+export async function prepare(ctx: QueueContext, input: EnqueueInput): Promise<PreparedEntry> {
+  await ctx.ready();
+  return prepareEntry(ctx.layout, { ...newEnvelope(ctx, input), raw: input.raw });
+}
+
+export async function enqueue(
+  ctx: QueueContext,
+  input: EnqueueInput,
+  options: EnqueueOptions,
+): Promise<Enqueued> {
+  const sendNow = options.deliverNow ?? ctx.deliverNow;
+  if (options.sourceKept && sendNow) {
+    const claim = await claimNewPost(ctx, input.id);
+    if (claim) return firstRound(ctx, claim, input);
+    // Spooled already, done, or being delivered by another process: the usual way.
+  }
+  const prepared = await prepare(ctx, input);
+  const { claim, ...outcome } = await prepared.commit({ claim: sendNow });
+  if (outcome.status === 'done')
+    return { outcome, results: asResults(outcome.envelope, ctx.distributor) };
+  let why: string | undefined;
+  if (claim) {
+    // The entry is safe on disk: a failure to deliver now is the runner's to retry, not
+    // the caller's (who would spool it again).
+    try {
+      const { envelope, round } = await deliverClaim(ctx, claim, false, {
+        envelope: prepared.envelope,
+        raw: input.raw,
+      });
+      return { outcome, results: roundResults(ctx, envelope, round) };
+    } catch (error) {
+      why = describeError(error);
+    }
+  }
+  const waiting = await peekEnvelope(ctx.layout, outcome.id);
+  const results: RecipientResult[] = waiting
+    ? asResults(waiting, ctx.distributor)
+    : input.recipients.map((recipient) => ({
+        recipient,
+        status: 'queued' as const,
+        distributor: ctx.distributor,
+      }));
+  // Say why nothing went out now (server down, TLS, AUTH): the caller logs it.
+  return { outcome, results: why ? queuedBecause(results, why) : results };
+}

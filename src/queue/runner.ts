@@ -1,0 +1,113 @@
+/**
+ * One pass over the spool (`queue.run`, what every `malist run` starts with): old done
+ * records and sent-logs purged, then stale claims of dead runners taken over, then every
+ * waiting entry that is due, each at most once.
+ */
+import { describeError } from '../errors.ts';
+import type { RecipientResult } from '../types.ts';
+import type { QueueContext } from './context.ts';
+import { type Envelope, nextAttempt } from './envelope.ts';
+import type { RunOptions, RunSummary } from './queue.ts';
+import { isExpired } from './retry-policy.ts';
+import { deliverClaim } from './round.ts';
+import {
+  claimEntry,
+  peekEnvelope,
+  purgeSpool,
+  reclaimEntry,
+  staleClaims,
+  waitingIds,
+} from './spool.ts';
+
+/** A pass in progress: what it was asked for, what it did so far. */
+interface Pass {
+  readonly ctx: QueueContext;
+  readonly force: boolean;
+  readonly wanted: Set<string> | undefined;
+  /** Entries this pass worked on (or chose to): each at most once. */
+  readonly seen: Set<string>;
+  readonly summary: RunSummary;
+}
+
+export async function runSpool(ctx: QueueContext, options: RunOptions): Promise<RunSummary> {
+  await ctx.ready();
+  const pass: Pass = {
+    ctx,
+    force: options.force ?? false,
+    wanted: options.ids ? new Set(options.ids) : undefined,
+    seen: new Set(),
+    summary: {
+      processed: 0,
+      delivered: 0,
+      deferred: 0,
+      failed: 0,
+      finished: 0,
+      reclaimed: 0,
+      errors: [],
+    },
+  };
+  await purgeSpool(ctx.layout, ctx.keepDone, ctx.now());
+  // Stale claims first: their runner died mid-round, their recipients waited longest.
+  for (const name of await staleClaims(ctx.layout)) {
+    const id = name.slice(0, name.indexOf('@'));
+    if (skipped(pass, id)) continue;
+    await attempt(pass, id, () => reclaimed(pass, id, name));
+  }
+  // Each entry at most once per run: a run is bounded even when everything defers.
+  for (const id of await waitingIds(ctx.layout)) {
+    if (skipped(pass, id)) continue;
+    pass.seen.add(id);
+    await attempt(pass, id, () => retried(pass, id));
+  }
+  return pass.summary;
+}
+
+function skipped(pass: Pass, id: string): boolean {
+  return (pass.wanted !== undefined && !pass.wanted.has(id)) || pass.seen.has(id);
+}
+
+/**
+ * One bad entry (unreadable envelope, full disk) is reported and skipped, never allowed
+ * to stop the run for every other entry.
+ */
+async function attempt(pass: Pass, id: string, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    pass.summary.errors.push(`${id}: ${describeError(error)}`);
+  }
+}
+
+/** Takes over a dead runner's claim and delivers the entry. */
+async function reclaimed(pass: Pass, id: string, name: string): Promise<void> {
+  const claim = await reclaimEntry(pass.ctx.layout, name);
+  if (!claim) return;
+  pass.seen.add(id);
+  pass.summary.reclaimed++;
+  const { envelope, round } = await deliverClaim(pass.ctx, claim, pass.force);
+  account(pass.summary, envelope, round);
+}
+
+/** Delivers a waiting entry when it is due (or expired, or forced). */
+async function retried(pass: Pass, id: string): Promise<void> {
+  const { ctx } = pass;
+  const peek = await peekEnvelope(ctx.layout, id);
+  if (!peek) return;
+  const next = nextAttempt(peek);
+  const expired = isExpired(peek.created, ctx.now(), ctx.expireAfter);
+  if (!pass.force && !expired && next !== undefined && next > ctx.now()) return;
+  const claim = await claimEntry(ctx.layout, id);
+  if (!claim) return;
+  const { envelope, round } = await deliverClaim(ctx, claim, pass.force);
+  account(pass.summary, envelope, round);
+}
+
+function account(summary: RunSummary, envelope: Envelope, round: RecipientResult[]): void {
+  summary.processed++;
+  for (const r of round) {
+    if (r.status === 'delivered') summary.delivered++;
+    else if (r.status === 'failed') summary.failed++;
+    else summary.deferred++;
+  }
+  if (nextAttempt(envelope) === undefined) summary.finished++;
+}
