@@ -34,7 +34,7 @@ export interface CaseInput {
   workDir?: string;
   /** Spool and journal on /dev/shm (diagnostic only: fsync is free there). */
   tmpfs?: boolean;
-  /** @default the engine's (DEFAULT_CONNECTIONS in src/smtp/bulk-client.ts) */
+  /** @default the engine's (DEFAULT_CONNECTIONS in src/smtp/server-options.ts) */
   connections?: number;
   perTransaction: number;
   /** Mails play() handles at once. @default RUN_CONCURRENCY, what `malist run` uses */

@@ -18,7 +18,7 @@ import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_CONNECTIONS } from '../src/smtp/bulk-client.ts';
+import { DEFAULT_CONNECTIONS } from '../src/smtp/server-options.ts';
 import type { BounceCaseOutput } from './bounce.ts';
 import type { CaseInput, CaseOutput } from './case.ts';
 import { mlmmjInstalled, runMlmmj } from './mlmmj.ts';

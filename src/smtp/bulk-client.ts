@@ -15,7 +15,8 @@
  * sink's ceiling) against 5.5 s with nodemailer's pool (1.8k/s), same 8 connections;
  * through the durable queue (sent-log fsynced per transaction) 10,000 VERP recipients
  * take ~0.65 s with 16 connections against ~2.5 s for nodemailer's pool with no queue.
- * nodemailer stays for everything else (LMTP, single messages, notices).
+ * nodemailer (smtp/nodemailer.ts) carries LMTP, `engine: nodemailer`, `queue --smtp` and
+ * `malist sendmail`; notices go through the queue like posts, so through this client.
  *
  * It is a queue `Transport`: per-recipient truth (2xx delivered, 4xx and network
  * deferred, 5xx failed), never a recipient assumed delivered before the final reply to
@@ -32,18 +33,11 @@ import { type PreparedBody, prepareBody, preparedBodyOf } from './dot-stuff.ts';
 import { ConnectionPool } from './pool.ts';
 import {
   positiveOption,
+  resolveSmtpOptions,
   type SmtpFanoutOptions,
   type SmtpServerOptions,
 } from './server-options.ts';
 import type { Transaction } from './transaction.ts';
-
-/**
- * Connections at once unless `max_connections` says otherwise. One transaction per member
- * (VERP) keeps each connection waiting a round trip and a sent-log fsync per member, so
- * it takes more; 16 stays under what Postfix's own client opens to one destination
- * (default_destination_concurrency_limit = 20).
- */
-export const DEFAULT_CONNECTIONS = { batched: 8, verp: 16 } as const;
 
 /**
  * One recipient's transaction with its own bytes, made when the transaction first needs
@@ -109,53 +103,44 @@ interface BulkSettings extends SlotSettings {
   perTransaction: number;
 }
 
-function connectionOptions(options: BulkSmtpOptions): ConnectionOptions {
-  const secure = options.secure ?? false;
+/** The connection and fan-out settings, from the one resolution of SMTP options. */
+function settingsOf(options: BulkSmtpOptions): {
+  connection: ConnectionOptions;
+  settings: BulkSettings;
+  perConnection: number;
+} {
+  const o = resolveSmtpOptions(options, NAME);
   return {
-    host: options.host ?? 'localhost',
-    port: positive(options.port, secure ? 465 : 25, 'port'),
-    secure,
-    starttls: options.starttls ?? (options.auth ? 'required' : 'opportunistic'),
-    ...(options.tls ? { tls: options.tls } : {}),
-    ...(options.auth ? { auth: options.auth } : {}),
-    name: options.name ?? hostname(),
-    connection_timeout_ms: positive(options.connection_timeout_ms, 30_000, 'connection_timeout_ms'),
-    greeting_timeout_ms: positive(options.greeting_timeout_ms, 30_000, 'greeting_timeout_ms'),
-    socket_timeout_ms: positive(options.socket_timeout_ms, 60_000, 'socket_timeout_ms'),
-  };
-}
-
-function bulkSettings(options: BulkSmtpOptions): BulkSettings {
-  const verp = options.verp ?? false;
-  return {
-    verp,
-    maxConnections: positive(
-      options.max_connections,
-      verp ? DEFAULT_CONNECTIONS.verp : DEFAULT_CONNECTIONS.batched,
-      'max_connections',
-    ),
-    perTransaction: positive(
-      options.max_recipients_per_transaction,
-      100,
-      'max_recipients_per_transaction',
-    ),
-    dataMs: positive(options.transaction_timeout_ms, 300_000, 'transaction_timeout_ms'),
-    failuresPerSlot: positive(options.max_connection_failures, 2, 'max_connection_failures'),
-    delimiter: options.verp_delimiter ?? '+',
+    connection: {
+      host: o.host,
+      port: o.port,
+      secure: o.secure,
+      starttls: o.starttls,
+      ...(o.tls ? { tls: o.tls } : {}),
+      ...(o.auth ? { auth: o.auth } : {}),
+      name: o.name ?? hostname(),
+      connection_timeout_ms: o.connection_timeout_ms,
+      greeting_timeout_ms: o.greeting_timeout_ms,
+      socket_timeout_ms: o.socket_timeout_ms,
+    },
+    settings: {
+      verp: o.verp,
+      maxConnections: o.max_connections,
+      perTransaction: o.max_recipients_per_transaction,
+      dataMs: o.transaction_timeout_ms,
+      failuresPerSlot: positive(options.max_connection_failures, 2, 'max_connection_failures'),
+      delimiter: o.verp_delimiter,
+    },
+    perConnection: o.max_messages_per_connection,
   };
 }
 
 /** Creates the bulk SMTP transport (a persistent, pipelined connection pool). */
 export function createBulkTransport(options: BulkSmtpOptions = {}): BulkTransport {
-  const connection = connectionOptions(options);
-  const settings = bulkSettings(options);
+  const { connection, settings, perConnection } = settingsOf(options);
   const pool = new ConnectionPool(connection, {
     max: settings.maxConnections,
-    maxTransactions: positive(
-      options.max_messages_per_connection,
-      10_000,
-      'max_messages_per_connection',
-    ),
+    maxTransactions: perConnection,
     idleMs: positive(options.idle_timeout_ms, 5000, 'idle_timeout_ms'),
   });
   return {
