@@ -16,9 +16,9 @@ import { createListMail, mailBytes } from '../../src/mail/list-mail.ts';
 import createMemoryMemberStore from '../../src/members/memory.ts';
 import type { ListSettings } from '../../src/processors/list.ts';
 import type { Distributor, ListMail } from '../../src/types.ts';
+import { CORPUS_DIR as CORPUS } from '../helpers/corpus.ts';
 import { muttAttachments, muttAvailable, muttMessages } from '../helpers/mutt.ts';
 
-const CORPUS = join(import.meta.dirname, '../../../shared/corpus');
 const FILES = [
   '001-plain-lf.eml',
   '008-shift-jis-8bit.eml',
