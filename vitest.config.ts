@@ -8,8 +8,9 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['test/long/**', 'test/package/**', 'node_modules/**'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Upper bounds for a hung test, generous for a loaded machine (CI runs under load).
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     pool: 'forks',
     // One temporary directory for the whole run, removed at its end (test/helpers/temp-root.ts).
     globalSetup: ['test/helpers/temp-root.ts'],

@@ -13,22 +13,14 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { commands } from '../../src/cli/main.ts';
 import { MALIST, malist, ROOT, runCommand } from '../cli/run-malist.ts';
+import { hasCommand } from '../helpers/has-command.ts';
 
 const DIR = join(ROOT, 'examples/systemd');
 const INSTALLED = '/usr/local/bin/malist';
 /** What marks a unit for a command that does not exist yet. */
 const TEMPLATE = 'TEMPLATE, NOT YET USABLE';
 
-function has(tool: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const systemd = has('systemd-analyze');
+const systemd = hasCommand('systemd-analyze');
 if (!systemd && process.env.CI === 'true') throw new Error('systemd-analyze is not installed');
 if (!systemd) process.stderr.write('\n!!! systemd-analyze not installed: units not verified !!!\n');
 
@@ -97,7 +89,7 @@ describe('examples/systemd units', () => {
 });
 
 describe('examples/systemd sysusers.d and tmpfiles.d', () => {
-  it.skipIf(!has('systemd-tmpfiles') || !has('systemd-sysusers'))(
+  it.skipIf(!hasCommand('systemd-tmpfiles') || !hasCommand('systemd-sysusers'))(
     'make the user malist and, owned by it, every folder the units may write but /etc',
     async () => {
       const root = await mkdtemp(join(tmpdir(), 'malist-root-'));

@@ -19,7 +19,8 @@ export interface ChildResult {
 export function runChild(
   config: object,
   crashAt?: string,
-  timeoutMs = 20_000,
+  // Only a hung child takes this long: a loaded machine compiling through tsx takes seconds.
+  timeoutMs = 120_000,
 ): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env };

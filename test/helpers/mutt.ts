@@ -5,24 +5,16 @@
  * pipe command, so there is no sequence of steps for load to cut short. When
  * mutt (or script) is missing the suite is skipped loudly — and fails under CI=true.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-function has(command: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { hasCommand } from './has-command.ts';
 
 /** True when mutt can be driven; false (with a loud note) to skip; throws under CI. */
 export function muttAvailable(): boolean {
-  if (has('mutt') && has('script')) return true;
+  if (hasCommand('mutt') && hasCommand('script')) return true;
   const why = 'mutt (or script from util-linux) is not installed: the mutt checks are SKIPPED';
   if (process.env.CI === 'true') throw new Error(`${why}; CI must have it (apt-get install mutt)`);
   process.stderr.write(`\n*** ${why} ***\n\n`);

@@ -153,7 +153,7 @@ console.log(JSON.stringify({ fetched: summary.fetched, distributed: summary.dist
     ]);
   });
 
-  it('type-checks a TypeScript program against it (NodeNext, skipLibCheck false)', async () => {
+  it('type-checks a TypeScript program and the README examples against it (NodeNext, skipLibCheck false)', async () => {
     await writeFile(
       join(project, 'tsconfig.json'),
       JSON.stringify({
@@ -165,9 +165,15 @@ console.log(JSON.stringify({ fetched: summary.fetched, distributed: summary.dist
           noEmit: true,
           types: ['node'],
         },
-        include: ['program.ts'],
+        include: ['program.ts', 'readme-*.ts'],
       }),
     );
+    // The README's TypeScript examples, each a module of its own: they must stay true.
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    for (const [i, block] of blocks.entries())
+      await writeFile(join(project, `readme-${i}.ts`), `${block}export {};\n`);
     await writeFile(
       join(project, 'program.ts'),
       `import {

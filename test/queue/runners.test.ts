@@ -108,7 +108,7 @@ describe('queue runners', () => {
     expect(await readdir(join(spool, 'done'))).toHaveLength(40);
     // Both did some of the work (not a proof of concurrency, a sign of it).
     expect(results.map((r) => r.out).join('\n')).toMatch(/entries \d+/);
-  }, 30_000);
+  });
 
   it('a runner killed with SIGKILL mid-send leaves its entry to the next run; nobody gets it twice', async () => {
     const { server, spool, config } = await setup({
@@ -140,7 +140,7 @@ describe('queue runners', () => {
     expect(server.count('c@x.test')).toBe(1);
     expect(server.duplicates()).toEqual([]);
     expect(await readdir(join(spool, 'cur'))).toEqual([]);
-  }, 30_000);
+  });
 
   it('a claim whose runner is alive is left alone', async () => {
     const { server, spool, config } = await setup({ max_connections: 1 });
@@ -153,5 +153,5 @@ describe('queue runners', () => {
     first.child.kill('SIGKILL');
     await first.done;
     expect(server.count('a@x.test')).toBe(0);
-  }, 30_000);
+  });
 });
