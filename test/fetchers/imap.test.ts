@@ -60,8 +60,9 @@ async function fresh(over: Partial<ImapOptions> = {}, server = dovecot) {
     password: server.password(user),
     stateDir: join(dir, 'state'),
     tmpDir: dir,
-    timeout: 5000,
-    lockTimeout: 5000,
+    // Bounds for a hung server, generous for a loaded machine.
+    timeout: 30_000,
+    lockTimeout: 30_000,
     ...over,
   };
   return { user, options, outDir: join(dir, 'out'), stateDir: join(dir, 'state') };

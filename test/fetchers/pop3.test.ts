@@ -51,7 +51,8 @@ async function fresh(over: Partial<Pop3Options> = {}) {
     password: dovecot.password(user),
     stateDir: join(dir, 'state'),
     tmpDir: dir,
-    timeout: 5000,
+    // A bound for a hung server, generous for a loaded machine.
+    timeout: 30_000,
     ...over,
   };
   return { user, options, outDir: join(dir, 'out'), stateDir: join(dir, 'state') };

@@ -93,7 +93,7 @@ describe.skipIf(!available)('watch (IMAP IDLE) against Dovecot', () => {
       user: dovecot.address(user),
       password: dovecot.password(user),
       stateDir: join(dir, 'state'),
-      timeout: 5000,
+      timeout: 30_000,
     };
     const controller = new AbortController();
     const events: WatchEvent[] = [];

@@ -119,12 +119,12 @@ describe('queue runners', () => {
     // The third transaction hangs after its data is sent, before the server's answer.
     server.addRule({ stage: 'data', recipient: 'c@x.test', action: 'stall', times: 1 });
     const first = runner(['run', '--config', config]);
-    await server.waitFor(() => server.dataStarts >= 3, 15_000);
-    await server.waitFor(() => server.accepted.length === 2, 5_000);
+    await server.waitFor(() => server.dataStarts >= 3, 60_000);
+    await server.waitFor(() => server.accepted.length === 2, 60_000);
     // Kill only once the runner has logged b's 250: a kill between the server's answer and
     // the sent-log line is the window no client can close (RFC 1047), counted by the crash
     // suite, not here. Under load the runner can lag behind the server by a moment.
-    await waitForSentLog(spool, 2, 10_000);
+    await waitForSentLog(spool, 2, 60_000);
     first.child.kill('SIGKILL');
     const exited = await first.done;
     expect(exited.code).toBeNull();
@@ -147,7 +147,7 @@ describe('queue runners', () => {
     await fill(spool, 1, ['a@x.test']);
     server.addRule({ stage: 'data', action: 'stall', times: 1 });
     const first = runner(['run', '--config', config]);
-    await server.waitFor(() => server.dataStarts >= 1, 15_000);
+    await server.waitFor(() => server.dataStarts >= 1, 60_000);
     const second = await runner(['run', '--config', config]).done;
     expect(second.out).toMatch(/entries 0 \(reclaimed 0/);
     first.child.kill('SIGKILL');
