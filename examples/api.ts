@@ -4,9 +4,9 @@
  *
  *   node --import tsx examples/api.ts INBOX OUT STATE
  *
- * It imports the installed package (`npm install malist tsx`); in a checkout of malist the
- * name resolves to the package itself (its build in dist/, or its sources with
- * `node --conditions=malist-source --import tsx`).
+ * It imports the installed package (`npm install ./malist-0.2.0.tgz tsx`); in a checkout
+ * of malist the name resolves to the package itself (its build in dist/, or its sources
+ * with `node --conditions=malist-source --import tsx`).
  *
  * Every step keeps malist's promises: a mail leaves the inbox only once it is handled,
  * and running the script again never delivers a post twice (the journal in STATE).
