@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// The long suites: `npm run test:crash`, `npm run test:faults`.
+// The long suites: `npm run test:crash`, `npm run test:faults`; and `npm run test:package`
+// (the packed package installed into a new project).
 export default defineConfig({
   test: {
-    include: ['test/long/**/*.test.ts'],
+    include: ['test/long/**/*.test.ts', 'test/package/**/*.test.ts'],
     testTimeout: 1_800_000,
     hookTimeout: 120_000,
     pool: 'forks',

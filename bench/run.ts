@@ -167,7 +167,7 @@ async function malist(
         : {}),
     };
     out = JSON.parse(
-      await child(['dist/bench/case.js', JSON.stringify(full)], 900_000),
+      await child(['bench/dist/bench/case.js', JSON.stringify(full)], 900_000),
     ) as CaseOutput;
   } finally {
     await rm(work, { recursive: true, force: true });

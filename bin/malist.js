@@ -1,20 +1,28 @@
 #!/usr/bin/env node
-// The `malist` command. It runs the compiled JavaScript in dist/ when that build is current
-// (`npm ci` builds it; `npm run build` refreshes it), and otherwise the TypeScript sources
-// through tsx's ESM hook, so an edit in src/ is never shadowed by an older build. The build
-// starts faster and takes ~35 MB less memory (tsx compiles every module at start-up, in a
-// loader thread with its own heap). MALIST_FROM_SOURCE=1 always runs the sources.
+// The `malist` command. Installed from the package, it runs the compiled JavaScript in dist/
+// (the package ships no sources and needs no TypeScript loader). In a checkout (src/ beside
+// dist/) it runs dist/ while that build is current (`npm ci` builds it through `prepare`;
+// `npm run build` refreshes it), and otherwise the TypeScript sources through tsx's ESM hook,
+// so an edit in src/ is never shadowed by an older build. The build starts faster and takes
+// ~35 MB less memory (tsx compiles every module at start-up, in a loader thread with its own
+// heap). MALIST_FROM_SOURCE=1 always runs the sources of a checkout.
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildIsCurrent } from '../scripts/compiled.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+async function fromCheckout() {
+  const { buildIsCurrent } = await import('../scripts/compiled.js');
+  return process.env.MALIST_FROM_SOURCE === '1' || !buildIsCurrent(root);
+}
+
 let main;
-if (process.env.MALIST_FROM_SOURCE !== '1' && buildIsCurrent(root)) {
-  ({ main } = await import('../dist/src/cli/main.js'));
-} else {
+if (existsSync(join(root, 'src', 'cli', 'main.ts')) && (await fromCheckout())) {
   const { register } = await import('tsx/esm/api');
   register();
   ({ main } = await import('../src/cli/main.ts'));
+} else {
+  ({ main } = await import('../dist/cli/main.js'));
 }
 process.exitCode = await main(process.argv.slice(2));

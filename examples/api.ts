@@ -4,6 +4,10 @@
  *
  *   node --import tsx examples/api.ts INBOX OUT STATE
  *
+ * It imports the installed package (`npm install ./malist-0.2.0.tgz tsx`); in a checkout
+ * of malist the name resolves to the package itself (its build in dist/, or its sources
+ * with `node --conditions=malist-source --import tsx`).
+ *
  * Every step keeps malist's promises: a mail leaves the inbox only once it is handled,
  * and running the script again never delivers a post twice (the journal in STATE).
  */
@@ -13,7 +17,7 @@ import {
   createSingleList,
   createStderrLogger,
   play,
-} from '../src/index.ts';
+} from 'malist';
 
 const [inbox, out, state] = process.argv.slice(2);
 if (!inbox || !out || !state) {

@@ -15,9 +15,9 @@
  * `schema` (a zod schema) makes `malist check` validate the options like a built-in unit's,
  * with the file, line and column of a mistake.
  */
+
+import type { ListMail, ListSettings, Processor } from 'malist';
 import { z } from 'zod';
-import type { ListSettings } from '../../src/list/settings.ts';
-import type { ListMail, Processor } from '../../src/types.ts';
 
 export const schema = z.strictObject({
   /** The header field's name. */

@@ -1,13 +1,21 @@
 /**
  * The `malist` command: a table of subcommands, each a module whose default export takes
  * the remaining arguments and resolves to an exit code (sysexits where an MTA reads it).
+ * The same table writes `--help` and the manual page (`manual.ts`, built into dist/malist.1).
  */
+import { readFileSync } from 'node:fs';
 import { EX } from './exit-codes.ts';
 
 type Command = (argv: string[]) => Promise<number>;
 
+/** One subcommand: what `--help` and the manual say of it, and its module. */
+export interface CommandEntry {
+  summary: string;
+  load: () => Promise<{ default: Command }>;
+}
+
 /** Subcommand → loader; loaded lazily so `malist receive` starts fast. */
-const commands: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
+export const commands: Record<string, CommandEntry> = {
   run: {
     summary: 'the cron job: fetch, process, distribute, run the queue',
     load: () => import('./run.ts'),
@@ -58,6 +66,13 @@ const commands: Record<string, { summary: string; load: () => Promise<{ default:
   },
 };
 
+/** The version in malist's package.json (two folders up from src/cli/ and from dist/cli/). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  return (pkg as { version: string }).version;
+}
+
+/** The text of `malist --help`. */
 export function usage(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length), 4);
   return [
@@ -65,15 +80,20 @@ export function usage(): string {
     '',
     ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
-    'malist <command> --help shows the options of one command.',
+    'malist <command> --help shows the options of one command; malist --version its version.',
   ].join('\n');
 }
 
+/** Runs `malist ARGV`; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${usage()}\n`);
     return name ? EX.OK : EX.USAGE;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`malist ${version()}\n`);
+    return EX.OK;
   }
   const command = commands[name];
   if (!command) {

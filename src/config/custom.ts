@@ -21,6 +21,27 @@ export function isPathType(type: string): boolean {
 let tsxRegistered: Promise<void> | undefined;
 
 /**
+ * Registers tsx's TypeScript loader, once. tsx is an optional peer dependency: only a custom
+ * unit written in TypeScript needs it, so a missing tsx is said in those words.
+ */
+function registerTsx(): Promise<void> {
+  tsxRegistered ??= import('tsx/esm/api').then(
+    ({ register }) => {
+      register();
+    },
+    (error: NodeJS.ErrnoException) => {
+      tsxRegistered = undefined;
+      if (error.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+      throw new Error(
+        'a unit written in TypeScript needs tsx, which is not installed: `npm install tsx` ' +
+          'beside malist (an optional peer dependency), or compile the unit to JavaScript',
+      );
+    },
+  );
+  return tsxRegistered;
+}
+
+/**
  * Imports a module; a TypeScript file that Node cannot load as it is (malist running from
  * its compiled build, dist/, has no TypeScript loader) is loaded again through tsx's.
  */
@@ -29,10 +50,7 @@ async function importModule(url: string): Promise<Record<string, unknown>> {
     return (await import(url)) as Record<string, unknown>;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
-    tsxRegistered ??= import('tsx/esm/api').then(({ register }) => {
-      register();
-    });
-    await tsxRegistered;
+    await registerTsx();
     // A new URL: Node keeps the failed load of the old one in its module map.
     return (await import(`${url}?typescript`)) as Record<string, unknown>;
   }

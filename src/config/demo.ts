@@ -8,11 +8,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The package root: above src/config/, or above dist/src/config/ in the build. */
-const ROOT = fileURLToPath(new URL('.', import.meta.url)).replace(
-  /[\\/](dist[\\/])?src[\\/]config[\\/]?$/,
-  '',
-);
+/** The package root: two folders above src/config/, as above dist/config/ in the build. */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The example posts shipped with malist. */
 export const EXAMPLE_POSTS = join(ROOT, 'examples', 'posts');

@@ -7,7 +7,7 @@ describe.skipIf(!dovecotAvailable())('imap-append distributor (real Dovecot)', (
   let dovecot: Dovecot;
   beforeAll(async () => {
     dovecot = await startDovecot({ users: ['archive'] });
-  }, 20_000);
+  });
   afterAll(() => dovecot?.stop());
 
   it('stores the post byte for byte in a folder, once', async () => {
@@ -33,5 +33,5 @@ describe.skipIf(!dovecotAvailable())('imap-append distributor (real Dovecot)', (
     expect(stored).toHaveLength(1);
     // Dovecot keeps maildir files with LF line endings; every other byte is as sent.
     expect(stored[0]?.raw.toString('latin1')).toBe(raw.toString('latin1').replace(/\r\n/g, '\n'));
-  }, 20_000);
+  });
 });

@@ -179,7 +179,7 @@ describe('pop3 fetcher against a server that splits every reply into tiny pieces
     await fetcher.close();
     expect(got.map((b) => b.toString('latin1'))).toEqual(TRICKY.map((b) => b.toString('latin1')));
     expect([...fake.committed].sort()).toEqual([1, 2, 3]);
-  }, 15_000);
+  });
 
   it('bad credentials: EAUTH, even when the -ERR line comes in pieces', async () => {
     const fake = await fakePop3({ messages: TRICKY });
@@ -189,7 +189,7 @@ describe('pop3 fetcher against a server that splits every reply into tiny pieces
     expect((error as StageError).code).toBe('EAUTH');
     expect((error as StageError).message).toMatch(/Authentication failed/);
     await fetcher.close();
-  }, 15_000);
+  });
 
   it('a server that dies mid-message once: a new session, every mail once, acks kept', async () => {
     const fake = await fakePop3({ messages: TRICKY, breakAt: { n: 2, how: 'die' } });
@@ -207,7 +207,7 @@ describe('pop3 fetcher against a server that splits every reply into tiny pieces
     expect(got).toEqual(TRICKY.map((b) => b.toString('latin1')));
     // Message 1 was acked in the session that died: the record made the new one delete it.
     expect([...fake.committed].sort()).toEqual([1, 2, 3]);
-  }, 15_000);
+  });
 
   it('a server that dies mid-message every time: ECONNECTION after bounded retries', async () => {
     const fake = await fakePop3({ messages: TRICKY, breakAt: { n: 2, how: 'die', times: 99 } });
@@ -220,7 +220,7 @@ describe('pop3 fetcher against a server that splits every reply into tiny pieces
     await fetcher.close();
     await fetcher.close();
     expect(fake.committed.size).toBe(0);
-  }, 15_000);
+  });
 
   it('a server that goes silent mid-message: timed out, not hung', async () => {
     const fake = await fakePop3({ messages: TRICKY, breakAt: { n: 1, how: 'silent' } });
@@ -229,7 +229,7 @@ describe('pop3 fetcher against a server that splits every reply into tiny pieces
     expect((error as StageError).code).toBe('ECONNECTION');
     expect((error as StageError).message).toMatch(/timed out/);
     await fetcher.close();
-  }, 15_000);
+  });
 
   it('a LIST that understates the size: the stream guard stops at maxMailSize', async () => {
     const big = Buffer.from(`Subject: big\r\n\r\n${'x'.repeat(300)}\r\n`);
@@ -239,7 +239,7 @@ describe('pop3 fetcher against a server that splits every reply into tiny pieces
     expect((error as StageError).code).toBe('ESIZE');
     await fetcher.close();
     expect(fake.committed.size).toBe(0);
-  }, 15_000);
+  });
 
   it('a server without STLS, when STARTTLS is asked for: ETLS, and no password sent', async () => {
     const fake = await fakePop3({ messages: TRICKY });
@@ -249,5 +249,5 @@ describe('pop3 fetcher against a server that splits every reply into tiny pieces
     expect((error as StageError).message).toMatch(/refused STLS.*tls: implicit/);
     expect(fake.commands).not.toContain('PASS');
     await fetcher.close();
-  }, 15_000);
+  });
 });

@@ -1,40 +1,37 @@
-/** Minimal Content-Transfer-Encoding helpers for the parts malist rewrites itself. */
+/**
+ * Content-Transfer-Encoding for the parts malist rewrites itself, through libqp and libbase64
+ * (the codecs of nodemailer, mailparser and libmime). What is left here is the line ending:
+ * the libraries write CRLF, a mail keeps its own (a bare-LF mail from a local MTA stays LF).
+ */
+import { encode as base64, decode as base64Decoded, wrap as base64Lines } from 'libbase64';
+import { encode as qp, wrap as qpLines } from 'libqp';
 
-/** Quoted-printable (RFC 2045 §6.7) of `data`, lines ending in `eol`, at most 76 columns. */
+/** At most 76 characters a line (RFC 2045 §6.7, §6.8). */
+const LINE = 76;
+
+/** `text`, whose line breaks are CRLF, with `eol` instead. */
+function withEol(text: string, eol: string): string {
+  return eol === '\r\n' ? text : text.replaceAll('\r\n', eol);
+}
+
+/**
+ * Quoted-printable (RFC 2045 §6.7) of `data`, lines ending in `eol`, at most 76 columns. A
+ * line break of `data` (LF or CRLF) stays a line break; a line starting with "-" is escaped
+ * so that no encoded line reads as a MIME boundary.
+ */
 export function qpEncode(data: Buffer, eol: string): string {
-  const lines = data.toString('latin1').split(/\r?\n/);
-  const out: string[] = [];
-  for (const line of lines) {
-    let current = '';
-    const codes = [...line].map((ch, i) => {
-      const c = ch.charCodeAt(0);
-      const last = i === line.length - 1;
-      if ((c === 0x20 || c === 0x09) && !last) return ch;
-      if (c >= 0x21 && c <= 0x7e && c !== 0x3d) return ch;
-      return `=${c.toString(16).toUpperCase().padStart(2, '0')}`;
-    });
-    let encoded = '';
-    for (const code of codes) {
-      if (current.length + code.length > 75) {
-        encoded += `${current}=${eol}`;
-        current = '';
-      }
-      current += code;
-    }
-    out.push(encoded + current);
-  }
-  return out.join(eol);
+  const lines = Buffer.from(data.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+  return withEol(qpLines(qp(lines), LINE), eol);
 }
 
 /** Decodes a base64 body (line breaks and junk ignored, as mail readers do). */
 export function base64Decode(body: Buffer): Buffer {
-  return Buffer.from(body.toString('latin1').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
+  // A string, not the Buffer: libbase64 copies a Buffer as it is.
+  return base64Decoded(body.toString('latin1'));
 }
 
 /** Base64 in lines of 76 characters, each ending in `eol`. */
 export function base64Encode(data: Buffer, eol: string): string {
-  const text = data.toString('base64');
-  let out = '';
-  for (let i = 0; i < text.length; i += 76) out += text.slice(i, i + 76) + eol;
-  return out;
+  if (data.length === 0) return '';
+  return withEol(`${base64Lines(base64(data), LINE)}\r\n`, eol);
 }

@@ -13,9 +13,9 @@ import { maildirPath, mboxPath } from '../../src/archive/paths.ts';
 import createArchiveDistributor from '../../src/distributors/archive.ts';
 import { createListMail, mailBytes } from '../../src/mail/list-mail.ts';
 import type { ListMail } from '../../src/types.ts';
+import { CORPUS_DIR as CORPUS } from '../helpers/corpus.ts';
 import { muttAvailable, muttMessages } from '../helpers/mutt.ts';
 
-const CORPUS = join(import.meta.dirname, '../../../shared/corpus');
 const FILES = [
   '001-plain-lf.eml',
   '002-plain-crlf-no-final-newline.eml',

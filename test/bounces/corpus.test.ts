@@ -1,13 +1,12 @@
 /**
- * Every bounce in ../shared/corpus yields the right address and hard/soft class; every
+ * Every bounce in test/fixtures/corpus yields the right address and hard/soft class; every
  * auto-reply, receipt, report and ordinary post is classified as not a bounce.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifyBounce } from '../../src/bounces/classify.ts';
-
-const CORPUS = join(import.meta.dirname, '../../../shared/corpus');
+import { CORPUS_DIR as CORPUS, corpusFiles } from '../helpers/corpus.ts';
 
 /** file → [address, class, action] of the first recipient and the recipient count. */
 const BOUNCES: Record<
@@ -50,7 +49,7 @@ const NOT_BOUNCES: Record<string, string> = {
   '060-arf-abuse-report-bom.eml': 'feedback-report',
 };
 
-const files = readdirSync(CORPUS).filter((f) => f.endsWith('.eml'));
+const files = corpusFiles();
 
 describe('classifyBounce on the corpus', () => {
   it('has the corpus', () => {

@@ -10,8 +10,8 @@ import type { ListSettings } from '../../src/list/settings.ts';
 import { createListMail } from '../../src/mail/list-mail.ts';
 import createMemoryMemberStore from '../../src/members/memory.ts';
 import type { MemberStore } from '../../src/members/store.ts';
+import { CORPUS_DIR as CORPUS } from '../helpers/corpus.ts';
 
-const CORPUS = join(import.meta.dirname, '../../../shared/corpus');
 const DAY = 86_400_000;
 const list: ListSettings = {
   name: 'red',

@@ -206,5 +206,5 @@ describe('cli', () => {
     } finally {
       child.kill('SIGTERM');
     }
-  }, 30_000);
+  });
 });

@@ -45,7 +45,7 @@ describe.skipIf(!available)('membership by mail, end to end (Dovecot + SMTP)', (
       listFile,
       `# The red list\naddress: red@example.test\nsubject_prefix: "[Red] "\nmembers:\n  - alice@example.test # founder\n`,
     );
-  }, 30_000);
+  });
 
   afterAll(async () => {
     await smtp?.stop();

@@ -403,16 +403,25 @@ describe('play() with concurrency', () => {
     };
   }
 
-  /** A distributor that takes a while, so mails overlap, and counts how many are in it. */
+  /**
+   * A distributor that holds the first mail until a second one is in it too, so that mails
+   * overlap by construction rather than by timing (a run that never overlaps them hangs and
+   * fails), and counts how many are in it at once.
+   */
   function slow(out: RecordingDistributor): Distributor & { maxAtOnce: number } {
     let now = 0;
+    let open = () => {};
+    const overlapped = new Promise<void>((resolve) => {
+      open = resolve;
+    });
     const d = {
       name: 'slow',
       maxAtOnce: 0,
       async distribute(mail: Parameters<Distributor['distribute']>[0]) {
         now++;
         d.maxAtOnce = Math.max(d.maxAtOnce, now);
-        await new Promise((r) => setTimeout(r, 15));
+        if (now > 1) open();
+        await overlapped;
         now--;
         return out.distribute(mail);
       },

@@ -9,19 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MALIST, post, ROOT, runCommand, tempConfig } from '../cli/run-malist.ts';
+import { hasCommand } from '../helpers/has-command.ts';
 
 const INSTALLED = '/usr/local/bin/malist';
 /** pipe(8)'s macro for the recipient, as master.cf writes it. */
 const POSTFIX_RECIPIENT = ['$', '{recipient}'].join('');
-
-function has(tool: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`]);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Splits a command line the way pipe(8)/sh would for these simple, unquoted commands. */
 function localise(command: string, configDir: string): string[] {
@@ -40,7 +32,7 @@ async function countDelivered(dir: string): Promise<number> {
 }
 
 describe('examples/postfix', () => {
-  it.skipIf(!has('postconf'))(
+  it.skipIf(!hasCommand('postconf'))(
     'master.cf: postconf reads the pipe service; its argv with the recipient expanded distributes a post',
     async () => {
       const conf = await mkdtemp(join(tmpdir(), 'malist-postfix-'));
@@ -62,7 +54,7 @@ describe('examples/postfix', () => {
     },
   );
 
-  it.skipIf(!has('postalias'))(
+  it.skipIf(!hasCommand('postalias'))(
     'aliases: postalias reads the pipe aliases; the red alias’s command distributes a post',
     async () => {
       const conf = await mkdtemp(join(tmpdir(), 'malist-postfix-'));

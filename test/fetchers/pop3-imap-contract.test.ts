@@ -31,7 +31,7 @@ function source(kind: 'pop3' | 'imap'): () => Promise<ContractSource> {
       password: d.password(user),
       caFile: d.caFile,
       stateDir,
-      timeout: 5000,
+      timeout: 30_000,
     };
     return {
       async seed(messages) {

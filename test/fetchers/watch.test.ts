@@ -70,7 +70,8 @@ async function startProxy(target: number) {
   };
 }
 
-async function until(what: string, check: () => boolean, ms = 8000): Promise<void> {
+/** Waits for `check`; the deadline only bounds a failing run, so it is generous for a loaded machine. */
+async function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -92,13 +93,13 @@ describe.skipIf(!available)('watch (IMAP IDLE) against Dovecot', () => {
       user: dovecot.address(user),
       password: dovecot.password(user),
       stateDir: join(dir, 'state'),
-      timeout: 5000,
+      timeout: 30_000,
     };
     const controller = new AbortController();
     const events: WatchEvent[] = [];
     const errors: Error[] = [];
     const done = watch({
-      imap: { ...fetcherOptions, port: proxy.port, timeout: 3000 },
+      imap: { ...fetcherOptions, port: proxy.port, timeout: 10_000 },
       runOnce: (signal) =>
         play({
           fetcher: createImapFetcher(fetcherOptions),
@@ -108,8 +109,9 @@ describe.skipIf(!available)('watch (IMAP IDLE) against Dovecot', () => {
           signal,
         }),
       signal: controller.signal,
+      // A NOOP unanswered for 2 s is a frozen connection; a loaded machine answers sooner.
       heartbeat: 400,
-      heartbeatTimeout: 400,
+      heartbeatTimeout: 2000,
       reconnectDelay: 50,
       onEvent: (e) => events.push(e),
       onError: (e) => errors.push(e),
@@ -117,11 +119,11 @@ describe.skipIf(!available)('watch (IMAP IDLE) against Dovecot', () => {
     try {
       await until('the first IDLE', () => events.some((e) => e.type === 'idle'));
       const first = numbered(1, 'watch');
-      const t0 = Date.now();
       await dovecot.deliver(user, first);
       await until('the first mail', () => deliveries(outDir).length === 1);
-      expect(Date.now() - t0).toBeLessThan(3000);
-      expect(events.some((e) => e.type === 'mail')).toBe(true);
+      // Handled because IDLE announced it (the poll is 10 minutes away), said by the events
+      // rather than by a clock.
+      expect(events).toContainEqual({ type: 'run', reason: 'mail' });
 
       proxy.freeze();
       await until('the dead connection found', () => events.some((e) => e.type === 'dead'));
@@ -142,7 +144,7 @@ describe.skipIf(!available)('watch (IMAP IDLE) against Dovecot', () => {
     }
     expect(events.at(-1)).toEqual({ type: 'stopped' });
     expect(await dovecot.messages(user)).toHaveLength(0);
-  }, 30_000);
+  }, 120_000);
 
   it('an abort during a run lets the run finish the mail in hand, then stops', async () => {
     const user = 'w2';
@@ -169,7 +171,7 @@ describe.skipIf(!available)('watch (IMAP IDLE) against Dovecot', () => {
     await done;
     expect(finished).toBe(true);
     await rm(dir, { recursive: true, force: true });
-  }, 20_000);
+  });
 
   it('a server that is not there: errors reported, retried with backoff, abort still stops', async () => {
     const controller = new AbortController();
@@ -201,7 +203,7 @@ describe.skipIf(!available)('watch (IMAP IDLE) against Dovecot', () => {
     expect(errors[0]?.message).toMatch(/connection refused/);
     expect(runs).toBe(0);
     expect(events.at(-1)).toEqual({ type: 'stopped' });
-  }, 20_000);
+  });
 
   it('a session the server ends (doveadm kick) is replaced', async () => {
     const user = 'w2';
@@ -234,5 +236,5 @@ describe.skipIf(!available)('watch (IMAP IDLE) against Dovecot', () => {
       controller.abort();
       await done;
     }
-  }, 20_000);
+  });
 });

@@ -1,8 +1,19 @@
-/** The shared corpus of real-world messages (../shared/corpus beside the repository). */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+/**
+ * The corpus of real-world messages, kept in the repository (test/fixtures/corpus, with its
+ * MANIFEST.tsv: origin, licence and what each file exercises) so `npm test` reads nothing
+ * outside it. Every test that needs a corpus file takes its path from here.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-export const CORPUS_DIR = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'corpus');
+export const CORPUS_DIR = resolve(import.meta.dirname, '..', 'fixtures', 'corpus');
+
+/** The names of the corpus messages (`*.eml`), sorted. */
+export function corpusFiles(): string[] {
+  return readdirSync(CORPUS_DIR)
+    .filter((f) => f.endsWith('.eml'))
+    .sort();
+}
 
 export interface CorpusMessage {
   file: string;
@@ -10,24 +21,16 @@ export interface CorpusMessage {
   what: string;
 }
 
-/** Every corpus message with its MANIFEST description; empty (and loud) when the corpus is absent. */
+/** Every corpus message with its MANIFEST description. */
 export function corpusMessages(): CorpusMessage[] {
-  if (!existsSync(CORPUS_DIR)) {
-    if (process.env.CI === 'true') throw new Error(`corpus missing at ${CORPUS_DIR}`);
-    console.warn(`\n!!! corpus not found at ${CORPUS_DIR}: corpus tests are skipped !!!\n`);
-    return [];
-  }
   const manifest = new Map<string, string>();
   for (const line of readFileSync(join(CORPUS_DIR, 'MANIFEST.tsv'), 'utf8').split('\n').slice(1)) {
     const cols = line.split('\t');
     if (cols[0]) manifest.set(cols[0], cols[4] ?? '');
   }
-  return readdirSync(CORPUS_DIR)
-    .filter((f) => f.endsWith('.eml'))
-    .sort()
-    .map((file) => ({
-      file,
-      raw: readFileSync(join(CORPUS_DIR, file)),
-      what: manifest.get(file) ?? '',
-    }));
+  return corpusFiles().map((file) => ({
+    file,
+    raw: readFileSync(join(CORPUS_DIR, file)),
+    what: manifest.get(file) ?? '',
+  }));
 }

@@ -12,6 +12,7 @@ import {
   parseAddressList,
   sameAddress,
 } from '../../src/mail/address.ts';
+import { cpuMs } from '../helpers/cpu-time.ts';
 
 const RUNS = Number(process.env.MALIST_PROPERTY_RUNS ?? 500);
 
@@ -96,6 +97,7 @@ describe('formatMailbox', () => {
 });
 
 describe('bounded time on pathological address fields', () => {
+  /** CPU time, not wall time: the bound must hold however loaded the machine is. */
   const LIMIT_MS = 2_000;
   const cases: Array<[string, string]> = [
     ['100k-character address', `${'a'.repeat(100_000)}@x.example`],
@@ -111,12 +113,12 @@ describe('bounded time on pathological address fields', () => {
   ];
   for (const [label, value] of cases) {
     it(label, () => {
-      const start = performance.now();
-      const list = parseAddressList(value);
-      for (const m of list.slice(0, 1000)) normalizeAddress(m.address);
-      const ms = performance.now() - start;
+      const ms = cpuMs(() => {
+        const list = parseAddressList(value);
+        for (const m of list.slice(0, 1000)) normalizeAddress(m.address);
+      });
       process.stdout.write(
-        `hostile address ${label}: ${value.length} chars in ${ms.toFixed(0)} ms\n`,
+        `hostile address ${label}: ${value.length} chars in ${ms.toFixed(0)} ms of CPU\n`,
       );
       expect(ms).toBeLessThan(LIMIT_MS);
     });

@@ -1,13 +1,11 @@
 /** Test helpers for the posting path: corpus fixtures as ListMails, a sample list, parsing. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import type { ListSettings } from '../../src/list/settings.ts';
 import { createListMail, mailBytes } from '../../src/mail/list-mail.ts';
 import type { ListMail } from '../../src/types.ts';
-
-export const CORPUS = fileURLToPath(new URL('../../../shared/corpus/', import.meta.url));
+import { CORPUS_DIR as CORPUS } from '../helpers/corpus.ts';
 
 /** The bytes of the corpus file whose name starts with `prefix` ("031"). */
 export function fixture(prefix: string): Buffer {

@@ -3,7 +3,6 @@
  * signal or comes out as mail that mailparser reads, with the list's fields set once, and
  * (for signed mail) the signed entity byte for byte.
  */
-import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,11 +12,10 @@ import { isSignal } from '../../src/errors.ts';
 import { createListMail, mailBytes } from '../../src/mail/list-mail.ts';
 import { parseMime } from '../../src/mail/mime-tree.ts';
 import createSingleList from '../../src/processors/single-list.ts';
-import { CORPUS, fixture, redList } from './corpus.ts';
+import { corpusFiles } from '../helpers/corpus.ts';
+import { fixture, redList } from './corpus.ts';
 
-const names = readdirSync(CORPUS)
-  .filter((n) => n.endsWith('.eml'))
-  .sort();
+const names = corpusFiles();
 
 describe('default pipeline over the corpus', () => {
   let dir: string;

@@ -52,10 +52,11 @@ export async function queueFixture(
       host: '127.0.0.1',
       port: server.port,
       starttls: 'never',
-      connection_timeout_ms: 2_000,
-      greeting_timeout_ms: 2_000,
-      socket_timeout_ms: 2_000,
-      transaction_timeout_ms: 4_000,
+      // Bounds for a hung server, generous for a loaded machine; timeout tests set their own.
+      connection_timeout_ms: 30_000,
+      greeting_timeout_ms: 30_000,
+      socket_timeout_ms: 30_000,
+      transaction_timeout_ms: 60_000,
     },
     onFailure: (failure) => {
       notices.push(failure);

@@ -108,7 +108,7 @@ describe('queue runners', () => {
     expect(await readdir(join(spool, 'done'))).toHaveLength(40);
     // Both did some of the work (not a proof of concurrency, a sign of it).
     expect(results.map((r) => r.out).join('\n')).toMatch(/entries \d+/);
-  }, 30_000);
+  });
 
   it('a runner killed with SIGKILL mid-send leaves its entry to the next run; nobody gets it twice', async () => {
     const { server, spool, config } = await setup({
@@ -119,12 +119,12 @@ describe('queue runners', () => {
     // The third transaction hangs after its data is sent, before the server's answer.
     server.addRule({ stage: 'data', recipient: 'c@x.test', action: 'stall', times: 1 });
     const first = runner(['run', '--config', config]);
-    await server.waitFor(() => server.dataStarts >= 3, 15_000);
-    await server.waitFor(() => server.accepted.length === 2, 5_000);
+    await server.waitFor(() => server.dataStarts >= 3, 60_000);
+    await server.waitFor(() => server.accepted.length === 2, 60_000);
     // Kill only once the runner has logged b's 250: a kill between the server's answer and
     // the sent-log line is the window no client can close (RFC 1047), counted by the crash
     // suite, not here. Under load the runner can lag behind the server by a moment.
-    await waitForSentLog(spool, 2, 10_000);
+    await waitForSentLog(spool, 2, 60_000);
     first.child.kill('SIGKILL');
     const exited = await first.done;
     expect(exited.code).toBeNull();
@@ -140,18 +140,18 @@ describe('queue runners', () => {
     expect(server.count('c@x.test')).toBe(1);
     expect(server.duplicates()).toEqual([]);
     expect(await readdir(join(spool, 'cur'))).toEqual([]);
-  }, 30_000);
+  });
 
   it('a claim whose runner is alive is left alone', async () => {
     const { server, spool, config } = await setup({ max_connections: 1 });
     await fill(spool, 1, ['a@x.test']);
     server.addRule({ stage: 'data', action: 'stall', times: 1 });
     const first = runner(['run', '--config', config]);
-    await server.waitFor(() => server.dataStarts >= 1, 15_000);
+    await server.waitFor(() => server.dataStarts >= 1, 60_000);
     const second = await runner(['run', '--config', config]).done;
     expect(second.out).toMatch(/entries 0 \(reclaimed 0/);
     first.child.kill('SIGKILL');
     await first.done;
     expect(server.count('a@x.test')).toBe(0);
-  }, 30_000);
+  });
 });

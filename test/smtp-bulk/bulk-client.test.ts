@@ -23,10 +23,11 @@ function transportFor(port: number, options: BulkSmtpOptions = {}) {
     host: '127.0.0.1',
     port,
     starttls: 'never',
-    connection_timeout_ms: 2_000,
-    greeting_timeout_ms: 2_000,
-    socket_timeout_ms: 2_000,
-    transaction_timeout_ms: 3_000,
+    // Bounds for a hung server, generous for a loaded machine; the tests of timeouts set theirs.
+    connection_timeout_ms: 30_000,
+    greeting_timeout_ms: 30_000,
+    socket_timeout_ms: 30_000,
+    transaction_timeout_ms: 60_000,
     ...options,
   });
   cleanup.push(() => transport.close());

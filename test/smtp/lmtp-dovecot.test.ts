@@ -7,7 +7,7 @@ describe.skipIf(!dovecotAvailable())('smtp transport in LMTP mode (real Dovecot)
   let dovecot: Dovecot;
   beforeAll(async () => {
     dovecot = await startDovecot({ users: ['alice', 'bob'] });
-  }, 20_000);
+  });
   afterAll(() => dovecot?.stop());
 
   it('delivers to known users, fails an unknown one, each on its own', async () => {
@@ -36,5 +36,5 @@ describe.skipIf(!dovecotAvailable())('smtp transport in LMTP mode (real Dovecot)
     } finally {
       await transport.close();
     }
-  }, 20_000);
+  });
 });

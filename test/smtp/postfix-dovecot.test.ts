@@ -50,7 +50,7 @@ describe.skipIf(!available)('queue → real Postfix → real Dovecot', () => {
     dovecot = await startDovecot({ users: ['alice', 'bob', 'carol'] });
     postfix = await startPostfix({ lmtpPort: dovecot.ports.lmtp, mailboxes: dovecot.users });
     spool = await tempDir();
-  }, 40_000);
+  });
   afterAll(async () => {
     await postfix?.stop();
     await dovecot?.stop();
@@ -94,5 +94,5 @@ describe.skipIf(!available)('queue → real Postfix → real Dovecot', () => {
       }
       expect(ids, `${user}: ${await postfix.log()}`).toEqual(['<postfix-acceptance@example.test>']);
     }
-  }, 40_000);
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * `npm run test:faults`: every message of ../shared/corpus through `malist receive` on a
+ * `npm run test:faults`: every message of test/fixtures/corpus through `malist receive` on a
  * members list and on an open list — each ends distributed, held, rejected, discarded or
  * quarantined, said in the delivery log or on stderr, with exit 0: never a crash, never
  * silence. The counts go to var/reliability/corpus-long.json.
