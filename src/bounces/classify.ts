@@ -15,7 +15,7 @@ import { normalizeAddress, parseAddressList } from '../mail/address.ts';
 import { HeaderBlock } from '../mail/header-block.ts';
 import { isAutoReply, isChallenge } from './automated.ts';
 import { type DsnRecipient, parseDeliveryStatus } from './dsn.ts';
-import { type Part, rescueParts, type Scanned, scanMail } from './scan.ts';
+import { type Part, rescueParts, returnedMessageIds, type Scanned, scanMail } from './scan.ts';
 import {
   type BounceClass,
   bounceClass,
@@ -50,7 +50,13 @@ export type NotBounceReason =
   | 'unrecognised';
 
 export type BounceVerdict =
-  | { kind: 'bounce'; format: string; recipients: BouncedRecipient[] }
+  | {
+      kind: 'bounce';
+      format: string;
+      recipients: BouncedRecipient[];
+      /** Message-IDs of the message the report returns (for the sent index). */
+      returned: string[];
+    }
   | { kind: 'not-bounce'; reason: NotBounceReason };
 
 /** message/delivery-status, its RFC 6533 form, and the x- spellings some gateways use. */
@@ -240,14 +246,25 @@ export function classifyBounce(raw: Buffer): BounceVerdict {
   if (reportType === 'disposition-notification') {
     const rejected = rejectionMdn(ctx, notice);
     if (rejected.length > 0)
-      return { kind: 'bounce', format: 'mdn-rejection', recipients: rejected };
+      return {
+        kind: 'bounce',
+        format: 'mdn-rejection',
+        recipients: rejected,
+        returned: returnedMessageIds(ctx.scanned),
+      };
     return { kind: 'not-bounce', reason: 'mdn' };
   }
   if (isChallenge(ctx.scanned.headers, ctx.subject, notice, ctx.fromMta))
     return { kind: 'not-bounce', reason: 'challenge-response' };
   const reported = fromReports(ctx, notice);
   if (reported === 'success') return { kind: 'not-bounce', reason: 'success-report' };
-  if (reported) return { kind: 'bounce', format: 'dsn', recipients: reported };
+  if (reported)
+    return {
+      kind: 'bounce',
+      format: 'dsn',
+      recipients: reported,
+      returned: returnedMessageIds(ctx.scanned),
+    };
   const looksLikeNotice =
     ctx.fromMta ||
     BOUNCE_SUBJECT.test(ctx.subject) ||
@@ -261,7 +278,13 @@ export function classifyBounce(raw: Buffer): BounceVerdict {
     return { kind: 'not-bounce', reason: 'auto-reply' };
   if (looksLikeNotice) {
     const recipients = fromText(ctx, notice);
-    if (recipients.length > 0) return { kind: 'bounce', format: noticeFormat(notice), recipients };
+    if (recipients.length > 0)
+      return {
+        kind: 'bounce',
+        format: noticeFormat(notice),
+        recipients,
+        returned: returnedMessageIds(ctx.scanned),
+      };
   }
   return { kind: 'not-bounce', reason: 'unrecognised' };
 }

@@ -233,3 +233,30 @@ export function rescueParts(lines: readonly string[], type: string): Part[] {
   }
   return out;
 }
+
+const MESSAGE_ID_LINE = /^message-id:\s*(<[^<>\s]{1,250}>)?/i;
+
+/**
+ * The Message-IDs of the message a report returns (its message/rfc822 or
+ * text/rfc822-headers part, or the copy after a notice's text): every `Message-ID:` field
+ * below the report's own header, the value on the line or the next one. At most 10.
+ */
+export function returnedMessageIds(scanned: Scanned): string[] {
+  const own = (scanned.headers['message-id'] ?? '').trim();
+  const found = new Set<string>();
+  const scan = (lines: readonly string[], from: number) => {
+    for (let i = from; i < lines.length && found.size < 10; i++) {
+      const m = MESSAGE_ID_LINE.exec(lines[i]!);
+      if (!m) continue;
+      const id = m[1] ?? /^\s+(<[^<>\s]{1,250}>)/.exec(lines[i + 1] ?? '')?.[1];
+      if (id && id !== own) found.add(id);
+    }
+  };
+  const top = scanned.lines.findIndex((l) => l.trim() === '');
+  scan(scanned.lines, top < 0 ? scanned.lines.length : top);
+  // Parts the transfer encoding hid from the raw lines (a base64 text/rfc822-headers).
+  for (const part of scanned.parts)
+    if (/base64|quoted/i.test(part.headers['content-transfer-encoding'] ?? ''))
+      scan(part.body.split('\n'), 0);
+  return [...found];
+}
