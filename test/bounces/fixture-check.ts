@@ -16,7 +16,7 @@ export interface FixtureRow {
   system: string;
   expected: string[];
   class: 'hard' | 'soft' | 'delay' | 'none' | 'auto-reply' | 'challenge' | 'not-bounce';
-  set: 'seen' | 'blind';
+  set: 'seen' | 'blind' | 'blind2';
 }
 
 export function manifest(): FixtureRow[] {
