@@ -24,7 +24,10 @@ export interface Part {
   type: string;
   /** The part's header fields, names lower-cased, unfolded (first wins). */
   headers: Record<string, string>;
-  /** The body, transfer-decoded, as latin1 text with `\n` line ends. */
+  /**
+   * The body, transfer-decoded, with `\n` line ends: text parts in their charset (a notice
+   * in Chinese, Japanese or Russian reads as such), the others as latin1.
+   */
   body: string;
   /** How many message/rfc822 wrappers enclose this part (0: the mail itself). */
   nested: number;
@@ -118,6 +121,23 @@ export function decodeBody(lines: readonly string[], encoding: string | undefine
   return out;
 }
 
+/** Charsets a notice is read in; others (and none) stay latin1, byte for byte. */
+const TEXT_CHARSETS =
+  /^(utf-?8|gb2312|gbk|gb18030|big5|shift_jis|sjis|x-sjis|euc-jp|iso-2022-jp|euc-kr|ks_c_5601-1987|koi8-r|koi8-u|windows-125[0-8]|iso-8859-\d{1,2})$/;
+
+/** A text part's body in its own charset (decoding never throws: bad bytes become U+FFFD). */
+export function textInCharset(body: string, type: string, contentType: string | undefined): string {
+  if (!type.startsWith('text/')) return body;
+  const charset = parameter(contentType ?? '', 'charset').toLowerCase();
+  if (!TEXT_CHARSETS.test(charset) || !/[\x80-\xff\x1b]/.test(body)) return body;
+  try {
+    const label = charset === 'sjis' || charset === 'x-sjis' ? 'shift_jis' : charset;
+    return new TextDecoder(label).decode(Buffer.from(body, 'latin1'));
+  } catch {
+    return body;
+  }
+}
+
 /** Index of the first empty line at or after `from` (or lines.length). */
 function headerEnd(lines: readonly string[], from: number, max = Number.POSITIVE_INFINITY): number {
   let i = from;
@@ -190,7 +210,11 @@ function entity(
     parts.push({
       type,
       headers,
-      body: decodeBody(lines.slice(i, j), headers['content-transfer-encoding']),
+      body: textInCharset(
+        decodeBody(lines.slice(i, j), headers['content-transfer-encoding']),
+        type,
+        headers['content-type'],
+      ),
       nested,
     });
   return j;
