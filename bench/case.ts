@@ -4,13 +4,17 @@
  * (CaseOutput). Times are epoch ms with sub-ms precision, comparable with the sink's.
  *
  * kinds:
- *   play        posts in a maildir inbox → play() → single-list → durable queue → bulk client
+ *   play        posts in a maildir inbox → play() → single-list → durable queue → bulk client;
+ *               `verp`: the list's VERP, each member's sender with its cookie (an HMAC per
+ *               member, config/verp.ts), as `malist run` sends it
+ *   (bulk and nodemailer below: `verp` is the transports' plain VERP, no cookie)
  *   bulk        the bulk client alone (no queue), one send
  *   nodemailer  malist's nodemailer transport (distributors/smtp.ts) alone, one send
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listVerpSender } from '../src/config/verp.ts';
 import createQueueDistributor from '../src/distributors/queue.ts';
 import createMaildirFetcher from '../src/fetchers/maildir.ts';
 import { play, RUN_CONCURRENCY } from '../src/play.ts';
@@ -71,7 +75,8 @@ const smtp = {
   host: '127.0.0.1',
   port: input.port,
   starttls: 'never' as const,
-  verp: input.verp,
+  // play: VERP comes from the list (senders with cookies), not from the transport.
+  verp: input.kind === 'play' ? false : input.verp,
   ...(input.connections ? { max_connections: input.connections } : {}),
   max_recipients_per_transaction: input.perTransaction,
 };
@@ -92,9 +97,12 @@ try {
     // The parent wrote the inbox: making a 20 MB post here would count in this RSS.
     const inbox = input.inbox as string;
     const spool = join(work, 'spool');
+    const list = { name: 'bench', address: LIST_ADDRESS, members: [] };
+    const sender = input.verp ? listVerpSender([list], Buffer.alloc(32, 7)) : undefined;
     const distributor = createQueueDistributor({
       dir: spool,
       transport: createBulkTransport(smtp),
+      ...(sender ? { sender } : {}),
     });
     const processor = createSingleList({
       name: 'bench',
@@ -131,7 +139,11 @@ try {
     if (input.faults) {
       // The deferred recipients wait for their backoff; a forced run stands for the next
       // cron run (`malist queue run`), with its own transport: play() closed the first.
-      const runner = createQueueDistributor({ dir: spool, transport: createBulkTransport(smtp) });
+      const runner = createQueueDistributor({
+        dir: spool,
+        transport: createBulkTransport(smtp),
+        ...(sender ? { sender } : {}),
+      });
       const retry = await runner.queue.run({ force: true });
       await runner.close?.();
       out.t2 = now();
