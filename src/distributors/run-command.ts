@@ -18,9 +18,14 @@ export function runWithInput(
   args: string[],
   input: Buffer,
   timeoutMs: number,
+  env?: NodeJS.ProcessEnv,
 ): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path, args, { stdio: ['pipe', 'ignore', 'pipe'], timeout: timeoutMs });
+    const child = spawn(path, args, {
+      stdio: ['pipe', 'ignore', 'pipe'],
+      timeout: timeoutMs,
+      ...(env ? { env } : {}),
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       if (stderr.length < 4000) stderr += chunk.toString();
