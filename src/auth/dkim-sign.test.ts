@@ -29,7 +29,9 @@ describe('createDkimSigner', () => {
   it('puts one signature per key on top and keeps every byte of the copy', async () => {
     const signed = createDkimSigner([rsa, ed]).sign(post);
     expect(signed.subarray(signed.length - post.length).equals(post)).toBe(true);
-    expect(signed.toString('latin1')).toMatch(/^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed;\r\n d=list\.example\.org; s=r1; /);
+    expect(signed.toString('latin1')).toMatch(
+      /^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed;\r\n d=list\.example\.org; s=r1; /,
+    );
     expect(await results(signed)).toEqual([
       ['r1', 'pass', ''],
       ['e1', 'pass', ''],
@@ -51,7 +53,10 @@ describe('createDkimSigner', () => {
   it('breaks when a signed field is added, changed, or the body changes', async () => {
     const signed = createDkimSigner([ed]).sign(post).toString('latin1');
     const variants = [
-      signed.replace('\r\n\r\nHello', '\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\nHello'),
+      signed.replace(
+        '\r\n\r\nHello',
+        '\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\nHello',
+      ),
       signed.replace('Subject: Hi', 'Subject: Ho'),
       signed.replace('Hello', 'Hullo'),
     ];
@@ -60,12 +65,17 @@ describe('createDkimSigner', () => {
       expect(result).not.toBe('pass');
     }
     // Unsigned fields and whitespace the relaxed canonicalisation ignores do not break it.
-    const tolerated = signed.replace('Received: from a by b', 'Received: from c by d').replace('Hi\r\n', 'Hi   \r\n');
+    const tolerated = signed
+      .replace('Received: from a by b', 'Received: from c by d')
+      .replace('Hi\r\n', 'Hi   \r\n');
     expect(await results(Buffer.from(tolerated, 'latin1'))).toEqual([['e1', 'pass', '']]);
   });
 
   it('uses the copy line ending for its fields, and signs 8-bit and LF-only copies', async () => {
-    const lf = Buffer.from(post.toString('latin1').replace(/\r\n/g, '\n').replace('Hello', 'Hélló'), 'latin1');
+    const lf = Buffer.from(
+      post.toString('latin1').replace(/\r\n/g, '\n').replace('Hello', 'Hélló'),
+      'latin1',
+    );
     const signed = createDkimSigner([rsa]).sign(lf);
     expect(signed.includes('\r')).toBe(false);
     expect(await results(signed)).toEqual([['r1', 'pass', '']]);
@@ -78,21 +88,21 @@ describe('createDkimSigner', () => {
   });
 
   it('writes t= from the clock it is given', () => {
-    const [field] = createDkimSigner([ed], { now: () => new Date(1_700_000_000_000) }).signatures(post);
+    const [field] = createDkimSigner([ed], { now: () => new Date(1_700_000_000_000) }).signatures(
+      post,
+    );
     expect(field).toMatch(/ t=1700000000;/);
   });
 
-  it.each([
-    'plain-post.eml',
-    'eight-bit.eml',
-    'multipart-signed.eml',
-    'author-signed.eml',
-  ])('signs the corpus message %s so that mailauth verifies it', async (name) => {
-    const signed = createDkimSigner([rsa, ed]).sign(fixture(name));
-    const own = (await results(signed)).filter(([s]) => s === 'r1' || s === 'e1');
-    expect(own).toEqual([
-      ['r1', 'pass', ''],
-      ['e1', 'pass', ''],
-    ]);
-  });
+  it.each(['plain-post.eml', 'eight-bit.eml', 'multipart-signed.eml', 'author-signed.eml'])(
+    'signs the corpus message %s so that mailauth verifies it',
+    async (name) => {
+      const signed = createDkimSigner([rsa, ed]).sign(fixture(name));
+      const own = (await results(signed)).filter(([s]) => s === 'r1' || s === 'e1');
+      expect(own).toEqual([
+        ['r1', 'pass', ''],
+        ['e1', 'pass', ''],
+      ]);
+    },
+  );
 });

@@ -5,8 +5,11 @@
  * itself and runs a `createCopySigner`; the pool sends each copy to the least busy worker.
  * It is a `CopySigner`, so the queue takes either.
  */
+
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SealPlan } from './arc-seal.ts';
@@ -118,7 +121,15 @@ function spawn(setup: WorkerSetup): Worker {
   if (!import.meta.url.endsWith('.ts'))
     return new Worker(new URL('./signer-worker.js', import.meta.url), { workerData: setup });
   const entry = new URL('./signer-worker.ts', import.meta.url).href;
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`;
+  const boot = `import(${JSON.stringify(tsxEsmApi())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
   return new Worker(boot, { eval: true, workerData: setup });
+}
+
+/** tsx's ESM API by its package exports (its CommonJS twin registers a wrong hook path). */
+function tsxEsmApi(): string {
+  const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as {
+    exports: Record<string, { import: { default: string } }>;
+  };
+  return pathToFileURL(join(dirname(manifest), pkg.exports['./esm/api']!.import.default)).href;
 }
