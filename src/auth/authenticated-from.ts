@@ -80,12 +80,14 @@ export function authenticatedFrom(
 function trustedSealer(arc: Verdict['arc'], trusted: readonly string[]): string | undefined {
   if (arc.result !== 'pass' || !arc.sealer) return undefined;
   const sealer = arc.sealer;
-  return trusted.some((t) => {
-    const domain = t.toLowerCase().replace(/\.$/, '');
-    return sealer === domain || sealer.endsWith(`.${domain}`);
-  })
-    ? sealer
-    : undefined;
+  return trusted.some((t) => withinDomain(sealer, t)) ? sealer : undefined;
+}
+
+/** Whether `name` is `domain` or one of its subdomains (case and root dot ignored). */
+function withinDomain(name: string, domain: string): boolean {
+  const a = name.toLowerCase().replace(/\.$/, '');
+  const b = domain.toLowerCase().replace(/\.$/, '');
+  return a === b || a.endsWith(`.${b}`);
 }
 
 /** Whether a sealer's recorded results authenticate the From domain (relaxed alignment). */
@@ -138,9 +140,5 @@ export function requiresAuthentication(
 ): boolean {
   if (typeof setting === 'boolean') return setting;
   if (!fromDomain) return setting.length > 0;
-  const domain = fromDomain.toLowerCase();
-  return setting.some((d) => {
-    const listed = d.toLowerCase().replace(/\.$/, '');
-    return domain === listed || domain.endsWith(`.${listed}`);
-  });
+  return setting.some((listed) => withinDomain(fromDomain, listed));
 }
