@@ -11,11 +11,8 @@
  */
 import { createRequire } from 'node:module';
 import type {
-  ARCChainEntry,
-  ARCCreateSealData,
   ARCOptions,
   ARCResult,
-  ARCSealError,
   DKIMVerifyOptions,
   DKIMVerifyResult,
   DMARCOptions,
@@ -23,7 +20,6 @@ import type {
   SPFOptions,
   SPFResult,
 } from 'mailauth';
-
 import type { DnsResolver } from './resolver.ts';
 
 const require = createRequire(import.meta.url);
@@ -38,7 +34,7 @@ export interface ParsedHeaderRow {
   line: Buffer;
 }
 
-/** mailauth's parsed header block (what its verifier and sealer take). */
+/** mailauth's parsed header block. */
 export interface ParsedHeaders {
   parsed: ParsedHeaderRow[];
   original: Buffer;
@@ -47,18 +43,10 @@ export interface ParsedHeaders {
 /** A parsed tag-list or Authentication-Results value: `{ tag: { value, … } }`. */
 export type ParsedTags = Record<string, unknown>;
 
-/** Tag values a signature header is formatted from (`false`/`null` leave a tag out). */
-export type SignatureTags = Record<string, string | number | false | null | undefined>;
-
 interface Tools {
   parseHeaders(buf: Buffer): ParsedHeaders;
   formatRelaxedLine(line: Buffer | string, suffix?: string): Buffer;
   stripSignatureValue(line: Buffer, strict?: boolean): Buffer;
-  formatSignatureHeaderLine(
-    type: 'DKIM' | 'ARC' | 'AS',
-    values: SignatureTags,
-    folded: boolean,
-  ): string;
   /** With `verify`, the fields an h= list covers, each instance used once, last first. */
   getSigningHeaderLines(
     rows: ParsedHeaderRow[],
@@ -95,18 +83,12 @@ const dmarcModule = require('mailauth/lib/dmarc/index.js') as {
 };
 const arcModule = require('mailauth/lib/arc/index.js') as {
   arc(data: unknown, options: WithResolver<ARCOptions>): Promise<ARCResult>;
-  getARChain(headers: ParsedHeaders): ARCChainEntry[] | false;
-  createSeal(
-    input: false,
-    data: ARCCreateSealData,
-  ): Promise<{ headers: string[]; errors: ARCSealError[]; warnings: string[] }>;
 };
 
 export const {
   parseHeaders,
   formatRelaxedLine,
   stripSignatureValue,
-  formatSignatureHeaderLine,
   getSigningHeaderLines,
   parseDkimHeaders,
   formatAuthHeaderRow,
@@ -114,7 +96,7 @@ export const {
 export const { dkimVerify } = dkim;
 export const { spf } = spfModule;
 export const { evaluateDmarc } = dmarcModule;
-export const { arc: verifyArc, getARChain, createSeal } = arcModule;
+export const { arc: verifyArc } = arcModule;
 
 /** The relaxed/sha256 body hash (base64) of DKIM and ARC, by mailauth's canonicaliser. */
 export function relaxedBodyHash(bodyBytes: Buffer): string {
