@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dnsFor, testKey } from '../../test/helpers/auth-keys.ts';
-import { createArcSealer } from './arc-seal.ts';
+import { createArcSealer, sealPlanFor } from './arc-seal.ts';
 import { createDkimSigner } from './dkim-sign.ts';
-import { authResultsValue } from './results-header.ts';
 import { verifyIncoming } from './verify.ts';
 
 const author = testKey('rsa-sha256', 'author.example', 'a1');
@@ -25,19 +24,14 @@ const modify = (raw: Buffer) =>
   );
 const forwarded = async () => {
   const seen = await verify(post, 'mx.forwarder.example');
-  return (
-    await createArcSealer(forwarder).seal(post, { authResults: authResultsValue(seen), cv: 'none' })
-  ).message;
+  return (await createArcSealer(forwarder).seal(post, sealPlanFor(seen))).message;
 };
 
 describe('createArcSealer', () => {
   it('starts a chain (i=1, cv=none) that a verifier finds passing, with the list as sealer', async () => {
     const seen = await verify(post, 'list.example.org');
     const sealer = createArcSealer(list, { now: () => new Date(1_700_000_000_000) });
-    const outcome = await sealer.seal(modify(post), {
-      authResults: authResultsValue(seen),
-      cv: seen.arc.result,
-    });
+    const outcome = await sealer.seal(modify(post), sealPlanFor(seen));
     expect(outcome.instance).toBe(1);
     const text = outcome.message.toString('latin1');
     expect(text).toMatch(/^ARC-Seal: i=1; a=rsa-sha256; t=1700000000; cv=none;/);
@@ -53,10 +47,7 @@ describe('createArcSealer', () => {
     const incoming = await forwarded();
     const seen = await verify(incoming, 'list.example.org');
     expect(seen.arc.result).toBe('pass');
-    const outcome = await createArcSealer(list).seal(modify(incoming), {
-      authResults: authResultsValue(seen),
-      cv: seen.arc.result,
-    });
+    const outcome = await createArcSealer(list).seal(modify(incoming), sealPlanFor(seen));
     expect(outcome.instance).toBe(2);
     const after = await verify(outcome.message);
     expect(after.arc).toMatchObject({ result: 'pass', instance: 2, sealer: 'list.example.org' });
@@ -73,15 +64,12 @@ describe('createArcSealer', () => {
     const seen = await verify(tampered, 'list.example.org');
     expect(seen.arc.result).toBe('fail');
     const sealer = createArcSealer(list);
-    const failed = await sealer.seal(tampered, { authResults: authResultsValue(seen), cv: 'fail' });
+    const failed = await sealer.seal(tampered, sealPlanFor(seen));
     expect(failed.instance).toBe(2);
     expect(failed.message.toString('latin1')).toMatch(
       /^ARC-Seal: i=2; a=rsa-sha256; t=\d+; cv=fail;/,
     );
-    const again = await sealer.seal(failed.message, {
-      authResults: authResultsValue(seen),
-      cv: 'fail',
-    });
+    const again = await sealer.seal(failed.message, sealPlanFor(seen));
     expect(again.message).toBe(failed.message);
     expect(again.instance).toBeUndefined();
     expect(again.skipped).toMatch(/cv=fail/);

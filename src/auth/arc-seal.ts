@@ -22,7 +22,9 @@ import { OVERSIGNED, SIGNED_IF_PRESENT } from './dkim-sign.ts';
 import type { SigningKey } from './keys.ts';
 import { parseHeaders } from './mailauth.ts';
 import { cutMessage, prependFields } from './message.ts';
+import { authResultsValue } from './results-header.ts';
 import { messageSignature, selectSignedFields, withSignature } from './signature-field.ts';
+import type { AuthVerdict } from './verify.ts';
 
 /** The cv= of a new ARC-Seal: the result of validating the incoming chain. */
 export type ChainValidation = 'none' | 'pass' | 'fail';
@@ -36,6 +38,11 @@ export interface SealPlan {
   authResults: string;
   /** The incoming chain's validation (`verdict.arc.result`). */
   cv: ChainValidation;
+}
+
+/** The seal plan of a post from its verification: its results, and its chain's state. */
+export function sealPlanFor(verdict: AuthVerdict): SealPlan {
+  return { authResults: authResultsValue(verdict), cv: verdict.arc.result };
 }
 
 /** The sealed post, or why no set was added. */

@@ -114,6 +114,14 @@ describe('authenticatedFrom', () => {
     expect(check(dkimOnly, ['groups.example']).authenticated).toBe(true);
   });
 
+  it("accepts DMARC's own pass (the RFC 9989 tree walk may align where the PSL does not)", () => {
+    const dmarc = { result: 'pass', strictDkim: false, strictSpf: false };
+    expect(check({ dmarc, dkim: [dkim('esp.example')] })).toEqual({
+      authenticated: true,
+      reason: 'From authenticated by DMARC (an aligned pass for author.example)',
+    });
+  });
+
   it('refuses a From with several fields or domains, or none', () => {
     const two = {
       addresses: ['a@x.example', 'b@y.example'],

@@ -4,7 +4,9 @@
  * aligned with it (DMARC alignment, RFC 7489 section 3.1: relaxed by the organisational
  * domain from the Public Suffix List, strict when the domain's DMARC record says adkim=s /
  * aspf=s), or an ARC chain that validated and whose newest sealer, a forwarder the list
- * trusts, recorded such a pass before it changed the post. Pure: it reads a verdict.
+ * trusts, recorded such a pass before it changed the post. A DMARC pass from the verdict
+ * counts too: mailauth finds organisational domains by the RFC 9989 DNS tree walk, which can
+ * see a boundary (a psd= record) the Public Suffix List does not. Pure: it reads a verdict.
  */
 import { getDomain } from 'tldts';
 import type { ReportedResults } from './auth-results.ts';
@@ -70,6 +72,9 @@ export function authenticatedFrom(
     return yes(
       `SPF for ${spf.domain}${spf.source === 'trusted-header' ? ` (as ${spf.reportedBy} reported)` : ''}`,
     );
+  // DMARC found an aligned pass by the RFC 9989 tree walk where the PSL above did not (a
+  // psd= record the list does not know): the newer rule wins.
+  if (verdict.dmarc.result === 'pass') return yes(`DMARC (an aligned pass for ${fromDomain})`);
   const sealer = trustedSealer(verdict.arc, opts.trustedSealers ?? []);
   if (sealer && verdict.arc.latest && vouches(verdict.arc.latest, fromDomain))
     return yes(`the ARC chain sealed by ${sealer}`);
