@@ -19,20 +19,39 @@ export function bodyHash(body: Buffer): string {
 const BARE_LF = /(?:^|[^\r])\n/;
 /**
  * The blanks relaxed canonicalisation changes, and only those: a run before a line end
- * (captured: removed), a run with a tab or of two or more spaces (made one space). The
- * single spaces of prose do not match, so a body is copied only where it changes.
+ * (captured: removed), a run with a tab or of two or more spaces (made one space).
  */
 const BLANKS = /([ \t]+)(?=\r\n|$)|[ \t]*\t[ \t]*| {2,}/g;
 
+/** `text` with every line ending a CRLF (mailauth's parser does the same before hashing). */
+export function crlfLines(text: string): string {
+  return BARE_LF.test(text) ? text.replace(/\r?\n/g, '\r\n') : text;
+}
+
 /** The relaxed body without its final CRLF ('' for an empty body). */
 function relaxedBody(body: Buffer): string {
-  let text = body.toString('latin1');
-  // Every line ends in CRLF; a CR that is not before an LF stays content.
-  if (BARE_LF.test(text)) text = text.replace(/\r?\n/g, '\r\n');
-  text = text.replace(BLANKS, (_run, atLineEnd: string | undefined) => (atLineEnd ? '' : ' '));
+  let text = crlfLines(body.toString('latin1'));
+  // Only from the line of the first blank that changes: prose has single spaces only, and
+  // the usual exception is near the end (the "-- " before a footer).
+  const first = firstChange(text);
+  if (first >= 0) {
+    const from = text.lastIndexOf('\n', first) + 1;
+    text =
+      text.slice(0, from) +
+      text.slice(from).replace(BLANKS, (_run, atEnd?: string) => (atEnd ? '' : ' '));
+  }
   // Empty lines at the end go.
   let end = text.length;
   while (end >= 2 && text.charCodeAt(end - 2) === 0x0d && text.charCodeAt(end - 1) === 0x0a)
     end -= 2;
   return text.slice(0, end);
+}
+
+/** Where the first blank relaxed canonicalisation changes is, or -1 (native scans only). */
+function firstChange(text: string): number {
+  const found = [text.indexOf('\t'), text.indexOf('  '), text.indexOf(' \r\n')].filter(
+    (i) => i >= 0,
+  );
+  if (text.endsWith(' ')) found.push(text.length - 1);
+  return found.length === 0 ? -1 : Math.min(...found);
 }
