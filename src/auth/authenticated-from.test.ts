@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { bareVerdict } from '../../test/helpers/auth-keys.ts';
 import { aligned, authenticatedFrom, requiresAuthentication } from './authenticated-from.ts';
 import type { AuthVerdict } from './verify.ts';
 
-const base: AuthVerdict = {
-  authservId: 'list.example.org',
-  from: { addresses: ['bob@author.example'], domains: ['author.example'], fields: 1 },
-  dkim: [],
-  spf: { result: 'none', source: 'none' },
-  dmarc: { result: 'none', strictDkim: false, strictSpf: false },
-  arc: { result: 'none', instance: 0 },
-  results: [],
-};
+const base = bareVerdict();
 const dkim = (domain: string, result = 'pass') => ({
   result,
   domain,

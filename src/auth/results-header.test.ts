@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { bareVerdict } from '../../test/helpers/auth-keys.ts';
 import { HeaderBlock } from '../mail/header-block.ts';
 import { authResultsValue, stampAuthResults } from './results-header.ts';
-import type { AuthVerdict } from './verify.ts';
 
-const verdict = {
-  authservId: 'list.example.org',
-  from: { addresses: ['bob@author.example'], domains: ['author.example'], fields: 1 },
-  dkim: [],
-  spf: { result: 'none', source: 'none' },
-  dmarc: { result: 'none', strictDkim: false, strictSpf: false },
-  arc: { result: 'none', instance: 0 },
+const verdict = bareVerdict({
   results: ['dkim=pass header.i=@author.example', 'dmarc=pass header.from=author.example'],
-} satisfies AuthVerdict;
+});
 
 describe('authResultsValue', () => {
   it('is the authserv-id and one resinfo per line, or none', () => {

@@ -1,6 +1,6 @@
 /**
- * Throw-away DKIM keys for the auth tests, made once per test process, and a DNS that
- * publishes them (the tests never query real DNS).
+ * Throw-away DKIM keys for the auth tests, made once per test process, a DNS that publishes
+ * them (the tests never query real DNS), and a blank verification verdict.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import {
@@ -10,6 +10,7 @@ import {
   signingKeyFrom,
 } from '../../src/auth/keys.ts';
 import { type DnsResolver, type StaticRecords, staticResolver } from '../../src/auth/resolver.ts';
+import type { AuthVerdict } from '../../src/auth/verify.ts';
 
 const pems = new Map<string, string>();
 
@@ -45,4 +46,18 @@ export function keyRecords(keys: readonly SigningKey[]): Record<string, string> 
 /** A DNS serving `keys` and `extra` records, nothing else. */
 export function dnsFor(keys: readonly SigningKey[], extra: StaticRecords = {}): DnsResolver {
   return staticResolver({ ...keyRecords(keys), ...extra });
+}
+
+/** A verdict of a post from bob@author.example in which nothing was checked; tests add to it. */
+export function bareVerdict(over: Partial<AuthVerdict> = {}): AuthVerdict {
+  return {
+    authservId: 'list.example.org',
+    from: { addresses: ['bob@author.example'], domains: ['author.example'], fields: 1 },
+    dkim: [],
+    spf: { result: 'none', source: 'none' },
+    dmarc: { result: 'none', strictDkim: false, strictSpf: false },
+    arc: { result: 'none', instance: 0 },
+    results: [],
+    ...over,
+  };
 }
