@@ -97,6 +97,17 @@ describe('verifyIncoming', () => {
     expect(news.dmarc).toMatchObject({ result: 'fail', policy: 'quarantine' });
   });
 
+  it('gives an unsigned post no DKIM check, and checks SPF of the address literal without a HELO', async () => {
+    const verdict = await verifyIncoming(message('a@b.example'), {
+      resolver: staticResolver({}),
+      authservId,
+      ip: '192.0.2.1',
+    });
+    expect(verdict.dkim).toEqual([]);
+    expect(verdict.results[0]).toBe('dkim=none (message not signed)');
+    expect(verdict.spf).toEqual({ result: 'none', domain: '[192.0.2.1]', source: 'envelope' });
+  });
+
   it('reports why DMARC cannot be evaluated for a From with two domains', async () => {
     const raw = message('a@one.example, b@two.example');
     const verdict = await verifyIncoming(raw, { resolver: staticResolver({}), authservId });

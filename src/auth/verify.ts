@@ -7,6 +7,7 @@
  *
  * All DNS goes through `resolver`; mailauth never falls back to the system's DNS here.
  */
+import { isIP } from 'node:net';
 import type { ARCResult, DKIMVerifyResult, DMARCResult, SPFResult } from 'mailauth';
 import { type ReportedResults, resultsFrom, trustedResults } from './auth-results.ts';
 import {
@@ -33,7 +34,9 @@ export interface VerifyOptions {
   sender?: string;
   /**
    * authserv-ids of the MTAs in front of a POP3/IMAP/pipe source, whose SPF result is taken
-   * when `ip` is unknown. Never the list's own id (fields claiming it are removed as forged).
+   * when `ip` is unknown. Such an MTA must remove fields claiming its id from mail it
+   * receives (RFC 8601 section 5; Postfix milters, rspamd and OpenDMARC do). Never the
+   * list's own id (fields claiming it are removed as forged).
    */
   trustedAuthservIds?: readonly string[];
   /** The time signatures are checked at (t=, x=). @default the clock */
@@ -133,7 +136,8 @@ export async function verifyIncoming(raw: Buffer, opts: VerifyOptions): Promise<
   return {
     authservId: opts.authservId.toLowerCase(),
     from: fromOf(dkim),
-    dkim: (dkim.results ?? []).map(dkimCheck),
+    // mailauth reports an unsigned post as one result without a domain: no signature here.
+    dkim: (dkim.results ?? []).filter((r) => r.signingDomain).map(dkimCheck),
     spf: spfCheck.check,
     dmarc: dmarcCheck(dmarc.response, dmarc.reason),
     arc: arcCheck(arc, dkim),
@@ -147,9 +151,11 @@ async function checkSpf(
   opts: VerifyOptions,
 ): Promise<{ check: SpfCheck; info?: string }> {
   if (opts.ip) {
+    // As mailauth's authenticate(): no HELO name known means the address literal.
+    const helo = opts.helo ?? opts.ip;
     const result: SPFResult = await spf({
       ip: opts.ip,
-      helo: opts.helo,
+      helo: isIP(helo) ? `[${helo}]` : helo,
       sender: opts.sender,
       mta: opts.authservId,
       resolver: opts.resolver,
