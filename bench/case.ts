@@ -14,11 +14,15 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withRefusalRecording } from '../src/bounces/refusals.ts';
+import { SentIndex } from '../src/bounces/sent-index.ts';
 import { listVerpSender } from '../src/config/verp.ts';
 import createQueueDistributor from '../src/distributors/queue.ts';
 import createMaildirFetcher from '../src/fetchers/maildir.ts';
+import createMemoryMemberStore from '../src/members/memory.ts';
 import { play, RUN_CONCURRENCY } from '../src/play.ts';
 import createSingleList from '../src/processors/single-list.ts';
+import type { DeliveredEvent } from '../src/queue/queue.ts';
 import { createBulkTransport } from '../src/smtp/bulk-client.ts';
 import { createSmtpTransport } from '../src/smtp/nodemailer.ts';
 import { LIST_ADDRESS, makeMembers, makePost } from './post.ts';
@@ -98,17 +102,31 @@ try {
     const inbox = input.inbox as string;
     const spool = join(work, 'spool');
     const list = { name: 'bench', address: LIST_ADDRESS, members: [] };
-    const sender = input.verp ? listVerpSender([list], Buffer.alloc(32, 7)) : undefined;
+    const secret = Buffer.alloc(32, 7);
+    const sender = input.verp ? listVerpSender([list], secret) : undefined;
+    const stateDir = join(work, 'state');
+    const index = new SentIndex(stateDir);
+    // As the composition root wires it: later queue runs' deliveries go into the sent index.
+    const onDelivered = (event: DeliveredEvent) =>
+      index.record('bench', event.messageId ?? '', event.recipients, Date.now());
     const distributor = createQueueDistributor({
       dir: spool,
       transport: createBulkTransport(smtp),
       ...(sender ? { sender } : {}),
+      onDelivered,
     });
     const processor = createSingleList({
       name: 'bench',
       address: LIST_ADDRESS,
       members,
       posting: 'open',
+    });
+    // As `malist run` wraps it: deliveries go into the sent index, refusals are scored.
+    const store = createMemoryMemberStore({ members: members.map((address) => ({ address })) });
+    const recorded = withRefusalRecording(distributor, {
+      lists: { bench: { list, store, state_dir: stateDir } },
+      secret,
+      state_dir: stateDir,
     });
     const first = { delivered: 0, failed: 0, queued: 0 };
     out.rssBeforeKb = Math.round(process.memoryUsage().rss / 1024);
@@ -117,8 +135,8 @@ try {
     const summary = await play({
       fetcher: createMaildirFetcher({ dir: inbox }),
       processor,
-      distributor,
-      stateDir: join(work, 'state'),
+      distributor: recorded,
+      stateDir,
       concurrency: input.concurrency ?? RUN_CONCURRENCY,
       onOutcome: (event) => {
         for (const r of event.report?.results ?? []) {
@@ -143,6 +161,7 @@ try {
         dir: spool,
         transport: createBulkTransport(smtp),
         ...(sender ? { sender } : {}),
+        onDelivered,
       });
       const retry = await runner.queue.run({ force: true });
       await runner.close?.();
