@@ -115,8 +115,12 @@ function defaultCharset(root: MimePart): string {
 export function postMeta(raw: Buffer, header: HeaderBlock, root: MimePart): PostMeta {
   const charset = defaultCharset(root);
   const own = messageIds(header.get('Message-ID'))[0];
+  // Without one, the bytes name the post: line ends and trailing blanks aside, so the mbox
+  // copy (LF, a final newline) and the maildir copy of the same post are one post.
+  const canonical = raw.toString('latin1').replace(/\r\n/g, '\n').replace(/\s+$/, '');
   const messageId =
-    own ?? `${createHash('sha256').update(raw).digest('hex').slice(0, 32)}@malist.invalid`;
+    own ??
+    `${createHash('sha256').update(canonical, 'latin1').digest('hex').slice(0, 32)}@malist.invalid`;
   const references = messageIds(header.get('References'));
   const inReplyTo = messageIds(header.get('In-Reply-To'));
   const refs = [...new Set([...references, ...inReplyTo.slice(-1)])]
