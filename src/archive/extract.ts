@@ -197,7 +197,7 @@ interface Walk {
 }
 
 /** multipart/alternative: the plain text when there is one, else the richest it has. */
-function chooseAlternative(part: MimePart): MimePart | undefined {
+export function chooseAlternative(part: MimePart): MimePart | undefined {
   const kids = part.children;
   return (
     kids.find((k) => k.type.mime === 'text/plain') ??

@@ -51,9 +51,8 @@ function attributionStart(lines: string[], quoteAt: number): number {
   return start;
 }
 
-/** Splits `text` (LF or CRLF) into the author's lines and the quoted ones. */
-export function splitQuoted(text: string): SplitText {
-  const lines = text.split(/\r?\n/);
+/** For each line, true when it is quoted (a quote, its attribution, a signature, an original). */
+function quotedLines(lines: string[]): boolean[] {
   const quoted = new Array<boolean>(lines.length).fill(false);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
@@ -65,10 +64,42 @@ export function splitQuoted(text: string): SplitText {
     quoted[i] = true;
     if (i === 0 || !quoted[i - 1]) quoted.fill(true, attributionStart(lines, i), i);
   }
+  return quoted;
+}
+
+/** Splits `text` (LF or CRLF) into the author's lines and the quoted ones. */
+export function splitQuoted(text: string): SplitText {
+  const lines = text.split(/\r?\n/);
+  const quoted = quotedLines(lines);
   const own: string[] = [];
   const rest: string[] = [];
   lines.forEach((line, i) => {
     (quoted[i] ? rest : own).push(line);
   });
   return { own: own.join('\n').trim(), quoted: rest.join('\n').trim() };
+}
+
+export interface TextBlock {
+  /** True for a run of quoted lines (what a page folds). */
+  quoted: boolean;
+  text: string;
+}
+
+/**
+ * `text` as runs of own and quoted lines in their order (a page shows the own runs and
+ * folds the quoted ones); blank lines join the run before them.
+ */
+export function quoteBlocks(text: string): TextBlock[] {
+  const lines = text.split(/\r?\n/);
+  const quoted = quotedLines(lines);
+  const blocks: { quoted: boolean; lines: string[] }[] = [];
+  lines.forEach((line, i) => {
+    const last = blocks[blocks.length - 1];
+    const q = blank(line) && last ? last.quoted : quoted[i]!;
+    if (last && last.quoted === q) last.lines.push(line);
+    else blocks.push({ quoted: q, lines: [line] });
+  });
+  return blocks
+    .map((b) => ({ quoted: b.quoted, text: b.lines.join('\n').replace(/^\n+|\s+$/g, '') }))
+    .filter((b) => b.text !== '');
 }
