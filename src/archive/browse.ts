@@ -60,8 +60,10 @@ export function monthThreads(
     .get(list, month) as { posts: number; threads: number };
   const groups = index
     .statement(
-      `SELECT thread_id, count(*) AS n, min(date) AS first, max(date) AS last FROM posts
-       WHERE list = ? AND month = ? GROUP BY thread_id ORDER BY last DESC LIMIT ? OFFSET ?`,
+      // The month's rows by their index: left to itself the planner walks the whole list by
+      // thread to save a sort (31 ms instead of 1 ms a month on a 30,000-post list).
+      `SELECT thread_id, count(*) AS n, min(date) AS first, max(date) AS last
+       FROM posts INDEXED BY posts_month WHERE list = ? AND month = ? GROUP BY thread_id ORDER BY last DESC LIMIT ? OFFSET ?`,
     )
     .all(list, month, page.limit ?? 1_000_000, page.offset ?? 0) as {
     thread_id: string;

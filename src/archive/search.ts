@@ -42,7 +42,10 @@ export interface SearchHit {
 }
 
 export interface SearchResult {
+  /** Posts found, counted up to COUNT_CAP. */
   total: number;
+  /** True when there are more than `total` (a word in very many posts). */
+  more?: boolean;
   hits: SearchHit[];
   /** The FTS5 expression run (for the curious, and the tests). */
   expression: string;
@@ -50,6 +53,10 @@ export interface SearchResult {
 
 /** Weights of subject, author, own text, quoted text (FTS5 column order). */
 const WEIGHTS = [8, 3, 1, 0.2];
+/** Most posts a search counts (a page says "1,000 or more"). */
+export const COUNT_CAP = 1_000;
+/** How many of the newest matches relevance ranks (see `search`). */
+export const RANK_WINDOW = 1_000;
 const OPEN = '\u0002';
 const CLOSE = '\u0003';
 
@@ -184,11 +191,23 @@ export function search(index: ArchiveIndex, options: SearchOptions): SearchResul
     parsed.positive.join(' AND ') + parsed.negative.map((n) => ` NOT ${n}`).join('');
   const clause = ['texts MATCH ?', ...where].join(' AND ');
   const join = 'FROM texts JOIN posts ON posts.id = texts.rowid';
-  const total = (
-    index.statement(`SELECT count(*) AS n ${join} WHERE ${clause}`).get(expression, ...params) as {
-      n: number;
-    }
+  const counted = (
+    index
+      .statement(`SELECT count(*) AS n FROM (SELECT 1 ${join} WHERE ${clause} LIMIT ?)`)
+      .get(expression, ...params, COUNT_CAP + 1) as { n: number }
   ).n;
+  // A word in most posts would have every one of them scored and sorted: relevance ranks
+  // the newest RANK_WINDOW matches (as far as the page asked), found in the index's order.
+  const window = Math.max(RANK_WINDOW, offset + limit);
+  let floor = 0;
+  if (options.sort !== 'date' && counted > COUNT_CAP) {
+    const row = index
+      .statement(
+        `SELECT texts.rowid AS id ${join} WHERE ${clause} ORDER BY texts.rowid DESC LIMIT 1 OFFSET ?`,
+      )
+      .get(expression, ...params, window - 1) as { id: number } | undefined;
+    floor = row?.id ?? 0;
+  }
   const order =
     options.sort === 'date'
       ? 'posts.date DESC, posts.id DESC'
@@ -196,13 +215,14 @@ export function search(index: ArchiveIndex, options: SearchOptions): SearchResul
   const rows = index
     .statement(
       `SELECT posts.*, snippet(texts, -1, '${OPEN}', '${CLOSE}', '…', 24) AS marked ${join}
-       WHERE ${clause} ORDER BY ${order} LIMIT ? OFFSET ?`,
+       WHERE ${clause} AND texts.rowid >= ? ORDER BY ${order} LIMIT ? OFFSET ?`,
     )
-    .all(expression, ...params, limit, offset) as (Parameters<typeof toPost>[0] & {
+    .all(expression, ...params, floor, limit, offset) as (Parameters<typeof toPost>[0] & {
     marked: string;
   })[];
   return {
-    total,
+    total: Math.min(counted, COUNT_CAP),
+    ...(counted > COUNT_CAP ? { more: true } : {}),
     hits: rows.map((r) => ({ post: toPost(r), snippet: snippetParts(r.marked) })),
     expression,
   };

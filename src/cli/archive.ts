@@ -143,7 +143,8 @@ function searchCommand(values: Values, dir: string, words: string[]): number {
         `${day}  ${hit.post.list}  ${hit.post.fromName || hit.post.fromAddr}  ${hit.post.subject}\n  <${hit.post.messageId}>\n${snippet ? `  ${snippet.replace(/\s+/g, ' ')}\n` : ''}`,
       );
     }
-    if (!values.json) process.stdout.write(`${result.total} found\n`);
+    if (!values.json)
+      process.stdout.write(`${result.total}${result.more ? ' or more' : ''} found\n`);
     return EX.OK;
   } finally {
     index.close();

@@ -24,6 +24,7 @@ import { flattenThread } from '../../src/archive/thread.ts';
 import createArchiveDistributor from '../../src/distributors/archive.ts';
 import createMboxDistributor from '../../src/distributors/mbox.ts';
 import { createListMail } from '../../src/mail/list-mail.ts';
+import { mboxRecord } from '../../src/mail/mbox.ts';
 
 const FIXTURES = new URL('../fixtures/archive/', import.meta.url).pathname;
 const MAGICK = join(FIXTURES, 'magick-2000-02.mbox');
@@ -192,6 +193,33 @@ describe('search', () => {
     ]);
     // FTS5 syntax in a query is only words.
     expect(search(index, { q: 'NEAR( "x" OR ) * ^' }).total).toBe(0);
+  });
+});
+
+describe('a word in very many posts', () => {
+  it('is counted to 1,000 ("or more"), ranked among the newest 1,000 matches, sorted by date in full', async () => {
+    const index = await fresh();
+    const source = join(index.root, 'many.mbox');
+    const posts: Buffer[] = [];
+    for (let i = 0; i < 1500; i++) {
+      const date = new Date(Date.UTC(2024, 0, 1) + i * 3_600_000);
+      const subject = i === 1400 ? 'common ground' : i === 3 ? 'rare' : `note ${i}`;
+      const message = `From: A <a@example.org>\nMessage-ID: <m${i}@example.org>\nDate: ${date.toUTCString()}\nSubject: ${subject}\n\nA common word, said again${i === 3 ? ' with a zyzzyva' : ''}.\n`;
+      posts.push(mboxRecord(Buffer.from(message), 'a@example.org', date));
+    }
+    await writeFile(source, Buffer.concat(posts));
+    expect((await importArchive(index, { list: 'many', source })).added).toBe(1500);
+    const common = search(index, { q: 'common' });
+    expect(common).toMatchObject({ total: 1000, more: true });
+    expect(common.hits[0]!.post.messageId).toBe('m1400@example.org');
+    expect(search(index, { q: 'common', sort: 'date' }).hits[0]!.post.messageId).toBe(
+      'm1499@example.org',
+    );
+    const paged = search(index, { q: 'common', offset: 1400, limit: 50 });
+    expect(paged.hits).toHaveLength(50);
+    const rare = search(index, { q: 'zyzzyva' });
+    expect(rare.total).toBe(1);
+    expect(rare.more).toBeUndefined();
   });
 });
 
