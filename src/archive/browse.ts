@@ -88,13 +88,15 @@ export function monthThreads(
   return { month, posts: totals.posts, threads: totals.threads, items };
 }
 
+/** The posts a query selects (`SELECT * FROM posts …`). */
+function select(index: ArchiveIndex, sql: string, ...params: unknown[]): ArchivedPost[] {
+  return (index.statement(sql).all(...params) as Row[]).map(toPost);
+}
+
 /** A thread's posts in date order. */
 export function threadPosts(index: ArchiveIndex, list: string, threadId: string): ArchivedPost[] {
-  return (
-    index
-      .statement('SELECT * FROM posts WHERE list = ? AND thread_id = ? ORDER BY date, id')
-      .all(list, threadId) as Row[]
-  ).map(toPost);
+  const sql = 'SELECT * FROM posts WHERE list = ? AND thread_id = ? ORDER BY date, id';
+  return select(index, sql, list, threadId);
 }
 
 /** A thread nested: each post under its nearest archived ancestor. */
@@ -108,20 +110,18 @@ export function thread(
 
 /** A month's posts in date order (the month's mbox download). */
 export function monthPosts(index: ArchiveIndex, list: string, month: string): ArchivedPost[] {
-  return (
-    index
-      .statement('SELECT * FROM posts WHERE list = ? AND month = ? ORDER BY date, id')
-      .all(list, month) as Row[]
-  ).map(toPost);
+  return select(
+    index,
+    'SELECT * FROM posts WHERE list = ? AND month = ? ORDER BY date, id',
+    list,
+    month,
+  );
 }
 
 /** A list's latest posts, newest first (the Atom feed). */
 export function latestPosts(index: ArchiveIndex, list: string, limit = 30): ArchivedPost[] {
-  return (
-    index
-      .statement('SELECT * FROM posts WHERE list = ? ORDER BY date DESC, id DESC LIMIT ?')
-      .all(list, limit) as Row[]
-  ).map(toPost);
+  const sql = 'SELECT * FROM posts WHERE list = ? ORDER BY date DESC, id DESC LIMIT ?';
+  return select(index, sql, list, limit);
 }
 
 /** The posts before and after one in date order (a message page's navigation). */

@@ -55,23 +55,15 @@ export interface Location {
   length: number;
 }
 
-interface Row {
-  id: number;
-  list: string;
+/** A row of `posts` (as selected with `*`): the post's fields, some under their SQL names. */
+type Row = Omit<ArchivedPost, 'messageId' | 'threadId' | 'refs' | 'fromName' | 'fromAddr'> & {
   message_id: string;
   thread_id: string;
+  /** Space-separated. */
   refs: string;
-  date: number;
-  month: string;
   from_name: string;
   from_addr: string;
-  subject: string;
-  size: number;
-  file: string;
-  offset: number;
-  length: number;
-  attachments: number;
-}
+};
 
 export function toPost(row: Row): ArchivedPost {
   return {
