@@ -142,7 +142,10 @@ async function archiveRows(posts: number): Promise<Row[]> {
   ];
 }
 if (process.argv.includes('--archive')) {
-  for (const row of await archiveRows(100_000)) process.stdout.write(`${row.case}: ${row.note}\n`);
+  for (const row of await archiveRows(100_000)) {
+    const rate = row.perSecond ? `${Math.round(row.perSecond)}/s, ` : '';
+    process.stdout.write(`${row.case}: ${rate}${row.note}\n`);
+  }
   process.exit(0);
 }
 if (process.argv.includes('--bounce')) {
