@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { simpleParser } from 'mailparser';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { months, monthThreads, thread, threadPosts } from '../../src/archive/browse.ts';
-import { ArchiveIndex, INDEX_FILE } from '../../src/archive/db.ts';
+import { type ArchiveIndex, INDEX_FILE } from '../../src/archive/db.ts';
 import { importArchive } from '../../src/archive/import.ts';
 import { scanMbox } from '../../src/archive/mbox-scan.ts';
 import { mboxPath } from '../../src/archive/paths.ts';
@@ -25,20 +25,11 @@ import createArchiveDistributor from '../../src/distributors/archive.ts';
 import createMboxDistributor from '../../src/distributors/mbox.ts';
 import { createListMail } from '../../src/mail/list-mail.ts';
 import { mboxRecord } from '../../src/mail/mbox.ts';
+import { freshIndexes } from '../helpers/archive-index.ts';
 
 const FIXTURES = new URL('../fixtures/archive/', import.meta.url).pathname;
 const MAGICK = join(FIXTURES, 'magick-2000-02.mbox');
-const open: ArchiveIndex[] = [];
-
-async function fresh(): Promise<ArchiveIndex> {
-  const index = ArchiveIndex.open(await mkdtemp(join(tmpdir(), 'malist-archive-index-')));
-  open.push(index);
-  return index;
-}
-
-afterEach(() => {
-  for (const index of open.splice(0)) index.close();
-});
+const fresh = freshIndexes('index');
 
 /** The tree of a thread as "depth author" lines. */
 function shape(index: ArchiveIndex, list: string, threadId: string): string[] {
@@ -235,10 +226,8 @@ describe('the files are the truth', () => {
     };
     const root = index.root;
     index.close();
-    open.length = 0;
     for (const f of await readdir(root)) if (f.startsWith(INDEX_FILE)) await rm(join(root, f));
-    const rebuilt = ArchiveIndex.open(root);
-    open.push(rebuilt);
+    const rebuilt = await fresh(root);
     expect(rebuilt.count()).toBe(0);
     const done = await reindex(rebuilt);
     expect(Object.fromEntries([...done].map(([l, r]) => [l, r.added]))).toEqual({

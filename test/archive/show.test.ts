@@ -6,33 +6,23 @@
  * read by Python's XML parser (an independent reader).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listFeed } from '../../src/archive/atom.ts';
 import { monthPosts, months } from '../../src/archive/browse.ts';
-import { ArchiveIndex } from '../../src/archive/db.ts';
+import type { ArchiveIndex } from '../../src/archive/db.ts';
 import { importArchive } from '../../src/archive/import.ts';
 import { scanMbox } from '../../src/archive/mbox-scan.ts';
 import { attachmentOf, contentDisposition, showPost } from '../../src/archive/message.ts';
 import { mboxOf, readStored } from '../../src/archive/read.ts';
 import { framedDocument, HTML_FRAME_CSP, safeHtml } from '../../src/archive/sanitize.ts';
+import { freshIndexes } from '../helpers/archive-index.ts';
 
 const ARCHIVE = new URL('../fixtures/archive/', import.meta.url).pathname;
 const CORPUS = new URL('../fixtures/corpus/', import.meta.url).pathname;
-const open: ArchiveIndex[] = [];
-
-async function fresh(): Promise<ArchiveIndex> {
-  const index = ArchiveIndex.open(await mkdtemp(join(tmpdir(), 'malist-archive-show-')));
-  open.push(index);
-  return index;
-}
-
-afterEach(() => {
-  for (const index of open.splice(0)) index.close();
-});
+const fresh = freshIndexes('show');
 
 const fixture = (path: string) => readFile(path);
 
