@@ -16,7 +16,13 @@
  * (where inboxes, spools and state go; default the system's temp directory), --bounce (only
  * the bounce parser's case: a 5 MB hostile DSN, bench/bounce.ts), --cookies (only what VERP
  * cookies and the sent index cost per recipient, bench/verp-cost.ts), --no-sign (no signing
- * section; `node --import tsx bench/dkim-sign.ts` runs that section alone).
+ * section; `node --import tsx bench/dkim-sign.ts` runs that section alone), --archive (only
+ * the archive's rows), --no-archive (without them).
+ *
+ * The archive's rows (bench/archive.ts, issue 21, in its own child): 100,000 generated posts
+ * imported into a list's archive and index (posts/s; goal ≥ 2,000/s), the p95 of 100
+ * searches on it (goal < 50 ms) and of 100 month listings, and the index's size on disk
+ * against the archive's.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -25,6 +31,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_CONNECTIONS } from '../src/smtp/server-options.ts';
+import type { ArchiveCaseOutput } from './archive.ts';
 import type { BounceCaseOutput } from './bounce.ts';
 import type { CaseInput, CaseOutput } from './case.ts';
 import { signCaseInChild, signCaseName, signCases } from './dkim-sign.ts';
@@ -38,6 +45,7 @@ const root = join(here, '..');
 const quick = process.argv.includes('--quick');
 const withMlmmj = !process.argv.includes('--no-mlmmj');
 const withSigning = !process.argv.includes('--no-sign');
+const withArchive = !process.argv.includes('--no-archive');
 const dirFlag = process.argv.indexOf('--dir');
 /** Where inboxes, spools and state go (mlmmj's too). @default the system's temp directory */
 const WORK_BASE = dirFlag > 0 ? resolvePath(process.argv[dirFlag + 1] ?? '.') : tmpdir();
@@ -49,7 +57,14 @@ const KB5 = 5 * 1024;
 
 interface Row {
   case: string;
-  engine: 'malist' | 'mlmmj' | 'nodemailer' | 'bulk client' | 'sink ceiling' | 'malist signer';
+  engine:
+    | 'malist'
+    | 'mlmmj'
+    | 'nodemailer'
+    | 'bulk client'
+    | 'sink ceiling'
+    | 'malist signer'
+    | 'malist archive';
   n: number;
   /** Recipients the sink accepted during the case. */
   accepted: number;
@@ -95,6 +110,63 @@ async function verpCostCase(): Promise<Row> {
 if (process.argv.includes('--cookies')) {
   const row = await verpCostCase();
   process.stdout.write(`${row.case}: ${row.note}\n`);
+  process.exit(0);
+}
+/** Issue 21's rows: an archive of 100,000 posts imported, searched and listed by month. */
+async function archiveRows(posts: number): Promise<Row[]> {
+  process.stderr.write(
+    `… archive: ${posts.toLocaleString('en')} posts imported, searched, listed\n`,
+  );
+  const out = JSON.parse(
+    await child(['bench/archive.ts', String(posts), WORK_BASE], 1_800_000),
+  ) as ArchiveCaseOutput;
+  const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+  const cpuShare = ((out.importCpuMs / out.importMs) * 100).toFixed(0);
+  return [
+    {
+      case: 'archive import, generated list history (mbox)',
+      engine: 'malist archive',
+      n: out.posts,
+      accepted: out.posts,
+      wallMs: out.importMs,
+      perSecond: (out.posts / out.importMs) * 1000,
+      maxRssKb: out.maxRssMb * 1024,
+      note: `posts/s (goal ≥ 2,000); CPU ${out.importCpuMs.toFixed(0)} ms (${cpuShare}% of wall); source ${mb(out.sourceBytes)}`,
+    },
+    {
+      case: 'archive search, 100 queries (words, phrases, prefixes, filters)',
+      engine: 'malist archive',
+      n: 100,
+      accepted: 100,
+      wallMs: out.searchP95,
+      perSecond: 1000 / out.searchP50,
+      note: `p95 ${out.searchP95.toFixed(1)} ms (goal < 50 ms), p50 ${out.searchP50.toFixed(1)} ms, max ${out.searchMax.toFixed(1)} ms, CPU p95 ${out.searchCpuP95.toFixed(1)} ms`,
+    },
+    {
+      case: 'archive month listing (threads collapsed, counts), 100 months',
+      engine: 'malist archive',
+      n: 100,
+      accepted: 100,
+      wallMs: out.monthP95,
+      perSecond: 1000 / out.monthP50,
+      note: `p95 ${out.monthP95.toFixed(1)} ms, p50 ${out.monthP50.toFixed(1)} ms (the query under the month page; the page itself is not built yet)`,
+    },
+    {
+      case: 'archive index size on disk',
+      engine: 'malist archive',
+      n: out.posts,
+      accepted: out.posts,
+      wallMs: 0,
+      perSecond: 0,
+      note: `index ${mb(out.indexBytes)} for an archive of ${mb(out.archiveBytes)} (${((out.indexBytes / out.archiveBytes) * 100).toFixed(0)}%)`,
+    },
+  ];
+}
+if (process.argv.includes('--archive')) {
+  for (const row of await archiveRows(100_000)) {
+    const rate = row.perSecond ? `${Math.round(row.perSecond)}/s, ` : '';
+    process.stdout.write(`${row.case}: ${rate}${row.note}\n`);
+  }
   process.exit(0);
 }
 if (process.argv.includes('--bounce')) {
@@ -406,6 +478,7 @@ rows.push(await verpCostCase());
 // The reference shape from the issue: one transaction carrying every RCPT.
 await ceiling(10_000, 10_000, KB5);
 if (withSigning) await signing(10_000);
+if (withArchive) rows.push(...(await archiveRows(100_000)));
 await sink.close();
 
 const nodemailer = rows[nodemailerRow];

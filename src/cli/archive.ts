@@ -1,72 +1,78 @@
 /**
- * `malist archive export --list NAME`: a list's archive (the `archive` distributor's
- * monthly mbox or maildir files) as one mbox on stdout or in a file.
+ * `malist archive`: a list's archive (the `archive` distributor's monthly mbox or maildir
+ * files and their index) from the command line.
+ *
+ * - `export --list NAME`: the archive as one mbox on stdout or in a file;
+ * - `reindex [--list NAME]`: the index rebuilt from the files (the files are the truth);
+ * - `import --list NAME FILE|DIR`: history from Mailman 2 (pipermail), HyperKitty or mlmmj,
+ *   or any mbox or maildir, into the archive; posts it holds already (by Message-ID) are
+ *   skipped;
+ * - `search [--list NAME] QUERY`: the search the archive pages run, as text or JSON lines.
  */
 import { createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ArchiveIndex } from '../archive/db.ts';
 import { exportArchive } from '../archive/export.ts';
+import { importArchive } from '../archive/import.ts';
+import type { ArchiveFormat } from '../archive/paths.ts';
+import { search } from '../archive/search.ts';
+import { reindex } from '../archive/sync.ts';
+import { archiveDirOf } from '../config/archive.ts';
 import { openConfig, printProblems } from '../config/open.ts';
+import { describeError, ErrorCode, StageError } from '../errors.ts';
 import { EX } from './exit-codes.ts';
 
 export const usage = `usage: malist archive export --list NAME [options]
+       malist archive reindex [--list NAME] [options]
+       malist archive import --list NAME FILE.mbox|FILE.mbox.gz|MAILDIR|MLMMJ-LIST-DIR [options]
+       malist archive search [--list NAME] [--from WHO] [--after DATE] [--before DATE] QUERY
 
 options:
-  --dir DIR       the archive root (the archive distributor's dir; default STATE_DIR/archive)
-  --from YYYY-MM  first month (default: the first archived)
-  --to YYYY-MM    last month (default: the last archived)
-  --out FILE      write here instead of standard output
-  --config DIR    the configuration directory (for the default --dir)
+  --dir DIR       the archive root (default: the archive distributor's dir, else STATE_DIR/archive)
+  --from YYYY-MM  export: first month (default: the first archived); search: an author
+  --to YYYY-MM    export: last month (default: the last archived)
+  --out FILE      export: write here instead of standard output
+  --format F      import: write mbox, maildir or both (default: the archive distributor's, else mbox)
+  --after DATE    search: posts from this day or month on (YYYY-MM-DD or YYYY-MM)
+  --before DATE   search: posts up to the end of this day or month
+  --limit N       search: at most N hits (default 20)
+  --json          search: one JSON object per hit
+  --config DIR    the configuration directory
   -h, --help      this text
 `;
 
-export default async function archive(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        list: { type: 'string', short: 'l' },
-        dir: { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        out: { type: 'string', short: 'o' },
-        config: { type: 'string', short: 'c' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`malist archive: ${(error as Error).message}\n${usage}`);
-    return EX.USAGE;
+type Values = Record<string, string | boolean | undefined>;
+const MONTH = /^\d{4}-\d{2}$/;
+const DAY_OR_MONTH = /^\d{4}-\d{2}(-\d{2})?$/;
+
+function fail(message: string, code: number = EX.USAGE): number {
+  process.stderr.write(`malist archive: ${message}\n`);
+  return code;
+}
+
+/** The archive root and format: --dir/--format, else the configured archive distributor's. */
+async function where(values: Values): Promise<{ dir: string; format: ArchiveFormat } | number> {
+  const format = (values.format as ArchiveFormat | undefined) ?? undefined;
+  if (typeof values.dir === 'string') return { dir: values.dir, format: format ?? 'mbox' };
+  const { config, plans } = await openConfig(
+    typeof values.config === 'string' ? { dir: values.config } : {},
+  );
+  if (config.problems.length > 0 || !config.main) {
+    printProblems(config, process.stderr);
+    return EX.CONFIG;
   }
-  if (values.help) {
-    process.stdout.write(usage);
-    return EX.OK;
-  }
-  const month = /^\d{4}-\d{2}$/;
-  if (positionals[0] !== 'export' || typeof values.list !== 'string') {
-    process.stderr.write(usage);
-    return EX.USAGE;
-  }
-  for (const key of ['from', 'to'] as const) {
-    if (values[key] !== undefined && !month.test(String(values[key]))) {
-      process.stderr.write(`malist archive: --${key} must be YYYY-MM\n`);
-      return EX.USAGE;
-    }
-  }
-  let dir = values.dir as string | undefined;
-  if (!dir) {
-    const { config } = await openConfig(
-      typeof values.config === 'string' ? { dir: values.config } : {},
-    );
-    if (config.problems.length > 0 || !config.main) {
-      printProblems(config, process.stderr);
-      return EX.CONFIG;
-    }
-    dir = join(config.main.state_dir, 'archive');
-  }
+  const configured = archiveDirOf(plans);
+  const plan = plans.distributors.find((p) => p.type === 'archive');
+  return {
+    dir: configured ?? join(config.main.state_dir, 'archive'),
+    format: format ?? (plan?.options['format'] as ArchiveFormat | undefined) ?? 'mbox',
+  };
+}
+
+async function exportCommand(values: Values, dir: string): Promise<number> {
+  if (typeof values.list !== 'string') return fail('export needs --list NAME');
   const file = typeof values.out === 'string' ? createWriteStream(values.out) : undefined;
   const out: NodeJS.WritableStream = file ?? process.stdout;
   let count = 0;
@@ -83,4 +89,134 @@ export default async function archive(argv: string[]): Promise<number> {
   if (count === 0)
     process.stderr.write(`malist archive: nothing archived for ${values.list} in ${dir}\n`);
   return EX.OK;
+}
+
+async function reindexCommand(values: Values, dir: string): Promise<number> {
+  const index = ArchiveIndex.open(dir);
+  try {
+    const done = await reindex(index, typeof values.list === 'string' ? values.list : undefined);
+    for (const [list, r] of done)
+      process.stdout.write(`${list}: ${r.added} posts indexed (${r.read} read from the files)\n`);
+    if (done.size === 0) process.stdout.write(`no archived lists in ${dir}\n`);
+    return EX.OK;
+  } finally {
+    index.close();
+  }
+}
+
+async function importCommand(values: Values, dir: string, format: ArchiveFormat, source?: string) {
+  if (typeof values.list !== 'string' || !source)
+    return fail('import needs --list NAME and a file or directory');
+  if (!(await stat(source).catch(() => undefined)))
+    return fail(`${source}: no such file or directory`, EX.NOINPUT);
+  const index = ArchiveIndex.open(dir);
+  try {
+    const r = await importArchive(index, { list: values.list, source, format });
+    process.stdout.write(
+      `${values.list}: ${r.added} posts imported from ${source} (${r.kind}), ${r.duplicates} already archived, ${r.read} read\n`,
+    );
+    return EX.OK;
+  } finally {
+    index.close();
+  }
+}
+
+function searchCommand(values: Values, dir: string, words: string[]): number {
+  const index = ArchiveIndex.open(dir);
+  try {
+    const result = search(index, {
+      q: words.join(' '),
+      ...(typeof values.list === 'string' ? { lists: [values.list] } : {}),
+      ...(typeof values.from === 'string' ? { from: values.from } : {}),
+      ...(typeof values.after === 'string' ? { after: values.after } : {}),
+      ...(typeof values.before === 'string' ? { before: values.before } : {}),
+      limit: Number(values.limit ?? 20),
+    });
+    for (const hit of result.hits) {
+      const snippet = hit.snippet.map((p) => (p.match ? `[${p.text}]` : p.text)).join('');
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify({ ...hit.post, snippet: hit.snippet })}\n`);
+        continue;
+      }
+      const day = new Date(hit.post.date).toISOString().slice(0, 10);
+      process.stdout.write(
+        `${day}  ${hit.post.list}  ${hit.post.fromName || hit.post.fromAddr}  ${hit.post.subject}\n  <${hit.post.messageId}>\n${snippet ? `  ${snippet.replace(/\s+/g, ' ')}\n` : ''}`,
+      );
+    }
+    if (!values.json)
+      process.stdout.write(`${result.total}${result.more ? ' or more' : ''} found\n`);
+    return EX.OK;
+  } finally {
+    index.close();
+  }
+}
+
+function checkValues(values: Values): string | undefined {
+  for (const key of ['to'] as const)
+    if (values[key] !== undefined && !MONTH.test(String(values[key])))
+      return `--${key} must be YYYY-MM`;
+  for (const key of ['after', 'before'] as const)
+    if (values[key] !== undefined && !DAY_OR_MONTH.test(String(values[key])))
+      return `--${key} must be YYYY-MM-DD or YYYY-MM`;
+  if (values.format !== undefined && !['mbox', 'maildir', 'both'].includes(String(values.format)))
+    return '--format must be mbox, maildir or both';
+  if (values.limit !== undefined && !/^\d+$/.test(String(values.limit)))
+    return '--limit must be a number';
+  return undefined;
+}
+
+function parse(argv: string[]): { values: Values; positionals: string[] } | number {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        list: { type: 'string', short: 'l' },
+        dir: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        out: { type: 'string', short: 'o' },
+        format: { type: 'string' },
+        after: { type: 'string' },
+        before: { type: 'string' },
+        limit: { type: 'string' },
+        json: { type: 'boolean' },
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`malist archive: ${(error as Error).message}\n${usage}`);
+    return EX.USAGE;
+  }
+}
+
+export default async function archive(argv: string[]): Promise<number> {
+  const parsed = parse(argv);
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(usage);
+    return EX.OK;
+  }
+  const [sub, ...rest] = positionals;
+  if (!sub || !['export', 'reindex', 'import', 'search'].includes(sub)) {
+    process.stderr.write(usage);
+    return EX.USAGE;
+  }
+  if (sub === 'export' && values.from !== undefined && !MONTH.test(String(values.from)))
+    return fail('--from must be YYYY-MM');
+  const bad = checkValues(values);
+  if (bad) return fail(bad);
+  const at = await where(values);
+  if (typeof at === 'number') return at;
+  try {
+    if (sub === 'export') return await exportCommand(values, at.dir);
+    if (sub === 'reindex') return await reindexCommand(values, at.dir);
+    if (sub === 'import') return await importCommand(values, at.dir, at.format, rest[0]);
+    return searchCommand(values, at.dir, rest);
+  } catch (error) {
+    const config = error instanceof StageError && error.code === ErrorCode.CONFIG;
+    return fail(describeError(error), config ? EX.CONFIG : EX.SOFTWARE);
+  }
 }

@@ -6,6 +6,8 @@ export const EX = {
   USAGE: 64,
   /** The input could not be read as a message. */
   DATAERR: 65,
+  /** An input file named on the command line does not exist or cannot be read. */
+  NOINPUT: 66,
   /** Unknown list (the MTA bounces: "user unknown"). */
   NOUSER: 67,
   /** Internal software error. */

@@ -61,7 +61,7 @@ export const commands: Record<string, CommandEntry> = {
     load: () => import('./digest.ts'),
   },
   archive: {
-    summary: "archive export: a list's archive as one mbox",
+    summary: "a list's archive: export (one mbox), reindex, import (mbox, maildir, mlmmj), search",
     load: () => import('./archive.ts'),
   },
 };

@@ -5,6 +5,7 @@
  */
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { z } from 'zod';
+import type { ArchiveOptions } from '../distributors/archive.ts';
 import { distributors } from '../distributors/index.ts';
 import type { QueueDistributorOptions } from '../distributors/queue.ts';
 import { fetchers } from '../fetchers/index.ts';
@@ -413,7 +414,8 @@ export function buildFetchers(plans: Plans, stateDir: string): Fetcher[] {
 
 /**
  * The configured distributors; reactors go to those that report on their own (the queue),
- * and `onRecipientFailed` to the queue, for recipients it gives up on at a later run.
+ * and `onRecipientFailed` to the queue, for recipients it gives up on at a later run; the
+ * archive distributors (also inside `multiple`) get the shared archive index opener.
  */
 export function buildDistributors(
   plans: Plans,
@@ -422,9 +424,13 @@ export function buildDistributors(
     QueueDistributorOptions,
     'onRecipientFailed' | 'personalise' | 'sender' | 'onDelivered'
   > = {},
+  archive: Pick<ArchiveOptions, 'openIndex'> = {},
 ): Distributor[] {
   return plans.distributors.map((p) =>
-    instantiate<Distributor>(p, p.type === 'queue' ? { reactors: reactorList, ...queueHooks } : {}),
+    instantiate<Distributor>(
+      p,
+      p.type === 'queue' ? { reactors: reactorList, ...queueHooks } : { ...archive },
+    ),
   );
 }
 

@@ -189,10 +189,14 @@ async function loadList(
   void description;
   const { pipeline: _p, deliver_to: _d, unit_options: defaultOptions, ...inherited } = defaults;
   const unitOptions = { ...defaultOptions, ...own.unit_options };
+  // A list's `archive: {web: public}` keeps the `url` every list takes from defaults.
+  const archive =
+    inherited.archive || own.archive ? { ...inherited.archive, ...own.archive } : undefined;
   const settings = {
     ...inherited,
     ...own,
     ...(Object.keys(unitOptions).length > 0 ? { unit_options: unitOptions } : {}),
+    ...(archive ? { archive } : {}),
     name,
     members,
     state_dir: join(main.state_dir, 'lists'),

@@ -5,15 +5,17 @@
  *
  * 1. the installation secret and the token store (subscriptions, held posts, one-click);
  * 2. the lists' pipelines (single-list) with their member stores, and the reactors;
- * 3. the configured distributors (the queue with its personaliser, its VERP senders with
- *    cookies, a hook that records a 5xx at a later queue run as a bounce, with the notice
- *    sent through that same queue, and one that puts later deliveries in the sent index);
+ * 3. the archive indexes, and the configured distributors (the queue with its personaliser,
+ *    its VERP senders with cookies, a hook that records a 5xx at a later queue run as a
+ *    bounce, with the notice sent through that same queue, and one that puts later
+ *    deliveries in the sent index; the archive distributors with the shared archive index);
  * 4. the notice sender over those distributors, and moderation (notices to posters and
  *    moderators, the `moderate` token kind);
  * 5. the request and bounce handlers of each list's addresses, the refusal recording around
  *    the distributors and the digest collector beside them;
  * 6. the router (`many-lists`) over the lists and their handlers.
  */
+import type { ArchiveIndex } from '../archive/db.ts';
 import { loadSecret } from '../commands/secret.ts';
 import createMultiple from '../distributors/multiple.ts';
 import { ErrorCode, StageError } from '../errors.ts';
@@ -24,6 +26,7 @@ import createManyLists, { servedRoutes } from '../processors/many-lists.ts';
 import type { SingleList } from '../processors/single-list.ts';
 import type { TokenStore } from '../state/tokens.ts';
 import type { Distributor, ListMail, Processor, Reactor } from '../types.ts';
+import { archiveIndexes } from './archive.ts';
 import { buildDistributors, buildList, buildReactors, type Plans } from './build.ts';
 import type { LoadedConfig } from './load.ts';
 import { distributorSender, wireModeration } from './moderation.ts';
@@ -43,6 +46,10 @@ export interface ListRuntime {
   list(name: string): SingleList | undefined;
   /** A list's member store (the one its pipeline and handlers use), by short name. */
   memberStore(name: string): MemberStore | undefined;
+  /** The first configured archive's root (`type: archive`'s dir), if any. */
+  archiveDir: string | undefined;
+  /** The index of that archive, opened on first use (shared with its distributor). */
+  archiveIndex(): ArchiveIndex | undefined;
   /** The configured distributors as built: queue runs and `close()` go to these. */
   outlets: Distributor[];
   /** What play() distributes with: the outlets recording refusals, and the digest collector. */
@@ -103,12 +110,18 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const byName = new Map(lists.map((l) => [l.list.name, l]));
   const settings = lists.map((l) => l.list);
   const services = deliveryServices(settings, stateDir, secret);
-  const outlets = buildDistributors(plans, configured, {
-    onRecipientFailed: (event, self) => services.queueRefusals(distributorSender([self]))(event),
-    personalise: listPersonaliser(plans, secret),
-    sender: listVerpSender(settings, secret),
-    onDelivered: services.queueDelivered,
-  });
+  const archives = archiveIndexes(plans);
+  const outlets = buildDistributors(
+    plans,
+    configured,
+    {
+      onRecipientFailed: (event, self) => services.queueRefusals(distributorSender([self]))(event),
+      personalise: listPersonaliser(plans, secret),
+      sender: listVerpSender(settings, secret),
+      onDelivered: services.queueDelivered,
+    },
+    { openIndex: archives.open },
+  );
   const send = distributorSender(outlets);
   const moderation = wireModeration({
     stateDir,
@@ -136,6 +149,8 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
     lists,
     list: (name) => byName.get(name),
     memberStore: (name) => byName.get(name)?.list.member_store,
+    archiveDir: archives.dir,
+    archiveIndex: () => (archives.dir === undefined ? undefined : archives.open(archives.dir)),
     outlets,
     // Without close(): play() closes what it is given, and one runtime serves several plays.
     distributors: [...recording, services.digestCollector(digestOut)].map((d) => ({
@@ -155,6 +170,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
     routes: (mail, only = lists) => servedRoutes(only, handlers, mail),
     close: async () => {
       for (const d of outlets) await d.close?.().catch(() => {});
+      archives.close();
     },
   };
 }

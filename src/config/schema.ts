@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { BOUNCE_TEMPLATES } from '../bounces/handler.ts';
 import { COMMAND_TEMPLATES } from '../commands/templates.ts';
 import { unitSpec } from '../distributors/multiple.ts';
+import { ARCHIVE_VISIBILITY } from '../list/archive.ts';
 import { addressOption as address } from '../mail/address-option.ts';
 import { DEFAULT_TEMPLATES } from '../notices/templates.ts';
 
@@ -66,6 +67,19 @@ const digest = z.strictObject({
   footer: z.string().optional(),
 });
 
+/** malist's web archive of a list (src/list/archive.ts). */
+const archive = z.strictObject({
+  /** Who reads the archive on the web: anyone, signed-in members, or nobody. @default members */
+  web: z.enum(ARCHIVE_VISIBILITY).optional(),
+  /** The web front's public base URL (https://lists.example.com): pages under /archive/LIST/. */
+  url: z
+    .string()
+    .regex(/^https?:\/\/[^\s/?#]+[^\s?#]*$/, {
+      error: 'expected an http(s) URL without query, e.g. https://lists.example.com',
+    })
+    .optional(),
+});
+
 /** Text overrides by key: membership (commands/templates.ts), bounce and notice texts. */
 const templates = z.strictObject(
   Object.fromEntries(
@@ -92,6 +106,8 @@ const listDefaults = {
   /** Between the bounce address's local part and the VERP part. @default + */
   verp_delimiter: z.enum(['+', '-']).optional(),
   digest: digest.optional(),
+  /** The web archive: visibility and base URL (List-Archive, Archived-At). */
+  archive: archive.optional(),
   /** Who may post. @default members */
   posting: z.enum(POSTING).optional(),
   /** What happens to a non-member's post on a `members` list. @default hold */

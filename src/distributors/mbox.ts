@@ -3,12 +3,12 @@
  * quoted with `>`), under a dot-lock, fsynced. Idempotent per post: the keys of appended
  * posts are kept in `<file>.malist-keys`, so a repeat after a crash does not append twice.
  */
-import { appendFile, open, readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ErrorCode, StageError } from '../errors.ts';
 import { mailBytes, messageId } from '../mail/list-mail.ts';
 import { mboxRecord } from '../mail/mbox.ts';
 import { withDotlock } from '../state/lock.ts';
+import { appendMboxUnlocked } from '../state/mbox-file.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 
 export interface MboxOptions {
@@ -18,24 +18,6 @@ export interface MboxOptions {
   lock_timeout_ms?: number;
   /** A foreign lock older than this is broken, seconds. @default 300 */
   stale_lock_seconds?: number;
-}
-
-/** The separator to put before a record so it starts after a blank line. */
-async function separatorAfter(path: string): Promise<string> {
-  const handle = await open(path, 'r').catch(() => undefined);
-  if (!handle) return '';
-  try {
-    const { size } = await handle.stat();
-    if (size === 0) return '';
-    const tail = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(tail, 0, 2, Math.max(0, size - 2));
-    const end = tail.subarray(0, bytesRead).toString('latin1');
-    // A record cut short by a crash must not swallow the next one.
-    if (end.endsWith('\n\n') || (size === 1 && end === '\n')) return '';
-    return end.endsWith('\n') ? '\n' : '\n\n';
-  } finally {
-    await handle.close();
-  }
 }
 
 /** The options of `type: mbox` as written in YAML, checked before the factory runs; the output is the factory's options. */
@@ -49,7 +31,6 @@ export default function createMboxDistributor(options: MboxOptions): Distributor
   if (!options?.path) {
     throw new StageError('option path is required', { code: ErrorCode.CONFIG, unit: 'mbox' });
   }
-  const keysPath = `${options.path}.malist-keys`;
   return {
     name: 'mbox',
     async distribute(mail: ListMail): Promise<DeliveryReport> {
@@ -57,22 +38,10 @@ export default function createMboxDistributor(options: MboxOptions): Distributor
       try {
         await withDotlock(
           options.path,
-          async () => {
-            const keys = await readFile(keysPath, 'utf8').catch(() => '');
-            if (keys.split('\n').includes(key)) return;
-            const record = Buffer.concat([
-              Buffer.from(await separatorAfter(options.path)),
-              mboxRecord(mailBytes(mail), mail.ml_sender ?? ''),
-            ]);
-            const handle = await open(options.path, 'a', 0o600);
-            try {
-              await handle.write(record);
-              await handle.sync();
-            } finally {
-              await handle.close();
-            }
-            await appendFile(keysPath, `${key}\n`);
-          },
+          () =>
+            appendMboxUnlocked(options.path, [
+              { key, record: mboxRecord(mailBytes(mail), mail.ml_sender ?? '') },
+            ]),
           {
             timeoutMs: options.lock_timeout_ms ?? 10_000,
             staleSeconds: options.stale_lock_seconds ?? 300,

@@ -3,6 +3,7 @@
  * `lists/NAME.yaml`, with defaults applied. Units take it through their factory.
  */
 import type { MemberStore } from '../members/store.ts';
+import type { ArchiveSettings } from './archive.ts';
 
 export type PostingPolicy = 'open' | 'members' | 'moderated' | 'announce';
 export type NonMemberAction = 'hold' | 'reject' | 'discard' | 'accept';
@@ -54,8 +55,14 @@ export interface ListSettings {
   held_expiry_days?: number;
   /** The RFC 2919 list label. @default the address with '@' replaced by '.' */
   list_id?: string;
-  /** Web page of the list's archive (List-Archive). */
+  /** Web page of the list's archive (List-Archive), when it is not malist's own (`archive`). */
   archive_url?: string;
+  /**
+   * malist's web archive of the list: who may read it (`web: public | members | private`)
+   * and the web front's base URL (`url`), from which List-Archive, Archived-At and the
+   * footer's `{archive_url}` and `{permalink}` are made.
+   */
+  archive?: ArchiveSettings;
   /** Help page (List-Help, with the mailto "help" command). */
   help_url?: string;
   /** Subscribe page (List-Subscribe, with the mailto form). */

@@ -24,6 +24,18 @@ function headerBytes(mail: ListMail): Buffer {
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 describe('footer', () => {
+  it('writes {archive_url} and each post its own {permalink}', async () => {
+    const archived = redList({ archive: { web: 'public', url: 'https://lists.example.com' } });
+    const footer = createFooter(archived, { text: '-- \n{archive_url}\n{permalink}' });
+    for (const prefix of ['001', '013']) {
+      const mail = fixtureMail(prefix);
+      const id = mail.header.get('Message-ID')!.replace(/[<>]/g, '');
+      const parsed = await parse((await footer.process(mail)) as ListMail);
+      expect(parsed.text).toContain('https://lists.example.com/archive/red/\n');
+      expect(parsed.text).toContain(`https://lists.example.com/archive/red/m/${id}`);
+    }
+  });
+
   it('appends to a text/plain body in its own encoding; the header is untouched', async () => {
     const before = fixtureMail('001');
     const after = await withFooter('001');

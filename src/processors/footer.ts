@@ -5,15 +5,17 @@
  * wrapping signed and encrypted mail instead of touching it.
  *
  * Templates use `{list_name}`, `{display_name}`, `{list_address}`, `{request_address}`,
- * `{owner_address}`, `{unsubscribe_url}`, `{archive_url}`, and `{member}` for a
+ * `{owner_address}`, `{unsubscribe_url}`, `{archive_url}` (the list's archive page),
+ * `{permalink}` (this post's page in malist's web archive), and `{member}` for a
  * personalised footer; in the HTML form they are HTML-escaped. A footer that names the
  * member is left to `personalize()`, called per recipient by a personalising distributor.
  */
 
 import { z } from 'zod';
 import { ownerAddress, requestAddress } from '../list/addresses.ts';
+import { listArchiveUrl, permalink } from '../list/archive.ts';
 import type { ListSettings } from '../list/settings.ts';
-import { cloneListMail } from '../mail/list-mail.ts';
+import { cloneListMail, messageId } from '../mail/list-mail.ts';
 import type { ListMail, Processor } from '../types.ts';
 import { decorateMail } from './decorate.ts';
 import { isPersonalUrl, personalizeUnsubscribe } from './list-headers.ts';
@@ -45,7 +47,7 @@ export function footerVars(list: ListSettings): Record<string, string> {
     owner_address: ownerAddress(list),
     unsubscribe_url:
       list.unsubscribe_url?.replace(/\{list\}/g, encodeURIComponent(list.name)) ?? '',
-    archive_url: list.archive_url ?? '',
+    archive_url: listArchiveUrl(list) ?? '',
   };
 }
 
@@ -72,9 +74,11 @@ function asHtml(text: string): string {
 function texts(
   list: ListSettings,
   options: FooterOptions,
+  mail: ListMail | undefined,
   member?: { address: string; token?: string },
 ) {
   const vars = footerVars(list);
+  vars['permalink'] = (mail && permalink(list, messageId(mail))) ?? '';
   if (member) {
     vars['member'] = member.address;
     vars['unsubscribe_url'] = (list.unsubscribe_url ?? '').replace(
@@ -124,7 +128,7 @@ export function personalize(
   member: { address: string; token?: string },
 ): ListMail {
   const copy = { ...cloneListMail(mail), ml_send_to: [member.address] };
-  if (options) decorateMail(copy, texts(list, options, member));
+  if (options) decorateMail(copy, texts(list, options, mail, member));
   personalizeUnsubscribe(copy, list, member.address, member.token);
   return copy;
 }
@@ -139,11 +143,17 @@ export const schema = z.strictObject({
 
 export default function createFooter(list: ListSettings, options: FooterOptions = {}): Processor {
   // A footer naming the member cannot be written once for all: `personalize()` adds it.
-  const shared = isPersonal(list, options) ? undefined : texts(list, options);
+  const personal = isPersonal(list, options);
+  // One naming the post (`{permalink}`) is written for each post.
+  const perPost = [options.text, options.html, options.header, options.header_html].some(
+    (t) => typeof t === 'string' && t.includes('{permalink}'),
+  );
+  const shared = personal || perPost ? undefined : texts(list, options, undefined);
   return {
     name: 'footer',
     async process(mail) {
       if (shared) decorateMail(mail, shared);
+      else if (!personal) decorateMail(mail, texts(list, options, mail));
       return mail;
     },
   };

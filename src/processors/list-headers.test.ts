@@ -29,6 +29,24 @@ describe('strip-headers + list-headers', () => {
     expect(mail.header.has('List-Unsubscribe-Post')).toBe(false);
   });
 
+  it("points at malist's web archive: List-Archive and the post's permalink as Archived-At (RFC 5064)", async () => {
+    const mail = fixtureMail('001');
+    mail.header.set('Archived-At', '<https://elsewhere.example/old>');
+    const id = mail.header.get('Message-ID')!.replace(/[<>]/g, '');
+    const list = redList({ archive: { web: 'public', url: 'https://lists.example.com' } });
+    await createListHeaders(list).process(mail);
+    expect(mail.header.get('List-Archive')).toBe('<https://lists.example.com/archive/red/>');
+    expect(mail.header.getAll('Archived-At')).toEqual([
+      `<https://lists.example.com/archive/red/m/${id}>`,
+    ]);
+    const hidden = fixtureMail('001');
+    await createListHeaders(
+      redList({ archive: { web: 'private', url: 'https://x.example' } }),
+    ).process(hidden);
+    expect(hidden.header.has('List-Archive')).toBe(false);
+    expect(hidden.header.has('Archived-At')).toBe(false);
+  });
+
   it('says NO for posting to an announce list', async () => {
     const mail = fixtureMail('001');
     await createListHeaders(redList({ posting: 'announce' })).process(mail);

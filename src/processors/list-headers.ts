@@ -1,8 +1,9 @@
 /**
  * `list-headers` — the list's standard fields on every post: List-Id (RFC 2919), List-Post
  * (or NO on an announce list), List-Help, List-Subscribe, List-Unsubscribe, List-Archive,
- * List-Owner (RFC 2369), and Precedence: list. Fields of the same name already present
- * (another list's) are replaced, never doubled.
+ * List-Owner (RFC 2369), Precedence: list, and with malist's web archive (`archive: {url}`)
+ * each post's permalink as Archived-At (RFC 5064). Fields of the same name already present
+ * (another list's, another archive's) are replaced, never doubled.
  *
  * An unsubscribe URL that names the member (`{member}`, `{token}`) cannot be written once
  * for every recipient: this unit then gives the mailto form only, and a per-recipient
@@ -11,8 +12,10 @@
 
 import { z } from 'zod';
 import { listIdLabel, ownerAddress, requestAddress } from '../list/addresses.ts';
+import { listArchiveUrl, permalink } from '../list/archive.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox } from '../mail/address.ts';
+import { messageId } from '../mail/list-mail.ts';
 import type { ListMail, Processor } from '../types.ts';
 
 export interface ListHeadersOptions {
@@ -58,7 +61,8 @@ export function listHeaderValues(
     ? undefined
     : list.unsubscribe_url && fillUrl(list.unsubscribe_url, { list: list.name });
   out.push(['List-Unsubscribe', withUrl(mailto(request, 'unsubscribe'), unsubscribe)]);
-  if (list.archive_url) out.push(['List-Archive', `<${list.archive_url}>`]);
+  const archive = listArchiveUrl(list);
+  if (archive) out.push(['List-Archive', `<${archive}>`]);
   if (options.owner ?? true) out.push(['List-Owner', mailto(ownerAddress(list))]);
   const precedence = options.precedence ?? 'list';
   if (precedence) out.push(['Precedence', precedence]);
@@ -97,6 +101,10 @@ export default function createListHeaders(
     async process(mail) {
       mail.header.remove('List-Unsubscribe-Post');
       for (const [name, value] of values) mail.header.set(name, value);
+      // A post archived elsewhere before (a cross-post) keeps no other archive's link.
+      mail.header.remove('Archived-At');
+      const link = permalink(list, messageId(mail));
+      if (link) mail.header.set('Archived-At', `<${link}>`);
       return mail;
     },
   };
