@@ -56,6 +56,7 @@ export function newEnvelope(ctx: QueueContext, input: EnqueueInput): NewEnvelope
     ...(input.list ? { list: input.list } : {}),
     ...(input.messageId ? { messageId: input.messageId } : {}),
     ...(input.key ? { key: input.key } : {}),
+    ...(input.seal ? { seal: input.seal } : {}),
     now: ctx.now(),
   };
 }
