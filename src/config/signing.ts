@@ -12,7 +12,15 @@
 
 import { type SealPlan, sealPlanFor } from '../auth/arc-seal.ts';
 import { type CopySigner, createCopySigner } from '../auth/copy-signer.ts';
-import { type DkimKeyOptions, keyRoles, loadSigningKey, type SigningKey } from '../auth/keys.ts';
+import {
+  type DkimKeyOptions,
+  dkimTxtRecord,
+  keyRoles,
+  loadSigningKey,
+  type SigningKey,
+} from '../auth/keys.ts';
+import { checkPublishedKey } from '../auth/published-key.ts';
+import type { DnsResolver } from '../auth/resolver.ts';
 import { createSignerPool } from '../auth/signer-pool.ts';
 import { HeaderBlock } from '../mail/header-block.ts';
 import { mailBytes } from '../mail/list-mail.ts';
@@ -227,4 +235,25 @@ export function listSigning(
       started.clear();
     },
   };
+}
+
+/**
+ * `malist check`'s DNS warnings: every key a list publishes (signing, `previous`, ARC)
+ * compared with its TXT record through `resolver`, one line for each that does not match,
+ * is missing or could not be looked up, naming where the key is configured and the record
+ * to publish. A warning, not a problem: DNS may lag a new key by its TTL.
+ */
+export async function publishedKeyWarnings(
+  plans: { lists: ReadonlyArray<{ list: { name: string }; signing?: SigningPlan }> },
+  resolver: DnsResolver,
+): Promise<string[]> {
+  const checks = plans.lists.flatMap(({ list, signing }) =>
+    (signing?.published ?? []).map(async ({ key, where, role }) => {
+      const check = await checkPublishedKey(key, resolver);
+      if (check.status === 'match') return undefined;
+      const publish = check.status === 'error' ? '' : `; publish: ${dkimTxtRecord(key).zone}`;
+      return `${where}: warning: list ${list.name}: the ${role === 'arc' ? 'ARC' : 'DKIM'} key ${key.selector} (${key.domain}): ${check.detail}${publish}`;
+    }),
+  );
+  return (await Promise.all(checks)).filter((w): w is string => w !== undefined);
 }
