@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dkimTxtRecord, signingKeyFrom } from '../../src/auth/keys.ts';
 import { type DnsStub, startDnsStub } from '../helpers/dns-stub.ts';
-import { malist, tempConfig } from './run-malist.ts';
+import { malist, ROOT, tempConfig } from './run-malist.ts';
 
 let dns: DnsStub;
 beforeAll(async () => {
@@ -177,5 +177,26 @@ describe('malist dkim keygen, then malist check against DNS', () => {
     ]);
     const list = await malist(['dkim', 'keygen', '--config', dir, '--list', 'pink']);
     expect([list.code, list.stderr]).toEqual([67, expect.stringContaining('no list pink')]);
+  });
+
+  it("README's authenticated-mail example: keygen makes its keys, check finds no problem", async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const block = /\*\*Authenticated mail\.\*\*[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    const [main, list] = block!.split('# lists/red.yaml\n');
+    const dir = await tempConfig(
+      `${main!.replace(/^dns: .*$/m, `dns: { servers: ["${dns.address}"] }`)}state_dir: state\ndistribute: { type: maildir, dir: out }\n`,
+    );
+    await appendFile(join(dir, 'lists/red.yaml'), list!);
+    const keys = /selector: (\S+), key_file: (\S+)[, ]/g;
+    for (const [, selector] of list!.matchAll(keys)) {
+      const args = ['dkim', 'keygen', '--config', dir, '--list', 'red', '--selector', selector!];
+      const made = await malist(args);
+      expect(made.code, made.stderr).toBe(0);
+      dns.set({ [record(made.stdout.trim()).name]: record(made.stdout.trim()).text });
+    }
+    const checked = await malist(['check', '--config', dir]);
+    expect(checked.code, checked.stderr).toBe(0);
+    expect(checked.stderr).toBe('');
+    expect(checked.stdout).toContain('authenticate');
   });
 });
