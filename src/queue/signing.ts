@@ -16,7 +16,7 @@
 import { describeError, ErrorCode, StageError } from '../errors.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import type { RecipientResult, StageFailure } from '../types.ts';
-import { type QueueContext, UNIT } from './context.ts';
+import { type QueueContext, tellFailure, UNIT } from './context.ts';
 import type { Envelope } from './envelope.ts';
 
 /** Sends `to` with shared bytes, or with each recipient's own. */
@@ -120,14 +120,7 @@ async function notSigned(
     error,
     mail: createListMail(raw, { fetcher: 'queue', id: envelope.id }),
   };
-  for (const reactor of ctx.deps.reactors ?? []) {
-    try {
-      await reactor.react(failure);
-    } catch {}
-  }
-  try {
-    await ctx.deps.onFailure?.(failure);
-  } catch {}
+  await tellFailure(ctx, failure);
   return to.map((recipient) => ({
     recipient,
     status: 'deferred' as const,
