@@ -8,9 +8,14 @@
  *   bulk        the bulk client alone (no queue), one send
  *   nodemailer  malist's nodemailer transport (distributors/smtp.ts) alone, one send
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type DkimAlgorithm, loadSigningKey } from '../src/auth/keys.ts';
+import type { Plans } from '../src/config/build.ts';
+import { listPersonaliser } from '../src/config/personalise.ts';
+import { type ListSigning, listSigning } from '../src/config/signing.ts';
 import createQueueDistributor from '../src/distributors/queue.ts';
 import createMaildirFetcher from '../src/fetchers/maildir.ts';
 import { play, RUN_CONCURRENCY } from '../src/play.ts';
@@ -39,6 +44,13 @@ export interface CaseInput {
   perTransaction: number;
   /** Mails play() handles at once. @default RUN_CONCURRENCY, what `malist run` uses */
   concurrency?: number;
+  /**
+   * Each member's copy personal (play only): List-Unsubscribe with their RFC 8058 one-click
+   * URL, made in the queue's per-recipient step as `malist` makes it (config/personalise.ts).
+   */
+  personal?: boolean;
+  /** DKIM-sign the copies in the queue (play only), as a list with `dkim:` does. */
+  sign?: { algorithm: DkimAlgorithm; selfCheck: boolean; threads: number };
 }
 
 export interface CaseOutput {
@@ -84,6 +96,31 @@ const tally = (results: Array<{ status: string }>) => {
 };
 
 // tmpfs: a diagnostic of the engine without the disk's fsync latency (not durable).
+const UNSUBSCRIBE_URL = 'https://list.example.test/unsubscribe/{list}/{member}/{token}';
+
+/** The signer of list `bench` with a new key in `dir` (config/signing.ts, as `malist` wires it). */
+async function benchSigning(
+  dir: string,
+  sign: NonNullable<CaseInput['sign']>,
+): Promise<ListSigning> {
+  const pair =
+    sign.algorithm === 'ed25519-sha256'
+      ? generateKeyPairSync('ed25519')
+      : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const options = {
+    domain: 'list.example.test',
+    selector: 'bench',
+    key_file: join(dir, 'bench.pem'),
+    algorithm: sign.algorithm,
+  };
+  await writeFile(options.key_file, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), {
+    mode: 0o600,
+  });
+  const key = await loadSigningKey(options);
+  const plan = { dkim: [key], dkimOptions: [options], selfCheck: sign.selfCheck, published: [] };
+  return listSigning(new Map([['bench', plan]]), { threads: sign.threads })!;
+}
+
 const work = await mkdtemp(
   join(input.tmpfs ? '/dev/shm' : (process.env.BENCH_DIR ?? tmpdir()), 'malist-bench-'),
 );
@@ -92,16 +129,22 @@ try {
     // The parent wrote the inbox: making a 20 MB post here would count in this RSS.
     const inbox = input.inbox as string;
     const spool = join(work, 'spool');
-    const distributor = createQueueDistributor({
-      dir: spool,
-      transport: createBulkTransport(smtp),
-    });
-    const processor = createSingleList({
+    const settings = {
       name: 'bench',
       address: LIST_ADDRESS,
       members,
-      posting: 'open',
+      posting: 'open' as const,
+      ...(input.personal ? { unsubscribe_url: UNSUBSCRIBE_URL } : {}),
+    };
+    const signing = input.sign ? await benchSigning(work, input.sign) : undefined;
+    const plans = { lists: [{ list: { name: 'bench', settings }, units: [] }] } as unknown as Plans;
+    const distributor = createQueueDistributor({
+      dir: spool,
+      transport: createBulkTransport(smtp),
+      ...(input.personal ? { personalise: listPersonaliser(plans, Buffer.alloc(32, 7)) } : {}),
+      ...(signing ? { signer: signing.signer } : {}),
     });
+    const processor = createSingleList(settings);
     const first = { delivered: 0, failed: 0, queued: 0 };
     out.rssBeforeKb = Math.round(process.memoryUsage().rss / 1024);
     cpuBefore = process.cpuUsage();
@@ -148,6 +191,7 @@ try {
     }
     out.dead = dead;
     await distributor.close?.();
+    await signing?.close();
   } else {
     const transport = input.kind === 'bulk' ? createBulkTransport(smtp) : createSmtpTransport(smtp);
     const raw = makePost(input.bodyBytes, `direct.${process.pid}`);
