@@ -11,6 +11,7 @@ import * as approved from './approved.ts';
 import * as authenticate from './authenticate.ts';
 import * as contentFilter from './content-filter.ts';
 import * as dmarc from './dmarc.ts';
+import * as emergency from './emergency.ts';
 import * as envelope from './envelope.ts';
 import * as explicitDestination from './explicit-destination.ts';
 import * as footer from './footer.ts';
@@ -29,6 +30,7 @@ export const units = {
   'loop-guard': loopGuard,
   authenticate: authenticate,
   approved: approved,
+  emergency: emergency,
   'posting-policy': postingPolicy,
   'max-size': maxSize,
   'max-recipients': maxRecipients,
@@ -60,6 +62,7 @@ export const DEFAULT_PIPELINE = [
   'loop-guard',
   'authenticate',
   'approved',
+  'emergency',
   'posting-policy',
   'max-size',
   'max-recipients',
