@@ -425,7 +425,10 @@ export function buildFetchers(plans: Plans, stateDir: string): Fetcher[] {
 export function buildDistributors(
   plans: Plans,
   reactorList: Reactor[],
-  queueHooks: Pick<QueueDistributorOptions, 'onRecipientFailed' | 'personalise' | 'signer'> = {},
+  queueHooks: Pick<
+    QueueDistributorOptions,
+    'onRecipientFailed' | 'personalise' | 'sender' | 'onDelivered' | 'signer'
+  > = {},
 ): Distributor[] {
   return plans.distributors.map((p) =>
     instantiate<Distributor>(p, p.type === 'queue' ? { reactors: reactorList, ...queueHooks } : {}),

@@ -8,8 +8,9 @@
  *    their member stores, the `authenticate` unit's verifier and `dmarc`'s resolver, and the
  *    reactors;
  * 3. the signers of the lists with DKIM keys, and the configured distributors (the queue
- *    with its personaliser and signer, and a hook that records a 5xx at a later queue run as
- *    a bounce, with the notice sent through that same queue; any other distributor handed
+ *    with its personaliser, its signer, its VERP senders with cookies, a hook that records
+ *    a 5xx at a later queue run as a bounce, with the notice sent through that same queue,
+ *    and one that puts later deliveries in the sent index; any other distributor handed
  *    each post signed);
  * 4. the notice sender over those distributors, and moderation (notices to posters and
  *    moderators, the `moderate` token kind);
@@ -34,6 +35,7 @@ import { distributorSender, wireModeration } from './moderation.ts';
 import { listPersonaliser } from './personalise.ts';
 import { deliveryServices, listHandlers, tokenStore } from './services.ts';
 import { type ListSigning, listSigning, type SigningPlan } from './signing.ts';
+import { listVerpSender } from './verp.ts';
 
 export interface ListRuntime {
   /** malist.yaml's state_dir. */
@@ -130,11 +132,13 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const lists = plans.lists.map((plan) => buildList(plan, wired));
   const byName = new Map(lists.map((l) => [l.list.name, l]));
   const settings = lists.map((l) => l.list);
-  const services = deliveryServices(settings, stateDir);
+  const services = deliveryServices(settings, stateDir, secret);
   const signing = signingOf(plans, config.main?.signing_threads);
   const outlets = signedDistributors(plans, configured, signing, {
     onRecipientFailed: (event, self) => services.queueRefusals(distributorSender([self]))(event),
     personalise: listPersonaliser(plans, secret),
+    sender: listVerpSender(settings, secret),
+    onDelivered: services.queueDelivered,
   });
   const send = distributorSender(outlets);
   const moderation = wireModeration({

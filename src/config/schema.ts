@@ -52,6 +52,8 @@ const bounces = z.strictObject({
   daily_cap: z.number().positive().optional(),
   quiet_days: nonNegative.optional(),
   half_life_days: z.number().positive().optional(),
+  /** Days a probe has to bounce before it counts as delivered. @default 7 */
+  probe_days: z.number().positive().optional(),
 });
 
 /** Digests (src/digest/send.ts). */
@@ -142,6 +144,10 @@ const listDefaults = {
   confirm_hours: z.number().positive().optional(),
   templates: templates.optional(),
   bounces: bounces.optional(),
+  /** VERP with a cookie per member (one transaction each); false: batched. @default true */
+  verp: z.boolean().optional(),
+  /** Between the bounce address's local part and the VERP part. @default + */
+  verp_delimiter: z.enum(['+', '-']).optional(),
   digest: digest.optional(),
   /** Who may post. @default members */
   posting: z.enum(POSTING).optional(),
@@ -286,4 +292,7 @@ export const KEY_HINTS: Record<string, string> = {
   processors: 'the key is pipeline: (a list of unit names)',
   key: 'DKIM keys never sit in YAML: write key_file: PATH (malist dkim keygen writes one)',
   private_key: 'DKIM keys never sit in YAML: write key_file: PATH (malist dkim keygen writes one)',
+  verp: 'VERP is a list setting (on by default, with a cookie): write verp: false in lists/NAME.yaml or under defaults: to batch; remove it here',
+  verp_delimiter:
+    'the VERP delimiter is a list setting: write verp_delimiter in lists/NAME.yaml or under defaults:',
 };

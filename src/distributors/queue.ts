@@ -41,6 +41,10 @@ export interface QueueDistributorOptions extends QueueOptions {
   personalise?: QueueDeps['personalise'];
   /** What signs (and seals) a list's copies in each round (see QueueDeps). */
   signer?: QueueDeps['signer'];
+  /** Each recipient's own envelope sender (VERP with cookies; see QueueDeps). */
+  sender?: QueueDeps['sender'];
+  /** Told of recipients later queue runs delivered (the sent index; see QueueDeps). */
+  onDelivered?: QueueDeps['onDelivered'];
   /** A transport instead of `smtp` (tests, LMTP, another queue). */
   transport?: Transport;
   /** The clock (ms), for tests. @default Date.now */
@@ -79,6 +83,8 @@ export default function createQueueDistributor(
       : {}),
     ...(options.personalise ? { personalise: options.personalise } : {}),
     ...(options.signer ? { signer: options.signer } : {}),
+    ...(options.sender ? { sender: options.sender } : {}),
+    ...(options.onDelivered ? { onDelivered: options.onDelivered } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   const distributor: Distributor & { queue: Queue } = {
