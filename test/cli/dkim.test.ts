@@ -24,6 +24,10 @@ const config = () =>
     `state_dir: state\ndns: { servers: ["${dns.address}"], timeout_ms: 5000 }\ndistribute:\n  type: maildir\n  dir: out\n`,
   );
 
+/** `malist dkim keygen --config DIR --list red ARGS`. */
+const keygen = (dir: string, ...args: string[]) =>
+  malist(['dkim', 'keygen', '--config', dir, '--list', 'red', ...args]);
+
 /** The record a zone-file line publishes: its name and its strings joined. */
 function record(zone: string): { name: string; text: string } {
   const name = /^(\S+)\. IN TXT/.exec(zone)?.[1] ?? '';
@@ -34,16 +38,7 @@ function record(zone: string): { name: string; text: string } {
 describe('malist dkim keygen, then malist check against DNS', () => {
   it('writes the keys (0600), prints the records; check warns only for the key DNS does not publish', async () => {
     const dir = await config();
-    const rsa = await malist([
-      'dkim',
-      'keygen',
-      '--config',
-      dir,
-      '--list',
-      'red',
-      '--selector',
-      'rsa1',
-    ]);
+    const rsa = await keygen(dir, '--selector', 'rsa1');
     expect(rsa.code, rsa.stderr).toBe(0);
     expect(rsa.stdout).toMatch(
       /^rsa1\._domainkey\.list\.example\.com\. IN TXT \( "v=DKIM1; k=rsa; p=/,
@@ -54,34 +49,14 @@ describe('malist dkim keygen, then malist check against DNS', () => {
     const pem = await readFile(rsaFile, 'utf8');
     expect(pem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
 
-    const ed = await malist([
-      'dkim',
-      'keygen',
-      '--config',
-      dir,
-      '--list',
-      'red',
-      '--algorithm',
-      'ed25519',
-      '--selector',
-      'ed1',
-    ]);
+    const ed = await keygen(dir, '--algorithm', 'ed25519', '--selector', 'ed1');
     expect(ed.code, ed.stderr).toBe(0);
     expect(ed.stdout).toMatch(
       /^ed1\._domainkey\.list\.example\.com\. IN TXT \( "v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=" \)/,
     );
 
     // A key is never overwritten: rotation takes a new selector.
-    const again = await malist([
-      'dkim',
-      'keygen',
-      '--config',
-      dir,
-      '--list',
-      'red',
-      '--selector',
-      'rsa1',
-    ]);
+    const again = await keygen(dir, '--selector', 'rsa1');
     expect(again.code).toBe(73);
     expect(again.stderr).toContain('exists: a key is never overwritten');
     expect(await readFile(rsaFile, 'utf8')).toBe(pem);
@@ -143,7 +118,7 @@ describe('malist dkim keygen, then malist check against DNS', () => {
     );
     expect(before.stderr).toContain('run malist dkim keygen --list red');
 
-    const made = await malist(['dkim', 'keygen', '--config', dir, '--list', 'red']);
+    const made = await keygen(dir);
     expect(made.code, made.stderr).toBe(0);
     expect(made.stdout).toMatch(/^s2030\._domainkey\.list\.example\.com\. IN TXT/);
     expect(made.stderr).not.toContain('add to');
@@ -161,16 +136,7 @@ describe('malist dkim keygen, then malist check against DNS', () => {
       64,
       expect.stringContaining('--list NAME is required'),
     ]);
-    const alg = await malist([
-      'dkim',
-      'keygen',
-      '--config',
-      dir,
-      '--list',
-      'red',
-      '--algorithm',
-      'dsa',
-    ]);
+    const alg = await keygen(dir, '--algorithm', 'dsa');
     expect([alg.code, alg.stderr]).toEqual([
       64,
       expect.stringContaining('expected rsa-sha256 or ed25519'),
@@ -189,8 +155,7 @@ describe('malist dkim keygen, then malist check against DNS', () => {
     await appendFile(join(dir, 'lists/red.yaml'), list!);
     const keys = /selector: (\S+), key_file: (\S+)[, ]/g;
     for (const [, selector] of list!.matchAll(keys)) {
-      const args = ['dkim', 'keygen', '--config', dir, '--list', 'red', '--selector', selector!];
-      const made = await malist(args);
+      const made = await keygen(dir, '--selector', selector!);
       expect(made.code, made.stderr).toBe(0);
       dns.set({ [record(made.stdout.trim()).name]: record(made.stdout.trim()).text });
     }
