@@ -11,11 +11,16 @@
  *   bulk        the bulk client alone (no queue), one send
  *   nodemailer  malist's nodemailer transport (distributors/smtp.ts) alone, one send
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type DkimAlgorithm, loadSigningKey } from '../src/auth/keys.ts';
 import { withRefusalRecording } from '../src/bounces/refusals.ts';
 import { SentIndex } from '../src/bounces/sent-index.ts';
+import type { Plans } from '../src/config/build.ts';
+import { listPersonaliser } from '../src/config/personalise.ts';
+import { type ListSigning, listSigning } from '../src/config/signing.ts';
 import { listVerpSender } from '../src/config/verp.ts';
 import createQueueDistributor from '../src/distributors/queue.ts';
 import createMaildirFetcher from '../src/fetchers/maildir.ts';
@@ -47,6 +52,13 @@ export interface CaseInput {
   perTransaction: number;
   /** Mails play() handles at once. @default RUN_CONCURRENCY, what `malist run` uses */
   concurrency?: number;
+  /**
+   * Each member's copy personal (play only): List-Unsubscribe with their RFC 8058 one-click
+   * URL, made in the queue's per-recipient step as `malist` makes it (config/personalise.ts).
+   */
+  personal?: boolean;
+  /** DKIM-sign the copies in the queue (play only), as a list with `dkim:` does. */
+  sign?: { algorithm: DkimAlgorithm; selfCheck: boolean; threads: number };
 }
 
 export interface CaseOutput {
@@ -93,6 +105,31 @@ const tally = (results: Array<{ status: string }>) => {
 };
 
 // tmpfs: a diagnostic of the engine without the disk's fsync latency (not durable).
+const UNSUBSCRIBE_URL = 'https://list.example.test/unsubscribe/{list}/{member}/{token}';
+
+/** The signer of list `bench` with a new key in `dir` (config/signing.ts, as `malist` wires it). */
+async function benchSigning(
+  dir: string,
+  sign: NonNullable<CaseInput['sign']>,
+): Promise<ListSigning> {
+  const pair =
+    sign.algorithm === 'ed25519-sha256'
+      ? generateKeyPairSync('ed25519')
+      : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const options = {
+    domain: 'list.example.test',
+    selector: 'bench',
+    key_file: join(dir, 'bench.pem'),
+    algorithm: sign.algorithm,
+  };
+  await writeFile(options.key_file, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), {
+    mode: 0o600,
+  });
+  const key = await loadSigningKey(options);
+  const plan = { dkim: [key], dkimOptions: [options], selfCheck: sign.selfCheck, published: [] };
+  return listSigning(new Map([['bench', plan]]), { threads: sign.threads })!;
+}
+
 const work = await mkdtemp(
   join(input.tmpfs ? '/dev/shm' : (process.env.BENCH_DIR ?? tmpdir()), 'malist-bench-'),
 );
@@ -109,18 +146,24 @@ try {
     // As the composition root wires it: later queue runs' deliveries go into the sent index.
     const onDelivered = (event: DeliveredEvent) =>
       index.record('bench', event.messageId ?? '', event.recipients, Date.now());
+    const settings = {
+      name: 'bench',
+      address: LIST_ADDRESS,
+      members,
+      posting: 'open' as const,
+      ...(input.personal ? { unsubscribe_url: UNSUBSCRIBE_URL } : {}),
+    };
+    const signing = input.sign ? await benchSigning(work, input.sign) : undefined;
+    const plans = { lists: [{ list: { name: 'bench', settings }, units: [] }] } as unknown as Plans;
     const distributor = createQueueDistributor({
       dir: spool,
       transport: createBulkTransport(smtp),
       ...(sender ? { sender } : {}),
       onDelivered,
+      ...(input.personal ? { personalise: listPersonaliser(plans, secret) } : {}),
+      ...(signing ? { signer: signing.signer } : {}),
     });
-    const processor = createSingleList({
-      name: 'bench',
-      address: LIST_ADDRESS,
-      members,
-      posting: 'open',
-    });
+    const processor = createSingleList(settings);
     // As `malist run` wraps it: deliveries go into the sent index, refusals are scored.
     const store = createMemoryMemberStore({ members: members.map((address) => ({ address })) });
     const recorded = withRefusalRecording(distributor, {
@@ -179,6 +222,7 @@ try {
     }
     out.dead = dead;
     await distributor.close?.();
+    await signing?.close();
   } else {
     const transport = input.kind === 'bulk' ? createBulkTransport(smtp) : createSmtpTransport(smtp);
     const raw = makePost(input.bodyBytes, `direct.${process.pid}`);

@@ -16,8 +16,14 @@
  * (where inboxes, spools and state go; default the system's temp directory), --bounce (only
  * the bounce parser's case: a 5 MB hostile DSN, bench/bounce.ts), --cookies (only what VERP
  * cookies and the sent index cost per recipient, bench/verp-cost.ts), --no-sign (no signing
- * section; `node --import tsx bench/dkim-sign.ts` runs that section alone), --archive (only
+ * section; `node --import tsx bench/dkim-sign.ts` runs that section alone), --sign (only the
+ * signing sections: the raw signer and the signed copies through the queue), --archive (only
  * the archive's rows), --no-archive (without them).
+ *
+ * Signed copies through the queue (issue 19): 10,000 members, each copy personal (its RFC
+ * 8058 one-click URL) and DKIM-signed in the queue's per-recipient step, rsa-sha256 2048 and
+ * ed25519, self-check on and off, against the same personal copies unsigned; and a batched
+ * post signed once against the same post unsigned (its cost must stay under 5%).
  *
  * The archive's rows (bench/archive.ts, issue 21, in its own child): 100,000 generated posts
  * imported into a list's archive and index (posts/s; goal ≥ 2,000/s), the p95 of 100
@@ -46,6 +52,7 @@ const quick = process.argv.includes('--quick');
 const withMlmmj = !process.argv.includes('--no-mlmmj');
 const withSigning = !process.argv.includes('--no-sign');
 const withArchive = !process.argv.includes('--no-archive');
+const signOnly = process.argv.includes('--sign');
 const dirFlag = process.argv.indexOf('--dir');
 /** Where inboxes, spools and state go (mlmmj's too). @default the system's temp directory */
 const WORK_BASE = dirFlag > 0 ? resolvePath(process.argv[dirFlag + 1] ?? '.') : tmpdir();
@@ -309,7 +316,7 @@ async function signing(copies: number): Promise<void> {
   for (const input of signCases(copies)) {
     const name = signCaseName(input);
     log(`… ${name}`);
-    const out = await signCaseInChild(join(root, 'dist', 'bench', 'dkim-sign.js'), input);
+    const out = await signCaseInChild(join(root, 'bench', 'dist', 'bench', 'dkim-sign.js'), input);
     const cpuMs = (out.cpuUserMs + out.cpuSysMs) / out.copies;
     rows.push({
       case: name,
@@ -322,6 +329,45 @@ async function signing(copies: number): Promise<void> {
       note: `copies/s; CPU ${cpuMs.toFixed(2)} ms a copy (all threads)`,
     });
   }
+}
+
+/** Issue 19's rows through the queue: signed copies against the same copies unsigned. */
+async function signedThroughQueue(): Promise<void> {
+  const base = { kind: 'play' as const, members: 10_000, bodyBytes: KB5 };
+  const personal = { ...base, verp: true, personal: true };
+  const vs = (row: Row | undefined) => (row ? row.wallMs : 0);
+  await malist('10,000 personal copies (one-click URL), unsigned', personal, {
+    ceiling: [10_000, 1, KB5],
+  });
+  const plainRow = rows.at(-1);
+  for (const [algorithm, selfCheck, threads] of [
+    ['rsa-sha256', true, 0],
+    ['rsa-sha256', false, 0],
+    ['rsa-sha256', true, 2],
+    ['ed25519-sha256', true, 0],
+    ['ed25519-sha256', false, 0],
+  ] as const) {
+    const where = threads ? `, ${threads} signing threads` : '';
+    await malist(
+      `10,000 personal copies signed ${algorithm}${algorithm === 'rsa-sha256' ? ' 2048' : ''}, self-check ${selfCheck ? 'on' : 'off'}${where}`,
+      { ...personal, sign: { algorithm, selfCheck, threads } },
+      { ceiling: [10_000, 1, KB5] },
+    );
+    const row = rows.at(-1)!;
+    row.note = `${row.note ? `${row.note}; ` : ''}${((row.wallMs / vs(plainRow) - 1) * 100).toFixed(0)}% over unsigned`;
+  }
+  const batched = { ...base, verp: false, posts: 20, members: 1_000 };
+  await malist('20 posts × 1,000 members, batched, unsigned', batched, {
+    ceiling: [20_000, PER_TX, KB5],
+  });
+  const unsigned = rows.at(-1);
+  await malist(
+    '20 posts × 1,000 members, batched, signed rsa-sha256 2048 + self-check',
+    { ...batched, sign: { algorithm: 'rsa-sha256', selfCheck: true, threads: 0 } },
+    { ceiling: [20_000, PER_TX, KB5] },
+  );
+  const row = rows.at(-1)!;
+  row.note = `${row.note ? `${row.note}; ` : ''}${((row.wallMs / vs(unsigned) - 1) * 100).toFixed(1)}% over unsigned`;
 }
 
 async function mlmmj(key: string, name: string, n: number, batched: boolean, faults = false) {
@@ -382,103 +428,109 @@ const diskAtStart = await diskMs();
 const started = new Date().toISOString();
 const sizes = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
 
-if (withMlmmj && mlmmjInstalled()) {
-  for (const n of sizes) await mlmmj(`b${n}`, `5 KB post, batched (100/transaction)`, n, true);
-  await mlmmj('f10000', '5 KB post, batched, 1% 550 + 1% 451', 10_000, true, true);
-  if (!quick) await mlmmj('v1000', '5 KB post, per-recipient (mlmmj default)', 1_000, false);
-} else {
-  log(
-    withMlmmj
-      ? '!!! mlmmj is not installed (apt-get install mlmmj): the mlmmj columns are empty'
-      : '!!! --no-mlmmj: the mlmmj columns are empty',
-  );
-}
+let nodemailerRow = -1;
+if (!signOnly) {
+  if (withMlmmj && mlmmjInstalled()) {
+    for (const n of sizes) await mlmmj(`b${n}`, `5 KB post, batched (100/transaction)`, n, true);
+    await mlmmj('f10000', '5 KB post, batched, 1% 550 + 1% 451', 10_000, true, true);
+    if (!quick) await mlmmj('v1000', '5 KB post, per-recipient (mlmmj default)', 1_000, false);
+  } else {
+    log(
+      withMlmmj
+        ? '!!! mlmmj is not installed (apt-get install mlmmj): the mlmmj columns are empty'
+        : '!!! --no-mlmmj: the mlmmj columns are empty',
+    );
+  }
 
-for (const n of sizes) {
+  for (const n of sizes) {
+    await malist(
+      '5 KB post, batched (100/transaction)',
+      { kind: 'play', members: n, verp: false, bodyBytes: KB5 },
+      { mlmmj: `b${n}`, ceiling: [n, PER_TX, KB5] },
+    );
+  }
+  for (const n of sizes) {
+    await malist(
+      '5 KB post, VERP (1/transaction)',
+      { kind: 'play', members: n, verp: true, bodyBytes: KB5 },
+      { mlmmj: `v${n}`, ceiling: [n, 1, KB5] },
+    );
+  }
+  // Through the queue, a connection sends its next message only once the previous 250 is
+  // in the sent-log (fsynced): VERP is bound by connections ÷ (round trip + fsync), so half
+  // the connections shows how much of the limit is the disk's.
   await malist(
-    '5 KB post, batched (100/transaction)',
-    { kind: 'play', members: n, verp: false, bodyBytes: KB5 },
-    { mlmmj: `b${n}`, ceiling: [n, PER_TX, KB5] },
+    `5 KB post, VERP, 8 connections (default ${DEFAULT_CONNECTIONS.verp})`,
+    { kind: 'play', members: 10_000, verp: true, bodyBytes: KB5, connections: 8 },
+    { ceiling: [10_000, 1, KB5] },
   );
-}
-for (const n of sizes) {
+  // Diagnostics, not durable: the same cases with the spool and journal on tmpfs, where
+  // fsync costs nothing, to tell the disk's latency from the engine's own cost.
+  if (existsSync('/dev/shm')) {
+    await malist(
+      '5 KB post, VERP, spool on tmpfs (diagnostic, not durable)',
+      { kind: 'play', members: 10_000, verp: true, bodyBytes: KB5, tmpfs: true },
+      { ceiling: [10_000, 1, KB5] },
+    );
+    await malist(
+      '1,000 posts, 10 members, spool on tmpfs (diagnostic, not durable)',
+      { kind: 'play', members: 10, posts: 1_000, verp: false, bodyBytes: KB5, tmpfs: true },
+      { ceiling: [10_000, 10, KB5] },
+    );
+  }
   await malist(
-    '5 KB post, VERP (1/transaction)',
-    { kind: 'play', members: n, verp: true, bodyBytes: KB5 },
-    { mlmmj: `v${n}`, ceiling: [n, 1, KB5] },
+    '5 KB post, batched, 1% 550 + 1% 451',
+    { kind: 'play', members: 10_000, verp: false, bodyBytes: KB5, faults: true },
+    { mlmmj: 'f10000', ceiling: [10_000, PER_TX, KB5] },
   );
-}
-// Through the queue, a connection sends its next message only once the previous 250 is
-// in the sent-log (fsynced): VERP is bound by connections ÷ (round trip + fsync), so half
-// the connections shows how much of the limit is the disk's.
-await malist(
-  `5 KB post, VERP, 8 connections (default ${DEFAULT_CONNECTIONS.verp})`,
-  { kind: 'play', members: 10_000, verp: true, bodyBytes: KB5, connections: 8 },
-  { ceiling: [10_000, 1, KB5] },
-);
-// Diagnostics, not durable: the same cases with the spool and journal on tmpfs, where
-// fsync costs nothing, to tell the disk's latency from the engine's own cost.
-if (existsSync('/dev/shm')) {
   await malist(
-    '5 KB post, VERP, spool on tmpfs (diagnostic, not durable)',
-    { kind: 'play', members: 10_000, verp: true, bodyBytes: KB5, tmpfs: true },
+    '5 KB post, VERP, 1% 550 + 1% 451',
+    { kind: 'play', members: 10_000, verp: true, bodyBytes: KB5, faults: true },
     { ceiling: [10_000, 1, KB5] },
   );
   await malist(
-    '1,000 posts, 10 members, spool on tmpfs (diagnostic, not durable)',
-    { kind: 'play', members: 10, posts: 1_000, verp: false, bodyBytes: KB5, tmpfs: true },
+    'VERP, same messages, no queue',
+    { kind: 'bulk', members: 10_000, verp: true, bodyBytes: KB5 },
+    { ceiling: [10_000, 1, KB5] },
+    'bulk client',
+  );
+  nodemailerRow = rows.length;
+  await malist(
+    'VERP, same messages, no queue',
+    { kind: 'nodemailer', members: 10_000, verp: true, bodyBytes: KB5 },
+    { ceiling: [10_000, 1, KB5] },
+    'nodemailer',
+  );
+  await malist(
+    '1 MB post, VERP (bandwidth)',
+    { kind: 'play', members: 10_000, verp: true, bodyBytes: 1024 * 1024 },
+    { ceiling: [10_000, 1, 1024 * 1024] },
+  );
+  await malist(
+    '20 MB post, batched (memory)',
+    { kind: 'play', members: 100, verp: false, bodyBytes: 20 * 1024 * 1024 },
+    { ceiling: [100, PER_TX, 20 * 1024 * 1024] },
+  );
+  await malist(
+    '20 MB post, VERP (memory)',
+    { kind: 'play', members: 100, verp: true, bodyBytes: 20 * 1024 * 1024 },
+    { ceiling: [100, 1, 20 * 1024 * 1024] },
+  );
+  await malist(
+    '1,000 posts from a maildir, 10 members (per post)',
+    { kind: 'play', members: 10, posts: 1_000, verp: false, bodyBytes: KB5 },
     { ceiling: [10_000, 10, KB5] },
   );
+  rows.push(await bounceCase());
+  rows.push(await verpCostCase());
+  // The reference shape from the issue: one transaction carrying every RCPT.
+  await ceiling(10_000, 10_000, KB5);
 }
-await malist(
-  '5 KB post, batched, 1% 550 + 1% 451',
-  { kind: 'play', members: 10_000, verp: false, bodyBytes: KB5, faults: true },
-  { mlmmj: 'f10000', ceiling: [10_000, PER_TX, KB5] },
-);
-await malist(
-  '5 KB post, VERP, 1% 550 + 1% 451',
-  { kind: 'play', members: 10_000, verp: true, bodyBytes: KB5, faults: true },
-  { ceiling: [10_000, 1, KB5] },
-);
-await malist(
-  'VERP, same messages, no queue',
-  { kind: 'bulk', members: 10_000, verp: true, bodyBytes: KB5 },
-  { ceiling: [10_000, 1, KB5] },
-  'bulk client',
-);
-const nodemailerRow = rows.length;
-await malist(
-  'VERP, same messages, no queue',
-  { kind: 'nodemailer', members: 10_000, verp: true, bodyBytes: KB5 },
-  { ceiling: [10_000, 1, KB5] },
-  'nodemailer',
-);
-await malist(
-  '1 MB post, VERP (bandwidth)',
-  { kind: 'play', members: 10_000, verp: true, bodyBytes: 1024 * 1024 },
-  { ceiling: [10_000, 1, 1024 * 1024] },
-);
-await malist(
-  '20 MB post, batched (memory)',
-  { kind: 'play', members: 100, verp: false, bodyBytes: 20 * 1024 * 1024 },
-  { ceiling: [100, PER_TX, 20 * 1024 * 1024] },
-);
-await malist(
-  '20 MB post, VERP (memory)',
-  { kind: 'play', members: 100, verp: true, bodyBytes: 20 * 1024 * 1024 },
-  { ceiling: [100, 1, 20 * 1024 * 1024] },
-);
-await malist(
-  '1,000 posts from a maildir, 10 members (per post)',
-  { kind: 'play', members: 10, posts: 1_000, verp: false, bodyBytes: KB5 },
-  { ceiling: [10_000, 10, KB5] },
-);
-rows.push(await bounceCase());
-rows.push(await verpCostCase());
-// The reference shape from the issue: one transaction carrying every RCPT.
-await ceiling(10_000, 10_000, KB5);
-if (withSigning) await signing(10_000);
-if (withArchive) rows.push(...(await archiveRows(100_000)));
+if (withSigning || signOnly) {
+  await signedThroughQueue();
+  await signing(10_000);
+}
+if (withArchive && !signOnly) rows.push(...(await archiveRows(100_000)));
 await sink.close();
 
 const nodemailer = rows[nodemailerRow];

@@ -13,7 +13,12 @@ export const BUILDS = {
   bench: {
     tsconfig: 'tsconfig.bench.json',
     stamp: join('bench', 'dist', '.built'),
-    sources: ['src', join('bench', 'case.ts'), join('bench', 'post.ts')],
+    sources: [
+      'src',
+      join('bench', 'case.ts'),
+      join('bench', 'post.ts'),
+      join('bench', 'dkim-sign.ts'),
+    ],
   },
 };
 

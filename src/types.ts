@@ -2,6 +2,7 @@
  * The contracts of malist (DESIGN.md, "The contracts"). Every unit depends on these, not
  * on other units (`node ../shared/tools/archcheck.mjs` holds the code to that).
  */
+import type { AuthVerdict } from './auth/verify.ts';
 import type { Signal } from './errors.ts';
 import type { HeaderBlock } from './mail/header-block.ts';
 
@@ -14,6 +15,13 @@ export interface Origin {
   id: string;
   /** Envelope recipient when the source knows it (MTA hook `--recipient`, Delivered-To). */
   recipient?: string;
+  /** Envelope sender (MAIL FROM; '' for the null sender) when the intake knows it. */
+  sender?: string;
+  /**
+   * The SMTP client that handed the mail to the MTA in front (Postfix's `client_address`,
+   * `client_helo`; an LMTP intake's), when the intake knows it: SPF is checked by it.
+   */
+  client?: { ip: string; helo?: string };
 }
 
 export interface ListMail {
@@ -41,6 +49,12 @@ export interface ListMail {
    * header): who or what approved it. Units that would hold a post for a moderator let it pass.
    */
   ml_approved?: string;
+  /**
+   * What the list verified of the post as it came in (DKIM, SPF, DMARC, ARC), set by the
+   * `authenticate` unit: the posting policy and `dmarc` decide on it, the queue seals
+   * copies with it, and the journal keeps it.
+   */
+  ml_auth?: AuthVerdict;
   /** Stable key of the fetched bytes (sha256 hex of `raw`): the journal's and the spool's key. */
   readonly key: string;
 }

@@ -46,9 +46,13 @@ function normalName(name: string): string {
 
 /**
  * The system's resolver with a bounded wait (a slow DNS server must not hold a post forever):
- * what the composition root passes in production.
+ * what the composition root passes in production. `servers` (`ip` or `ip:port`) replaces the
+ * system's list, e.g. a validating resolver on the host.
  */
-export function systemResolver(opts: { timeoutMs?: number; tries?: number } = {}): DnsResolver {
+export function systemResolver(
+  opts: { timeoutMs?: number; tries?: number; servers?: readonly string[] } = {},
+): DnsResolver {
   const resolver = new dns.Resolver({ timeout: opts.timeoutMs ?? 3000, tries: opts.tries ?? 2 });
+  if (opts.servers && opts.servers.length > 0) resolver.setServers([...opts.servers]);
   return (name, rrtype) => resolver.resolve(name, rrtype) as Promise<unknown[]>;
 }

@@ -1,10 +1,13 @@
 /**
  * `malist check [--config DIR]` — validates malist.yaml and every list file (and every unit
  * they name), prints each list with its members count and pipeline, and exits 78 on any
- * problem, each printed as file:line:col key: what was expected (fix: …).
+ * problem, each printed as file:line:col key: what was expected (fix: …). Warns (exit code
+ * unchanged) when a list's DKIM or ARC key does not match its published DNS TXT record.
  */
 import { parseArgs } from 'node:util';
+import { installationResolver } from '../config/authentication.ts';
 import { openConfig, printProblems } from '../config/open.ts';
+import { publishedKeyWarnings } from '../config/signing.ts';
 import { type FooterOptions, isPersonal } from '../processors/footer.ts';
 import { isPersonalUrl } from '../processors/list-headers.ts';
 import { EX } from './exit-codes.ts';
@@ -54,6 +57,9 @@ export default async function check(argv: string[]): Promise<number> {
         '  note: unsubscribe_url is personal, which only the queue distributor personalises: with these distributors List-Unsubscribe carries the mailto: address only\n',
       );
   }
+  // DKIM and ARC keys against their DNS records (through malist.yaml's `dns:`).
+  for (const warning of await publishedKeyWarnings(plans, installationResolver(config.main)))
+    process.stderr.write(`${warning}\n`);
   if (config.problems.length > 0) {
     printProblems(config, process.stderr);
     process.stderr.write(

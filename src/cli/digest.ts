@@ -4,8 +4,9 @@
  * (a repeat after a crash sends nothing twice).
  */
 import { parseArgs } from 'node:util';
-import { buildDistributors, buildReactors, memberStoreOf } from '../config/build.ts';
+import { buildReactors, memberStoreOf } from '../config/build.ts';
 import { openConfig, printProblems } from '../config/open.ts';
+import { signedDistributors, signingOf } from '../config/runtime.ts';
 import { digestDue, sendDigest } from '../digest/send.ts';
 import { DigestStore } from '../digest/store.ts';
 import { NothingMore } from '../errors.ts';
@@ -55,7 +56,7 @@ export default async function digest(argv: string[]): Promise<number> {
   }
   const stateDir = config.main.state_dir;
   const reactors = buildReactors(plans);
-  const distributors = buildDistributors(plans, reactors);
+  const distributors = signedDistributors(plans, reactors, signingOf(plans));
   // Through play(): journaled per (list, key), so a rerun after a crash sends once.
   const viaPlay: Distributor = {
     name: 'digest-delivery',

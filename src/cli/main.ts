@@ -28,6 +28,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'validate malist.yaml and lists/*.yaml; list the lists',
     load: () => import('./check.ts'),
   },
+  dkim: {
+    summary: "dkim keygen --list NAME: a list's DKIM key (0600) and its DNS TXT record",
+    load: () => import('./dkim.ts'),
+  },
   watch: {
     summary: 'long-running: IMAP IDLE, runs the pipeline as soon as mail arrives',
     load: () => import('./watch.ts'),

@@ -12,7 +12,13 @@
  * Without --list the list is found by the envelope recipient: --recipient, else
  * ORIGINAL_RECIPIENT, RECIPIENT, or LOCAL@DOMAIN as Postfix's local(8) and procmail set
  * them; without any of those, by the addresses in To/Cc.
+ *
+ * The SMTP envelope, for SPF: `--sender`, `--client-address`, `--client-helo` (Postfix
+ * pipe(8): `--sender=${sender} --client-address=${client_address}
+ * --client-helo=${client_helo}`), else SENDER, CLIENT_ADDRESS and CLIENT_HELO as Postfix's
+ * local(8) exports them (aliases, procmail under local).
  */
+import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { ListPlan, Plans } from '../config/build.ts';
@@ -29,7 +35,7 @@ import createDeliveryLog from './delivery-log.ts';
 import { EX } from './exit-codes.ts';
 
 const USAGE =
-  'usage: malist receive [--list NAME] [--recipient ADDR] [--config DIR] [--defer-config-errors] < message';
+  'usage: malist receive [--list NAME] [--recipient ADDR] [--sender ADDR] [--client-address IP] [--client-helo NAME] [--config DIR] [--defer-config-errors] < message';
 const MAX_SIZE = 50 * 1024 * 1024;
 
 function fail(code: number, text: string): number {
@@ -61,6 +67,22 @@ export function envelopeRecipient(
   return undefined;
 }
 
+/** The SMTP envelope the MTA passed: the sender and the connecting client, when known. */
+export function envelopeClient(
+  flags: { sender?: string; 'client-address'?: string; 'client-helo'?: string },
+  env: NodeJS.ProcessEnv,
+): { sender?: string; client?: { ip: string; helo?: string } } {
+  const sender = flags.sender ?? env.SENDER;
+  const ip = (flags['client-address'] ?? env.CLIENT_ADDRESS ?? '').trim();
+  const helo = (flags['client-helo'] ?? env.CLIENT_HELO ?? '').trim();
+  // Postfix writes "unknown" for what it does not know.
+  const known = (v: string) => v !== '' && v.toLowerCase() !== 'unknown';
+  return {
+    ...(sender !== undefined ? { sender: sender.replace(/^<|>$/g, '') } : {}),
+    ...(known(ip) && isIP(ip) ? { client: { ip, ...(known(helo) ? { helo } : {}) } } : {}),
+  };
+}
+
 /**
  * The list a recipient means: one of its addresses (posting, LIST-request@, LIST-join@,
  * LIST-bounces+…@, …); else one whose local part (or short name) is the recipient's local
@@ -90,6 +112,9 @@ export default async function receive(argv: string[]): Promise<number> {
   let values: {
     list?: string;
     recipient?: string;
+    sender?: string;
+    'client-address'?: string;
+    'client-helo'?: string;
     config?: string;
     help?: boolean;
     'defer-config-errors'?: boolean;
@@ -100,6 +125,9 @@ export default async function receive(argv: string[]): Promise<number> {
       options: {
         list: { type: 'string', short: 'l' },
         recipient: { type: 'string', short: 'r' },
+        sender: { type: 'string', short: 'f' },
+        'client-address': { type: 'string' },
+        'client-helo': { type: 'string' },
         config: { type: 'string', short: 'c' },
         help: { type: 'boolean', short: 'h' },
         'defer-config-errors': { type: 'boolean' },
@@ -124,6 +152,9 @@ export default async function receive(argv: string[]): Promise<number> {
 async function receiveOne(values: {
   list?: string;
   recipient?: string;
+  sender?: string;
+  'client-address'?: string;
+  'client-helo'?: string;
   config?: string;
 }): Promise<number> {
   const { config, plans } = await openConfig(values.config ? { dir: values.config } : {});
@@ -189,6 +220,7 @@ async function receiveOne(values: {
       fetcher: createStdinFetcher({
         input: Readable.from([raw]),
         ...(recipient ? { recipient } : {}),
+        ...envelopeClient(values, process.env),
         maxMailSize: MAX_SIZE,
       }),
       processor,

@@ -6,8 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { buildDistributors, buildReactors } from '../config/build.ts';
+import { buildReactors } from '../config/build.ts';
 import { openConfig, printProblems } from '../config/open.ts';
+import { signedDistributors, signingOf } from '../config/runtime.ts';
 import { describeError } from '../errors.ts';
 import { bounceAddress } from '../list/addresses.ts';
 import { normalizeAddress } from '../mail/address.ts';
@@ -93,7 +94,7 @@ export default async function sendTest(argv: string[]): Promise<number> {
   mail.ml_sender = sender;
   mail.ml_send_to = [values.to];
   mail.ml_list_name = settings.name;
-  const distributors = buildDistributors(plans, buildReactors(plans));
+  const distributors = signedDistributors(plans, buildReactors(plans), signingOf(plans));
   const results: RecipientResult[] = [];
   let broken = false;
   for (const d of distributors) {

@@ -15,11 +15,13 @@ import createSingleList, { type SingleList } from '../processors/single-list.ts'
 import { DEFAULT_PIPELINE, type UnitFactory, units } from '../processors/units.ts';
 import { reactors } from '../reactors/index.ts';
 import type { Distributor, Fetcher, OptionsSchema, Reactor, UnitModule } from '../types.ts';
+import { authenticationProblems } from './authentication.ts';
 import { isPathType, loadCustomUnit } from './custom.ts';
 import { problemsOf } from './issues.ts';
 import type { LoadedConfig, LoadedList } from './load.ts';
 import { type ConfigProblem, didYouMean, keyPath, sortProblems } from './problem.ts';
 import type { UnitSpecValue } from './schema.ts';
+import { planSigning, type SigningPlan } from './signing.ts';
 import type { YamlSource } from './source.ts';
 
 type AnyFactory = (...args: never[]) => unknown;
@@ -65,6 +67,8 @@ export interface ListPlan {
   units: Plan[];
   /** The list's member store, when it names one. */
   memberStore?: Plan;
+  /** The list's DKIM and ARC keys, loaded, when it signs. */
+  signing?: SigningPlan;
 }
 
 export interface Plans {
@@ -361,8 +365,11 @@ export async function planAll(config: LoadedConfig): Promise<Plans> {
         };
       }
     }
+    const signing = await planSigning(list, config, ctx.problems);
+    if (signing) listPlan.signing = signing;
     plans.lists.push(listPlan);
   }
+  ctx.problems.push(...authenticationProblems(config, plans.lists));
   if (plans.distributors.length === 0 && !ctx.problems.some((p) => p.key.startsWith('distribute')))
     ctx.problems.push({
       file: source.file,
@@ -422,7 +429,7 @@ export function buildDistributors(
   reactorList: Reactor[],
   queueHooks: Pick<
     QueueDistributorOptions,
-    'onRecipientFailed' | 'personalise' | 'sender' | 'onDelivered'
+    'onRecipientFailed' | 'personalise' | 'sender' | 'onDelivered' | 'signer'
   > = {},
   archive: Pick<ArchiveOptions, 'openIndex'> = {},
 ): Distributor[] {
@@ -451,8 +458,14 @@ export function memberStoreOf(plans: Plans, name: string): MemberStore | undefin
   );
 }
 
-/** One list's pipeline; its `deliver_to` addresses join the envelope after the pipeline. */
-export function buildList(plan: ListPlan): SingleList {
+/**
+ * One list's pipeline; its `deliver_to` addresses join the envelope after the pipeline.
+ * `wired`: options the composition root gives units by type (a verifier, a resolver).
+ */
+export function buildList(
+  plan: ListPlan,
+  wired: Record<string, Record<string, unknown>> = {},
+): SingleList {
   const { list } = plan;
   const extraUnits: Record<string, UnitModule<UnitFactory>> = {};
   for (const u of plan.units)
@@ -462,7 +475,7 @@ export function buildList(plan: ListPlan): SingleList {
     single = createSingleList({
       ...list.settings,
       ...(plan.memberStore ? { member_store: instantiate(plan.memberStore) } : {}),
-      pipeline: plan.units.map((u) => ({ ...u.options, type: u.type })),
+      pipeline: plan.units.map((u) => ({ ...u.options, ...wired[u.type], type: u.type })),
       extraUnits,
     });
   } catch (error) {

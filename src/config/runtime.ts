@@ -4,11 +4,15 @@
  * built after what it needs, and gets it as an argument — nothing is bound late:
  *
  * 1. the installation secret and the token store (subscriptions, held posts, one-click);
- * 2. the lists' pipelines (single-list) with their member stores, and the reactors;
- * 3. the archive indexes, and the configured distributors (the queue with its personaliser,
- *    its VERP senders with cookies, a hook that records a 5xx at a later queue run as a
- *    bounce, with the notice sent through that same queue, and one that puts later
- *    deliveries in the sent index; the archive distributors with the shared archive index);
+ * 2. the DNS resolver (malist.yaml `dns:`), and the lists' pipelines (single-list) with
+ *    their member stores, the `authenticate` unit's verifier and `dmarc`'s resolver, and the
+ *    reactors;
+ * 3. the archive indexes, the signers of the lists with DKIM keys, and the configured
+ *    distributors (the queue with its personaliser, its signer, its VERP senders with
+ *    cookies, a hook that records a 5xx at a later queue run as a bounce, with the notice
+ *    sent through that same queue, and one that puts later deliveries in the sent index;
+ *    the archive distributors with the shared archive index; any other distributor handed
+ *    each post signed);
  * 4. the notice sender over those distributors, and moderation (notices to posters and
  *    moderators, the `moderate` token kind);
  * 5. the request and bounce handlers of each list's addresses, the refusal recording around
@@ -27,11 +31,13 @@ import type { SingleList } from '../processors/single-list.ts';
 import type { TokenStore } from '../state/tokens.ts';
 import type { Distributor, ListMail, Processor, Reactor } from '../types.ts';
 import { archiveIndexes } from './archive.ts';
+import { installationResolver, unitWiring } from './authentication.ts';
 import { buildDistributors, buildList, buildReactors, type Plans } from './build.ts';
 import type { LoadedConfig } from './load.ts';
 import { distributorSender, wireModeration } from './moderation.ts';
 import { listPersonaliser } from './personalise.ts';
 import { deliveryServices, listHandlers, tokenStore } from './services.ts';
+import { type ListSigning, listSigning, type SigningPlan } from './signing.ts';
 import { listVerpSender } from './verp.ts';
 
 export interface ListRuntime {
@@ -97,6 +103,32 @@ function noticeOptions(plans: Plans) {
   return { ...(poster ? { poster } : {}), ...(moderators ? { moderators } : {}) };
 }
 
+/** The signers of the lists that have keys (checked and loaded by `planAll`). */
+export function signingOf(plans: Plans, threads?: number): ListSigning | undefined {
+  const keyed = new Map<string, SigningPlan>();
+  for (const { list, signing } of plans.lists) if (signing) keyed.set(list.name, signing);
+  return listSigning(keyed, threads ? { threads } : {});
+}
+
+/**
+ * The configured distributors with each list's copies signed: the queue signs the copies of
+ * each round itself, any other distributor is handed the post signed.
+ */
+export function signedDistributors(
+  plans: Plans,
+  reactors: Reactor[],
+  signing: ListSigning | undefined,
+  hooks: Parameters<typeof buildDistributors>[2] = {},
+  archive: Parameters<typeof buildDistributors>[3] = {},
+): Distributor[] {
+  return buildDistributors(
+    plans,
+    reactors,
+    { ...hooks, ...(signing ? { signer: signing.signer } : {}) },
+    archive,
+  ).map((d) => (signing && !('queue' in d) ? signing.wrap(d) : d));
+}
+
 /**
  * Builds the runtime of a checked configuration (`config.problems` empty). Throws a
  * temporary StageError when the state directory is unusable, else a configuration error.
@@ -106,14 +138,17 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const secret = await secretOf(stateDir);
   const tokens = tokenStore(stateDir, secret);
   const configured = buildReactors(plans);
-  const lists = plans.lists.map(buildList);
+  const wired = unitWiring(config.main, installationResolver(config.main));
+  const lists = plans.lists.map((plan) => buildList(plan, wired));
   const byName = new Map(lists.map((l) => [l.list.name, l]));
   const settings = lists.map((l) => l.list);
   const services = deliveryServices(settings, stateDir, secret);
   const archives = archiveIndexes(plans);
-  const outlets = buildDistributors(
+  const signing = signingOf(plans, config.main?.signing_threads);
+  const outlets = signedDistributors(
     plans,
     configured,
+    signing,
     {
       onRecipientFailed: (event, self) => services.queueRefusals(distributorSender([self]))(event),
       personalise: listPersonaliser(plans, secret),
@@ -171,6 +206,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
     close: async () => {
       for (const d of outlets) await d.close?.().catch(() => {});
       archives.close();
+      await signing?.close();
     },
   };
 }

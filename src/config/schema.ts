@@ -4,6 +4,7 @@
  * `type:` mapping) are checked later, against the `schema` its unit file exports.
  */
 import { z } from 'zod';
+import { DKIM_ALGORITHMS } from '../auth/keys.ts';
 import { BOUNCE_TEMPLATES } from '../bounces/handler.ts';
 import { COMMAND_TEMPLATES } from '../commands/templates.ts';
 import { unitSpec } from '../distributors/multiple.ts';
@@ -91,8 +92,64 @@ const templates = z.strictObject(
   ),
 );
 
+/** A DNS domain name (an IDN in Unicode or A-labels), e.g. list.example.com. */
+const domain = z
+  .string({ error: 'expected a domain name, e.g. list.example.com' })
+  .regex(/^(?=.{1,253}\.?$)[^\s@.,;:/\\]+(\.[^\s@.,;:/\\]+)+\.?$/, {
+    error: 'expected a domain name, e.g. list.example.com',
+  });
+/** A DKIM selector: dot-separated labels of letters, digits, - and _ (RFC 6376 3.1). */
+const selector = z
+  .string({ error: 'expected a selector, e.g. s2025' })
+  .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, {
+    error: 'expected a selector: letters, digits, - and _ (e.g. s2025)',
+  });
+const keyFile = z.string({ error: 'expected the path of a PEM key file' }).min(1);
+
+/** One DKIM signing key (src/auth/keys.ts DkimKeyOptions); the key itself only in a file. */
+const dkimKey = z.strictObject({
+  domain,
+  selector,
+  /** PEM private key, relative to the YAML file (malist dkim keygen writes one). */
+  key_file: keyFile,
+  algorithm: z.enum(DKIM_ALGORITHMS).optional(),
+  /** The selector this key replaced: still published and checked, never signing. */
+  previous: z.strictObject({ selector, key_file: keyFile }).optional(),
+});
+
 /** The settings a list may take from `defaults:` in malist.yaml. */
 const listDefaults = {
+  /**
+   * Posts count as from a member only with an authenticated From: true, false, or the
+   * From domains it applies to. @default false
+   */
+  require_authenticated_from: z
+    .union([z.boolean(), z.array(domain).min(1)], {
+      error: 'expected true, false or a list of domains',
+    })
+    .optional(),
+  /** Forwarders whose ARC seal (cv=pass) vouches for a post's From. */
+  arc_trusted_sealers: z.array(domain, { error: 'expected a list of domains' }).optional(),
+  /** The DKIM key(s) every copy is signed with (several: dual-sign). */
+  dkim: z
+    .union([dkimKey, z.array(dkimKey).min(1)], {
+      error: 'expected a key { domain, selector, key_file } or a list of them',
+    })
+    .optional(),
+  /** The ARC sealing key (rsa-sha256), or false. @default the first rsa-sha256 dkim key */
+  arc: z
+    .union(
+      [
+        z.literal(false),
+        z.strictObject({ domain: domain.optional(), selector, key_file: keyFile }),
+      ],
+      {
+        error: 'expected false or a key { selector, key_file }',
+      },
+    )
+    .optional(),
+  /** Verify each signed copy before it leaves (no DNS). @default true */
+  signature_self_check: z.boolean().optional(),
   /** How people join by mail: confirm (double opt-in), approve, confirm-approve, open. @default confirm */
   subscribe_policy: z.enum(['confirm', 'approve', 'confirm-approve', 'open']).optional(),
   /** open: an unsubscribe from the member's own address is done at once. @default confirm */
@@ -207,6 +264,33 @@ export const mainSchema = z.strictObject({
   delivery_log: z.string().min(1).optional(),
   /** A mail addressed to none of the lists. @default hold */
   no_match: z.enum(['hold', 'reject', 'discard']).optional(),
+  /**
+   * Verifying incoming posts (DKIM, SPF, DMARC, ARC; the `authenticate` unit): on when
+   * this is present. `authserv_id` names this host in Authentication-Results (@default the
+   * host name); `trusted_authserv_ids` the MTAs in front whose SPF result is believed
+   * when the connecting IP is unknown (POP3, IMAP, a pipe without it).
+   */
+  authentication: z
+    .strictObject({
+      authserv_id: z.string().min(1).optional(),
+      trusted_authserv_ids: z.array(z.string().min(1)).optional(),
+    })
+    .optional(),
+  /**
+   * The DNS servers verification, `dmarc` and `malist check` ask (`ip` or `ip:port`).
+   * @default the system's resolvers
+   */
+  dns: z
+    .strictObject({
+      servers: z.array(z.string().min(1)).min(1).optional(),
+      timeout_ms: z.number().int().positive().optional(),
+    })
+    .optional(),
+  /**
+   * Worker threads that sign per-member copies (0: the sending thread signs). RSA
+   * signatures cost ~1-2 ms of CPU each; threads let several cores sign. @default 0
+   */
+  signing_threads: z.number().int().min(0).max(16).optional(),
   /** Settings every list takes unless it sets its own. */
   defaults: z.strictObject(listDefaults).optional(),
 });
@@ -222,6 +306,8 @@ export const KEY_HINTS: Record<string, string> = {
   policy: 'the key is posting:',
   state: 'the key is state_dir:',
   processors: 'the key is pipeline: (a list of unit names)',
+  key: 'DKIM keys never sit in YAML: write key_file: PATH (malist dkim keygen writes one)',
+  private_key: 'DKIM keys never sit in YAML: write key_file: PATH (malist dkim keygen writes one)',
   verp: 'VERP is a list setting (on by default, with a cookie): write verp: false in lists/NAME.yaml or under defaults: to batch; remove it here',
   verp_delimiter:
     'the VERP delimiter is a list setting: write verp_delimiter in lists/NAME.yaml or under defaults:',

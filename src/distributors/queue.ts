@@ -8,6 +8,7 @@
  */
 
 import { z } from 'zod';
+import { sealPlanFor } from '../auth/arc-seal.ts';
 import { ErrorCode, StageError } from '../errors.ts';
 import { envelopeOf, messageId, sharedMailBytes } from '../mail/list-mail.ts';
 import { entryIdFor } from '../queue/entry-id.ts';
@@ -38,6 +39,8 @@ export interface QueueDistributorOptions extends QueueOptions {
   onRecipientFailed?(event: RecipientFailure, self: Distributor): void | Promise<void>;
   /** Each recipient's own bytes for a list that needs them (see QueueDeps). */
   personalise?: QueueDeps['personalise'];
+  /** What signs (and seals) a list's copies in each round (see QueueDeps). */
+  signer?: QueueDeps['signer'];
   /** Each recipient's own envelope sender (VERP with cookies; see QueueDeps). */
   sender?: QueueDeps['sender'];
   /** Told of recipients later queue runs delivered (the sent index; see QueueDeps). */
@@ -79,6 +82,7 @@ export default function createQueueDistributor(
       ? { onRecipientFailed: (event: RecipientFailure) => onRecipientFailed(event, distributor) }
       : {}),
     ...(options.personalise ? { personalise: options.personalise } : {}),
+    ...(options.signer ? { signer: options.signer } : {}),
     ...(options.sender ? { sender: options.sender } : {}),
     ...(options.onDelivered ? { onDelivered: options.onDelivered } : {}),
     ...(options.now ? { now: options.now } : {}),
@@ -101,6 +105,8 @@ export default function createQueueDistributor(
             ...(mail.ml_list_name ? { list: mail.ml_list_name } : {}),
             ...(id ? { messageId: id } : {}),
             key: mail.key,
+            // The list's verification of the post: each copy's ARC seal carries it.
+            ...(mail.ml_auth ? { seal: sealPlanFor(mail.ml_auth) } : {}),
           },
           { sourceKept: true },
         );

@@ -13,6 +13,10 @@ export interface StdinOptions {
   input?: Readable;
   /** The envelope recipient, when the MTA passes it (routes `many-lists`). */
   recipient?: string;
+  /** The envelope sender, when the MTA passes it (SPF checks its domain). */
+  sender?: string;
+  /** The SMTP client the MTA received the mail from (SPF checks its IP and HELO). */
+  client?: { ip: string; helo?: string };
   /** Refuse larger input (the MTA gets a clear error). @default 50 MiB */
   maxMailSize?: number;
 }
@@ -51,6 +55,8 @@ export default function createStdinFetcher(options: StdinOptions = {}): Fetcher 
         fetcher: 'stdin',
         id: 'stdin',
         recipient: options.recipient,
+        ...(options.sender !== undefined ? { sender: options.sender } : {}),
+        ...(options.client ? { client: options.client } : {}),
       });
       return { mail, ack: async () => {} };
     },

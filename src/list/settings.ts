@@ -2,6 +2,7 @@
  * What a list is, as every unit and service sees it: the validated settings of one
  * `lists/NAME.yaml`, with defaults applied. Units take it through their factory.
  */
+import type { DkimKeyOptions } from '../auth/keys.ts';
 import type { MemberStore } from '../members/store.ts';
 import type { ArchiveSettings } from './archive.ts';
 
@@ -104,6 +105,41 @@ export interface ListSettings {
   bounces?: BounceSettings;
   /** Digests (src/digest/send.ts): format mime|plain, size_kb, max_age_hours, footer. */
   digest?: DigestSettings;
+  /**
+   * Whose posts count as from a member only when their From is authenticated (a passing,
+   * aligned DKIM signature or SPF, or a trusted sealer's ARC chain): `true` every poster,
+   * a list of domains the posters of those domains (and their subdomains). Others get
+   * `non_member_action` with the reason "From not authenticated". @default false
+   */
+  require_authenticated_from?: boolean | string[];
+  /** Forwarders whose ARC seal (cv=pass) the list believes, by domain. @default [] */
+  arc_trusted_sealers?: string[];
+  /**
+   * The keys every copy is DKIM-signed with (several: one signature each, dual-sign). Key
+   * files only, made by `malist dkim keygen`; `previous:` keeps a rotated-out selector
+   * published and checked.
+   */
+  dkim?: DkimKeyOptions | DkimKeyOptions[];
+  /**
+   * The ARC sealer of posts: `false` seals nothing; a key (rsa-sha256) seals with it.
+   * @default the first rsa-sha256 key of `dkim`, when the installation verifies posts
+   */
+  arc?: false | ArcKeyOptions;
+  /**
+   * Verify every signed copy against the public half of its key before it leaves (no DNS);
+   * a copy that fails is deferred and the operator told. Off only for very large lists.
+   * @default true
+   */
+  signature_self_check?: boolean;
+}
+
+/** The key a list seals posts with (RFC 8617: rsa-sha256 only). */
+export interface ArcKeyOptions {
+  /** @default the domain of the first `dkim` key */
+  domain?: string;
+  selector: string;
+  /** PEM file of the private RSA key, relative to the YAML file that names it. */
+  key_file: string;
 }
 
 /** Bounce scoring of a list (used by src/bounces/score.ts). */

@@ -15,6 +15,11 @@ import { DEFAULT_LIST, type Run, report } from './run.ts';
 import { runDistributors } from './stages.ts';
 import { countRecipient, listCounts } from './summary.ts';
 
+/** The verification of the post, for its journal record (DESIGN: the journal keeps it). */
+export function authRecord(mail: ListMail): { auth?: ListMail['ml_auth'] } {
+  return mail.ml_auth ? { auth: mail.ml_auth } : {};
+}
+
 /** `done`: the copy needs nothing more; `outcome`: what the journal says of it. */
 export interface CopyResult {
   done: boolean;
@@ -47,6 +52,7 @@ export async function handleCopy(run: Run, copy: ListMail, only: boolean): Promi
       outcome: 'distributed',
       done,
       messageId: messageId(copy),
+      ...authRecord(copy),
     });
   listCounts(run.summary, list).distributed++;
   run.options.onOutcome?.({ mail: copy, list, outcome: 'distributed', report: delivery });
@@ -74,6 +80,7 @@ export async function handleSignal(
       outcome,
       reason: signal.reason,
       messageId: messageId(copy),
+      ...authRecord(copy),
     });
   listCounts(run.summary, list)[outcome as 'held' | 'rejected' | 'discarded']++;
   run.options.onOutcome?.({ mail: copy, list, outcome, reason: signal.reason });
@@ -194,6 +201,7 @@ async function keepDeferred(
     outcome: 'partial',
     done,
     messageId: messageId(copy),
+    ...authRecord(copy),
   });
   const unit = deferred[0]!.distributor;
   const message = `${deferred.length} recipient(s) deferred, kept for the next run: ${summarize(deferred)}`;

@@ -8,7 +8,7 @@ import { messageId } from '../mail/list-mail.ts';
 import { isFinal, type JournalOutcome, MAIL_SCOPE } from '../state/journal.ts';
 import { crashPoint } from '../testing/crash-point.ts';
 import type { Fetched, ListMail } from '../types.ts';
-import { handleCopy, handleSignal } from './copy.ts';
+import { authRecord, handleCopy, handleSignal } from './copy.ts';
 import { asError, unitOf } from './report.ts';
 import { DEFAULT_LIST, onFetcher, type Run, report, wholeKey } from './run.ts';
 import { runProcessors } from './stages.ts';
@@ -50,7 +50,7 @@ async function handleMail(run: Run, fetched: Fetched): Promise<void> {
     run.summary.failed++;
     return;
   }
-  await finish(run, fetched, pickOutcome(outcomes));
+  await finish(run, fetched, pickOutcome(outcomes), copies);
 }
 
 /**
@@ -65,7 +65,7 @@ async function processMail(run: Run, fetched: Fetched): Promise<ListMail[] | und
     if (isSignal(error)) {
       const list = mail.ml_list_name ?? DEFAULT_LIST;
       const { outcome } = await handleSignal(run, mail, error, list, true);
-      await finish(run, fetched, outcome);
+      await finish(run, fetched, outcome, [mail]);
       return undefined;
     }
     await report(run, {
@@ -79,11 +79,18 @@ async function processMail(run: Run, fetched: Fetched): Promise<ListMail[] | und
   }
 }
 
-/** Records the whole mail as handled, counts it once, then acks it. */
-async function finish(run: Run, fetched: Fetched, outcome: JournalOutcome): Promise<void> {
+/** Records the whole mail as handled (with its verification), counts it once, then acks it. */
+async function finish(
+  run: Run,
+  fetched: Fetched,
+  outcome: JournalOutcome,
+  copies: ListMail[],
+): Promise<void> {
+  const verified = copies.find((c) => c.ml_auth);
   await run.journal.record(MAIL_SCOPE, wholeKey(run, fetched.mail), {
     outcome,
     messageId: messageId(fetched.mail),
+    ...(verified ? authRecord(verified) : {}),
   });
   countMail(run.summary, outcome);
   crashPoint('play.before-ack');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { bareVerdict } from '../../test/helpers/auth-keys.ts';
 import { fixtureMail, parse, redList } from '../../test/posting/corpus.ts';
 import { mailBytes } from '../mail/list-mail.ts';
 import { parseMime } from '../mail/mime-tree.ts';
@@ -101,5 +102,25 @@ describe('dmarc', () => {
     const mail = fixtureMail('001');
     await createDmarc(redList(), { action: 'munge_from', resolver: failing }).process(mail);
     expect(mail.header.get('From')).toMatch(/via Red mail list"? <red@list\.example\.com>/);
+  });
+
+  it('reads the policy the authenticate unit found instead of looking it up again', async () => {
+    const log: string[] = [];
+    const unit = createDmarc(redList(), { action: 'munge_from', resolver: resolver(log) });
+    const verified = (policy?: 'none' | 'quarantine' | 'reject', result = 'fail') => {
+      const mail = fixtureMail('001');
+      mail.ml_auth = bareVerdict({
+        dmarc: { result, strictDkim: false, strictSpf: false, ...(policy ? { policy } : {}) },
+      });
+      return mail;
+    };
+    const munged = async (mail: ReturnType<typeof verified>) =>
+      /via/.test(((await unit.process(mail)) as typeof mail).header.get('From') ?? '');
+    expect(await munged(verified('reject'))).toBe(true);
+    expect(await munged(verified('none'))).toBe(false);
+    expect(await munged(verified(undefined, 'none'))).toBe(false);
+    // DNS failed during the verification: strict, as a failed lookup here is.
+    expect(await munged(verified(undefined, 'temperror'))).toBe(true);
+    expect(log).toEqual([]);
   });
 });

@@ -5,7 +5,9 @@
  * ("Poster via List" <list@…>, the poster in Reply-To or Cc) or `wrap_message` (the post
  * travels as a message/rfc822 attachment of a message from the list). Applied `always`, or
  * only when the poster's domain (or its organisational domain, by the public suffix list)
- * publishes p=reject / p=quarantine.
+ * publishes p=reject / p=quarantine. When the `authenticate` unit verified the post, its
+ * DMARC evaluation (RFC 9989: the tree walk, sp=, np=, t=) is the policy read: no second
+ * lookup; its own lookup below is for lists that do not verify.
  */
 import { promises as dns } from 'node:dns';
 import { z } from 'zod';
@@ -124,6 +126,9 @@ export default function createDmarc(list: ListSettings, options: DmarcOptions = 
 
   async function strict(mail: ListMail): Promise<boolean> {
     if ((options.when ?? 'policy') === 'always') return true;
+    const verified = mail.ml_auth?.dmarc;
+    // A verification that could not read DNS counts as strict, as a failed lookup does.
+    if (verified) return verified.result === 'temperror' || policies.has(verified.policy ?? 'none');
     const address = parseAddressList(mail.header.get('From'))[0]?.address ?? '';
     const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
     if (!domain || !address.includes('@')) return false;

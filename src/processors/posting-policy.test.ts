@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { bareVerdict } from '../../test/helpers/auth-keys.ts';
 import { fixtureMail, mailOf, redList } from '../../test/posting/corpus.ts';
 import { Discard, Hold, Reject } from '../errors.ts';
 import createMemoryMemberStore from '../members/memory.ts';
@@ -152,5 +153,94 @@ describe('max-size, max-recipients, explicit-destination', () => {
     expect(await run(createExplicitDestination(list), alias)).toBe('pass');
     const lookalike = mailOf('From: a@example.com\nTo: xred@list.example.com\n\nx\n');
     expect(await run(createExplicitDestination(list), lookalike)).toBe('hold');
+  });
+});
+
+describe('posting-policy: require_authenticated_from', () => {
+  const member = 'bob@author.example';
+  const post = (verdict?: ReturnType<typeof bareVerdict>, extra = '') => {
+    const mail = mailOf(`From: Bob <${member}>\n${extra}To: red@list.example.com\n\nx\n`);
+    if (verdict) mail.ml_auth = verdict;
+    return mail;
+  };
+  const signed = (domain: string, result = 'pass') =>
+    bareVerdict({ dkim: [{ result, domain, selector: 's', algorithm: 'rsa-sha256' }] });
+  const reason = (run: () => unknown) => {
+    try {
+      run();
+      return 'pass';
+    } catch (error) {
+      return `${(error as Hold).kind}: ${(error as Hold).reason}`;
+    }
+  };
+
+  it("a member's post counts only with an aligned pass; otherwise the non-member action", () => {
+    const list = redList({ members: [member], require_authenticated_from: true });
+    expect(reason(() => checkPoster(list, post(signed('author.example'))))).toBe('pass');
+    // A subdomain's signature aligns (relaxed, as DMARC).
+    expect(reason(() => checkPoster(list, post(signed('mail.author.example'))))).toBe('pass');
+    expect(reason(() => checkPoster(list, post(signed('author.example', 'fail'))))).toMatch(
+      /^hold: bob@author\.example: From not authenticated: no passing DKIM signature aligned with author\.example \(author\.example=fail\)/,
+    );
+    expect(reason(() => checkPoster(list, post(signed('evil.example'))))).toMatch(
+      /^hold: .*From not authenticated/,
+    );
+    expect(reason(() => checkPoster(list, post()))).toMatch(
+      /^hold: .*From not authenticated: the post was not verified/,
+    );
+    const rejecting = redList({ ...list, non_member_action: 'reject' });
+    expect(reason(() => checkPoster(rejecting, post(bareVerdict())))).toMatch(/^reject: /);
+    // Without the setting, the From alone decides, as before.
+    expect(reason(() => checkPoster(redList({ members: [member] }), post()))).toBe('pass');
+    // A moderator's approval stands.
+    const approved = post(bareVerdict());
+    approved.ml_approved = 'moderator';
+    expect(reason(() => checkPoster(list, approved))).toBe('pass');
+  });
+
+  it('applies to the listed domains only, and then only the From is a poster', () => {
+    const list = redList({
+      members: [member, 'sec@other.example'],
+      require_authenticated_from: ['author.example'],
+    });
+    expect(reason(() => checkPoster(list, post(bareVerdict())))).toMatch(
+      /^hold: .*From not authenticated/,
+    );
+    const other = mailOf('From: x@other.example\nTo: red@list.example.com\n\nx\n');
+    other.ml_auth = bareVerdict({
+      from: { addresses: ['x@other.example'], domains: ['other.example'], fields: 1 },
+    });
+    // other.example is not listed: the From decides alone (and x@ is no member).
+    expect(reason(() => checkPoster(list, other))).toMatch(/^hold: .* is not a member/);
+    // A member in Sender does not make a forged From a member's post.
+    const viaSender = post(signed('author.example'), 'Sender: sec@other.example\n');
+    viaSender.header.set('From', 'x@author.example');
+    viaSender.ml_auth = {
+      ...signed('author.example'),
+      from: { addresses: ['x@author.example'], domains: ['author.example'], fields: 1 },
+    };
+    expect(reason(() => checkPoster(list, viaSender))).toMatch(/^hold: .* is not a member/);
+  });
+
+  it('a post relayed by a trusted sealer whose chain passes is accepted', () => {
+    const sealed = bareVerdict({
+      arc: {
+        result: 'pass',
+        instance: 1,
+        sealer: 'forwarder.example',
+        latest: {
+          authservId: 'mx.forwarder.example',
+          dkim: [{ result: 'pass', props: { 'header.d': 'author.example' } }],
+        },
+      },
+    });
+    const trusting = redList({
+      members: [member],
+      require_authenticated_from: true,
+      arc_trusted_sealers: ['forwarder.example'],
+    });
+    expect(reason(() => checkPoster(trusting, post(sealed)))).toBe('pass');
+    const untrusting = redList({ members: [member], require_authenticated_from: true });
+    expect(reason(() => checkPoster(untrusting, post(sealed)))).toMatch(/not a trusted sealer/);
   });
 });

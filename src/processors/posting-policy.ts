@@ -8,9 +8,16 @@
  * With a member store, membership is read from it at each post, not from the members
  * loaded with the configuration: someone who subscribed by mail may post at once, one who
  * left may not, and a member flagged `moderate` is held whatever the policy.
+ *
+ * `require_authenticated_from` closes the forged-From hole: where it applies, a post counts
+ * as from a member (or poster) only when the `authenticate` unit found its From
+ * authenticated (an aligned DKIM or SPF pass, or a trusted sealer's ARC chain), and only
+ * its From is matched (Sender proves nothing). Otherwise the non-member action applies,
+ * with the reason "From not authenticated: …". A post not verified at all fails closed.
  */
 
 import { z } from 'zod';
+import { authenticatedFrom, requiresAuthentication } from '../auth/authenticated-from.ts';
 import { Discard, Hold, Reject } from '../errors.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { parseAddressList } from '../mail/address.ts';
@@ -26,6 +33,43 @@ export function posterAddresses(mail: ListMail): string[] {
     ...parseAddressList(mail.header.get('From')),
     ...parseAddressList(mail.header.get('Sender')),
   ].map((m) => m.address);
+}
+
+/**
+ * Why the post's From does not count (`From not authenticated: …`), or undefined when the
+ * list does not require it for the From domain or the From is authenticated (pure).
+ */
+export function fromNotAuthenticated(list: ListSettings, mail: ListMail): string | undefined {
+  if (!authenticationRequired(list, mail)) return undefined;
+  if (!mail.ml_auth)
+    return 'From not authenticated: the post was not verified (the pipeline needs the authenticate unit before posting-policy, and malist.yaml authentication:)';
+  const decision = authenticatedFrom(mail.ml_auth, {
+    trustedSealers: list.arc_trusted_sealers ?? [],
+  });
+  return decision.authenticated ? undefined : decision.reason;
+}
+
+/** Whether `require_authenticated_from` applies to the post's From domain. */
+function authenticationRequired(list: ListSettings, mail: ListMail): boolean {
+  const setting = list.require_authenticated_from ?? false;
+  if (setting === false) return false;
+  const from = parseAddressList(mail.header.get('From'))[0]?.address ?? '';
+  const domain = mail.ml_auth?.from.domains[0] ?? from.slice(from.lastIndexOf('@') + 1);
+  return requiresAuthentication(setting, domain.toLowerCase() || undefined);
+}
+
+/** The non-member action for `reason`: a signal, or nothing for `accept`. */
+function nonMember(list: ListSettings, reason: string): void {
+  switch (list.non_member_action ?? 'hold') {
+    case 'accept':
+      return;
+    case 'reject':
+      throw new Reject(reason);
+    case 'discard':
+      throw new Discard(reason);
+    default:
+      throw new Hold(reason);
+  }
 }
 
 /**
@@ -46,21 +90,20 @@ export function checkPoster(list: ListSettings, mail: ListMail, stored?: Member[
   const posters = memberSet(list.posters ?? []);
   const members = stored ? memberSet(stored.map((m) => m.address)) : memberSet(list.members);
   const allowed = policy === 'announce' ? posters : new Set([...members, ...posters]);
-  const normal = memberSet(poster);
-  if ([...normal].some((a) => allowed.has(a))) return;
+  const unauthenticated = fromNotAuthenticated(list, mail);
+  // Where the From must be authenticated, the Sender (which nothing vouches for) is no poster.
+  const normal = memberSet(
+    authenticationRequired(list, mail)
+      ? parseAddressList(mail.header.get('From')).map((m) => m.address)
+      : poster,
+  );
+  if ([...normal].some((a) => allowed.has(a))) {
+    if (unauthenticated) nonMember(list, `${shown}: ${unauthenticated}`);
+    return;
+  }
   if (policy === 'announce')
     throw new Reject(`${shown} may not post to the announce list ${list.address}`);
-  const reason = `${shown} is not a member of ${list.address}`;
-  switch (list.non_member_action ?? 'hold') {
-    case 'accept':
-      return;
-    case 'reject':
-      throw new Reject(reason);
-    case 'discard':
-      throw new Discard(reason);
-    default:
-      throw new Hold(reason);
-  }
+  nonMember(list, `${shown} is not a member of ${list.address}`);
 }
 
 /** The options of `type: posting-policy` as written in YAML, checked before the factory runs; the output is the factory's options. */

@@ -8,6 +8,7 @@
 import type { ListSettings } from '../list/settings.ts';
 import type { Processor, UnitModule } from '../types.ts';
 import * as approved from './approved.ts';
+import * as authenticate from './authenticate.ts';
 import * as contentFilter from './content-filter.ts';
 import * as dmarc from './dmarc.ts';
 import * as emergency from './emergency.ts';
@@ -27,6 +28,7 @@ export type UnitFactory = (list: ListSettings, options: never) => Processor;
 
 export const units = {
   'loop-guard': loopGuard,
+  authenticate: authenticate,
   approved: approved,
   emergency: emergency,
   'posting-policy': postingPolicy,
@@ -49,7 +51,8 @@ export type UnitName = keyof typeof units;
 export type UnitSpec = string | ({ type: string } & Record<string, unknown>);
 
 /**
- * The default pipeline of a list, in Mailman's order: refuse loops and robots first, then
+ * The default pipeline of a list, in Mailman's order: refuse loops and robots first, verify
+ * what the post's signatures prove (`authenticate`, before anything changes it), then
  * decide who may post (pre-approval, policy, limits), filter content, then rewrite
  * (strip, subject, Reply-To, DMARC, footer, List-* fields) and address the copy. DMARC goes
  * before the footer so a wrapped post stays intact inside and the footer goes outside.
@@ -57,6 +60,7 @@ export type UnitSpec = string | ({ type: string } & Record<string, unknown>);
  */
 export const DEFAULT_PIPELINE = [
   'loop-guard',
+  'authenticate',
   'approved',
   'emergency',
   'posting-policy',

@@ -3,7 +3,7 @@
  * dependencies. The steps (first round, delivery round, spool run, dead letters) are
  * module-level functions taking this record, so each can be read on its own.
  */
-import type { RecipientResult } from '../types.ts';
+import type { RecipientResult, StageFailure } from '../types.ts';
 import type { NewEnvelope } from './envelope.ts';
 import type { EnqueueInput, QueueDeps, QueueOptions } from './queue.ts';
 import type { RetryPolicy } from './retry-policy.ts';
@@ -56,6 +56,7 @@ export function newEnvelope(ctx: QueueContext, input: EnqueueInput): NewEnvelope
     ...(input.list ? { list: input.list } : {}),
     ...(input.messageId ? { messageId: input.messageId } : {}),
     ...(input.key ? { key: input.key } : {}),
+    ...(input.seal ? { seal: input.seal } : {}),
     now: ctx.now(),
   };
 }
@@ -63,4 +64,16 @@ export function newEnvelope(ctx: QueueContext, input: EnqueueInput): NewEnvelope
 /** Results still `queued` carry `why` nothing went out now (server down, TLS, AUTH). */
 export function queuedBecause(results: RecipientResult[], why: string): RecipientResult[] {
   return results.map((r) => (r.status === 'queued' ? { ...r, response: r.response ?? why } : r));
+}
+
+/** Tells every reactor and `onFailure` of `failure`; one that throws hides none of the others. */
+export async function tellFailure(ctx: QueueContext, failure: StageFailure): Promise<void> {
+  for (const reactor of ctx.deps.reactors ?? []) {
+    try {
+      await reactor.react(failure);
+    } catch {}
+  }
+  try {
+    await ctx.deps.onFailure?.(failure);
+  } catch {}
 }

@@ -5,7 +5,7 @@
 import { ErrorCode, StageError } from '../errors.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import type { StageFailure } from '../types.ts';
-import { type QueueContext, UNIT } from './context.ts';
+import { type QueueContext, tellFailure, UNIT } from './context.ts';
 import { applySettled, type Envelope, failPending, type RecipientRecord } from './envelope.ts';
 import type { RecipientFailure } from './queue.ts';
 import { readSentLog } from './sent-log.ts';
@@ -38,14 +38,7 @@ export async function giveUp(
   if (failed.length === 0) return;
   const deadDir = await writeDeadLetter(ctx.layout, claim, envelope, raw);
   const failure = deadLetterFailure(envelope, failed, raw, deadDir);
-  for (const reactor of ctx.deps.reactors ?? []) {
-    try {
-      await reactor.react(failure);
-    } catch {}
-  }
-  try {
-    await ctx.deps.onFailure?.(failure);
-  } catch {}
+  await tellFailure(ctx, failure);
   for (const r of failed) {
     try {
       await ctx.deps.onRecipientFailed?.(recipientFailure(envelope, r, reason));

@@ -7,6 +7,16 @@ import { type RetryPolicy, retryDelayMs } from './retry-policy.ts';
 
 export type RecipientState = 'pending' | 'delivered' | 'failed';
 
+/**
+ * What an ARC seal of the entry's copies says (a list post the list verified): the
+ * Authentication-Results value of that verification and the incoming chain's state. Kept
+ * with the entry so that every round seals its copies as the first one did.
+ */
+export interface SealContext {
+  authResults: string;
+  cv: 'none' | 'pass' | 'fail';
+}
+
 export interface RecipientRecord {
   address: string;
   state: RecipientState;
@@ -36,6 +46,8 @@ export interface Envelope {
   rounds: number;
   /** The last error that deferred a recipient, for `malist queue list`. */
   last_error?: string;
+  /** How the entry's copies are ARC-sealed, when they are. */
+  seal?: SealContext;
 }
 
 export interface NewEnvelope {
@@ -45,6 +57,7 @@ export interface NewEnvelope {
   list?: string;
   messageId?: string;
   key?: string;
+  seal?: SealContext;
   now: number;
 }
 
@@ -63,6 +76,7 @@ export function createEnvelope(input: NewEnvelope): Envelope {
     ...(input.list ? { list: input.list } : {}),
     ...(input.messageId ? { message_id: input.messageId } : {}),
     ...(input.key ? { key: input.key } : {}),
+    ...(input.seal ? { seal: input.seal } : {}),
     sender: input.sender,
     created: input.now,
     recipients,

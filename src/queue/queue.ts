@@ -20,6 +20,7 @@ import type { Reactor, RecipientResult, StageFailure } from '../types.ts';
 import { queueContext } from './context.ts';
 import { dropEntry } from './dead-letter.ts';
 import { enqueue, prepare } from './enqueue.ts';
+import type { SealContext } from './envelope.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import { deliverEntry } from './round.ts';
 import { runSpool } from './runner.ts';
@@ -71,6 +72,19 @@ export interface QueueDeps {
     raw: Buffer,
   ): ((recipient: string) => Buffer) | undefined;
   /**
+   * For an entry whose copies are signed (a list with DKIM keys): what signs one copy's
+   * bytes (and seals it under `seal`), or undefined when its copies leave as they are. The
+   * spool keeps the post unsigned; each round signs what it sends: a batched round its one
+   * copy once, a personalised round each member's copy after `personalise`. A signing that
+   * throws (a self-check failure) defers the copies it was for, and the reactors are told;
+   * nothing leaves unsigned.
+   */
+  signer?(entry: {
+    id: string;
+    list?: string;
+    seal?: SealContext;
+  }): ((raw: Buffer) => Promise<Buffer>) | undefined;
+  /**
    * For an entry whose recipients each get their own envelope sender (a list's VERP
    * addresses with cookies): what makes it, or undefined for the entry's one sender.
    * Asked once per delivery round.
@@ -118,6 +132,8 @@ export interface EnqueueInput {
   messageId?: string;
   /** The ListMail key of a list post, kept for bounce records. */
   key?: string;
+  /** How its copies are ARC-sealed (a list post the list verified). */
+  seal?: SealContext;
 }
 
 export interface RunOptions {

@@ -22,6 +22,7 @@ import {
 } from './envelope.ts';
 import { isExpired } from './retry-policy.ts';
 import { readSentLog, SentLogWriter } from './sent-log.ts';
+import { sendCopies } from './signing.ts';
 import {
   type Claim,
   claimEntry,
@@ -184,27 +185,28 @@ async function sendLogged(
     ...(envelope.list ? { list: envelope.list } : {}),
   });
   const entry = { id: envelope.id, ...(envelope.list ? { list: envelope.list } : {}) };
-  const personalise = ctx.deps.personalise?.(entry, raw);
   const senderFor = ctx.deps.sender?.({ ...entry, sender: envelope.sender });
   // Appends are chained: transactions finish concurrently, the log stays whole.
   let chain = Promise.resolve();
   try {
-    const results = await ctx.deps.transport.send({
-      from: envelope.sender,
-      to: batch,
-      raw,
-      ...(personalise ? { personalise } : {}),
-      ...(senderFor ? { senderFor } : {}),
-      ...(envelope.message_id ? { messageId: envelope.message_id } : {}),
-      onTransaction: (settled) => {
-        chain = chain.then(async () => {
-          crashPoint('queue.after-smtp-reply');
-          await log.append(settled, ctx.now());
-          crashPoint('queue.after-sent-log');
-        });
-        return chain;
-      },
-    });
+    const results = await sendCopies(ctx, envelope, raw, batch, (to, copy) =>
+      ctx.deps.transport.send({
+        from: envelope.sender,
+        to,
+        raw: 'raw' in copy ? copy.raw : raw,
+        ...('personalise' in copy ? { personalise: copy.personalise } : {}),
+        ...(senderFor ? { senderFor } : {}),
+        ...(envelope.message_id ? { messageId: envelope.message_id } : {}),
+        onTransaction: (settled) => {
+          chain = chain.then(async () => {
+            crashPoint('queue.after-smtp-reply');
+            await log.append(settled, ctx.now());
+            crashPoint('queue.after-sent-log');
+          });
+          return chain;
+        },
+      }),
+    );
     await chain;
     return results;
   } finally {

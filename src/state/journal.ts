@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { AuthVerdict } from '../auth/verify.ts';
 import { writeFileDurable } from './durable.ts';
 import { safeName } from './safe-name.ts';
 
@@ -26,6 +27,8 @@ export interface JournalEntry {
   done?: string[];
   /** A short reason (signal reason, error). */
   reason?: string;
+  /** What the list verified of the post as it came in (DKIM, SPF, DMARC, ARC). */
+  auth?: AuthVerdict;
 }
 
 /** The scope of a whole fetched mail, before any list is known. */

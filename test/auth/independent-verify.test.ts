@@ -9,10 +9,7 @@
  * and ed25519-sha256). Every copy is verified as signed and as an SMTP server receives it
  * (CRLF line endings).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createArcSealer, sealPlanFor } from '../../src/auth/arc-seal.ts';
@@ -22,28 +19,10 @@ import { stampAuthResults } from '../../src/auth/results-header.ts';
 import { verifyIncoming } from '../../src/auth/verify.ts';
 import { HeaderBlock } from '../../src/mail/header-block.ts';
 import { dnsFor, keyRecords, testKey } from '../helpers/auth-keys.ts';
+import { type DkimpyResult, dkimpyAvailable, dkimpyVerifier } from '../helpers/dkimpy.ts';
 
-const PYTHON = '/usr/bin/python3';
-const SCRIPT = join(import.meta.dirname, 'dkimpy-verify.py');
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'auth');
 
-/** Whether dkimpy and authres are importable; loud when not, a failure under CI=true. */
-function dkimpyAvailable(): boolean {
-  try {
-    if (existsSync(PYTHON)) {
-      execFileSync(PYTHON, ['-c', 'import dkim, authres'], { stdio: 'ignore' });
-      return true;
-    }
-  } catch {
-    // reported below
-  }
-  const message =
-    'python3-dkim / python3-authres are not installed: the independent DKIM/ARC verification is SKIPPED. ' +
-    'Install python3-dkim python3-authres (Debian) to run it.';
-  if (process.env.CI === 'true') throw new Error(`${message} Under CI=true this is a failure.`);
-  console.warn(`\n${'!'.repeat(100)}\n!!! ${message}\n${'!'.repeat(100)}\n`);
-  return false;
-}
 const available = dkimpyAvailable();
 
 const rsa = testKey('rsa-sha256', 'list.example.org', 'rsa2025');
@@ -52,12 +31,6 @@ const gmail = testKey('rsa-sha256', 'gmail.com', 'test-author');
 const forwarder = testKey('rsa-sha256', 'forwarder.example', 'fwd');
 const resolver = dnsFor([rsa, ed, gmail, forwarder], { '_dmarc.gmail.com': 'v=DMARC1; p=none' });
 const listSigner = createCopySigner({ dkim: [rsa, ed], arc: rsa });
-
-interface DkimpyResult {
-  file: string;
-  dkim: Array<{ d: string; s: string; a: string; ok: boolean; error: string | null }>;
-  arc: { cv: string | null; reason: string };
-}
 
 /** What the list does to a post; `member` makes the copy personal. */
 function listCopy(raw: Buffer, member?: string, touchBody = true): Buffer {
@@ -106,29 +79,13 @@ async function listCopies(incoming: Buffer, members: Array<string | undefined>, 
   return { verdict, copies };
 }
 
-let dir = '';
-let keysFile = '';
-let fileNo = 0;
+let verify: (messages: Buffer[]) => Promise<DkimpyResult[]>;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'malist-dkimpy-'));
-  keysFile = join(dir, 'keys.json');
-  await writeFile(keysFile, JSON.stringify(keyRecords([rsa, ed, gmail, forwarder])));
+  verify = await dkimpyVerifier(keyRecords([rsa, ed, gmail, forwarder]));
 });
 
 /** dkimpy's verdict on each message, as signed and as received (CRLF). */
-async function dkimpy(messages: Buffer[]): Promise<DkimpyResult[]> {
-  const files: string[] = [];
-  for (const message of messages.flatMap((m) => [m, wire(m)])) {
-    const file = join(dir, `${++fileNo}.eml`);
-    await writeFile(file, message);
-    files.push(file);
-  }
-  const out = execFileSync(PYTHON, [SCRIPT, keysFile, ...files], { encoding: 'utf8' });
-  return out
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as DkimpyResult);
-}
+const dkimpy = (messages: Buffer[]) => verify(messages.flatMap((m) => [m, wire(m)]));
 
 /** Our two signatures pass and the chain validates, for every copy in both forms. */
 function expectListSigned(results: DkimpyResult[]): void {
