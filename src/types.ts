@@ -14,6 +14,8 @@ export interface Origin {
   id: string;
   /** Envelope recipient when the source knows it (MTA hook `--recipient`, Delivered-To). */
   recipient?: string;
+  /** Envelope sender when the source knows it (`malist receive --sender`); '' is the null sender <>. */
+  sender?: string;
 }
 
 export interface ListMail {

@@ -13,7 +13,7 @@
  */
 import { normalizeAddress, parseAddressList } from '../mail/address.ts';
 import { HeaderBlock } from '../mail/header-block.ts';
-import { isAutoReply, isChallenge } from './automated.ts';
+import { isAutoReply, isChallenge } from '../mail/automated.ts';
 import { type DsnRecipient, parseDeliveryStatus } from './dsn.ts';
 import { type Part, rescueParts, type Scanned, scanMail } from './scan.ts';
 import {

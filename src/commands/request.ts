@@ -17,7 +17,7 @@ import { normalizeAddress, parseAddressList } from '../mail/address.ts';
 import { loadMailparser } from '../mail/lazy.ts';
 import { mailBytes } from '../mail/list-mail.ts';
 import type { MemberStore } from '../members/store.ts';
-import { automationReason } from '../notices/automated.ts';
+import { automationReason } from '../mail/automated.ts';
 import { NoticeRateLimit } from '../notices/rate-limit.ts';
 import { renderTemplate } from '../notices/templates.ts';
 import type { TokenStore } from '../state/tokens.ts';

@@ -4,7 +4,7 @@
  */
 import { normalizeAddress, parseAddressList } from '../mail/address.ts';
 import type { ListMail } from '../types.ts';
-import { automationReason } from './automated.ts';
+import { automationReason } from '../mail/automated.ts';
 import { composeNotice, type NoticeSender, type NoticeSpec } from './compose.ts';
 import type { NoticeRateLimit } from './rate-limit.ts';
 
