@@ -36,9 +36,19 @@ export class Reject extends Signal {
   readonly kind = 'reject' as const;
 }
 
-/** Drop the post silently (loops, auto-replies); the reason is logged. */
+/**
+ * Drop the post silently (loops, auto-replies); the reason is logged. With `forward:
+ * 'owner'`, the list's owners are sent the mail (a robot's mail to a posting address).
+ */
 export class Discard extends Signal {
   readonly kind = 'discard' as const;
+  constructor(
+    reason: string,
+    unit = '',
+    readonly forward?: 'owner',
+  ) {
+    super(reason, unit);
+  }
 }
 
 /** Keep the post for a moderator; `play()` stores it durably before acking. */

@@ -43,6 +43,11 @@ export interface ListMail {
    * header): who or what approved it. Units that would hold a post for a moderator let it pass.
    */
   ml_approved?: string;
+  /**
+   * What units did to the mail that the operator should see in the delivery log ("added
+   * Message-ID <…>", "added Date"), in order.
+   */
+  ml_notes?: string[];
   /** Stable key of the fetched bytes (sha256 hex of `raw`): the journal's and the spool's key. */
   readonly key: string;
 }

@@ -8,6 +8,7 @@
 import type { ListSettings } from '../list/settings.ts';
 import type { Processor, UnitModule } from '../types.ts';
 import * as approved from './approved.ts';
+import * as automated from './automated.ts';
 import * as contentFilter from './content-filter.ts';
 import * as dmarc from './dmarc.ts';
 import * as envelope from './envelope.ts';
@@ -19,13 +20,16 @@ import * as maxRecipients from './max-recipients.ts';
 import * as maxSize from './max-size.ts';
 import * as postingPolicy from './posting-policy.ts';
 import * as replyTo from './reply-to.ts';
+import * as sanity from './sanity.ts';
 import * as stripHeaders from './strip-headers.ts';
 import * as subjectPrefix from './subject-prefix.ts';
 
 export type UnitFactory = (list: ListSettings, options: never) => Processor;
 
 export const units = {
+  sanity: sanity,
   'loop-guard': loopGuard,
+  automated: automated,
   approved: approved,
   'posting-policy': postingPolicy,
   'max-size': maxSize,
@@ -47,14 +51,17 @@ export type UnitName = keyof typeof units;
 export type UnitSpec = string | ({ type: string } & Record<string, unknown>);
 
 /**
- * The default pipeline of a list, in Mailman's order: refuse loops and robots first, then
- * decide who may post (pre-approval, policy, limits), filter content, then rewrite
+ * The default pipeline of a list, in Mailman's order: hold what is not a usable message,
+ * refuse loops and robots, then decide who may post (pre-approval, policy, limits),
+ * filter content, then rewrite
  * (strip, subject, Reply-To, DMARC, footer, List-* fields) and address the copy. DMARC goes
  * before the footer so a wrapped post stays intact inside and the footer goes outside.
  * `content-filter` and `dmarc` do nothing until configured. Data, overridable per list in YAML.
  */
 export const DEFAULT_PIPELINE = [
+  'sanity',
   'loop-guard',
+  'automated',
   'approved',
   'posting-policy',
   'max-size',

@@ -61,12 +61,17 @@ describe('subject prefix', () => {
       posting: 'open',
       subject_prefix: '[Red] ',
     });
-    const encoded = await list.process(mailOf('Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n\r\nx'));
+    const encoded = await list.process(
+      mailOf('From: a@x.example\r\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n\r\nx'),
+    );
     expect(encoded.header.getDecoded('Subject')).toBe('[Red] Grüße');
-    const latin1 = createListMail(Buffer.from('Subject: Gr\xfc\xdfe\r\n\r\nx', 'latin1'), {
-      fetcher: 't',
-      id: '2',
-    });
+    const latin1 = createListMail(
+      Buffer.from('From: a@x.example\r\nSubject: Gr\xfc\xdfe\r\n\r\nx', 'latin1'),
+      {
+        fetcher: 't',
+        id: '2',
+      },
+    );
     const out = await list.process(latin1);
     expect(mailBytes(out).toString('latin1')).toContain('Subject: [Red] Gr\xfc\xdfe\r\n');
   });
