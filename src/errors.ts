@@ -172,6 +172,33 @@ export function errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * File-system errors that waiting (or an operator) may cure: permissions, a full or
+ * read-only disk, an I/O error, too many open files. Mail that meets one is not a poison
+ * message: it stays at its source (`malist receive` exits 75) instead of the quarantine.
+ */
+const STORAGE_CODES = new Set([
+  'EACCES',
+  'EPERM',
+  'ENOSPC',
+  'EDQUOT',
+  'EROFS',
+  'EIO',
+  'EMFILE',
+  'ENFILE',
+  'EBUSY',
+]);
+
+/** The storage error code (EACCES, ENOSPC, …) in `error` or its causes, if any. */
+export function storageErrorCode(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 8; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && STORAGE_CODES.has(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** The certificate problem in words, when `error` is a certificate verification failure. */
 export function certificateProblem(error: unknown): string | undefined {
   const code = errorCode(error);

@@ -16,6 +16,7 @@ import createRequestHandler from '../commands/request.ts';
 import createDigestCollector, { type DigestListOptions } from '../digest/collector.ts';
 import type { ListSettings } from '../list/settings.ts';
 import type { MemberStore } from '../members/store.ts';
+import { createOwnerHandler } from '../moderation/owner.ts';
 import type { NoticeSender } from '../notices/compose.ts';
 import type { ListAddressHandlers } from '../processors/many-lists.ts';
 import type { RecipientFailure } from '../queue/queue.ts';
@@ -91,7 +92,7 @@ export function deliveryServices(lists: ListSettings[], stateDir: string): Deliv
   };
 }
 
-/** The request and bounce handlers of each list's addresses. */
+/** The request, bounce and owner handlers of each list's addresses. */
 export function listHandlers(
   options: ListServicesOptions & { tokens: TokenStore },
 ): Record<string, ListAddressHandlers> {
@@ -115,6 +116,7 @@ export function listHandlers(
         ...list.bounces,
         ...(list.templates ? { templates: list.templates } : {}),
       }),
+      owner: createOwnerHandler(list),
     };
   }
   return handlers;

@@ -13,6 +13,8 @@ export interface StdinOptions {
   input?: Readable;
   /** The envelope recipient, when the MTA passes it (routes `many-lists`). */
   recipient?: string;
+  /** The envelope sender, when the MTA passes it ('' for the null sender <>). */
+  sender?: string;
   /** Refuse larger input (the MTA gets a clear error). @default 50 MiB */
   maxMailSize?: number;
 }
@@ -51,6 +53,7 @@ export default function createStdinFetcher(options: StdinOptions = {}): Fetcher 
         fetcher: 'stdin',
         id: 'stdin',
         recipient: options.recipient,
+        ...(options.sender !== undefined ? { sender: options.sender } : {}),
       });
       return { mail, ack: async () => {} };
     },

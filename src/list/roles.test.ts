@@ -21,6 +21,7 @@ describe('addressRole', () => {
     ],
     ['red-confirm+nonsense@list.example', { role: 'request' }],
     ['red-bounces@list.example', { role: 'bounces' }],
+    ['red-owner@list.example', { role: 'owner' }],
     ['red-bounces+alice=example.com@list.example', { role: 'bounces', verp: 'alice@example.com' }],
   ])('%s', (address, want) => {
     expect(addressRole(red, address)).toEqual(want);

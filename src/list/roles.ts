@@ -2,19 +2,21 @@
  * The addresses of a list and what each is for (pure): the posting address; the request
  * address and its friends (LIST-request@, LIST-join@, LIST-leave@, LIST-subscribe@,
  * LIST-unsubscribe@, LIST+subscribe@, LIST+unsubscribe@, LIST-confirm+TOKEN@) for mail
- * commands; the bounce address, plain or VERP (LIST-bounces+alice=example.com@).
+ * commands; the bounce address, plain or VERP (LIST-bounces+alice=example.com@); the owner
+ * address (LIST-owner@), whose mail goes to the people who run the list.
  */
 
 import { normalizeAddress } from '../mail/address.ts';
 import { verpRecipient } from '../mail/verp.ts';
-import { bounceAddress } from './addresses.ts';
+import { bounceAddress, ownerAddress } from './addresses.ts';
 import type { Command } from './commands.ts';
 import type { ListSettings } from './settings.ts';
 
 export type AddressRole =
   | { role: 'post' }
   | { role: 'request'; command?: Command }
-  | { role: 'bounces'; verp?: string };
+  | { role: 'bounces'; verp?: string }
+  | { role: 'owner' };
 
 const TOKEN = /^[0-9a-f]{32}-[0-9a-f]{24}$/;
 
@@ -43,6 +45,7 @@ export function addressRole(list: ListSettings, address: string): AddressRole | 
   if (normal === listAddress) return { role: 'post' };
   const bounces = normalizeAddress(bounceAddress(list));
   if (normal === bounces) return { role: 'bounces' };
+  if (normal === normalizeAddress(ownerAddress(list))) return { role: 'owner' };
   const verp = verpRecipient(bounces, normal);
   if (verp && normalizeAddress(verp)) return { role: 'bounces', verp: normalizeAddress(verp) };
   const at = listAddress.lastIndexOf('@');
