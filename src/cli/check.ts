@@ -4,7 +4,7 @@
  * problem, each printed as file:line:col key: what was expected (fix: …).
  */
 import { parseArgs } from 'node:util';
-import { openConfig, printProblems } from '../config/open.ts';
+import { openConfig, printProblems, printWarnings } from '../config/open.ts';
 import { type FooterOptions, isPersonal } from '../processors/footer.ts';
 import { isPersonalUrl } from '../processors/list-headers.ts';
 import { EX } from './exit-codes.ts';
@@ -54,6 +54,7 @@ export default async function check(argv: string[]): Promise<number> {
         '  note: unsubscribe_url is personal, which only the queue distributor personalises: with these distributors List-Unsubscribe carries the mailto: address only\n',
       );
   }
+  printWarnings(config, process.stderr);
   if (config.problems.length > 0) {
     printProblems(config, process.stderr);
     process.stderr.write(
