@@ -54,12 +54,12 @@ export function firstTextPart(root: MimePart, mime = 'text/plain'): MimePart | u
 
 /**
  * `decoded` written back in the part's transfer encoding (line endings `eol`); undefined
- * when the encoding is unknown or 7bit cannot carry the bytes.
+ * when the encoding is unknown. 7bit, 8bit and binary bodies are their own bytes: an edit
+ * that only takes bytes out keeps whatever the part already carried.
  */
 export function encodeBody(part: MimePart, decoded: Buffer, eol: string): Buffer | undefined {
   const cte = transferEncodingOf(part.header);
   if (cte === 'base64') return Buffer.from(base64Encode(decoded, eol), 'latin1');
   if (cte === 'quoted-printable') return Buffer.from(qpEncode(decoded, eol), 'latin1');
-  if (cte === '7bit' && decoded.some((b) => b > 0x7f)) return undefined;
   return KNOWN.has(cte) ? decoded : undefined;
 }

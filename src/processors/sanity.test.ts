@@ -62,6 +62,11 @@ describe('sanity', () => {
     const again = fixtureMail('004');
     ensureIdentity(list, again);
     expect(again.header.get('Message-ID')).toBe(mail.header.get('Message-ID'));
+    const received = mailOf(
+      'Received: from a by b; Wed, 6 Jan 2027 08:00:00 +0100 (CET)\nFrom: a@x.example\n\nhi\n',
+    );
+    ensureIdentity(list, received);
+    expect(received.header.get('Date')).toBe('Wed, 06 Jan 2027 07:00:00 +0000');
     const complete = fixtureMail('001');
     ensureIdentity(list, complete);
     expect(complete.ml_notes).toBeUndefined();

@@ -8,7 +8,8 @@
  *
  * Every post that passes (or that a moderator released) carries a Message-ID and a Date:
  * added when missing, and said in the delivery log. The Message-ID is made from the mail's
- * key, so a post handled again after a crash gets the same one.
+ * key and the Date from its topmost Received field (the time of the run without one), so a
+ * post handled again after a crash gets the same ones.
  */
 import { z } from 'zod';
 import { Hold, Reject } from '../errors.ts';
@@ -58,6 +59,17 @@ export function rfc5322Date(date: Date): string {
   );
 }
 
+/**
+ * When the mail reached the last MTA, from its topmost Received field: a Date made from it
+ * is the same each time the mail is handled (a replay after a crash sends the same bytes).
+ */
+function arrival(mail: ListMail): Date | undefined {
+  const received = mail.header.get('Received');
+  const stamp = received?.slice(received.lastIndexOf(';') + 1).trim();
+  const ms = stamp ? Date.parse(stamp.replace(/\s*\([^)]*\)\s*$/, '')) : Number.NaN;
+  return Number.isFinite(ms) ? new Date(ms) : undefined;
+}
+
 /** Adds a Message-ID and a Date when the mail has none (or an empty one); notes each. */
 export function ensureIdentity(list: ListSettings, mail: ListMail, now = new Date()): void {
   const id = mail.header.get('Message-ID') ?? '';
@@ -68,7 +80,7 @@ export function ensureIdentity(list: ListSettings, mail: ListMail, now = new Dat
     mail.ml_notes = [...(mail.ml_notes ?? []), `added Message-ID ${made}`];
   }
   if ((mail.header.get('Date') ?? '').trim() === '') {
-    const date = rfc5322Date(now);
+    const date = rfc5322Date(arrival(mail) ?? now);
     mail.header.set('Date', date);
     mail.ml_notes = [...(mail.ml_notes ?? []), `added Date ${date}`];
   }
