@@ -197,9 +197,13 @@ async function loadList(
   void description;
   const { pipeline: _p, deliver_to: _d, unit_options: defaultOptions, ...inherited } = defaults;
   const unitOptions = { ...defaultOptions, ...own.unit_options };
+  const siteRules = (main.header_matches ?? []).map((rule) => ({ ...rule, site: true }));
   const settings = {
     ...inherited,
     ...own,
+    ...(siteRules.length || own.header_matches
+      ? { header_matches: [...siteRules, ...(own.header_matches ?? [])] }
+      : {}),
     ...(Object.keys(unitOptions).length > 0 ? { unit_options: unitOptions } : {}),
     name,
     members,

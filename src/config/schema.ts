@@ -9,6 +9,7 @@ import { COMMAND_TEMPLATES } from '../commands/templates.ts';
 import { unitSpec } from '../distributors/multiple.ts';
 import { addressOption as address } from '../mail/address-option.ts';
 import { DEFAULT_TEMPLATES } from '../notices/templates.ts';
+import { rulesSchema } from '../processors/header-match.ts';
 
 export { address, unitSpec };
 
@@ -137,6 +138,8 @@ export const listSchema = z.strictObject({
   help_url: z.string().min(1).optional(),
   subscribe_url: z.string().min(1).optional(),
   unsubscribe_url: z.string().min(1).optional(),
+  /** Header rules `{ header, pattern, action }`, after the site's (malist.yaml header_matches:). */
+  header_matches: rulesSchema.optional(),
   ...listDefaults,
 });
 export type ListYaml = z.infer<typeof listSchema>;
@@ -178,6 +181,8 @@ export const mainSchema = z.strictObject({
   delivery_log: z.string().min(1).optional(),
   /** A mail addressed to none of the lists. @default hold */
   no_match: z.enum(['hold', 'reject', 'discard']).optional(),
+  /** Header rules every list checks first, before its own (Mailman's site header_matches). */
+  header_matches: rulesSchema.optional(),
   /** Settings every list takes unless it sets its own. */
   defaults: z.strictObject(listDefaults).optional(),
 });

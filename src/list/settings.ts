@@ -88,6 +88,16 @@ export interface ListSettings {
   bounces?: BounceSettings;
   /** Digests (src/digest/send.ts): format mime|plain, size_kb, max_age_hours, footer. */
   digest?: DigestSettings;
+  /**
+   * Header rules (src/processors/header-match.ts), in order: the site's (malist.yaml,
+   * `site: true`) first, then the list's own; the first match decides.
+   */
+  header_matches?: Array<{
+    header: string;
+    pattern: string;
+    action: 'hold' | 'discard' | 'reject' | 'accept';
+    site?: boolean;
+  }>;
 }
 
 /** Bounce scoring of a list (used by src/bounces/score.ts). */

@@ -14,6 +14,7 @@ import * as dmarc from './dmarc.ts';
 import * as envelope from './envelope.ts';
 import * as explicitDestination from './explicit-destination.ts';
 import * as footer from './footer.ts';
+import * as headerMatch from './header-match.ts';
 import * as listHeaders from './list-headers.ts';
 import * as loopGuard from './loop-guard.ts';
 import * as maxRecipients from './max-recipients.ts';
@@ -31,6 +32,7 @@ export const units = {
   'loop-guard': loopGuard,
   automated: automated,
   approved: approved,
+  'header-match': headerMatch,
   'posting-policy': postingPolicy,
   'max-size': maxSize,
   'max-recipients': maxRecipients,
@@ -52,9 +54,9 @@ export type UnitSpec = string | ({ type: string } & Record<string, unknown>);
 
 /**
  * The default pipeline of a list, in Mailman's order: hold what is not a usable message,
- * refuse loops and robots, then decide who may post (pre-approval, policy, limits),
- * filter content, then rewrite
- * (strip, subject, Reply-To, DMARC, footer, List-* fields) and address the copy. DMARC goes
+ * refuse loops and robots, then decide who may post (pre-approval, header rules, policy,
+ * limits), filter content, then rewrite (strip, subject, Reply-To, DMARC, footer, List-*
+ * fields) and address the copy. DMARC goes
  * before the footer so a wrapped post stays intact inside and the footer goes outside.
  * `content-filter` and `dmarc` do nothing until configured. Data, overridable per list in YAML.
  */
@@ -63,6 +65,7 @@ export const DEFAULT_PIPELINE = [
   'loop-guard',
   'automated',
   'approved',
+  'header-match',
   'posting-policy',
   'max-size',
   'max-recipients',

@@ -164,6 +164,44 @@ describe('configuration errors name file:line:col, key, expected and fix', () =>
     expect(members.red).toEqual(['a@example.com', 'd@example.com', 'victim@example.org']);
   });
 
+  it('a header rule with a bad pattern names its file:line; site rules come first', async () => {
+    const { lines } = await problems({
+      'lists/red.yaml':
+        'address: red@list.example.com\nheader_matches:\n  - header: X-Spam-Flag\n    pattern: "(yes"\n    action: hold\n',
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^lists\/red\.yaml:4:14 header_matches\.0\.pattern: not a valid pattern \(.*missing.*\); patterns are RE2 regular expressions/,
+    );
+    const site = await problems({
+      'malist.yaml': `${MAIN}header_matches:\n  - { header: X-Spam-Flag, pattern: "[", action: discard }\n`,
+    });
+    expect(site.lines[0]).toMatch(
+      /^malist\.yaml:6:\d+ header_matches\.0\.pattern: not a valid pattern/,
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'malist-config-'));
+    await mkdir(join(dir, 'lists'));
+    await writeFile(
+      join(dir, 'malist.yaml'),
+      `${MAIN}header_matches:\n  - { header: X-Spam-Flag, pattern: "^yes", action: discard }\n`,
+    );
+    await writeFile(
+      join(dir, 'lists', 'red.yaml'),
+      'address: red@list.example.com\nheader_matches:\n  - { header: Subject, pattern: sale, action: hold }\n',
+    );
+    await writeFile(join(dir, 'lists', 'blue.yaml'), 'address: blue@list.example.com\n');
+    const config = await loadConfig({ dir, env: {} });
+    expect(config.problems).toEqual([]);
+    const rules = Object.fromEntries(config.lists.map((l) => [l.name, l.settings.header_matches]));
+    expect(rules.red).toEqual([
+      { header: 'X-Spam-Flag', pattern: '^yes', action: 'discard', site: true },
+      { header: 'Subject', pattern: 'sale', action: 'hold' },
+    ]);
+    expect(rules.blue).toEqual([
+      { header: 'X-Spam-Flag', pattern: '^yes', action: 'discard', site: true },
+    ]);
+  });
+
   it('literal password refused, with how to fix it', async () => {
     const { lines } = await problems({
       'malist.yaml': `${MAIN}servers:\n  mailbox:\n    host: pop.example.com\n    user: lists\n    password: hunter2\n`,
