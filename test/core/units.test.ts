@@ -44,7 +44,12 @@ describe('subject prefix', () => {
     ['Re: [Red] Hello', '[Red] Re: Hello'],
     ['Re: [Red] Re: [Red] x', '[Red] Re: x'],
     ['RE: re: [red] x', '[Red] Re: x'],
-    ['', '[Red]'],
+    ['', '[Red] (no subject)'],
+    ['  [Red]  ', '[Red] (no subject)'],
+    ['Fwd: Hello', '[Red] Fwd: Hello'],
+    ['Re: Fwd: [Red] Hello', '[Red] Re: Fwd: Hello'],
+    ['AW: Sv: VS: Re[2]: Re^3: x', '[Red] Re: x'],
+    ['Fw: Re: x', '[Red] Fw: Re: x'],
   ])('%j → %j', (input, expected) => {
     expect(applyPrefix(input, '[Red] ')).toBe(expected);
   });
