@@ -46,7 +46,7 @@ export default function createDeliveryLog(options: DeliveryLogOptions): Delivery
     record(event) {
       const line = deliveryLine(event);
       chain = chain
-        .then(() => appendFile(options.file, line))
+        .then(() => appendFile(options.file, line, { mode: 0o640 }))
         .catch((error: unknown) => {
           firstError ??= error;
         });

@@ -17,6 +17,7 @@ import { type OutcomeEvent, type PlaySummary, play, RUN_CONCURRENCY } from '../p
 import { acquireLock } from '../state/lock.ts';
 import createDeliveryLog, { type DeliveryLog } from './delivery-log.ts';
 import { EX } from './exit-codes.ts';
+import { pruneState } from './housekeeping.ts';
 
 const USAGE = `usage: malist run [--config DIR] [--quiet]
 
@@ -194,6 +195,7 @@ async function runLocked(
     ? createDeliveryLog({ file: main.delivery_log })
     : undefined;
   await retryQueues(runtime, report);
+  await pruneState(main.state_dir).catch((e) => report.attention.push(describeError(e)));
   const processor = runtime.processor();
   try {
     await fetchAll(runtime, processor, plans, main, report, log, signal);
