@@ -14,7 +14,8 @@
  *
  * Flags: --quick (no 100,000-member cases, no mlmmj per-recipient), --no-mlmmj, --dir DIR
  * (where inboxes, spools and state go; default the system's temp directory), --bounce (only
- * the bounce parser's case: a 5 MB hostile DSN, bench/bounce.ts), --no-sign (no signing
+ * the bounce parser's case: a 5 MB hostile DSN, bench/bounce.ts), --guards (only issue
+ * 16's gates: sanity, automated and header rules, bench/guards.ts), --no-sign (no signing
  * section; `node --import tsx bench/dkim-sign.ts` runs that section alone).
  */
 import { spawn } from 'node:child_process';
@@ -27,6 +28,7 @@ import { DEFAULT_CONNECTIONS } from '../src/smtp/server-options.ts';
 import type { BounceCaseOutput } from './bounce.ts';
 import type { CaseInput, CaseOutput } from './case.ts';
 import { signCaseInChild, signCaseName, signCases } from './dkim-sign.ts';
+import type { GuardsCaseOutput } from './guards.ts';
 import { mlmmjInstalled, runMlmmj } from './mlmmj.ts';
 import { sinkFaults, writeInbox } from './post.ts';
 import { startSink } from './sink.ts';
@@ -75,6 +77,35 @@ async function bounceCase(): Promise<Row> {
     perSecond: 1000 / out.medianMs,
     note: `first parse ${out.firstMs.toFixed(0)} ms, median of 20 ${out.medianMs.toFixed(1)} ms; extra memory ${out.extraRssMb.toFixed(1)} MB; attributed to ${out.found}`,
   };
+}
+/** Issue 16: sanity, automated and 40 header rules on the corpus and on a hostile post. */
+async function guardsCases(): Promise<Row[]> {
+  const out = JSON.parse(await child(['bench/guards.ts'], 600_000)) as GuardsCaseOutput;
+  return [
+    {
+      case: `sanity + automated + 40 header rules, ${out.files} real messages`,
+      engine: 'malist',
+      n: out.files,
+      accepted: 0,
+      wallMs: (out.files * 1000) / out.mailsPerSecond,
+      perSecond: out.mailsPerSecond,
+      note: `mails/s through the three gates (RE2 patterns, some catastrophic for backtracking engines); extra memory ${out.extraRssMb.toFixed(1)} MB`,
+    },
+    {
+      case: `the same gates, a ${out.hostileMb.toFixed(1)} MB post of 1,000 parts with 8 KB headers`,
+      engine: 'malist',
+      n: 1,
+      accepted: 0,
+      wallMs: out.hostileFirstMs,
+      perSecond: 1000 / out.hostileMedianMs,
+      note: `first ${out.hostileFirstMs.toFixed(0)} ms, median of 3 ${out.hostileMedianMs.toFixed(0)} ms (each rule reads at most 64 KB of header text; what it cannot read counts as a match)`,
+    },
+  ];
+}
+if (process.argv.includes('--guards')) {
+  for (const row of await guardsCases())
+    process.stdout.write(`${row.case}: ${row.perSecond.toFixed(1)}/s; ${row.note}\n`);
+  process.exit(0);
 }
 if (process.argv.includes('--bounce')) {
   const row = await bounceCase();
@@ -381,6 +412,7 @@ await malist(
   { ceiling: [10_000, 10, KB5] },
 );
 rows.push(await bounceCase());
+rows.push(...(await guardsCases()));
 // The reference shape from the issue: one transaction carrying every RCPT.
 await ceiling(10_000, 10_000, KB5);
 if (withSigning) await signing(10_000);

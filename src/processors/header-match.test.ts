@@ -83,3 +83,42 @@ describe('header-match', () => {
     expect(MAX_VALUE).toBeLessThan(100_000);
   });
 });
+
+describe('header-match: padding cannot hide a header', () => {
+  const padded = (parts: number, filler: number) =>
+    mailOf(
+      [
+        'From: a@x.example',
+        'Subject: padded',
+        'Content-Type: multipart/mixed; boundary=b',
+        '',
+        ...Array.from({ length: parts }, (_, i) => [
+          '--b',
+          'Content-Type: text/plain',
+          `X-Filler: ${'a'.repeat(filler)}`,
+          '',
+          `part ${i}`,
+        ]).flat(),
+        '--b',
+        'Content-Type: application/x-msdownload; name="evil.exe"',
+        '',
+        'MZ',
+        '--b--',
+        '',
+      ].join('\n'),
+    );
+
+  it('past the budget of header text a reject rule counts as matched; an accept rule does not', async () => {
+    // 20 parts of 8 KB filler: more X-Filler text than one rule reads (MAX_SCAN).
+    const mail = padded(20, MAX_VALUE - 1);
+    const reject = unit([{ header: 'X-Filler', pattern: 'never-there', action: 'reject' }]);
+    await expect(reject.process(mail)).rejects.toThrow(/more MIME parts or header text/);
+    const accept = unit([{ header: 'X-Filler', pattern: 'never-there', action: 'accept' }]);
+    const passed = padded(20, MAX_VALUE - 1);
+    await accept.process(passed);
+    expect(passed.ml_approved).toBeUndefined();
+    // Within the budget the banned part is found by its own rule as usual.
+    const small = unit([{ header: 'Content-Type', pattern: 'x-msdownload', action: 'reject' }]);
+    await expect(small.process(padded(3, 100))).rejects.toThrow(/x-msdownload/);
+  });
+});
