@@ -11,6 +11,7 @@ import * as approved from './approved.ts';
 import * as automated from './automated.ts';
 import * as contentFilter from './content-filter.ts';
 import * as dmarc from './dmarc.ts';
+import * as emergency from './emergency.ts';
 import * as envelope from './envelope.ts';
 import * as explicitDestination from './explicit-destination.ts';
 import * as footer from './footer.ts';
@@ -32,6 +33,7 @@ export const units = {
   'loop-guard': loopGuard,
   automated: automated,
   approved: approved,
+  emergency: emergency,
   'header-match': headerMatch,
   'posting-policy': postingPolicy,
   'max-size': maxSize,
@@ -65,6 +67,7 @@ export const DEFAULT_PIPELINE = [
   'loop-guard',
   'automated',
   'approved',
+  'emergency',
   'header-match',
   'posting-policy',
   'max-size',
