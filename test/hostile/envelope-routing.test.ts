@@ -7,22 +7,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { malist, tempConfig } from '../cli/run-malist.ts';
+import { inbox, mail, NO_ENVELOPE } from './cli-mail.ts';
 
-const NO_ENVELOPE = { ORIGINAL_RECIPIENT: '', RECIPIENT: '', LOCAL: '', DOMAIN: '' };
 const MEMBERS = ['alice@example.org', 'bob@example.net', 'carol@example.org'];
-
-function mail(headers: Record<string, string>, body = 'Hello.\n'): string {
-  const lines = Object.entries({ Date: 'Mon, 23 Nov 2026 10:00:00 +0000', ...headers }).map(
-    ([k, v]) => `${k}: ${v}`,
-  );
-  return `${lines.join('\r\n')}\r\n\r\n${body.replace(/\n/g, '\r\n')}`;
-}
-
-async function inbox(dir: string, who: string): Promise<string[]> {
-  const box = join(dir, 'out', who, 'new');
-  const files = (await readdir(box).catch(() => [] as string[])).sort();
-  return Promise.all(files.map((f) => readFile(join(box, f), 'utf8')));
-}
 
 async function membersGot(dir: string, id: string): Promise<number> {
   let n = 0;

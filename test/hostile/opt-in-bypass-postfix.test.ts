@@ -8,42 +8,19 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { malist, tempConfig } from '../cli/run-malist.ts';
 import { type Dovecot, dovecotAvailable, startDovecot } from '../helpers/dovecot.ts';
+import { imapInbox } from '../helpers/imap-inbox.ts';
 import { type Postfix, postfixAvailable, startPostfix } from '../helpers/postfix.ts';
 import { writeQueueConfig } from '../queue/config-file.ts';
+import { NO_ENVELOPE } from './cli-mail.ts';
 
 const available = postfixAvailable() && dovecotAvailable();
-const NO_ENVELOPE = { ORIGINAL_RECIPIENT: '', RECIPIENT: '', LOCAL: '', DOMAIN: '' };
 
 async function inbox(dovecot: Dovecot, user: string): Promise<string[]> {
-  const client = new ImapFlow({
-    host: dovecot.host,
-    port: dovecot.ports.imaps,
-    secure: true,
-    auth: { user: dovecot.address(user), pass: dovecot.password(user) },
-    tls: { ca: dovecot.ca, rejectUnauthorized: false },
-    logger: false,
-  });
-  client.on('error', () => {});
-  await client.connect();
-  const texts: string[] = [];
-  try {
-    const lock = await client.getMailboxLock('INBOX');
-    try {
-      const box = client.mailbox;
-      if (box !== false && box.exists > 0)
-        for await (const m of client.fetch('1:*', { source: true }))
-          if (m.source) texts.push(m.source.toString('utf8'));
-    } finally {
-      lock.release();
-    }
-  } finally {
-    await client.logout();
-  }
-  return texts;
+  const got = await imapInbox(dovecot, user, { source: true });
+  return got.flatMap((m) => (m.source ? [m.source.toString('utf8')] : []));
 }
 
 describe.skipIf(!available)('double opt-in bypass through a real Postfix relay', () => {

@@ -11,21 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempConfig } from '../cli/run-malist.ts';
 import { malist } from '../helpers/crash-config.ts';
-
-const NO_ENVELOPE = { ORIGINAL_RECIPIENT: '', RECIPIENT: '', LOCAL: '', DOMAIN: '' };
-
-function mail(headers: Record<string, string>, body = 'Hello.\n'): string {
-  const lines = Object.entries({ Date: 'Mon, 23 Nov 2026 10:00:00 +0000', ...headers }).map(
-    ([k, v]) => `${k}: ${v}`,
-  );
-  return `${lines.join('\r\n')}\r\n\r\n${body.replace(/\n/g, '\r\n')}`;
-}
-
-async function inbox(dir: string, who: string): Promise<string[]> {
-  const box = join(dir, 'out', who, 'new');
-  const files = (await readdir(box).catch(() => [] as string[])).sort();
-  return Promise.all(files.map((f) => readFile(join(box, f), 'utf8')));
-}
+import { inbox, mail, NO_ENVELOPE } from './cli-mail.ts';
 
 /** A unit that crashes while the file `boom` is in the configuration directory. */
 const BOOM_UNIT = `import { existsSync } from 'node:fs';

@@ -9,16 +9,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { malist, tempConfig } from '../cli/run-malist.ts';
+import { mail, NO_ENVELOPE } from './cli-mail.ts';
 
-/** No envelope recipient from the test runner's environment. */
-const NO_ENVELOPE = { ORIGINAL_RECIPIENT: '', RECIPIENT: '', LOCAL: '', DOMAIN: '' };
-
-function mail(headers: Record<string, string>, body = ''): string {
-  const lines = Object.entries({ Date: 'Mon, 23 Nov 2026 10:00:00 +0000', ...headers }).map(
-    ([k, v]) => `${k}: ${v}`,
-  );
-  return `${lines.join('\r\n')}\r\n\r\n${body.replace(/\r?\n/g, '\r\n')}`;
-}
+/** A request with an empty body: the command is in the subject. */
+const ask = (headers: Record<string, string>) => mail(headers, '');
 
 function receive(dir: string, input: string) {
   return malist(['receive', '--config', dir], { input, env: NO_ENVELOPE, timeoutMs: 90_000 });
@@ -73,7 +67,7 @@ describe('requests that cannot be used as a weapon', () => {
       Array.from({ length: 16 }, (_, i) =>
         receive(
           dir,
-          mail({
+          ask({
             From: forms(i),
             To: 'red-request@list.example.com',
             Subject: 'subscribe',
@@ -102,7 +96,7 @@ describe('requests that cannot be used as a weapon', () => {
       const dir = await tempConfig();
       const ran = await receive(
         dir,
-        mail({
+        ask({
           From: 'mallory@attacker.example',
           To: 'red-request@list.example.com',
           Subject: `subscribe ${address}`,
@@ -121,7 +115,7 @@ describe('requests that cannot be used as a weapon', () => {
       expect(check.code, check.stdout + check.stderr).toBe(0);
       const post = await receive(
         dir,
-        mail({
+        ask({
           From: 'alice@example.org',
           To: 'red@list.example.com',
           Subject: 'still here',
