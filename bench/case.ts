@@ -4,17 +4,25 @@
  * (CaseOutput). Times are epoch ms with sub-ms precision, comparable with the sink's.
  *
  * kinds:
- *   play        posts in a maildir inbox → play() → single-list → durable queue → bulk client
+ *   play        posts in a maildir inbox → play() → single-list → durable queue → bulk client;
+ *               `verp`: the list's VERP, each member's sender with its cookie (an HMAC per
+ *               member, config/verp.ts), as `malist run` sends it
+ *   (bulk and nodemailer below: `verp` is the transports' plain VERP, no cookie)
  *   bulk        the bulk client alone (no queue), one send
  *   nodemailer  malist's nodemailer transport (distributors/smtp.ts) alone, one send
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withRefusalRecording } from '../src/bounces/refusals.ts';
+import { SentIndex } from '../src/bounces/sent-index.ts';
+import { listVerpSender } from '../src/config/verp.ts';
 import createQueueDistributor from '../src/distributors/queue.ts';
 import createMaildirFetcher from '../src/fetchers/maildir.ts';
+import createMemoryMemberStore from '../src/members/memory.ts';
 import { play, RUN_CONCURRENCY } from '../src/play.ts';
 import createSingleList from '../src/processors/single-list.ts';
+import type { DeliveredEvent } from '../src/queue/queue.ts';
 import { createBulkTransport } from '../src/smtp/bulk-client.ts';
 import { createSmtpTransport } from '../src/smtp/nodemailer.ts';
 import { LIST_ADDRESS, makeMembers, makePost } from './post.ts';
@@ -71,7 +79,8 @@ const smtp = {
   host: '127.0.0.1',
   port: input.port,
   starttls: 'never' as const,
-  verp: input.verp,
+  // play: VERP comes from the list (senders with cookies), not from the transport.
+  verp: input.kind === 'play' ? false : input.verp,
   ...(input.connections ? { max_connections: input.connections } : {}),
   max_recipients_per_transaction: input.perTransaction,
 };
@@ -92,15 +101,32 @@ try {
     // The parent wrote the inbox: making a 20 MB post here would count in this RSS.
     const inbox = input.inbox as string;
     const spool = join(work, 'spool');
+    const list = { name: 'bench', address: LIST_ADDRESS, members: [] };
+    const secret = Buffer.alloc(32, 7);
+    const sender = input.verp ? listVerpSender([list], secret) : undefined;
+    const stateDir = join(work, 'state');
+    const index = new SentIndex(stateDir);
+    // As the composition root wires it: later queue runs' deliveries go into the sent index.
+    const onDelivered = (event: DeliveredEvent) =>
+      index.record('bench', event.messageId ?? '', event.recipients, Date.now());
     const distributor = createQueueDistributor({
       dir: spool,
       transport: createBulkTransport(smtp),
+      ...(sender ? { sender } : {}),
+      onDelivered,
     });
     const processor = createSingleList({
       name: 'bench',
       address: LIST_ADDRESS,
       members,
       posting: 'open',
+    });
+    // As `malist run` wraps it: deliveries go into the sent index, refusals are scored.
+    const store = createMemoryMemberStore({ members: members.map((address) => ({ address })) });
+    const recorded = withRefusalRecording(distributor, {
+      lists: { bench: { list, store, state_dir: stateDir } },
+      secret,
+      state_dir: stateDir,
     });
     const first = { delivered: 0, failed: 0, queued: 0 };
     out.rssBeforeKb = Math.round(process.memoryUsage().rss / 1024);
@@ -109,8 +135,8 @@ try {
     const summary = await play({
       fetcher: createMaildirFetcher({ dir: inbox }),
       processor,
-      distributor,
-      stateDir: join(work, 'state'),
+      distributor: recorded,
+      stateDir,
       concurrency: input.concurrency ?? RUN_CONCURRENCY,
       onOutcome: (event) => {
         for (const r of event.report?.results ?? []) {
@@ -131,7 +157,12 @@ try {
     if (input.faults) {
       // The deferred recipients wait for their backoff; a forced run stands for the next
       // cron run (`malist queue run`), with its own transport: play() closed the first.
-      const runner = createQueueDistributor({ dir: spool, transport: createBulkTransport(smtp) });
+      const runner = createQueueDistributor({
+        dir: spool,
+        transport: createBulkTransport(smtp),
+        ...(sender ? { sender } : {}),
+        onDelivered,
+      });
       const retry = await runner.queue.run({ force: true });
       await runner.close?.();
       out.t2 = now();

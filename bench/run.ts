@@ -14,7 +14,8 @@
  *
  * Flags: --quick (no 100,000-member cases, no mlmmj per-recipient), --no-mlmmj, --dir DIR
  * (where inboxes, spools and state go; default the system's temp directory), --bounce (only
- * the bounce parser's case: a 5 MB hostile DSN, bench/bounce.ts), --guards (only issue
+ * the bounce parser's case: a 5 MB hostile DSN, bench/bounce.ts), --cookies (only what VERP
+ * cookies and the sent index cost per recipient, bench/verp-cost.ts), --guards (only issue
  * 16's gates: sanity, automated and header rules, bench/guards.ts), --no-sign (no signing
  * section; `node --import tsx bench/dkim-sign.ts` runs that section alone).
  */
@@ -32,6 +33,7 @@ import type { GuardsCaseOutput } from './guards.ts';
 import { mlmmjInstalled, runMlmmj } from './mlmmj.ts';
 import { sinkFaults, writeInbox } from './post.ts';
 import { startSink } from './sink.ts';
+import type { VerpCostOutput } from './verp-cost.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -77,6 +79,25 @@ async function bounceCase(): Promise<Row> {
     perSecond: 1000 / out.medianMs,
     note: `first parse ${out.firstMs.toFixed(0)} ms, median of 20 ${out.medianMs.toFixed(1)} ms; extra memory ${out.extraRssMb.toFixed(1)} MB; attributed to ${out.found}`,
   };
+}
+/** What VERP with cookies adds per recipient (the cookie, the sent index), in CPU time. */
+async function verpCostCase(): Promise<Row> {
+  const out = JSON.parse(await child(['bench/verp-cost.ts'], 120_000)) as VerpCostOutput;
+  const perRecipientUs = out.senderCpuUs + out.indexCpuUs;
+  return {
+    case: 'VERP cookie + sent-index line per recipient (CPU, apart from SMTP)',
+    engine: 'malist',
+    n: out.members,
+    accepted: 0,
+    wallMs: (perRecipientUs * out.members) / 1000,
+    perSecond: 1e6 / perRecipientUs,
+    note: `sender with cookie ${out.senderCpuUs.toFixed(1)} µs, sent index ${out.indexCpuUs.toFixed(1)} µs CPU per recipient (of the 100 µs a recipient has at 10k/s); the index append ${out.indexWallMs.toFixed(0)} ms wall, ${Math.round(out.indexBytes / 1024)} KiB for the post`,
+  };
+}
+if (process.argv.includes('--cookies')) {
+  const row = await verpCostCase();
+  process.stdout.write(`${row.case}: ${row.note}\n`);
+  process.exit(0);
 }
 /** Issue 16: sanity, automated and 40 header rules on the corpus and on a hostile post. */
 async function guardsCases(): Promise<Row[]> {
@@ -412,6 +433,7 @@ await malist(
   { ceiling: [10_000, 10, KB5] },
 );
 rows.push(await bounceCase());
+rows.push(await verpCostCase());
 rows.push(...(await guardsCases()));
 // The reference shape from the issue: one transaction carrying every RCPT.
 await ceiling(10_000, 10_000, KB5);

@@ -15,7 +15,7 @@ import { normalizeAddress, parseAddressList } from '../mail/address.ts';
 import { isAutoReply, isChallenge } from '../mail/automated.ts';
 import { HeaderBlock } from '../mail/header-block.ts';
 import { type DsnRecipient, parseDeliveryStatus } from './dsn.ts';
-import { type Part, rescueParts, type Scanned, scanMail } from './scan.ts';
+import { type Part, rescueParts, returnedMessageIds, type Scanned, scanMail } from './scan.ts';
 import {
   type BounceClass,
   bounceClass,
@@ -50,7 +50,13 @@ export type NotBounceReason =
   | 'unrecognised';
 
 export type BounceVerdict =
-  | { kind: 'bounce'; format: string; recipients: BouncedRecipient[] }
+  | {
+      kind: 'bounce';
+      format: string;
+      recipients: BouncedRecipient[];
+      /** Message-IDs of the message the report returns (for the sent index). */
+      returned: string[];
+    }
   | { kind: 'not-bounce'; reason: NotBounceReason };
 
 /** message/delivery-status, its RFC 6533 form, and the x- spellings some gateways use. */
@@ -205,6 +211,57 @@ function fromText(ctx: Context, notice: string): BouncedRecipient[] {
   });
 }
 
+const RETURNED_LIST_POST =
+  /^[ \t]*(list-id|list-post|list-unsubscribe|x-beenthere|x-mailing-list|mailing-list)[ \t]*:|^[ \t]*delivered-to:[ \t]*mm\+/im;
+const RETURNED_RECIPIENT =
+  /^\s*(to|envelope-to|x-envelope-to|x-original-to|original-recipient)\s*:\s*(.*)$/i;
+
+/**
+ * The last resort of a failure notice that names no recipient in its text (Yahoo's "I'm
+ * afraid I wasn't able to deliver the following message" with only the copy's `To:`): the
+ * one recipient the returned message was addressed to, when it names exactly one that is
+ * not the bounce's own. Never from a returned list post (List-Id, List-Post, X-BeenThere,
+ * Delivered-To a list): its `To:` and `Cc:` name the list and the posters, not the member.
+ */
+function fromReturnedMessage(ctx: Context, notice: string): BouncedRecipient[] {
+  const found = new Set<string>();
+  if (RETURNED_LIST_POST.test(ctx.scanned.lines.join('\n'))) return [];
+  const texts = [
+    notice,
+    ...ctx.scanned.parts
+      .filter((p) => p.nested > 0 || /rfc822-headers/.test(p.type))
+      .map(
+        (p) =>
+          `${Object.entries(p.headers)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join('\n')}\n${p.type.includes('headers') ? p.body : ''}`,
+      ),
+  ];
+  for (const text of texts)
+    for (const line of text.split('\n').slice(0, 2000)) {
+      const m = RETURNED_RECIPIENT.exec(line);
+      if (!m) continue;
+      for (const a of parseAddressList(m[2]!.replace(/^rfc822;/i, ''))) {
+        const address = normalizeAddress(a.address);
+        if (address && !ctx.own.has(address)) found.add(address);
+      }
+    }
+  if (found.size !== 1) return [];
+  const [address] = [...found] as [string];
+  const diagnostic = cap(noticeLines(notice).join(' ').replace(/\s+/g, ' ').trim());
+  const status = enhancedStatus(diagnostic);
+  return [
+    {
+      address,
+      aliases: [],
+      action: noticeOutlook(ctx.subject, notice) === 'retry' ? 'delayed' : 'failed',
+      status,
+      diagnostic,
+      class: bounceClass(status, diagnostic),
+    },
+  ];
+}
+
 /** A read receipt that reports a rejection (Dovecot's "automatically rejected"). */
 function rejectionMdn(ctx: Context, notice: string): BouncedRecipient[] {
   const mdn = ctx.scanned.parts.find((p) => p.type === 'message/disposition-notification');
@@ -240,14 +297,25 @@ export function classifyBounce(raw: Buffer): BounceVerdict {
   if (reportType === 'disposition-notification') {
     const rejected = rejectionMdn(ctx, notice);
     if (rejected.length > 0)
-      return { kind: 'bounce', format: 'mdn-rejection', recipients: rejected };
+      return {
+        kind: 'bounce',
+        format: 'mdn-rejection',
+        recipients: rejected,
+        returned: returnedMessageIds(ctx.scanned),
+      };
     return { kind: 'not-bounce', reason: 'mdn' };
   }
   if (isChallenge(ctx.scanned.headers, ctx.subject, notice, ctx.fromMta))
     return { kind: 'not-bounce', reason: 'challenge-response' };
   const reported = fromReports(ctx, notice);
   if (reported === 'success') return { kind: 'not-bounce', reason: 'success-report' };
-  if (reported) return { kind: 'bounce', format: 'dsn', recipients: reported };
+  if (reported)
+    return {
+      kind: 'bounce',
+      format: 'dsn',
+      recipients: reported,
+      returned: returnedMessageIds(ctx.scanned),
+    };
   const looksLikeNotice =
     ctx.fromMta ||
     BOUNCE_SUBJECT.test(ctx.subject) ||
@@ -260,8 +328,15 @@ export function classifyBounce(raw: Buffer): BounceVerdict {
   )
     return { kind: 'not-bounce', reason: 'auto-reply' };
   if (looksLikeNotice) {
-    const recipients = fromText(ctx, notice);
-    if (recipients.length > 0) return { kind: 'bounce', format: noticeFormat(notice), recipients };
+    const named = fromText(ctx, notice);
+    const recipients = named.length > 0 ? named : fromReturnedMessage(ctx, notice);
+    if (recipients.length > 0)
+      return {
+        kind: 'bounce',
+        format: noticeFormat(notice),
+        recipients,
+        returned: returnedMessageIds(ctx.scanned),
+      };
   }
   return { kind: 'not-bounce', reason: 'unrecognised' };
 }

@@ -1,21 +1,20 @@
 /**
- * 5xx answers at delivery time are bounces too: a wrapper around any distributor that
- * records each recipient it reports `failed` (a 5xx, or a final refusal) against that
- * list's member, with the same scoring as mailed bounces. When a member crosses the
- * threshold, the notice goes out through `send` (the notices' outlet) if one is given.
- * The key (post key + recipient) makes a replayed delivery count once.
+ * What delivery itself says about members, around any distributor: a recipient reported
+ * `delivered` goes into the sent index (sent-index.ts: the proof a later report at the
+ * plain bounce address needs), and one reported `failed` (a 5xx from the list's own mail
+ * server, or a final refusal) is a bounce, counted like a proven report (record.ts): at
+ * the threshold the member is probed, and set to nomail only when the probe is refused or
+ * bounces too; then the member and the owners are told, with the evidence. The key (post
+ * key + recipient) makes a replayed delivery count once.
  */
-
-import { bounceAddress, requestAddress } from '../list/addresses.ts';
 import type { ListSettings } from '../list/settings.ts';
-import { verpAddress } from '../mail/verp.ts';
 import type { MemberStore } from '../members/store.ts';
-import { composeNotice, type NoticeSender } from '../notices/compose.ts';
-import { renderTemplate } from '../notices/templates.ts';
+import { NoticeRefused, type NoticeSender } from '../notices/compose.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
-import { BOUNCE_TEMPLATES } from './handler.ts';
-import { recordBounce } from './record.ts';
+import { type BounceTemplates, bounceMails } from './notices.ts';
+import { type BounceOutcome, recordBounce } from './record.ts';
 import type { BounceScoreOptions } from './score.ts';
+import { SentIndex } from './sent-index.ts';
 import { bounceClass } from './severity.ts';
 import { BounceState } from './state.ts';
 
@@ -23,89 +22,138 @@ export interface RefusalListOptions extends BounceScoreOptions {
   list: ListSettings;
   store: MemberStore;
   state_dir: string;
+  templates?: BounceTemplates;
+  /** Who hears of members set to nomail. @default the list's moderators */
+  owners?: string[];
 }
 
 export interface RefusalRecordingOptions {
   /** The lists whose members are scored, by list name (`mail.ml_list_name`). */
   lists: Record<string, RefusalListOptions>;
-  /** Sends the nomail notice to a member who crossed the threshold. */
+  /** The installation secret (probes carry a VERP cookie made with it). */
+  secret: Buffer;
+  /** Sends the probe and the notices. Without it, refusals are only scored. */
   send?: NoticeSender;
   /** Told of recording errors (never fails the delivery). */
   log?: (line: string) => void;
   now?: () => number;
 }
 
+/** One refusal as the queue or a distributor reports it. */
+export interface Refusal {
+  list: string;
+  recipient: string;
+  /** The ListMail key of what was refused (a post, a probe). */
+  mailKey: string;
+  code?: number;
+  text?: string;
+}
+
+/** Sends what an outcome calls for; a probe refused at once is the probe's bounce. */
+async function follow(
+  options: RefusalRecordingOptions,
+  target: RefusalListOptions,
+  outcome: BounceOutcome,
+  key: string,
+  diagnostic: string,
+): Promise<void> {
+  const send = options.send;
+  if (!send) return;
+  const mails = await bounceMails(target.list, options.secret, outcome, {
+    key,
+    diagnostic,
+    ...(target.templates ? { templates: target.templates } : {}),
+    ...(target.owners ? { owners: target.owners } : {}),
+  });
+  for (const mail of mails) {
+    try {
+      await send(mail);
+    } catch (error) {
+      if (!(error instanceof NoticeRefused)) throw error;
+      // The member's own notice may well be refused: their address is why it is sent.
+      if (outcome.result !== 'probe') {
+        options.log?.(error.message);
+        continue;
+      }
+      await recordRefusal(options, {
+        list: target.list.name,
+        recipient: mail.to,
+        mailKey: mail.key,
+        code: error.code ?? 550,
+        text: error.response,
+      });
+    }
+  }
+}
+
 /** Records one refusal; exported for the queue runner's later 5xx answers. */
 export async function recordRefusal(
   options: RefusalRecordingOptions,
-  listName: string,
-  recipient: string,
-  key: string,
-  response: { code?: number; text?: string },
+  refusal: Refusal,
 ): Promise<void> {
-  const target = options.lists[listName];
+  const target = options.lists[refusal.list];
   if (!target) return;
-  const diagnostic = `${response.code ?? ''} ${response.text ?? ''}`.trim();
-  const code = response.code ?? 550;
+  const diagnostic = `${refusal.code ?? ''} ${refusal.text ?? ''}`.trim();
+  const code = refusal.code ?? 550;
+  const key = `${refusal.mailKey}:${refusal.recipient}`;
   const outcome = await recordBounce(
     {
-      address: recipient,
+      address: refusal.recipient,
       class: code >= 500 ? bounceClass('', diagnostic || String(code)) : 'soft',
       action: 'failed',
       key,
-      diagnostic,
+      diagnostic: diagnostic || 'refused',
+      source: 'refusal',
+      probe: { key: refusal.mailKey },
     },
     target.store,
-    new BounceState(target.state_dir, listName),
+    new BounceState(target.state_dir, refusal.list),
     target,
     (options.now ?? Date.now)(),
   );
-  if (outcome.result !== 'disabled' || !options.send) return;
-  const list = target.list;
-  const vars = {
-    list_name: list.display_name ?? list.name,
-    list_address: list.address,
-    request_address: requestAddress(list),
-    address: outcome.address,
-    diagnostic: diagnostic || 'refused',
-  };
-  const notice = await composeNotice({
-    envelopeFrom: verpAddress(bounceAddress(list), outcome.address),
-    from: requestAddress(list),
-    to: outcome.address,
-    subject: renderTemplate(BOUNCE_TEMPLATES.bounce_disabled_subject, vars),
-    text: renderTemplate(BOUNCE_TEMPLATES.bounce_disabled, vars),
-    autoSubmitted: 'auto-generated',
-  });
-  await options.send(notice);
+  await follow(options, target, outcome, key, diagnostic);
 }
 
-/** `inner`, with every final refusal it reports recorded as a bounce. */
+/** Records who a report says took the post (the sent index), and who refused it. */
+async function recordReport(
+  options: RefusalRecordingOptions,
+  mail: ListMail,
+  report: DeliveryReport,
+  index: SentIndex,
+): Promise<void> {
+  const list = mail.ml_list_name;
+  if (!list || !options.lists[list]) return;
+  const id = mail.header.get('Message-ID');
+  const delivered = report.results.filter((r) => r.status === 'delivered').map((r) => r.recipient);
+  if (id && delivered.length > 0)
+    await index.record(list, id, delivered, (options.now ?? Date.now)());
+  for (const r of report.results) {
+    if (r.status !== 'failed') continue;
+    await recordRefusal(options, {
+      list,
+      recipient: r.recipient,
+      mailKey: mail.key,
+      ...(r.code !== undefined ? { code: r.code } : {}),
+      ...(r.response !== undefined ? { text: r.response } : {}),
+    }).catch((error: Error) =>
+      options.log?.(`bounce record for ${r.recipient} failed: ${error.message}`),
+    );
+  }
+}
+
+/** `inner`, with what it reports recorded: deliveries in the sent index, refusals as bounces. */
 export function withRefusalRecording(
   inner: Distributor,
-  options: RefusalRecordingOptions,
+  options: RefusalRecordingOptions & { state_dir: string },
 ): Distributor {
+  const index = new SentIndex(options.state_dir);
   return {
     name: inner.name,
     async distribute(mail: ListMail): Promise<DeliveryReport> {
       const report = await inner.distribute(mail);
-      for (const r of report.results) {
-        if (r.status !== 'failed' || !mail.ml_list_name) continue;
-        try {
-          await recordRefusal(
-            options,
-            mail.ml_list_name,
-            r.recipient,
-            `${mail.key}:${r.recipient}`,
-            {
-              code: r.code,
-              text: r.response,
-            },
-          );
-        } catch (error) {
-          options.log?.(`bounce record for ${r.recipient} failed: ${(error as Error).message}`);
-        }
-      }
+      await recordReport(options, mail, report, index).catch((error: Error) =>
+        options.log?.(`delivery record of ${mail.key} failed: ${error.message}`),
+      );
       return report;
     },
     ...(inner.close ? { close: () => inner.close!() } : {}),

@@ -24,7 +24,10 @@ export interface Part {
   type: string;
   /** The part's header fields, names lower-cased, unfolded (first wins). */
   headers: Record<string, string>;
-  /** The body, transfer-decoded, as latin1 text with `\n` line ends. */
+  /**
+   * The body, transfer-decoded, with `\n` line ends: text parts in their charset (a notice
+   * in Chinese, Japanese or Russian reads as such), the others as latin1.
+   */
   body: string;
   /** How many message/rfc822 wrappers enclose this part (0: the mail itself). */
   nested: number;
@@ -118,6 +121,23 @@ export function decodeBody(lines: readonly string[], encoding: string | undefine
   return out;
 }
 
+/** Charsets a notice is read in; others (and none) stay latin1, byte for byte. */
+const TEXT_CHARSETS =
+  /^(utf-?8|gb2312|gbk|gb18030|big5|shift_jis|sjis|x-sjis|euc-jp|iso-2022-jp|euc-kr|ks_c_5601-1987|koi8-r|koi8-u|windows-125[0-8]|iso-8859-\d{1,2})$/;
+
+/** A text part's body in its own charset (decoding never throws: bad bytes become U+FFFD). */
+export function textInCharset(body: string, type: string, contentType: string | undefined): string {
+  if (!type.startsWith('text/')) return body;
+  const charset = parameter(contentType ?? '', 'charset').toLowerCase();
+  if (!TEXT_CHARSETS.test(charset) || !/[\x80-\xff\x1b]/.test(body)) return body;
+  try {
+    const label = charset === 'sjis' || charset === 'x-sjis' ? 'shift_jis' : charset;
+    return new TextDecoder(label).decode(Buffer.from(body, 'latin1'));
+  } catch {
+    return body;
+  }
+}
+
 /** Index of the first empty line at or after `from` (or lines.length). */
 function headerEnd(lines: readonly string[], from: number, max = Number.POSITIVE_INFINITY): number {
   let i = from;
@@ -190,7 +210,11 @@ function entity(
     parts.push({
       type,
       headers,
-      body: decodeBody(lines.slice(i, j), headers['content-transfer-encoding']),
+      body: textInCharset(
+        decodeBody(lines.slice(i, j), headers['content-transfer-encoding']),
+        type,
+        headers['content-type'],
+      ),
       nested,
     });
   return j;
@@ -232,4 +256,31 @@ export function rescueParts(lines: readonly string[], type: string): Part[] {
     i = j - 1;
   }
   return out;
+}
+
+const MESSAGE_ID_LINE = /^message-id:\s*(<[^<>\s]{1,250}>)?/i;
+
+/**
+ * The Message-IDs of the message a report returns (its message/rfc822 or
+ * text/rfc822-headers part, or the copy after a notice's text): every `Message-ID:` field
+ * below the report's own header, the value on the line or the next one. At most 10.
+ */
+export function returnedMessageIds(scanned: Scanned): string[] {
+  const own = (scanned.headers['message-id'] ?? '').trim();
+  const found = new Set<string>();
+  const scan = (lines: readonly string[], from: number) => {
+    for (let i = from; i < lines.length && found.size < 10; i++) {
+      const m = MESSAGE_ID_LINE.exec(lines[i]!);
+      if (!m) continue;
+      const id = m[1] ?? /^\s+(<[^<>\s]{1,250}>)/.exec(lines[i + 1] ?? '')?.[1];
+      if (id && id !== own) found.add(id);
+    }
+  };
+  const top = scanned.lines.findIndex((l) => l.trim() === '');
+  scan(scanned.lines, top < 0 ? scanned.lines.length : top);
+  // Parts the transfer encoding hid from the raw lines (a base64 text/rfc822-headers).
+  for (const part of scanned.parts)
+    if (/base64|quoted/i.test(part.headers['content-transfer-encoding'] ?? ''))
+      scan(part.body.split('\n'), 0);
+  return [...found];
 }

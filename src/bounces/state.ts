@@ -14,7 +14,10 @@ export type BounceRecords = Record<string, BounceRecord>;
 
 export class BounceState {
   readonly file: string;
-  constructor(stateDir: string, list: string) {
+  constructor(
+    stateDir: string,
+    readonly list: string,
+  ) {
     this.file = join(stateDir, 'bounces', `${safeName(list)}.json`);
   }
 

@@ -4,15 +4,17 @@
  * and order of the YAML kept.
  */
 import { parseArgs } from 'node:util';
+import { bounceColumns, readBounceStatus } from '../bounces/status.ts';
 import { memberStoreOf } from '../config/build.ts';
 import { openConfig, printProblems } from '../config/open.ts';
+import { normalizeAddress } from '../mail/address.ts';
 import { type MemberPatch, OPTION_NAMES } from '../members/store.ts';
 import { EX } from './exit-codes.ts';
 
 export const usage = `usage: malist members <command> --list NAME [ADDRESS] [options]
 
 commands:
-  list                        members and their options
+  list                        members, their options and bounce standing (score, last, probe, reason)
   add ADDRESS [--digest]      add a member (no confirmation: you are the admin)
   remove ADDRESS              remove a member
   set ADDRESS OPTION on|off   OPTION: digest, nomail, notmetoo, moderate
@@ -65,15 +67,23 @@ export default async function members(argv: string[]): Promise<number> {
 
   try {
     switch (command) {
-      case 'list':
+      case 'list': {
+        const bounces = await readBounceStatus(
+          config.main!.state_dir,
+          list.name,
+          list.settings.bounces,
+        );
         for (const m of await store.list()) {
           const flags = [
             ...OPTION_NAMES.filter((o) => m[o]),
             ...(m.nomail_reason ? [`(${m.nomail_reason})`] : []),
           ];
-          process.stdout.write(`${m.address}${flags.length ? `\t${flags.join(' ')}` : ''}\n`);
+          const standing = bounceColumns(bounces.get(normalizeAddress(m.address)));
+          const columns = [flags.join(' '), standing].filter(Boolean).join('\t');
+          process.stdout.write(`${m.address}${columns ? `\t${columns}` : ''}\n`);
         }
         return EX.OK;
+      }
       case 'add':
         if (!address) break;
         process.stdout.write(

@@ -9,7 +9,8 @@ import { writeFileDurable } from '../state/durable.ts';
 import { safeName } from '../state/safe-name.ts';
 
 export interface RequestMemo {
-  replies: Array<{ to: string; raw: Buffer }>;
+  /** `from` (envelope sender) and `key`, when the producer chose them (bounce probes). */
+  replies: Array<{ to: string; raw: Buffer; from?: string; key?: string }>;
   /** Tokens to consume once the memo is safe. */
   consume: string[];
 }
@@ -24,11 +25,11 @@ export class RequestMemoStore {
   async get(list: string, key: string): Promise<RequestMemo | undefined> {
     try {
       const data = JSON.parse(await readFile(this.path(list, key), 'utf8')) as {
-        replies: Array<{ to: string; raw: string }>;
+        replies: Array<{ to: string; raw: string; from?: string; key?: string }>;
         consume: string[];
       };
       return {
-        replies: data.replies.map((r) => ({ to: r.to, raw: Buffer.from(r.raw, 'base64') })),
+        replies: data.replies.map((r) => ({ ...r, raw: Buffer.from(r.raw, 'base64') })),
         consume: data.consume,
       };
     } catch (error) {
@@ -40,7 +41,7 @@ export class RequestMemoStore {
 
   async put(list: string, key: string, memo: RequestMemo): Promise<void> {
     const data = {
-      replies: memo.replies.map((r) => ({ to: r.to, raw: r.raw.toString('base64') })),
+      replies: memo.replies.map((r) => ({ ...r, raw: r.raw.toString('base64') })),
       consume: memo.consume,
     };
     await writeFileDurable(this.path(list, key), JSON.stringify(data));

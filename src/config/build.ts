@@ -418,7 +418,10 @@ export function buildFetchers(plans: Plans, stateDir: string): Fetcher[] {
 export function buildDistributors(
   plans: Plans,
   reactorList: Reactor[],
-  queueHooks: Pick<QueueDistributorOptions, 'onRecipientFailed' | 'personalise'> = {},
+  queueHooks: Pick<
+    QueueDistributorOptions,
+    'onRecipientFailed' | 'personalise' | 'sender' | 'onDelivered'
+  > = {},
 ): Distributor[] {
   return plans.distributors.map((p) =>
     instantiate<Distributor>(p, p.type === 'queue' ? { reactors: reactorList, ...queueHooks } : {}),

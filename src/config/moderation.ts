@@ -9,7 +9,7 @@ import type { ListSettings } from '../list/settings.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import type { ModerationContext } from '../moderation/held.ts';
 import { createModerationHandler } from '../moderation/tokens.ts';
-import type { Notice, NoticeSender } from '../notices/compose.ts';
+import { type Notice, NoticeRefused, type NoticeSender } from '../notices/compose.ts';
 import { noticeOutlet } from '../notices/list-notices.ts';
 import createNotifyModerators, {
   type NotifyModeratorsOptions,
@@ -19,9 +19,10 @@ import type { TokenStore } from '../state/tokens.ts';
 import type { Distributor, ListMail, Processor, Reactor } from '../types.ts';
 
 /** A notice as a ListMail for a distributor: one recipient, the list's bounce address as sender. */
-export function noticeMail(notice: Notice, list?: string): ListMail {
+export function noticeMail(notice: Notice, list = notice.list): ListMail {
   return {
     ...createListMail(notice.raw, { fetcher: 'malist-notice', id: notice.to }),
+    ...(notice.key ? { key: notice.key } : {}),
     ml_sender: notice.from,
     ml_send_to: [notice.to],
     ml_list_name: list,
@@ -35,9 +36,7 @@ export function distributorSender(distributors: Distributor[]): NoticeSender {
       const report = await distributor.distribute(noticeMail(notice));
       const failed = report.results.find((r) => r.status === 'failed');
       if (failed)
-        throw new Error(
-          `notice to ${notice.to} refused by ${failed.distributor}: ${failed.response ?? failed.code ?? ''}`,
-        );
+        throw new NoticeRefused(notice.to, failed.code, failed.response ?? '', failed.distributor);
     }
   };
 }

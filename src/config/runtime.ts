@@ -5,8 +5,9 @@
  *
  * 1. the installation secret and the token store (subscriptions, held posts, one-click);
  * 2. the lists' pipelines (single-list) with their member stores, and the reactors;
- * 3. the configured distributors (the queue with its personaliser, and a hook that records a
- *    5xx at a later queue run as a bounce, with the notice sent through that same queue);
+ * 3. the configured distributors (the queue with its personaliser, its VERP senders with
+ *    cookies, a hook that records a 5xx at a later queue run as a bounce, with the notice
+ *    sent through that same queue, and one that puts later deliveries in the sent index);
  * 4. the notice sender over those distributors, and moderation (notices to posters and
  *    moderators, the `moderate` token kind);
  * 5. the request and bounce handlers of each list's addresses, the refusal recording around
@@ -28,6 +29,7 @@ import type { LoadedConfig } from './load.ts';
 import { distributorSender, wireModeration } from './moderation.ts';
 import { listPersonaliser } from './personalise.ts';
 import { deliveryServices, listHandlers, tokenStore } from './services.ts';
+import { listVerpSender } from './verp.ts';
 
 export interface ListRuntime {
   /** malist.yaml's state_dir. */
@@ -100,10 +102,12 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const lists = plans.lists.map(buildList);
   const byName = new Map(lists.map((l) => [l.list.name, l]));
   const settings = lists.map((l) => l.list);
-  const services = deliveryServices(settings, stateDir);
+  const services = deliveryServices(settings, stateDir, secret);
   const outlets = buildDistributors(plans, configured, {
     onRecipientFailed: (event, self) => services.queueRefusals(distributorSender([self]))(event),
     personalise: listPersonaliser(plans, secret),
+    sender: listVerpSender(settings, secret),
+    onDelivered: services.queueDelivered,
   });
   const send = distributorSender(outlets);
   const moderation = wireModeration({

@@ -41,6 +41,8 @@ const bounces = z.strictObject({
   daily_cap: z.number().positive().optional(),
   quiet_days: nonNegative.optional(),
   half_life_days: z.number().positive().optional(),
+  /** Days a probe has to bounce before it counts as delivered. @default 7 */
+  probe_days: z.number().positive().optional(),
 });
 
 /** Digests (src/digest/send.ts). */
@@ -75,6 +77,10 @@ const listDefaults = {
   confirm_hours: z.number().positive().optional(),
   templates: templates.optional(),
   bounces: bounces.optional(),
+  /** VERP with a cookie per member (one transaction each); false: batched. @default true */
+  verp: z.boolean().optional(),
+  /** Between the bounce address's local part and the VERP part. @default + */
+  verp_delimiter: z.enum(['+', '-']).optional(),
   digest: digest.optional(),
   /** Who may post. @default members */
   posting: z.enum(POSTING).optional(),
@@ -198,4 +204,7 @@ export const KEY_HINTS: Record<string, string> = {
   policy: 'the key is posting:',
   state: 'the key is state_dir:',
   processors: 'the key is pipeline: (a list of unit names)',
+  verp: 'VERP is a list setting (on by default, with a cookie): write verp: false in lists/NAME.yaml or under defaults: to batch; remove it here',
+  verp_delimiter:
+    'the VERP delimiter is a list setting: write verp_delimiter in lists/NAME.yaml or under defaults:',
 };

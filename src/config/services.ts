@@ -11,6 +11,7 @@ import {
   recordRefusal,
   withRefusalRecording,
 } from '../bounces/refusals.ts';
+import { SentIndex } from '../bounces/sent-index.ts';
 import type { ConfirmHandlers } from '../commands/confirm-handlers.ts';
 import createRequestHandler from '../commands/request.ts';
 import createDigestCollector, { type DigestListOptions } from '../digest/collector.ts';
@@ -19,7 +20,7 @@ import type { MemberStore } from '../members/store.ts';
 import { createOwnerHandler } from '../moderation/owner.ts';
 import type { NoticeSender } from '../notices/compose.ts';
 import type { ListAddressHandlers } from '../processors/many-lists.ts';
-import type { RecipientFailure } from '../queue/queue.ts';
+import type { DeliveredEvent, RecipientFailure } from '../queue/queue.ts';
 import { TokenStore } from '../state/tokens.ts';
 import type { Distributor } from '../types.ts';
 
@@ -51,6 +52,8 @@ export interface DeliveryServices {
    * counts as a bounce like one refused at once (same key, so never twice).
    */
   queueRefusals(send?: NoticeSender): (event: RecipientFailure) => Promise<void>;
+  /** For the queue's `onDelivered`: members a later queue run delivered to go into the sent index. */
+  queueDelivered(event: DeliveredEvent): Promise<void>;
 }
 
 /** Where the installation's pending confirmations live. */
@@ -65,29 +68,49 @@ function served(lists: ListSettings[]): Array<ListSettings & { member_store: Mem
   );
 }
 
-/** The refusal recorder and the digest collector of `lists`. */
-export function deliveryServices(lists: ListSettings[], stateDir: string): DeliveryServices {
+/** The refusal recorder, the sent index and the digest collector of `lists`. */
+export function deliveryServices(
+  lists: ListSettings[],
+  stateDir: string,
+  secret: Buffer,
+): DeliveryServices {
   const refusalLists: RefusalRecordingOptions['lists'] = {};
   const digestLists: Record<string, DigestListOptions> = {};
   for (const list of served(lists)) {
     const store = list.member_store;
-    refusalLists[list.name] = { list, store, state_dir: stateDir, ...list.bounces };
+    refusalLists[list.name] = {
+      list,
+      store,
+      state_dir: stateDir,
+      ...list.bounces,
+      ...(list.templates ? { templates: list.templates } : {}),
+    };
     digestLists[list.name] = { list, members: store, ...list.digest };
   }
+  const recording = (send?: NoticeSender) => ({
+    lists: refusalLists,
+    secret,
+    ...(send ? { send } : {}),
+  });
+  const index = new SentIndex(stateDir);
   return {
     recordRefusals: (inner, send) =>
-      withRefusalRecording(inner, { lists: refusalLists, ...(send ? { send } : {}) }),
+      withRefusalRecording(inner, { ...recording(send), state_dir: stateDir }),
     digestCollector: (send) =>
       createDigestCollector({ state_dir: stateDir, lists: digestLists, send }),
     queueRefusals: (send) => async (event) => {
       if (event.reason !== 'refused' || !event.list || !event.key) return;
-      await recordRefusal(
-        { lists: refusalLists, ...(send ? { send } : {}) },
-        event.list,
-        event.recipient,
-        `${event.key}:${event.recipient}`,
-        { code: event.code, text: event.response },
-      );
+      await recordRefusal(recording(send), {
+        list: event.list,
+        recipient: event.recipient,
+        mailKey: event.key,
+        ...(event.code !== undefined ? { code: event.code } : {}),
+        ...(event.response !== undefined ? { text: event.response } : {}),
+      });
+    },
+    queueDelivered: async (event) => {
+      if (!event.list || !event.messageId || !refusalLists[event.list]) return;
+      await index.record(event.list, event.messageId, event.recipients, Date.now());
     },
   };
 }
@@ -113,6 +136,7 @@ export function listHandlers(
       bounces: createBounceHandler(list, {
         store,
         state_dir: options.stateDir,
+        secret: options.secret,
         ...list.bounces,
         ...(list.templates ? { templates: list.templates } : {}),
       }),
@@ -127,6 +151,6 @@ export function buildListServices(options: ListServicesOptions): ListServices {
   const tokens = options.tokens ?? tokenStore(options.stateDir, options.secret);
   return {
     handlers: listHandlers({ ...options, tokens }),
-    ...deliveryServices(options.lists, options.stateDir),
+    ...deliveryServices(options.lists, options.stateDir, options.secret),
   };
 }

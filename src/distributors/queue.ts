@@ -38,6 +38,10 @@ export interface QueueDistributorOptions extends QueueOptions {
   onRecipientFailed?(event: RecipientFailure, self: Distributor): void | Promise<void>;
   /** Each recipient's own bytes for a list that needs them (see QueueDeps). */
   personalise?: QueueDeps['personalise'];
+  /** Each recipient's own envelope sender (VERP with cookies; see QueueDeps). */
+  sender?: QueueDeps['sender'];
+  /** Told of recipients later queue runs delivered (the sent index; see QueueDeps). */
+  onDelivered?: QueueDeps['onDelivered'];
   /** A transport instead of `smtp` (tests, LMTP, another queue). */
   transport?: Transport;
   /** The clock (ms), for tests. @default Date.now */
@@ -75,6 +79,8 @@ export default function createQueueDistributor(
       ? { onRecipientFailed: (event: RecipientFailure) => onRecipientFailed(event, distributor) }
       : {}),
     ...(options.personalise ? { personalise: options.personalise } : {}),
+    ...(options.sender ? { sender: options.sender } : {}),
+    ...(options.onDelivered ? { onDelivered: options.onDelivered } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   const distributor: Distributor & { queue: Queue } = {

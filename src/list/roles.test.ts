@@ -22,7 +22,22 @@ describe('addressRole', () => {
     ['red-confirm+nonsense@list.example', { role: 'request' }],
     ['red-bounces@list.example', { role: 'bounces' }],
     ['red-owner@list.example', { role: 'owner' }],
-    ['red-bounces+alice=example.com@list.example', { role: 'bounces', verp: 'alice@example.com' }],
+    [
+      'red-bounces+alice=example.com@list.example',
+      { role: 'bounces', verp: { recipient: 'alice@example.com' } },
+    ],
+    [
+      'red-bounces+Alice=Example.com+K7Q2M4X6ZA@list.example',
+      { role: 'bounces', verp: { recipient: 'alice@example.com', cookie: 'k7q2m4x6za' } },
+    ],
+    [
+      'red-bounces+alice+news=example.com+k7q2m4x6za@list.example',
+      { role: 'bounces', verp: { recipient: 'alice+news@example.com', cookie: 'k7q2m4x6za' } },
+    ],
+    [
+      'red-bounces+abcdefghijklmnop+k7q2m4x6za@list.example',
+      { role: 'bounces', verp: { token: 'abcdefghijklmnop', cookie: 'k7q2m4x6za' } },
+    ],
   ])('%s', (address, want) => {
     expect(addressRole(red, address)).toEqual(want);
   });
@@ -42,8 +57,16 @@ describe('addressRole', () => {
     const list = { ...red, bounce_address: 'bounces@mx.example' };
     expect(addressRole(list, 'bounces+bob=example.org@mx.example')).toEqual({
       role: 'bounces',
-      verp: 'bob@example.org',
+      verp: { recipient: 'bob@example.org' },
     });
     expect(addressRole(list, 'red-bounces@list.example')).toBeUndefined();
+  });
+
+  it('reads the VERP form of a list whose delimiter is "-"', () => {
+    const list = { ...red, verp_delimiter: '-' as const };
+    expect(addressRole(list, 'red-bounces-mary-jo=example.org-k7q2m4x6za@list.example')).toEqual({
+      role: 'bounces',
+      verp: { recipient: 'mary-jo@example.org', cookie: 'k7q2m4x6za' },
+    });
   });
 });

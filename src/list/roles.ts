@@ -2,20 +2,24 @@
  * The addresses of a list and what each is for (pure): the posting address; the request
  * address and its friends (LIST-request@, LIST-join@, LIST-leave@, LIST-subscribe@,
  * LIST-unsubscribe@, LIST+subscribe@, LIST+unsubscribe@, LIST-confirm+TOKEN@) for mail
- * commands; the bounce address, plain or VERP (LIST-bounces+alice=example.com@); the owner
- * address (LIST-owner@), whose mail goes to the people who run the list.
+ * commands; the bounce address, plain or VERP (LIST-bounces+alice=example.com+COOKIE@,
+ * LIST-bounces+TOKEN+COOKIE@, and the old LIST-bounces+alice=example.com@ without a cookie,
+ * which the bounce handler logs and does not count). Whether a cookie is good is the bounce
+ * handler's business: it needs the secret and the member records. The owner address
+ * (LIST-owner@): its mail goes to the people who run the list.
  */
 
 import { normalizeAddress } from '../mail/address.ts';
-import { verpRecipient } from '../mail/verp.ts';
+import { type VerpParts, verpDecode } from '../mail/verp.ts';
 import { bounceAddress, ownerAddress } from './addresses.ts';
 import type { Command } from './commands.ts';
 import type { ListSettings } from './settings.ts';
+import { verpDelimiter } from './verp.ts';
 
 export type AddressRole =
   | { role: 'post' }
   | { role: 'request'; command?: Command }
-  | { role: 'bounces'; verp?: string }
+  | { role: 'bounces'; verp?: VerpParts }
   | { role: 'owner' };
 
 const TOKEN = /^[0-9a-f]{32}-[0-9a-f]{24}$/;
@@ -46,8 +50,10 @@ export function addressRole(list: ListSettings, address: string): AddressRole | 
   const bounces = normalizeAddress(bounceAddress(list));
   if (normal === bounces) return { role: 'bounces' };
   if (normal === normalizeAddress(ownerAddress(list))) return { role: 'owner' };
-  const verp = verpRecipient(bounces, normal);
-  if (verp && normalizeAddress(verp)) return { role: 'bounces', verp: normalizeAddress(verp) };
+  const verp = verpDecode(bounces, normal, verpDelimiter(list));
+  if (verp?.token) return { role: 'bounces', verp };
+  const recipient = normalizeAddress(verp?.recipient ?? '');
+  if (verp && recipient) return { role: 'bounces', verp: { ...verp, recipient } };
   const at = listAddress.lastIndexOf('@');
   const local = listAddress.slice(0, at);
   const domain = listAddress.slice(at);

@@ -29,6 +29,15 @@ export interface ListSettings {
   /** The envelope sender of distributed mail. @default LOCAL-bounces@DOMAIN */
   bounce_address?: string;
   /**
+   * VERP: each member's copy goes out from its own bounce address with a cookie
+   * (LOCAL-bounces+alice=example.com+COOKIE@DOMAIN, list/verp.ts), so a bounce names its
+   * member whatever the bouncing system wrote. `false`: one shared sender, batched
+   * transactions, and bounces attributed by the parser and the sent index. @default true
+   */
+  verp?: boolean;
+  /** The character between the bounce address's local part and what VERP adds: `+` or `-`. @default '+' */
+  verp_delimiter?: '+' | '-';
+  /**
    * The moderators' password for pre-approved posts (an `Approved:` header). Resolved by the
    * config loader from `moderator_password_env` / `moderator_password_file`, never in YAML.
    */
@@ -116,6 +125,11 @@ export interface BounceSettings {
   quiet_days?: number;
   /** Once fading, days after which the score has halved. @default 7 */
   half_life_days?: number;
+  /**
+   * At the threshold the member is probed first; a probe that has not bounced after this
+   * many days has passed (the score starts again from 0). @default 7
+   */
+  probe_days?: number;
 }
 
 /** Digests of a list (used by src/digest/send.ts). */

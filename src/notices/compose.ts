@@ -14,10 +14,27 @@ export interface Notice {
   from: string;
   to: string;
   raw: Buffer;
+  /** The list the notice speaks for: a later refusal of it is that list's to record. */
+  list?: string;
+  /** Its key, when the sender chose one (a bounce probe, so its refusal is recognised). */
+  key?: string;
 }
 
 /** Where notices go out: wired by the config to the configured distributor. */
 export type NoticeSender = (notice: Notice) => Promise<void>;
+
+/** A notice the mail server refused (5xx): what a NoticeSender throws for it. */
+export class NoticeRefused extends Error {
+  constructor(
+    readonly recipient: string,
+    readonly code: number | undefined,
+    readonly response: string,
+    by: string,
+  ) {
+    super(`notice to ${recipient} refused by ${by}: ${response || code || ''}`);
+    this.name = 'NoticeRefused';
+  }
+}
 
 export interface NoticeSpec {
   /** Envelope sender. */

@@ -6,9 +6,9 @@
  *
  * A list's other addresses route to its handlers (`handlers`, by list name): mail to
  * LIST-request@, LIST-join@, LIST-leave@, LIST+subscribe@, … to the request handler
- * (commands), mail to LIST-bounces@ and LIST-bounces+alice=example.com@ (VERP) to the
- * bounce handler, mail to LIST-owner@ to the owner handler. A handler returns the mail it
- * produces (replies, notices, forwards) as copies.
+ * (commands), mail to LIST-bounces@ and its VERP forms (LIST-bounces+alice=example.com+COOKIE@)
+ * to the bounce handler, mail to LIST-owner@ to the owner handler. A handler returns the
+ * mail it produces (replies, notices, forwards) as copies.
  */
 
 import { Discard, Hold, isSignal, Reject, type Signal } from '../errors.ts';
@@ -16,6 +16,7 @@ import type { Command } from '../list/commands.ts';
 import { type AddressRole, addressRole } from '../list/roles.ts';
 import { addressesIn, normalizeAddress } from '../mail/address.ts';
 import { cloneListMail } from '../mail/list-mail.ts';
+import type { VerpParts } from '../mail/verp.ts';
 import type { ListMail, Processor } from '../types.ts';
 import type { SingleList } from './single-list.ts';
 
@@ -23,8 +24,8 @@ import type { SingleList } from './single-list.ts';
 export interface ListAddressHandlers {
   /** Mail commands; `command` is what the address itself says (join, leave, confirm+TOKEN). */
   request?: { handle(mail: ListMail, command?: Command): Promise<ListMail[]> };
-  /** Bounces; `verp` is the member decoded from a VERP bounce address. */
-  bounces?: { handle(mail: ListMail, verp?: string): Promise<ListMail[]> };
+  /** Bounces; `verp` is what a VERP bounce address says (member or token, and cookie). */
+  bounces?: { handle(mail: ListMail, verp?: VerpParts): Promise<ListMail[]> };
   /** Mail to LIST-owner@: on to the people who run the list. */
   owner?: { handle(mail: ListMail): Promise<ListMail[]> };
 }

@@ -70,6 +70,29 @@ export interface QueueDeps {
     entry: { id: string; list?: string },
     raw: Buffer,
   ): ((recipient: string) => Buffer) | undefined;
+  /**
+   * For an entry whose recipients each get their own envelope sender (a list's VERP
+   * addresses with cookies): what makes it, or undefined for the entry's one sender.
+   * Asked once per delivery round.
+   */
+  sender?(entry: {
+    id: string;
+    list?: string;
+    sender: string;
+  }): ((recipient: string) => string) | undefined;
+  /**
+   * Told of the recipients a later round (a queue run) delivered, for the sent index; a
+   * failure here is the hook's own business and never the delivery's.
+   */
+  onDelivered?(event: DeliveredEvent): void | Promise<void>;
+}
+
+/** Recipients of one entry the server took (250) in one round. */
+export interface DeliveredEvent {
+  entryId: string;
+  list?: string;
+  messageId?: string;
+  recipients: string[];
 }
 
 export interface RecipientFailure {

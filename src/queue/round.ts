@@ -68,6 +68,7 @@ export async function deliverClaim(
   const { envelope, raw } = entry;
   try {
     const { round, failed } = await runRound(ctx, claim, envelope, raw, force);
+    await reportDelivered(ctx, envelope, round);
     crashPoint('queue.before-envelope-update');
     const finished = pending(envelope).length === 0;
     // A finished entry's envelope goes to its done record; the copy in the claim would be
@@ -81,6 +82,26 @@ export async function deliverClaim(
     // The sent-log already holds what the server settled; the rest is tried again later.
     await releaseClaim(ctx.layout, claim).catch(() => {});
     throw error;
+  }
+}
+
+/** Tells `onDelivered` who this round delivered to; its failure is not the round's. */
+async function reportDelivered(
+  ctx: QueueContext,
+  envelope: Envelope,
+  round: RecipientResult[],
+): Promise<void> {
+  const recipients = round.filter((r) => r.status === 'delivered').map((r) => r.recipient);
+  if (!ctx.deps.onDelivered || recipients.length === 0) return;
+  try {
+    await ctx.deps.onDelivered({
+      entryId: envelope.id,
+      ...(envelope.list ? { list: envelope.list } : {}),
+      ...(envelope.message_id ? { messageId: envelope.message_id } : {}),
+      recipients,
+    });
+  } catch {
+    // The sent index is a help for bounce attribution, never a reason to resend.
   }
 }
 
@@ -162,10 +183,9 @@ async function sendLogged(
     ...(envelope.message_id ? { message_id: envelope.message_id } : {}),
     ...(envelope.list ? { list: envelope.list } : {}),
   });
-  const personalise = ctx.deps.personalise?.(
-    { id: envelope.id, ...(envelope.list ? { list: envelope.list } : {}) },
-    raw,
-  );
+  const entry = { id: envelope.id, ...(envelope.list ? { list: envelope.list } : {}) };
+  const personalise = ctx.deps.personalise?.(entry, raw);
+  const senderFor = ctx.deps.sender?.({ ...entry, sender: envelope.sender });
   // Appends are chained: transactions finish concurrently, the log stays whole.
   let chain = Promise.resolve();
   try {
@@ -174,6 +194,7 @@ async function sendLogged(
       to: batch,
       raw,
       ...(personalise ? { personalise } : {}),
+      ...(senderFor ? { senderFor } : {}),
       ...(envelope.message_id ? { messageId: envelope.message_id } : {}),
       onTransaction: (settled) => {
         chain = chain.then(async () => {

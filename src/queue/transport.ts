@@ -25,6 +25,12 @@ export interface SendJob {
    * unsubscribe URL): one transaction per recipient, its bytes made just before it is sent.
    */
   personalise?(recipient: string): Buffer;
+  /**
+   * Each recipient's own envelope sender (a list's VERP address with its cookie): one
+   * transaction per recipient. Made by the caller, who holds the secret; a transport only
+   * uses it, and never encodes a sender again.
+   */
+  senderFor?(recipient: string): string;
 }
 
 export interface Transport {

@@ -200,14 +200,18 @@ function screen(job: BulkJob): {
 /**
  * One transaction per recipient when each has its own bytes or its own sender (VERP), else
  * up to `perTransaction` recipients each; shared bytes are prepared once for all of them.
+ * A job's own `senderFor` (a list's VERP addresses with cookies) wins over the transport's
+ * `verp`, so no sender is ever encoded twice.
  */
 function transactionsOf(job: BulkJob, sendable: string[], settings: BulkSettings): Transaction[] {
   const personalise = job.personalise;
   const shared = personalise ? undefined : preparedBodyOf(job.raw);
-  const senderFor = (r: string) =>
-    settings.verp ? verpAddress(job.from, r, settings.delimiter) : job.from;
-  if (personalise) return sendable.map((r) => personalTransaction(senderFor(r), r, personalise));
-  if (settings.verp) return sendable.map((r) => ({ from: senderFor(r), to: [r], body: shared! }));
+  const senderFor =
+    job.senderFor ??
+    (settings.verp ? (r: string) => verpAddress(job.from, r, settings.delimiter) : undefined);
+  const from = (r: string) => senderFor?.(r) ?? job.from;
+  if (personalise) return sendable.map((r) => personalTransaction(from(r), r, personalise));
+  if (senderFor) return sendable.map((r) => ({ from: from(r), to: [r], body: shared! }));
   return chunk(sendable, settings.perTransaction).map((to) => ({
     from: job.from,
     to,

@@ -99,13 +99,16 @@ export function createSmtpTransport(options: SmtpOptions = {}): Transport {
     name,
     async send(job: SendJob): Promise<RecipientResult[]> {
       const unique = [...new Map(job.to.map((r) => [r.toLowerCase(), r])).values()];
+      // A job's own senderFor (a list's VERP with cookies) wins: nothing is encoded twice.
+      const senderFor =
+        job.senderFor ??
+        (o.verp ? (r: string) => verpAddress(job.from, r, o.verp_delimiter) : undefined);
       const batches =
-        o.verp || job.personalise
+        senderFor || job.personalise
           ? unique.map((r) => [r])
           : chunk(unique, o.max_recipients_per_transaction);
       const done = await mapLimited(batches, o.max_connections, async (batch) => {
-        const from =
-          o.verp && batch[0] ? verpAddress(job.from, batch[0], o.verp_delimiter) : job.from;
+        const from = senderFor && batch[0] ? senderFor(batch[0]) : job.from;
         const raw = job.personalise && batch[0] ? job.personalise(batch[0]) : job.raw;
         const results = await transaction(from, batch, raw);
         await job.onTransaction?.(results);

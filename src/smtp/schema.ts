@@ -1,6 +1,8 @@
 /**
  * SMTP settings as written in YAML (a `servers:` entry, the queue's `smtp:`, `type: smtp`),
- * checked up front; the output is the options of smtp/server-options.ts.
+ * checked up front; the output is the options of smtp/server-options.ts. VERP is not an SMTP
+ * setting here: a list's VERP addresses carry a cookie made with the installation secret,
+ * so the queue gives each transaction its sender (`verp:` in the list, config/verp.ts).
  */
 import { z } from 'zod';
 
@@ -27,8 +29,6 @@ export const smtpSchema = z
     max_connections: z.number().int().positive().optional(),
     max_recipients_per_transaction: z.number().int().positive().optional(),
     max_messages_per_connection: z.number().int().positive().optional(),
-    verp: z.boolean().optional(),
-    verp_delimiter: z.string().length(1).optional(),
     connection_timeout_ms: z.number().int().positive().optional(),
     greeting_timeout_ms: z.number().int().positive().optional(),
     socket_timeout_ms: z.number().int().positive().optional(),

@@ -39,7 +39,11 @@ export interface SmtpFanoutOptions {
   max_recipients_per_transaction?: number;
   /** Transactions per connection before it is replaced. @default 10000 */
   max_messages_per_connection?: number;
-  /** Personalised mode: one transaction per recipient, sender `local+rcpt=domain@domain`. @default false */
+  /**
+   * Plain VERP for API callers: one transaction per recipient, sender
+   * `local+rcpt=domain@domain`, no cookie. A job's own `senderFor` (a list's VERP with
+   * cookies, made by the queue) wins over it. Not a YAML setting. @default false
+   */
   verp?: boolean;
   /** The character between the bounce address's local part and the recipient. @default '+' */
   verp_delimiter?: string;

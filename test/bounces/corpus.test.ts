@@ -14,7 +14,8 @@ const BOUNCES: Record<
   { address: string; class: 'hard' | 'soft'; action?: string; count?: number; format?: string }
 > = {
   '045-dsn-via-list-list-id.eml': { address: 'jangel1@cougar.noc.ucla.edu', class: 'soft' },
-  '046-dsn-truncated-boundary-two-to.eml': { address: 'scoffman@wellpartner.com', class: 'hard' },
+  // 5.4.6 "Too many hops": a routing loop at the member's end, not a dead address (severity.ts).
+  '046-dsn-truncated-boundary-two-to.eml': { address: 'scoffman@wellpartner.com', class: 'soft' },
   '047-dsn-amavis-many-recipients.eml': { address: 'xxxxxxx@dot.ca.gov', class: 'soft', count: 11 },
   '048-dsn-amazonses.eml': { address: 'xxxx@xxxx.com', class: 'hard' },
   '049-dsn-fastmail-postfix-arc.eml': {

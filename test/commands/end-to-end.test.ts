@@ -13,9 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import createBounceHandler from '../../src/bounces/handler.ts';
 import { withRefusalRecording } from '../../src/bounces/refusals.ts';
 import createRequestHandler from '../../src/commands/request.ts';
+import { distributorSender } from '../../src/config/moderation.ts';
 import createArchiveDistributor from '../../src/distributors/archive.ts';
 import createSmtpDistributor from '../../src/distributors/smtp.ts';
 import createImapFetcher from '../../src/fetchers/imap.ts';
+import { memberBounceAddress } from '../../src/list/verp.ts';
 import createYamlMemberStore from '../../src/members/yaml.ts';
 import { play } from '../../src/play.ts';
 import createManyLists from '../../src/processors/many-lists.ts';
@@ -26,6 +28,7 @@ import { hardBounce } from '../helpers/dsn.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
 
 const available = dovecotAvailable();
+const secret = Buffer.alloc(32, 5);
 
 describe.skipIf(!available)('membership by mail, end to end (Dovecot + SMTP)', () => {
   let dovecot: Dovecot;
@@ -80,6 +83,7 @@ describe.skipIf(!available)('membership by mail, end to end (Dovecot + SMTP)', (
           bounces: createBounceHandler(red.list, {
             store: store(),
             state_dir: join(dir, 'state'),
+            secret,
             threshold: 3,
             daily_cap: 3,
             owners: ['alice@example.test'],
@@ -93,6 +97,8 @@ describe.skipIf(!available)('membership by mail, end to end (Dovecot + SMTP)', (
       starttls: 'never',
     });
     const sender = withRefusalRecording(smtpOut, {
+      secret,
+      state_dir: join(dir, 'state'),
       lists: {
         red: {
           list: red.list,
@@ -100,11 +106,11 @@ describe.skipIf(!available)('membership by mail, end to end (Dovecot + SMTP)', (
           state_dir: join(dir, 'state'),
           threshold: 2,
           daily_cap: 2,
+          owners: ['alice@example.test'],
         },
       },
-      send: async (notice) => {
-        await dovecot.deliver(notice.to.split('@')[0]!, notice.raw);
-      },
+      // Notices and probes go out through the same SMTP server (relayed below, like posts).
+      send: distributorSender([smtpOut]),
     });
     const summary = await play({
       fetcher: createImapFetcher({
@@ -236,11 +242,20 @@ describe.skipIf(!available)('membership by mail, end to end (Dovecot + SMTP)', (
     expect(smtp.duplicates()).toEqual([]);
   }, 60_000);
 
-  it('a member whose posts bounce (DSNs to the VERP address) is set to nomail and told', async () => {
+  it('a member whose posts bounce (DSNs to the VERP address) is probed, then set to nomail and told', async () => {
     await store().add({ address: 'bob@example.test' });
+    const list = { name: 'red', address: 'red@example.test', members: [] };
+    const bobVerp = memberBounceAddress(list, secret, 'bob@example.test', Date.now());
+    // Forged: the VERP address without its cookie, and a report to the plain address naming
+    // a Message-ID the list never sent bob. Neither counts.
+    for (const to of ['red-bounces+bob=example.test@example.test', 'red-bounces@example.test'])
+      await dovecot.deliver(
+        'red',
+        hardBounce({ to, recipient: 'bob@example.test', n: `forged-${to}`, returned: '<x@y>' }),
+      );
     for (let i = 0; i < 3; i++) {
       const dsn = hardBounce({
-        to: 'red-bounces+bob=example.test@example.test',
+        to: bobVerp,
         recipient: 'bob@example.test',
         n: i,
         mta: 'mx.example.test',
@@ -252,11 +267,29 @@ describe.skipIf(!available)('membership by mail, end to end (Dovecot + SMTP)', (
       'red',
       mailFrom(
         'bob@example.test',
-        'red-bounces+bob=example.test@example.test',
+        bobVerp,
         'Out of office',
         'Back Monday',
         'Auto-Submitted: auto-replied\r\n',
       ),
+    );
+    await run();
+    // At the threshold bob is probed, not disabled: the probe has its own VERP cookie.
+    expect((await store().get('bob@example.test'))?.nomail).toBeUndefined();
+    const probe = smtp.accepted.find(
+      (m) => m.to.includes('bob@example.test') && /This message is a test/.test(m.raw.toString()),
+    );
+    expect(probe?.from).toMatch(/^red-bounces\+bob=example\.test\+[a-z2-7]{10}@example\.test$/);
+    expect(probe?.from).not.toBe(bobVerp);
+    // The probe bounces too.
+    await dovecot.deliver(
+      'red',
+      hardBounce({
+        to: probe!.from,
+        recipient: 'bob@example.test',
+        n: 'probe',
+        mta: 'mx.example.test',
+      }),
     );
     await run();
     expect(await store().get('bob@example.test')).toEqual({
@@ -267,12 +300,9 @@ describe.skipIf(!available)('membership by mail, end to end (Dovecot + SMTP)', (
     const told = await lastTo('bob');
     expect(told.subject).toBe('Your mail from the Red list is stopped');
     expect(told.text).toMatch(/set mail/);
-    // The notice is also a probe: its envelope sender is bob's VERP bounce address.
-    const notice = smtp.accepted.find(
-      (m) => m.to.includes('bob@example.test') && /stopped/.test(m.raw.toString()),
-    );
-    expect(notice?.from).toBe('red-bounces+bob=example.test@example.test');
-    expect((await lastTo('alice')).subject).toBe('bob@example.test set to nomail on Red (bounces)');
+    const owner = await lastTo('alice');
+    expect(owner.subject).toBe('bob@example.test set to nomail on Red (bounces)');
+    expect(owner.text).toMatch(/probe, VERP cookie/);
     // And bob gets no more posts.
     const before = (await inbox('bob')).length;
     await dovecot.deliver(
@@ -283,7 +313,7 @@ describe.skipIf(!available)('membership by mail, end to end (Dovecot + SMTP)', (
     expect(await inbox('bob')).toHaveLength(before);
   }, 60_000);
 
-  it('550 answers at delivery time count as bounces: after two, the member is on nomail and told', async () => {
+  it('550 answers at delivery time count as bounces: after two the member is probed; the probe is refused too, so nomail, and the owner is told', async () => {
     await store().add({ address: 'carol@example.test' });
     smtp.addRule({
       stage: 'rcpt',
@@ -303,6 +333,9 @@ describe.skipIf(!available)('membership by mail, end to end (Dovecot + SMTP)', (
       nomail: true,
       nomail_reason: 'bounce',
     });
-    expect((await lastTo('carol')).subject).toBe('Your mail from the Red list is stopped');
+    // Carol's own notice is refused like everything else to her; the owner hears of it.
+    const owner = await lastTo('alice');
+    expect(owner.subject).toBe('carol@example.test set to nomail on Red (bounces)');
+    expect(owner.text).toMatch(/refused at delivery/);
   }, 60_000);
 });

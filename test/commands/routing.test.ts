@@ -7,6 +7,7 @@ import createBounceHandler from '../../src/bounces/handler.ts';
 import { BounceState } from '../../src/bounces/state.ts';
 import createRequestHandler from '../../src/commands/request.ts';
 import { isSignal } from '../../src/errors.ts';
+import { memberBounceAddress } from '../../src/list/verp.ts';
 import { createListMail } from '../../src/mail/list-mail.ts';
 import createMemoryMemberStore from '../../src/members/memory.ts';
 import createManyLists from '../../src/processors/many-lists.ts';
@@ -36,7 +37,7 @@ async function setup() {
     handlers: {
       red: {
         request: createRequestHandler(red.list, { store, tokens, state_dir: dir }),
-        bounces: createBounceHandler(red.list, { store, state_dir: dir, threshold: 1 }),
+        bounces: createBounceHandler(red.list, { store, state_dir: dir, secret, threshold: 1 }),
       },
     },
   });
@@ -50,6 +51,7 @@ function mail(headers: string, body = 'hello\n'): ListMail {
   );
 }
 
+const secret = Buffer.alloc(32, 1);
 const asArray = (x: ListMail | ListMail[]) => (Array.isArray(x) ? x : [x]);
 
 describe('many-lists routing of request and bounce addresses', () => {
@@ -80,15 +82,21 @@ describe('many-lists routing of request and bounce addresses', () => {
     expect(out[0]!.header.get('Subject')).toBe('Help for the red list');
   });
 
-  it('VERP bounces go to the bounce handler with the member decoded', async () => {
+  it('VERP bounces go to the bounce handler with the member decoded (probe first)', async () => {
     const { router, store, dir } = await setup();
+    const red = { name: 'red', address: 'red@list.example', members: [] };
+    const to = memberBounceAddress(red, secret, 'alice@example.com', Date.now());
     const dsn = mail(
-      'To: red-bounces+alice=example.com@list.example\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"',
+      `To: ${to}\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"`,
       '--b\nContent-Type: text/plain\n\nfailed\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx\n\nFinal-Recipient: rfc822; alice@example.com\nAction: failed\nStatus: 5.1.1\n--b--\n',
     );
     const out = asArray(await router.process(dsn));
+    // At the threshold (1) alice is probed; she stays on until the probe bounces.
     expect(out.map((m) => m.ml_send_to![0])).toEqual(['alice@example.com']);
-    expect((await store.get('alice@example.com'))?.nomail).toBe(true);
+    expect(out[0]!.ml_sender).toMatch(
+      /^red-bounces\+alice=example\.com\+[a-z2-7]{10}@list\.example$/,
+    );
+    expect((await store.get('alice@example.com'))?.nomail).toBeUndefined();
     expect((await new BounceState(dir, 'red').get('alice@example.com'))?.count).toBe(1);
   });
 

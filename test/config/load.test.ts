@@ -111,6 +111,17 @@ describe('configuration errors name file:line:col, key, expected and fix', () =>
     ]);
   });
 
+  it('VERP is a list setting: verp under smtp is refused with where it goes; lists may turn it off', async () => {
+    const { lines } = await problems({
+      'malist.yaml':
+        'state_dir: state\ndistribute:\n  type: queue\n  dir: spool\n  smtp: { host: 127.0.0.1, verp: true }\n',
+      'lists/red.yaml': 'address: red@list.example.com\nverp: false\nverp_delimiter: "-"\n',
+    });
+    expect(lines).toEqual([
+      'malist.yaml:5:28 distribute.smtp.verp: queue: unknown key (fix: VERP is a list setting (on by default, with a cookie): write verp: false in lists/NAME.yaml or under defaults: to batch; remove it here)',
+    ]);
+  });
+
   it('a missing required key points at the mapping that lacks it', async () => {
     const { lines } = await problems({ 'lists/red.yaml': 'display_name: Red\nmembers: []\n' });
     expect(lines).toEqual([

@@ -9,6 +9,8 @@ export interface HardBounceOptions {
   n: number | string;
   /** The reporting MTA's domain. @default mx.example.org */
   mta?: string;
+  /** The Message-ID of the message it returns (a text/rfc822-headers part). */
+  returned?: string;
 }
 
 /** A hard bounce (5.1.1) for `recipient`, CRLF line ends. */
@@ -17,6 +19,7 @@ export function hardBounce({
   recipient,
   n,
   mta = 'mx.example.org',
+  returned,
 }: HardBounceOptions): string {
   return [
     `From: MAILER-DAEMON@${mta}`,
@@ -40,6 +43,16 @@ export function hardBounce({
     'Action: failed',
     'Status: 5.1.1',
     'Diagnostic-Code: smtp; 550 5.1.1 mailbox unavailable',
+    ...(returned
+      ? [
+          '--b',
+          'Content-Type: text/rfc822-headers',
+          '',
+          `To: ${recipient}`,
+          'Subject: a post',
+          `Message-ID: ${returned}`,
+        ]
+      : []),
     '--b--',
     '',
   ].join('\r\n');

@@ -8,6 +8,8 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSecret } from '../../src/commands/secret.ts';
+import { memberBounceAddress, probeBounceAddress } from '../../src/list/verp.ts';
 import { malist, tempConfig } from '../cli/run-malist.ts';
 import { hardBounce } from '../helpers/dsn.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
@@ -216,33 +218,53 @@ describe('membership and bounces through malist receive (maildir)', () => {
       ).toHaveLength(1);
   }, 60_000);
 
-  it('a DSN to LIST-bounces+alice=example.org@ counts; past the threshold alice is nomail', async () => {
+  it('a DSN to the VERP address of alice (with its cookie) counts; at the threshold a probe, whose bounce sets her to nomail', async () => {
     const dir = await tempConfig();
     const listFile = join(dir, 'lists/red.yaml');
     await writeFile(
       listFile,
       `${await readFile(listFile, 'utf8')}bounces:\n  threshold: 2\n  daily_cap: 2\n`,
     );
-    const dsn = (n: number) =>
-      hardBounce({
-        to: 'red-bounces+alice=example.org@list.example.com',
-        recipient: 'alice@example.org',
-        n,
-      });
-    // The MTA passes the VERP address as the envelope recipient (it used to answer 67).
-    const first = await receive(dir, dsn(1), [
-      '--recipient',
-      'red-bounces+alice=example.org@list.example.com',
-    ]);
+    // The installation secret `malist receive` will use (made on first use, kept).
+    const secret = await loadSecret(join(dir, 'state'));
+    const red = { name: 'red', address: 'red@list.example.com', members: [] };
+    const verp = memberBounceAddress(red, secret, 'alice@example.org', Date.now());
+    const dsn = (n: number | string, to = verp) =>
+      hardBounce({ to, recipient: 'alice@example.org', n });
+    // Without the cookie (the old form, or a forger's), nothing counts.
+    const forged = await receive(
+      dir,
+      dsn('forged', 'red-bounces+alice=example.org@list.example.com'),
+    );
+    expect(forged.code, forged.stderr).toBe(0);
+    expect(forged.stderr).toMatch(/not counted: a VERP address without a cookie/);
+    // The MTA passes the VERP address as the envelope recipient.
+    const first = await receive(dir, dsn(1), ['--recipient', verp]);
     expect(first.code, first.stderr).toBe(0);
     const state = JSON.parse(await readFile(join(dir, 'state/bounces/red.json'), 'utf8'));
     expect(state['alice@example.org']?.score).toBeGreaterThan(0);
-    expect(await readFile(listFile, 'utf8')).not.toMatch(/nomail/);
 
-    // The second hard bounce reaches the threshold of 2 (daily_cap 2: no clock games).
+    // The second hard bounce reaches the threshold of 2 (daily_cap 2: no clock games): a probe.
     const second = await receive(dir, dsn(2));
     expect(second.code, second.stderr).toBe(0);
+    expect(await readFile(listFile, 'utf8')).not.toMatch(/nomail/);
+    expect(
+      (await inbox(dir, 'alice@example.org')).some((m) => /This message is a test/.test(m)),
+    ).toBe(true);
+    const probe = JSON.parse(await readFile(join(dir, 'state/bounces/red.json'), 'utf8'))[
+      'alice@example.org'
+    ].probe;
+    const third = await receive(
+      dir,
+      dsn(3, probeBounceAddress(red, secret, 'alice@example.org', probe.nonce)),
+    );
+    expect(third.code, third.stderr).toBe(0);
     expect(await readFile(listFile, 'utf8')).toMatch(/alice@example\.org[\s\S]*nomail: true/);
+    // `malist members list` shows the standing.
+    const listed = await malist(['members', 'list', '--list', 'red', '--config', dir]);
+    expect(listed.stdout).toMatch(
+      /^alice@example\.org\tnomail \(bounce\)\tbounces=2 last=\d{4}-\d{2}-\d{2} reason="smtp; 550 5\.1\.1/m,
+    );
   }, 60_000);
 });
 

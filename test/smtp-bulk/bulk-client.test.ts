@@ -129,6 +129,14 @@ describe('bulk SMTP client', () => {
     expect(server.connections).toBeLessThanOrEqual(3);
   });
 
+  it('a job’s own senderFor wins over the transport’s VERP: nothing is encoded twice', async () => {
+    const { server, transport } = await setup({}, { verp: true });
+    const senderFor = (r: string) => `red-bounces+${r.replace('@', '=')}+abcdefghij@list.example`;
+    await transport.send({ from: FROM, to: members(3), raw: testMessage('s'), senderFor });
+    expect(server.accepted).toHaveLength(3);
+    for (const m of server.accepted) expect(m.from).toBe(senderFor(m.to[0] as string));
+  });
+
   it('personalises each recipient’s bytes in VERP mode', async () => {
     const { server, transport } = await setup({}, { verp: true });
     await transport.send({

@@ -1,0 +1,97 @@
+/**
+ * The sent index: which Message-IDs a list delivered to which members lately, so a report
+ * that reaches the plain bounce address (no VERP cookie: a list with `verp: false`, a
+ * gateway that rewrote the envelope) counts only when the message it returns was really
+ * sent to that member by this list. A forger who makes up a report names no such pair.
+ *
+ * Compact and append-only: one file per list and UTC day (`STATE/bounces/sent/LIST/DAY`),
+ * one line per delivery report, `ID-HASH MEMBER-HASH MEMBER-HASH …`, each hash 8 base64url
+ * characters of a SHA-256 (48 bits): ~9 bytes per member and post. Written when a delivery
+ * reports members `delivered` (the first round, and later queue runs); files older than
+ * `days` are removed when a new day's file is started. Losing it loses only this proof: a
+ * VERP bounce never needs it.
+ */
+import { createHash } from 'node:crypto';
+import { appendFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { normalizeAddress } from '../mail/address.ts';
+import { safeName } from '../state/safe-name.ts';
+
+const DAY_MS = 86_400_000;
+/** Days a delivery stays in the index. @default 14 */
+export const SENT_INDEX_DAYS = 14;
+
+function hash(text: string): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, 8);
+}
+
+/** A Message-ID in the form both sides hash: without angle brackets, lower case. */
+export function messageIdKey(id: string): string {
+  return id.trim().replace(/^<|>$/g, '').trim().toLowerCase();
+}
+
+function dayOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export class SentIndex {
+  readonly dir: string;
+  constructor(
+    stateDir: string,
+    readonly days = SENT_INDEX_DAYS,
+  ) {
+    this.dir = join(stateDir, 'bounces', 'sent');
+  }
+
+  private listDir(list: string): string {
+    return join(this.dir, safeName(list));
+  }
+
+  /** Records that `list` delivered `messageId` to `recipients` at `now`. */
+  async record(list: string, messageId: string, recipients: string[], now: number): Promise<void> {
+    const id = messageIdKey(messageId);
+    const members = recipients.map((r) => normalizeAddress(r)).filter(Boolean);
+    if (!id || members.length === 0) return;
+    const dir = this.listDir(list);
+    const file = join(dir, dayOf(now));
+    const fresh = await stat(file).then(
+      () => false,
+      () => true,
+    );
+    await mkdir(dir, { recursive: true });
+    await appendFile(file, `${hash(id)} ${members.map(hash).join(' ')}\n`);
+    if (fresh) await this.prune(list, now);
+  }
+
+  /** True when `list` delivered one of `messageIds` to `member` within `days` before `now`. */
+  async has(list: string, messageIds: string[], member: string, now: number): Promise<boolean> {
+    const who = normalizeAddress(member);
+    const ids = messageIds.map(messageIdKey).filter(Boolean).map(hash);
+    if (!who || ids.length === 0) return false;
+    const mine = ` ${hash(who)}`;
+    for (let d = 0; d <= this.days; d++) {
+      const text = await readFile(
+        join(this.listDir(list), dayOf(now - d * DAY_MS)),
+        'latin1',
+      ).catch(() => '');
+      for (const id of ids) {
+        for (let at = text.indexOf(`${id} `); at >= 0; at = text.indexOf(`${id} `, at + 1)) {
+          if (at > 0 && text[at - 1] !== '\n') continue;
+          const end = text.indexOf('\n', at);
+          const line = text.slice(at, end < 0 ? text.length : end);
+          if (`${line} `.includes(`${mine} `)) return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Removes the day files older than `days`. */
+  private async prune(list: string, now: number): Promise<void> {
+    const oldest = dayOf(now - this.days * DAY_MS);
+    const names = await readdir(this.listDir(list)).catch(() => [] as string[]);
+    for (const name of names)
+      if (/^\d{4}-\d{2}-\d{2}$/.test(name) && name < oldest)
+        await rm(join(this.listDir(list), name), { force: true });
+  }
+}
