@@ -45,7 +45,6 @@ describe('addressRole', () => {
   it.each([
     'red@other.example',
     'redx-request@list.example',
-    'red-owner@list.example',
     'red-request@list.example.evil',
     'red+request@list.example',
     'blue@list.example',
