@@ -15,7 +15,8 @@
  * Flags: --quick (no 100,000-member cases, no mlmmj per-recipient), --no-mlmmj, --dir DIR
  * (where inboxes, spools and state go; default the system's temp directory), --bounce (only
  * the bounce parser's case: a 5 MB hostile DSN, bench/bounce.ts), --cookies (only what VERP
- * cookies and the sent index cost per recipient, bench/verp-cost.ts), --no-sign (no signing
+ * cookies and the sent index cost per recipient, bench/verp-cost.ts), --guards (only issue
+ * 16's gates: sanity, automated and header rules, bench/guards.ts), --no-sign (no signing
  * section; `node --import tsx bench/dkim-sign.ts` runs that section alone), --sign (only the
  * signing sections: the raw signer and the signed copies through the queue), --archive (only
  * the archive's rows), --no-archive (without them).
@@ -41,6 +42,7 @@ import type { ArchiveCaseOutput } from './archive.ts';
 import type { BounceCaseOutput } from './bounce.ts';
 import type { CaseInput, CaseOutput } from './case.ts';
 import { signCaseInChild, signCaseName, signCases } from './dkim-sign.ts';
+import type { GuardsCaseOutput } from './guards.ts';
 import { mlmmjInstalled, runMlmmj } from './mlmmj.ts';
 import { sinkFaults, writeInbox } from './post.ts';
 import { startSink } from './sink.ts';
@@ -174,6 +176,35 @@ if (process.argv.includes('--archive')) {
     const rate = row.perSecond ? `${Math.round(row.perSecond)}/s, ` : '';
     process.stdout.write(`${row.case}: ${rate}${row.note}\n`);
   }
+  process.exit(0);
+}
+/** Issue 16: sanity, automated and 40 header rules on the corpus and on a hostile post. */
+async function guardsCases(): Promise<Row[]> {
+  const out = JSON.parse(await child(['bench/guards.ts'], 600_000)) as GuardsCaseOutput;
+  return [
+    {
+      case: `sanity + automated + 40 header rules, ${out.files} real messages`,
+      engine: 'malist',
+      n: out.files,
+      accepted: 0,
+      wallMs: (out.files * 1000) / out.mailsPerSecond,
+      perSecond: out.mailsPerSecond,
+      note: `mails/s through the three gates (RE2 patterns, some catastrophic for backtracking engines); extra memory ${out.extraRssMb.toFixed(1)} MB`,
+    },
+    {
+      case: `the same gates, a ${out.hostileMb.toFixed(1)} MB post of 1,000 parts with 8 KB headers`,
+      engine: 'malist',
+      n: 1,
+      accepted: 0,
+      wallMs: out.hostileFirstMs,
+      perSecond: 1000 / out.hostileMedianMs,
+      note: `first ${out.hostileFirstMs.toFixed(0)} ms, median of 3 ${out.hostileMedianMs.toFixed(0)} ms (each rule reads at most 64 KB of header text; what it cannot read counts as a match)`,
+    },
+  ];
+}
+if (process.argv.includes('--guards')) {
+  for (const row of await guardsCases())
+    process.stdout.write(`${row.case}: ${row.perSecond.toFixed(1)}/s; ${row.note}\n`);
   process.exit(0);
 }
 if (process.argv.includes('--bounce')) {
@@ -523,6 +554,7 @@ if (!signOnly) {
   );
   rows.push(await bounceCase());
   rows.push(await verpCostCase());
+  rows.push(...(await guardsCases()));
   // The reference shape from the issue: one transaction carrying every RCPT.
   await ceiling(10_000, 10_000, KB5);
 }

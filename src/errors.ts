@@ -36,9 +36,19 @@ export class Reject extends Signal {
   readonly kind = 'reject' as const;
 }
 
-/** Drop the post silently (loops, auto-replies); the reason is logged. */
+/**
+ * Drop the post silently (loops, auto-replies); the reason is logged. With `forward:
+ * 'owner'`, the list's owners are sent the mail (a robot's mail to a posting address).
+ */
 export class Discard extends Signal {
   readonly kind = 'discard' as const;
+  constructor(
+    reason: string,
+    unit = '',
+    readonly forward?: 'owner',
+  ) {
+    super(reason, unit);
+  }
 }
 
 /** Keep the post for a moderator; `play()` stores it durably before acking. */
@@ -159,6 +169,33 @@ export function errorCode(error: unknown): string | undefined {
   for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * File-system errors that waiting (or an operator) may cure: permissions, a full or
+ * read-only disk, an I/O error, too many open files. Mail that meets one is not a poison
+ * message: it stays at its source (`malist receive` exits 75) instead of the quarantine.
+ */
+const STORAGE_CODES = new Set([
+  'EACCES',
+  'EPERM',
+  'ENOSPC',
+  'EDQUOT',
+  'EROFS',
+  'EIO',
+  'EMFILE',
+  'ENFILE',
+  'EBUSY',
+]);
+
+/** The storage error code (EACCES, ENOSPC, …) in `error` or its causes, if any. */
+export function storageErrorCode(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 8; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && STORAGE_CODES.has(code)) return code;
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;

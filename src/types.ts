@@ -55,6 +55,11 @@ export interface ListMail {
    * copies with it, and the journal keeps it.
    */
   ml_auth?: AuthVerdict;
+  /**
+   * What units did to the mail that the operator should see in the delivery log ("added
+   * Message-ID <…>", "added Date"), in order.
+   */
+  ml_notes?: string[];
   /** Stable key of the fetched bytes (sha256 hex of `raw`): the journal's and the spool's key. */
   readonly key: string;
 }

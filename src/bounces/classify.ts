@@ -12,8 +12,8 @@
  * report names a recipient: real bounces say `Auto-Submitted: auto-replied` too.
  */
 import { normalizeAddress, parseAddressList } from '../mail/address.ts';
+import { isAutoReply, isChallenge } from '../mail/automated.ts';
 import { HeaderBlock } from '../mail/header-block.ts';
-import { isAutoReply, isChallenge } from './automated.ts';
 import { type DsnRecipient, parseDeliveryStatus } from './dsn.ts';
 import { type Part, rescueParts, returnedMessageIds, type Scanned, scanMail } from './scan.ts';
 import {

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { installationResolver } from '../config/authentication.ts';
-import { openConfig, printProblems } from '../config/open.ts';
+import { openConfig, printProblems, printWarnings } from '../config/open.ts';
 import { publishedKeyWarnings } from '../config/signing.ts';
 import { type FooterOptions, isPersonal } from '../processors/footer.ts';
 import { isPersonalUrl } from '../processors/list-headers.ts';
@@ -57,6 +57,7 @@ export default async function check(argv: string[]): Promise<number> {
         '  note: unsubscribe_url is personal, which only the queue distributor personalises: with these distributors List-Unsubscribe carries the mailto: address only\n',
       );
   }
+  printWarnings(config, process.stderr);
   // DKIM and ARC keys against their DNS records (through malist.yaml's `dns:`).
   for (const warning of await publishedKeyWarnings(plans, installationResolver(config.main)))
     process.stderr.write(`${warning}\n`);

@@ -28,10 +28,13 @@ export function deliveryLine(event: OutcomeEvent, now = new Date()): string {
   const recipients = count('delivered') + count('queued');
   const id = messageId(event.mail) ?? '';
   const reason = event.reason ? ` reason=${JSON.stringify(event.reason.slice(0, 300))}` : '';
+  const notes = event.mail.ml_notes?.length
+    ? ` notes=${JSON.stringify(event.mail.ml_notes.join('; ').slice(0, 300))}`
+    : '';
   return (
     `${now.toISOString()} list=${event.list} outcome=${event.outcome} recipients=${recipients}` +
     ` refused=${count('failed')} deferred=${count('deferred')}` +
-    ` message-id=<${id.replace(/[\s<>]/g, '')}>${reason}\n`
+    ` message-id=<${id.replace(/[\s<>]/g, '')}>${reason}${notes}\n`
   );
 }
 
@@ -43,7 +46,7 @@ export default function createDeliveryLog(options: DeliveryLogOptions): Delivery
     record(event) {
       const line = deliveryLine(event);
       chain = chain
-        .then(() => appendFile(options.file, line))
+        .then(() => appendFile(options.file, line, { mode: 0o640 }))
         .catch((error: unknown) => {
           firstError ??= error;
         });

@@ -52,6 +52,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'held posts: list, approve, reject, discard, expire',
     load: () => import('./held.ts'),
   },
+  quarantine: {
+    summary: 'mail a unit crashed on: list | show ID | release ID | drop ID',
+    load: () => import('./quarantine.ts'),
+  },
   members: {
     summary: "a list's members: list, add, remove, set OPTION",
     load: () => import('./members.ts'),

@@ -11,12 +11,18 @@
  *
  * Without --list the list is found by the envelope recipient: --recipient, else
  * ORIGINAL_RECIPIENT, RECIPIENT, or LOCAL@DOMAIN as Postfix's local(8) and procmail set
- * them; without any of those, by the addresses in To/Cc.
+ * them; without any of those, by the addresses in To/Cc. `--list` may name an address
+ * (`red-request@…`): that address is then the envelope recipient. Whenever a recipient is
+ * known, it alone says what the mail is for (post, request, bounce, owner).
  *
+ * The envelope sender (`--sender`, else SENDER) tells a bounce by its null sender (<>).
  * The SMTP envelope, for SPF: `--sender`, `--client-address`, `--client-helo` (Postfix
  * pipe(8): `--sender=${sender} --client-address=${client_address}
  * --client-helo=${client_helo}`), else SENDER, CLIENT_ADDRESS and CLIENT_HELO as Postfix's
  * local(8) exports them (aliases, procmail under local).
+ *
+ * A storage error (EACCES, ENOSPC, EROFS, …) while handling the mail exits 75: the MTA
+ * keeps the mail and tries again once the disk or its permissions are fixed.
  */
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
@@ -35,7 +41,7 @@ import createDeliveryLog from './delivery-log.ts';
 import { EX } from './exit-codes.ts';
 
 const USAGE =
-  'usage: malist receive [--list NAME] [--recipient ADDR] [--sender ADDR] [--client-address IP] [--client-helo NAME] [--config DIR] [--defer-config-errors] < message';
+  'usage: malist receive [--list NAME|ADDR] [--recipient ADDR] [--sender ADDR] [--client-address IP] [--client-helo NAME] [--config DIR] [--defer-config-errors] < message';
 const MAX_SIZE = 50 * 1024 * 1024;
 
 function fail(code: number, text: string): number {
@@ -53,6 +59,19 @@ async function readInput(): Promise<Buffer> {
     chunks.push(buf);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * The envelope sender the MTA passed (`--sender`, else SENDER as Postfix's local(8) and
+ * pipe(8) set it), if any; '' is the null sender of bounces and notifications.
+ */
+export function envelopeSender(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
+  const value = flag ?? env.SENDER;
+  if (value === undefined) return undefined;
+  return value.trim().replace(/^<(.*)>$/, '$1');
 }
 
 /** The envelope recipient the MTA passed, if any. */
@@ -163,7 +182,10 @@ async function receiveOne(values: {
     return fail(EX.CONFIG, 'configuration error; the mail was not accepted (run malist check)');
   }
   let target: ListPlan | undefined;
-  const recipient = values.list ? undefined : envelopeRecipient(values.recipient, process.env);
+  // `--list red-bounces@…` names the address the MTA delivers to: routed by it alone.
+  const recipient = values.list?.includes('@')
+    ? values.list
+    : envelopeRecipient(values.recipient, process.env);
   if (values.list) {
     const one = pickList(plans, values.list);
     if (!one)
@@ -176,6 +198,7 @@ async function receiveOne(values: {
     target = listForRecipient(plans.lists, recipient);
     if (!target) return fail(EX.NOUSER, `no list has the address ${recipient}`);
   }
+  const sender = envelopeSender(values.sender, process.env);
   let raw: Buffer;
   try {
     raw = await readInput();
@@ -196,12 +219,13 @@ async function receiveOne(values: {
   }
   let processor: Processor;
   if (target) {
-    // The MTA said which list: its request and bounce addresses route to their handlers,
-    // anything else (an alias, a Bcc) is a post to it.
+    // The MTA said which list: its request, bounce and owner addresses route to their
+    // handlers (by the envelope recipient alone when there is one), anything else (an
+    // alias, a Bcc) is a post to it.
     const one = runtime.lists.find((l) => l.list.name === target.list.name)!;
     processor = runtime.processor([one], one);
   } else {
-    const mail = createListMail(raw, { fetcher: 'stdin', id: 'stdin' });
+    const mail = createListMail(raw, { fetcher: 'stdin', id: 'stdin', sender });
     if (runtime.routes(mail).length === 0) {
       await runtime.close();
       return fail(
@@ -221,6 +245,7 @@ async function receiveOne(values: {
         input: Readable.from([raw]),
         ...(recipient ? { recipient } : {}),
         ...envelopeClient(values, process.env),
+        ...(sender !== undefined ? { sender } : {}),
         maxMailSize: MAX_SIZE,
       }),
       processor,

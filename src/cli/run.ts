@@ -10,13 +10,14 @@ import { buildFetchers, type Plan, type Plans } from '../config/build.ts';
 import { DEMO_INBOX } from '../config/default.ts';
 import { EXAMPLE_POSTS, seedDemoInbox } from '../config/demo.ts';
 import type { LoadedConfig } from '../config/load.ts';
-import { openConfig, printProblems } from '../config/open.ts';
+import { openConfig, printProblems, printWarnings } from '../config/open.ts';
 import { buildRuntime, isTemporary, type ListRuntime } from '../config/runtime.ts';
 import { describeError } from '../errors.ts';
 import { type OutcomeEvent, type PlaySummary, play, RUN_CONCURRENCY } from '../play.ts';
 import { acquireLock } from '../state/lock.ts';
 import createDeliveryLog, { type DeliveryLog } from './delivery-log.ts';
 import { EX } from './exit-codes.ts';
+import { pruneState } from './housekeeping.ts';
 
 const USAGE = `usage: malist run [--config DIR] [--quiet]
 
@@ -111,6 +112,7 @@ export default async function run(argv: string[], options: RunOptions = {}): Pro
         `(mail from ${DEMO_INBOX}, delivered into var/demo/out/<recipient>/new, no server)\n`,
     );
   }
+  printWarnings(config, process.stderr);
   if (config.problems.length > 0 || !config.main) {
     printProblems(config, process.stderr);
     process.stderr.write(
@@ -193,6 +195,7 @@ async function runLocked(
     ? createDeliveryLog({ file: main.delivery_log })
     : undefined;
   await retryQueues(runtime, report);
+  await pruneState(main.state_dir).catch((e) => report.attention.push(describeError(e)));
   const processor = runtime.processor();
   try {
     await fetchAll(runtime, processor, plans, main, report, log, signal);

@@ -8,7 +8,7 @@
 import { listAddressWith, requestAddress } from '../list/addresses.ts';
 import type { SetOption } from '../list/commands.ts';
 import type { ListSettings } from '../list/settings.ts';
-import { normalizeAddress } from '../mail/address.ts';
+import { addressProblem, normalizeAddress } from '../mail/address.ts';
 import type { MemberStore } from '../members/store.ts';
 import { renderTemplate } from '../notices/templates.ts';
 import type { TokenStore } from '../state/tokens.ts';
@@ -33,6 +33,11 @@ export interface MembershipContext {
   confirmTtlMs: number;
   templates?: Partial<Record<string, string>>;
   now: number;
+  /**
+   * Confirmations this request mail may still cause (one: a forged request must not turn
+   * the list into a mail cannon). Approval requests to the list's approvers do not count.
+   */
+  budget: { confirmations: number };
 }
 
 export interface ActionResult {
@@ -118,6 +123,37 @@ async function approvalRequests(
   return out;
 }
 
+/**
+ * The address a command is about, in normal form, or the reply saying why it cannot be
+ * used (the one address grammar: what cannot be stored is refused before any token).
+ */
+function usable(
+  ctx: MembershipContext,
+  command: string,
+  given: string,
+): { address: string } | ActionResult {
+  const address = normalizeAddress(given);
+  const problem = address ? addressProblem(address) : 'it is not a mail address';
+  if (!problem) return { address };
+  return { result: text(ctx, 'bad_address', { command, reason: problem }), messages: [] };
+}
+
+/**
+ * How an address shows in the results mailed to the requester: their own as it is, anyone
+ * else's not at all — the requester's From is unverified, and nothing they wrote is echoed.
+ */
+function shown(requester: string, address: string): string {
+  return address === requester ? address : 'the address given';
+}
+
+/** Spends the mail's one confirmation; the reply saying so when it was spent already. */
+function spend(ctx: MembershipContext, command: string): ActionResult | undefined {
+  if (ctx.budget.confirmations <= 0)
+    return { result: text(ctx, 'one_confirmation', { command }), messages: [] };
+  ctx.budget.confirmations--;
+  return undefined;
+}
+
 /** `subscribe [address] [digest]` from `requester`. */
 export async function requestSubscribe(
   ctx: MembershipContext,
@@ -125,12 +161,9 @@ export async function requestSubscribe(
   target: string | undefined,
   choice: DigestChoice = {},
 ): Promise<ActionResult> {
-  const address = normalizeAddress(target ?? requester);
-  if (!address)
-    return {
-      result: text(ctx, 'bad_address', { command: 'subscribe', address: target }),
-      messages: [],
-    };
+  const checked = usable(ctx, 'subscribe', target ?? requester);
+  if (!('address' in checked)) return checked;
+  const { address } = checked;
   const self = address === requester;
   if (ctx.subscribePolicy === 'open' && self) {
     await ctx.store.add({ address, ...choiceOf({ ...choice }) });
@@ -145,8 +178,10 @@ export async function requestSubscribe(
       messages: await approvalRequests(ctx, address, choiceOf({ ...choice })),
     };
   }
+  const spent = spend(ctx, 'subscribe');
+  if (spent) return spent;
   return {
-    result: text(ctx, 'subscribe_pending', { address }),
+    result: text(ctx, 'subscribe_pending', { address: shown(requester, address) }),
     messages: [
       await confirmation(
         ctx,
@@ -165,12 +200,9 @@ export async function requestUnsubscribe(
   requester: string,
   target: string | undefined,
 ): Promise<ActionResult> {
-  const address = normalizeAddress(target ?? requester);
-  if (!address)
-    return {
-      result: text(ctx, 'bad_address', { command: 'unsubscribe', address: target }),
-      messages: [],
-    };
+  const checked = usable(ctx, 'unsubscribe', target ?? requester);
+  if (!('address' in checked)) return checked;
+  const { address } = checked;
   if (ctx.unsubscribePolicy === 'open' && address === requester) {
     await ctx.store.remove(address);
     return {
@@ -179,8 +211,10 @@ export async function requestUnsubscribe(
     };
   }
   // Confirmation is mailed even to a non-member: the answer must not tell who is subscribed.
+  const spent = spend(ctx, 'unsubscribe');
+  if (spent) return spent;
   return {
-    result: text(ctx, 'unsubscribe_pending', { address }),
+    result: text(ctx, 'unsubscribe_pending', { address: shown(requester, address) }),
     messages: [await confirmation(ctx, 'unsubscribe', address, { address }, 'confirm_unsubscribe')],
   };
 }
@@ -192,14 +226,16 @@ export async function requestSet(
   option: SetOption,
   value: boolean,
 ): Promise<ActionResult> {
-  const shown = { option, value: value ? 'on' : 'off' };
+  const values = { option, value: value ? 'on' : 'off' };
   if (!(await ctx.store.get(requester)))
     return {
       result: text(ctx, 'not_member', { command: `set ${option}`, address: requester }),
       messages: [],
     };
+  const spent = spend(ctx, `set ${option}`);
+  if (spent) return spent;
   return {
-    result: text(ctx, 'set_pending', { ...shown, address: requester }),
+    result: text(ctx, 'set_pending', { ...values, address: requester }),
     messages: [
       await confirmation(
         ctx,
@@ -207,7 +243,7 @@ export async function requestSet(
         requester,
         { address: requester, option, value },
         'confirm_set',
-        shown,
+        values,
       ),
     ],
   };

@@ -3,7 +3,7 @@
  * durably before the tokens are consumed: a replay after a crash returns the very same
  * replies (same keys, so the journal sends each once) instead of running the commands again.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurable } from '../state/durable.ts';
 import { safeName } from '../state/safe-name.ts';
@@ -45,5 +45,26 @@ export class RequestMemoStore {
       consume: memo.consume,
     };
     await writeFileDurable(this.path(list, key), JSON.stringify(data));
+  }
+
+  /**
+   * Deletes memos written more than `maxAgeMs` ago: a replay after a crash comes within
+   * minutes, never weeks. Returns how many went.
+   */
+  async prune(maxAgeMs: number, now = Date.now()): Promise<number> {
+    let gone = 0;
+    for (const list of await readdir(this.dir).catch(() => [] as string[])) {
+      const dir = join(this.dir, list);
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (!name.endsWith('.json')) continue;
+        const path = join(dir, name);
+        const info = await stat(path).catch(() => undefined);
+        if (info && now - info.mtimeMs > maxAgeMs) {
+          await rm(path, { force: true });
+          gone++;
+        }
+      }
+    }
+    return gone;
   }
 }

@@ -14,10 +14,10 @@ import { Discard } from '../errors.ts';
 import type { Command } from '../list/commands.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { normalizeAddress, parseAddressList } from '../mail/address.ts';
+import { automationReason } from '../mail/automated.ts';
 import { loadMailparser } from '../mail/lazy.ts';
 import { mailBytes } from '../mail/list-mail.ts';
 import type { MemberStore } from '../members/store.ts';
-import { automationReason } from '../notices/automated.ts';
 import { NoticeRateLimit } from '../notices/rate-limit.ts';
 import { renderTemplate } from '../notices/templates.ts';
 import type { TokenStore } from '../state/tokens.ts';
@@ -127,6 +127,7 @@ export default function createRequestHandler(
       confirmTtlMs: (options.confirm_hours ?? 72) * 3_600_000,
       templates: options.templates,
       now: now(),
+      budget: { confirmations: 1 },
     };
     const handlers = { ...options.confirmHandlers, ...membershipHandlers(ctx) };
     const parsed = parseRequest({
@@ -190,10 +191,9 @@ export default function createRequestHandler(
     }
     let summary = results.length > 0 ? `${render('results_intro')}\n${results.join('\n')}\n` : '';
     if (parsed.commands.length === 0) summary = `${render('no_commands')}\n${render('help')}`;
+    // Counted, never quoted: the From is unverified, and the answer goes to it.
     if (parsed.unknown.length > 0)
-      summary += render('unknown_lines', {
-        lines: parsed.unknown.map((l) => `    ${l}`).join('\n'),
-      });
+      summary += render('unknown_lines', { count: String(parsed.unknown.length) });
     // The requester's results come after anything else mailed to them (a confirmation first).
     const toRequester = messages.some((m) => normalizeAddress(m.to) === requester);
     const onlyPending = results.length > 0 && toRequester && parsed.unknown.length === 0;

@@ -68,9 +68,10 @@ You can also write to {join_address} to join and {leave_address} to leave.
 `,
   results_subject: 'Results of your request to {list_address}',
   results_intro: 'The results of your request to {request_address}:\n',
-  subscribe_pending: '- subscribe {address}: a confirmation request was mailed to {address}.',
+  subscribe_pending: '- subscribe {address}: a confirmation request was mailed to that address.',
   subscribe_approval: '- subscribe {address}: waiting for the approval of the list owners.',
-  unsubscribe_pending: '- unsubscribe {address}: a confirmation request was mailed to {address}.',
+  unsubscribe_pending:
+    '- unsubscribe {address}: a confirmation request was mailed to that address.',
   set_pending: '- set {option} {value}: a confirmation request was mailed to {address}.',
   not_member: '- {command}: {address} is not a member of the list.',
   confirmed_subscribe: '- confirm: {address} is now subscribed.',
@@ -79,9 +80,11 @@ You can also write to {join_address} to join and {leave_address} to leave.
   rejected_request: '- {command}: the request for {address} was cancelled.',
   bad_token:
     '- {command}: this token is unknown, used, expired or not for this list; nothing was done.',
-  bad_address: '- {command}: {address} is not a mail address.',
+  bad_address: '- {command}: the address cannot be subscribed here: {reason}.',
+  one_confirmation:
+    '- {command}: not done: one message carries at most one request that needs a confirmation; send each in a message of its own.',
   no_commands: 'No command was found in your message.\n',
-  unknown_lines: '\nThese lines were not understood (and were ignored):\n{lines}\n',
+  unknown_lines: '\n{count} line(s) of your message were not understood, and were ignored.\n',
 } as const;
 
 export type CommandTemplateKey = keyof typeof COMMAND_TEMPLATES;

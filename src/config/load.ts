@@ -3,15 +3,15 @@
  * none) and every `lists/*.yaml`. Collects every problem instead of stopping at the first,
  * each naming file:line:col, the key, what was expected and the fix.
  */
-import { access, readdir, readFile } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { ListSettings } from '../list/settings.ts';
 import { normalizeAddress } from '../mail/address.ts';
-import { OPTION_NAMES } from '../members/store.ts';
 import { EMBEDDED_DEFAULT, EMBEDDED_NAME } from './default.ts';
 import { check } from './issues.ts';
+import { readMembersFile, yamlMemberAddresses } from './members.ts';
 import type { ConfigProblem } from './problem.ts';
-import { type ListYaml, listSchema, type MainYaml, mainSchema, member } from './schema.ts';
+import { type ListYaml, listSchema, type MainYaml, mainSchema } from './schema.ts';
 import { resolveOptions } from './secrets.ts';
 import { displayPath, parseYaml, readYaml, type YamlSource } from './source.ts';
 
@@ -41,6 +41,11 @@ export interface LoadedConfig {
   main?: MainYaml & { state_dir: string; lists_dir: string };
   lists: LoadedList[];
   problems: ConfigProblem[];
+  /**
+   * What was skipped but stops nothing (a member entry that is not an address): the list
+   * runs with its other members. `malist check` and `malist run` print these.
+   */
+  warnings: ConfigProblem[];
 }
 
 export interface LoadOptions {
@@ -68,7 +73,8 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
     ? { ...parseYaml(EMBEDDED_DEFAULT, join(dir, EMBEDDED_NAME)), file: EMBEDDED_NAME }
     : await readYaml(mainPath);
   const problems: ConfigProblem[] = [...source.problems];
-  const config: LoadedConfig = { dir, embedded, source, lists: [], problems };
+  const warnings: ConfigProblem[] = [];
+  const config: LoadedConfig = { dir, embedded, source, lists: [], problems, warnings };
   if (source.problems.length > 0) return config;
 
   const resolved = await resolveOptions(source.value, [], { source, baseDir: dir, env }, problems);
@@ -80,7 +86,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
     lists_dir: data.lists_dir ?? join(dir, 'lists'),
   };
   config.main = main;
-  config.lists = await loadLists(main, env, problems);
+  config.lists = await loadLists(main, env, problems, warnings);
   return config;
 }
 
@@ -93,6 +99,7 @@ async function loadLists(
   main: NonNullable<LoadedConfig['main']>,
   env: NodeJS.ProcessEnv,
   problems: ConfigProblem[],
+  warnings: ConfigProblem[],
 ): Promise<LoadedList[]> {
   let names: string[];
   try {
@@ -112,7 +119,7 @@ async function loadLists(
   const byName = new Map<string, LoadedList>();
   const byAddress = new Map<string, LoadedList>();
   for (const fileName of names) {
-    const list = await loadList(join(main.lists_dir, fileName), main, env, problems);
+    const list = await loadList(join(main.lists_dir, fileName), main, env, problems, warnings);
     if (!list) continue;
     const other = byName.get(list.name);
     if (other) {
@@ -151,6 +158,7 @@ async function loadList(
   main: NonNullable<LoadedConfig['main']>,
   env: NodeJS.ProcessEnv,
   problems: ConfigProblem[],
+  warnings: ConfigProblem[],
 ): Promise<LoadedList | undefined> {
   const source = await readYaml(path);
   const name = basename(path, extname(path));
@@ -178,10 +186,10 @@ async function loadList(
   if (!data || problems.length > before) return undefined;
   const { members_file, members: inline, deliver_to, pipeline, description, ...own } = data;
   const defaults = main.defaults ?? {};
-  const members = (inline ?? []).flatMap(memberAddress);
+  const members = yamlMemberAddresses(inline ?? [], source, ['members'], warnings);
   let membersFrom = inline ? 'inline' : 'none';
   if (members_file) {
-    const fromFile = await readMembersFile(members_file, source, problems);
+    const fromFile = await readMembersFile(members_file, source, problems, warnings);
     if (!fromFile) return undefined;
     members.push(...fromFile);
     membersFrom = inline ? `inline + ${displayPath(members_file)}` : displayPath(members_file);
@@ -192,9 +200,13 @@ async function loadList(
   // A list's `archive: {web: public}` keeps the `url` every list takes from defaults.
   const archive =
     inherited.archive || own.archive ? { ...inherited.archive, ...own.archive } : undefined;
+  const siteRules = (main.header_matches ?? []).map((rule) => ({ ...rule, site: true }));
   const settings = {
     ...inherited,
     ...own,
+    ...(siteRules.length || own.header_matches
+      ? { header_matches: [...siteRules, ...(own.header_matches ?? [])] }
+      : {}),
     ...(Object.keys(unitOptions).length > 0 ? { unit_options: unitOptions } : {}),
     ...(archive ? { archive } : {}),
     name,
@@ -209,95 +221,4 @@ async function loadList(
     deliver_to: deliver_to ?? defaults.deliver_to ?? [],
     membersFrom,
   };
-}
-
-const ADDRESS_LINE = /^[^\s@<>,;"]+@[^\s@<>,;"]+$/;
-
-function isMemberOption(word: string): boolean {
-  return (
-    (OPTION_NAMES as readonly string[]).includes(word.toLowerCase()) ||
-    /^nomail=(user|bounce|admin)$/i.test(word)
-  );
-}
-
-/** A member entry's address (delivery options like nomail are the member store's business). */
-function memberAddress(entry: unknown): string[] {
-  if (typeof entry === 'string') {
-    const match = /<([^<>]+)>\s*$/.exec(entry);
-    return [(match ? match[1]! : entry).trim()];
-  }
-  if (
-    entry &&
-    typeof entry === 'object' &&
-    typeof (entry as { address?: unknown }).address === 'string'
-  ) {
-    return [(entry as { address: string }).address];
-  }
-  return [];
-}
-
-/** One address a line; blank lines and # comments skipped. Undefined when unusable. */
-async function readMembersFile(
-  file: string,
-  source: YamlSource,
-  problems: ConfigProblem[],
-): Promise<string[] | undefined> {
-  const where = { file: source.file, ...source.locate(['members_file']), key: 'members_file' };
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    problems.push({
-      ...where,
-      message: `cannot read the members file ${displayPath(file)}: ${(error as NodeJS.ErrnoException).code ?? error}`,
-      fix: 'create it with one address a line (# starts a comment), or fix the path (relative to the list file)',
-    });
-    return undefined;
-  }
-  if (/\.ya?ml$/.test(file)) {
-    const members = yamlMembers(file, text);
-    if (typeof members === 'string') {
-      problems.push({
-        ...where,
-        message: members,
-        fix: 'a YAML sequence of members (or a mapping with members:), as in lists/',
-      });
-      return undefined;
-    }
-    return members;
-  }
-  const out: string[] = [];
-  const bad: string[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.replace(/#.*$/, '').trim();
-    if (!line) return;
-    // The text-file member store's format: `address [option …]`.
-    const [address, ...options] = line.split(/\s+/);
-    if (ADDRESS_LINE.test(address!) && options.every(isMemberOption)) out.push(address!);
-    else bad.push(`${displayPath(file)}:${i + 1} '${line.slice(0, 60)}'`);
-  });
-  if (bad.length > 0) {
-    problems.push({
-      ...where,
-      message: `not a member line: ${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ` and ${bad.length - 3} more` : ''}`,
-      fix: `one address a line, optionally followed by ${OPTION_NAMES.join(' ')} or nomail=user|bounce|admin; # for comments`,
-    });
-    return undefined;
-  }
-  return out;
-}
-
-/** Members of a YAML members file (a sequence, or a mapping with `members:`), or what is wrong. */
-function yamlMembers(file: string, text: string): string[] | string {
-  const source = parseYaml(text, file);
-  if (source.problems.length > 0) {
-    const p = source.problems[0]!;
-    return `${p.file}:${p.line}:${p.col} ${p.message}`;
-  }
-  const value = source.value as unknown;
-  const list = Array.isArray(value) ? value : (value as { members?: unknown } | null)?.members;
-  if (!Array.isArray(list)) return `${displayPath(file)}: expected a sequence of members`;
-  const bad = list.filter((m) => !member.safeParse(m).success);
-  if (bad.length > 0) return `${displayPath(file)}: not a member entry: ${JSON.stringify(bad[0])}`;
-  return list.flatMap(memberAddress);
 }

@@ -19,3 +19,8 @@ export async function openConfig(options: LoadOptions = {}): Promise<Opened> {
 export function printProblems(config: LoadedConfig, out: NodeJS.WritableStream): void {
   for (const problem of config.problems) out.write(`${formatProblem(problem)}\n`);
 }
+
+/** Writes every warning (skipped, but stops nothing), one a line, to `out`. */
+export function printWarnings(config: LoadedConfig, out: NodeJS.WritableStream): void {
+  for (const warning of config.warnings) out.write(`warning: ${formatProblem(warning)}\n`);
+}

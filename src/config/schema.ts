@@ -11,21 +11,11 @@ import { unitSpec } from '../distributors/multiple.ts';
 import { ARCHIVE_VISIBILITY } from '../list/archive.ts';
 import { addressOption as address } from '../mail/address-option.ts';
 import { DEFAULT_TEMPLATES } from '../notices/templates.ts';
+import { rulesSchema } from '../processors/header-match.ts';
 
 export { address, unitSpec };
 
 const addresses = z.array(address, { error: 'expected a list of addresses' });
-
-/** A member: `a@example.com`, `Alice <a@example.com>`, or `{ address: …, name: …, nomail: … }`. */
-export const member = z.union(
-  [
-    z.string().regex(/^[^\s@<>,;"]+@[^\s@<>,;"]+$|<[^\s@<>,;"]+@[^\s@<>,;"]+>\s*$/, {
-      error: 'expected a member: name@example.com or "Name <name@example.com>"',
-    }),
-    z.looseObject({ address, nomail: z.boolean().optional() }),
-  ],
-  { error: 'expected a member: name@example.com, "Name <name@example.com>" or { address: … }' },
-);
 
 /**
  * A unit by name: `stderr-logger`, or a mapping with `type:` and the unit's options.
@@ -194,7 +184,11 @@ export const listSchema = z.strictObject({
   /** Free text for operators and `malist check`. */
   description: z.string().optional(),
   /** Members, inline. */
-  members: z.array(member, { error: 'expected a list of members' }).optional(),
+  /**
+   * Members: `a@example.com`, `Alice <a@example.com>`, or `{ address: …, nomail: … }`. An
+   * entry that is not a member is a warning (config/members.ts): the others still get mail.
+   */
+  members: z.array(z.unknown(), { error: 'expected a list of members' }).optional(),
   /** A file of member addresses, one a line (# comments), relative to this file. */
   members_file: z.string().min(1).optional(),
   /**
@@ -223,6 +217,8 @@ export const listSchema = z.strictObject({
   help_url: z.string().min(1).optional(),
   subscribe_url: z.string().min(1).optional(),
   unsubscribe_url: z.string().min(1).optional(),
+  /** Header rules `{ header, pattern, action }`, after the site's (malist.yaml header_matches:). */
+  header_matches: rulesSchema.optional(),
   ...listDefaults,
 });
 export type ListYaml = z.infer<typeof listSchema>;
@@ -291,6 +287,8 @@ export const mainSchema = z.strictObject({
    * signatures cost ~1-2 ms of CPU each; threads let several cores sign. @default 0
    */
   signing_threads: z.number().int().min(0).max(16).optional(),
+  /** Header rules every list checks first, before its own (Mailman's site header_matches). */
+  header_matches: rulesSchema.optional(),
   /** Settings every list takes unless it sets its own. */
   defaults: z.strictObject(listDefaults).optional(),
 });

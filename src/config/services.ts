@@ -17,6 +17,7 @@ import createRequestHandler from '../commands/request.ts';
 import createDigestCollector, { type DigestListOptions } from '../digest/collector.ts';
 import type { ListSettings } from '../list/settings.ts';
 import type { MemberStore } from '../members/store.ts';
+import { createOwnerHandler } from '../moderation/owner.ts';
 import type { NoticeSender } from '../notices/compose.ts';
 import type { ListAddressHandlers } from '../processors/many-lists.ts';
 import type { DeliveredEvent, RecipientFailure } from '../queue/queue.ts';
@@ -114,7 +115,7 @@ export function deliveryServices(
   };
 }
 
-/** The request and bounce handlers of each list's addresses. */
+/** The request, bounce and owner handlers of each list's addresses. */
 export function listHandlers(
   options: ListServicesOptions & { tokens: TokenStore },
 ): Record<string, ListAddressHandlers> {
@@ -139,6 +140,7 @@ export function listHandlers(
         ...list.bounces,
         ...(list.templates ? { templates: list.templates } : {}),
       }),
+      owner: createOwnerHandler(list),
     };
   }
   return handlers;

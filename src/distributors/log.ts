@@ -40,7 +40,7 @@ export default function createLogDistributor(options: LogOptions = {}): Distribu
               `size=${common.size} message-id=<${common.message_id}>`,
         )
         .join('\n');
-      if (options.file) await appendFile(options.file, `${lines}\n`);
+      if (options.file) await appendFile(options.file, `${lines}\n`, { mode: 0o640 });
       else process.stderr.write(`${lines}\n`);
       return {
         results: (mail.ml_send_to ?? []).map((recipient) => ({

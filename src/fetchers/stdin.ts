@@ -13,7 +13,7 @@ export interface StdinOptions {
   input?: Readable;
   /** The envelope recipient, when the MTA passes it (routes `many-lists`). */
   recipient?: string;
-  /** The envelope sender, when the MTA passes it (SPF checks its domain). */
+  /** The envelope sender, when the MTA passes it ('' for the null sender <>; SPF checks its domain). */
   sender?: string;
   /** The SMTP client the MTA received the mail from (SPF checks its IP and HELO). */
   client?: { ip: string; helo?: string };

@@ -5,6 +5,8 @@
  * - GET shows a page with a button that POSTs the same — a GET never changes anything,
  *   because link scanners follow links.
  * No cookies, no redirects, no state but the member store; a bad token changes nothing.
+ * At most `maxConnections` clients at once, each with `headersTimeoutMs` to send its
+ * request header; log lines show what a client sent with control characters escaped.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,8 +30,12 @@ export interface ServeOptions {
   host?: string;
   /** 0 picks a free port. @default 8025 */
   port?: number;
-  /** Told of each request (method, path without the token, status). */
+  /** Told of each request (method, path without the token, status), control characters escaped. */
   log?: (line: string) => void;
+  /** Connections served at once; more are closed at once. @default 100 */
+  maxConnections?: number;
+  /** A client must send its request header within this many ms (slowloris). @default 10000 */
+  headersTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -40,6 +46,13 @@ export interface RunningServer {
 }
 
 const MAX_BODY = 16 * 1024;
+
+/** A request's words for a log line: one line, control and non-ASCII characters escaped, bounded. */
+export function logSafe(text: string): string {
+  return JSON.stringify(text.slice(0, 200))
+    .slice(1, -1)
+    .replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -104,7 +117,9 @@ export function createUnsubscribeHandler(options: ServeOptions) {
       target &&
       served &&
       checkUnsubscribeToken(options.secret, target.list, target.member, target.token);
-    options.log?.(`${req.method} /${target?.list ?? '?'} ${valid ? 'ok' : 'refused'}`);
+    options.log?.(
+      `${logSafe(req.method ?? '?')} /${logSafe(target?.list ?? '?')} ${valid ? 'ok' : 'refused'}`,
+    );
     if (!target || !served || !valid) {
       await readBody(req).catch(() => undefined);
       return send(
@@ -138,13 +153,23 @@ export function createUnsubscribeHandler(options: ServeOptions) {
 /** Starts the server; resolves once it listens. */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const handler = createUnsubscribeHandler(options);
-  const server = createServer((req, res) => {
-    handler(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
-      res.end('internal error\n');
-    });
-  });
-  server.requestTimeout = 10_000;
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout: Math.max(headersTimeout, 10_000),
+      // How often Node looks for clients past their time (its default is 30 s).
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, headersTimeout / 2)),
+    },
+    (req, res) => {
+      handler(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+        res.end('internal error\n');
+      });
+    },
+  );
+  server.maxConnections = options.maxConnections ?? 100;
+  server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8025, options.host ?? '127.0.0.1', () => resolve());

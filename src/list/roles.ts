@@ -5,12 +5,13 @@
  * commands; the bounce address, plain or VERP (LIST-bounces+alice=example.com+COOKIE@,
  * LIST-bounces+TOKEN+COOKIE@, and the old LIST-bounces+alice=example.com@ without a cookie,
  * which the bounce handler logs and does not count). Whether a cookie is good is the bounce
- * handler's business: it needs the secret and the member records.
+ * handler's business: it needs the secret and the member records. The owner address
+ * (LIST-owner@): its mail goes to the people who run the list.
  */
 
 import { normalizeAddress } from '../mail/address.ts';
 import { type VerpParts, verpDecode } from '../mail/verp.ts';
-import { bounceAddress } from './addresses.ts';
+import { bounceAddress, ownerAddress } from './addresses.ts';
 import type { Command } from './commands.ts';
 import type { ListSettings } from './settings.ts';
 import { verpDelimiter } from './verp.ts';
@@ -18,7 +19,8 @@ import { verpDelimiter } from './verp.ts';
 export type AddressRole =
   | { role: 'post' }
   | { role: 'request'; command?: Command }
-  | { role: 'bounces'; verp?: VerpParts };
+  | { role: 'bounces'; verp?: VerpParts }
+  | { role: 'owner' };
 
 const TOKEN = /^[0-9a-f]{32}-[0-9a-f]{24}$/;
 
@@ -47,6 +49,7 @@ export function addressRole(list: ListSettings, address: string): AddressRole | 
   if (normal === listAddress) return { role: 'post' };
   const bounces = normalizeAddress(bounceAddress(list));
   if (normal === bounces) return { role: 'bounces' };
+  if (normal === normalizeAddress(ownerAddress(list))) return { role: 'owner' };
   const verp = verpDecode(bounces, normal, verpDelimiter(list));
   if (verp?.token) return { role: 'bounces', verp };
   const recipient = normalizeAddress(verp?.recipient ?? '');

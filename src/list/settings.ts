@@ -106,6 +106,16 @@ export interface ListSettings {
   /** Digests (src/digest/send.ts): format mime|plain, size_kb, max_age_hours, footer. */
   digest?: DigestSettings;
   /**
+   * Header rules (src/processors/header-match.ts), in order: the site's (malist.yaml,
+   * `site: true`) first, then the list's own; the first match decides.
+   */
+  header_matches?: Array<{
+    header: string;
+    pattern: string;
+    action: 'hold' | 'discard' | 'reject' | 'accept';
+    site?: boolean;
+  }>;
+  /**
    * Whose posts count as from a member only when their From is authenticated (a passing,
    * aligned DKIM signature or SPF, or a trusted sealer's ARC chain): `true` every poster,
    * a list of domains the posters of those domains (and their subdomains). Others get

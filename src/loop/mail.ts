@@ -3,7 +3,7 @@
  * promises"): skipped if already handled, processed, each copy handled, recorded, acked.
  * A mail is acked only once it is handled or a durable copy of it exists.
  */
-import { describeError, isSignal, StageError } from '../errors.ts';
+import { describeError, ErrorCode, isSignal, StageError, storageErrorCode } from '../errors.ts';
 import { messageId } from '../mail/list-mail.ts';
 import { isFinal, type JournalOutcome, MAIL_SCOPE } from '../state/journal.ts';
 import { crashPoint } from '../testing/crash-point.ts';
@@ -68,6 +68,27 @@ async function processMail(run: Run, fetched: Fetched): Promise<ListMail[] | und
       await finish(run, fetched, outcome, [mail]);
       return undefined;
     }
+    const storage = storageErrorCode(error);
+    if (storage) {
+      // A disk or permission problem, not a poison message: the mail stays at its source.
+      run.summary.failed++;
+      await report(run, {
+        stage: 'processor',
+        unit: unitOf(error, 'processor'),
+        error: new StageError(
+          `storage error (${storage}) while handling the mail: ${describeError(error)}; it stays at its source and is tried again`,
+          {
+            code: ErrorCode.STORAGE,
+            unit: unitOf(error, 'processor'),
+            messageId: messageId(mail),
+            cause: error,
+            temporary: true,
+          },
+        ),
+        mail,
+      });
+      return undefined;
+    }
     await report(run, {
       stage: 'processor',
       unit: unitOf(error, 'processor'),
@@ -104,6 +125,8 @@ async function quarantineMail(run: Run, fetched: Fetched, cause: unknown): Promi
     await run.quarantine.put(mail, {
       reason: describeError(cause),
       unit: unitOf(cause, 'processor'),
+      // How it was handed over, so `malist quarantine release` can hand it over again.
+      ...(run.options.scope ? { extra: { scope: run.options.scope } } : {}),
     });
   } catch (error) {
     run.summary.failed++;

@@ -1,8 +1,17 @@
-/** A bare address as a YAML option (no display name, no brackets), with a message that says so. */
+/**
+ * A bare address as a YAML option (no display name, no brackets), in the one address
+ * grammar (`addressProblem`), with a message that says what is wrong.
+ */
 import { z } from 'zod';
+import { addressProblem } from './address.ts';
 
 export const addressOption = z
   .string({ error: 'expected an address like name@example.com' })
-  .regex(/^[^\s@<>,;"]+@[^\s@<>,;"]+\.?[^\s@<>,;"]*$/, {
-    error: 'expected a bare address like name@example.com (no display name, no brackets)',
+  .superRefine((value, ctx) => {
+    const problem = addressProblem(value);
+    if (problem)
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a bare address like name@example.com (no display name, no brackets): ${problem}`,
+      });
   });

@@ -55,6 +55,45 @@ export function normalizeAddress(address: string): string {
   return `${local.toLowerCase()}@${ascii}`;
 }
 
+/**
+ * The one grammar of the addresses malist stores and mails to — a member, a list address,
+ * a moderator — the same set for subscription by mail, `malist members add`, the config
+ * loader and every member store, so what is stored always reads back the same. A bare
+ * address: a dot-atom local part of RFC 5322 atext (or non-ASCII letters, RFC 6532) but
+ * `#` (a members file's comment); a host name. Quoted local parts, comments, `@` in the
+ * local part, domain literals and a leading `-` (an option to sendmail(8)) are refused:
+ * each is read differently by some store, parser or MTA (`victim@example.org#@attacker.example`
+ * is mailed to attacker.example but read back from a members file as victim@example.org).
+ * Returns what is wrong, in words for a reply or an error, or undefined for a good address.
+ */
+export function addressProblem(address: string): string | undefined {
+  if (address.length === 0) return 'it is empty';
+  if (/[\s]/u.test(address)) return 'it contains blanks or line breaks';
+  const at = address.lastIndexOf('@');
+  if (at < 0) return 'it has no @';
+  const local = address.slice(0, at);
+  const domain = address.slice(at + 1);
+  if (local === '') return 'it has nothing before the @';
+  if (Buffer.byteLength(local) > 64) return 'its local part is longer than 64 octets';
+  if (Buffer.byteLength(address) > 254) return 'it is longer than 254 octets';
+  const bad = /[^A-Za-z0-9!$%&'*+\-/=?^_`{|}~.\p{L}\p{M}\p{N}]/u.exec(local);
+  if (bad) return `its local part contains ${JSON.stringify(bad[0])}, which is not allowed here`;
+  if (/^[.-]|\.$|\.\./.test(local))
+    return 'its local part starts with "." or "-", ends with ".", or has ".." in it';
+  if (domain === '') return 'it has nothing after the @';
+  if (!/^[\p{L}\p{M}\p{N}-]+(\.[\p{L}\p{M}\p{N}-]+)*$/u.test(domain))
+    return `its domain ${JSON.stringify(domain.slice(0, 80))} is not a host name`;
+  const ascii = domainToASCII(domain.toLowerCase());
+  if (!ascii || ascii.split('.').some((l) => l === '' || l.length > 63 || /^-|-$/.test(l)))
+    return `its domain ${JSON.stringify(domain.slice(0, 80))} is not a host name`;
+  return undefined;
+}
+
+/** True when `address` is in the grammar of `addressProblem`. */
+export function isStorableAddress(address: string): boolean {
+  return addressProblem(address) === undefined;
+}
+
 /** True when both strings are the same address in normal form (never a substring match). */
 export function sameAddress(a: string, b: string): boolean {
   const na = normalizeAddress(a);

@@ -82,4 +82,42 @@ describe('HeaderBlock', () => {
     for (const line of text.split(/\r?\n/)) expect(line.length).toBeLessThanOrEqual(78);
     expect(header.get('X-Long')).toContain('word29');
   });
+
+  it('ends lines at a bare CR, so a bare-CR header is fields and a blank line, not one long line', () => {
+    const raw = b('From: a@x.example\rSubject: hi\r\rbody line\rmore\r');
+    const mail = createListMail(raw, { fetcher: 't', id: '1' });
+    expect(mail.header.bareCr).toBe(true);
+    expect(mail.header.ending).toBe('blank-line');
+    expect(mail.header.get('Subject')).toBe('hi');
+    expect(mail.body.toString('latin1')).toBe('body line\rmore\r');
+    mail.header.add('List-Id', '<l.x>');
+    expect(mailBytes(mail).toString('latin1')).toBe(
+      'From: a@x.example\rSubject: hi\rList-Id: <l.x>\r\n\rbody line\rmore\r',
+    );
+    // A CRLF message is untouched by the bare-CR rule, and so is a CR inside a body.
+    const crlf = HeaderBlock.parse(b('A: 1\r\nB: 2\r\n\r\nx\ry\r\n'));
+    expect(crlf.header.bareCr).toBe(false);
+    expect(crlf.bodyStart).toBe(14);
+  });
+
+  it('ends the header at a MIME delimiter that follows it without a blank line', () => {
+    const raw = b(
+      'From: a@x.example\nContent-Type: multipart/mixed; boundary="b1"\n--b1\nContent-Type: text/plain\n\nhello\n--b1--\n',
+    );
+    const mail = createListMail(raw, { fetcher: 't', id: '1' });
+    expect(mail.header.ending).toBe('body-line');
+    expect(mail.header.get('Content-Type')).toBe('multipart/mixed; boundary="b1"');
+    expect(mail.body.toString().startsWith('--b1\n')).toBe(true);
+    mail.header.add('List-Id', '<l.x>');
+    expect(mailBytes(mail).toString()).toBe(
+      'From: a@x.example\nContent-Type: multipart/mixed; boundary="b1"\nList-Id: <l.x>\n\n--b1\nContent-Type: text/plain\n\nhello\n--b1--\n',
+    );
+  });
+
+  it('says how the header ended', () => {
+    expect(HeaderBlock.parse(b('A: 1\n\nx')).header.ending).toBe('blank-line');
+    expect(HeaderBlock.parse(b('A: 1\n')).header.ending).toBe('end-of-message');
+    expect(HeaderBlock.parse(b('A: 1\nbody\n')).header.ending).toBe('body-line');
+    expect(HeaderBlock.parse(b('\0\0\0')).header.ending).toBe('body-line');
+  });
 });

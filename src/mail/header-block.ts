@@ -28,18 +28,30 @@ interface Line {
   start: number;
   end: number; // exclusive, including the line ending
   text: string; // latin1 view without the line ending
+  bareCr?: boolean; // ended by a CR alone
 }
 
-/** The line starting at `start` (undefined at the end): only header lines are ever read. */
+/**
+ * The line starting at `start` (undefined at the end): only header lines are ever read. A
+ * CR not followed by LF ends a line too (old Mac mail, broken gateways): read as one line,
+ * such a header would swallow every field and the blank line after it.
+ */
 function lineAt(buf: Buffer, start: number): Line | undefined {
   if (start >= buf.length) return undefined;
   const nl = buf.indexOf(LF, start);
-  const end = nl === -1 ? buf.length : nl + 1;
+  let end = nl === -1 ? buf.length : nl + 1;
+  // Searched within this line only: a long bare-LF body is never scanned for CRs.
+  const cr = buf.subarray(start, end).indexOf(CR);
+  const bareCr = cr !== -1 && start + cr + 1 < end && buf[start + cr + 1] !== LF;
+  if (bareCr) end = start + cr + 1;
   let textEnd = end;
   if (buf[textEnd - 1] === LF) textEnd--;
   if (buf[textEnd - 1] === CR) textEnd--;
-  return { start, end, text: buf.toString('latin1', start, textEnd) };
+  return { start, end, text: buf.toString('latin1', start, textEnd), ...(bareCr && { bareCr }) };
 }
+
+/** How the header ended: at its blank line, at the end of the message, or at a line that is no field. */
+export type HeaderEnding = 'blank-line' | 'end-of-message' | 'body-line';
 
 export class HeaderBlock {
   /** Bytes before the first field: a BOM and/or an mbox `From ` line. Never sent on the wire. */
@@ -48,13 +60,25 @@ export class HeaderBlock {
   separator: Buffer;
   /** The line ending new fields use: the one the message itself uses first. */
   readonly eol: string;
+  /** How the parsed header ended (a new block: at its blank line). */
+  readonly ending: HeaderEnding;
+  /** True when a line of the parsed header ended in a CR alone. */
+  readonly bareCr: boolean;
   private list: HeaderField[];
 
-  constructor(fields: HeaderField[], prefix: Buffer, separator: Buffer, eol: string) {
+  constructor(
+    fields: HeaderField[],
+    prefix: Buffer,
+    separator: Buffer,
+    eol: string,
+    parsed: { ending?: HeaderEnding; bareCr?: boolean } = {},
+  ) {
     this.list = fields;
     this.prefix = prefix;
     this.separator = separator;
     this.eol = eol;
+    this.ending = parsed.ending ?? 'blank-line';
+    this.bareCr = parsed.bareCr ?? false;
   }
 
   /** Splits `raw` into a header block and the offset where the body starts. */
@@ -62,7 +86,9 @@ export class HeaderBlock {
     let pos = 0;
     if (raw.subarray(0, 3).equals(BOM)) pos = 3;
     const firstNl = raw.indexOf(LF, pos);
-    const eol = firstNl > 0 && raw[firstNl - 1] === CR ? '\r\n' : '\n';
+    const first = lineAt(raw, pos);
+    // New fields of a bare-CR message are written CRLF: the wire's form, which every reader takes.
+    const eol = first?.bareCr || (firstNl > 0 && raw[firstNl - 1] === CR) ? '\r\n' : '\n';
     // The header ends at the first empty line; lines beyond it are never looked at (a
     // 20 MB post costs no more to parse than a short one).
     let line = lineAt(raw, pos);
@@ -80,11 +106,15 @@ export class HeaderBlock {
     };
     let bodyStart = raw.length;
     let separator: Buffer = Buffer.alloc(0);
+    let ending: HeaderEnding = 'end-of-message';
+    let bareCr = false;
     for (; line !== undefined; line = lineAt(raw, line.end)) {
+      if (line.bareCr) bareCr = true;
       if (line.text === '') {
         closeField(line.start);
         separator = raw.subarray(line.start, line.end);
         bodyStart = line.end;
+        ending = 'blank-line';
         break;
       }
       const start = FIELD_START.exec(line.text);
@@ -96,16 +126,23 @@ export class HeaderBlock {
       }
       const isFold = line.text[0] === ' ' || line.text[0] === '\t';
       // A line with neither a name nor fold whitespace, followed by more header, is a broken
-      // fold (seen from Exchange): keep it in the field. Otherwise the body starts here.
-      const next = !isFold && fieldStart >= 0 ? lineAt(raw, line.end) : undefined;
+      // fold (seen from Exchange): keep it in the field. Otherwise the body starts here. A
+      // MIME delimiter ("--boundary") is never a fold: the header ran into the first part
+      // with no blank line, and the part's own fields are not the message's.
+      const next =
+        !isFold && fieldStart >= 0 && !line.text.startsWith('--')
+          ? lineAt(raw, line.end)
+          : undefined;
       const brokenFold = next !== undefined && next.text !== '' && FIELD_START.test(next.text);
       if ((isFold || brokenFold) && fieldStart >= 0) continue;
       closeField(line.start);
       bodyStart = line.start;
+      ending = 'body-line';
       break;
     }
     if (line === undefined) closeField(raw.length);
-    return { header: new HeaderBlock(fields, prefix, separator, eol), bodyStart };
+    const header = new HeaderBlock(fields, prefix, separator, eol, { ending, bareCr });
+    return { header, bodyStart };
   }
 
   get fields(): readonly HeaderField[] {
@@ -205,7 +242,10 @@ export class HeaderBlock {
   }
 
   clone(): HeaderBlock {
-    return new HeaderBlock([...this.list], this.prefix, this.separator, this.eol);
+    return new HeaderBlock([...this.list], this.prefix, this.separator, this.eol, {
+      ending: this.ending,
+      bareCr: this.bareCr,
+    });
   }
 
   /**
@@ -224,8 +264,8 @@ export class HeaderBlock {
       parts.push(f.raw);
       // A message that ends inside its last field (no final line ending) keeps ending there.
       const endsMessage = i === this.list.length - 1 && separator.length === 0 && !opts.hasBody;
-      if (f.raw[f.raw.length - 1] !== LF && !endsMessage)
-        parts.push(Buffer.from(this.eol, 'latin1'));
+      const last = f.raw[f.raw.length - 1];
+      if (last !== LF && last !== CR && !endsMessage) parts.push(Buffer.from(this.eol, 'latin1'));
     });
     parts.push(separator);
     return Buffer.concat(parts);
@@ -243,8 +283,8 @@ function fieldValue(field: HeaderField): string {
   const colon = text.indexOf(':');
   return text
     .slice(colon + 1)
-    .replace(/\r?\n(?=[ \t])/g, '')
-    .replace(/\r?\n/g, ' ')
+    .replace(/(\r\n|\r|\n)(?=[ \t])/g, '')
+    .replace(/\r\n|\r|\n/g, ' ')
     .trim();
 }
 

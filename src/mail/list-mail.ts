@@ -21,6 +21,7 @@ export function cloneListMail(mail: ListMail): ListMail {
     ...mail,
     header: mail.header.clone(),
     ml_send_to: mail.ml_send_to ? [...mail.ml_send_to] : undefined,
+    ml_notes: mail.ml_notes ? [...mail.ml_notes] : undefined,
   };
 }
 

@@ -25,9 +25,12 @@ export interface MimePart {
   boundary?: string;
   /** Offset of the line break before the close delimiter; undefined when it is missing. */
   closeAt?: number;
+  /** A multipart nested deeper than MAX_DEPTH: its parts were not looked at. */
+  truncated?: boolean;
 }
 
-const MAX_DEPTH = 20;
+/** How deep multiparts are followed; deeper ones are left whole (and marked `truncated`). */
+export const MAX_DEPTH = 20;
 
 /** The Content-Type of a header; RFC 2045's default (text/plain) when absent or unreadable. */
 export function contentTypeOf(header: HeaderBlock): ContentType {
@@ -45,9 +48,9 @@ export function transferEncodingOf(header: HeaderBlock): string {
   return (header.get('Content-Transfer-Encoding') ?? '7bit').trim().toLowerCase() || '7bit';
 }
 
-/** Parses the whole mail body (`header` is the message's own header). */
-export function parseMime(header: HeaderBlock, body: Buffer): MimePart {
-  return parsePart(body, header, 0, 0, body.length, 0);
+/** Parses the whole mail body (`header` is the message's own header), from nesting `depth`. */
+export function parseMime(header: HeaderBlock, body: Buffer, depth = 0): MimePart {
+  return parsePart(body, header, 0, 0, body.length, depth);
 }
 
 function parsePart(
@@ -61,7 +64,11 @@ function parsePart(
   const type = contentTypeOf(header);
   const part: MimePart = { header, start, bodyStart, end, type, children: [] };
   const boundary = type.params['boundary'];
-  if (!type.mime.startsWith('multipart/') || !boundary || depth >= MAX_DEPTH) return part;
+  if (!type.mime.startsWith('multipart/') || !boundary) return part;
+  if (depth >= MAX_DEPTH) {
+    part.truncated = true;
+    return part;
+  }
   const delimiters = findDelimiters(buf, bodyStart, end, boundary);
   if (delimiters.length === 0) return part;
   part.boundary = boundary;

@@ -4,7 +4,7 @@
  * (test/members/contract.ts) runs against each. Every change is idempotent — adding a
  * member twice or removing one who is gone is a no-op — so a replay after a crash is safe.
  */
-import { normalizeAddress } from '../mail/address.ts';
+import { addressProblem, normalizeAddress } from '../mail/address.ts';
 
 /** Why a member gets no mail: they asked, bounces, or an admin decided. */
 export type NomailReason = 'user' | 'bounce' | 'admin';
@@ -67,11 +67,36 @@ export function patchMember(member: Member, patch: MemberPatch): Member {
   return tidyMember(next);
 }
 
-/** The normal form or a thrown error naming the bad address. */
+/**
+ * The normal form, or a thrown error naming the bad address and what is wrong with it:
+ * only addresses of the one grammar (`addressProblem`) are ever stored.
+ */
 export function requireAddress(address: string): string {
-  const normal = normalizeAddress(address);
-  if (!normal) throw new Error(`member store: '${address}' is not a mail address`);
+  const problem = addressProblem(address);
+  const normal = problem ? '' : normalizeAddress(address);
+  if (!normal)
+    throw new Error(
+      `member store: ${JSON.stringify(address.slice(0, 100))} cannot be a member: ${problem ?? 'it is not a mail address'}`,
+    );
   return normal;
+}
+
+/**
+ * A member as written in text (`alice@example.org` or `Alice Smith <alice@example.org>`),
+ * or what is wrong with it. The one reading the YAML store and the config loader share;
+ * the address inside `<>` is taken as written, never re-parsed.
+ */
+export function parseMemberText(text: string): { address: string; name?: string } | string {
+  const trimmed = text.trim();
+  const angle = /^(.*?)\s*<([^<>]*)>$/s.exec(trimmed);
+  const address = angle ? angle[2]!.trim() : trimmed;
+  const problem = addressProblem(address);
+  if (problem) return `${JSON.stringify(address.slice(0, 100))} ${problem}`;
+  const name = angle?.[1]
+    ?.trim()
+    .replace(/^"(.*)"$/s, '$1')
+    .replace(/\\(.)/g, '$1');
+  return name ? { address, name } : { address };
 }
 
 /** Members who get digests. */

@@ -5,7 +5,7 @@
  * Changes go through the shared write path (file-store.ts): atomic, under a file lock.
  */
 import { z } from 'zod';
-import { normalizeAddress } from '../mail/address.ts';
+import { isStorableAddress } from '../mail/address.ts';
 import { fileMemberStore, type MemberFileFormat } from './file-store.ts';
 import {
   type Member,
@@ -25,7 +25,7 @@ export function parseMemberLine(line: string): Member | undefined {
   const text = line.replace(/#.*$/, '').trim();
   if (!text) return undefined;
   const [address, ...words] = text.split(/\s+/);
-  if (!address || !normalizeAddress(address)) return undefined;
+  if (!address || !isStorableAddress(address)) return undefined;
   const member: Member = { address };
   for (const word of words) {
     const [name, value] = word.toLowerCase().split('=');

@@ -18,9 +18,15 @@ import {
   type YAMLSeq,
 } from 'yaml';
 import { z } from 'zod';
-import { normalizeAddress, parseMailbox } from '../mail/address.ts';
+import { isStorableAddress } from '../mail/address.ts';
 import { fileMemberStore } from './file-store.ts';
-import { type Member, type MemberStore, OPTION_NAMES, tidyMember } from './store.ts';
+import {
+  type Member,
+  type MemberStore,
+  OPTION_NAMES,
+  parseMemberText,
+  tidyMember,
+} from './store.ts';
 
 export interface YamlMemberStoreOptions {
   /** The YAML file (the list's own file, or a members file). */
@@ -35,14 +41,12 @@ export interface YamlMemberStoreOptions {
 /** Reads one sequence item as a member (undefined for junk, which is kept untouched). */
 export function memberOfNode(node: unknown): Member | undefined {
   if (isScalar(node)) {
-    const text = String(node.value ?? '').trim();
-    const mailbox = parseMailbox(text);
-    if (!mailbox || !normalizeAddress(mailbox.address)) return undefined;
-    return tidyMember({ address: mailbox.address, name: mailbox.name || undefined });
+    const parsed = parseMemberText(String(node.value ?? ''));
+    return typeof parsed === 'string' ? undefined : tidyMember(parsed);
   }
   if (isMap(node)) {
     const value = (node as YAMLMap).toJSON() as Record<string, unknown>;
-    if (typeof value.address !== 'string' || !normalizeAddress(value.address)) return undefined;
+    if (typeof value.address !== 'string' || !isStorableAddress(value.address)) return undefined;
     const member: Member = { address: value.address };
     if (typeof value.name === 'string') member.name = value.name;
     for (const option of OPTION_NAMES) if (value[option] === true) member[option] = true;

@@ -55,6 +55,41 @@ export interface NoticeSpec {
   headers?: Record<string, string>;
 }
 
+/**
+ * A message that cannot travel as message/rfc822 (NUL bytes, bare CRs or lines over 998
+ * octets, which SMTP refuses) goes as a base64 `.eml` file: the moderator still gets every byte.
+ */
+function unfit(bytes: Buffer): boolean {
+  if (bytes.includes(0)) return true;
+  let lineStart = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0x0d && bytes[i + 1] !== 0x0a) return true;
+    if (b === 0x0a) lineStart = i + 1;
+    else if (i - lineStart > 998) return true;
+  }
+  return false;
+}
+
+function attachment(bytes: Buffer) {
+  if (unfit(bytes))
+    return {
+      content: bytes,
+      contentType: 'application/octet-stream',
+      contentDisposition: 'attachment' as const,
+      filename: 'message.eml',
+      contentTransferEncoding: 'base64' as const,
+    };
+  return {
+    content: bytes,
+    contentType: 'message/rfc822',
+    contentDisposition: 'attachment' as const,
+    filename: false as const,
+    // message/rfc822 may not be base64 (RFC 2046 §5.2.1): 8-bit posts go as 8bit.
+    contentTransferEncoding: bytes.some((b) => b > 0x7f) ? ('8bit' as const) : ('7bit' as const),
+  };
+}
+
 /** Builds the notice's bytes. */
 export async function composeNotice(spec: NoticeSpec): Promise<Notice> {
   const id = spec.about ? messageId(spec.about) : undefined;
@@ -73,18 +108,7 @@ export async function composeNotice(spec: NoticeSpec): Promise<Notice> {
       Precedence: 'bulk',
       'X-Auto-Response-Suppress': 'All',
     },
-    attachments: attached
-      ? [
-          {
-            content: attached,
-            contentType: 'message/rfc822',
-            contentDisposition: 'attachment',
-            filename: false,
-            // message/rfc822 may not be base64 (RFC 2046 §5.2.1): 8-bit posts go as 8bit.
-            contentTransferEncoding: attached.some((b) => b > 0x7f) ? '8bit' : '7bit',
-          },
-        ]
-      : undefined,
+    attachments: attached ? [attachment(attached)] : undefined,
     newline: 'win',
     disableFileAccess: true,
     disableUrlAccess: true,

@@ -31,7 +31,14 @@ export function posterOf(mail: ListMail): string | undefined {
 
 export interface ListNotice {
   /** `rejected`, `held`, `expired`, `moderator`, … (subject key is `<kind>_subject`). */
-  kind: 'rejected' | 'held' | 'expired' | 'moderator' | 'token_refused' | 'token_done';
+  kind:
+    | 'rejected'
+    | 'held'
+    | 'expired'
+    | 'moderator'
+    | 'owner_forward'
+    | 'token_refused'
+    | 'token_done';
   to: string;
   vars?: Record<string, string>;
   /** The post the notice is about (threaded to it; attached for `rejected` and `moderator`). */
@@ -70,7 +77,7 @@ export async function sendListNotice(
       text: render(notice.kind),
       autoSubmitted: notice.answering ? 'auto-replied' : 'auto-generated',
       about: notice.about,
-      attach: notice.kind === 'rejected' || notice.kind === 'moderator',
+      attach: ['rejected', 'moderator', 'owner_forward'].includes(notice.kind),
       headers: { 'List-Id': `<${listIdLabel(list)}>` },
     },
     notice.answering,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixtureMail, mailOf, redList } from '../../test/posting/corpus.ts';
-import { automationReason, isAutomated } from './automated.ts';
+import { automationReason, isAutomated } from '../mail/automated.ts';
 import type { Notice } from './compose.ts';
 import { sendListNotice } from './list-notices.ts';
 import { NoticeRateLimit } from './rate-limit.ts';

@@ -1,13 +1,17 @@
 /**
- * A durable per-address, per-day notice counter: a list must not mail one address more
- * than a few notices a day, whatever a loop or an attacker sends (Mailman's
- * `autorespond` limit). One small file per (day, address) under the state directory.
+ * A durable per-mailbox, per-day notice counter: a list must not mail one mailbox more
+ * than a few notices a day, whatever a loop or an attacker sends (Mailman's `autorespond`
+ * limit). The count is per real mailbox — `victim+1@`, `"victim"@` and `VICTIM@` are one
+ * (`mailboxKey`) — and is read and written under a file lock, so parallel deliveries
+ * (one `malist receive` per mail) cannot each see the same count. One small file per
+ * (day, mailbox) under the state directory.
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { normalizeAddress } from '../mail/address.ts';
 import { writeFileDurable } from '../state/durable.ts';
+import { withFileLock } from '../state/lock.ts';
 
 export interface RateLimitOptions {
   /** Notices one address may get per UTC day. @default 10 */
@@ -25,9 +29,7 @@ export class NoticeRateLimit {
   }
 
   private path(day: string, address: string): string {
-    const id = createHash('sha256')
-      .update(normalizeAddress(address) || address.toLowerCase())
-      .digest('hex');
+    const id = createHash('sha256').update(mailboxKey(address)).digest('hex');
     return join(this.dir, day, `${id.slice(0, 40)}.json`);
   }
 
@@ -35,16 +37,23 @@ export class NoticeRateLimit {
   async take(address: string, now = Date.now()): Promise<boolean> {
     const day = new Date(now).toISOString().slice(0, 10);
     const path = this.path(day, address);
-    let count = 0;
-    try {
-      count = (JSON.parse(await readFile(path, 'utf8')) as { count: number }).count;
-    } catch {
-      // first notice today (or an unreadable counter: start again rather than go silent)
-    }
-    if (count >= this.perDay) return false;
-    await writeFileDurable(path, JSON.stringify({ count: count + 1 }));
-    await this.prune(day);
-    return true;
+    const taken = await withFileLock(
+      path,
+      async () => {
+        let count = 0;
+        try {
+          count = (JSON.parse(await readFile(path, 'utf8')) as { count: number }).count;
+        } catch {
+          // first notice today (or an unreadable counter: start again rather than go silent)
+        }
+        if (count >= this.perDay) return false;
+        await writeFileDurable(path, JSON.stringify({ count: count + 1 }), { mode: 0o600 });
+        return true;
+      },
+      60_000,
+    );
+    if (taken) await this.prune(day);
+    return taken;
   }
 
   /** Drops the counters of past days. */
@@ -55,4 +64,21 @@ export class NoticeRateLimit {
         await rm(join(this.dir, day), { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * The real mailbox an address reaches, as the daily budget counts it: unquoted, without
+ * its `+tag`, in normal form (case-folded, IDN domain in ASCII).
+ */
+export function mailboxKey(address: string): string {
+  const text = address.trim().replace(/^<|>$/g, '');
+  const at = text.lastIndexOf('@');
+  if (at <= 0) return text.toLowerCase();
+  const local = text
+    .slice(0, at)
+    .replace(/^"(.*)"$/s, '$1')
+    .replace(/\\(.)/g, '$1')
+    .replace(/\+.*$/s, '');
+  const bare = `${local}@${text.slice(at + 1)}`;
+  return normalizeAddress(bare) || bare.toLowerCase();
 }

@@ -3,8 +3,8 @@
  * never to an address over its daily budget, and never a reason to fail the caller.
  */
 import { normalizeAddress, parseAddressList } from '../mail/address.ts';
+import { automationReason } from '../mail/automated.ts';
 import type { ListMail } from '../types.ts';
-import { automationReason } from './automated.ts';
 import { composeNotice, type NoticeSender, type NoticeSpec } from './compose.ts';
 import type { NoticeRateLimit } from './rate-limit.ts';
 

@@ -41,6 +41,17 @@ From a shell: malist held approve|reject|discard {held_id}
 
 Without a decision the post expires on {expires}. The post is attached.
 `,
+  owner_forward_subject: 'Automated mail to {list_address}: {subject}',
+  owner_forward: `A machine, not a person, wrote to the {list_name} list ({list_address}), so it
+was not sent to the members:
+
+    From:    {from}
+    Subject: {subject}
+    Reason:  {reason}
+
+It is attached, for you to see whose mailbox answers the list (an out-of-office reply,
+a delivery report, a challenge-response robot). Nothing needs to be done.
+`,
   expired_subject: 'Your message to {list_address} expired unmoderated',
   expired: `Your message to the {list_name} list ({list_address}) was held for a moderator
 for {expiry_days} days without a decision, and has been dropped.

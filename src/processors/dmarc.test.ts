@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bareVerdict } from '../../test/helpers/auth-keys.ts';
 import { fixtureMail, parse, redList } from '../../test/posting/corpus.ts';
@@ -122,5 +125,53 @@ describe('dmarc', () => {
     // DNS failed during the verification: strict, as a failed lookup here is.
     expect(await munged(verified(undefined, 'temperror'))).toBe(true);
     expect(log).toEqual([]);
+  });
+});
+
+describe('dmarc: hostile DNS and repeated runs', () => {
+  it('two v=DMARC1 records at one name are no policy (RFC 7489 §6.6.3), not the first one', async () => {
+    const log: string[] = [];
+    const two: TxtResolver = async (name) => {
+      log.push(name);
+      if (name === '_dmarc.two.example') return [['v=DMARC1; p=reject'], ['v=DMARC1; p=none']];
+      if (name === '_dmarc.org.example') return [['v=DMARC1; p=reject'], ['v=DMARC1; p=reject']];
+      throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
+    };
+    expect(await dmarcPolicy('two.example', two)).toBe('none');
+    // Discovery ends there: the organisational domain is not asked instead.
+    expect(log).toEqual(['_dmarc.two.example']);
+    expect(await dmarcPolicy('sub.org.example', two)).toBe('none');
+  });
+
+  it('answers are kept across processes (the state file) until cache_seconds pass', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'malist-dmarc-'));
+    try {
+      const log: string[] = [];
+      const list = { ...redList(), state_dir: stateDir };
+      const first = createDmarc(list, { action: 'munge_from', resolver: resolver(log) });
+      const xamarin = () => {
+        const m = fixtureMail('030');
+        m.header.set('From', 'Jorg <jorg@xamarin.com>'); // p=quarantine
+        return m;
+      };
+      await first.process(xamarin());
+      expect(log).toEqual(['_dmarc.xamarin.com']);
+      // A new unit, as the next `malist receive` builds: no DNS query, same decision.
+      const second = createDmarc(list, { action: 'munge_from', resolver: resolver(log) });
+      const mail = xamarin();
+      await second.process(mail);
+      expect(log).toEqual(['_dmarc.xamarin.com']);
+      expect(mail.header.get('From')).toMatch(/via Red mail list/);
+      const saved = JSON.parse(await readFile(join(stateDir, 'dmarc/policies.json'), 'utf8'));
+      expect(saved['xamarin.com'].policy).toBe('quarantine');
+      // Past its time the answer is asked for again.
+      saved['xamarin.com'].until = Date.now() - 1;
+      await writeFile(join(stateDir, 'dmarc/policies.json'), JSON.stringify(saved));
+      const third = createDmarc(list, { action: 'munge_from', resolver: resolver(log) });
+      await third.process(xamarin());
+      expect(log).toEqual(['_dmarc.xamarin.com', '_dmarc.xamarin.com']);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 });

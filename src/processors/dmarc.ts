@@ -8,14 +8,21 @@
  * publishes p=reject / p=quarantine. When the `authenticate` unit verified the post, its
  * DMARC evaluation (RFC 9989: the tree walk, sp=, np=, t=) is the policy read: no second
  * lookup; its own lookup below is for lists that do not verify.
+ *
+ * Answers are kept for `cache_seconds` in memory and in STATE/dmarc/policies.json, so the
+ * next `malist receive` (one process per mail) does not ask DNS again. Node's resolveTxt
+ * does not give a record's TTL, so `cache_seconds` stands in for it.
  */
 import { promises as dns } from 'node:dns';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox, parseAddressList } from '../mail/address.ts';
 import { HeaderBlock, type HeaderField, makeField } from '../mail/header-block.ts';
 import { mailBytes } from '../mail/list-mail.ts';
 import { newBoundary } from '../mail/mime-tree.ts';
+import { writeFileDurable } from '../state/durable.ts';
 import type { ListMail, Processor } from '../types.ts';
 
 /** Looks up TXT records, as `dns.promises.resolveTxt` does (chunks per record). */
@@ -36,28 +43,34 @@ export interface DmarcOptions {
   cache_seconds?: number;
 }
 
-/** The DMARC policy (`p`, or `sp` for a subdomain) in effect for `domain`; 'none' when absent. */
+/**
+ * The DMARC policy (`p`, or `sp` for a subdomain) in effect for `domain`; 'none' when absent.
+ * Two or more `v=DMARC1` records at one name are no policy at all (RFC 7489 §6.6.3: policy
+ * discovery ends), so a second record an attacker or a mistake adds cannot make one.
+ */
 export async function dmarcPolicy(domain: string, resolve: TxtResolver): Promise<string> {
-  const lookup = async (name: string) => {
+  const lookup = async (name: string): Promise<string[]> => {
     try {
       const records = (await resolve(`_dmarc.${name}`)).map((chunks) => chunks.join(''));
-      return records.find((r) => /^v\s*=\s*DMARC1\s*(;|$)/i.test(r));
+      return records.filter((r) => /^v\s*=\s*DMARC1\s*(;|$)/i.test(r));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOTFOUND' || code === 'ENODATA') return undefined;
+      if (code === 'ENOTFOUND' || code === 'ENODATA') return [];
       throw error;
     }
   };
   const tag = (record: string, name: string) =>
     new RegExp(`(?:^|;)\\s*${name}\\s*=\\s*([a-z]+)`, 'i').exec(record)?.[1]?.toLowerCase();
   const own = await lookup(domain);
-  if (own) return tag(own, 'p') ?? 'none';
+  if (own.length > 1) return 'none';
+  if (own[0]) return tag(own[0], 'p') ?? 'none';
   // The Public Suffix List (~11 MB in memory) is loaded by the first post that needs it.
   const { getDomain } = await import('tldts');
   const org = getDomain(domain, { allowPrivateDomains: false });
   if (!org || org === domain) return 'none';
   const parent = await lookup(org);
-  return parent ? (tag(parent, 'sp') ?? tag(parent, 'p') ?? 'none') : 'none';
+  if (parent.length !== 1) return 'none';
+  return tag(parent[0]!, 'sp') ?? tag(parent[0]!, 'p') ?? 'none';
 }
 
 /** From becomes "Poster via List" <list>; the poster goes to Reply-To or Cc. Pure. */
@@ -114,6 +127,46 @@ export const schema = z.strictObject({
   cache_seconds: z.number().min(0).optional(),
 });
 
+/** At most this many domains are kept in the file (the oldest answers go first). */
+const CACHE_MAX = 10_000;
+
+/** Policies by domain, until their expiry: in memory, and in `file` across processes. */
+class PolicyCache {
+  private entries: Record<string, { policy: string; until: number }> | undefined;
+  constructor(private readonly file: string | undefined) {}
+
+  private async load(): Promise<Record<string, { policy: string; until: number }>> {
+    if (this.entries) return this.entries;
+    this.entries = {};
+    if (!this.file) return this.entries;
+    try {
+      const read = JSON.parse(await readFile(this.file, 'utf8')) as unknown;
+      if (read && typeof read === 'object') this.entries = read as typeof this.entries;
+    } catch {
+      // no file yet, or a torn one: ask DNS again
+    }
+    return this.entries;
+  }
+
+  async get(domain: string, now = Date.now()): Promise<string | undefined> {
+    const hit = (await this.load())[domain];
+    return hit && typeof hit.policy === 'string' && hit.until > now ? hit.policy : undefined;
+  }
+
+  async set(domain: string, policy: string, until: number, now = Date.now()): Promise<void> {
+    const entries = await this.load();
+    entries[domain] = { policy, until };
+    if (!this.file) return;
+    const kept = Object.entries(entries)
+      .filter(([, e]) => e.until > now)
+      .sort((a, b) => b[1].until - a[1].until)
+      .slice(0, CACHE_MAX);
+    this.entries = Object.fromEntries(kept);
+    // A cache: a failed write only costs a DNS lookup next time.
+    await writeFileDurable(this.file, JSON.stringify(this.entries)).catch(() => undefined);
+  }
+}
+
 export default function createDmarc(list: ListSettings, options: DmarcOptions = {}): Processor {
   const action = options.action ?? 'none';
   const policies = new Set(
@@ -122,7 +175,9 @@ export default function createDmarc(list: ListSettings, options: DmarcOptions = 
   const resolver = options.resolver ? undefined : new dns.Resolver({ timeout: 3000, tries: 2 });
   const resolve: TxtResolver = options.resolver ?? ((name) => resolver!.resolveTxt(name));
   const ttl = (options.cache_seconds ?? 3600) * 1000;
-  const cache = new Map<string, { policy: string; until: number }>();
+  const cache = new PolicyCache(
+    list.state_dir && ttl > 0 ? join(list.state_dir, 'dmarc', 'policies.json') : undefined,
+  );
 
   async function strict(mail: ListMail): Promise<boolean> {
     if ((options.when ?? 'policy') === 'always') return true;
@@ -132,8 +187,8 @@ export default function createDmarc(list: ListSettings, options: DmarcOptions = 
     const address = parseAddressList(mail.header.get('From'))[0]?.address ?? '';
     const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
     if (!domain || !address.includes('@')) return false;
-    const hit = cache.get(domain);
-    if (hit && hit.until > Date.now()) return policies.has(hit.policy);
+    const hit = await cache.get(domain);
+    if (hit !== undefined) return policies.has(hit);
     let policy: string;
     try {
       policy = await dmarcPolicy(domain, resolve);
@@ -141,7 +196,7 @@ export default function createDmarc(list: ListSettings, options: DmarcOptions = 
       // A failed lookup counts as strict: munging costs little, a refused post costs more.
       return true;
     }
-    cache.set(domain, { policy, until: Date.now() + ttl });
+    await cache.set(domain, policy, Date.now() + ttl);
     return policies.has(policy);
   }
 

@@ -7,7 +7,8 @@
  * A list's other addresses route to its handlers (`handlers`, by list name): mail to
  * LIST-request@, LIST-join@, LIST-leave@, LIST+subscribe@, … to the request handler
  * (commands), mail to LIST-bounces@ and its VERP forms (LIST-bounces+alice=example.com+COOKIE@)
- * to the bounce handler. A handler returns the mail it produces (replies, notices) as copies.
+ * to the bounce handler, mail to LIST-owner@ to the owner handler. A handler returns the
+ * mail it produces (replies, notices, forwards) as copies.
  */
 
 import { Discard, Hold, isSignal, Reject, type Signal } from '../errors.ts';
@@ -25,6 +26,8 @@ export interface ListAddressHandlers {
   request?: { handle(mail: ListMail, command?: Command): Promise<ListMail[]> };
   /** Bounces; `verp` is what a VERP bounce address says (member or token, and cookie). */
   bounces?: { handle(mail: ListMail, verp?: VerpParts): Promise<ListMail[]> };
+  /** Mail to LIST-owner@: on to the people who run the list. */
+  owner?: { handle(mail: ListMail): Promise<ListMail[]> };
 }
 
 export interface ManyListsOptions {
@@ -50,11 +53,14 @@ const ROUTING_FIELDS = ['To', 'Cc', 'Delivered-To', 'X-Original-To', 'Envelope-T
 
 /**
  * Every (list, role) a mail is addressed to, in configuration order: a list's posting
- * address, and its request and bounce addresses (each role once per list).
+ * address, and its request, bounce and owner addresses (each role once per list). When the
+ * MTA said whom it delivers to (the envelope recipient), that address alone decides: To
+ * and Cc name everyone the sender wrote to, not who this copy is for.
  */
 export function routeAll(lists: readonly SingleList[], mail: ListMail): Route[] {
-  const values = ROUTING_FIELDS.flatMap((name) => mail.header.getAll(name));
-  if (mail.origin.recipient) values.push(mail.origin.recipient);
+  const values = mail.origin.recipient
+    ? [mail.origin.recipient]
+    : ROUTING_FIELDS.flatMap((name) => mail.header.getAll(name));
   const addressed = addressesIn(values);
   const routes: Route[] = [];
   for (const list of lists) {
@@ -110,6 +116,7 @@ export default function createManyLists(options: ManyListsOptions): Processor {
         const h = handlers[route.list.list.name];
         if (route.role.role === 'request') return h!.request!.handle(copy, route.role.command);
         if (route.role.role === 'bounces') return h!.bounces!.handle(copy, route.role.verp);
+        if (route.role.role === 'owner') return h!.owner!.handle(copy);
         return [await route.list.process(copy)];
       };
       if (routes.length === 1 && routes[0]!.role.role === 'post')

@@ -1,6 +1,7 @@
 /**
  * `subject-prefix` — puts the list's prefix on the subject, never stacked: "Re: [Red] Re:
- * [Red] x" becomes "[Red] Re: x" (or "Re: [Red] x" with `position: after-re`). A `%d`
+ * [Red] x" becomes "[Red] Re: x" (or "Re: [Red] x" with `position: after-re`); "Fwd: x"
+ * stays a forward, and an empty subject becomes "[Red] (no subject)". A `%d`
  * (or `%05d`) in the prefix is the post number, from a durable counter. Encoded-word
  * subjects are decoded first and re-encoded when needed; a subject of raw 8-bit bytes that
  * are not UTF-8 keeps its bytes and only gains the prefix.
@@ -17,7 +18,12 @@ export interface SubjectPrefixOptions {
   position?: 'before-re' | 'after-re';
 }
 
-const REPLY = /^\s*((re|aw|sv|fw|fwd|antw|vs|ref|r)\s*(\[\d+\])?\s*:\s*)+/i;
+/**
+ * Reply markers (Re, German Aw, Scandinavian Sv, Finnish Vs, and numbered forms such as
+ * `Re[2]:` and `Re^2:`), collapsed into one "Re: ". A forward stays what it is: "Fwd:" is
+ * no reply, and rewriting it to "Re:" tells the members something false.
+ */
+const REPLY = /^\s*((re|aw|sv|vs)\s*(\[\d+\]|\(\d+\)|\^\d+|\d+)?\s*:\s*)+/i;
 const NUMBER = /%(0\d+)?d/;
 
 function escapeRegExp(text: string): string {
@@ -53,6 +59,8 @@ export function applyPrefix(
   let rest = subject.replace(prefixPattern(prefix), ' ').replace(/\s+/g, ' ').trim();
   const isReply = REPLY.test(rest);
   if (isReply) rest = rest.replace(REPLY, '').trim();
+  // An empty subject says so (Mailman's "(no subject)"), not just the list's tag.
+  if (rest === '') rest = '(no subject)';
   const shown = renderPrefix(prefix, n);
   const spaced = shown.endsWith(' ') ? shown : `${shown} `;
   if (!isReply) return `${spaced}${rest}`.trimEnd();

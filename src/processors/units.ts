@@ -9,28 +9,34 @@ import type { ListSettings } from '../list/settings.ts';
 import type { Processor, UnitModule } from '../types.ts';
 import * as approved from './approved.ts';
 import * as authenticate from './authenticate.ts';
+import * as automated from './automated.ts';
 import * as contentFilter from './content-filter.ts';
 import * as dmarc from './dmarc.ts';
 import * as emergency from './emergency.ts';
 import * as envelope from './envelope.ts';
 import * as explicitDestination from './explicit-destination.ts';
 import * as footer from './footer.ts';
+import * as headerMatch from './header-match.ts';
 import * as listHeaders from './list-headers.ts';
 import * as loopGuard from './loop-guard.ts';
 import * as maxRecipients from './max-recipients.ts';
 import * as maxSize from './max-size.ts';
 import * as postingPolicy from './posting-policy.ts';
 import * as replyTo from './reply-to.ts';
+import * as sanity from './sanity.ts';
 import * as stripHeaders from './strip-headers.ts';
 import * as subjectPrefix from './subject-prefix.ts';
 
 export type UnitFactory = (list: ListSettings, options: never) => Processor;
 
 export const units = {
+  sanity: sanity,
   'loop-guard': loopGuard,
+  automated: automated,
   authenticate: authenticate,
   approved: approved,
   emergency: emergency,
+  'header-match': headerMatch,
   'posting-policy': postingPolicy,
   'max-size': maxSize,
   'max-recipients': maxRecipients,
@@ -51,18 +57,22 @@ export type UnitName = keyof typeof units;
 export type UnitSpec = string | ({ type: string } & Record<string, unknown>);
 
 /**
- * The default pipeline of a list, in Mailman's order: refuse loops and robots first, verify
- * what the post's signatures prove (`authenticate`, before anything changes it), then
- * decide who may post (pre-approval, policy, limits), filter content, then rewrite
- * (strip, subject, Reply-To, DMARC, footer, List-* fields) and address the copy. DMARC goes
+ * The default pipeline of a list, in Mailman's order: hold what is not a usable message,
+ * refuse loops and robots, verify what the post's signatures prove (`authenticate`, before
+ * anything changes it), then decide who may post (pre-approval, header rules, policy,
+ * limits), filter content, then rewrite (strip, subject, Reply-To, DMARC, footer, List-*
+ * fields) and address the copy. DMARC goes
  * before the footer so a wrapped post stays intact inside and the footer goes outside.
  * `content-filter` and `dmarc` do nothing until configured. Data, overridable per list in YAML.
  */
 export const DEFAULT_PIPELINE = [
+  'sanity',
   'loop-guard',
+  'automated',
   'authenticate',
   'approved',
   'emergency',
+  'header-match',
   'posting-policy',
   'max-size',
   'max-recipients',

@@ -59,7 +59,7 @@ export default function createJsonLog(options: JsonLogOptions = {}): Reactor {
         madeDir = true;
       }
       // One write per line with O_APPEND: concurrent runs interleave whole lines.
-      await appendFile(options.file, line);
+      await appendFile(options.file, line, { mode: 0o640 });
     },
   };
 }

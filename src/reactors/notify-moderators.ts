@@ -3,12 +3,14 @@
  * address when none are set) a notice with the post attached and a `moderate` token: a
  * reply to the notice (subject "confirm TOKEN", Reply-To LIST-request@) approves it, and
  * "reject|discard TOKEN" to LIST-request@ refuses it. `play()` has already stored the post
- * durably under the id the notice names, before this runs.
+ * durably under the id the notice names, before this runs. Robot mail the `automated` unit
+ * sends on to the owners goes to the same people, attached to an FYI notice.
  */
 
 import { z } from 'zod';
-import { isSignal } from '../errors.ts';
+import { Discard, isSignal } from '../errors.ts';
 import { ownerAddress, requestAddress } from '../list/addresses.ts';
+import type { ListSettings } from '../list/settings.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import { issueModerationToken } from '../moderation/tokens.ts';
 import {
@@ -16,9 +18,10 @@ import {
   noticeOutlet,
   sendListNotice,
 } from '../notices/list-notices.ts';
+import type { NoticeOutlet } from '../notices/send.ts';
 import { safeName } from '../state/safe-name.ts';
 import type { TokenStore } from '../state/tokens.ts';
-import type { Reactor } from '../types.ts';
+import type { ListMail, Reactor } from '../types.ts';
 
 export interface NotifyModeratorsOptions extends NoticeReactorOptions {
   /** The token store of a list (the one its request handler reads). */
@@ -35,16 +38,51 @@ export const schema = z.strictObject({
   templates: z.record(z.string(), z.string()).optional(),
 });
 
+/** The owners of a list: its moderators, or its owner address when it names none. */
+function ownersOf(list: ListSettings): string[] {
+  return list.moderators?.length ? list.moderators : [ownerAddress(list)];
+}
+
+/**
+ * Robot mail the `automated` unit sent on to the owners (a `Discard` with `forward:
+ * 'owner'`): attached to a notice for each owner, within the owners' daily budget.
+ */
+async function forwardToOwners(
+  options: NotifyModeratorsOptions,
+  outlet: NoticeOutlet,
+  list: ListSettings,
+  mail: ListMail,
+  reason: string,
+): Promise<void> {
+  const post = createListMail(mail.raw, mail.origin);
+  for (const owner of ownersOf(list)) {
+    await sendListNotice(
+      outlet,
+      list,
+      {
+        kind: 'owner_forward',
+        to: owner,
+        about: post,
+        vars: { reason },
+        templates: options.templates,
+      },
+      options.now?.(),
+    );
+  }
+}
+
 export default function createNotifyModerators(options: NotifyModeratorsOptions): Reactor {
   const outlet = noticeOutlet(options, options.per_day ?? 200);
   return {
     name: 'notify-moderators',
     async react(failure) {
       const { error, mail } = failure;
-      if (failure.stage !== 'processor' || !isSignal(error) || error.kind !== 'hold' || !mail)
-        return;
+      if (failure.stage !== 'processor' || !isSignal(error) || !mail) return;
       const list = options.lists[mail.ml_list_name ?? ''];
       if (!list) return;
+      if (error instanceof Discard && error.forward === 'owner')
+        return forwardToOwners(options, outlet, list, mail, error.reason);
+      if (error.kind !== 'hold') return;
       const now = options.now?.() ?? Date.now();
       const ttl = (list.held_expiry_days ?? 14) * DAY;
       const heldId = safeName(mail.key);
@@ -56,8 +94,7 @@ export default function createNotifyModerators(options: NotifyModeratorsOptions)
         now,
       );
       const post = createListMail(mail.raw, mail.origin);
-      const moderators = list.moderators?.length ? list.moderators : [ownerAddress(list)];
-      for (const moderator of moderators) {
+      for (const moderator of ownersOf(list)) {
         await sendListNotice(
           outlet,
           list,

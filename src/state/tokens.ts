@@ -54,7 +54,7 @@ export class TokenStore {
   ): Promise<string> {
     const id = randomBytes(16).toString('hex');
     const pending: Pending<T> = { kind, list, data, expires: now + ttlMs, created: now };
-    await writeFileDurable(join(this.dir, `${id}.json`), JSON.stringify(pending));
+    await writeFileDurable(join(this.dir, `${id}.json`), JSON.stringify(pending), { mode: 0o600 });
     return `${id}-${this.mac(id, kind, list, pending.expires)}`;
   }
 
@@ -101,24 +101,40 @@ export class TokenStore {
 
   /** Removes expired pending actions; returns them so the caller can notify (held mail expiry). */
   async expire(now = Date.now()): Promise<Pending[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch {
-      return [];
-    }
-    const gone: Pending[] = [];
-    for (const name of names.filter((n) => n.endsWith('.json'))) {
-      try {
-        const pending = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as Pending;
-        if (now > pending.expires) {
-          await unlink(join(this.dir, name));
-          gone.push(pending);
-        }
-      } catch {
-        // unreadable: left for an operator
-      }
-    }
-    return gone;
+    return removeExpired(this.dir, now);
   }
+}
+
+/** Deletes the pending-action files in `dir` past their expiry; returns what they held. */
+async function removeExpired(dir: string, now: number): Promise<Pending[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const gone: Pending[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json'))) {
+    try {
+      const pending = JSON.parse(await readFile(join(dir, name), 'utf8')) as Pending;
+      if (now > pending.expires) {
+        await unlink(join(dir, name));
+        gone.push(pending);
+      }
+    } catch {
+      // unreadable: left for an operator
+    }
+  }
+  return gone;
+}
+
+/**
+ * Housekeeping without the secret (for `malist run`): deletes pending and used tokens past
+ * their expiry under `dir` — an expired token confirms nothing, so nothing is lost.
+ * Returns how many files went.
+ */
+export async function pruneTokens(dir: string, now = Date.now()): Promise<number> {
+  const pending = await removeExpired(dir, now);
+  const used = await removeExpired(join(dir, 'used'), now);
+  return pending.length + used.length;
 }

@@ -16,7 +16,9 @@ describe('malist check', () => {
     expect(r.stdout).toMatch(
       /announce: announce@list\.example\.com .*4 members \(.*announce\.members\)/,
     );
-    expect(r.stdout).toContain('  pipeline: posting-policy → subject-prefix → envelope');
+    expect(r.stdout).toContain(
+      '  pipeline: sanity → loop-guard → automated → posting-policy → subject-prefix → envelope',
+    );
     expect(r.stdout).toContain('ok: 3 lists, no problems');
   });
 

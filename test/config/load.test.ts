@@ -17,7 +17,12 @@ const MAIN = 'state_dir: state\ndistribute:\n  type: maildir\n  dir: out\n';
 async function problems(
   files: Record<string, string>,
   env: NodeJS.ProcessEnv = {},
-): Promise<{ lines: string[]; dir: string }> {
+): Promise<{
+  lines: string[];
+  warnings: string[];
+  members: Record<string, string[]>;
+  dir: string;
+}> {
   const dir = await mkdtemp(join(tmpdir(), 'malist-config-'));
   await mkdir(join(dir, 'lists'));
   for (const [name, text] of Object.entries({ 'malist.yaml': MAIN, ...files }))
@@ -25,7 +30,10 @@ async function problems(
   const config = await loadConfig({ dir, env });
   await planAll(config);
   // Shown relative to the config dir, as an operator running in it would see them.
-  return { lines: config.problems.map((p) => formatProblem(p).replaceAll(`${dir}/`, '')), dir };
+  const shown = (list: typeof config.problems) =>
+    list.map((p) => formatProblem(p).replaceAll(`${dir}/`, ''));
+  const members = Object.fromEntries(config.lists.map((l) => [l.name, l.settings.members]));
+  return { lines: shown(config.problems), warnings: shown(config.warnings), members, dir };
 }
 
 describe('configuration errors name file:line:col, key, expected and fix', () => {
@@ -121,14 +129,22 @@ describe('configuration errors name file:line:col, key, expected and fix', () =>
     ]);
   });
 
-  it('a bad member address names the entry', async () => {
-    const { lines } = await problems({
+  it('a bad member entry is a warning naming the entry; the list keeps its other members', async () => {
+    const { lines, warnings, members } = await problems({
       'lists/red.yaml':
-        'address: red@list.example.com\nmembers:\n  - a@example.com\n  - bob at example.com\n',
+        'address: red@list.example.com\nmembers:\n  - a@example.com\n  - bob at example.com\n  - \'"ab"@attacker.example\'\n  - Carol <c#d@example.com>\n',
     });
-    expect(lines).toEqual([
-      `lists/red.yaml:4:5 members.1: expected a member: name@example.com or "Name <name@example.com>", got 'bob at example.com' (fix: one address per entry (local@domain, no spaces or commas))`,
+    expect(lines).toEqual([]);
+    expect(warnings).toEqual([
+      `lists/red.yaml:4:5 members.1: not a member, skipped: "bob at example.com" it contains blanks or line breaks (fix: subscribe a plain address (name@example.com) or "Name <name@example.com>"; quotes, #, (, ), @ and blanks are not allowed in the part before the @)`,
+      expect.stringMatching(
+        /^lists\/red\.yaml:5:5 members\.2: not a member, skipped: "\\"ab\\"@attacker\.example" its local part contains/,
+      ),
+      expect.stringMatching(
+        /^lists\/red\.yaml:6:5 members\.3: not a member, skipped: "c#d@example\.com" its local part contains "#"/,
+      ),
     ]);
+    expect(members.red).toEqual(['a@example.com']);
   });
 
   it('missing members file', async () => {
@@ -141,16 +157,60 @@ describe('configuration errors name file:line:col, key, expected and fix', () =>
     );
   });
 
-  it('a members file with a line that is not an address names that line', async () => {
-    const { lines } = await problems({
+  it('a members file line that is not a member is a warning naming that line', async () => {
+    const { lines, warnings, members } = await problems({
       'lists/red.yaml': 'address: red@list.example.com\nmembers_file: red.members\n',
       'lists/red.members':
-        '# members\na@example.com digest\nd@example.com nomail=bounce # away\nb@example.com, c@example.com\ne@example.com digets\n',
+        '# members\na@example.com digest\nd@example.com nomail=bounce # away\nb@example.com, c@example.com\ne@example.com digets\nvictim@example.org#@attacker.example\n',
+    });
+    expect(lines).toEqual([]);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(
+      /^lists\/red\.members:4:1 not a member line, skipped: 'b@example\.com, c@example\.com' is not an address \(fix: one address a line, optionally followed by digest .*nomail.* or nomail=user\|bounce\|admin/,
+    );
+    expect(warnings[1]).toMatch(
+      /^lists\/red\.members:5:1 not a member line, skipped: unknown option in 'e@example\.com digets'/,
+    );
+    // What a members file means after '#' is a comment: the store reads the same.
+    expect(members.red).toEqual(['a@example.com', 'd@example.com', 'victim@example.org']);
+  });
+
+  it('a header rule with a bad pattern names its file:line; site rules come first', async () => {
+    const { lines } = await problems({
+      'lists/red.yaml':
+        'address: red@list.example.com\nheader_matches:\n  - header: X-Spam-Flag\n    pattern: "(yes"\n    action: hold\n',
     });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      /^lists\/red\.yaml:2:15 members_file: not a member line: .*red\.members:4 'b@example\.com, c@example\.com', .*red\.members:5 'e@example\.com digets' \(fix: one address a line, optionally followed by digest .*nomail.* or nomail=user\|bounce\|admin/,
+      /^lists\/red\.yaml:4:14 header_matches\.0\.pattern: not a valid pattern \(.*missing.*\); patterns are RE2 regular expressions/,
     );
+    const site = await problems({
+      'malist.yaml': `${MAIN}header_matches:\n  - { header: X-Spam-Flag, pattern: "[", action: discard }\n`,
+    });
+    expect(site.lines[0]).toMatch(
+      /^malist\.yaml:6:\d+ header_matches\.0\.pattern: not a valid pattern/,
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'malist-config-'));
+    await mkdir(join(dir, 'lists'));
+    await writeFile(
+      join(dir, 'malist.yaml'),
+      `${MAIN}header_matches:\n  - { header: X-Spam-Flag, pattern: "^yes", action: discard }\n`,
+    );
+    await writeFile(
+      join(dir, 'lists', 'red.yaml'),
+      'address: red@list.example.com\nheader_matches:\n  - { header: Subject, pattern: sale, action: hold }\n',
+    );
+    await writeFile(join(dir, 'lists', 'blue.yaml'), 'address: blue@list.example.com\n');
+    const config = await loadConfig({ dir, env: {} });
+    expect(config.problems).toEqual([]);
+    const rules = Object.fromEntries(config.lists.map((l) => [l.name, l.settings.header_matches]));
+    expect(rules.red).toEqual([
+      { header: 'X-Spam-Flag', pattern: '^yes', action: 'discard', site: true },
+      { header: 'Subject', pattern: 'sale', action: 'hold' },
+    ]);
+    expect(rules.blue).toEqual([
+      { header: 'X-Spam-Flag', pattern: '^yes', action: 'discard', site: true },
+    ]);
   });
 
   it('literal password refused, with how to fix it', async () => {

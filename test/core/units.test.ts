@@ -44,7 +44,12 @@ describe('subject prefix', () => {
     ['Re: [Red] Hello', '[Red] Re: Hello'],
     ['Re: [Red] Re: [Red] x', '[Red] Re: x'],
     ['RE: re: [red] x', '[Red] Re: x'],
-    ['', '[Red]'],
+    ['', '[Red] (no subject)'],
+    ['  [Red]  ', '[Red] (no subject)'],
+    ['Fwd: Hello', '[Red] Fwd: Hello'],
+    ['Re: Fwd: [Red] Hello', '[Red] Re: Fwd: Hello'],
+    ['AW: Sv: VS: Re[2]: Re^3: x', '[Red] Re: x'],
+    ['Fw: Re: x', '[Red] Fw: Re: x'],
   ])('%j → %j', (input, expected) => {
     expect(applyPrefix(input, '[Red] ')).toBe(expected);
   });
@@ -61,12 +66,17 @@ describe('subject prefix', () => {
       posting: 'open',
       subject_prefix: '[Red] ',
     });
-    const encoded = await list.process(mailOf('Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n\r\nx'));
+    const encoded = await list.process(
+      mailOf('From: a@x.example\r\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n\r\nx'),
+    );
     expect(encoded.header.getDecoded('Subject')).toBe('[Red] Grüße');
-    const latin1 = createListMail(Buffer.from('Subject: Gr\xfc\xdfe\r\n\r\nx', 'latin1'), {
-      fetcher: 't',
-      id: '2',
-    });
+    const latin1 = createListMail(
+      Buffer.from('From: a@x.example\r\nSubject: Gr\xfc\xdfe\r\n\r\nx', 'latin1'),
+      {
+        fetcher: 't',
+        id: '2',
+      },
+    );
     const out = await list.process(latin1);
     expect(mailBytes(out).toString('latin1')).toContain('Subject: [Red] Gr\xfc\xdfe\r\n');
   });

@@ -118,6 +118,23 @@ describe('digest formats', () => {
     expect(text).toContain(` ${'-'.repeat(30)}\nbelow`);
   });
 
+  it('plain digest entries take no line breaks from encoded subjects or senders', async () => {
+    const hostile = Buffer.from(
+      'From: =?utf-8?q?Eve=0D=0AX-Forged=3A_yes?= <eve@x.example>\r\n' +
+        'Subject: =?utf-8?q?hello=0D=0ASubject:_forged=0Aline?=\r\n' +
+        'Date: Mon, 4 Jan 2027 10:00:00 +0000\r\nMessage-ID: <h1@x.example>\r\n\r\nbody\rwith a bare CR\r\n',
+    );
+    const mail = await buildDigestMail(list, number, [hostile], { format: 'plain' });
+    const text = mailBytes(mail).toString('utf8');
+    const lines = text.split('\r\n');
+    expect(lines.filter((l) => l.startsWith('Subject: '))).toHaveLength(2); // the digest's and the entry's
+    expect(lines).toContain('Subject: hello Subject: forged line');
+    expect(lines).toContain('From: "Eve X-Forged: yes" <eve@x.example>');
+    expect(lines.some((l) => l.startsWith('X-Forged'))).toBe(false);
+    expect(text).not.toMatch(/\r(?!\n)/);
+    expect(text).toContain('1. hello Subject: forged line ("Eve X-Forged: yes"');
+  });
+
   it.runIf(mutt)('plain digest opens in mutt as one intact message', async () => {
     const raw = await posts();
     const mail = await buildDigestMail(list, number, raw, { format: 'plain' });

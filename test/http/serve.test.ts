@@ -1,6 +1,7 @@
 /** One-click unsubscribe (RFC 8058): POST unsubscribes, GET only asks, bad tokens do nothing. */
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningServer, serve } from '../../src/http/server.ts';
+import { logSafe, type RunningServer, serve } from '../../src/http/server.ts';
 import createMemoryMemberStore from '../../src/members/memory.ts';
 import { unsubscribeToken } from '../../src/state/unsubscribe-token.ts';
 
@@ -119,5 +120,56 @@ describe('malist serve', () => {
     });
     expect(res.status).toBe(200);
     expect(await store.get('alice@example.com')).toBeUndefined();
+  });
+});
+
+describe('malist serve under hostile clients', () => {
+  const open = (port: number) =>
+    new Promise<Socket>((resolve, reject) => {
+      const s = connect(port, '127.0.0.1', () => resolve(s));
+      s.once('error', reject);
+    });
+  const closed = (s: Socket) =>
+    new Promise<string>((resolve) => {
+      let got = '';
+      s.on('data', (d) => {
+        got += d.toString('latin1');
+      });
+      s.once('close', () => resolve(got));
+      s.once('error', () => undefined);
+    });
+
+  it('serves at most maxConnections clients at once; more are closed', async () => {
+    running = await serve({ port: 0, secret, lists: {}, maxConnections: 2 });
+    const port = Number(new URL(running.url).port);
+    const held = [await open(port), await open(port)];
+    const third = await open(port);
+    // The server closes the surplus connection without reading it.
+    expect(await closed(third)).toBe('');
+    for (const s of held) s.destroy();
+  });
+
+  it('closes a client that does not finish its request header in time (slowloris)', async () => {
+    running = await serve({ port: 0, secret, lists: {}, headersTimeoutMs: 200 });
+    const port = Number(new URL(running.url).port);
+    const slow = await open(port);
+    const ended = closed(slow);
+    slow.write('GET /unsubscribe/red HTTP/1.1\r\nHost: x\r\n');
+    // Never the blank line: the server answers 408 (or drops) instead of waiting forever.
+    const answer = await ended;
+    expect(answer === '' || answer.startsWith('HTTP/1.1 408')).toBe(true);
+  });
+
+  it('log lines escape what a client sent (no forged lines)', async () => {
+    const lines: string[] = [];
+    running = await serve({ port: 0, secret, lists: {}, log: (l) => lines.push(l) });
+    await fetch(`${running.url}/unsubscribe/red%0AGET%20%2Fforged%20ok/a%40b.example/x`, {
+      method: 'POST',
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toMatch(/[\r\n]/);
+    expect(lines[0]).toContain('red\\nGET /forged ok');
+    expect(logSafe('a\u0000b\u202ec')).toBe('a\\u0000b\\u202ec');
   });
 });

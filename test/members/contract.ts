@@ -27,7 +27,15 @@ export function testMemberStore(name: string, make: () => Promise<MemberStore>):
 
     it('refuses what is not an address', async () => {
       const store = await make();
-      await expect(store.add({ address: 'not an address' })).rejects.toThrow(/not a mail address/);
+      await expect(store.add({ address: 'not an address' })).rejects.toThrow(/cannot be a member/);
+      for (const address of [
+        'a#b@attacker.example',
+        '"ab"@attacker.example',
+        'victim@example.org#@attacker.example',
+        'a(b)@x.example',
+        '-oQ@x.example',
+      ])
+        await expect(store.add({ address }), address).rejects.toThrow(/cannot be a member/);
       expect(await store.list()).toEqual([]);
     });
 

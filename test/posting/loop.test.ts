@@ -1,8 +1,9 @@
 /**
  * Two malist lists that include each other: a post goes round at most once. By default
- * the second list refuses list traffic (Precedence: list); with that check off, the first
- * list recognises its own X-Loop when the post comes back (the second list replaced its
- * List-Id), so it still stops.
+ * the second list holds list traffic (another list's List-Id) for its moderator; when it
+ * accepts relayed posts (`automated: { relayed: accept }`), the first list recognises its
+ * own X-Loop when the post comes back (the second list replaced its List-Id), so it still
+ * stops.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -83,21 +84,18 @@ describe('two lists that include each other', () => {
       'latin1',
     );
 
-  it('stops after one hop: the second list refuses list traffic', async () => {
+  it('stops after one hop: the second list holds list traffic for its moderator', async () => {
     const result = await run([createSingleList(A), createSingleList(B)], post());
     expect(result.left).toBe(0);
     expect(result.people).toEqual([
       { recipient: 'alice@example.com', subject: '[A] This is a test message' },
     ]);
-    expect(result.hops.map((h) => `${h.list}:${h.outcome}`)).toEqual([
-      'a:distributed',
-      'b:discarded',
-    ]);
-    expect(result.hops[1]!.reason).toMatch(/Precedence: list/);
+    expect(result.hops.map((h) => `${h.list}:${h.outcome}`)).toEqual(['a:distributed', 'b:held']);
+    expect(result.hops[1]!.reason).toMatch(/relayed by the list <a\.list\.example\.com>/);
   });
 
   it('stops when the post comes back, by X-Loop, when list traffic is let through', async () => {
-    const open = { 'loop-guard': { precedence: [] } };
+    const open = { automated: { relayed: 'accept' } };
     const lists = [
       createSingleList({ ...A, unit_options: open }),
       createSingleList({ ...B, unit_options: open }),

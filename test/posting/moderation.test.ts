@@ -30,7 +30,7 @@ const MEMBERS = ['alice@example.com', 'bob@example.org', 'carol@example.net'];
 const DAY = 86_400_000;
 
 function post(from: string, subject: string, id: string): string {
-  return `From: Poster <${from}>\r\nTo: red@list.example.com\r\nSubject: ${subject}\r\nMessage-ID: <${id}@example.com>\r\n\r\nHello members.\r\n`;
+  return `From: Poster <${from}>\r\nTo: red@list.example.com\r\nSubject: ${subject}\r\nDate: Mon, 4 Jan 2027 10:00:00 +0100\r\nMessage-ID: <${id}@example.com>\r\n\r\nHello members.\r\n`;
 }
 
 function approval(token: string, id: string, verb = 'Re: confirm'): string {

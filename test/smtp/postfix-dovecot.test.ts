@@ -2,44 +2,19 @@
  * Acceptance: a post to a 3-member list, through the queue, into a real Postfix on
  * loopback, which delivers over LMTP into a real Dovecot; each member reads it over IMAP.
  */
-import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import createQueueDistributor from '../../src/distributors/queue.ts';
 import { createListMail } from '../../src/mail/list-mail.ts';
 import { type Dovecot, dovecotAvailable, startDovecot } from '../helpers/dovecot.ts';
+import { imapInbox } from '../helpers/imap-inbox.ts';
 import { type Postfix, postfixAvailable, startPostfix } from '../helpers/postfix.ts';
 import { tempDir } from '../queue/helpers.ts';
 
 const available = postfixAvailable() && dovecotAvailable();
 
 async function inboxMessageIds(dovecot: Dovecot, user: string): Promise<string[]> {
-  const client = new ImapFlow({
-    host: dovecot.host,
-    port: dovecot.ports.imaps,
-    secure: true,
-    auth: { user: dovecot.address(user), pass: dovecot.password(user) },
-    tls: { ca: dovecot.ca, rejectUnauthorized: false },
-    logger: false,
-  });
-  client.on('error', () => {});
-  await client.connect();
-  const ids: string[] = [];
-  try {
-    const lock = await client.getMailboxLock('INBOX');
-    try {
-      const box = client.mailbox;
-      if (box !== false && box.exists > 0) {
-        for await (const message of client.fetch('1:*', { envelope: true })) {
-          if (message.envelope?.messageId) ids.push(message.envelope.messageId);
-        }
-      }
-    } finally {
-      lock.release();
-    }
-  } finally {
-    await client.logout();
-  }
-  return ids;
+  const got = await imapInbox(dovecot, user, { envelope: true });
+  return got.flatMap((m) => (m.envelope?.messageId ? [m.envelope.messageId] : []));
 }
 
 describe.skipIf(!available)('queue → real Postfix → real Dovecot', () => {

@@ -1,0 +1,131 @@
+/**
+ * A list's members as the loader reads them: the list file's own `members:` and its
+ * `members_file` (one member a line, or YAML). Each entry is read exactly as the member
+ * stores read it (`parseMemberText`, `parseMemberLine`, the one address grammar), so what
+ * the loader counts is what the envelope delivers to. A bad entry is a warning naming its
+ * file and line — never a reason to stop the list, its valid members, or another list.
+ */
+import { readFile } from 'node:fs/promises';
+import { isStorableAddress } from '../mail/address.ts';
+import { OPTION_NAMES, parseMemberText } from '../members/store.ts';
+import { parseMemberLine } from '../members/text-file.ts';
+import type { ConfigProblem } from './problem.ts';
+import { displayPath, parseYaml, type YamlSource } from './source.ts';
+
+const FIX =
+  'subscribe a plain address (name@example.com) or "Name <name@example.com>"; quotes, #, (, ), @ and blanks are not allowed in the part before the @';
+
+function isMemberOption(word: string): boolean {
+  return (
+    (OPTION_NAMES as readonly string[]).includes(word.toLowerCase()) ||
+    /^nomail=(user|bounce|admin)$/i.test(word)
+  );
+}
+
+/** The address of one YAML member entry (a string or a mapping with `address:`), or what is wrong. */
+function entryAddress(entry: unknown): string | { problem: string } {
+  if (typeof entry === 'string') {
+    const parsed = parseMemberText(entry);
+    return typeof parsed === 'string' ? { problem: parsed } : parsed.address;
+  }
+  const address = (entry as { address?: unknown } | null)?.address;
+  if (entry && typeof entry === 'object' && typeof address === 'string') {
+    const parsed = parseMemberText(address);
+    return typeof parsed === 'string' ? { problem: parsed } : parsed.address;
+  }
+  return { problem: 'expected an address or a mapping with address:' };
+}
+
+/** The addresses of a YAML sequence of members; a warning for each entry that is not one. */
+export function yamlMemberAddresses(
+  entries: readonly unknown[],
+  source: YamlSource,
+  path: PropertyKey[],
+  warnings: ConfigProblem[],
+): string[] {
+  const out: string[] = [];
+  entries.forEach((entry, i) => {
+    const got = entryAddress(entry);
+    if (typeof got === 'string') {
+      out.push(got);
+      return;
+    }
+    warnings.push({
+      file: source.file,
+      ...source.locate([...path, i]),
+      key: [...path, i].join('.'),
+      message: `not a member, skipped: ${got.problem}`,
+      fix: FIX,
+    });
+  });
+  return out;
+}
+
+/** The addresses of a text members file (the text-file store's format), one a line. */
+function textMemberAddresses(file: string, text: string, warnings: ConfigProblem[]): string[] {
+  const out: string[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.replace(/#.*$/, '').trim();
+    if (!line) return;
+    const member = parseMemberLine(raw);
+    const [address = '', ...options] = line.split(/\s+/);
+    if (member && options.every(isMemberOption)) {
+      out.push(member.address);
+      return;
+    }
+    const why = isStorableAddress(address)
+      ? `unknown option in '${line.slice(0, 60)}'`
+      : `'${line.slice(0, 60)}' is not an address`;
+    warnings.push({
+      file: displayPath(file),
+      line: i + 1,
+      col: 1,
+      key: '',
+      message: `not a member line, skipped: ${why}`,
+      fix: `one address a line, optionally followed by ${OPTION_NAMES.join(' ')} or nomail=user|bounce|admin; # for comments`,
+    });
+  });
+  return out;
+}
+
+/**
+ * The members of `file` (text, or YAML when it ends in .yaml/.yml). A file that cannot be
+ * read or parsed is a problem of the list (undefined); bad entries are warnings.
+ */
+export async function readMembersFile(
+  file: string,
+  source: YamlSource,
+  problems: ConfigProblem[],
+  warnings: ConfigProblem[],
+): Promise<string[] | undefined> {
+  const where = { file: source.file, ...source.locate(['members_file']), key: 'members_file' };
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    problems.push({
+      ...where,
+      message: `cannot read the members file ${displayPath(file)}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+      fix: 'create it with one address a line (# starts a comment), or fix the path (relative to the list file)',
+    });
+    return undefined;
+  }
+  if (!/\.ya?ml$/.test(file)) return textMemberAddresses(file, text, warnings);
+  const members = parseYaml(text, file);
+  const value = members.value as unknown;
+  // An empty file is an empty list (the YAML store creates entries on the first add).
+  if (members.problems.length === 0 && (value === null || value === undefined)) return [];
+  const list = Array.isArray(value) ? value : (value as { members?: unknown } | null)?.members;
+  if (members.problems.length > 0 || !Array.isArray(list)) {
+    const p = members.problems[0];
+    problems.push({
+      ...where,
+      message: p
+        ? `${p.file}:${p.line}:${p.col} ${p.message}`
+        : `${displayPath(file)}: expected a sequence of members`,
+      fix: 'a YAML sequence of members (or a mapping with members:), as in lists/',
+    });
+    return undefined;
+  }
+  return yamlMemberAddresses(list, members, Array.isArray(value) ? [] : ['members'], warnings);
+}
