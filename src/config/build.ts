@@ -410,8 +410,14 @@ export function memberStoreOf(plans: Plans, name: string): MemberStore | undefin
   );
 }
 
-/** One list's pipeline; its `deliver_to` addresses join the envelope after the pipeline. */
-export function buildList(plan: ListPlan): SingleList {
+/**
+ * One list's pipeline; its `deliver_to` addresses join the envelope after the pipeline.
+ * `wrapStore` puts something around the list's member store (the runtime's event taps).
+ */
+export function buildList(
+  plan: ListPlan,
+  wrapStore: (store: MemberStore) => MemberStore = (store) => store,
+): SingleList {
   const { list } = plan;
   const extraUnits: Record<string, UnitModule<UnitFactory>> = {};
   for (const u of plan.units)
@@ -420,7 +426,9 @@ export function buildList(plan: ListPlan): SingleList {
   try {
     single = createSingleList({
       ...list.settings,
-      ...(plan.memberStore ? { member_store: instantiate(plan.memberStore) } : {}),
+      ...(plan.memberStore
+        ? { member_store: wrapStore(instantiate<MemberStore>(plan.memberStore)) }
+        : {}),
       pipeline: plan.units.map((u) => ({ ...u.options, type: u.type })),
       extraUnits,
     });

@@ -5,7 +5,7 @@
  * meanwhile is kept. A format says how its document holds members; entries that are not
  * members (comments, junk) are kept as they are.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { normalizeAddress } from '../mail/address.ts';
 import { writeFileDurable } from '../state/durable.ts';
 import { withFileLock } from '../state/lock.ts';
@@ -60,6 +60,10 @@ export function fileMemberStore<D>(file: string, format: MemberFileFormat<D>): M
   return {
     name: format.name,
     list,
+    async revision() {
+      const s = await stat(file).catch(() => undefined);
+      return s ? `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}` : 'none';
+    },
     async get(address) {
       const normal = normalizeAddress(address);
       return (await list()).find((m) => normalizeAddress(m.address) === normal);

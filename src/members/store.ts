@@ -46,6 +46,11 @@ export interface MemberStore {
   remove(address: string): Promise<boolean>;
   /** Changes options of a member; undefined when there is none. `false` options are removed. */
   update(address: string, patch: MemberPatch): Promise<Member | undefined>;
+  /**
+   * A token that changes whenever the members may have changed (a file's size, time and
+   * inode), so a reader can keep what it read until then; absent: read again every time.
+   */
+  revision?(): Promise<string>;
 }
 
 export const OPTION_NAMES = ['digest', 'plain', 'nomail', 'notmetoo', 'moderate'] as const;
