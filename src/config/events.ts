@@ -58,8 +58,12 @@ export function eventTaps(config: LoadedConfig, log?: (line: string) => void): E
         })
       : undefined;
   const emit = async (event: WebhookEvent) => outbox?.emit(event);
-  const tell = (type: WebhookEventType, list: string, data: Record<string, unknown>, key: string) =>
-    outbox ? emit(webhookEvent(type, list, data, key)) : Promise.resolve();
+  const tell = (
+    type: WebhookEventType,
+    list: string,
+    data: Record<string, unknown>,
+    key: string,
+  ) => (outbox ? emit(webhookEvent(type, list, data, key)) : Promise.resolve());
   return {
     ...(outbox ? { outbox } : {}),
     emit,

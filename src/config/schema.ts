@@ -195,10 +195,16 @@ export const mainSchema = z.strictObject({
     .strictObject({
       /** The public address of the pages (behind the TLS proxy), used in mailed links. @default http://LISTEN */
       url: z
-        .url({ protocol: /^https?$/, error: 'expected the public URL, e.g. https://lists.example.com' })
+        .url({
+          protocol: /^https?$/,
+          error: 'expected the public URL, e.g. https://lists.example.com',
+        })
         .optional(),
       /** HOST:PORT to listen on. @default 127.0.0.1:8025 */
-      listen: z.string().regex(/^(\[[0-9a-f:.]+\]|[^\s:]+):\d{1,5}$/i, { error: 'expected HOST:PORT' }).optional(),
+      listen: z
+        .string()
+        .regex(/^(\[[0-9a-f:.]+\]|[^\s:]+):\d{1,5}$/i, { error: 'expected HOST:PORT' })
+        .optional(),
       /** Hours a sign-in lasts. @default 12 */
       session_hours: z.number().positive().max(720).optional(),
       /** Open connections at most. @default 256 */

@@ -22,9 +22,9 @@ export interface WebhookOptions extends WebhookEndpoint {
 
 /** One `webhooks:` entry of malist.yaml (the secret from `secret_env` / `secret_file`). */
 export const webhookSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, { error: 'expected a short name: letters, digits, . _ -' }),
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, {
+    error: 'expected a short name: letters, digits, . _ -',
+  }),
   url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
   secret: z.string().min(16, { error: 'expected a secret of at least 16 characters' }),
   events: z.array(z.enum(WEBHOOK_EVENTS)).optional(),
