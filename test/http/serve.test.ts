@@ -1,8 +1,8 @@
 /** One-click unsubscribe (RFC 8058): POST unsubscribes, GET only asks, bad tokens do nothing. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningServer, serve } from '../../src/http/server.ts';
 import createMemoryMemberStore from '../../src/members/memory.ts';
 import { unsubscribeToken } from '../../src/state/unsubscribe-token.ts';
+import { type RunningServer, serve } from '../../src/web/server.ts';
 
 const secret = Buffer.alloc(32, 9);
 let running: RunningServer | undefined;
