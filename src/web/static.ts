@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { Hono } from 'hono';
 
 const here = (name: string) => new URL(`./static/${name}`, import.meta.url);
@@ -14,7 +15,9 @@ const FILES: Record<string, { type: string; path: () => string | URL }> = {
   'charts.js': { type: 'text/javascript; charset=utf-8', path: () => here('charts.js') },
   'chart.umd.js': {
     type: 'text/javascript; charset=utf-8',
-    path: () => createRequire(import.meta.url).resolve('chart.js/dist/chart.umd.min.js'),
+    // The package's exports do not name the UMD build: find it beside the CommonJS entry.
+    path: () =>
+      join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'),
   },
 };
 
