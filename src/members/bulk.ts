@@ -127,7 +127,8 @@ export interface AppliedDiff {
 /** Carries out `diff` through `store` (each change idempotent, so a retry is safe). */
 export async function applyMemberDiff(store: MemberStore, diff: MemberDiff): Promise<AppliedDiff> {
   const done: AppliedDiff = { added: 0, removed: 0, changed: 0 };
-  for (const member of diff.add) if ((await store.add(member)) === 'added') done.added++;
+  if (store.addMany) done.added = (await store.addMany(diff.add)).length;
+  else for (const member of diff.add) if ((await store.add(member)) === 'added') done.added++;
   for (const member of diff.remove) if (await store.remove(member.address)) done.removed++;
   for (const { after } of diff.change) {
     const patch: Record<string, unknown> = { name: after.name };

@@ -77,6 +77,23 @@ export function fileMemberStore<D>(file: string, format: MemberFileFormat<D>): M
         return { result: 'added' as const, changed: true };
       });
     },
+    async addMany(members) {
+      for (const m of members) requireAddress(m.address);
+      return change((doc) => {
+        const have = new Set(
+          format.entries(doc).flatMap((m) => (m ? [normalizeAddress(m.address)] : [])),
+        );
+        const added: Member[] = [];
+        for (const member of members) {
+          const normal = normalizeAddress(member.address);
+          if (have.has(normal)) continue;
+          have.add(normal);
+          format.append(doc, format.normal(member));
+          added.push(member);
+        }
+        return { result: added, changed: added.length > 0 };
+      });
+    },
     remove(address) {
       return change((doc) => {
         const i = indexOf(format.entries(doc), address);

@@ -32,6 +32,14 @@ export function observeMembers(
       if (result === 'added') await tell({ kind: 'subscribed', address: member.address, member });
       return result;
     },
+    async addMany(members) {
+      const added = store.addMany ? await store.addMany(members) : [];
+      if (!store.addMany)
+        for (const member of members) if ((await store.add(member)) === 'added') added.push(member);
+      for (const member of added)
+        await tell({ kind: 'subscribed', address: member.address, member });
+      return added;
+    },
     async remove(address) {
       const removed = await store.remove(address);
       if (removed) await tell({ kind: 'unsubscribed', address });
