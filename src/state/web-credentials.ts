@@ -8,6 +8,7 @@ import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeFileDurable } from './durable.ts';
+import { withFileLock } from './lock.ts';
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
 
@@ -47,7 +48,7 @@ async function readJson<T>(file: string, empty: T): Promise<T> {
 /** `fn` under the file's lock, its folder (0700) made first. */
 async function locked<T>(file: string, fn: () => Promise<T>): Promise<T> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  return locked(file, fn);
+  return withFileLock(file, fn);
 }
 
 function derive(password: string, salt: Buffer, params = SCRYPT): Promise<Buffer> {
