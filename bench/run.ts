@@ -8,9 +8,14 @@
  * Wall time runs from just before play() (or mlmmj-receive's spawn) to the last recipient
  * accepted at the sink. Prints a table and writes bench/results/latest.{json,md}.
  *
+ * Then the signing section (bench/dkim-sign.ts, issue 19): 10,000 personalised copies
+ * DKIM-signed (rsa-sha256 2048, ed25519), self-check on and off, on one thread and on the
+ * worker pool; copies/s, CPU and peak RSS, each case in its own child.
+ *
  * Flags: --quick (no 100,000-member cases, no mlmmj per-recipient), --no-mlmmj, --dir DIR
  * (where inboxes, spools and state go; default the system's temp directory), --bounce (only
- * the bounce parser's case: a 5 MB hostile DSN, bench/bounce.ts).
+ * the bounce parser's case: a 5 MB hostile DSN, bench/bounce.ts), --no-sign (no signing
+ * section; `node --import tsx bench/dkim-sign.ts` runs that section alone).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -21,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_CONNECTIONS } from '../src/smtp/server-options.ts';
 import type { BounceCaseOutput } from './bounce.ts';
 import type { CaseInput, CaseOutput } from './case.ts';
+import { signCaseInChild, signCaseName, signCases } from './dkim-sign.ts';
 import { mlmmjInstalled, runMlmmj } from './mlmmj.ts';
 import { sinkFaults, writeInbox } from './post.ts';
 import { startSink } from './sink.ts';
@@ -29,6 +35,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const quick = process.argv.includes('--quick');
 const withMlmmj = !process.argv.includes('--no-mlmmj');
+const withSigning = !process.argv.includes('--no-sign');
 const dirFlag = process.argv.indexOf('--dir');
 /** Where inboxes, spools and state go (mlmmj's too). @default the system's temp directory */
 const WORK_BASE = dirFlag > 0 ? resolvePath(process.argv[dirFlag + 1] ?? '.') : tmpdir();
@@ -40,7 +47,7 @@ const KB5 = 5 * 1024;
 
 interface Row {
   case: string;
-  engine: 'malist' | 'mlmmj' | 'nodemailer' | 'bulk client' | 'sink ceiling';
+  engine: 'malist' | 'mlmmj' | 'nodemailer' | 'bulk client' | 'sink ceiling' | 'malist signer';
   n: number;
   /** Recipients the sink accepted during the case. */
   accepted: number;
@@ -201,6 +208,29 @@ async function malist(
   return out;
 }
 
+/**
+ * Issue 19's rows: personalised copies signed, each case in a child of the compiled build
+ * (its RSS its own; the worker pool runs dist/src/auth/signer-worker.js, as `malist` would).
+ */
+async function signing(copies: number): Promise<void> {
+  for (const input of signCases(copies)) {
+    const name = signCaseName(input);
+    log(`… ${name}`);
+    const out = await signCaseInChild(join(root, 'dist', 'bench', 'dkim-sign.js'), input);
+    const cpuMs = (out.cpuUserMs + out.cpuSysMs) / out.copies;
+    rows.push({
+      case: name,
+      engine: 'malist signer',
+      n: out.copies,
+      accepted: out.copies,
+      wallMs: out.ms,
+      perSecond: out.perSecond,
+      maxRssKb: out.maxRssKb,
+      note: `copies/s; CPU ${cpuMs.toFixed(2)} ms a copy (all threads)`,
+    });
+  }
+}
+
 async function mlmmj(key: string, name: string, n: number, batched: boolean, faults = false) {
   sink.configure(faults ? sinkFaults : {});
   sink.reset();
@@ -353,6 +383,7 @@ await malist(
 rows.push(await bounceCase());
 // The reference shape from the issue: one transaction carrying every RCPT.
 await ceiling(10_000, 10_000, KB5);
+if (withSigning) await signing(10_000);
 await sink.close();
 
 const nodemailer = rows[nodemailerRow];

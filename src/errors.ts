@@ -72,6 +72,8 @@ export const ErrorCode = {
   SIZE: 'ESIZE',
   /** A protocol answer that makes no sense. */
   PROTOCOL: 'EPROTOCOL',
+  /** A copy's DKIM signature or ARC seal failed its self-check, or a key is unusable. */
+  SIGNATURE: 'ESIGNATURE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -87,6 +87,35 @@ function asArray<T>(value: T | T[] | undefined): { item: T; path: PropertyKey[] 
     : [{ item: value, path: [] }];
 }
 
+/**
+ * A list's own `unit_options:` naming a unit its pipeline does not run would do nothing, in
+ * silence: a typo (`emergncy`) or a unit left out of a custom `pipeline:`. Site-wide
+ * `defaults: unit_options:` are exempt, since lists with their own pipelines share them.
+ */
+function noteStrayUnitOptions(list: LoadedList, specs: UnitSpecValue[], ctx: PlanContext): void {
+  const own = (list.source.value as { unit_options?: unknown }).unit_options;
+  if (!own || typeof own !== 'object') return;
+  const running = specs.map((spec) => (typeof spec === 'string' ? spec : spec.type));
+  for (const name of Object.keys(own)) {
+    if (running.includes(name)) continue;
+    const known = Object.keys(REGISTRIES.unit);
+    const near = known.includes(name) ? undefined : didYouMean(name, known);
+    ctx.problems.push({
+      file: list.source.file,
+      ...list.source.locate(['unit_options', name], 'key'),
+      key: keyPath(['unit_options', name]),
+      message: known.includes(name)
+        ? `this list's pipeline has no ${name} unit, so these options do nothing`
+        : `unknown unit '${name}'`,
+      fix: near
+        ? `did you mean '${near}'?`
+        : known.includes(name)
+          ? `add ${name} to pipeline:, or remove these options`
+          : `use one of ${running.join(' | ')}`,
+    });
+  }
+}
+
 /** Checks one unit mapping; undefined (with problems recorded) when it cannot be built. */
 async function planUnit(
   kind: UnitKind,
@@ -279,16 +308,19 @@ export async function planAll(config: LoadedConfig): Promise<Plans> {
         unitOptions[type] !== undefined
           ? { ...unitOptions[type], ...(typeof spec === 'string' ? { type } : spec) }
           : spec;
-      const p = await planUnit(
-        'unit',
-        merged,
-        pipeSource,
-        list.pipeline ? [...pipePath, i] : ['address'],
-        baseDir,
-        ctx,
-      );
+      // Options written only under unit_options: are reported there, in the file that wrote them.
+      const optionsOnly = typeof spec === 'string' && unitOptions[type] !== undefined;
+      const ownOptions = (list.source.value as { unit_options?: Record<string, unknown> })
+        .unit_options?.[type];
+      const [unitSource, unitPath] = optionsOnly
+        ? ownOptions !== undefined
+          ? [list.source, ['unit_options', type]]
+          : [source, ['defaults', 'unit_options', type]]
+        : [pipeSource, list.pipeline ? [...pipePath, i] : ['address']];
+      const p = await planUnit('unit', merged, unitSource, unitPath, baseDir, ctx);
       if (p) listUnits.push(p);
     }
+    noteStrayUnitOptions(list, specs, ctx);
     const listPlan: ListPlan = { list, units: listUnits };
     const storeSpec = (list.source.value as Record<string, unknown>).member_store as
       | UnitSpecValue

@@ -7,6 +7,7 @@ import * as log from './log.ts';
 import * as maildir from './maildir.ts';
 import * as mbox from './mbox.ts';
 import * as multiple from './multiple.ts';
+import * as pipe from './pipe.ts';
 import * as queue from './queue.ts';
 import * as sendmail from './sendmail.ts';
 import * as smtp from './smtp.ts';
@@ -22,6 +23,7 @@ export const distributors = {
   'imap-append': imapAppend,
   log: log,
   archive: archive,
+  pipe: pipe,
 } satisfies Record<string, UnitModule<(options: never) => Distributor>>;
 
 export type DistributorType = keyof typeof distributors;

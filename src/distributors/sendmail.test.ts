@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createListMail } from '../mail/list-mail.ts';
-import createSendmailDistributor, { statusOfExit } from './sendmail.ts';
+import { statusOfExit } from './run-command.ts';
+import createSendmailDistributor from './sendmail.ts';
 
 let dir: string;
 beforeEach(async () => {

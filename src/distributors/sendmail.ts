@@ -7,11 +7,11 @@
  * The MTA owns the mail once it exits 0: a repeat after a crash sends again, so put this
  * behind the caller's journal (play() does that).
  */
-import { spawn } from 'node:child_process';
 import { z } from 'zod';
 import { ErrorCode, StageError } from '../errors.ts';
 import { envelopeOf, mailBytes, messageId } from '../mail/list-mail.ts';
-import type { DeliveryReport, Distributor, ListMail, RecipientStatus } from '../types.ts';
+import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
+import { runWithInput, statusOfExit } from './run-command.ts';
 
 export interface SendmailOptions {
   /** The binary. @default '/usr/sbin/sendmail' */
@@ -20,34 +20,6 @@ export interface SendmailOptions {
   args?: string[];
   /** Kill the binary after this long and defer, ms. @default 120000 */
   timeout_ms?: number;
-}
-
-/** What a sendmail exit code means for the recipients. */
-export function statusOfExit(code: number | null): RecipientStatus {
-  if (code === 0) return 'delivered';
-  // EX_NOUSER, EX_NOHOST: the MTA will never deliver these.
-  if (code === 67 || code === 68) return 'failed';
-  return 'deferred';
-}
-
-function run(
-  path: string,
-  args: string[],
-  input: Buffer,
-  timeoutMs: number,
-): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path, args, { stdio: ['pipe', 'ignore', 'pipe'], timeout: timeoutMs });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      if (stderr.length < 4000) stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr: stderr.trim() }));
-    // A binary that exits without reading stdin (bad option) must not crash us with EPIPE.
-    child.stdin.on('error', () => {});
-    child.stdin.end(input);
-  });
 }
 
 /** The options of `type: sendmail` as written in YAML, checked before the factory runs; the output is the factory's options. */
@@ -66,7 +38,7 @@ export default function createSendmailDistributor(options: SendmailOptions = {})
       const args = [...(options.args ?? []), '-i', '-f', from === '' ? '<>' : from, '--', ...to];
       let outcome: { code: number | null; stderr: string };
       try {
-        outcome = await run(path, args, mailBytes(mail), options.timeout_ms ?? 120_000);
+        outcome = await runWithInput(path, args, mailBytes(mail), options.timeout_ms ?? 120_000);
       } catch (error) {
         throw new StageError(`cannot run ${path}; nothing was sent`, {
           code: ErrorCode.CONFIG,

@@ -197,10 +197,10 @@ export class HeaderBlock {
     return before - this.list.length;
   }
 
-  /** Removes every field whose name matches. */
-  removeWhere(match: (name: string) => boolean): number {
+  /** Removes every field whose name (or, given the field too, whose bytes) match. */
+  removeWhere(match: (name: string, field: HeaderField) => boolean): number {
     const before = this.list.length;
-    this.list = this.list.filter((f) => !match(f.name));
+    this.list = this.list.filter((f) => !match(f.name, f));
     return before - this.list.length;
   }
 

@@ -10,6 +10,7 @@ import type { Processor, UnitModule } from '../types.ts';
 import * as approved from './approved.ts';
 import * as contentFilter from './content-filter.ts';
 import * as dmarc from './dmarc.ts';
+import * as emergency from './emergency.ts';
 import * as envelope from './envelope.ts';
 import * as explicitDestination from './explicit-destination.ts';
 import * as footer from './footer.ts';
@@ -27,6 +28,7 @@ export type UnitFactory = (list: ListSettings, options: never) => Processor;
 export const units = {
   'loop-guard': loopGuard,
   approved: approved,
+  emergency: emergency,
   'posting-policy': postingPolicy,
   'max-size': maxSize,
   'max-recipients': maxRecipients,
@@ -56,6 +58,7 @@ export type UnitSpec = string | ({ type: string } & Record<string, unknown>);
 export const DEFAULT_PIPELINE = [
   'loop-guard',
   'approved',
+  'emergency',
   'posting-policy',
   'max-size',
   'max-recipients',

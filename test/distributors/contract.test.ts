@@ -14,6 +14,7 @@ import createLogDistributor from '../../src/distributors/log.ts';
 import createMaildirDistributor from '../../src/distributors/maildir.ts';
 import createMboxDistributor from '../../src/distributors/mbox.ts';
 import createMultiple from '../../src/distributors/multiple.ts';
+import createPipeDistributor from '../../src/distributors/pipe.ts';
 import createQueueDistributor from '../../src/distributors/queue.ts';
 import createSendmailDistributor from '../../src/distributors/sendmail.ts';
 import createSmtpDistributor from '../../src/distributors/smtp.ts';
@@ -148,6 +149,27 @@ testDistributor(
     };
   },
   { notIdempotent: 'sendmail keeps no record; play()’s journal stops the repeat' },
+);
+
+testDistributor(
+  'pipe',
+  async (broken) => {
+    const dir = await temp();
+    const path = join(dir, 'archiver');
+    // An archiver that files each post it is given under the list's name.
+    await writeFile(
+      path,
+      broken
+        ? '#!/bin/sh\ncat >/dev/null\necho "archive locked" >&2\nexit 75\n'
+        : `#!/bin/sh\ncat > "${dir}/$MALIST_LIST.$(date +%s%N)"\n`,
+    );
+    await chmod(path, 0o755);
+    return {
+      distributor: createPipeDistributor({ command: path }),
+      received: (id) => single(filesBelow(dir), id),
+    };
+  },
+  { single: true, notIdempotent: 'the program keeps no record; play()’s journal stops the repeat' },
 );
 
 let smtp: TestSmtpServer;

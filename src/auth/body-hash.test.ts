@@ -1,0 +1,37 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { bodyHash } from './body-hash.ts';
+import { relaxedBodyHash } from './mailauth.ts';
+
+describe('bodyHash', () => {
+  it('is the RFC 6376 relaxed hash: the empty body and a body of empty lines hash as nothing', () => {
+    const empty = '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=';
+    expect(bodyHash(Buffer.alloc(0))).toBe(empty);
+    expect(bodyHash(Buffer.from('\r\n\r\n \r\n'))).toBe(empty);
+    expect(bodyHash(Buffer.from(' C \r\nD \t E\r\n\r\n\r\n'))).toBe(
+      bodyHash(Buffer.from(' C\r\nD E\r\n')),
+    );
+  });
+
+  it("gives mailauth's canonicaliser's hash for any mix of blanks, CR, LF and 8-bit bytes", () => {
+    const piece = fc.constantFrom(
+      'a',
+      'é',
+      ' ',
+      '  ',
+      '\t',
+      '\r',
+      '\n',
+      '\r\n',
+      '\r\n\r\n',
+      '\x00',
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), (parts) => {
+        const body = Buffer.from(parts.join(''), 'latin1');
+        expect(bodyHash(body)).toBe(relaxedBodyHash(body));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

@@ -1,0 +1,106 @@
+/**
+ * The one door to mailauth: every other file of src/auth/ takes mailauth's functions from here.
+ *
+ * Why deep paths through `createRequire` rather than `import { … } from 'mailauth'`: the
+ * package's main module also loads its BIMI code, which needs undici 8, which does not load
+ * on Node.js 20 (`webidl.util.markAsUncloneable is not a function`). The DKIM, SPF, DMARC and
+ * ARC modules do not touch undici, so they are required one by one. mailauth has no
+ * `exports` map, so these paths are public; the types of the modules that ship no `.d.ts`
+ * (the canonicalisation helpers of `lib/tools.js`, the body hasher) are declared here, only
+ * as far as src/auth/ uses them.
+ */
+import { createRequire } from 'node:module';
+import type {
+  ARCOptions,
+  ARCResult,
+  DKIMVerifyOptions,
+  DKIMVerifyResult,
+  DMARCOptions,
+  DMARCResult,
+  SPFOptions,
+  SPFResult,
+} from 'mailauth';
+import type { DnsResolver } from './resolver.ts';
+
+const require = createRequire(import.meta.url);
+
+/** mailauth's options with our resolver type (mailauth declares TXT answers only). */
+type WithResolver<T> = Omit<T, 'resolver'> & { resolver: DnsResolver };
+
+/** One header field as mailauth's parser gives it: lower-case key, name as written, bytes. */
+export interface ParsedHeaderRow {
+  key: string | null;
+  casedKey: string;
+  line: Buffer;
+}
+
+/** mailauth's parsed header block. */
+export interface ParsedHeaders {
+  parsed: ParsedHeaderRow[];
+  original: Buffer;
+}
+
+/** A parsed tag-list or Authentication-Results value: `{ tag: { value, … } }`. */
+export type ParsedTags = Record<string, unknown>;
+
+interface Tools {
+  parseHeaders(buf: Buffer): ParsedHeaders;
+  formatRelaxedLine(line: Buffer | string, suffix?: string): Buffer;
+  stripSignatureValue(line: Buffer, strict?: boolean): Buffer;
+  /** With `verify`, the fields an h= list covers, each instance used once, last first. */
+  getSigningHeaderLines(
+    rows: ParsedHeaderRow[],
+    fieldNames: string,
+    verify: true,
+  ): { headers: ParsedHeaderRow[] };
+  parseDkimHeaders(line: Buffer | string): { parsed: ParsedTags };
+  formatAuthHeaderRow(
+    method: string,
+    status: { result: string; comment?: string } & Record<string, unknown>,
+  ): string;
+}
+
+interface BodyHasher {
+  update(chunk: Buffer): void;
+  digest(encoding: 'base64'): string;
+}
+
+const tools = require('mailauth/lib/tools.js') as Tools;
+const body = require('mailauth/lib/dkim/body/index.js') as {
+  dkimBody(canon: 'relaxed' | 'simple', hash: 'sha256', maxLength: false): BodyHasher;
+};
+const dkim = require('mailauth/lib/dkim/verify.js') as {
+  dkimVerify(input: Buffer, options: WithResolver<DKIMVerifyOptions>): Promise<DKIMVerifyResult>;
+};
+const spfModule = require('mailauth/lib/spf/index.js') as {
+  spf(options: WithResolver<SPFOptions>): Promise<SPFResult>;
+};
+const dmarcModule = require('mailauth/lib/dmarc/index.js') as {
+  evaluateDmarc(options: WithResolver<DMARCOptions>): Promise<{
+    response: DMARCResult | false;
+    reason?: string;
+  }>;
+};
+const arcModule = require('mailauth/lib/arc/index.js') as {
+  arc(data: unknown, options: WithResolver<ARCOptions>): Promise<ARCResult>;
+};
+
+export const {
+  parseHeaders,
+  formatRelaxedLine,
+  stripSignatureValue,
+  getSigningHeaderLines,
+  parseDkimHeaders,
+  formatAuthHeaderRow,
+} = tools;
+export const { dkimVerify } = dkim;
+export const { spf } = spfModule;
+export const { evaluateDmarc } = dmarcModule;
+export const { arc: verifyArc } = arcModule;
+
+/** The relaxed/sha256 body hash (base64) of DKIM and ARC, by mailauth's canonicaliser. */
+export function relaxedBodyHash(bodyBytes: Buffer): string {
+  const hasher = body.dkimBody('relaxed', 'sha256', false);
+  hasher.update(bodyBytes);
+  return hasher.digest('base64');
+}

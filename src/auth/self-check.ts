@@ -1,0 +1,68 @@
+/**
+ * The self-check before hand-off: a signed (and sealed) copy is verified against the public
+ * keys derived from the configured private keys, with no DNS, before it leaves. A copy that
+ * fails is a loud failure of that delivery (the queue defers it and the operator is told),
+ * never a silently broken signature at the receivers.
+ *
+ * The checks are signature-check.ts: a verifier that shares no code path with the signers
+ * (see there), so a bug in one is caught by the other.
+ */
+import { ErrorCode, StageError } from '../errors.ts';
+import type { SigningKey } from './keys.ts';
+import { cutMessage } from './message.ts';
+import { type CheckKey, signatureProblems } from './signature-check.ts';
+
+/** The keys a copy was signed with. */
+export interface SelfCheckKeys {
+  /** Every DKIM key that signed (one signature each). */
+  dkim: readonly SigningKey[];
+  /** The key of the ARC seal, when the copy was sealed. */
+  arc?: SigningKey;
+}
+
+/** A copy that failed its self-check: a temporary failure of that delivery. */
+export class SelfCheckError extends StageError {
+  constructor(
+    readonly problems: readonly string[],
+    messageId: string | undefined,
+  ) {
+    super(`the signed copy failed its self-check, not sent: ${problems.join('; ')}`, {
+      code: ErrorCode.SIGNATURE,
+      unit: 'dkim-self-check',
+      messageId,
+      temporary: true,
+    });
+  }
+}
+
+/** Checks signed copies against fixed keys. */
+export interface SelfCheck {
+  /** What is wrong with the copy; empty when every signature and the seal verify. */
+  problems(raw: Buffer): string[];
+  /** Throws a SelfCheckError when `problems` finds any. */
+  assert(raw: Buffer): void;
+}
+
+/** A self-check for copies signed with `keys` (the public halves are all it keeps). */
+export function createSelfCheck(keys: SelfCheckKeys): SelfCheck {
+  const publicOnly = (key: SigningKey): CheckKey => ({
+    domain: key.domain,
+    selector: key.selector,
+    algorithm: key.algorithm,
+    publicKey: key.publicKey,
+  });
+  const checkKeys = { dkim: keys.dkim.map(publicOnly), arc: keys.arc && publicOnly(keys.arc) };
+  const problems = (raw: Buffer) => signatureProblems(raw, checkKeys);
+  return {
+    problems,
+    assert(raw) {
+      const found = problems(raw);
+      if (found.length > 0) throw new SelfCheckError(found, messageIdOf(raw));
+    },
+  };
+}
+
+function messageIdOf(raw: Buffer): string | undefined {
+  const header = cutMessage(raw).header.toString('latin1');
+  return /^message-id:\s*<?([^>\r\n]*)>?/im.exec(header)?.[1]?.slice(0, 500);
+}

@@ -1,0 +1,93 @@
+/**
+ * The header side of a DKIM-Signature or an ARC-Message-Signature (the same algorithm,
+ * RFC 8617 section 4.1.2): which fields it covers, their relaxed canonical bytes, and the
+ * signature field itself, folded at tag boundaries with b= last, so the field without its
+ * value is exactly what is hashed (RFC 6376 section 3.7) and no placeholder is needed.
+ * Canonicalisation is mailauth's (`formatRelaxedLine`, `stripSignatureValue`).
+ */
+import type { SigningKey } from './keys.ts';
+import { formatRelaxedLine, type ParsedHeaderRow, stripSignatureValue } from './mailauth.ts';
+import { signCanonical } from './signature-crypto.ts';
+
+/** What the header part of a signature covers: h= and the canonical bytes of those fields. */
+export interface SignedFields {
+  /** The h= value. */
+  h: string;
+  /** The relaxed canonical form of the covered fields, each ending in CRLF. */
+  canonical: Buffer;
+}
+
+/**
+ * Picks the fields a signature covers (RFC 6376 section 5.4.2: the last instance of a name
+ * first) and canonicalises them. Names in `oversigned` (lower case) get one more h= entry
+ * than the copy has instances.
+ */
+export function selectSignedFields(
+  rows: readonly ParsedHeaderRow[],
+  names: readonly string[],
+  oversigned: ReadonlySet<string> = new Set(),
+): SignedFields {
+  const h: string[] = [];
+  const chunks: Buffer[] = [];
+  for (const name of names) {
+    const key = name.toLowerCase();
+    for (let i = rows.length - 1; i >= 0; i--) {
+      const row = rows[i]!;
+      if (row.key !== key) continue;
+      h.push(name);
+      chunks.push(formatRelaxedLine(row.line, '\r\n'));
+    }
+    if (oversigned.has(key)) h.push(name);
+  }
+  return { h: h.join(':'), canonical: Buffer.concat(chunks) };
+}
+
+/**
+ * A signed `DKIM-Signature` (`lead` 'v=1') or `ARC-Message-Signature` (`lead` 'i=N') by
+ * `key` over `fields` and the body hash `bh`, at time `t` (seconds).
+ */
+export function messageSignature(
+  name: 'DKIM-Signature' | 'ARC-Message-Signature',
+  lead: string,
+  key: SigningKey,
+  fields: SignedFields,
+  bh: string,
+  t: number,
+): string {
+  const unsigned =
+    `${name}: ${lead}; a=${key.algorithm}; c=relaxed/relaxed;\r\n d=${key.domain};` +
+    ` s=${key.selector}; t=${t};\r\n h=${foldList(fields.h)};\r\n bh=${bh};\r\n b=`;
+  return signField(unsigned, fields.canonical, key);
+}
+
+/**
+ * `unsigned` (a signature field ending in `b=`) with its b= value: the signature of
+ * `covered` followed by the relaxed form of the field itself without that value.
+ */
+export function signField(unsigned: string, covered: Buffer, key: SigningKey): string {
+  const canonical = Buffer.concat([covered, stripSignatureValue(formatRelaxedLine(unsigned))]);
+  return withSignature(unsigned, canonical, key);
+}
+
+/** `unsigned` (a signature field ending in `b=`) with the signature of `canonical`. */
+export function withSignature(unsigned: string, canonical: Buffer, key: SigningKey): string {
+  return unsigned + foldValue(signCanonical(key, canonical));
+}
+
+/** An h= list folded after a colon at ~70 characters (FWS is allowed there). */
+function foldList(h: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const name of h.split(':')) {
+    if (line !== '' && line.length + name.length >= 70) {
+      lines.push(`${line}:`);
+      line = name;
+    } else line = line === '' ? name : `${line}:${name}`;
+  }
+  return [...lines, line].join('\r\n ');
+}
+
+/** A base64 value folded every 72 characters. */
+function foldValue(value: string): string {
+  return value.replace(/.{72}(?=.)/g, '$&\r\n ');
+}

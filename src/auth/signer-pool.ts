@@ -1,0 +1,135 @@
+/**
+ * A small pool of worker threads that sign copies, for lists whose RSA signing outruns one
+ * core: an rsa-sha256 2048 signature costs ~1 ms of CPU, so one thread signs at most ~1,000
+ * personalised copies a second, and the queue wants more. Each worker loads the key files
+ * itself and runs a `createCopySigner`; the pool sends each copy to the least busy worker.
+ * It is a `CopySigner`, so the queue takes either.
+ */
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { SealPlan } from './arc-seal.ts';
+import type { CopySigner } from './copy-signer.ts';
+import type { DkimKeyOptions } from './keys.ts';
+import { SelfCheckError } from './self-check.ts';
+
+/** What the pool's workers sign with. */
+export interface SignerPoolOptions {
+  /** The DKIM keys (files: each worker reads them). */
+  dkim: readonly DkimKeyOptions[];
+  /** The rsa-sha256 key that seals, when copies are sealed. */
+  arc?: DkimKeyOptions;
+  /** @default true */
+  selfCheck?: boolean;
+  /** Worker threads. @default the machine's parallelism, at most 4 */
+  threads?: number;
+}
+
+/** A pool of signing threads; `close()` ends them. */
+export interface SignerPool extends CopySigner {
+  readonly threads: number;
+  close(): Promise<void>;
+}
+
+/** @internal what a worker starts with */
+export interface WorkerSetup {
+  dkim: DkimKeyOptions[];
+  arc?: DkimKeyOptions;
+  selfCheck?: boolean;
+}
+/** @internal a copy to sign */
+export interface SignRequest {
+  id: number;
+  raw: Uint8Array;
+  seal?: SealPlan;
+}
+/** @internal a signed copy, or why not */
+export type SignResponse =
+  | { id: number; raw: Uint8Array }
+  | { id: number; error: string; problems?: string[]; messageId?: string };
+
+interface Pending {
+  resolve(raw: Buffer): void;
+  reject(error: Error): void;
+}
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+/** Starts `threads` workers; they load their keys before signing the first copy. */
+export function createSignerPool(opts: SignerPoolOptions): SignerPool {
+  const threads = Math.max(1, opts.threads ?? Math.min(4, availableParallelism()));
+  const setup: WorkerSetup = { dkim: [...opts.dkim], arc: opts.arc, selfCheck: opts.selfCheck };
+  const slots: Slot[] = [];
+  let nextId = 1;
+  let closed = false;
+  const start = (): Slot => {
+    const slot: Slot = { worker: spawn(setup), pending: new Map() };
+    slot.worker.on('message', (reply: SignResponse) => settle(slot, reply));
+    // A dead worker fails what it held and is replaced, so one bad copy stops nothing else.
+    const fail = (error: Error) => {
+      for (const p of slot.pending.values()) p.reject(error);
+      slot.pending.clear();
+      const at = slots.indexOf(slot);
+      if (at >= 0 && !closed) slots[at] = start();
+    };
+    slot.worker.on('error', fail);
+    slot.worker.on('exit', (code) => {
+      if (!closed) fail(new Error(`a signer thread exited (${code})`));
+    });
+    return slot;
+  };
+  for (let i = 0; i < threads; i++) slots.push(start());
+  return {
+    threads,
+    sign(raw, seal) {
+      if (closed) return Promise.reject(new Error('the signer pool is closed'));
+      const slot = slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+      const id = nextId++;
+      return new Promise<Buffer>((resolve, reject) => {
+        slot.pending.set(id, { resolve, reject });
+        slot.worker.postMessage({ id, raw, seal } satisfies SignRequest);
+      });
+    },
+    async close() {
+      closed = true;
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+    },
+  };
+}
+
+function settle(slot: Slot, reply: SignResponse): void {
+  const pending = slot.pending.get(reply.id);
+  if (!pending) return;
+  slot.pending.delete(reply.id);
+  if ('raw' in reply)
+    pending.resolve(Buffer.from(reply.raw.buffer, reply.raw.byteOffset, reply.raw.length));
+  else if (reply.problems) pending.reject(new SelfCheckError(reply.problems, reply.messageId));
+  else pending.reject(new Error(reply.error));
+}
+
+/**
+ * The worker runs from the build as it is, or from the sources through tsx, registered in
+ * the worker itself (a worker does not inherit hooks registered by the main thread).
+ */
+function spawn(setup: WorkerSetup): Worker {
+  if (!import.meta.url.endsWith('.ts'))
+    return new Worker(new URL('./signer-worker.js', import.meta.url), { workerData: setup });
+  const entry = new URL('./signer-worker.ts', import.meta.url).href;
+  const boot = `import(${JSON.stringify(tsxEsmApi())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(boot, { eval: true, workerData: setup });
+}
+
+/** tsx's ESM API by its package exports (its CommonJS twin registers a wrong hook path). */
+function tsxEsmApi(): string {
+  const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as {
+    exports: Record<string, { import: { default: string } }>;
+  };
+  return pathToFileURL(join(dirname(manifest), pkg.exports['./esm/api']!.import.default)).href;
+}
