@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberSnapshot } from '../../src/members/snapshot.ts';
+import { fixture } from '../posting/corpus.ts';
 import {
   BLUE_OWNER,
   RED_MEMBERS,
@@ -195,6 +196,66 @@ describe.skipIf(!available)('the web face in chromium', () => {
     expect((await page.goto(`${site.url}/lists/red/held`))?.status()).toBe(404);
     await context.close();
   }, 240_000);
+
+  it('shows hostile mail escaped: nothing executes, nothing leaks to another list', async () => {
+    const evil = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">';
+    const ew = `=?utf-8?B?${Buffer.from(`Hi ${evil}`).toString('base64')}?=`;
+    const posts = [
+      // a script in the subject (encoded word), in the From name, and an HTML body
+      `From: =?utf-8?Q?=3Cscript=3Ewindow.=5F=5Fpwned=3D1=3C/script=3E?= <evil@elsewhere.example>\r\n` +
+        `To: red@list.example.com\r\nSubject: ${ew}\r\nMessage-ID: <evil-1@elsewhere.example>\r\n` +
+        `MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>body</p>${evil}\r\n`,
+      // an encoded word that decodes to CR/LF and a forged header, and a huge header
+      `From: evil@elsewhere.example\r\nTo: red@list.example.com\r\n` +
+        `Subject: =?utf-8?Q?line=0D=0AX-Injected:_yes=0D=0A=0D=0A<script>window.__pwned=1</script>?=\r\n` +
+        `X-Huge: ${'A'.repeat(200_000)}\r\nMessage-ID: <evil-2@elsewhere.example>\r\n` +
+        `MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n` +
+        `--b\r\nContent-Type: text/plain\r\n\r\n${evil}\r\n--b\r\n` +
+        `Content-Type: text/html; name="${evil}.html"\r\nContent-Disposition: attachment; filename="x${evil}.html"\r\n\r\n${evil}\r\n--b--\r\n`,
+    ];
+    for (const raw of posts) await site.receive('red', raw);
+    await site.receive('red', fixture('018')); // a real huge folded To header
+    const context = await signIn(RED_MODERATOR);
+    const page = await context.newPage();
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    await page.goto(`${site.url}/lists/red/held`);
+    const links = await page
+      .locator('main a[href^="/lists/red/held/"]')
+      .evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
+    expect(links.length).toBeGreaterThanOrEqual(3);
+    for (const url of [`${site.url}/lists/red/held`, ...links]) {
+      await page.goto(url);
+      const state = await page.evaluate(() => ({
+        pwned: (window as unknown as { __pwned?: number }).__pwned,
+        active: document.querySelectorAll('main script, main img, main iframe, main [onerror]')
+          .length,
+        text: document.querySelector('main')?.textContent ?? '',
+      }));
+      expect(state.pwned, url).toBeUndefined();
+      expect(state.active, url).toBe(0);
+      if (url !== `${site.url}/lists/red/held`) expect(state.text.length).toBeGreaterThan(0);
+    }
+    expect(await page.content()).not.toMatch(/<script>window/);
+    expect(dialogs).toEqual([]);
+    await context.close();
+    // blue's owner meets none of it.
+    const blue = await signIn(BLUE_OWNER);
+    const bluePage = await blue.newPage();
+    for (const path of [
+      '/',
+      '/lists/blue',
+      '/lists/blue/held',
+      ...links.map((l) => new URL(l).pathname),
+    ]) {
+      await bluePage.goto(`${site.url}${path}`);
+      expect(await bluePage.content(), path).not.toContain('pwned');
+    }
+    await blue.close();
+  }, 300_000);
 
   it('draws the statistics page (screenshot saved as an artifact)', async () => {
     const context = await signIn(RED_MODERATOR);
