@@ -15,7 +15,8 @@
  * Flags: --quick (no 100,000-member cases, no mlmmj per-recipient), --no-mlmmj, --dir DIR
  * (where inboxes, spools and state go; default the system's temp directory), --bounce (only
  * the bounce parser's case: a 5 MB hostile DSN, bench/bounce.ts), --no-sign (no signing
- * section; `node --import tsx bench/dkim-sign.ts` runs that section alone).
+ * section; `node --import tsx bench/dkim-sign.ts` runs that section alone), --web (only the
+ * web pages of a 100,000-member list, bench/web.ts: server time p95 and RSS).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -30,6 +31,7 @@ import { signCaseInChild, signCaseName, signCases } from './dkim-sign.ts';
 import { mlmmjInstalled, runMlmmj } from './mlmmj.ts';
 import { sinkFaults, writeInbox } from './post.ts';
 import { startSink } from './sink.ts';
+import { webCase } from './web.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -75,6 +77,15 @@ async function bounceCase(): Promise<Row> {
     perSecond: 1000 / out.medianMs,
     note: `first parse ${out.firstMs.toFixed(0)} ms, median of 20 ${out.medianMs.toFixed(1)} ms; extra memory ${out.extraRssMb.toFixed(1)} MB; attributed to ${out.found}`,
   };
+}
+if (process.argv.includes('--web')) {
+  const out = await webCase();
+  for (const p of out.pages)
+    process.stdout.write(
+      `web ${p.page} (${out.members.toLocaleString('en')} members, ${out.held} held): server time p50 ${p.p50.toFixed(1)} ms, p95 ${p.p95.toFixed(1)} ms (goal < 50 ms)\n`,
+    );
+  process.stdout.write(`web: process RSS after ${out.rssMb.toFixed(0)} MB (goal < 120 MB)\n`);
+  process.exit(0);
 }
 if (process.argv.includes('--bounce')) {
   const row = await bounceCase();
