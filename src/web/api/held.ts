@@ -1,9 +1,10 @@
 /** API: held posts — the queue, one post (headers, text, attachments), decisions. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { findHeld, heldStore } from '../../moderation/held.ts';
+import type { StoredMeta } from '../../state/mail-store.ts';
 import { safeName } from '../../state/safe-name.ts';
 import type { WebDeps } from '../env.ts';
-import { decideHeld } from '../held-actions.ts';
+import { decideHeld, heldMetas } from '../held-actions.ts';
 import { viewMessage } from '../message-view.ts';
 import { body, ERRORS, json } from './common.ts';
 import type { ApiApp } from './index.ts';
@@ -15,6 +16,18 @@ import {
   HeldSummary,
   ListParam,
 } from './schemas.ts';
+
+/** The fields of a held post both answers share. */
+function heldSummary(m: StoredMeta) {
+  return {
+    id: m.id,
+    held_at: m.at,
+    from: m.from ?? null,
+    subject: m.subject ?? null,
+    reason: m.reason,
+    message_id: m.messageId ?? null,
+  };
+}
 
 export function registerHeld(app: ApiApp, deps: WebDeps): void {
   app.openapi(
@@ -29,17 +42,10 @@ export function registerHeld(app: ApiApp, deps: WebDeps): void {
       },
     }),
     async (c) => {
-      const metas = await heldStore(c.get('state').runtime.moderation, c.get('list').name).list();
-      const held = metas
-        .sort((a, b) => a.at.localeCompare(b.at))
-        .map((m) => ({
-          id: m.id,
-          held_at: m.at,
-          from: m.from ?? null,
-          subject: m.subject ?? null,
-          reason: m.reason,
-          message_id: m.messageId ?? null,
-        }));
+      const metas = await heldMetas(
+        heldStore(c.get('state').runtime.moderation, c.get('list').name),
+      );
+      const held = metas.sort((a, b) => a.at.localeCompare(b.at)).map(heldSummary);
       return c.json({ held }, 200);
     },
   );
@@ -64,12 +70,7 @@ export function registerHeld(app: ApiApp, deps: WebDeps): void {
       const m = held.meta;
       return c.json(
         {
-          id: m.id,
-          held_at: m.at,
-          from: m.from ?? null,
-          subject: m.subject ?? null,
-          reason: m.reason,
-          message_id: m.messageId ?? null,
+          ...heldSummary(m),
           headers: v.headerLines,
           text: v.text,
           truncated: v.truncated,
