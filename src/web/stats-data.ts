@@ -8,7 +8,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { decayedScore } from '../bounces/score.ts';
 import { BounceState } from '../bounces/state.ts';
@@ -184,7 +184,7 @@ export async function listStats(
     ),
     deadLetters: mine.filter((e) => e.where === 'dead').length,
     deliverySource: logFile
-      ? `the delivery log (${logFile})`
+      ? `the delivery log (${basename(logFile)})` // not the server's paths to list staff
       : 'none: set delivery_log in malist.yaml to count deliveries per day',
   };
 }
