@@ -18,6 +18,8 @@ const build = process.argv.includes('--bench') ? BUILDS.bench : BUILDS.package;
 if (process.argv.includes('--if-stale') && buildIsCurrent(root, build)) process.exit(0);
 const stamp = join(root, build.stamp);
 rmSync(stamp, { force: true });
+// A clean dist/: files left by an older layout (a moved module, an old bench build) would ship.
+if (build === BUILDS.package) rmSync(join(root, 'dist'), { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const result = spawnSync(process.execPath, [tsc, '-p', join(root, build.tsconfig)], {
   cwd: root,
