@@ -3,7 +3,9 @@
  * may and may not use it, the OpenAPI document validated against the OpenAPI 3.1 schema,
  * and webhooks: a receiver that fails twice and then succeeds gets each event once, signed.
  */
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberSnapshot } from '../../src/members/snapshot.ts';
@@ -221,6 +223,9 @@ describe('the REST API and webhooks', () => {
     const ok = await api('list:red', 'PATCH', '/lists/red/settings', { subject_prefix: '[R] ' });
     expect(ok.status).toBe(200);
     expect((await api('list:red', 'GET', '/lists/red')).json.settings.subject_prefix).toBe('[R] ');
+    const file = await readFile(join(site.dir, 'lists', 'red.yaml'), 'utf8');
+    expect(file).toContain('# The red list: comments survive a settings change on the web.');
+    expect(file).toMatch(/subject_prefix: .?\[R\] /);
   }, 120_000);
 
   it('delivers each webhook event once, signed, to a receiver that failed twice', async () => {
