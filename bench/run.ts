@@ -19,7 +19,8 @@
  * 16's gates: sanity, automated and header rules, bench/guards.ts), --no-sign (no signing
  * section; `node --import tsx bench/dkim-sign.ts` runs that section alone), --sign (only the
  * signing sections: the raw signer and the signed copies through the queue), --archive (only
- * the archive's rows), --no-archive (without them).
+ * the archive's rows), --no-archive (without them), --web (only the web pages of a
+ * 100,000-member list, bench/web.ts: server time p95 and RSS).
  *
  * Signed copies through the queue (issue 19): 10,000 members, each copy personal (its RFC
  * 8058 one-click URL) and DKIM-signed in the queue's per-recipient step, rsa-sha256 2048 and
@@ -47,6 +48,7 @@ import { mlmmjInstalled, runMlmmj } from './mlmmj.ts';
 import { sinkFaults, writeInbox } from './post.ts';
 import { startSink } from './sink.ts';
 import type { VerpCostOutput } from './verp-cost.ts';
+import { webCase } from './web.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -205,6 +207,15 @@ async function guardsCases(): Promise<Row[]> {
 if (process.argv.includes('--guards')) {
   for (const row of await guardsCases())
     process.stdout.write(`${row.case}: ${row.perSecond.toFixed(1)}/s; ${row.note}\n`);
+  process.exit(0);
+}
+if (process.argv.includes('--web')) {
+  const out = await webCase();
+  for (const p of out.pages)
+    process.stdout.write(
+      `web ${p.page} (${out.members.toLocaleString('en')} members, ${out.held} held): server time p50 ${p.p50.toFixed(1)} ms, p95 ${p.p95.toFixed(1)} ms (goal < 50 ms)\n`,
+    );
+  process.stdout.write(`web: process RSS after ${out.rssMb.toFixed(0)} MB (goal < 120 MB)\n`);
   process.exit(0);
 }
 if (process.argv.includes('--bounce')) {

@@ -7,7 +7,7 @@
  * current. A failed build removes the stamp, so `bin/malist.js` keeps running the sources.
  */
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -30,6 +30,10 @@ if (result.status !== 0) {
   process.exit(1);
 }
 if (build === BUILDS.package) {
+  // The web's stylesheet and script are served as files, beside the compiled modules.
+  cpSync(join(root, 'src', 'web', 'static'), join(root, 'dist', 'web', 'static'), {
+    recursive: true,
+  });
   const manual = pathToFileURL(join(root, 'dist', 'cli', 'manual.js')).href;
   const { manPage } = await import(manual);
   writeFileSync(join(root, 'dist', 'malist.1'), manPage());

@@ -61,7 +61,6 @@ export {
 } from './fetchers/maildir.ts';
 export { default as createPop3Fetcher, type Pop3Options } from './fetchers/pop3.ts';
 export { default as createStdinFetcher, type StdinOptions } from './fetchers/stdin.ts';
-export { serve } from './http/server.ts';
 export type { ListSettings } from './list/settings.ts';
 export { normalizeAddress, parseAddressList, sameAddress } from './mail/address.ts';
 export { HeaderBlock } from './mail/header-block.ts';
@@ -141,3 +140,4 @@ export {
 export type { SmtpOptions } from './smtp/server-options.ts';
 export { unsubscribeToken } from './state/unsubscribe-token.ts';
 export type * from './types.ts';
+export { serve } from './web/server.ts';

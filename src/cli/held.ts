@@ -14,8 +14,7 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { openConfig, printProblems } from '../config/open.ts';
-import { buildRuntime, type ListRuntime } from '../config/runtime.ts';
-import { NothingMore } from '../errors.ts';
+import { buildRuntime } from '../config/runtime.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import { decide } from '../moderation/decide.ts';
@@ -29,8 +28,8 @@ import {
 } from '../moderation/held.ts';
 import type { Notice } from '../notices/compose.ts';
 import { noticeOutlet, posterOf, sendListNotice } from '../notices/list-notices.ts';
-import { type PlaySummary, play } from '../play.ts';
-import type { Fetched, ListMail, Processor } from '../types.ts';
+import type { PlaySummary } from '../play.ts';
+import type { ListMail, Processor } from '../types.ts';
 import { EX } from './exit-codes.ts';
 
 export const usage = `usage: malist held <command> [ID] [options]
@@ -64,6 +63,8 @@ export interface HeldDeps {
   out: { write(text: string): unknown };
   err: { write(text: string): unknown };
   now?: () => number;
+  /** Told of each decision (webhooks). */
+  onDecision?: ModerationContext['onDecision'];
 }
 
 /** Where play() keeps mail addressed to none of the lists. */
@@ -120,6 +121,7 @@ export async function runHeld(argv: string[], deps: HeldDeps): Promise<number> {
       send: async (n) => void notices.push(n),
     }),
     now: deps.now,
+    ...(deps.onDecision ? { onDecision: deps.onDecision } : {}),
   };
   const noticeMails = () =>
     notices.map((n) => ({
@@ -231,29 +233,6 @@ export async function runHeld(argv: string[], deps: HeldDeps): Promise<number> {
   return 1;
 }
 
-/** Plays `mails` (through `processor`, when given): journaled, so a repeat sends nothing twice. */
-function playWith(runtime: ListRuntime, stateDir: string, processor?: Processor) {
-  return async (mails: ListMail[]) => {
-    const queue = [...mails];
-    const fetcher = {
-      name: 'malist-held',
-      async fetch(): Promise<Fetched> {
-        const mail = queue.shift();
-        if (!mail) throw new NothingMore();
-        return { mail, ack: async () => {} };
-      },
-      async close() {},
-    };
-    return play({
-      fetcher,
-      ...(processor ? { processor } : {}),
-      distributor: runtime.distributors,
-      reactor: runtime.reactors,
-      stateDir,
-    });
-  };
-}
-
 /** "red: distributed, blue: held" from a summary's per-list counts. */
 function whereItWent(summary: PlaySummary): string {
   return Object.entries(summary.perList)
@@ -287,11 +266,11 @@ export default async function held(argv: string[]): Promise<number> {
       stateDir,
       lists: runtime.lists.map((l) => l.list),
       pipeline: (name) => byName.get(name),
-      deliver: async (mails) => void (await playWith(runtime, stateDir)(mails)),
-      reroute: async (mails) =>
-        whereItWent(await playWith(runtime, stateDir, runtime.processor())(mails)),
+      deliver: async (mails) => void (await runtime.deliver(mails)),
+      reroute: async (mails) => whereItWent(await runtime.deliver(mails, runtime.processor())),
       out: process.stdout,
       err: process.stderr,
+      ...(runtime.moderation.onDecision ? { onDecision: runtime.moderation.onDecision } : {}),
     });
   } finally {
     await runtime.close();

@@ -61,8 +61,12 @@ export const commands: Record<string, CommandEntry> = {
     load: () => import('./members.ts'),
   },
   serve: {
-    summary: 'HTTP endpoint for one-click unsubscribe (RFC 8058)',
+    summary: 'the web pages, the REST API and one-click unsubscribe (RFC 8058)',
     load: () => import('./serve.ts'),
+  },
+  web: {
+    summary: "the web's credentials: passwd (site admins), token create|list|revoke (API)",
+    load: () => import('./web.ts'),
   },
   digest: {
     summary: 'send the digests that are due (--force: all pending)',

@@ -202,6 +202,7 @@ async function runLocked(
   } catch (error) {
     report.attention.push(describeError(error));
   } finally {
+    await runWebhooks(runtime, report);
     await runtime.close();
   }
   printSummary(report, plans, main);
@@ -240,6 +241,23 @@ async function retryQueues(runtime: ListRuntime, report: RunReport): Promise<voi
     } catch (error) {
       report.attention.push(`queue run failed: ${describeError(error)}`);
     }
+  }
+}
+
+/**
+ * The webhook events of this run (and earlier ones due again), after the mail: a receiver
+ * that is down is retried at a later run, and does not need the operator.
+ */
+async function runWebhooks(runtime: ListRuntime, report: RunReport): Promise<void> {
+  if (!runtime.webhooks) return;
+  try {
+    const r = await runtime.webhooks.run();
+    if (r.deferred > 0 || r.failed > 0)
+      report.out.write(
+        `webhooks: ${r.delivered} delivered, ${r.deferred} deferred, ${r.failed} refused\n`,
+      );
+  } catch (error) {
+    process.stderr.write(`malist run: webhooks: ${describeError(error)}\n`);
   }
 }
 

@@ -1,37 +1,55 @@
 /**
- * `malist serve`: the one-click unsubscribe endpoint (RFC 8058) for every configured list.
- * Point each list's `unsubscribe_url` at it:
+ * `malist serve`: the web face — pages for owners, moderators and members, the REST API
+ * under /api/v1, and the RFC 8058 one-click unsubscribe endpoint — for every configured
+ * list, on 127.0.0.1:8025 unless told otherwise. A reverse proxy terminates TLS (the
+ * README has an nginx example); point each list's `unsubscribe_url` at it:
  *   unsubscribe_url: https://lists.example.com/unsubscribe/{list}/{member}/{token}
- * (a reverse proxy terminates TLS; the server listens on 127.0.0.1 by default).
  */
 import { parseArgs } from 'node:util';
-import { loadSecret } from '../commands/secret.ts';
-import { memberStoreOf } from '../config/build.ts';
-import { openConfig, printProblems } from '../config/open.ts';
-import { type ServeList, serve } from '../http/server.ts';
+import { parseListen, startWeb } from '../web/server.ts';
 import { EX } from './exit-codes.ts';
 
 export const usage = `usage: malist serve [options]
 
 options:
-  --config DIR    the configuration directory (malist.yaml, lists/)
-  --host HOST     address to listen on (default 127.0.0.1)
-  --port PORT     port (default 8025; 0 picks a free one)
-  -h, --help      this text
+  --config DIR          the configuration directory (malist.yaml, lists/)
+  --listen HOST:PORT    where to listen (default: malist.yaml's web.listen, else 127.0.0.1:8025;
+                        port 0 picks a free one)
+  --host HOST, --port PORT   the same, one at a time
+  -h, --help            this text
+
+Site admins sign in with a password set by \`malist web passwd\`; API tokens come from
+\`malist web token create\`.
 `;
 
+function where(values: { listen?: string; host?: string; port?: string }) {
+  const out: { host?: string; port?: number } = {};
+  if (values.listen) Object.assign(out, parseListen(values.listen));
+  if (values.host) out.host = values.host;
+  if (values.port !== undefined) {
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new Error(`--port must be a port number, not '${values.port}'`);
+    out.port = port;
+  }
+  return out;
+}
+
 export default async function serveCommand(argv: string[]): Promise<number> {
-  let values: { config?: string; host?: string; port?: string; help?: boolean };
+  let values: { config?: string; listen?: string; host?: string; port?: string; help?: boolean };
+  let at: ReturnType<typeof where>;
   try {
     ({ values } = parseArgs({
       args: argv,
       options: {
         config: { type: 'string', short: 'c' },
+        listen: { type: 'string', short: 'l' },
         host: { type: 'string' },
         port: { type: 'string', short: 'p' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
+    at = where(values);
   } catch (error) {
     process.stderr.write(`malist serve: ${(error as Error).message}\n${usage}`);
     return EX.USAGE;
@@ -40,28 +58,20 @@ export default async function serveCommand(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return EX.OK;
   }
-  const port = values.port === undefined ? 8025 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`malist serve: --port must be a port number, not '${values.port}'\n`);
-    return EX.USAGE;
+  let running: Awaited<ReturnType<typeof startWeb>>;
+  try {
+    running = await startWeb({
+      dir: values.config ?? '.',
+      ...at,
+      log: (line) => process.stderr.write(`malist serve: ${line}\n`),
+    });
+  } catch (error) {
+    process.stderr.write(`malist serve: ${(error as Error).message}\n`);
+    return (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? EX.TEMPFAIL : EX.CONFIG;
   }
-  const { config, plans } = await openConfig(values.config ? { dir: values.config } : {});
-  if (config.problems.length > 0 || !config.main) {
-    printProblems(config, process.stderr);
-    return EX.CONFIG;
-  }
-  const lists: Record<string, ServeList> = {};
-  for (const l of config.lists)
-    lists[l.name] = { list: l.settings, store: memberStoreOf(plans, l.name)! };
-  const running = await serve({
-    lists,
-    secret: await loadSecret(config.main.state_dir),
-    host: values.host ?? '127.0.0.1',
-    port,
-    log: (line) => process.stderr.write(`malist serve: ${line}\n`),
-  });
+  const lists = running.site.current().lists.map((l) => l.name);
   process.stdout.write(
-    `malist serve: listening on ${running.url} for ${Object.keys(lists).join(', ') || 'no lists'}\n`,
+    `malist serve: listening on ${running.url} for ${lists.join(', ') || 'no lists'} (public address ${running.site.baseUrl})\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

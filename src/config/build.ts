@@ -461,10 +461,12 @@ export function memberStoreOf(plans: Plans, name: string): MemberStore | undefin
 /**
  * One list's pipeline; its `deliver_to` addresses join the envelope after the pipeline.
  * `wired`: options the composition root gives units by type (a verifier, a resolver).
+ * `wrapStore` puts something around the list's member store (the runtime's event taps).
  */
 export function buildList(
   plan: ListPlan,
   wired: Record<string, Record<string, unknown>> = {},
+  wrapStore: (store: MemberStore) => MemberStore = (store) => store,
 ): SingleList {
   const { list } = plan;
   const extraUnits: Record<string, UnitModule<UnitFactory>> = {};
@@ -474,7 +476,9 @@ export function buildList(
   try {
     single = createSingleList({
       ...list.settings,
-      ...(plan.memberStore ? { member_store: instantiate(plan.memberStore) } : {}),
+      ...(plan.memberStore
+        ? { member_store: wrapStore(instantiate<MemberStore>(plan.memberStore)) }
+        : {}),
       pipeline: plan.units.map((u) => ({ ...u.options, ...wired[u.type], type: u.type })),
       extraUnits,
     });

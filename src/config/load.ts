@@ -153,14 +153,30 @@ async function loadLists(
   return lists;
 }
 
+/**
+ * The problems `text` would have as the list file `path` (the web's settings form checks
+ * an edit with the loader's own schema and messages before anything is written).
+ */
+export async function checkListText(
+  path: string,
+  text: string,
+  main: NonNullable<LoadedConfig['main']>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ConfigProblem[]> {
+  const problems: ConfigProblem[] = [];
+  await loadList(path, main, env, problems, [], parseYaml(text, path));
+  return problems;
+}
+
 async function loadList(
   path: string,
   main: NonNullable<LoadedConfig['main']>,
   env: NodeJS.ProcessEnv,
   problems: ConfigProblem[],
   warnings: ConfigProblem[],
+  given?: YamlSource,
 ): Promise<LoadedList | undefined> {
-  const source = await readYaml(path);
+  const source = given ?? (await readYaml(path));
   const name = basename(path, extname(path));
   if (!LIST_NAME.test(name)) {
     problems.push({

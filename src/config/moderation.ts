@@ -58,6 +58,8 @@ export interface ModerationWiringOptions {
   poster?: Partial<NotifyPosterOptions>;
   /** What malist.yaml says under `reactors:` for notify-moderators (per_day, templates). */
   moderators?: Partial<NotifyModeratorsOptions>;
+  /** Told of each decision once it is durable (webhooks). */
+  onDecision?: ModerationContext['onDecision'];
 }
 
 export interface ModerationWiring {
@@ -82,6 +84,7 @@ export function wireModeration(options: ModerationWiringOptions): ModerationWiri
     pipeline: options.pipeline,
     notices: noticeOutlet(reactorOptions),
     templates: options.templates,
+    ...(options.onDecision ? { onDecision: options.onDecision } : {}),
   };
   return {
     context,

@@ -22,17 +22,21 @@
 import type { ArchiveIndex } from '../archive/db.ts';
 import { loadSecret } from '../commands/secret.ts';
 import createMultiple from '../distributors/multiple.ts';
-import { ErrorCode, StageError } from '../errors.ts';
+import { ErrorCode, NothingMore, StageError } from '../errors.ts';
+import { observeMembers } from '../members/observed.ts';
 import type { MemberStore } from '../members/store.ts';
 import type { ModerationContext } from '../moderation/held.ts';
 import type { NoticeSender } from '../notices/compose.ts';
+import type { WebhookOutbox } from '../notices/webhooks/outbox.ts';
+import { type PlaySummary, play } from '../play.ts';
 import createManyLists, { servedRoutes } from '../processors/many-lists.ts';
 import type { SingleList } from '../processors/single-list.ts';
 import type { TokenStore } from '../state/tokens.ts';
-import type { Distributor, ListMail, Processor, Reactor } from '../types.ts';
+import type { Distributor, Fetched, ListMail, Processor, Reactor } from '../types.ts';
 import { archiveIndexes } from './archive.ts';
 import { installationResolver, unitWiring } from './authentication.ts';
 import { buildDistributors, buildList, buildReactors, type Plans } from './build.ts';
+import { eventTaps } from './events.ts';
 import type { LoadedConfig } from './load.ts';
 import { distributorSender, wireModeration } from './moderation.ts';
 import { listPersonaliser } from './personalise.ts';
@@ -73,6 +77,13 @@ export interface ListRuntime {
   processor(only?: readonly SingleList[], fallback?: SingleList): Processor;
   /** The served addresses `mail` is for (empty: none of the lists'). */
   routes(mail: ListMail, only?: readonly SingleList[]): ReturnType<typeof servedRoutes>;
+  /**
+   * Plays `mails` (already processed, or through `processor`) to the distributors under
+   * the journal, so asking again sends nothing twice: a released post, a notice.
+   */
+  deliver(mails: ListMail[], processor?: Processor): Promise<PlaySummary>;
+  /** The webhook outbox, when malist.yaml names webhooks: `run()` delivers what is due. */
+  webhooks?: WebhookOutbox;
   /** Closes the outlets once (play() closes only the wrappers it is given). */
   close(): Promise<void>;
 }
@@ -137,9 +148,14 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const stateDir = config.main!.state_dir;
   const secret = await secretOf(stateDir);
   const tokens = tokenStore(stateDir, secret);
+  const taps = eventTaps(config);
   const configured = buildReactors(plans);
   const wired = unitWiring(config.main, installationResolver(config.main));
-  const lists = plans.lists.map((plan) => buildList(plan, wired));
+  const lists = plans.lists.map((p) =>
+    taps.outbox
+      ? buildList(p, wired, (store) => observeMembers(store, taps.members(p.list.name)))
+      : buildList(p, wired),
+  );
   const byName = new Map(lists.map((l) => [l.list.name, l]));
   const settings = lists.map((l) => l.list);
   const services = deliveryServices(settings, stateDir, secret);
@@ -150,7 +166,10 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
     configured,
     signing,
     {
-      onRecipientFailed: (event, self) => services.queueRefusals(distributorSender([self]))(event),
+      onRecipientFailed: async (event, self) => {
+        await services.queueRefusals(distributorSender([self]))(event);
+        await taps.deadLetter(event);
+      },
       personalise: listPersonaliser(plans, secret),
       sender: listVerpSender(settings, secret),
       onDelivered: services.queueDelivered,
@@ -164,6 +183,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
     pipeline: (name) => byName.get(name),
     tokens: () => tokens,
     send,
+    ...(taps.outbox ? { onDecision: taps.decision } : {}),
     ...noticeOptions(plans),
   });
   const handlers = listHandlers({
@@ -173,11 +193,14 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
     tokens,
     confirmHandlers: moderation.confirmHandlers,
   });
-  const recording = outlets.map((d) => services.recordRefusals(d, send));
+  const recording = outlets.map((d) => {
+    const recorded = services.recordRefusals(d, send);
+    return taps.outbox ? taps.distributor(recorded) : recorded;
+  });
   const digestOut =
     recording.length === 1 ? recording[0]! : createMultiple({ distributors: recording });
   const noMatch = config.main?.no_match;
-  return {
+  const runtime: ListRuntime = {
     stateDir,
     secret,
     tokens,
@@ -192,7 +215,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
       name: d.name,
       distribute: (mail: ListMail) => d.distribute(mail),
     })),
-    reactors: [...configured, ...moderation.reactors],
+    reactors: [...configured, ...moderation.reactors, ...(taps.outbox ? [taps.reactor] : [])],
     send,
     moderation: moderation.context,
     processor: (only = lists, fallback) =>
@@ -203,10 +226,39 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
         ...(fallback ? { fallback } : {}),
       }),
     routes: (mail, only = lists) => servedRoutes(only, handlers, mail),
+    deliver: (mails, processor) => playMails(runtime, mails, processor),
+    ...(taps.outbox ? { webhooks: taps.outbox } : {}),
     close: async () => {
       for (const d of outlets) await d.close?.().catch(() => {});
       archives.close();
       await signing?.close();
+      await taps.outbox?.close().catch(() => {});
     },
   };
+  return runtime;
+}
+
+/** `runtime.deliver`: `mails` through play(), journaled like any fetched mail. */
+function playMails(
+  runtime: ListRuntime,
+  mails: ListMail[],
+  processor?: Processor,
+): Promise<PlaySummary> {
+  const queue = [...mails];
+  const fetcher = {
+    name: 'malist-deliver',
+    async fetch(): Promise<Fetched> {
+      const mail = queue.shift();
+      if (!mail) throw new NothingMore();
+      return { mail, ack: async () => {} };
+    },
+    async close() {},
+  };
+  return play({
+    fetcher,
+    ...(processor ? { processor } : {}),
+    distributor: runtime.distributors,
+    reactor: runtime.reactors,
+    stateDir: runtime.stateDir,
+  });
 }

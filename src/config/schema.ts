@@ -11,6 +11,7 @@ import { unitSpec } from '../distributors/multiple.ts';
 import { ARCHIVE_VISIBILITY } from '../list/archive.ts';
 import { addressOption as address } from '../mail/address-option.ts';
 import { DEFAULT_TEMPLATES } from '../notices/templates.ts';
+import { webhookSchema } from '../notices/webhooks/outbox.ts';
 import { rulesSchema } from '../processors/header-match.ts';
 
 export { address, unitSpec };
@@ -163,6 +164,8 @@ const listDefaults = {
   posters: addresses.optional(),
   /** Get held-mail notices. */
   moderators: addresses.optional(),
+  /** Manage members, settings and the queue on the web (`malist serve`), and moderate. */
+  owners: addresses.optional(),
   /** Extra fixed recipients of every post (an archive). */
   deliver_to: addresses.optional(),
   /** The processor units, in order, replacing the default pipeline. */
@@ -291,6 +294,29 @@ export const mainSchema = z.strictObject({
   header_matches: rulesSchema.optional(),
   /** Settings every list takes unless it sets its own. */
   defaults: z.strictObject(listDefaults).optional(),
+  /** `malist serve`: the web pages, the REST API and one-click unsubscribe. */
+  web: z
+    .strictObject({
+      /** The public address of the pages (behind the TLS proxy), used in mailed links. @default http://LISTEN */
+      url: z
+        .url({
+          protocol: /^https?$/,
+          error: 'expected the public URL, e.g. https://lists.example.com',
+        })
+        .optional(),
+      /** HOST:PORT to listen on. @default 127.0.0.1:8025 */
+      listen: z
+        .string()
+        .regex(/^(\[[0-9a-f:.]+\]|[^\s:]+):\d{1,5}$/i, { error: 'expected HOST:PORT' })
+        .optional(),
+      /** Hours a sign-in lasts. @default 12 */
+      session_hours: z.number().positive().max(720).optional(),
+      /** Open connections at most. @default 256 */
+      max_connections: z.number().int().positive().optional(),
+    })
+    .optional(),
+  /** Endpoints told of events (signed JSON POSTs, delivered through their own durable queue). */
+  webhooks: z.array(webhookSchema, { error: 'expected a list of webhooks' }).optional(),
 });
 export type MainYaml = z.infer<typeof mainSchema>;
 

@@ -24,8 +24,10 @@ export interface ListSettings {
   non_member_action?: NonMemberAction;
   /** Who may post to an `announce` list (and, on any list, who may post without being a member). */
   posters?: string[];
-  /** Moderators (get held-mail notices). */
+  /** Moderators (get held-mail notices; decide held posts on the web). */
   moderators?: string[];
+  /** Owners: manage members, settings and the queue on the web, and moderate. */
+  owners?: string[];
   /** Added to the subject, never stacked. @example "[Red] " */
   subject_prefix?: string;
   /** The envelope sender of distributed mail. @default LOCAL-bounces@DOMAIN */

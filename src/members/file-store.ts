@@ -5,7 +5,7 @@
  * meanwhile is kept. A format says how its document holds members; entries that are not
  * members (comments, junk) are kept as they are.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { normalizeAddress } from '../mail/address.ts';
 import { writeFileDurable } from '../state/durable.ts';
 import { withFileLock } from '../state/lock.ts';
@@ -60,6 +60,10 @@ export function fileMemberStore<D>(file: string, format: MemberFileFormat<D>): M
   return {
     name: format.name,
     list,
+    async revision() {
+      const s = await stat(file).catch(() => undefined);
+      return s ? `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}` : 'none';
+    },
     async get(address) {
       const normal = normalizeAddress(address);
       return (await list()).find((m) => normalizeAddress(m.address) === normal);
@@ -71,6 +75,23 @@ export function fileMemberStore<D>(file: string, format: MemberFileFormat<D>): M
           return { result: 'exists' as const, changed: false };
         format.append(doc, format.normal(member));
         return { result: 'added' as const, changed: true };
+      });
+    },
+    async addMany(members) {
+      for (const m of members) requireAddress(m.address);
+      return change((doc) => {
+        const have = new Set(
+          format.entries(doc).flatMap((m) => (m ? [normalizeAddress(m.address)] : [])),
+        );
+        const added: Member[] = [];
+        for (const member of members) {
+          const normal = normalizeAddress(member.address);
+          if (have.has(normal)) continue;
+          have.add(normal);
+          format.append(doc, format.normal(member));
+          added.push(member);
+        }
+        return { result: added, changed: added.length > 0 };
       });
     },
     remove(address) {

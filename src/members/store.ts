@@ -42,10 +42,20 @@ export interface MemberStore {
   get(address: string): Promise<Member | undefined>;
   /** Adds a member; an existing one is left as it is. Throws on an invalid address. */
   add(member: Member): Promise<'added' | 'exists'>;
+  /**
+   * Adds many members in one write (a bulk import); those already there are left as they
+   * are. Returns the members added. Absent: `add` one by one.
+   */
+  addMany?(members: Member[]): Promise<Member[]>;
   /** Removes a member; false when there was none. */
   remove(address: string): Promise<boolean>;
   /** Changes options of a member; undefined when there is none. `false` options are removed. */
   update(address: string, patch: MemberPatch): Promise<Member | undefined>;
+  /**
+   * A token that changes whenever the members may have changed (a file's size, time and
+   * inode), so a reader can keep what it read until then; absent: read again every time.
+   */
+  revision?(): Promise<string>;
 }
 
 export const OPTION_NAMES = ['digest', 'plain', 'nomail', 'notmetoo', 'moderate'] as const;

@@ -41,6 +41,20 @@ function describe(meta: StoredMeta): string {
   return `"${meta.subject ?? '(no subject)'}" from ${meta.from ?? '(unknown sender)'}`;
 }
 
+/** Tells `ctx.onDecision` (webhooks); a listener never fails a decision. */
+async function tellDecision(
+  ctx: ModerationContext,
+  list: string,
+  decision: Decision,
+  meta: StoredMeta,
+): Promise<void> {
+  try {
+    await ctx.onDecision?.(list, decision, meta);
+  } catch {
+    // told, not asked
+  }
+}
+
 /**
  * Decides held post `heldId`. `request` is the key of the command mail: the same mail
  * asking again (a crash replay) gets the same result, anyone else gets "already decided".
@@ -88,6 +102,7 @@ export async function decide(
   // The decision is the commit point: written before the post moves or goes out.
   if (!earlier) await writeDecision(ctx, list.name, decision);
   if (!held.decided) await retire(ctx, list, held.raw, held.meta, decision);
+  if (!earlier) await tellDecision(ctx, list.name, decision, held.meta);
   return {
     status: 'done',
     decision,

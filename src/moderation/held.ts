@@ -39,6 +39,8 @@ export interface ModerationContext {
   templates?: Partial<Record<string, string>>;
   /** The clock. @default Date.now */
   now?: () => number;
+  /** Told of each decision once it is durable (webhooks); never fails the decision. */
+  onDecision?(list: string, decision: Decision, meta: StoredMeta): Promise<void> | void;
 }
 
 export function heldStore(ctx: ModerationContext, list: string): MailStore {

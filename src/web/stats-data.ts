@@ -1,0 +1,205 @@
+/**
+ * The figures behind the statistics pages and the lists overview, read from what malist
+ * already keeps: the journal (posts distributed and held, per day), the delivery log
+ * (recipients delivered or queued, deferred and refused at each post's first round, per
+ * day), the held store (age of each held post), the bounce state (each member's decayed
+ * score) and the spool (age of each queue entry, dead letters). Journal and log are read
+ * at most once a minute per list; the rest is small and read as asked.
+ */
+import { createReadStream } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { decayedScore } from '../bounces/score.ts';
+import { BounceState } from '../bounces/state.ts';
+import { heldStore } from '../moderation/held.ts';
+import { safeName } from '../state/safe-name.ts';
+import type { SiteState, WebList } from './site.ts';
+
+const DAY = 86_400_000;
+
+export interface Day {
+  day: string;
+  posts: number;
+  held: number;
+  delivered: number;
+  deferred: number;
+  refused: number;
+}
+
+export interface Bucket {
+  label: string;
+  count: number;
+}
+
+export interface ListStats {
+  days: Day[];
+  heldAge: Bucket[];
+  bounceScores: Bucket[];
+  queueAge: Bucket[];
+  deadLetters: number;
+  /** Where the per-day delivery figures come from, or why there are none. */
+  deliverySource: string;
+}
+
+const AGE_BUCKETS: Array<[string, number]> = [
+  ['< 1 h', 3_600_000],
+  ['1–6 h', 6 * 3_600_000],
+  ['6–24 h', DAY],
+  ['1–3 d', 3 * DAY],
+  ['3–7 d', 7 * DAY],
+  ['> 7 d', Number.POSITIVE_INFINITY],
+];
+
+export function ageBuckets(ages: number[]): Bucket[] {
+  const buckets = AGE_BUCKETS.map(([label]) => ({ label, count: 0 }));
+  for (const age of ages) {
+    const i = AGE_BUCKETS.findIndex(([, upTo]) => age < upTo);
+    buckets[i === -1 ? buckets.length - 1 : i]!.count++;
+  }
+  return buckets;
+}
+
+/** The last `n` UTC days, oldest first, as YYYY-MM-DD. */
+export function lastDays(n: number, now: number): string[] {
+  return Array.from({ length: n }, (_, i) =>
+    new Date(now - (n - 1 - i) * DAY).toISOString().slice(0, 10),
+  );
+}
+
+const cache = new Map<string, { until: number; value: Promise<unknown> }>();
+function remembered<T>(key: string, now: number, make: () => Promise<T>): Promise<T> {
+  const known = cache.get(key);
+  if (known && known.until > now) return known.value as Promise<T>;
+  const value = make();
+  cache.set(key, { until: now + 60_000, value });
+  value.catch(() => cache.delete(key));
+  return value;
+}
+
+/** Posts distributed and held per day, from the list's journal records. */
+async function journalDays(stateDir: string, list: string, since: number) {
+  const perDay = new Map<string, { posts: number; held: number }>();
+  const dir = join(stateDir, 'journal', safeName(list));
+  const shards = await readdir(dir).catch(() => [] as string[]);
+  for (const shard of shards) {
+    const names = await readdir(join(dir, shard)).catch(() => [] as string[]);
+    for (const name of names) {
+      if (!name.endsWith('.json')) continue;
+      try {
+        const entry = JSON.parse(await readFile(join(dir, shard, name), 'utf8')) as {
+          outcome: string;
+          at: string;
+        };
+        const at = Date.parse(entry.at);
+        if (!(at >= since)) continue;
+        const day = entry.at.slice(0, 10);
+        const d = perDay.get(day) ?? { posts: 0, held: 0 };
+        if (entry.outcome === 'distributed' || entry.outcome === 'partial') d.posts++;
+        else if (entry.outcome === 'held') d.held++;
+        perDay.set(day, d);
+      } catch {
+        // a torn record counts for nothing
+      }
+    }
+  }
+  return perDay;
+}
+
+const LOG_LINE =
+  /^(\d{4}-\d\d-\d\d)T\S+ list=(\S+) outcome=\S+ recipients=(\d+) refused=(\d+) deferred=(\d+)/;
+
+/** Per list and day: recipients delivered or queued, refused and deferred, from the delivery log. */
+async function deliveryDays(file: string, since: string) {
+  const perList = new Map<
+    string,
+    Map<string, { delivered: number; refused: number; deferred: number }>
+  >();
+  const lines = createInterface({
+    input: createReadStream(file),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  for await (const line of lines) {
+    const m = LOG_LINE.exec(line);
+    if (!m || m[1]! < since) continue;
+    const days = perList.get(m[2]!) ?? new Map();
+    perList.set(m[2]!, days);
+    const d = days.get(m[1]!) ?? { delivered: 0, refused: 0, deferred: 0 };
+    d.delivered += Number(m[3]);
+    d.refused += Number(m[4]);
+    d.deferred += Number(m[5]);
+    days.set(m[1]!, d);
+  }
+  return perList;
+}
+
+/** Posts distributed in the last `days` days (for the overview). */
+export async function postsSince(stateDir: string, list: string, days: number, now = Date.now()) {
+  const since = now - 30 * DAY;
+  const perDay = await remembered(`journal:${stateDir}:${list}`, now, () =>
+    journalDays(stateDir, list, since),
+  );
+  const from = new Date(now - days * DAY).toISOString().slice(0, 10);
+  let posts = 0;
+  for (const [day, d] of perDay) if (day > from) posts += d.posts;
+  return posts;
+}
+
+export async function listStats(
+  state: SiteState,
+  list: WebList,
+  now = Date.now(),
+): Promise<ListStats> {
+  const stateDir = state.runtime.stateDir;
+  const days = lastDays(30, now);
+  const journal = await remembered(`journal:${stateDir}:${list.name}`, now, () =>
+    journalDays(stateDir, list.name, now - 30 * DAY),
+  );
+  const logFile = state.config.main?.delivery_log;
+  const delivery = logFile
+    ? await remembered(`log:${logFile}`, now, () =>
+        deliveryDays(logFile, days[0]!).catch(() => new Map()),
+      )
+    : new Map();
+  const ofList = delivery.get(list.name) ?? new Map();
+  const held = await heldStore(state.runtime.moderation, list.name).list();
+  const bounces = await new BounceState(stateDir, list.name).all();
+  const threshold = list.settings.bounces?.threshold ?? 5;
+  const scores = Object.values(bounces).map((r) => decayedScore(r, now, list.settings.bounces));
+  const entries = (await Promise.all(state.queues.map((q) => q.list()))).flat();
+  const mine = entries.filter((e) => e.envelope.list === list.name);
+  return {
+    days: days.map((day) => ({
+      day,
+      posts: journal.get(day)?.posts ?? 0,
+      held: journal.get(day)?.held ?? 0,
+      delivered: ofList.get(day)?.delivered ?? 0,
+      deferred: ofList.get(day)?.deferred ?? 0,
+      refused: ofList.get(day)?.refused ?? 0,
+    })),
+    heldAge: ageBuckets(held.map((m) => now - Date.parse(m.at))),
+    bounceScores: scoreBuckets(scores, threshold),
+    queueAge: ageBuckets(
+      mine.filter((e) => e.where !== 'dead').map((e) => now - e.envelope.created),
+    ),
+    deadLetters: mine.filter((e) => e.where === 'dead').length,
+    deliverySource: logFile
+      ? `the delivery log (${basename(logFile)})` // not the server's paths to list staff
+      : 'none: set delivery_log in malist.yaml to count deliveries per day',
+  };
+}
+
+/** Members by bounce score: 0–1, 1–2, … up to the threshold, and at or past it. */
+export function scoreBuckets(scores: number[], threshold: number): Bucket[] {
+  const steps = Math.max(1, Math.ceil(threshold));
+  const buckets: Bucket[] = Array.from({ length: steps }, (_, i) => ({
+    label: `${i}–${i + 1}`,
+    count: 0,
+  }));
+  buckets.push({ label: `≥ ${threshold} (nomail)`, count: 0 });
+  for (const s of scores) {
+    if (s >= threshold) buckets[steps]!.count++;
+    else buckets[Math.min(steps - 1, Math.floor(s))]!.count++;
+  }
+  return buckets;
+}
