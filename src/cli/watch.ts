@@ -48,7 +48,7 @@ export default async function watchCommand(argv: string[]): Promise<number> {
     return EX.OK;
   }
   const seconds = (value: string | undefined, name: string, fallback: number) => {
-    if (value === undefined) return fallback;
+    if (value === undefined) return fallback * 1000;
     const n = Number(value);
     if (!(n > 0)) throw new Error(`--${name} must be a positive number of seconds`);
     return n * 1000;
