@@ -1,6 +1,7 @@
 /**
  * `malist watch` as a process against a real Dovecot: a post arriving over IMAP is handled
- * by the configured pipeline within moments, and SIGTERM stops the process with status 0.
+ * by the configured pipeline within moments, and SIGTERM stops the process with status 0;
+ * idle with its default poll and heartbeat (in seconds), it logs in at most twice in 20 s.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -17,7 +18,7 @@ let dir: string;
 
 beforeAll(async () => {
   if (!available) return;
-  dovecot = await startDovecot({ users: ['w3'] });
+  dovecot = await startDovecot({ users: ['w3', 'w4'] });
   dir = await mkdtemp(join(tmpdir(), 'malist-watch-cli-'));
 }, 60_000);
 afterAll(async () => {
@@ -99,5 +100,55 @@ distribute:
     if (code === 'timeout') child.kill('SIGKILL');
     expect(code, output).toBe(0);
     expect(output).toMatch(/SIGTERM, stopping/);
+  }, 180_000);
+
+  it('idle with the default poll and heartbeat: at most 2 logins in 20 seconds', async () => {
+    const idle = join(dir, 'idle');
+    await mkdir(join(idle, 'lists'), { recursive: true });
+    await writeFile(
+      join(idle, 'malist.yaml'),
+      `state_dir: ./state
+lists_dir: ./lists
+fetch:
+  - type: imap
+    host: 127.0.0.1
+    port: ${dovecot.ports.imaps}
+    tls: implicit
+    ca_file: ${dovecot.caFile}
+    user: ${dovecot.address('w4')}
+    password_env: MALIST_TEST_IMAP_PASSWORD
+distribute:
+  type: maildir
+  dir: ./out
+`,
+    );
+    await writeFile(
+      join(idle, 'lists', 'test.yaml'),
+      'address: test@list.example.test\nposting: open\nmembers:\n  - m1@example.test\n',
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, '--config', idle], {
+      env: { ...process.env, MALIST_TEST_IMAP_PASSWORD: dovecot.password('w4') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
+    const logins = async () =>
+      (await dovecot.log()).split('\n').filter((l) => /Login: user=<w4@/.test(l)).length;
+    try {
+      await until('watch to start', () => /watching INBOX/.test(output));
+      // A short real wait, as the issue asks: with poll and heartbeat read as milliseconds
+      // this was about 30 logins.
+      await new Promise((resolve) => setTimeout(resolve, 20_000));
+      const count = await logins();
+      expect(count, output).toBeGreaterThanOrEqual(1);
+      expect(count, output).toBeLessThanOrEqual(2);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
   }, 180_000);
 });
