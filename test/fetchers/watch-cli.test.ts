@@ -35,12 +35,12 @@ async function until(what: string, check: () => Promise<boolean> | boolean, ms =
   }
 }
 
-describe.skipIf(!available)('malist watch (CLI)', () => {
-  it('handles a post over IDLE and exits 0 on SIGTERM', async () => {
-    await mkdir(join(dir, 'lists'));
-    await writeFile(
-      join(dir, 'malist.yaml'),
-      `state_dir: ./state
+/** A configuration in `at` watching the INBOX of Dovecot user `user` into ./out maildirs. */
+async function writeWatchConfig(at: string, user: string): Promise<void> {
+  await mkdir(join(at, 'lists'), { recursive: true });
+  await writeFile(
+    join(at, 'malist.yaml'),
+    `state_dir: ./state
 lists_dir: ./lists
 fetch:
   - type: imap
@@ -48,17 +48,22 @@ fetch:
     port: ${dovecot.ports.imaps}
     tls: implicit
     ca_file: ${dovecot.caFile}
-    user: ${dovecot.address('w3')}
+    user: ${dovecot.address(user)}
     password_env: MALIST_TEST_IMAP_PASSWORD
 distribute:
   type: maildir
   dir: ./out
 `,
-    );
-    await writeFile(
-      join(dir, 'lists', 'test.yaml'),
-      'address: test@list.example.test\nposting: open\nmembers:\n  - m1@example.test\n',
-    );
+  );
+  await writeFile(
+    join(at, 'lists', 'test.yaml'),
+    'address: test@list.example.test\nposting: open\nmembers:\n  - m1@example.test\n',
+  );
+}
+
+describe.skipIf(!available)('malist watch (CLI)', () => {
+  it('handles a post over IDLE and exits 0 on SIGTERM', async () => {
+    await writeWatchConfig(dir, 'w3');
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', CHILD, '--config', dir, '--heartbeat', '1'],
@@ -104,28 +109,7 @@ distribute:
 
   it('idle with the default poll and heartbeat: at most 2 logins in 20 seconds', async () => {
     const idle = join(dir, 'idle');
-    await mkdir(join(idle, 'lists'), { recursive: true });
-    await writeFile(
-      join(idle, 'malist.yaml'),
-      `state_dir: ./state
-lists_dir: ./lists
-fetch:
-  - type: imap
-    host: 127.0.0.1
-    port: ${dovecot.ports.imaps}
-    tls: implicit
-    ca_file: ${dovecot.caFile}
-    user: ${dovecot.address('w4')}
-    password_env: MALIST_TEST_IMAP_PASSWORD
-distribute:
-  type: maildir
-  dir: ./out
-`,
-    );
-    await writeFile(
-      join(idle, 'lists', 'test.yaml'),
-      'address: test@list.example.test\nposting: open\nmembers:\n  - m1@example.test\n',
-    );
+    await writeWatchConfig(idle, 'w4');
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD, '--config', idle], {
       env: { ...process.env, MALIST_TEST_IMAP_PASSWORD: dovecot.password('w4') },
       stdio: ['ignore', 'pipe', 'pipe'],
