@@ -12,7 +12,6 @@
  * `reject` is refused (use discard).
  */
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import { openConfig, printProblems } from '../config/open.ts';
 import { buildRuntime } from '../config/runtime.ts';
 import type { ListSettings } from '../list/settings.ts';
@@ -30,6 +29,7 @@ import type { Notice } from '../notices/compose.ts';
 import { noticeOutlet, posterOf, sendListNotice } from '../notices/list-notices.ts';
 import type { PlaySummary } from '../play.ts';
 import type { ListMail, Processor } from '../types.ts';
+import { commandArgs } from './args.ts';
 import { EX } from './exit-codes.ts';
 
 export const usage = `usage: malist held <command> [ID] [options]
@@ -87,21 +87,18 @@ function age(ms: number): string {
 
 /** The command itself, against `deps` (tested without a configuration). */
 export async function runHeld(argv: string[], deps: HeldDeps): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        list: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    deps.err.write(`malist held: ${(error as Error).message}\n${usage}`);
-    return EX.USAGE;
-  }
+  const parsed = commandArgs(
+    'held',
+    argv,
+    {
+      config: { type: 'string', short: 'c' },
+      list: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    usage,
+    deps.err,
+  );
+  if (!parsed) return EX.USAGE;
   const [command, id] = parsed.positionals;
   const only = parsed.values.list as string | undefined;
   const lists = [...deps.lists, ...(deps.reroute ? [NO_LIST] : [])].filter(

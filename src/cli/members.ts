@@ -3,12 +3,12 @@
  * admin's changes need no confirmation). Writes go through the store: atomic, comments
  * and order of the YAML kept.
  */
-import { parseArgs } from 'node:util';
 import { bounceColumns, readBounceStatus } from '../bounces/status.ts';
 import { memberStoreOf } from '../config/build.ts';
 import { openConfig, printProblems } from '../config/open.ts';
 import { normalizeAddress } from '../mail/address.ts';
 import { type MemberPatch, OPTION_NAMES } from '../members/store.ts';
+import { commandArgs } from './args.ts';
 import { EX } from './exit-codes.ts';
 
 export const usage = `usage: malist members <command> --list NAME [ADDRESS] [options]
@@ -26,25 +26,19 @@ options:
 `;
 
 export default async function members(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  function parse() {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        list: { type: 'string', short: 'l' },
-        digest: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  }
-  try {
-    parsed = parse();
-  } catch (error) {
-    process.stderr.write(`malist members: ${(error as Error).message}\n${usage}`);
-    return EX.USAGE;
-  }
+  const parsed = commandArgs(
+    'members',
+    argv,
+    {
+      config: { type: 'string', short: 'c' },
+      list: { type: 'string', short: 'l' },
+      digest: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    usage,
+    process.stderr,
+  );
+  if (!parsed) return EX.USAGE;
   const { values, positionals } = parsed;
   const [command, address, option, onOff] = positionals;
   if (values.help || !command) {

@@ -10,7 +10,6 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { openConfig, printProblems } from '../config/open.ts';
 import { buildRuntime, type ListRuntime } from '../config/runtime.ts';
 import { NothingMore } from '../errors.ts';
@@ -18,6 +17,7 @@ import { createListMail } from '../mail/list-mail.ts';
 import { play } from '../play.ts';
 import { MailStore, type StoredMeta } from '../state/mail-store.ts';
 import type { Fetched } from '../types.ts';
+import { commandArgs } from './args.ts';
 import { EX } from './exit-codes.ts';
 
 export const usage = `usage: malist quarantine <command> [ID] [options]
@@ -125,21 +125,18 @@ function describeSummary(summary: Awaited<ReturnType<typeof release>>): string {
 export default async function quarantine(argv: string[]): Promise<number> {
   const out: Out = process.stdout;
   const err: Out = process.stderr;
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        raw: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    err.write(`malist quarantine: ${(error as Error).message}\n${usage}`);
-    return EX.USAGE;
-  }
+  const parsed = commandArgs(
+    'quarantine',
+    argv,
+    {
+      config: { type: 'string', short: 'c' },
+      raw: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    usage,
+    err,
+  );
+  if (!parsed) return EX.USAGE;
   const [command, id] = parsed.positionals;
   if (parsed.values.help || !command) {
     (parsed.values.help ? out : err).write(usage);

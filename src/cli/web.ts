@@ -4,10 +4,10 @@
  * password is read from standard input (one line; not echoed on a terminal); a token is
  * printed once, when it is made, and only its hash is kept.
  */
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
 import { printProblems } from '../config/open.ts';
 import { WebCredentials } from '../state/web-credentials.ts';
+import { commandArgs } from './args.ts';
 import { EX } from './exit-codes.ts';
 
 export const usage = `usage: malist web <command> [options]
@@ -81,25 +81,19 @@ async function tokenCommand(
 }
 
 export default async function webCommand(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  function parse() {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        scope: { type: 'string', multiple: true },
-        name: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  }
-  try {
-    parsed = parse();
-  } catch (error) {
-    process.stderr.write(`malist web: ${(error as Error).message}\n${usage}`);
-    return EX.USAGE;
-  }
+  const parsed = commandArgs(
+    'web',
+    argv,
+    {
+      config: { type: 'string', short: 'c' },
+      scope: { type: 'string', multiple: true },
+      name: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    usage,
+    process.stderr,
+  );
+  if (!parsed) return EX.USAGE;
   const { values, positionals } = parsed;
   const [command, verb, arg] = positionals;
   if (values.help || !command) {
