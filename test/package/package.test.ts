@@ -57,7 +57,9 @@ function npmEnv(): NodeJS.ProcessEnv {
 }
 
 async function npm(args: string[], cwd: string): Promise<string> {
-  const r = await runCommand('npm', args, { cwd, env: npmEnv(), timeoutMs: 600_000 });
+  // Installing the tarball compiles better-sqlite3 from its sources (no prebuilt binary is
+  // reachable): minutes on a loaded 2-core machine. A bound for a hung npm, not a speed.
+  const r = await runCommand('npm', args, { cwd, env: npmEnv(), timeoutMs: 1_500_000 });
   if (r.code !== 0) throw new Error(`npm ${args.join(' ')} exited ${r.code}:\n${r.stderr}`);
   return r.stdout;
 }
@@ -100,7 +102,7 @@ beforeAll(async () => {
     ],
     project,
   );
-}, 1_200_000);
+}, 1_700_000);
 
 describe('the tarball', () => {
   it('npm pack --dry-run lists no test, bench, CI, build or secret file', async () => {
