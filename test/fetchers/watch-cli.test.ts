@@ -61,25 +61,30 @@ distribute:
   );
 }
 
+/** `malist watch` on `configDir` as user `user`, its stdout and stderr in one string. */
+function startWatch(configDir: string, user: string, extra: string[] = []) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CHILD, '--config', configDir, ...extra],
+    {
+      env: { ...process.env, MALIST_TEST_IMAP_PASSWORD: dovecot.password(user) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, output: () => output };
+}
+
 describe.skipIf(!available)('malist watch (CLI)', () => {
   it('handles a post over IDLE and exits 0 on SIGTERM', async () => {
     await writeWatchConfig(dir, 'w3');
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', CHILD, '--config', dir, '--heartbeat', '1'],
-      {
-        env: { ...process.env, MALIST_TEST_IMAP_PASSWORD: dovecot.password('w3') },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const exited = new Promise<number | null>((resolve) =>
-      child.on('exit', (code) => resolve(code)),
-    );
+    const watch = startWatch(dir, 'w3', ['--heartbeat', '1']);
+    const { child, exited } = watch;
     try {
-      await until('watch to start', () => /watching INBOX/.test(output));
+      await until('watch to start', () => /watching INBOX/.test(watch.output()));
       // The first run (at start) has nothing to do; then the post arrives.
       await new Promise((resolve) => setTimeout(resolve, 500));
       await dovecot.deliver(
@@ -89,7 +94,7 @@ describe.skipIf(!available)('malist watch (CLI)', () => {
       );
       const inbox = join(dir, 'out', 'm1@example.test', 'new');
       await until(
-        `the post in ${inbox} (output: ${output})`,
+        `the post in ${inbox} (output: ${watch.output()})`,
         async () => (await readdir(inbox).catch(() => [])).length === 1,
       );
       // Acked (removed) right after the delivery.
@@ -103,33 +108,25 @@ describe.skipIf(!available)('malist watch (CLI)', () => {
       new Promise<string>((resolve) => setTimeout(() => resolve('timeout'), 30_000)),
     ]);
     if (code === 'timeout') child.kill('SIGKILL');
-    expect(code, output).toBe(0);
-    expect(output).toMatch(/SIGTERM, stopping/);
+    expect(code, watch.output()).toBe(0);
+    expect(watch.output()).toMatch(/SIGTERM, stopping/);
   }, 180_000);
 
   it('idle with the default poll and heartbeat: at most 2 logins in 20 seconds', async () => {
     const idle = join(dir, 'idle');
     await writeWatchConfig(idle, 'w4');
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, '--config', idle], {
-      env: { ...process.env, MALIST_TEST_IMAP_PASSWORD: dovecot.password('w4') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const exited = new Promise<number | null>((resolve) =>
-      child.on('exit', (code) => resolve(code)),
-    );
+    const watch = startWatch(idle, 'w4');
+    const { child, exited } = watch;
     const logins = async () =>
       (await dovecot.log()).split('\n').filter((l) => /Login: user=<w4@/.test(l)).length;
     try {
-      await until('watch to start', () => /watching INBOX/.test(output));
+      await until('watch to start', () => /watching INBOX/.test(watch.output()));
       // A short real wait, as the issue asks: with poll and heartbeat read as milliseconds
       // this was about 30 logins.
       await new Promise((resolve) => setTimeout(resolve, 20_000));
       const count = await logins();
-      expect(count, output).toBeGreaterThanOrEqual(1);
-      expect(count, output).toBeLessThanOrEqual(2);
+      expect(count, watch.output()).toBeGreaterThanOrEqual(1);
+      expect(count, watch.output()).toBeLessThanOrEqual(2);
     } finally {
       child.kill('SIGTERM');
     }
