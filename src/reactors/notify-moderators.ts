@@ -47,28 +47,17 @@ function ownersOf(list: ListSettings): string[] {
  * Robot mail the `automated` unit sent on to the owners (a `Discard` with `forward:
  * 'owner'`): attached to a notice for each owner, within the owners' daily budget.
  */
-async function forwardToOwners(
-  options: NotifyModeratorsOptions,
+/** One notice about `mail` (attached as fetched) to each owner/moderator of `list`. */
+async function noticeOwners(
   outlet: NoticeOutlet,
   list: ListSettings,
   mail: ListMail,
-  reason: string,
+  notice: Omit<Parameters<typeof sendListNotice>[2], 'to' | 'about'>,
+  now: number | undefined,
 ): Promise<void> {
   const post = createListMail(mail.raw, mail.origin);
-  for (const owner of ownersOf(list)) {
-    await sendListNotice(
-      outlet,
-      list,
-      {
-        kind: 'owner_forward',
-        to: owner,
-        about: post,
-        vars: { reason },
-        templates: options.templates,
-      },
-      options.now?.(),
-    );
-  }
+  for (const owner of ownersOf(list))
+    await sendListNotice(outlet, list, { ...notice, to: owner, about: post }, now);
 }
 
 export default function createNotifyModerators(options: NotifyModeratorsOptions): Reactor {
@@ -80,8 +69,15 @@ export default function createNotifyModerators(options: NotifyModeratorsOptions)
       if (failure.stage !== 'processor' || !isSignal(error) || !mail) return;
       const list = options.lists[mail.ml_list_name ?? ''];
       if (!list) return;
+      // Robot mail the `automated` unit sent on to the owners, within their daily budget.
       if (error instanceof Discard && error.forward === 'owner')
-        return forwardToOwners(options, outlet, list, mail, error.reason);
+        return noticeOwners(
+          outlet,
+          list,
+          mail,
+          { kind: 'owner_forward', vars: { reason: error.reason }, templates: options.templates },
+          options.now?.(),
+        );
       if (error.kind !== 'hold') return;
       const now = options.now?.() ?? Date.now();
       const ttl = (list.held_expiry_days ?? 14) * DAY;
@@ -93,27 +89,23 @@ export default function createNotifyModerators(options: NotifyModeratorsOptions)
         ttl,
         now,
       );
-      const post = createListMail(mail.raw, mail.origin);
-      for (const moderator of ownersOf(list)) {
-        await sendListNotice(
-          outlet,
-          list,
-          {
-            kind: 'moderator',
-            to: moderator,
-            about: post,
-            replyTo: requestAddress(list),
-            vars: {
-              token,
-              reason: error.reason,
-              held_id: heldId,
-              expires: new Date(now + ttl).toISOString().slice(0, 16).replace('T', ' '),
-            },
-            templates: options.templates,
+      await noticeOwners(
+        outlet,
+        list,
+        mail,
+        {
+          kind: 'moderator',
+          replyTo: requestAddress(list),
+          vars: {
+            token,
+            reason: error.reason,
+            held_id: heldId,
+            expires: new Date(now + ttl).toISOString().slice(0, 16).replace('T', ' '),
           },
-          now,
-        );
-      }
+          templates: options.templates,
+        },
+        now,
+      );
     },
   };
 }
