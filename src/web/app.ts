@@ -1,6 +1,6 @@
 /**
  * The web app: one Hono router made of one module per area, so a later area (the
- * archives) is one more `route()` line. Order matters only for the middleware:
+ * archives, src/web/archive/) is one more `route()` line. Order matters only for the middleware:
  * 1. every answer gets the security headers and a Server-Timing of the app's own time;
  * 2. one-click unsubscribe, the static files and the REST API (bearer tokens, no cookies)
  *    stand apart;
@@ -10,6 +10,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { apiRoutes } from './api/index.ts';
+import { archiveRoutes } from './archive/index.ts';
 import { authRoutes } from './auth.ts';
 import { field, page, type WebDeps, type WebEnv } from './env.ts';
 import { heldRoutes } from './held.ts';
@@ -94,6 +95,7 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
     queueRoutes,
     statsRoutes,
     meRoutes,
+    archiveRoutes,
   ])
     app.route('/', area(deps));
   app.notFound((c) => c.text('not found\n', 404));

@@ -39,6 +39,12 @@ export interface WebSiteOptions {
   mainExtra?: string;
   /** Extra red.yaml text. */
   redExtra?: string;
+  /** Extra blue.yaml text. */
+  blueExtra?: string;
+  /** More lists: file name (without .yaml) to its text. */
+  moreLists?: Record<string, string>;
+  /** Posts are also filed by an archive distributor into DIR/archive (the web archive reads it). */
+  archive?: boolean;
   webhookEveryMs?: number;
 }
 
@@ -49,7 +55,10 @@ export async function startWebSite(options: WebSiteOptions = {}): Promise<WebSit
   await writeFile(
     join(dir, 'malist.yaml'),
     `state_dir: state\nservers:\n  out: { host: 127.0.0.1, port: ${smtp.port}, starttls: never }\n` +
-      `distribute: { type: queue, server: out }\nqueue: { dir: spool }\n` +
+      (options.archive
+        ? 'distribute:\n  - { type: queue, server: out }\n  - { type: archive, dir: archive }\n'
+        : 'distribute: { type: queue, server: out }\n') +
+      `queue: { dir: spool }\n` +
       `delivery_log: delivery.log\n${options.mainExtra ?? ''}`,
   );
   await writeFile(
@@ -62,8 +71,10 @@ export async function startWebSite(options: WebSiteOptions = {}): Promise<WebSit
   await writeFile(
     join(dir, 'lists', 'blue.yaml'),
     `address: blue@list.example.com\nposting: members\nnon_member_action: hold\n` +
-      `owners: [${BLUE_OWNER}]\nmembers:\n  - dave@example.com\n`,
+      `owners: [${BLUE_OWNER}]\nmembers:\n  - dave@example.com\n${options.blueExtra ?? ''}`,
   );
+  for (const [name, text] of Object.entries(options.moreLists ?? {}))
+    await writeFile(join(dir, 'lists', `${name}.yaml`), text);
   const web = await startWeb({
     dir,
     port: 0,
