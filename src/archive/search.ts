@@ -212,18 +212,22 @@ export function search(index: ArchiveIndex, options: SearchOptions): SearchResul
     options.sort === 'date'
       ? 'posts.date DESC, posts.id DESC'
       : `bm25(texts, ${WEIGHTS.join(', ')}), posts.date DESC`;
+  // The page's rows first, by rank; snippets after, for those rows only: a snippet in the
+  // ranking query is made for every match sorted (up to RANK_WINDOW), not for the page.
   const rows = index
     .statement(
-      `SELECT posts.*, snippet(texts, -1, '${OPEN}', '${CLOSE}', '…', 24) AS marked ${join}
-       WHERE ${clause} AND texts.rowid >= ? ORDER BY ${order} LIMIT ? OFFSET ?`,
+      `SELECT posts.* ${join} WHERE ${clause} AND texts.rowid >= ? ORDER BY ${order} LIMIT ? OFFSET ?`,
     )
-    .all(expression, ...params, floor, limit, offset) as (Parameters<typeof toPost>[0] & {
-    marked: string;
-  })[];
+    .all(expression, ...params, floor, limit, offset) as Parameters<typeof toPost>[0][];
+  const snippetOf = index.statement(
+    `SELECT snippet(texts, -1, '${OPEN}', '${CLOSE}', '…', 24) AS marked FROM texts WHERE texts MATCH ? AND rowid = ?`,
+  );
+  const marked = (id: number) =>
+    (snippetOf.get(expression, id) as { marked: string } | undefined)?.marked ?? '';
   return {
     total: Math.min(counted, COUNT_CAP),
     ...(counted > COUNT_CAP ? { more: true } : {}),
-    hits: rows.map((r) => ({ post: toPost(r), snippet: snippetParts(r.marked) })),
+    hits: rows.map((r) => ({ post: toPost(r), snippet: snippetParts(marked(r.id)) })),
     expression,
   };
 }
