@@ -4,7 +4,9 @@
  * three years: threads with References and quoted parents, signatures, a Zipf vocabulary,
  * one post in ten in German, French, Russian or Japanese, HTML alternatives, attachments),
  * then 100 searches (words common and rare, phrases, prefixes, author and date filters)
- * and 100 month listings on that archive. Prints one JSON line.
+ * and 100 month listings on that archive; then the same served by `malist serve` as pages
+ * (bench/archive-pages.ts: month pages and search pages over HTTP, the server's RSS). Prints
+ * one JSON line.
  *
  * Argument: the number of posts (default 100,000).
  */
@@ -17,6 +19,7 @@ import { ArchiveIndex } from '../src/archive/db.ts';
 import { importArchive } from '../src/archive/import.ts';
 import { search } from '../src/archive/search.ts';
 import { mboxRecord } from '../src/mail/mbox.ts';
+import { type PagesCaseOutput, pagesCase } from './archive-pages.ts';
 
 export interface ArchiveCaseOutput {
   posts: number;
@@ -34,6 +37,8 @@ export interface ArchiveCaseOutput {
   monthP50: number;
   monthP95: number;
   maxRssMb: number;
+  /** The pages, served by `malist serve` (bench/archive-pages.ts). */
+  pages: PagesCaseOutput;
 }
 
 const N = Number(process.argv[2] ?? 100_000);
@@ -208,7 +213,8 @@ try {
   index.db.pragma('wal_checkpoint(TRUNCATE)');
   const searchMs: number[] = [];
   const searchCpuMs: number[] = [];
-  for (const q of queries()) {
+  const asked = queries();
+  for (const q of asked) {
     const s = performance.now();
     const c = process.cpuUsage();
     search(index, { ...q, lists: ['bench'] });
@@ -224,6 +230,7 @@ try {
     monthMs.push(performance.now() - s);
   }
   index.close();
+  const pages = await pagesCase(work, root, 'bench', all, asked, pick);
   const indexBytes = (await readdir(root))
     .filter((f) => f.startsWith('index.sqlite'))
     .reduce<Promise<number>>(
@@ -244,6 +251,7 @@ try {
     monthP50: percentile(monthMs, 50),
     monthP95: percentile(monthMs, 95),
     maxRssMb: process.resourceUsage().maxRSS / 1024,
+    pages,
   };
   process.stdout.write(`${JSON.stringify(output)}\n`);
 } finally {

@@ -61,7 +61,7 @@ const digest = z.strictObject({
 
 /** malist's web archive of a list (src/list/archive.ts). */
 const archive = z.strictObject({
-  /** Who reads the archive on the web: anyone, signed-in members, or nobody. @default members */
+  /** Who reads the archive on the web (`malist serve`): anyone; the list's members once signed in, and its owners and moderators; or only its owners and moderators. @default members */
   web: z.enum(ARCHIVE_VISIBILITY).optional(),
   /** The web front's public base URL (https://lists.example.com): pages under /archive/LIST/. */
   url: z

@@ -12,7 +12,7 @@ export type ArchiveVisibility = 'public' | 'members' | 'private';
 export const ARCHIVE_VISIBILITY = ['public', 'members', 'private'] as const;
 
 export interface ArchiveSettings {
-  /** Who reads the archive on the web: anyone, signed-in members, or nobody. @default 'members' */
+  /** Who reads the archive on the web (`malist serve`): anyone; the list's members once signed in, and its owners and moderators; or only its owners and moderators. @default 'members' */
   web?: ArchiveVisibility;
   /** The web front's public base URL, e.g. https://lists.example.com (pages under /archive/LIST/). */
   url?: string;
