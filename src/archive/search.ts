@@ -191,43 +191,33 @@ export function search(index: ArchiveIndex, options: SearchOptions): SearchResul
     parsed.positive.join(' AND ') + parsed.negative.map((n) => ` NOT ${n}`).join('');
   const clause = ['texts MATCH ?', ...where].join(' AND ');
   const join = 'FROM texts JOIN posts ON posts.id = texts.rowid';
-  const counted = (
-    index
-      .statement(`SELECT count(*) AS n FROM (SELECT 1 ${join} WHERE ${clause} LIMIT ?)`)
-      .get(expression, ...params, COUNT_CAP + 1) as { n: number }
-  ).n;
-  // A word in most posts would have every one of them scored and sorted: relevance ranks
-  // the newest RANK_WINDOW matches (as far as the page asked), found in the index's order.
+  // One walk of the matches, newest first, gives both the count (to COUNT_CAP) and, for a
+  // word in very many posts, where relevance starts: it ranks the newest RANK_WINDOW
+  // matches (as far as the page asked) instead of scoring and sorting every one of them.
+  // (A snippet in the ranking query costs nothing extra: SQLite makes it for the rows the
+  // LIMIT keeps only; made in a query of its own per row, a prefix* is expanded 20 times.)
   const window = Math.max(RANK_WINDOW, offset + limit);
-  let floor = 0;
-  if (options.sort !== 'date' && counted > COUNT_CAP) {
-    const row = index
-      .statement(
-        `SELECT texts.rowid AS id ${join} WHERE ${clause} ORDER BY texts.rowid DESC LIMIT 1 OFFSET ?`,
-      )
-      .get(expression, ...params, window - 1) as { id: number } | undefined;
-    floor = row?.id ?? 0;
-  }
+  const newest = index
+    .statement(`SELECT texts.rowid AS id ${join} WHERE ${clause} ORDER BY texts.rowid DESC LIMIT ?`)
+    .all(expression, ...params, Math.max(COUNT_CAP + 1, window)) as { id: number }[];
+  const counted = newest.length;
+  const floor = options.sort !== 'date' && counted > COUNT_CAP ? (newest[window - 1]?.id ?? 0) : 0;
   const order =
     options.sort === 'date'
       ? 'posts.date DESC, posts.id DESC'
       : `bm25(texts, ${WEIGHTS.join(', ')}), posts.date DESC`;
-  // The page's rows first, by rank; snippets after, for those rows only: a snippet in the
-  // ranking query is made for every match sorted (up to RANK_WINDOW), not for the page.
   const rows = index
     .statement(
-      `SELECT posts.* ${join} WHERE ${clause} AND texts.rowid >= ? ORDER BY ${order} LIMIT ? OFFSET ?`,
+      `SELECT posts.*, snippet(texts, -1, '${OPEN}', '${CLOSE}', '…', 24) AS marked ${join}
+       WHERE ${clause} AND texts.rowid >= ? ORDER BY ${order} LIMIT ? OFFSET ?`,
     )
-    .all(expression, ...params, floor, limit, offset) as Parameters<typeof toPost>[0][];
-  const snippetOf = index.statement(
-    `SELECT snippet(texts, -1, '${OPEN}', '${CLOSE}', '…', 24) AS marked FROM texts WHERE texts MATCH ? AND rowid = ?`,
-  );
-  const marked = (id: number) =>
-    (snippetOf.get(expression, id) as { marked: string } | undefined)?.marked ?? '';
+    .all(expression, ...params, floor, limit, offset) as (Parameters<typeof toPost>[0] & {
+    marked: string;
+  })[];
   return {
     total: Math.min(counted, COUNT_CAP),
     ...(counted > COUNT_CAP ? { more: true } : {}),
-    hits: rows.map((r) => ({ post: toPost(r), snippet: snippetParts(marked(r.id)) })),
+    hits: rows.map((r) => ({ post: toPost(r), snippet: snippetParts(r.marked) })),
     expression,
   };
 }
