@@ -4,7 +4,8 @@
  * as an installation runs it) on the benchmark's archive, with a public list; 100 month
  * pages (a random month's first page of threads) and 100 search pages (the archive case's
  * queries), each timed by the client (wall) and by the server (its Server-Timing `app`
- * time); then the server's RSS (VmRSS) and peak (VmHWM) from /proc.
+ * time), and the server's CPU time over each hundred (a mean that load does not inflate);
+ * then the server's RSS (VmRSS) and peak (VmHWM) from /proc.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -18,9 +19,12 @@ export interface PagesCaseOutput {
   monthP50: number;
   monthP95: number;
   monthServerP95: number;
+  /** The server's CPU time (user + system) per month page, the mean of the 100. */
+  monthCpuMean: number;
   searchP50: number;
   searchP95: number;
   searchServerP95: number;
+  searchCpuMean: number;
   rssMb: number;
   peakRssMb: number;
 }
@@ -64,6 +68,13 @@ async function timed(url: string): Promise<{ wall: number; server: number }> {
   return { wall, server: app ? Number(app[1]) : Number.NaN };
 }
 
+/** The server's CPU time so far, ms (utime + stime of /proc/PID/stat, 10 ms ticks). */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function kib(status: string, field: string): number {
   return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
 }
@@ -102,7 +113,9 @@ export async function pagesCase(
     const base = `http://127.0.0.1:${port}/archive/${list}`;
     for (let i = 0; i < 5; i++) await timed(`${base}/${pick(months)}`);
     const month = [];
+    const cpu0 = await cpuMs(child.pid!);
     for (let i = 0; i < 100; i++) month.push(await timed(`${base}/${pick(months)}`));
+    const cpu1 = await cpuMs(child.pid!);
     const found = [];
     for (const q of queries) {
       const params = new URLSearchParams();
@@ -110,6 +123,7 @@ export async function pagesCase(
         if (q[key] !== undefined) params.set(key, String(q[key]));
       found.push(await timed(`${base}/search?${params}`));
     }
+    const cpu2 = await cpuMs(child.pid!);
     const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
     const at = (runs: Array<{ wall: number; server: number }>, key: 'wall' | 'server', p: number) =>
       percentile(
@@ -121,9 +135,11 @@ export async function pagesCase(
       monthP50: at(month, 'wall', 50),
       monthP95: at(month, 'wall', 95),
       monthServerP95: at(month, 'server', 95),
+      monthCpuMean: (cpu1 - cpu0) / month.length,
       searchP50: at(found, 'wall', 50),
       searchP95: at(found, 'wall', 95),
       searchServerP95: at(found, 'server', 95),
+      searchCpuMean: (cpu2 - cpu1) / found.length,
       rssMb: kib(status, 'VmRSS') / 1024,
       peakRssMb: kib(status, 'VmHWM') / 1024,
     };
