@@ -22,7 +22,9 @@ export function securityHeaders(): MiddlewareHandler {
   return async (c, next) => {
     await next();
     const h = c.res.headers;
-    h.set('Content-Security-Policy', CSP);
+    // A route's own directives (a download's `sandbox`) are added to the site's, never instead.
+    const own = h.get('Content-Security-Policy');
+    h.set('Content-Security-Policy', own && own !== CSP ? `${CSP}; ${own}` : CSP);
     h.set('X-Frame-Options', 'DENY');
     h.set('X-Content-Type-Options', 'nosniff');
     // Not no-referrer: under it browsers send `Origin: null` with the site's own form posts.

@@ -109,7 +109,21 @@ const HISTORY = [
     subject: 'Odd identifiers',
     id: ODD_ID,
     date: 'Fri, 06 Nov 2026 12:00:00 +0000',
-    body: 'A Message-ID with a slash, a plus, a percent sign.\n',
+    type: 'Content-Type: multipart/mixed; boundary="b1"',
+    body: [
+      '--b1',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'A Message-ID with a slash, a plus, a percent sign.',
+      '--b1',
+      'Content-Type: text/html; name="../../evil page.html"',
+      'Content-Disposition: attachment; filename="../../evil page.html"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.from('<script>alert(1)</script>').toString('base64'),
+      '--b1--',
+      '',
+    ].join('\n'),
   }),
 ];
 
@@ -268,6 +282,18 @@ describe.skipIf(!available)('the web archive in chromium', () => {
     const odd = await page.goto(`${site.url}/archive/red/m/${messageIdSegment(ODD_ID)}`);
     expect(odd?.status()).toBe(200);
     expect(await page.textContent('main')).toContain('A Message-ID with a slash');
+    // Its attachment: listed with its type, saved (never shown) under a name with no path.
+    expect(await page.textContent('ul.attachments')).toContain('text/html');
+    const file = await context.request.get(
+      `${site.url}/archive/red/m/${messageIdSegment(ODD_ID)}/a/0`,
+    );
+    expect(file.status()).toBe(200);
+    expect(file.headers()['content-disposition']).toBe(
+      `attachment; filename="evil page.html"; filename*=UTF-8''evil%20page.html`,
+    );
+    expect(file.headers()['x-content-type-options']).toBe('nosniff');
+    expect(file.headers()['content-security-policy']).toMatch(/default-src 'none'.*; sandbox$/);
+    expect((await file.body()).toString()).toBe('<script>alert(1)</script>');
     // The member's green archive is private: staff only.
     expect((await page.goto(`${site.url}/archive/green/`))?.status()).toBe(404);
     await context.close();
