@@ -1,6 +1,7 @@
 /**
  * Headers every answer carries: a strict Content-Security-Policy (scripts, styles and
- * images from this site only, no inline script or style, no frames, forms post only here),
+ * images from this site only, no inline script or style, no framed URLs (the archive frames
+ * sanitised HTML posts only as sandboxed `srcdoc`), forms post only here),
  * X-Frame-Options DENY, nosniff, no referrer to other sites, no caching of pages that show list data;
  * and the Origin check every state-changing browser request passes before its CSRF token
  * is even read.
