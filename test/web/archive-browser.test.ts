@@ -174,6 +174,29 @@ describe.skipIf(!available)('the web archive in chromium', () => {
       };
       await one('blue', 'blue-news@example.com');
       await one('green', 'green-secret@example.com');
+      // green's October: 60 threads, more than a month page shows.
+      const october = join(work, 'green-october.mbox');
+      await writeFile(
+        october,
+        Buffer.concat(
+          Array.from({ length: 60 }, (_, i) =>
+            mboxRecord(
+              Buffer.from(
+                mail({
+                  from: 'Dave <dave@example.com>',
+                  to: 'green@list.example.com',
+                  subject: `October topic ${i + 1}`,
+                  id: `october-${i + 1}@example.com`,
+                  date: new Date(Date.UTC(2026, 9, 1, 0, i)).toUTCString(),
+                  body: `Topic ${i + 1}.\n`,
+                }),
+              ),
+              'dave@example.com',
+            ),
+          ),
+        ),
+      );
+      expect((await importArchive(index, { list: 'green', source: october })).added).toBe(60);
     } finally {
       index.close();
     }
@@ -299,6 +322,29 @@ describe.skipIf(!available)('the web archive in chromium', () => {
     await context.close();
   }, 240_000);
 
+  it("a private archive opens to its owner; a month's threads come 50 a page", async () => {
+    const context = await signIn('green-owner@example.com');
+    const page = await context.newPage();
+    expect((await page.goto(`${site.url}/archive/green/`))?.status()).toBe(200);
+    await page.goto(`${site.url}/archive/green/2026-10`);
+    expect(await page.textContent('main')).toContain('60 posts in 60 threads');
+    expect(await page.$$eval('table.threads tbody tr', (r) => r.length)).toBe(50);
+    // The most recently active first.
+    expect(await page.textContent('table.threads tbody tr:first-child')).toContain(
+      'October topic 60',
+    );
+    await page.click('text=older →');
+    await page.waitForURL(/\?page=2$/);
+    expect(await page.textContent('p.pager')).toContain('page 2 of 2');
+    expect(await page.$$eval('table.threads tbody tr', (r) => r.length)).toBe(10);
+    expect(await page.textContent('table.threads tbody tr:last-child')).toContain(
+      'October topic 1',
+    );
+    // Its owner has no part in red: red's archive is a 404 to them.
+    expect((await page.goto(`${site.url}/archive/red/`))?.status()).toBe(404);
+    await context.close();
+  }, 240_000);
+
   it('finds a German and a Russian phrase, marked in the snippet, and filters by author and date', async () => {
     const context = await signIn('bob@example.org');
     const page = await context.newPage();
@@ -387,7 +433,10 @@ describe.skipIf(!available)('the web archive in chromium', () => {
     page.on('console', (m) => consoles.push(m.text()));
     await page.goto(`${site.url}/archive/red/m/${HOSTILE_ID}`);
     const frameElement = await page.waitForSelector('div.html-part iframe');
-    expect(await frameElement.getAttribute('sandbox')).not.toContain('allow-scripts');
+    // Sandboxed: no allow-scripts, no allow-same-origin (links may open a new tab).
+    expect(await frameElement.getAttribute('sandbox')).toBe(
+      'allow-popups allow-popups-to-escape-sandbox',
+    );
     const frame = await frameElement.contentFrame();
     expect(frame).not.toBeNull();
     await frame!.waitForSelector('text=readers');
