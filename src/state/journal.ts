@@ -4,7 +4,7 @@
  * never sends a mail again, and records partial deliveries so a retry goes only to the
  * recipients still owed.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthVerdict } from '../auth/verify.ts';
 import { writeFileDurable } from './durable.ts';
@@ -29,6 +29,21 @@ export interface JournalEntry {
   reason?: string;
   /** What the list verified of the post as it came in (DKIM, SPF, DMARC, ARC). */
   auth?: AuthVerdict;
+  /** The lists the mail went to (a whole-mail record; `malist trace` finds posts by it). */
+  lists?: string[];
+  /** Where it was fetched from: `fetcher:id` (stdin, maildir:NAME, imap:INBOX:…). */
+  origin?: string;
+  /** The poster (From), the Subject: for a person reading `malist trace`. */
+  from?: string;
+  subject?: string;
+  /** The unit that signalled (held, rejected, discarded). */
+  unit?: string;
+}
+
+/** A journal record with its key, as `Journal.list` reads it. */
+export interface KeyedJournalEntry {
+  key: string;
+  entry: JournalEntry;
 }
 
 /** The scope of a whole fetched mail, before any list is known. */
@@ -51,6 +66,35 @@ export class Journal {
       if (error instanceof SyntaxError) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * Every readable record of `scope` (a torn one is left out), optionally only those whose
+   * file changed at or after `since` (ms): the file's time is the record's, so a time range
+   * reads only the records in it.
+   */
+  async list(scope: string, since?: number): Promise<KeyedJournalEntry[]> {
+    const base = join(this.dir, safeName(scope));
+    const out: KeyedJournalEntry[] = [];
+    for (const shard of await readdir(base).catch(() => [] as string[])) {
+      const names = await readdir(join(base, shard)).catch(() => [] as string[]);
+      for (const name of names) {
+        if (!name.endsWith('.json')) continue;
+        const path = join(base, shard, name);
+        if (
+          since !== undefined &&
+          ((await stat(path).catch(() => undefined))?.mtimeMs ?? 0) < since
+        )
+          continue;
+        try {
+          const entry = JSON.parse(await readFile(path, 'utf8')) as JournalEntry;
+          out.push({ key: name.slice(0, -'.json'.length), entry });
+        } catch {
+          // torn or vanished: it says nothing
+        }
+      }
+    }
+    return out;
   }
 
   async record(scope: string, key: string, entry: Omit<JournalEntry, 'at'>): Promise<void> {
