@@ -30,6 +30,8 @@ export interface TraceQuery {
   since?: number;
   /** Without messageId or since: this many of the latest posts. */
   last: number;
+  /** The list's archive, when there is one: the archived post with this Message-ID. */
+  archived?(messageId: string): { file: string; date: number } | undefined;
 }
 
 const bare = (id: string) => id.replace(/^<|>$/g, '').trim().toLowerCase();
@@ -122,6 +124,10 @@ export async function gatherTraceFacts(q: TraceQuery, now: number): Promise<Trac
       if (queued.length > 0)
         posts.push({ messageId: q.messageId, journal: [], held: [], queue: queued });
     }
+  for (const post of posts) {
+    const archived = post.messageId ? q.archived?.(post.messageId) : undefined;
+    if (archived) post.archived = { file: archived.file, date: archived.date };
+  }
   const memberNow = await q.store?.get(q.member);
   if (memberNow?.digest) for (const post of posts) post.digest = await digestOf(q, post, now);
   const bounces = await readBounceStatus(q.stateDir, q.list.name, q.list.settings.bounces, now);

@@ -149,6 +149,7 @@ export default async function trace(argv: string[]): Promise<number> {
       const queue = (d as Distributor & { queue?: Queue }).queue;
       return queue ? [queue] : [];
     });
+    const archive = runtime.archiveIndex();
     const facts = await gatherTraceFacts(
       {
         stateDir: runtime.stateDir,
@@ -159,6 +160,7 @@ export default async function trace(argv: string[]): Promise<number> {
         ...(values['message-id'] ? { messageId: values['message-id'] } : {}),
         ...(values.since ? { since: parseSince(values.since, now)! } : {}),
         last: Number(values.last ?? 5),
+        archived: (id) => archive?.post(list.name, id.replace(/^<|>$/g, '')),
       },
       now,
     );

@@ -35,6 +35,8 @@ export interface PostFacts {
   queue: QueuedPost[];
   /** Only asked for when the member gets digests. */
   digest?: DigestFact;
+  /** The list's archive has it: where (relative to the archive root) and its date. */
+  archived?: { file: string; date: number };
 }
 
 export interface TraceFacts {
@@ -147,6 +149,7 @@ function eventsOf(post: PostFacts): TraceEvent[] {
       ...(entry.reason ? { detail: `${entry.reason}${unit}` } : {}),
     });
   }
+  if (post.archived) events.push({ what: 'archived', detail: post.archived.file });
   return events.sort((a, b) => (a.at ?? '').localeCompare(b.at ?? ''));
 }
 

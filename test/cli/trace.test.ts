@@ -2,7 +2,7 @@
  * `malist trace` through the real CLI: one post to a list of four members over the durable
  * queue and a scripted SMTP server — alice delivered, bob deferred (451) then delivered at
  * the next queue run, carol refused (550, dead letter, bounce score), dave nomail — each
- * traced in text and in JSON; a held post, and an unknown Message-ID.
+ * traced in text and in JSON; the archive's copy; a held post, and an unknown Message-ID.
  */
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { malist, post } from './run-malist.ts';
 const ID = '20261123091244.4711@mail.example.org';
 const HELD_ID = 'offer-88213@elsewhere.example';
 
-describe('malist trace', () => {
+describe('malist trace', { timeout: 120_000 }, () => {
   let server: TestSmtpServer;
   let dir: string;
   const trace = (member: string, ...more: string[]) =>
@@ -26,7 +26,7 @@ describe('malist trace', () => {
     await mkdir(join(dir, 'lists'));
     await writeFile(
       join(dir, 'malist.yaml'),
-      `state_dir: state\ndistribute:\n  type: queue\n  server: out\nservers:\n  out:\n    host: 127.0.0.1\n    port: ${server.port}\n    starttls: never\nqueue:\n  dir: spool\n`,
+      `state_dir: state\ndistribute:\n  - { type: queue, server: out }\n  - { type: archive, dir: archive }\nservers:\n  out:\n    host: 127.0.0.1\n    port: ${server.port}\n    starttls: never\nqueue:\n  dir: spool\n`,
     );
     await writeFile(
       join(dir, 'lists/red.yaml'),
@@ -78,6 +78,7 @@ describe('malist trace', () => {
     expect(r.stdout).toContain('alice@example.org on red: member');
     expect(r.stdout).toContain('"Meeting notes for Thursday"');
     expect(r.stdout).toMatch(/fetched from stdin/);
+    expect(r.stdout).toMatch(/ {2}archived: \S+/);
     expect(r.stdout).toMatch(
       /alice@example\.org: DELIVERED: the server took it at \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ: 250 .* \(1 try\)/,
     );
