@@ -36,24 +36,38 @@ export interface TraceQuery {
 
 const bare = (id: string) => id.replace(/^<|>$/g, '').trim().toLowerCase();
 
-/** The list's journal records that the query selects, each a post of the list. */
+/**
+ * The list's journal records that the query selects, newest first: by Message-ID (every
+ * record read), since a time (the records since then), or the latest `last` posts.
+ */
 async function journalRecords(q: TraceQuery): Promise<KeyedJournalEntry[]> {
   const journal = new Journal(join(q.stateDir, 'journal'));
   const wanted = q.messageId ? bare(q.messageId) : undefined;
-  const ofList = await journal.list(q.list.name, q.since);
+  const enough = (found: KeyedJournalEntry[]) =>
+    wanted === undefined && q.since === undefined && found.length >= q.last;
+  const take = async (scope: string, keep: (r: KeyedJournalEntry) => boolean) => {
+    const found: KeyedJournalEntry[] = [];
+    for await (const r of journal.recent(scope, q.since)) {
+      if (wanted !== undefined && bare(r.entry.messageId ?? '') !== wanted) continue;
+      if (!keep(r)) continue;
+      found.push(r);
+      if (enough(found)) break;
+    }
+    return found;
+  };
+  const ofList = await take(q.list.name, () => true);
   // A cross-post has a record per list; its whole-mail record says the same, less exactly.
   const perList = new Set(ofList.map((r) => r.entry.messageId).filter(Boolean));
-  const whole = (await journal.list(MAIL_SCOPE, q.since)).filter(
+  const whole = await take(
+    MAIL_SCOPE,
     (r) =>
       !(r.entry.messageId && perList.has(r.entry.messageId)) &&
-      (r.entry.lists?.includes(q.list.name) ||
+      (r.entry.lists?.includes(q.list.name) === true ||
         // Records written before lists were journaled (or of mail no list took) count
         // only when asked for by Message-ID.
         (wanted !== undefined && r.entry.lists === undefined)),
   );
-  return [...ofList, ...whole].filter(
-    (r) => wanted === undefined || bare(r.entry.messageId ?? '') === wanted,
-  );
+  return [...ofList, ...whole];
 }
 
 /** The list's held posts (still held, or decided) that the query selects. */

@@ -45,7 +45,23 @@ export function parseSince(value: string, now: number): number | undefined {
   return Number.isNaN(at) ? undefined : at;
 }
 
-const when = (at?: string) => (at ? at.replace('T', ' ').replace(/\.\d{3}Z$/, 'Z') : '?');
+const when = (at?: string) =>
+  at ? at.replace('T', ' ').replace(/\.\d{3}Z$/, 'Z') : ''.padEnd('2026-01-01 00:00:00Z'.length);
+
+/** The member's lines: the verdict, then each answer of the server in time order. */
+function memberLines(m: PostTrace['member'], member: string): string[] {
+  const verdict = m.verdict.replaceAll('-', ' ').toUpperCase();
+  if (!m.answers?.length) return [`  ${member}: ${verdict}: ${m.why}`];
+  const tries = m.tries === undefined ? '' : ` (${m.tries} ${m.tries === 1 ? 'try' : 'tries'})`;
+  const lines = [`  ${member}: ${verdict}${tries}`];
+  for (const a of m.answers) {
+    const label = a.kind === 'deferred' ? 'deferred' : m.verdict;
+    lines.push(`    ${when(a.at)}  ${label}: ${answerText(a) || 'no answer'}`);
+  }
+  if (m.next_attempt) lines.push(`    next try at ${when(m.next_attempt)}`);
+  if (m.dead_letter) lines.push(`    dead letter: ${m.dead_letter}`);
+  return lines;
+}
 
 function postLines(post: PostTrace, member: string): string[] {
   const lines = [
@@ -57,13 +73,7 @@ function postLines(post: PostTrace, member: string): string[] {
     );
   for (const e of post.events)
     lines.push(`  ${when(e.at)}  ${e.what}${e.detail ? `: ${e.detail}` : ''}`);
-  const m = post.member;
-  lines.push(`  ${member}: ${m.verdict.replaceAll('-', ' ').toUpperCase()}: ${m.why}`);
-  for (const a of m.answers ?? [])
-    if (a.kind === 'deferred')
-      lines.push(`    ${when(a.at)}  deferred: ${answerText(a) || 'no answer'}`);
-  if (m.dead_letter) lines.push(`    dead letter: ${m.dead_letter}`);
-  return lines;
+  return [...lines, ...memberLines(post.member, member)];
 }
 
 /** The text `malist trace` prints. */

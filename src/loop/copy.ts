@@ -28,7 +28,10 @@ export function postRecord(mail: ListMail): { origin: string; from?: string; sub
   const from = mail.header.getDecoded('From')?.slice(0, 200);
   const subject = mail.header.getDecoded('Subject')?.slice(0, 200);
   return {
-    origin: `${mail.origin.fetcher}:${mail.origin.id}`.slice(0, 300),
+    origin: (mail.origin.id === mail.origin.fetcher
+      ? mail.origin.fetcher
+      : `${mail.origin.fetcher}:${mail.origin.id}`
+    ).slice(0, 300),
     ...(from ? { from } : {}),
     ...(subject ? { subject } : {}),
   };

@@ -150,7 +150,9 @@ function eventsOf(post: PostFacts): TraceEvent[] {
     });
   }
   if (post.archived) events.push({ what: 'archived', detail: post.archived.file });
-  return events.sort((a, b) => (a.at ?? '').localeCompare(b.at ?? ''));
+  // Timeless events (the archive's copy) after the timed ones.
+  const time = (e: TraceEvent) => (e.at ? Date.parse(e.at) : Number.POSITIVE_INFINITY);
+  return events.sort((a, b) => time(a) - time(b));
 }
 
 function answersOf(r: QueuedRecipient): Answer[] {

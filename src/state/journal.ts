@@ -46,6 +46,9 @@ export interface KeyedJournalEntry {
   entry: JournalEntry;
 }
 
+/** How many records `Journal.recent` reads at once. */
+const RECENT_BATCH = 32;
+
 /** The scope of a whole fetched mail, before any list is known. */
 export const MAIL_SCOPE = '_mail';
 
@@ -69,32 +72,46 @@ export class Journal {
   }
 
   /**
-   * Every readable record of `scope` (a torn one is left out), optionally only those whose
-   * file changed at or after `since` (ms): the file's time is the record's, so a time range
-   * reads only the records in it.
+   * The readable records of `scope`, newest first (by the file's time, which is the
+   * record's), down to `since` (ms) when given; a torn one is left out. The caller stops
+   * when it has what it wants: only the files it takes are read.
    */
-  async list(scope: string, since?: number): Promise<KeyedJournalEntry[]> {
+  async *recent(scope: string, since?: number): AsyncGenerator<KeyedJournalEntry> {
     const base = join(this.dir, safeName(scope));
-    const out: KeyedJournalEntry[] = [];
+    const files: Array<{ path: string; name: string; time: number }> = [];
     for (const shard of await readdir(base).catch(() => [] as string[])) {
-      const names = await readdir(join(base, shard)).catch(() => [] as string[]);
-      for (const name of names) {
-        if (!name.endsWith('.json')) continue;
-        const path = join(base, shard, name);
-        if (
-          since !== undefined &&
-          ((await stat(path).catch(() => undefined))?.mtimeMs ?? 0) < since
-        )
-          continue;
-        try {
-          const entry = JSON.parse(await readFile(path, 'utf8')) as JournalEntry;
-          out.push({ key: name.slice(0, -'.json'.length), entry });
-        } catch {
-          // torn or vanished: it says nothing
-        }
-      }
+      const names = (await readdir(join(base, shard)).catch(() => [] as string[])).filter((n) =>
+        n.endsWith('.json'),
+      );
+      const times = await Promise.all(
+        names.map((n) =>
+          stat(join(base, shard, n)).then(
+            (s) => s.mtimeMs,
+            () => undefined,
+          ),
+        ),
+      );
+      names.forEach((name, i) => {
+        const time = times[i];
+        if (time !== undefined && (since === undefined || time >= since))
+          files.push({ path: join(base, shard, name), name, time });
+      });
     }
-    return out;
+    files.sort((a, b) => b.time - a.time);
+    // Read a few at once (the disk, not the parse, is the cost), handed out in order.
+    const read = ({ path }: { path: string }) =>
+      readFile(path, 'utf8')
+        .then(
+          (text) => JSON.parse(text) as JournalEntry,
+          () => undefined, // vanished
+        )
+        .catch(() => undefined); // torn: it says nothing
+    for (let i = 0; i < files.length; i += RECENT_BATCH) {
+      const batch = files.slice(i, i + RECENT_BATCH);
+      const entries = await Promise.all(batch.map(read));
+      for (const [j, entry] of entries.entries())
+        if (entry) yield { key: batch[j]!.name.slice(0, -'.json'.length), entry };
+    }
   }
 
   async record(scope: string, key: string, entry: Omit<JournalEntry, 'at'>): Promise<void> {
