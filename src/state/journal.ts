@@ -79,7 +79,12 @@ export class Journal {
   async *recent(scope: string, since?: number): AsyncGenerator<KeyedJournalEntry> {
     const base = join(this.dir, safeName(scope));
     const files: Array<{ path: string; name: string; time: number }> = [];
-    for (const shard of await readdir(base).catch(() => [] as string[])) {
+    // No scope directory: nothing recorded yet. Anything else (EACCES) is the caller's to say.
+    const shards = await readdir(base).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [] as string[];
+      throw error;
+    });
+    for (const shard of shards) {
       const names = (await readdir(join(base, shard)).catch(() => [] as string[])).filter((n) =>
         n.endsWith('.json'),
       );
