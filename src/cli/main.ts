@@ -60,6 +60,11 @@ export const commands: Record<string, CommandEntry> = {
     summary: "a list's members: list, add, remove, set OPTION",
     load: () => import('./members.ts'),
   },
+  trace: {
+    summary:
+      "why a member did or didn't get a post: trace --list NAME --member ADDRESS [--message-id ID | --since 2d]",
+    load: () => import('./trace.ts'),
+  },
   serve: {
     summary: 'the web pages, the REST API and one-click unsubscribe (RFC 8058)',
     load: () => import('./serve.ts'),

@@ -20,6 +20,23 @@ export function authRecord(mail: ListMail): { auth?: ListMail['ml_auth'] } {
   return mail.ml_auth ? { auth: mail.ml_auth } : {};
 }
 
+/**
+ * What `malist trace` shows of a post beside its outcome: where it was fetched from, the
+ * poster and the subject (short: the journal is not an archive).
+ */
+export function postRecord(mail: ListMail): { origin: string; from?: string; subject?: string } {
+  const from = mail.header.getDecoded('From')?.slice(0, 200);
+  const subject = mail.header.getDecoded('Subject')?.slice(0, 200);
+  return {
+    origin: (mail.origin.id === mail.origin.fetcher
+      ? mail.origin.fetcher
+      : `${mail.origin.fetcher}:${mail.origin.id}`
+    ).slice(0, 300),
+    ...(from ? { from } : {}),
+    ...(subject ? { subject } : {}),
+  };
+}
+
 /** `done`: the copy needs nothing more; `outcome`: what the journal says of it. */
 export interface CopyResult {
   done: boolean;
@@ -52,6 +69,7 @@ export async function handleCopy(run: Run, copy: ListMail, only: boolean): Promi
       outcome: 'distributed',
       done,
       messageId: messageId(copy),
+      ...postRecord(copy),
       ...authRecord(copy),
     });
   listCounts(run.summary, list).distributed++;
@@ -79,7 +97,9 @@ export async function handleSignal(
     await run.journal.record(list, copy.key, {
       outcome,
       reason: signal.reason,
+      unit: signal.unit,
       messageId: messageId(copy),
+      ...postRecord(copy),
       ...authRecord(copy),
     });
   listCounts(run.summary, list)[outcome as 'held' | 'rejected' | 'discarded']++;

@@ -3,12 +3,19 @@
  * promises"): skipped if already handled, processed, each copy handled, recorded, acked.
  * A mail is acked only once it is handled or a durable copy of it exists.
  */
-import { describeError, ErrorCode, isSignal, StageError, storageErrorCode } from '../errors.ts';
+import {
+  describeError,
+  ErrorCode,
+  isSignal,
+  type Signal,
+  StageError,
+  storageErrorCode,
+} from '../errors.ts';
 import { messageId } from '../mail/list-mail.ts';
 import { isFinal, type JournalOutcome, MAIL_SCOPE } from '../state/journal.ts';
 import { crashPoint } from '../testing/crash-point.ts';
 import type { Fetched, ListMail } from '../types.ts';
-import { authRecord, handleCopy, handleSignal } from './copy.ts';
+import { authRecord, handleCopy, handleSignal, postRecord } from './copy.ts';
 import { asError, unitOf } from './report.ts';
 import { DEFAULT_LIST, onFetcher, type Run, report, wholeKey } from './run.ts';
 import { runProcessors } from './stages.ts';
@@ -65,7 +72,7 @@ async function processMail(run: Run, fetched: Fetched): Promise<ListMail[] | und
     if (isSignal(error)) {
       const list = mail.ml_list_name ?? DEFAULT_LIST;
       const { outcome } = await handleSignal(run, mail, error, list, true);
-      await finish(run, fetched, outcome, [mail]);
+      await finish(run, fetched, outcome, [mail], error);
       return undefined;
     }
     const storage = storageErrorCode(error);
@@ -100,17 +107,26 @@ async function processMail(run: Run, fetched: Fetched): Promise<ListMail[] | und
   }
 }
 
-/** Records the whole mail as handled (with its verification), counts it once, then acks it. */
+/**
+ * Records the whole mail as handled (with its verification, its lists, where it came from
+ * and, for a signal, why), counts it once, then acks it.
+ */
 async function finish(
   run: Run,
   fetched: Fetched,
   outcome: JournalOutcome,
   copies: ListMail[],
+  wholeSignal?: Signal,
 ): Promise<void> {
   const verified = copies.find((c) => c.ml_auth);
+  const lists = [...new Set(copies.flatMap((c) => (c.ml_list_name ? [c.ml_list_name] : [])))];
+  const signal = wholeSignal ?? (copies.length === 1 ? copies[0]!.ml_signal : undefined);
   await run.journal.record(MAIL_SCOPE, wholeKey(run, fetched.mail), {
     outcome,
     messageId: messageId(fetched.mail),
+    ...(lists.length > 0 ? { lists } : {}),
+    ...postRecord(fetched.mail),
+    ...(signal ? { reason: signal.reason, unit: signal.unit } : {}),
     ...(verified ? authRecord(verified) : {}),
   });
   countMail(run.summary, outcome);
@@ -149,6 +165,7 @@ async function quarantineMail(run: Run, fetched: Fetched, cause: unknown): Promi
     outcome: 'quarantined',
     reason,
     messageId: messageId(mail),
+    ...postRecord(mail),
   });
   run.options.onOutcome?.({ mail, list: DEFAULT_LIST, outcome: 'quarantined', reason });
   await ack(run, fetched);

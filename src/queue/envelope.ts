@@ -27,6 +27,11 @@ export interface RecipientRecord {
   /** The last SMTP code and answer (or network error) for this recipient. */
   code?: number;
   response?: string;
+  /**
+   * When that answer came (ms): with the sent-log's time of the final answer, `malist
+   * trace` tells a deferral from the delivery that followed it.
+   */
+  tried_at?: number;
 }
 
 export interface Envelope {
@@ -148,6 +153,7 @@ export function applyRound(
     const result = byAddress.get(r.address.toLowerCase());
     if (!result || r.state !== 'pending') continue;
     r.attempts++;
+    r.tried_at = now;
     if (result.code !== undefined) r.code = result.code;
     else delete r.code;
     if (result.response !== undefined) r.response = result.response;

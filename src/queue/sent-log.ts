@@ -91,35 +91,69 @@ export async function appendSentLog(
   }
 }
 
+/** One settled recipient as the sent-log has it, with the time of the answer. */
+export interface SentLogRecord {
+  recipient: string;
+  status: 'delivered' | 'failed';
+  code?: number;
+  response?: string;
+  /** When the answer came (ms). */
+  at: number;
+}
+
+/**
+ * A sent-log as written: its header (when the file has one) and every whole record in
+ * order; an absent file has none.
+ */
+export async function readSentLogRecords(
+  path: string,
+): Promise<{ header?: SentLogHeader; records: SentLogRecord[] }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { records: [] };
+    throw error;
+  }
+  let header: SentLogHeader | undefined;
+  const records: SentLogRecord[] = [];
+  for (const raw of text.split('\n')) {
+    // A torn last line (crash mid-append, before fsync returned) was never acknowledged.
+    if (!raw) continue;
+    let line: Line & { header?: SentLogHeader };
+    try {
+      line = JSON.parse(raw) as Line & { header?: SentLogHeader };
+    } catch {
+      continue;
+    }
+    if (typeof line.r !== 'string') {
+      header ??= line.header;
+      continue;
+    }
+    records.push({
+      recipient: line.r,
+      status: line.s,
+      at: line.t,
+      ...(line.c !== undefined ? { code: line.c } : {}),
+      ...(line.m !== undefined ? { response: line.m } : {}),
+    });
+  }
+  return { ...(header ? { header } : {}), records };
+}
+
 /** The settled recipients in a sent-log (lower-cased address → result); empty when absent. */
 export async function readSentLog(
   path: string,
   distributor: string,
 ): Promise<Map<string, RecipientResult>> {
   const settled = new Map<string, RecipientResult>();
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return settled;
-    throw error;
-  }
-  for (const raw of text.split('\n')) {
-    // A torn last line (crash mid-append, before fsync returned) was never acknowledged.
-    if (!raw) continue;
-    let line: Line;
-    try {
-      line = JSON.parse(raw) as Line;
-    } catch {
-      continue;
-    }
-    if (typeof line.r !== 'string') continue; // the header
-    settled.set(line.r.toLowerCase(), {
-      recipient: line.r,
-      status: line.s,
+  for (const { recipient, status, code, response } of (await readSentLogRecords(path)).records) {
+    settled.set(recipient.toLowerCase(), {
+      recipient,
+      status,
       distributor,
-      ...(line.c !== undefined ? { code: line.c } : {}),
-      ...(line.m !== undefined ? { response: line.m } : {}),
+      ...(code !== undefined ? { code } : {}),
+      ...(response !== undefined ? { response } : {}),
     });
   }
   return settled;
