@@ -176,7 +176,8 @@ export function startFakeMailgun(): Promise<FakeService> {
     const expected = `Basic ${Buffer.from(`api:${TEST_MAILGUN.key}`).toString('base64')}`;
     if (req.headers.authorization !== expected) {
       res.writeHead(401, { 'content-type': 'text/plain' });
-      return res.end('Forbidden');
+      res.end('Forbidden');
+      return;
     }
     const m = /^\/v3\/([^/]+)\/messages\.mime$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !m) return json(404, { message: 'Not Found' });
@@ -185,7 +186,7 @@ export function startFakeMailgun(): Promise<FakeService> {
     const form = await new Request('http://x/', {
       method: 'POST',
       headers: { 'content-type': String(req.headers['content-type'] ?? '') },
-      body,
+      body: new Uint8Array(body),
     }).formData();
     const to = form.getAll('to').map(String);
     const message = form.get('message');
