@@ -9,9 +9,9 @@
  *   id; the member is unsubscribed (unless `unsubscribe: false`: then set to nomail) and
  *   the owners are told, with the day's complaint rate.
  *
- * Which list: the one whose sent index says it delivered that Message-ID to that member
- * (a report names the message it is about); without a Message-ID, the one list the
- * address is a member of. Anything else is ignored (and said so), never guessed.
+ * Which list: the one whose sent index says it delivered that Message-ID to that address
+ * (a report names the message it is about; the address may have left since); without a
+ * Message-ID, the one list the address is a member of. Anything else is ignored (and said so), never guessed.
  */
 import { bounceAddress, requestAddress } from '../list/addresses.ts';
 import type { ListSettings } from '../list/settings.ts';
@@ -65,14 +65,15 @@ async function listOf(
   event: FeedbackEvent,
   now: number,
 ): Promise<string | undefined> {
-  const memberOf: string[] = [];
-  for (const [name, target] of Object.entries(options.lists))
-    if (await target.store.get(event.recipient)) memberOf.push(name);
+  // The sent index proves it even for one who has left since (a complaint still counts).
   if (event.messageId) {
-    for (const name of memberOf)
+    for (const name of Object.keys(options.lists))
       if (await index.has(name, [event.messageId], event.recipient, now)) return name;
     return undefined;
   }
+  const memberOf: string[] = [];
+  for (const [name, target] of Object.entries(options.lists))
+    if (await target.store.get(event.recipient)) memberOf.push(name);
   return memberOf.length === 1 ? memberOf[0] : undefined;
 }
 
