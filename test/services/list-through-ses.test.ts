@@ -98,6 +98,28 @@ async function receive(list: string, id?: string) {
   return { ran, calls: fake.calls.slice(before) };
 }
 
+describe("README's SES example", () => {
+  it('malist check takes it as written (the secrets in the environment)', async () => {
+    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+    const block = /### Sending through Amazon SES or Mailgun[\s\S]*?```yaml\n([\s\S]*?)```/.exec(
+      readme,
+    )?.[1];
+    expect(block).toBeDefined();
+    const example = await tempConfig(
+      `state_dir: state\n${block!.replace('/var/spool/malist', 'spool')}`,
+    );
+    const env = { MALIST_SES_SECRET: 'x', MALIST_MAILGUN_WEBHOOK_KEY: 'y' };
+    const checked = await malist(['check', '--config', example], { env });
+    expect(checked.code, checked.stdout + checked.stderr).toBe(0);
+    const broken = await malist(['check', '--config', example], {
+      env: { ...env, MALIST_SES_SECRET: '' },
+    });
+    expect(broken.stdout + broken.stderr).toMatch(
+      /malist\.yaml:\d+:\d+ .*MALIST_SES_SECRET is not set/,
+    );
+  }, 120_000);
+});
+
 describe('a list through the SES transport', () => {
   it('malist check accepts the configuration; a missing key names file:line and the fix', async () => {
     const ok = await malist(['check', '--config', dir], { env: ENV });
