@@ -129,6 +129,26 @@ describe('SES transport', () => {
     }
   });
 
+  it('each accepted call is handed to the sent-log before the next call goes out', async () => {
+    const events: string[] = [];
+    fake.onAccepted = (call) => events.push(`accepted ${call.to.join(',')}`);
+    const one = createSesTransport({ ...options(), max_connections: 1 }, {});
+    try {
+      await one.send({
+        from: 'b@l.test',
+        to: members(3),
+        raw: testMessage('order'),
+        senderFor: (r) => `b+${r.replace('@', '=')}@l.test`,
+        onTransaction: async (results) => {
+          events.push(`logged ${results.map((r) => r.recipient).join(',')}`);
+        },
+      });
+    } finally {
+      fake.onAccepted = undefined;
+    }
+    expect(events).toEqual(members(3).flatMap((m) => [`accepted ${m}`, `logged ${m}`]));
+  });
+
   it('MessageRejected naming one member fails that one only, with the reason', async () => {
     fake.fallback = (call) =>
       call.to.includes('m3@members.test')
