@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SnsMessage, stringToSign } from '../../src/web/feedback/sns.ts';
 import { type RunningWeb, startWeb } from '../../src/web/server.ts';
+import { listStats } from '../../src/web/stats-data.ts';
 import { malist, tempConfig } from '../cli/run-malist.ts';
 import { type FakeService, startFakeSes, TEST_AWS } from '../helpers/fake-services.ts';
 import { hasCommand } from '../helpers/has-command.ts';
@@ -308,5 +309,9 @@ describe('feedback webhooks in malist serve', () => {
     expect(stale).toMatchObject({ status: 403, text: 'refused: stale timestamp\n' });
     const shown = await malist(['complaints', '--config', dir], { env: ENV });
     expect(shown.stdout).toMatch(/^red\tcomplaints=2 delivered=4 /m);
+    // The web stats show the same standing.
+    const state = web.site.current();
+    const stats = await listStats(state, state.list('red')!);
+    expect(stats.complaints).toMatchObject({ complaints: 2, delivered: 4, rate: 0.5 });
   }, 60_000);
 });
