@@ -20,7 +20,8 @@
  * section; `node --import tsx bench/dkim-sign.ts` runs that section alone), --sign (only the
  * signing sections: the raw signer and the signed copies through the queue), --archive (only
  * the archive's rows), --no-archive (without them), --web (only the web pages of a
- * 100,000-member list, bench/web.ts: server time p95 and RSS).
+ * 100,000-member list, bench/web.ts: server time p95 and RSS), --ses (only issue 23's row:
+ * 10,000 VERP copies through the queue and the SES transport to the fake SES, bench/ses.ts).
  *
  * Signed copies through the queue (issue 19): 10,000 members, each copy personal (its RFC
  * 8058 one-click URL) and DKIM-signed in the queue's per-recipient step, rsa-sha256 2048 and
@@ -46,6 +47,7 @@ import { signCaseInChild, signCaseName, signCases } from './dkim-sign.ts';
 import type { GuardsCaseOutput } from './guards.ts';
 import { mlmmjInstalled, runMlmmj } from './mlmmj.ts';
 import { sinkFaults, writeInbox } from './post.ts';
+import type { SesCaseOutput } from './ses.ts';
 import { startSink } from './sink.ts';
 import type { VerpCostOutput } from './verp-cost.ts';
 import { webCase } from './web.ts';
@@ -242,6 +244,27 @@ if (process.argv.includes('--web')) {
       `web ${p.page} (${out.members.toLocaleString('en')} members, ${out.held} held): server time p50 ${p.p50.toFixed(1)} ms, p95 ${p.p95.toFixed(1)} ms (goal < 50 ms)\n`,
     );
   process.stdout.write(`web: process RSS after ${out.rssMb.toFixed(0)} MB (goal < 120 MB)\n`);
+  process.exit(0);
+}
+/** Issue 23: 10,000 VERP copies through the queue and the SES transport to the fake SES. */
+async function sesCase(): Promise<Row> {
+  const out = JSON.parse(await child(['bench/ses.ts', '10000'], 1_200_000)) as SesCaseOutput;
+  return {
+    case: '5 KB post, VERP through the queue, SES transport to the fake SES (a call per copy)',
+    engine: 'malist',
+    n: out.copies,
+    accepted: out.delivered,
+    wallMs: out.wallMs,
+    perSecond: out.perSecond,
+    maxRssKb: out.maxRssMb * 1024,
+    note: `copies/s; CPU ${(out.cpuMs / out.copies).toFixed(2)} ms a call (SigV4, base64, JSON, fetch); 16 calls in flight; the fake verifies SigV4 in another process`,
+  };
+}
+if (process.argv.includes('--ses')) {
+  const row = await sesCase();
+  process.stdout.write(
+    `${row.case}: ${Math.round(row.perSecond)} copies/s, ${(row.wallMs / 1000).toFixed(1)} s, peak RSS ${((row.maxRssKb ?? 0) / 1024).toFixed(0)} MB; ${row.note}\n`,
+  );
   process.exit(0);
 }
 if (process.argv.includes('--bounce')) {
@@ -592,6 +615,7 @@ if (!signOnly) {
   rows.push(await bounceCase());
   rows.push(await verpCostCase());
   rows.push(...(await guardsCases()));
+  rows.push(await sesCase());
   // The reference shape from the issue: one transaction carrying every RCPT.
   await ceiling(10_000, 10_000, KB5);
 }

@@ -56,6 +56,7 @@ const SOURCES: Record<BounceEvidence['source'], string> = {
   verp: 'VERP cookie',
   'sent-index': 'report naming a post sent to them',
   refusal: 'refused at delivery',
+  feedback: "the sending service's bounce report",
 };
 
 /** The evidence as lines for a notice: date, class, how it was proven, what was said. */

@@ -12,7 +12,7 @@ import type { MemberStore } from '../members/store.ts';
 import { NoticeRefused, type NoticeSender } from '../notices/compose.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 import { type BounceTemplates, bounceMails } from './notices.ts';
-import { type BounceOutcome, recordBounce } from './record.ts';
+import { type BounceEvent, type BounceOutcome, recordBounce } from './record.ts';
 import type { BounceScoreOptions } from './score.ts';
 import { SentIndex } from './sent-index.ts';
 import { bounceClass } from './severity.ts';
@@ -91,27 +91,39 @@ export async function recordRefusal(
   options: RefusalRecordingOptions,
   refusal: Refusal,
 ): Promise<void> {
-  const target = options.lists[refusal.list];
-  if (!target) return;
   const diagnostic = `${refusal.code ?? ''} ${refusal.text ?? ''}`.trim();
   const code = refusal.code ?? 550;
-  const key = `${refusal.mailKey}:${refusal.recipient}`;
+  await recordListBounce(options, refusal.list, {
+    address: refusal.recipient,
+    class: code >= 500 ? bounceClass('', diagnostic || String(code)) : 'soft',
+    action: 'failed',
+    key: `${refusal.mailKey}:${refusal.recipient}`,
+    diagnostic: diagnostic || 'refused',
+    source: 'refusal',
+    probe: { key: refusal.mailKey },
+  });
+}
+
+/**
+ * Scores one bounce of a member of `list` and sends what it calls for (the probe, the
+ * notices): a refusal at delivery, or a sending service's bounce report (bounces/feedback.ts).
+ */
+export async function recordListBounce(
+  options: RefusalRecordingOptions,
+  list: string,
+  event: BounceEvent,
+): Promise<BounceOutcome | undefined> {
+  const target = options.lists[list];
+  if (!target) return undefined;
   const outcome = await recordBounce(
-    {
-      address: refusal.recipient,
-      class: code >= 500 ? bounceClass('', diagnostic || String(code)) : 'soft',
-      action: 'failed',
-      key,
-      diagnostic: diagnostic || 'refused',
-      source: 'refusal',
-      probe: { key: refusal.mailKey },
-    },
+    event,
     target.store,
-    new BounceState(target.state_dir, refusal.list),
+    new BounceState(target.state_dir, list),
     target,
     (options.now ?? Date.now)(),
   );
-  await follow(options, target, outcome, key, diagnostic);
+  await follow(options, target, outcome, event.key, event.diagnostic ?? '');
+  return outcome;
 }
 
 /** Records who a report says took the post (the sent index), and who refused it. */

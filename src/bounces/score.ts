@@ -15,7 +15,7 @@ import type { BounceClass } from './severity.ts';
 export type BounceScoreOptions = BounceSettings;
 
 /** How a counted bounce was proven to be about this member. */
-export type BounceSource = 'verp' | 'sent-index' | 'refusal';
+export type BounceSource = 'verp' | 'sent-index' | 'refusal' | 'feedback';
 
 /** One counted bounce, kept for the notices ("with the evidence"). */
 export interface BounceEvidence {

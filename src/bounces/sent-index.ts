@@ -86,6 +86,14 @@ export class SentIndex {
     return false;
   }
 
+  /** How many member deliveries `list` recorded on the UTC day of `now` (a rate's denominator). */
+  async deliveredOn(list: string, now: number): Promise<number> {
+    const text = await readFile(join(this.listDir(list), dayOf(now)), 'latin1').catch(() => '');
+    let count = 0;
+    for (const line of text.split('\n')) if (line) count += line.split(' ').length - 1;
+    return count;
+  }
+
   /** Removes the day files older than `days`. */
   private async prune(list: string, now: number): Promise<void> {
     const oldest = dayOf(now - this.days * DAY_MS);

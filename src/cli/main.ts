@@ -56,6 +56,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'mail a unit crashed on: list | show ID | release ID | drop ID',
     load: () => import('./quarantine.ts'),
   },
+  complaints: {
+    summary: "spam complaints the sending services reported: today's rate per list",
+    load: () => import('./complaints.ts'),
+  },
   members: {
     summary: "a list's members: list, add, remove, set OPTION",
     load: () => import('./members.ts'),

@@ -20,6 +20,7 @@
  * 6. the router (`many-lists`) over the lists and their handlers.
  */
 import type { ArchiveIndex } from '../archive/db.ts';
+import type { FeedbackEvent, FeedbackResult } from '../bounces/feedback.ts';
 import { loadSecret } from '../commands/secret.ts';
 import createMultiple from '../distributors/multiple.ts';
 import { ErrorCode, NothingMore, StageError } from '../errors.ts';
@@ -36,6 +37,7 @@ import type { Distributor, Fetched, ListMail, Processor, Reactor } from '../type
 import { archiveIndexes } from './archive.ts';
 import { installationResolver, unitWiring } from './authentication.ts';
 import { buildDistributors, buildList, buildReactors, type Plans } from './build.ts';
+import { withComplaintHold } from './complaint-hold.ts';
 import { eventTaps } from './events.ts';
 import type { LoadedConfig } from './load.ts';
 import { distributorSender, wireModeration } from './moderation.ts';
@@ -82,6 +84,8 @@ export interface ListRuntime {
    * the journal, so asking again sends nothing twice: a released post, a notice.
    */
   deliver(mails: ListMail[], processor?: Processor): Promise<PlaySummary>;
+  /** Records a sending service's verified bounce or complaint report (`malist serve`). */
+  feedback(event: FeedbackEvent): Promise<FeedbackResult>;
   /** The webhook outbox, when malist.yaml names webhooks: `run()` delivers what is due. */
   webhooks?: WebhookOutbox;
   /** Closes the outlets once (play() closes only the wrappers it is given). */
@@ -151,10 +155,15 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const taps = eventTaps(config);
   const configured = buildReactors(plans);
   const wired = unitWiring(config.main, installationResolver(config.main));
+  const holdRate = config.main?.feedback?.complaints?.hold_rate;
   const lists = plans.lists.map((p) =>
-    taps.outbox
-      ? buildList(p, wired, (store) => observeMembers(store, taps.members(p.list.name)))
-      : buildList(p, wired),
+    withComplaintHold(
+      taps.outbox
+        ? buildList(p, wired, (store) => observeMembers(store, taps.members(p.list.name)))
+        : buildList(p, wired),
+      stateDir,
+      holdRate,
+    ),
   );
   const byName = new Map(lists.map((l) => [l.list.name, l]));
   const settings = lists.map((l) => l.list);
@@ -227,6 +236,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
       }),
     routes: (mail, only = lists) => servedRoutes(only, handlers, mail),
     deliver: (mails, processor) => playMails(runtime, mails, processor),
+    feedback: services.feedback(send, config.main?.feedback?.complaints),
     ...(taps.outbox ? { webhooks: taps.outbox } : {}),
     close: async () => {
       for (const d of outlets) await d.close?.().catch(() => {});

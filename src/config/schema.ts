@@ -317,6 +317,47 @@ export const mainSchema = z.strictObject({
     .optional(),
   /** Endpoints told of events (signed JSON POSTs, delivered through their own durable queue). */
   webhooks: z.array(webhookSchema, { error: 'expected a list of webhooks' }).optional(),
+  /**
+   * The sending services' bounce and complaint reports, taken by `malist serve` at
+   * /feedback/ses (SNS) and /feedback/mailgun, and what a complaint does.
+   */
+  feedback: z
+    .strictObject({
+      ses: z
+        .strictObject({
+          /** The SNS topic ARNs SES publishes to; messages of other topics are refused. */
+          topics: z
+            .array(
+              z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/, {
+                error:
+                  'expected a topic ARN, e.g. arn:aws:sns:eu-west-1:123456789012:malist-feedback',
+              }),
+            )
+            .min(1),
+          /** Hosts (host:port) to take certificates and SubscribeURLs from instead of sns.*.amazonaws.com (tests only). */
+          sns_hosts: z.array(z.string().min(1)).optional(),
+        })
+        .optional(),
+      mailgun: z
+        .strictObject({
+          /** Mailgun's HTTP webhook signing key: signing_key_env / signing_key_file. */
+          signing_key: z.string().min(1),
+          /** Older signatures are refused. @default 300 */
+          max_age_seconds: z.number().positive().max(86_400).optional(),
+        })
+        .optional(),
+      complaints: z
+        .strictObject({
+          /** Unsubscribe a member who complains (false: delivery off). @default true */
+          unsubscribe: z.boolean().optional(),
+          /** Warn past this share of a day's deliveries. @default 0.001 (0.1%) */
+          warn_rate: z.number().min(0).max(1).optional(),
+          /** Hold new posts while the day's rate is past this. @default none */
+          hold_rate: z.number().min(0).max(1).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 export type MainYaml = z.infer<typeof mainSchema>;
 

@@ -10,7 +10,15 @@ import { isAbsolute, resolve } from 'node:path';
 import { type ConfigProblem, keyPath } from './problem.ts';
 import type { YamlSource } from './source.ts';
 
-export const SECRET_KEYS = ['password', 'pass', 'secret', 'token', 'api_key'] as const;
+export const SECRET_KEYS = [
+  'password',
+  'pass',
+  'secret',
+  'token',
+  'api_key',
+  'secret_access_key',
+  'signing_key',
+] as const;
 const SECRET = new RegExp(`(^|_)(${SECRET_KEYS.join('|')})$`);
 /** True for keys that hold secrets (password, moderator_password, api_key …). */
 export function isSecretKey(key: string): boolean {

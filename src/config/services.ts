@@ -5,6 +5,12 @@
  * get none. Nothing here is bound late: what a service sends through is an argument.
  */
 import { join } from 'node:path';
+import {
+  type ComplaintSettings,
+  type FeedbackEvent,
+  type FeedbackResult,
+  recordFeedback,
+} from '../bounces/feedback.ts';
 import createBounceHandler from '../bounces/handler.ts';
 import {
   type RefusalRecordingOptions,
@@ -54,6 +60,11 @@ export interface DeliveryServices {
   queueRefusals(send?: NoticeSender): (event: RecipientFailure) => Promise<void>;
   /** For the queue's `onDelivered`: members a later queue run delivered to go into the sent index. */
   queueDelivered(event: DeliveredEvent): Promise<void>;
+  /** Records a sending service's verified report (bounces/feedback.ts), notices through `send`. */
+  feedback(
+    send: NoticeSender | undefined,
+    complaints?: ComplaintSettings,
+  ): (event: FeedbackEvent) => Promise<FeedbackResult>;
 }
 
 /** Where the installation's pending confirmations live. */
@@ -108,6 +119,11 @@ export function deliveryServices(
         ...(event.response !== undefined ? { text: event.response } : {}),
       });
     },
+    feedback: (send, complaints) => (event) =>
+      recordFeedback(
+        { ...recording(send), state_dir: stateDir, ...(complaints ? { complaints } : {}) },
+        event,
+      ),
     queueDelivered: async (event) => {
       if (!event.list || !event.messageId || !refusalLists[event.list]) return;
       await index.record(event.list, event.messageId, event.recipients, Date.now());

@@ -23,11 +23,20 @@ import type { Transport } from '../queue/transport.ts';
 import { createTransport } from '../smtp/engine.ts';
 import { smtpSchema } from '../smtp/schema.ts';
 import type { SmtpOptions } from '../smtp/server-options.ts';
+import { createMailgunTransport, type MailgunOptions } from '../smtp/services/mailgun.ts';
+import { engineIssues, engineSchema, mailgunSchema, sesSchema } from '../smtp/services/schema.ts';
+import { createSesTransport, type SesOptions } from '../smtp/services/ses.ts';
 import type { DeliveryReport, Distributor, ListMail, Reactor } from '../types.ts';
 
 export interface QueueDistributorOptions extends QueueOptions {
   /** The SMTP server the queue delivers to. */
   smtp?: SmtpOptions;
+  /** What carries the deliveries: an SMTP server, Amazon SES or Mailgun. @default 'smtp' */
+  engine?: 'smtp' | 'ses' | 'mailgun';
+  /** Amazon SES (with `engine: ses`). */
+  ses?: SesOptions;
+  /** Mailgun (with `engine: mailgun`). */
+  mailgun?: MailgunOptions;
   /** Reactors told about dead letters (refused or expired recipients). */
   reactors?: Reactor[];
   /** Called with every dead-letter notice. */
@@ -52,27 +61,43 @@ export interface QueueDistributorOptions extends QueueOptions {
 }
 
 /** The options of `type: queue` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({
-  dir: z.string().min(1),
-  retry: z
-    .strictObject({
-      initial_seconds: z.number().positive().optional(),
-      factor: z.number().min(1).optional(),
-      max_seconds: z.number().positive().optional(),
-      jitter: z.number().min(0).max(1).optional(),
-    })
-    .optional(),
-  expire_after_seconds: z.number().positive().optional(),
-  keep_done_seconds: z.number().positive().optional(),
-  deliver_now: z.boolean().optional(),
-  smtp: smtpSchema.optional(),
-});
+export const schema = z
+  .strictObject({
+    dir: z.string().min(1),
+    retry: z
+      .strictObject({
+        initial_seconds: z.number().positive().optional(),
+        factor: z.number().min(1).optional(),
+        max_seconds: z.number().positive().optional(),
+        jitter: z.number().min(0).max(1).optional(),
+      })
+      .optional(),
+    expire_after_seconds: z.number().positive().optional(),
+    keep_done_seconds: z.number().positive().optional(),
+    deliver_now: z.boolean().optional(),
+    smtp: smtpSchema.optional(),
+    engine: engineSchema.optional(),
+    ses: sesSchema.optional(),
+    mailgun: mailgunSchema.optional(),
+  })
+  .superRefine((o, ctx) => {
+    for (const issue of engineIssues(o, process.env)) ctx.addIssue({ code: 'custom', ...issue });
+  });
+
+/** The transport `options.engine` names. */
+function transportOf(options: QueueDistributorOptions): Transport {
+  if (options.transport) return options.transport;
+  if (options.engine === 'ses' && options.ses) return createSesTransport(options.ses);
+  if (options.engine === 'mailgun' && options.mailgun)
+    return createMailgunTransport(options.mailgun);
+  return createTransport(options.smtp ?? {});
+}
 
 /** The queue distributor, and the queue under it for runners (`queue` property). */
 export default function createQueueDistributor(
   options: QueueDistributorOptions,
 ): Distributor & { queue: Queue } {
-  const transport = options.transport ?? createTransport(options.smtp ?? {});
+  const transport = transportOf(options);
   const onRecipientFailed = options.onRecipientFailed;
   const queue = createQueue(options, {
     transport,

@@ -13,6 +13,7 @@ import { apiRoutes } from './api/index.ts';
 import { archiveRoutes } from './archive/index.ts';
 import { authRoutes } from './auth.ts';
 import { field, page, type WebDeps, type WebEnv } from './env.ts';
+import { feedbackRoutes } from './feedback/routes.ts';
 import { heldRoutes } from './held.ts';
 import { importRoutes } from './import.ts';
 import { listsRoutes } from './lists.ts';
@@ -26,7 +27,7 @@ import { staticRoutes } from './static.ts';
 import { statsRoutes } from './stats.ts';
 
 /** Paths that are not pages: no session, no CSRF. */
-const APART = /^\/(api\/|unsubscribe\/|u(\/|$)|static\/)/;
+const APART = /^\/(api\/|unsubscribe\/|u(\/|$)|static\/|feedback\/)/;
 
 function pagesOnly(mw: MiddlewareHandler<WebEnv>): MiddlewareHandler<WebEnv> {
   return (c, next) => (APART.test(c.req.path) ? next() : mw(c, next));
@@ -53,6 +54,14 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
   app.route('/u', oneClick);
   app.route('/static', staticRoutes());
   app.route('/api/v1', apiRoutes(deps));
+  app.route(
+    '/feedback',
+    feedbackRoutes({
+      settings: () => deps.site.current().config.main?.feedback,
+      record: (event) => deps.site.current().runtime.feedback(event),
+      log: deps.log,
+    }),
+  );
   app.use(
     pagesOnly(async (c, next) => {
       c.set('state', deps.site.current());

@@ -10,7 +10,9 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { type ComplaintStanding, complaintStanding } from '../bounces/complaints.ts';
 import { decayedScore } from '../bounces/score.ts';
+import { SentIndex } from '../bounces/sent-index.ts';
 import { BounceState } from '../bounces/state.ts';
 import { heldStore } from '../moderation/held.ts';
 import { safeName } from '../state/safe-name.ts';
@@ -38,6 +40,8 @@ export interface ListStats {
   bounceScores: Bucket[];
   queueAge: Bucket[];
   deadLetters: number;
+  /** Spam complaints the sending services reported today, over the day's deliveries. */
+  complaints: ComplaintStanding;
   /** Where the per-day delivery figures come from, or why there are none. */
   deliverySource: string;
 }
@@ -183,6 +187,12 @@ export async function listStats(
       mine.filter((e) => e.where !== 'dead').map((e) => now - e.envelope.created),
     ),
     deadLetters: mine.filter((e) => e.where === 'dead').length,
+    complaints: await complaintStanding(
+      stateDir,
+      list.name,
+      (l, at) => new SentIndex(stateDir).deliveredOn(l, at),
+      now,
+    ),
     deliverySource: logFile
       ? `the delivery log (${basename(logFile)})` // not the server's paths to list staff
       : 'none: set delivery_log in malist.yaml to count deliveries per day',

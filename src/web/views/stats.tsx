@@ -62,6 +62,11 @@ export const StatsPage: FC<{ stats: ListStats }> = ({ stats }) => (
       Deliveries per day come from {stats.deliverySource}; posts from the journal; the rest is as of
       now. Dead letters: {stats.deadLetters}.
     </p>
+    <p class={stats.complaints.rate > 0.001 ? 'error' : 'muted'}>
+      Spam complaints today: {stats.complaints.complaints} of {stats.complaints.delivered} member
+      deliveries ({(stats.complaints.rate * 100).toFixed(2)}%
+      {stats.complaints.rate > 0.001 ? ', above 0.1%: see malist complaints' : ''}).
+    </p>
     <DayTable
       chart="stacked"
       caption="Recipients per day (30 days): delivered, deferred, refused"
