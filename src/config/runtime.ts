@@ -31,6 +31,7 @@ import type { WebhookOutbox } from '../notices/webhooks/outbox.ts';
 import { type PlaySummary, play } from '../play.ts';
 import createManyLists, { servedRoutes } from '../processors/many-lists.ts';
 import type { SingleList } from '../processors/single-list.ts';
+import type { RecipientFailure } from '../queue/queue.ts';
 import type { TokenStore } from '../state/tokens.ts';
 import type { Distributor, Fetched, ListMail, Processor, Reactor } from '../types.ts';
 import { archiveIndexes } from './archive.ts';
@@ -82,6 +83,8 @@ export interface ListRuntime {
    * the journal, so asking again sends nothing twice: a released post, a notice.
    */
   deliver(mails: ListMail[], processor?: Processor): Promise<PlaySummary>;
+  /** Recipients the queue gave up on while this runtime ran (dead letters), in order. */
+  deadLetters: RecipientFailure[];
   /** The webhook outbox, when malist.yaml names webhooks: `run()` delivers what is due. */
   webhooks?: WebhookOutbox;
   /** Closes the outlets once (play() closes only the wrappers it is given). */
@@ -161,12 +164,14 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const services = deliveryServices(settings, stateDir, secret);
   const archives = archiveIndexes(plans);
   const signing = signingOf(plans, config.main?.signing_threads);
+  const deadLetters: RecipientFailure[] = [];
   const outlets = signedDistributors(
     plans,
     configured,
     signing,
     {
       onRecipientFailed: async (event, self) => {
+        deadLetters.push(event);
         await services.queueRefusals(distributorSender([self]))(event);
         await taps.deadLetter(event);
       },
@@ -227,6 +232,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
       }),
     routes: (mail, only = lists) => servedRoutes(only, handlers, mail),
     deliver: (mails, processor) => playMails(runtime, mails, processor),
+    deadLetters,
     ...(taps.outbox ? { webhooks: taps.outbox } : {}),
     close: async () => {
       for (const d of outlets) await d.close?.().catch(() => {});
