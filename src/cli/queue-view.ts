@@ -102,9 +102,14 @@ function age(ms: number): string {
   return `${Math.floor(s / 86_400)}d${Math.floor((s % 86_400) / 3600)}h`;
 }
 
-/** `text` cut to `width` characters, ending in `…` when cut. */
+/** Control characters a hostile header could carry to the operator's terminal. */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f\u009b]/g, '?');
+}
+
+/** `text` on one line, cut to `width` characters, ending in `…` when cut. */
 export function cut(text: string, width: number | undefined): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = printable(text.replace(/\s+/g, ' ').trim());
   if (width === undefined || flat.length <= width) return flat;
   return `${flat.slice(0, width - 1)}…`;
 }
