@@ -27,6 +27,8 @@ import { observeMembers } from '../members/observed.ts';
 import type { MemberStore } from '../members/store.ts';
 import type { ModerationContext } from '../moderation/held.ts';
 import type { NoticeSender } from '../notices/compose.ts';
+import { createDeadLetterNotices } from '../notices/dead-letters.ts';
+import { noticeOutlet } from '../notices/list-notices.ts';
 import type { WebhookOutbox } from '../notices/webhooks/outbox.ts';
 import { type PlaySummary, play } from '../play.ts';
 import createManyLists, { servedRoutes } from '../processors/many-lists.ts';
@@ -165,6 +167,13 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const archives = archiveIndexes(plans);
   const signing = signingOf(plans, config.main?.signing_threads);
   const deadLetters: RecipientFailure[] = [];
+  // The owner's dead-letter notice goes out through the outlets built just below.
+  const deadLetterNotices = createDeadLetterNotices({
+    stateDir,
+    lists: Object.fromEntries(settings.map((l) => [l.name, l])),
+    outlet: noticeOutlet({ lists: {}, state_dir: stateDir, send: (n) => send(n) }),
+    where: "the queue spool's dead/ folder",
+  });
   const outlets = signedDistributors(
     plans,
     configured,
@@ -172,6 +181,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
     {
       onRecipientFailed: async (event, self) => {
         deadLetters.push(event);
+        await deadLetterNotices.record(event).catch(() => {});
         await services.queueRefusals(distributorSender([self]))(event);
         await taps.deadLetter(event);
       },
@@ -235,6 +245,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
     deadLetters,
     ...(taps.outbox ? { webhooks: taps.outbox } : {}),
     close: async () => {
+      await deadLetterNotices.flush();
       for (const d of outlets) await d.close?.().catch(() => {});
       archives.close();
       await signing?.close();
