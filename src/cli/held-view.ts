@@ -4,7 +4,7 @@
  * the JSON documents of both for scripts.
  */
 import type { StoredMeta } from '../state/mail-store.ts';
-import { cut, printable } from './queue-view.ts';
+import { columns, cut, printable } from './table.ts';
 
 export interface HeldRow {
   id: string;
@@ -54,15 +54,7 @@ export function formatHeldTable(rows: HeldRow[], wide: boolean): string {
       cut(r.subject ?? '', width(40)),
       cut(r.reason, width(60)),
     ]);
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-  return table
-    .map((r) =>
-      r
-        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return columns(table);
 }
 
 export interface HeldPost extends HeldRow {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../queue/envelope.ts';
 import type { SpoolEntry } from '../queue/spool.ts';
-import { cut, formatTable, queueRows } from './queue-view.ts';
+import { formatTable, queueRows } from './queue-view.ts';
+import { cut } from './table.ts';
 
 const NOW = Date.parse('2026-12-05T10:00:00Z');
 

@@ -10,6 +10,7 @@
 import { type ReplyClass, replyClass, replyText } from '../mail/smtp-reply.ts';
 import { nextAttempt } from '../queue/envelope.ts';
 import type { SpoolEntry } from '../queue/spool.ts';
+import { columns, cut } from './table.ts';
 
 export interface QueueRow {
   id: string;
@@ -102,18 +103,6 @@ function age(ms: number): string {
   return `${Math.floor(s / 86_400)}d${Math.floor((s % 86_400) / 3600)}h`;
 }
 
-/** Control characters a hostile header could carry to the operator's terminal. */
-export function printable(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f\u009b]/g, '?');
-}
-
-/** `text` on one line, cut to `width` characters, ending in `…` when cut. */
-export function cut(text: string, width: number | undefined): string {
-  const flat = printable(text.replace(/\s+/g, ' ').trim());
-  if (width === undefined || flat.length <= width) return flat;
-  return `${flat.slice(0, width - 1)}…`;
-}
-
 /** The table: columns padded; the last (the reason) cut to 70 unless `wide`. */
 export function formatTable(entries: SpoolEntry[], now: number, wide = false): string {
   const rows = [
@@ -138,13 +127,5 @@ export function formatTable(entries: SpoolEntry[], now: number, wide = false): s
       cut(r.last_error ?? '', wide ? undefined : 70),
     ]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return columns(rows);
 }
