@@ -2,6 +2,11 @@
 export const EX = {
   /** Handled: distributed, queued, held, rejected with notice or discarded. */
   OK: 0,
+  /**
+   * Done, but something needs the operator (`malist run`: nothing delivered for a reason
+   * waiting will not cure, dead letters, mail queued too long; `send-test`: not a 250).
+   */
+  ATTENTION: 1,
   /** Wrong command-line usage. */
   USAGE: 64,
   /** The input could not be read as a message. */

@@ -20,6 +20,7 @@ import { decide } from '../moderation/decide.ts';
 import { expireHeld } from '../moderation/expire.ts';
 import {
   doneStore,
+  findHeld,
   heldStore,
   type ModerationAction,
   type ModerationContext,
@@ -28,14 +29,17 @@ import {
 import type { Notice } from '../notices/compose.ts';
 import { noticeOutlet, posterOf, sendListNotice } from '../notices/list-notices.ts';
 import type { PlaySummary } from '../play.ts';
+import type { StoredMeta } from '../state/mail-store.ts';
 import type { ListMail, Processor } from '../types.ts';
 import { commandArgs } from './args.ts';
 import { EX } from './exit-codes.ts';
+import { formatHeldPost, formatHeldTable, type HeldRow, heldPost, heldRow } from './held-view.ts';
 
 export const usage = `usage: malist held <command> [ID] [options]
 
 commands:
-  list              held posts: ID, list, age, sender, subject, reason
+  list              held posts: ID, list, age, sender, subject, reason (cut cells end in …)
+  show ID           one held post: reason, size, its header block, the first body lines
   approve ID        release the post to the list (it skips the rules that held it)
   reject ID         refuse the post; the poster is told why
   discard ID        drop the post silently
@@ -44,6 +48,13 @@ commands:
 options:
   --config DIR      the configuration directory (malist.yaml, lists/)
   --list NAME       only this list
+  --wide            list: whole IDs, senders, subjects and reasons
+  --lines N         show: body lines shown (default 20)
+  --json            list, show: one JSON document on stdout:
+                    list: { "held": [ { id, list, held_at, age_seconds, from, subject,
+                      message_id, reason, unit } ] }
+                    show: the same fields and size, decided, headers [lines],
+                      body_lines [lines], more_lines
   -h, --help        this text
 `;
 
@@ -80,9 +91,38 @@ const asArrived: Processor = {
   },
 };
 
-function age(ms: number): string {
-  const h = Math.max(0, Math.round(ms / 3_600_000));
-  return h < 48 ? `${h}h` : `${Math.round(h / 24)}d`;
+/** `held show ID`: the post (held or decided) an ID or unique prefix names. */
+async function showHeld(
+  ctx: ModerationContext,
+  lists: ListSettings[],
+  id: string,
+  lines: number,
+  json: boolean,
+  now: number,
+  deps: Pick<HeldDeps, 'out' | 'err'>,
+): Promise<number> {
+  const found: Array<{ list: ListSettings; meta: StoredMeta }> = [];
+  for (const list of lists)
+    for (const store of [heldStore(ctx, list.name), doneStore(ctx, list.name)])
+      for (const meta of await store.list())
+        if (meta.id === id || meta.id.startsWith(id)) found.push({ list, meta });
+  const ids = new Set(found.map((f) => f.meta.id));
+  if (ids.size !== 1) {
+    deps.err.write(
+      `malist held show ${id}: ${ids.size === 0 ? 'no held post with this ID' : `${ids.size} posts match; give more of the ID`}\n`,
+    );
+    return ids.size === 0 ? 1 : EX.USAGE;
+  }
+  const { list, meta } = found[0]!;
+  const held = await findHeld(ctx, list.name, meta.id);
+  if (!held) {
+    deps.err.write(`malist held show ${id}: it was decided and removed meanwhile\n`);
+    return 1;
+  }
+  const label = list === NO_LIST ? NO_LIST_LABEL : list.name;
+  const post = heldPost(heldRow(held.meta, label, now), held.raw, held.decided, lines);
+  deps.out.write(json ? `${JSON.stringify(post, null, 2)}\n` : formatHeldPost(post));
+  return EX.OK;
 }
 
 /** The command itself, against `deps` (tested without a configuration). */
@@ -93,6 +133,9 @@ export async function runHeld(argv: string[], deps: HeldDeps): Promise<number> {
     {
       config: { type: 'string', short: 'c' },
       list: { type: 'string' },
+      json: { type: 'boolean' },
+      wide: { type: 'boolean' },
+      lines: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     usage,
@@ -133,28 +176,21 @@ export async function runHeld(argv: string[], deps: HeldDeps): Promise<number> {
     return parsed.values.help ? EX.OK : EX.USAGE;
   }
   if (command === 'list') {
-    const rows = [['ID', 'LIST', 'AGE', 'FROM', 'SUBJECT', 'REASON']];
+    const rows: HeldRow[] = [];
     for (const list of lists)
       for (const m of await heldStore(ctx, list.name).list())
-        rows.push(
-          [
-            m.id.slice(0, 16),
-            list === NO_LIST ? NO_LIST_LABEL : list.name,
-            age(now - Date.parse(m.at)),
-            m.from ?? '',
-            m.subject ?? '',
-            m.reason,
-          ].map((c) => c.replace(/\s+/g, ' ').slice(0, 40)),
-        );
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows)
-      deps.out.write(
-        `${r
-          .map((c, i) => c.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd()}\n`,
-      );
+        rows.push(heldRow(m, list === NO_LIST ? NO_LIST_LABEL : list.name, now));
+    if (parsed.values.json) deps.out.write(`${JSON.stringify({ held: rows }, null, 2)}\n`);
+    else deps.out.write(`${formatHeldTable(rows, parsed.values.wide === true)}\n`);
     return EX.OK;
+  }
+  if (command === 'show') {
+    const lines = Number(parsed.values.lines ?? 20);
+    if (!id || !Number.isInteger(lines) || lines < 0) {
+      deps.err.write(`malist held show: which post? (an ID from malist held list; --lines N)\n`);
+      return EX.USAGE;
+    }
+    return showHeld(ctx, lists, id, lines, parsed.values.json === true, now, deps);
   }
   if (command === 'expire') {
     for (const list of lists.filter((l) => l !== NO_LIST)) {

@@ -49,7 +49,7 @@ export const commands: Record<string, CommandEntry> = {
     load: () => import('./send-test.ts'),
   },
   held: {
-    summary: 'held posts: list, approve, reject, discard, expire',
+    summary: 'held posts: list, show ID, approve, reject, discard, expire',
     load: () => import('./held.ts'),
   },
   quarantine: {

@@ -12,6 +12,10 @@ const EXIT_STATUS: [code: number, meaning: string][] = [
     EX.OK,
     'Handled: distributed, queued, held, rejected with a notice or discarded. Nothing needs the operator.',
   ],
+  [
+    EX.ATTENTION,
+    'Done, but something needs the operator (run: nothing delivered because the server refused the login or TLS failed, dead letters, mail queued longer than alert_after, a source failed; send-test: not a 250). One line on stderr says what.',
+  ],
   [EX.USAGE, 'Wrong command-line usage.'],
   [EX.DATAERR, 'The input could not be read as a message (receive).'],
   [EX.NOUSER, 'Unknown list: the MTA bounces the mail as "user unknown" (receive).'],

@@ -3,18 +3,18 @@
  * Runs from cron (`malist queue run`), several at once if need be: runners share the spool
  * without sending anything twice.
  */
-import { parseArgs } from 'node:util';
 import { describeError, StageError } from '../errors.ts';
-import { nextAttempt } from '../queue/envelope.ts';
 import type { Queue } from '../queue/queue.ts';
-import type { SpoolEntry } from '../queue/spool.ts';
+import { commandArgs } from './args.ts';
 import { EX } from './exit-codes.ts';
 import { type OpenedQueues, openQueues } from './queue-config.ts';
+import { formatTable, queueRows } from './queue-view.ts';
 
 export const usage = `usage: malist queue <command> [options]
 
 commands:
-  list              the entries: ID, list, age, recipients pending/failed, next attempt, last error
+  list              the entries, one row each: ID, list, age, recipients pending/failed, next
+                    attempt, state (waiting, claimed, first round, dead), last server reply
                     (and posts in their first round, sent before anything is spooled)
   run               deliver every entry that is due (and entries of runners that died)
   retry [ID]        deliver ID (or every entry) now, whatever its next attempt time
@@ -26,64 +26,16 @@ options:
                     (default: the working directory)
   --spool DIR       only the queue with this spool; without --config, this spool alone,
                     delivered to --smtp HOST[:PORT] (default localhost:25)
-  --json            list: one JSON object per line instead of the table
+  --wide            list: whole IDs and reasons (the table cuts them, ending in …)
+  --json            list: one JSON document instead of the table:
+                    { "entries": [ { id, list, message_id, state, pid, created, age_seconds,
+                      pending, delivered, failed, next_attempt, last_error, problem,
+                      recipients: [ { address, state, attempts, reply } ] } ] }
   -h, --help        this text
 `;
 
-function age(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  if (s < 86_400)
-    return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-  return `${Math.floor(s / 86_400)}d${Math.floor((s % 86_400) / 3600)}h`;
-}
-
 /** The table `malist queue list` prints (exported for tests). */
-export function formatTable(entries: SpoolEntry[], now: number): string {
-  const rows = [
-    ['ENTRY', 'LIST', 'AGE', 'PENDING', 'FAILED', 'NEXT ATTEMPT', 'STATE', 'LAST ERROR'],
-  ];
-  for (const e of entries) {
-    const pending = e.envelope.recipients.filter((r) => r.state === 'pending').length;
-    const failed = e.envelope.recipients.filter((r) => r.state === 'failed').length;
-    const next = nextAttempt(e.envelope);
-    const state = e.firstRound
-      ? `first round, pid ${e.holder?.pid ?? '?'}`
-      : e.where === 'cur'
-        ? `claimed by pid ${e.holder?.pid ?? '?'}`
-        : e.where === 'dead'
-          ? 'dead'
-          : 'waiting';
-    const lastError =
-      e.where === 'dead'
-        ? (e.envelope.recipients.find((r) => r.state === 'failed')?.response ?? '')
-        : (e.envelope.last_error ?? '');
-    rows.push([
-      e.id.slice(0, 16),
-      e.envelope.list ?? '-',
-      age(now - e.envelope.created),
-      e.firstRound ? '-' : String(pending),
-      e.firstRound ? '-' : String(failed),
-      e.where === 'dead' || e.firstRound || next === undefined
-        ? '-'
-        : next <= now
-          ? 'now'
-          : `in ${age(next - now)}`,
-      state,
-      lastError.replace(/\s+/g, ' ').slice(0, 70),
-    ]);
-  }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
+export { formatTable };
 
 /** The entry a full ID or unique prefix names (the table shows 16 characters), and its queue. */
 async function resolveId(
@@ -99,28 +51,18 @@ async function resolveId(
   return matches.length === 1 && only ? { id: only[0], queue: only[1] } : undefined;
 }
 
-function parseQueueArgs(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      spool: { type: 'string' },
-      config: { type: 'string' },
-      smtp: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-}
+const OPTIONS = {
+  spool: { type: 'string' },
+  config: { type: 'string' },
+  smtp: { type: 'string' },
+  json: { type: 'boolean' },
+  wide: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 export default async function queueCommand(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseQueueArgs>;
-  try {
-    parsed = parseQueueArgs(argv);
-  } catch (error) {
-    process.stderr.write(`malist queue: ${describeError(error)}\n${usage}`);
-    return EX.USAGE;
-  }
+  const parsed = commandArgs('queue', argv, OPTIONS, usage, process.stderr);
+  if (!parsed) return EX.USAGE;
   const { values, positionals } = parsed;
   const [command, target] = positionals;
   if (values.help) {
@@ -130,6 +72,7 @@ export default async function queueCommand(argv: string[]): Promise<number> {
   if (
     !command ||
     !['list', 'run', 'retry', 'drop'].includes(command) ||
+    positionals.length > (command === 'list' || command === 'run' ? 1 : 2) ||
     (command === 'drop' && !target)
   ) {
     process.stderr.write(usage);
@@ -149,14 +92,12 @@ export default async function queueCommand(argv: string[]): Promise<number> {
     if (command === 'list') {
       const entries = (await Promise.all(queues.map((q) => q.list()))).flat();
       if (values.json) {
-        for (const e of entries) {
-          const first = e.firstRound ? { first_round: true } : {};
-          process.stdout.write(`${JSON.stringify({ where: e.where, ...first, ...e.envelope })}\n`);
-        }
+        const doc = { entries: queueRows(entries, Date.now()) };
+        process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
       } else if (entries.length === 0) {
         process.stdout.write('the queue is empty\n');
       } else {
-        process.stdout.write(`${formatTable(entries, Date.now())}\n`);
+        process.stdout.write(`${formatTable(entries, Date.now(), values.wide === true)}\n`);
       }
       return EX.OK;
     }

@@ -5,7 +5,6 @@
  * Exit status non-zero only when something needs the operator.
  */
 import { join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import { buildFetchers, type Plan, type Plans } from '../config/build.ts';
 import { DEMO_INBOX } from '../config/default.ts';
 import { EXAMPLE_POSTS, seedDemoInbox } from '../config/demo.ts';
@@ -14,66 +13,43 @@ import { openConfig, printProblems, printWarnings } from '../config/open.ts';
 import { buildRuntime, isTemporary, type ListRuntime } from '../config/runtime.ts';
 import { describeError } from '../errors.ts';
 import { type OutcomeEvent, type PlaySummary, play, RUN_CONCURRENCY } from '../play.ts';
+import type { Queue } from '../queue/queue.ts';
 import { acquireLock } from '../state/lock.ts';
+import type { RecipientResult } from '../types.ts';
+import { commandArgs } from './args.ts';
 import createDeliveryLog, { type DeliveryLog } from './delivery-log.ts';
 import { EX } from './exit-codes.ts';
 import { pruneState } from './housekeeping.ts';
+import { countOutcome } from './outcome-counts.ts';
+import {
+  countDeadLetter,
+  countEvent,
+  countOverdue,
+  countRetry,
+  describeTally,
+  type ListTally,
+  listAttention,
+  newTally,
+  plural,
+  tallyJson,
+} from './run-report.ts';
 
-const USAGE = `usage: malist run [--config DIR] [--quiet]
+const USAGE = `usage: malist run [--config DIR] [--quiet] [--json]
 
 Fetches from every source in DIR/malist.yaml (default: the working directory), processes
 and distributes, and runs the queue. Without a malist.yaml it runs the embedded demo
-(local maildirs under var/demo, no server). Exit status: 0 all is well (also when another
-run holds the lock), 1 something needs the operator, 78 configuration error.`;
+(local maildirs under var/demo, no server). One line per list: posts, and recipients
+delivered, queued (with the server's reply), deferred and refused; held, rejected, discarded.
 
-interface ListTally {
-  distributed: number;
-  /** Deliveries (post × recipient) delivered or queued. */
-  recipients: number;
-  /** Distinct recipients. */
-  reached: Set<string>;
-  held: number;
-  rejected: number;
-  discarded: number;
-  failed: number;
-  refused: number;
-}
+  --quiet   for cron: nothing on stdout unless a list needs the operator (its line only)
+  --json    one JSON document on stdout instead of the lines (see the README)
 
-function newTally(): ListTally {
-  return {
-    distributed: 0,
-    recipients: 0,
-    reached: new Set(),
-    held: 0,
-    rejected: 0,
-    discarded: 0,
-    failed: 0,
-    refused: 0,
-  };
-}
-
-function plural(n: number, word: string): string {
-  if (n === 1) return `${n} ${word}`;
-  return `${n} ${word.endsWith('y') && word !== 'entry' ? `${word.slice(0, -1)}ies` : word.endsWith('y') ? 'entries' : `${word}s`}`;
-}
-
-/** "2 distributed to 6 recipients, 1 held" — or "nothing new". */
-export function describeTally(t: ListTally): string {
-  const parts: string[] = [];
-  if (t.distributed) {
-    const deliveries =
-      t.recipients !== t.reached.size ? ` (${plural(t.recipients, 'delivery')})` : '';
-    parts.push(
-      `${t.distributed} distributed to ${plural(t.reached.size, 'recipient')}${deliveries}`,
-    );
-  }
-  if (t.refused) parts.push(`${plural(t.refused, 'recipient')} refused`);
-  if (t.held) parts.push(`${t.held} held`);
-  if (t.rejected) parts.push(`${t.rejected} rejected`);
-  if (t.discarded) parts.push(`${t.discarded} discarded`);
-  if (t.failed) parts.push(`${t.failed} failed (kept for the next run)`);
-  return parts.length ? parts.join(', ') : 'nothing new';
-}
+Exit status: 0 all is well (also when another run holds the lock, and when mail is queued
+because the server is down for a while), 1 something needs the operator (one line on stderr
+says what: the server refused the login or TLS failed and nothing was delivered, dead
+letters were made, recipients queued for longer than the queue's alert_after, a source or
+the state directory failed), 78 configuration error.
+`;
 
 function shortPath(path: string): string {
   const rel = relative(process.cwd(), path);
@@ -86,28 +62,37 @@ export interface RunOptions {
 }
 
 export default async function run(argv: string[], options: RunOptions = {}): Promise<number> {
-  let values: { config?: string; quiet?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string', short: 'c' },
-        quiet: { type: 'boolean', short: 'q' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`malist run: ${(error as Error).message}\n${USAGE}\n`);
-    return EX.USAGE;
-  }
+  const parsed = commandArgs(
+    'run',
+    argv,
+    {
+      config: { type: 'string', short: 'c' },
+      quiet: { type: 'boolean', short: 'q' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+    process.stderr,
+  );
+  if (!parsed) return EX.USAGE;
+  const { values, positionals } = parsed;
   if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(USAGE);
     return EX.OK;
   }
-  const out = process.stdout;
+  if (positionals.length > 0) {
+    process.stderr.write(`malist run: unexpected argument '${positionals[0]}'\n${USAGE}`);
+    return EX.USAGE;
+  }
+  const mode: OutputMode = values.json ? 'json' : values.quiet ? 'quiet' : 'lines';
+  // Notes that need no one: on stdout for a person, gone for cron, on stderr beside JSON.
+  const note = (text: string) => {
+    if (mode === 'lines') process.stdout.write(text);
+    else if (mode === 'json') process.stderr.write(text);
+  };
   const { config, plans } = await openConfig(values.config ? { dir: values.config } : {});
   if (config.embedded) {
-    out.write(
+    note(
       `malist: no malist.yaml in ${shortPath(config.dir) || '.'}; using the embedded default ` +
         `(mail from ${DEMO_INBOX}, delivered into var/demo/out/<recipient>/new, no server)\n`,
     );
@@ -132,20 +117,21 @@ export default async function run(argv: string[], options: RunOptions = {}): Pro
     const who = lockResult.busy
       ? `pid ${lockResult.busy.pid} on ${lockResult.busy.host}`
       : 'another process';
-    out.write(
+    note(
       `malist run: another run (${who}) is still working on ${shortPath(config.main.state_dir)}; nothing done\n`,
     );
+    if (mode === 'json') writeJson({ busy: who, lists: [], attention: [], exit: EX.OK });
     return EX.OK;
   }
   try {
     if (config.embedded) {
       const seeded = await seedDemoInbox(join(config.dir, DEMO_INBOX));
       if (seeded > 0)
-        out.write(
+        note(
           `malist: the demo inbox was empty; seeded it with ${seeded} example posts from ${shortPath(EXAMPLE_POSTS)}\n`,
         );
     }
-    return await runLocked(config, plans, values.quiet === true, options.signal);
+    return await runLocked(config, plans, mode, options.signal);
   } finally {
     await lockResult.lock.release();
   }
@@ -153,23 +139,38 @@ export default async function run(argv: string[], options: RunOptions = {}): Pro
 
 type MainConfig = NonNullable<LoadedConfig['main']>;
 
+/** lines: for a person; quiet: for cron (stdout only when needed); json: one document. */
+type OutputMode = 'lines' | 'quiet' | 'json';
+
+function writeJson(doc: unknown): void {
+  process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+}
+
 /** What a run tells the operator, gathered as it goes. */
 interface RunReport {
-  readonly out: NodeJS.WriteStream;
+  readonly mode: OutputMode;
   /** A running count of handled mails on a terminal. */
   readonly progress: boolean;
   readonly tallies: Map<string, ListTally>;
   readonly totals: { fetched: number; skipped: number; quarantined: number; failed: number };
-  /** Lines for stderr: what needs the operator (the exit status is 1 when any). */
+  readonly sources: Array<{ source: string; fetched: number }>;
+  /** Queue runs: entries retried and their recipients' outcomes. */
+  readonly queue: { entries: number; delivered: number; deferred: number; refused: number };
+  /** What needs the operator, beyond the lists' own reasons (the exit status is 1 when any). */
   readonly attention: string[];
   handled: number;
+}
+
+/** Writes a line for a person (not in quiet or JSON mode). */
+function say(report: RunReport, text: string): void {
+  if (report.mode === 'lines') process.stdout.write(text);
 }
 
 /** The run under the lock: the queue's retries, every source, the summary. */
 async function runLocked(
   config: LoadedConfig,
   plans: Plans,
-  quiet: boolean,
+  mode: OutputMode,
   signal: AbortSignal | undefined,
 ): Promise<number> {
   const main = config.main!;
@@ -180,21 +181,22 @@ async function runLocked(
     process.stderr.write(
       `malist run: ${isTemporary(error) ? 'needs attention: ' : ''}${describeError(error)}\n`,
     );
-    return isTemporary(error) ? 1 : EX.CONFIG;
+    return isTemporary(error) ? EX.ATTENTION : EX.CONFIG;
   }
-  const out = process.stdout;
   const report: RunReport = {
-    out,
-    progress: !quiet && out.isTTY === true,
+    mode,
+    progress: mode === 'lines' && process.stdout.isTTY === true,
     tallies: new Map(),
     totals: { fetched: 0, skipped: 0, quarantined: 0, failed: 0 },
+    sources: [],
+    queue: { entries: 0, delivered: 0, deferred: 0, refused: 0 },
     attention: [],
     handled: 0,
   };
   const log: DeliveryLog | undefined = main.delivery_log
     ? createDeliveryLog({ file: main.delivery_log })
     : undefined;
-  await retryQueues(runtime, report);
+  await retryQueues(runtime, report, log);
   await pruneState(main.state_dir).catch((e) => report.attention.push(describeError(e)));
   const processor = runtime.processor();
   try {
@@ -203,43 +205,73 @@ async function runLocked(
     report.attention.push(describeError(error));
   } finally {
     await runWebhooks(runtime, report);
+    for (const event of runtime.deadLetters)
+      countDeadLetter(tallyOf(report, event.list ?? '_default'), event);
+    await countQueued(runtime, report);
     await runtime.close();
   }
-  printSummary(report, plans, main);
   try {
     await log?.flush();
   } catch (error) {
     report.attention.push(`delivery log ${main.delivery_log}: ${describeError(error)}`);
   }
-  for (const line of report.attention)
-    process.stderr.write(`malist run: needs attention: ${line}\n`);
-  return report.attention.length > 0 ? 1 : EX.OK;
+  return finish(report, plans, main);
+}
+
+/** The queues of the configured outlets (the queue distributor's `queue`). */
+function queuesOf(runtime: ListRuntime): Queue[] {
+  return runtime.outlets.flatMap((d) => {
+    const queue = (d as { queue?: Queue }).queue;
+    return queue ? [queue] : [];
+  });
 }
 
 /** Retries of earlier deferrals first; new posts are delivered at once as they are spooled. */
-async function retryQueues(runtime: ListRuntime, report: RunReport): Promise<void> {
-  for (const d of runtime.outlets) {
-    const queue = (
-      d as {
-        queue?: {
-          run(): Promise<{
-            processed: number;
-            delivered: number;
-            deferred: number;
-            failed: number;
-          }>;
-        };
-      }
-    ).queue;
-    if (!queue) continue;
+async function retryQueues(
+  runtime: ListRuntime,
+  report: RunReport,
+  log: DeliveryLog | undefined,
+): Promise<void> {
+  for (const queue of queuesOf(runtime)) {
     try {
       const r = await queue.run();
+      report.queue.entries += r.processed;
+      report.queue.delivered += r.delivered;
+      report.queue.deferred += r.deferred;
+      report.queue.refused += r.failed;
+      const perList = new Map<string, RecipientResult[]>();
+      for (const round of r.rounds) {
+        const list = round.list ?? '_default';
+        perList.set(list, [...(perList.get(list) ?? []), ...round.results]);
+        countRetry(tallyOf(report, list), round.results);
+      }
+      for (const [list, results] of perList) log?.recordRetries(list, countOutcome(results));
       if (r.processed > 0)
-        report.out.write(
-          `queue: ${r.delivered} delivered, ${r.deferred} deferred, ${r.failed} failed (${plural(r.processed, 'entry')} retried)\n`,
+        say(
+          report,
+          `queue: ${r.delivered} delivered, ${r.deferred} deferred, ${r.failed} refused (${plural(r.processed, 'entry')} retried)\n`,
         );
+      for (const error of r.errors) report.attention.push(`queue ${queue.layout.dir}: ${error}`);
     } catch (error) {
       report.attention.push(`queue run failed: ${describeError(error)}`);
+    }
+  }
+}
+
+/** Recipients still queued past each queue's `alert_after`, per list. */
+async function countQueued(runtime: ListRuntime, report: RunReport): Promise<void> {
+  const now = Date.now();
+  for (const queue of queuesOf(runtime)) {
+    try {
+      for (const entry of await queue.list())
+        countOverdue(
+          tallyOf(report, entry.envelope.list ?? '_default'),
+          entry,
+          now,
+          queue.alertAfter,
+        );
+    } catch (error) {
+      report.attention.push(`queue ${queue.layout.dir}: ${describeError(error)}`);
     }
   }
 }
@@ -253,7 +285,8 @@ async function runWebhooks(runtime: ListRuntime, report: RunReport): Promise<voi
   try {
     const r = await runtime.webhooks.run();
     if (r.deferred > 0 || r.failed > 0)
-      report.out.write(
+      say(
+        report,
         `webhooks: ${r.delivered} delivered, ${r.deferred} deferred, ${r.failed} refused\n`,
       );
   } catch (error) {
@@ -273,9 +306,9 @@ async function fetchAll(
 ): Promise<void> {
   const onOutcome = (event: OutcomeEvent) => {
     log?.record(event);
-    countOutcome(tallyOf(report, event.list), event);
+    countEvent(tallyOf(report, event.list), event);
     report.handled++;
-    if (report.progress) report.out.write(`\r\x1b[2K… ${report.handled} handled`);
+    if (report.progress) process.stdout.write(`\r\x1b[2K… ${report.handled} handled`);
   };
   const fetchers = buildFetchers(plans, main.state_dir);
   for (const [i, fetcher] of fetchers.entries()) {
@@ -298,8 +331,9 @@ async function fetchAll(
       report.attention.push(`${source}: ${describeError(error)}`);
       continue;
     }
-    if (report.progress) report.out.write('\r\x1b[2K');
-    report.out.write(`fetched ${summary.fetched} from ${source}\n`);
+    if (report.progress) process.stdout.write('\r\x1b[2K');
+    say(report, `fetched ${summary.fetched} from ${source}\n`);
+    report.sources.push({ source, fetched: summary.fetched });
     addTotals(report, summary, source);
   }
 }
@@ -331,41 +365,12 @@ function tallyOf(report: RunReport, list: string): ListTally {
   return t;
 }
 
-/** Adds one mail's outcome to its list's tally. */
-function countOutcome(t: ListTally, event: OutcomeEvent): void {
-  const results = event.report?.results ?? [];
-  const count = (status: string[]) =>
-    new Set(results.filter((r) => status.includes(r.status)).map((r) => r.recipient)).size;
-  if (event.outcome === 'distributed') {
-    t.distributed++;
-    t.recipients += count(['delivered', 'queued']);
-    for (const r of results)
-      if (r.status === 'delivered' || r.status === 'queued') t.reached.add(r.recipient);
-    t.refused += count(['failed']);
-  } else if (
-    event.outcome === 'held' ||
-    event.outcome === 'rejected' ||
-    event.outcome === 'discarded'
-  ) {
-    t[event.outcome]++;
-  } else if (event.outcome === 'failed' || event.outcome === 'partial') t.failed++;
-}
-
-/** One line per list, then what the journal skipped and what needs the operator. */
-function printSummary(report: RunReport, plans: Plans, main: MainConfig): void {
-  const { out, tallies, totals, attention } = report;
-  for (const { list } of plans.lists) {
-    out.write(
-      `${list.name} (${list.settings.address}): ${describeTally(tallies.get(list.name) ?? newTally())}\n`,
-    );
-  }
-  const unrouted = tallies.get('_default');
-  if (unrouted && describeTally(unrouted) !== 'nothing new')
-    out.write(`addressed to no list: ${describeTally(unrouted)}\n`);
-  if (totals.skipped > 0)
-    out.write(
-      `${totals.skipped} already handled, skipped (the journal in ${shortPath(join(main.state_dir, 'journal'))} recognised them)\n`,
-    );
+/**
+ * The summary: one line per list (in quiet mode only the lists that need the operator), or
+ * the JSON document; then ONE stderr line when anything needs the operator, and the status.
+ */
+function finish(report: RunReport, plans: Plans, main: MainConfig): number {
+  const { tallies, totals, attention } = report;
   if (totals.quarantined > 0)
     attention.push(
       `${plural(totals.quarantined, 'mail')} quarantined in ${shortPath(join(main.state_dir, 'quarantine'))} (a unit failed on them)`,
@@ -374,4 +379,42 @@ function printSummary(report: RunReport, plans: Plans, main: MainConfig): void {
     attention.push(
       `${plural(totals.failed, 'mail')} failed and stay at their source for the next run`,
     );
+  const lists = plans.lists.map(({ list }) => ({
+    name: list.name,
+    address: list.settings.address,
+    tally: tallies.get(list.name) ?? newTally(),
+  }));
+  const unrouted = tallies.get('_default');
+  if (unrouted) lists.push({ name: '_default', address: '', tally: unrouted });
+  const listReasons = lists.flatMap((l) => listAttention(l.name, l.tally) ?? []);
+  const reasons = [...listReasons, ...attention];
+  const exit = reasons.length > 0 ? EX.ATTENTION : EX.OK;
+  if (report.mode === 'json') {
+    writeJson({
+      lists: lists.map((l) => tallyJson(l.name, l.address, l.tally)),
+      sources: report.sources,
+      queue: report.queue,
+      skipped: totals.skipped,
+      quarantined: totals.quarantined,
+      failed: totals.failed,
+      attention: reasons,
+      exit,
+    });
+  } else {
+    for (const l of lists) {
+      const line = describeTally(l.tally);
+      if (l.name === '_default' && line === 'nothing new') continue;
+      if (report.mode === 'quiet' && !listAttention(l.name, l.tally)) continue;
+      const label = l.name === '_default' ? 'addressed to no list' : `${l.name} (${l.address})`;
+      process.stdout.write(`${label}: ${line}\n`);
+    }
+    if (totals.skipped > 0)
+      say(
+        report,
+        `${totals.skipped} already handled, skipped (the journal in ${shortPath(join(main.state_dir, 'journal'))} recognised them)\n`,
+      );
+  }
+  if (reasons.length > 0)
+    process.stderr.write(`malist run: needs attention (exit 1): ${reasons.join('; ')}\n`);
+  return exit;
 }

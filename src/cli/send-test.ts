@@ -2,6 +2,7 @@
  * `malist send-test --list NAME --to ADDR [--config DIR]` — sends a small test message
  * from the list's bounce address through the configured distributors and prints what each
  * said for the recipient (the SMTP reply, when there is one). Nothing goes to the members.
+ * Exit 0 only when it was delivered (the server said 250): see `sendTestStatus`.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -13,10 +14,14 @@ import { describeError } from '../errors.ts';
 import { bounceAddress } from '../list/addresses.ts';
 import { normalizeAddress } from '../mail/address.ts';
 import { createListMail } from '../mail/list-mail.ts';
+import { needsOperator, replyClass, replyText } from '../mail/smtp-reply.ts';
 import type { RecipientResult } from '../types.ts';
 import { EX } from './exit-codes.ts';
 
-const USAGE = 'usage: malist send-test --list NAME --to ADDR [--config DIR]';
+const USAGE = `usage: malist send-test --list NAME --to ADDR [--config DIR]
+
+Exit status: 0 delivered (the server said 250), 1 refused, or the login or TLS failed,
+75 deferred by the server or the server unreachable (queued: the queue retries it).`;
 
 /** The test message: plain, short, with a unique Message-ID. */
 export function testMessage(
@@ -45,8 +50,24 @@ export function testMessage(
 }
 
 function describeResult(r: RecipientResult): string {
-  const said = [r.code, r.response].filter((x) => x !== undefined && x !== '').join(' ');
-  return `${r.recipient}: ${r.status} via ${r.distributor}${said ? ` — server said: ${said}` : ''}`;
+  const said = replyText(r.code, r.response);
+  const queued = r.status === 'queued' ? ' (the queue retries it; malist queue list shows it)' : '';
+  return `${r.recipient}: ${r.status} via ${r.distributor}${said ? ` — server said: ${said}` : ''}${queued}`;
+}
+
+/**
+ * 0 only when every distributor delivered (an SMTP server said 250); 1 when one refused, could
+ * not be used, or the login or TLS failed (waiting will not cure it); 75 when the server
+ * deferred it (4xx, unreachable) and it may go through later.
+ */
+export function sendTestStatus(results: RecipientResult[], broken: boolean): number {
+  if (broken || results.length === 0) return EX.ATTENTION;
+  if (results.every((r) => r.status === 'delivered')) return EX.OK;
+  if (results.some((r) => r.status === 'failed')) return EX.ATTENTION;
+  const waiting = results.filter((r) => r.status !== 'delivered');
+  return waiting.some((r) => needsOperator(replyClass(r.code, r.response)))
+    ? EX.ATTENTION
+    : EX.TEMPFAIL;
 }
 
 export default async function sendTest(argv: string[]): Promise<number> {
@@ -108,7 +129,10 @@ export default async function sendTest(argv: string[]): Promise<number> {
     }
   }
   for (const r of results) process.stdout.write(`${describeResult(r)}\n`);
-  if (broken || results.some((r) => r.status === 'failed')) return 1;
-  if (results.some((r) => r.status === 'deferred')) return EX.TEMPFAIL;
-  return EX.OK;
+  const status = sendTestStatus(results, broken);
+  if (status !== EX.OK)
+    process.stderr.write(
+      `malist send-test: not delivered (exit ${status}${status === EX.TEMPFAIL ? ': the server deferred it; try again later' : ''})\n`,
+    );
+  return status;
 }

@@ -28,10 +28,13 @@ import { observeMembers } from '../members/observed.ts';
 import type { MemberStore } from '../members/store.ts';
 import type { ModerationContext } from '../moderation/held.ts';
 import type { NoticeSender } from '../notices/compose.ts';
+import { createDeadLetterNotices } from '../notices/dead-letters.ts';
+import { noticeOutlet } from '../notices/list-notices.ts';
 import type { WebhookOutbox } from '../notices/webhooks/outbox.ts';
 import { type PlaySummary, play } from '../play.ts';
 import createManyLists, { servedRoutes } from '../processors/many-lists.ts';
 import type { SingleList } from '../processors/single-list.ts';
+import type { RecipientFailure } from '../queue/queue.ts';
 import type { TokenStore } from '../state/tokens.ts';
 import type { Distributor, Fetched, ListMail, Processor, Reactor } from '../types.ts';
 import { archiveIndexes } from './archive.ts';
@@ -86,6 +89,8 @@ export interface ListRuntime {
   deliver(mails: ListMail[], processor?: Processor): Promise<PlaySummary>;
   /** Records a sending service's verified bounce or complaint report (`malist serve`). */
   feedback(event: FeedbackEvent): Promise<FeedbackResult>;
+  /** Recipients the queue gave up on while this runtime ran (dead letters), in order. */
+  deadLetters: RecipientFailure[];
   /** The webhook outbox, when malist.yaml names webhooks: `run()` delivers what is due. */
   webhooks?: WebhookOutbox;
   /** Closes the outlets once (play() closes only the wrappers it is given). */
@@ -170,12 +175,22 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const services = deliveryServices(settings, stateDir, secret);
   const archives = archiveIndexes(plans);
   const signing = signingOf(plans, config.main?.signing_threads);
+  const deadLetters: RecipientFailure[] = [];
+  // The owner's dead-letter notice goes out through the outlets built just below.
+  const deadLetterNotices = createDeadLetterNotices({
+    stateDir,
+    lists: Object.fromEntries(settings.map((l) => [l.name, l])),
+    outlet: noticeOutlet({ lists: {}, state_dir: stateDir, send: (n) => send(n) }),
+    where: "the queue spool's dead/ folder",
+  });
   const outlets = signedDistributors(
     plans,
     configured,
     signing,
     {
       onRecipientFailed: async (event, self) => {
+        deadLetters.push(event);
+        await deadLetterNotices.record(event).catch(() => {});
         await services.queueRefusals(distributorSender([self]))(event);
         await taps.deadLetter(event);
       },
@@ -237,8 +252,10 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
     routes: (mail, only = lists) => servedRoutes(only, handlers, mail),
     deliver: (mails, processor) => playMails(runtime, mails, processor),
     feedback: services.feedback(send, config.main?.feedback?.complaints),
+    deadLetters,
     ...(taps.outbox ? { webhooks: taps.outbox } : {}),
     close: async () => {
+      await deadLetterNotices.flush();
       for (const d of outlets) await d.close?.().catch(() => {});
       archives.close();
       await signing?.close();

@@ -73,6 +73,14 @@ export const schema = z
       })
       .optional(),
     expire_after_seconds: z.number().positive().optional(),
+    alert_after: z
+      .union([
+        z.number().positive(),
+        z.string().regex(/^\d+(\.\d+)?\s*[smhd]?$/, {
+          error: 'expected a duration: seconds, or 90s, 30m, 1h, 2d',
+        }),
+      ])
+      .optional(),
     keep_done_seconds: z.number().positive().optional(),
     deliver_now: z.boolean().optional(),
     smtp: smtpSchema.optional(),

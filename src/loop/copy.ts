@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { describeError, type Signal, StageError } from '../errors.ts';
 import { messageId } from '../mail/list-mail.ts';
+import { errorCodeOf, replyText } from '../mail/smtp-reply.ts';
 import { isFinal, type JournalOutcome } from '../state/journal.ts';
 import { MailStore } from '../state/mail-store.ts';
 import { safeName } from '../state/safe-name.ts';
@@ -165,10 +166,12 @@ function deliveryError(
   copy: ListMail,
   unit: string,
   message: string,
+  about: RecipientResult,
   temporary?: boolean,
 ): StageError {
   return new StageError(message, {
-    code: 'ECONNECTION',
+    // A 550 is the recipient's (EENVELOPE), a 535 the login's (EAUTH), a 451 ECONNECTION.
+    code: errorCodeOf(about.code, about.response),
     unit,
     messageId: messageId(copy),
     temporary,
@@ -178,11 +181,11 @@ function deliveryError(
 /** Each recipient refused for good (5xx) is reported on its own. */
 async function reportRefused(run: Run, copy: ListMail, delivery: DeliveryReport): Promise<void> {
   for (const failed of delivery.results.filter((r) => r.status === 'failed')) {
-    const why = failed.response ?? failed.code ?? 'no reason given';
+    const why = replyText(failed.code, failed.response) || 'no reason given';
     await report(run, {
       stage: 'distributor',
       unit: failed.distributor,
-      error: deliveryError(copy, failed.distributor, `${failed.recipient} refused: ${why}`),
+      error: deliveryError(copy, failed.distributor, `${failed.recipient} refused: ${why}`, failed),
       mail: copy,
     });
   }
@@ -202,7 +205,7 @@ async function reportQueued(run: Run, copy: ListMail, delivery: DeliveryReport):
   await report(run, {
     stage: 'distributor',
     unit,
-    error: deliveryError(copy, unit, message, true),
+    error: deliveryError(copy, unit, message, waiting[0]!, true),
     mail: copy,
   });
 }
@@ -228,7 +231,7 @@ async function keepDeferred(
   await report(run, {
     stage: 'distributor',
     unit,
-    error: deliveryError(copy, unit, message, true),
+    error: deliveryError(copy, unit, message, deferred[0]!, true),
     mail: copy,
   });
   run.options.onOutcome?.({ mail: copy, list, outcome: 'partial', report: delivery });

@@ -1,5 +1,6 @@
 /** Telling the reactors, and the words and errors they are told in. */
 import { describeError, StageError } from '../errors.ts';
+import { replyText } from '../mail/smtp-reply.ts';
 import type { Reactor, RecipientResult, StageFailure } from '../types.ts';
 
 /** Calls every reactor; one that throws is reported on stderr and hides nothing. */
@@ -19,10 +20,7 @@ export async function reportToReactors(reactors: Reactor[], failure: StageFailur
 export function summarize(results: RecipientResult[]): string {
   const shown = results
     .slice(0, 5)
-    .map(
-      (r) =>
-        `${r.recipient} (${[r.code, r.response].filter((x) => x !== undefined && x !== '').join(' ') || 'temporary failure'})`,
-    );
+    .map((r) => `${r.recipient} (${replyText(r.code, r.response) || 'temporary failure'})`);
   return results.length > 5
     ? `${shown.join(', ')} and ${results.length - 5} more`
     : shown.join(', ');

@@ -37,6 +37,7 @@ export interface ListNotice {
     | 'expired'
     | 'moderator'
     | 'owner_forward'
+    | 'dead_letters'
     | 'token_refused'
     | 'token_done';
   to: string;

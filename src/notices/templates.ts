@@ -52,6 +52,17 @@ was not sent to the members:
 It is attached, for you to see whose mailbox answers the list (an out-of-office reply,
 a delivery report, a challenge-response robot). Nothing needs to be done.
 `,
+  dead_letters_subject: '{count} undeliverable on {list_address}',
+  dead_letters: `{count} recipient(s) of posts to the {list_name} list ({list_address}) could
+not be delivered: the mail server refused them for good, or they waited too long and expired:
+
+{dead_letters}
+
+The messages are kept as dead letters in {where}; \`malist queue list\` shows them.
+Refused members are counted by the bounce handling (and disabled after repeated
+bounces). If every recipient of a post is refused, look at the mail server's log.
+This notice comes at most once per {period}, summing up what happened since the last.
+`,
   expired_subject: 'Your message to {list_address} expired unmoderated',
   expired: `Your message to the {list_name} list ({list_address}) was held for a moderator
 for {expiry_days} days without a decision, and has been dropped.

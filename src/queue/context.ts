@@ -19,6 +19,8 @@ export interface QueueContext {
   readonly retry: RetryPolicy;
   /** Seconds after spooling that a pending recipient is given up on. */
   readonly expireAfter: number;
+  /** How long a pending recipient waits before it needs the operator, ms. */
+  readonly alertAfter: number;
   /** How long done records and sent-logs are kept, ms. */
   readonly keepDone: number;
   readonly deliverNow: boolean;
@@ -38,6 +40,7 @@ export function queueContext(options: QueueOptions, deps: QueueDeps): QueueConte
     retry: options.retry ?? {},
     expireAfter: options.expire_after_seconds ?? 432_000,
     keepDone: (options.keep_done_seconds ?? 604_800) * 1000,
+    alertAfter: durationSeconds(options.alert_after ?? 3600) * 1000,
     deliverNow: options.deliver_now ?? true,
     distributor: deps.transport.name,
     ready() {
@@ -45,6 +48,16 @@ export function queueContext(options: QueueOptions, deps: QueueDeps): QueueConte
       return ready;
     },
   };
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** Seconds of `90`, `'90s'`, `'30m'`, `'1h'`, `'2d'` (the schema checked the form). */
+export function durationSeconds(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const match = /^(\d+(?:\.\d+)?)\s*([smhd]?)$/.exec(value.trim());
+  if (!match) throw new Error(`not a duration: ${value} (expected 90s, 30m, 1h or 2d)`);
+  return Number(match[1]) * (UNIT_SECONDS[match[2] || 's'] ?? 1);
 }
 
 /** What the spool records of an enqueued post, as of now. */

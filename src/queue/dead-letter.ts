@@ -2,8 +2,9 @@
  * Giving up on recipients: the dead letter (message and envelope, for the operator), the
  * notice to the reactors, and one bounce event per recipient. Also the operator's `drop`.
  */
-import { ErrorCode, StageError } from '../errors.ts';
+import { StageError } from '../errors.ts';
 import { createListMail } from '../mail/list-mail.ts';
+import { errorCodeOf, replyText } from '../mail/smtp-reply.ts';
 import type { StageFailure } from '../types.ts';
 import { type QueueContext, tellFailure, UNIT } from './context.ts';
 import { applySettled, type Envelope, failPending, type RecipientRecord } from './envelope.ts';
@@ -53,13 +54,15 @@ function deadLetterFailure(
   raw: Buffer,
   deadDir: string,
 ): StageFailure {
-  const who = failed.map((r) => `${r.address} (${r.code ?? '-'} ${r.response ?? ''})`).join(', ');
+  const who = failed
+    .map((r) => `${r.address} (${replyText(r.code, r.response) || '-'})`)
+    .join(', ');
   const error = new StageError(
     `gave up on ${failed.length} recipient(s) of queue entry ${envelope.id}` +
       `${envelope.list ? ` for list ${envelope.list}` : ''}: ${who}; the message and its ` +
       `envelope are in ${deadDir}`,
     {
-      code: failed.some((r) => (r.code ?? 0) >= 500) ? ErrorCode.ENVELOPE : ErrorCode.CONNECTION,
+      code: errorCodeOf(failed[0]?.code, failed[0]?.response),
       unit: UNIT,
       messageId: envelope.message_id,
     },

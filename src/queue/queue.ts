@@ -45,6 +45,13 @@ export interface QueueOptions {
   keep_done_seconds?: number;
   /** Deliver a new entry in the same call that spools it. @default true */
   deliver_now?: boolean;
+  /**
+   * A recipient still pending this long after its entry was spooled needs the operator
+   * (`malist run` exits 1 and says so): the server has been unreachable, or refusing for
+   * now, for longer than a short outage. Seconds, or a duration: `90s`, `30m`, `1h`, `2d`.
+   * @default 3600 (1h)
+   */
+  alert_after?: number | string;
 }
 
 export interface QueueDeps {
@@ -155,6 +162,8 @@ export interface RunSummary {
   reclaimed: number;
   /** Entries that could not be worked on (`id: why`); they stay in the spool. */
   errors: string[];
+  /** Each delivery round of the pass: its entry's list and this round's answers. */
+  rounds: Array<{ list?: string; results: RecipientResult[] }>;
 }
 
 export interface EnqueueOptions {
@@ -175,6 +184,8 @@ export interface Enqueued {
 
 export interface Queue {
   readonly layout: SpoolLayout;
+  /** `alert_after` in ms: how long a pending recipient may wait before it needs the operator. */
+  readonly alertAfter: number;
   /**
    * Spools an entry (idempotent by ID) and, with `deliver_now` (or `options.deliverNow`),
    * delivers it at once.
@@ -197,6 +208,7 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
   const ctx = queueContext(options, deps);
   return {
     layout: ctx.layout,
+    alertAfter: ctx.alertAfter,
     prepare: (input) => prepare(ctx, input),
     enqueue: (input, enqueueOptions = {}) => enqueue(ctx, input, enqueueOptions),
     deliver: (id, force = false) => deliverEntry(ctx, id, force),

@@ -44,6 +44,7 @@ export async function runSpool(ctx: QueueContext, options: RunOptions): Promise<
       finished: 0,
       reclaimed: 0,
       errors: [],
+      rounds: [],
     },
   };
   await purgeSpool(ctx.layout, ctx.keepDone, ctx.now());
@@ -104,6 +105,8 @@ async function retried(pass: Pass, id: string): Promise<void> {
 
 function account(summary: RunSummary, envelope: Envelope, round: RecipientResult[]): void {
   summary.processed++;
+  if (round.length > 0)
+    summary.rounds.push({ ...(envelope.list ? { list: envelope.list } : {}), results: round });
   for (const r of round) {
     if (r.status === 'delivered') summary.delivered++;
     else if (r.status === 'failed') summary.failed++;

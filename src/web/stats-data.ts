@@ -110,8 +110,10 @@ async function journalDays(stateDir: string, list: string, since: number) {
   return perDay;
 }
 
+// A queue run's `outcome=queue-run` lines are left out: the post's own line counted its
+// queued recipients already.
 const LOG_LINE =
-  /^(\d{4}-\d\d-\d\d)T\S+ list=(\S+) outcome=\S+ recipients=(\d+) refused=(\d+) deferred=(\d+)/;
+  /^(\d{4}-\d\d-\d\d)T\S+ list=(\S+) outcome=(?!queue-run )\S+ recipients=(\d+) refused=(\d+) deferred=(\d+)/;
 
 /** Per list and day: recipients delivered or queued, refused and deferred, from the delivery log. */
 async function deliveryDays(file: string, since: string) {

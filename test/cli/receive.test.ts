@@ -33,7 +33,7 @@ describe.concurrent('malist receive', () => {
     expect(copy).toContain('Subject: [Red] Meeting notes for Thursday');
     const log = await readFile(join(dir, 'delivery.log'), 'utf8');
     expect(log).toMatch(
-      /^\S+Z list=red outcome=distributed recipients=4 refused=0 deferred=0 message-id=<20261123091244\.4711@mail\.example\.org>\n$/,
+      /^\S+Z list=red outcome=distributed recipients=4 refused=0 deferred=0 delivered=4 queued=0 message-id=<20261123091244\.4711@mail\.example\.org>( reply="[^"]*")?\n$/,
     );
   });
 

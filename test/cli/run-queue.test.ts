@@ -42,7 +42,9 @@ describe('malist run / receive with the queue distributor', () => {
 
     const first = await malist(['run', '--config', dir]);
     expect(first.code).toBe(0);
-    expect(first.stdout).toContain('red (red@list.example.com): 1 distributed to 4 recipients');
+    expect(first.stdout).toContain(
+      'red (red@list.example.com): 1 post — 3 delivered, 1 queued (451 greylisted)',
+    );
     const id = '20261123091244.4711@mail.example.org';
     expect(MEMBERS.map((m) => server.count(m, id))).toEqual([1, 0, 1, 1]);
 
@@ -54,8 +56,10 @@ describe('malist run / receive with the queue distributor', () => {
     );
     const second = await malist(['run', '--config', dir]);
     expect(second.code).toBe(0);
-    expect(second.stdout).toContain('queue: 1 delivered, 0 deferred, 0 failed (1 entry retried)');
-    expect(second.stdout).toContain('red (red@list.example.com): nothing new');
+    expect(second.stdout).toContain('queue: 1 delivered, 0 deferred, 0 refused (1 entry retried)');
+    expect(second.stdout).toContain(
+      'red (red@list.example.com): 1 recipient retried — 1 delivered',
+    );
     expect(MEMBERS.map((m) => server.count(m, id))).toEqual([1, 1, 1, 1]);
     expect(server.duplicates()).toEqual([]);
   });

@@ -28,9 +28,9 @@ describe('malist run with the embedded default', () => {
         /^malist: the demo inbox was empty; seeded it with 4 example posts from .*examples\/posts/,
       ),
       'fetched 4 from maildir var/demo/inbox',
-      'announce (announce@list.example.com): 1 distributed to 4 recipients',
+      'announce (announce@list.example.com): 1 post — 4 delivered',
       'dev (dev@list.example.com): nothing new',
-      'red (red@list.example.com): 2 distributed to 4 recipients (8 deliveries), 1 held',
+      'red (red@list.example.com): 2 posts — 8 delivered, 1 held',
       '',
     ]);
     expect(first.stderr).toBe('');
@@ -44,7 +44,7 @@ describe('malist run with the embedded default', () => {
     expect(deliveries).toHaveLength(4);
     // Posts are handled several at once (concurrency): the lines come in finishing order.
     expect(deliveries.find((line) => line.includes('outcome=held'))).toMatch(
-      /^\S+Z list=red outcome=held recipients=0 refused=0 deferred=0 message-id=<offer-88213@elsewhere\.example> reason="mallory@elsewhere\.example is not a member of red@list\.example\.com"$/,
+      /^\S+Z list=red outcome=held recipients=0 refused=0 deferred=0 delivered=0 queued=0 message-id=<offer-88213@elsewhere\.example> reason="mallory@elsewhere\.example is not a member of red@list\.example\.com"$/,
     );
     const events = (await readFile(join(dir, 'var/demo/malist.jsonl'), 'utf8')).trim().split('\n');
     expect(events.map((e) => JSON.parse(e))).toEqual([
@@ -84,9 +84,12 @@ describe('malist run with the embedded default', () => {
       sleeper.kill('SIGKILL');
     }
     await new Promise((resolve) => sleeper.once('exit', resolve));
+    // --quiet (cron): four posts handled and nothing that needs the operator: no output.
     const after = await malist(['run', '--quiet'], { cwd: dir });
     expect(after.code).toBe(0);
-    expect(after.stdout).toContain('fetched 4 from maildir var/demo/inbox');
+    expect(after.stdout).toBe('');
+    expect(after.stderr).toBe('');
+    expect(await readdir(join(dir, 'var/demo/out/alice@example.org/new'))).toHaveLength(3);
     await expect(readdir(join(dir, 'var/demo/state'))).resolves.not.toContain('run.lock');
   });
 
@@ -100,7 +103,9 @@ describe('malist run with the embedded default', () => {
     const r = await malist(['run'], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('fetched 0 from maildir blocked/inbox');
-    expect(r.stderr).toMatch(/malist run: needs attention: maildir blocked\/inbox: .*ENOTDIR/);
+    expect(r.stderr).toMatch(
+      /\nmalist run: needs attention \(exit 1\): maildir blocked\/inbox: .*ENOTDIR.*\n$/,
+    );
 
     await writeFile(join(dir, 'malist.yaml'), 'state_dir: state\nfetch: []\n');
     const bad = await malist(['run'], { cwd: dir });

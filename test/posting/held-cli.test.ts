@@ -107,6 +107,45 @@ describe('malist held', () => {
     expect(text(deps.out).trim().split('\n')).toHaveLength(1);
   });
 
+  it('shows one post (reason, size, headers, first lines); list and show as JSON; whole reasons with --wide', async () => {
+    await holdFixture('026');
+    expect(await runHeld(['list', '--json'], deps)).toBe(0);
+    const { held } = JSON.parse(text(deps.out));
+    expect(held).toHaveLength(1);
+    expect(held[0]).toMatchObject({ list: 'red', unit: expect.any(String) });
+    const reason: string = held[0].reason;
+    expect(reason).toMatch(/is not a member of red@list\.example\.com/);
+    const id: string = held[0].id;
+
+    expect(await runHeld(['list', '--wide'], deps)).toBe(0);
+    const wide = text(deps.out);
+    expect(wide).toContain(reason);
+    expect(wide).toContain(id);
+    expect(await runHeld(['list'], deps)).toBe(0);
+    const narrow = text(deps.out).split('\n')[1]!;
+    // Cut cells end in a marker; never silently.
+    if (reason.length > 60) expect(narrow).toContain(`${reason.slice(0, 59)}…`);
+    else expect(narrow).toContain(reason);
+
+    expect(await runHeld(['show', id.slice(0, 10), '--lines', '3'], deps)).toBe(0);
+    const shown = text(deps.out);
+    expect(shown).toContain(`ID:      ${id}`);
+    expect(shown).toContain(`Reason:  ${reason}`);
+    expect(shown).toMatch(/^Size: {4}\d+ bytes$/m);
+    expect(shown).toMatch(/^Subject: /m);
+    expect(shown).toMatch(/^\[… \d+ more lines\]$/m);
+
+    expect(await runHeld(['show', id, '--json', '--lines', '2'], deps)).toBe(0);
+    const post = JSON.parse(text(deps.out));
+    expect(post).toMatchObject({ id, reason, decided: false });
+    expect(post.size).toBeGreaterThan(100);
+    expect(post.headers.some((h: string) => h.startsWith('Subject:'))).toBe(true);
+    expect(post.body_lines).toHaveLength(2);
+
+    expect(await runHeld(['show', 'nope'], deps)).toBe(1);
+    expect(text(deps.err)).toMatch(/no held post/);
+  });
+
   it('rejects with a notice to the poster, and discards silently', async () => {
     await holdFixture('013');
     await runHeld(['list'], deps);

@@ -83,11 +83,15 @@ describe('malist queue', () => {
 
     expect((await capture(['drop', 'entry-two', '--config', config])).out).toMatch(/dead letter/);
     const json = await capture(['list', '--json', '--config', config]);
-    const entries = json.out
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
-    expect(entries.map((e) => [e.id, e.where])).toEqual([['entry-two-0002', 'dead']]);
+    const { entries } = JSON.parse(json.out);
+    expect(entries.map((e: { id: string; state: string }) => [e.id, e.state])).toEqual([
+      ['entry-two-0002', 'dead'],
+    ]);
+    expect(entries[0]).toMatchObject({
+      pending: null,
+      failed: 1,
+      recipients: [{ address: 'soft@x.test', state: 'failed' }],
+    });
     expect((await capture(['drop', 'nope', '--config', config])).code).toBe(64);
     expect((await capture(['frobnicate'])).code).toBe(64);
   });
