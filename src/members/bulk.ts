@@ -70,7 +70,12 @@ function deduper(problems: CsvProblem[]) {
 }
 
 function columnsOf(first: string[]): Record<string, number> | undefined {
-  const names = first.map((h) => h.trim().toLowerCase().replace(/[\s-]+/g, '_'));
+  const names = first.map((h) =>
+    h
+      .trim()
+      .toLowerCase()
+      .replace(/[\s-]+/g, '_'),
+  );
   const address = names.findIndex((n) => n === 'address' || n === 'email' || n === 'e_mail');
   if (address < 0) return undefined;
   const columns: Record<string, number> = { address };
@@ -285,7 +290,8 @@ export async function applyMemberDiff(store: MemberStore, diff: MemberDiff): Pro
   if (store.addMany) done.added = (await store.addMany(diff.add)).length;
   else for (const member of diff.add) if ((await store.add(member)) === 'added') done.added++;
   for (const member of diff.remove) if (await store.remove(member.address)) done.removed++;
-  for (const after of changes.change) if (await store.update(after.address, patchOf(after))) done.changed++;
+  for (const after of changes.change)
+    if (await store.update(after.address, patchOf(after))) done.changed++;
   return done;
 }
 
@@ -326,11 +332,15 @@ function changeWords(before: Member, after: Member): string {
 /** The difference as an operator reads it: `+ added`, `- removed`, `~ changed: what`, then a count line. */
 export function describeDiff(diff: MemberDiff, dryRun: boolean): string {
   const lines = [
-    ...diff.add.map((m) => `+ ${memberMailbox(m)}${optionWords(m).length ? ` ${optionWords(m).join(' ')}` : ''}`),
+    ...diff.add.map(
+      (m) => `+ ${memberMailbox(m)}${optionWords(m).length ? ` ${optionWords(m).join(' ')}` : ''}`,
+    ),
     ...diff.remove.map((m) => `- ${memberMailbox(m)}`),
     ...diff.change.map(({ before, after }) => `~ ${after.address}: ${changeWords(before, after)}`),
   ];
-  const verbs = dryRun ? ['would add', 'would remove', 'would change'] : ['added', 'removed', 'changed'];
+  const verbs = dryRun
+    ? ['would add', 'would remove', 'would change']
+    : ['added', 'removed', 'changed'];
   lines.push(
     `${dryRun ? 'dry run: ' : ''}${diff.add.length} ${verbs[0]}, ${diff.remove.length} ${verbs[1]}, ${diff.change.length} ${verbs[2]}, ${diff.unchanged} unchanged`,
   );

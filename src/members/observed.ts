@@ -44,16 +44,20 @@ export function observeMembers(
     ...(store.applyMany
       ? {
           async applyMany(changes: MemberChanges) {
-            const before = new Set(
-              (await store.list()).map((m) => normalizeAddress(m.address)),
-            );
+            const before = new Set((await store.list()).map((m) => normalizeAddress(m.address)));
             const done = await store.applyMany!(changes);
             const after = new Set((await store.list()).map((m) => normalizeAddress(m.address)));
             for (const member of changes.add)
-              if (!before.has(normalizeAddress(member.address)) && after.has(normalizeAddress(member.address)))
+              if (
+                !before.has(normalizeAddress(member.address)) &&
+                after.has(normalizeAddress(member.address))
+              )
                 await tell({ kind: 'subscribed', address: member.address, member });
             for (const member of changes.remove)
-              if (before.has(normalizeAddress(member.address)) && !after.has(normalizeAddress(member.address)))
+              if (
+                before.has(normalizeAddress(member.address)) &&
+                !after.has(normalizeAddress(member.address))
+              )
                 await tell({ kind: 'unsubscribed', address: member.address });
             return done;
           },

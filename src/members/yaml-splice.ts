@@ -13,9 +13,9 @@ import {
   type Document,
   isMap,
   type Node,
-  type YAMLMap,
   parseDocument,
   stringify,
+  type YAMLMap,
   type YAMLSeq,
 } from 'yaml';
 
@@ -136,7 +136,13 @@ function entryComment(node: Node): string | undefined {
  * Replaces entry `i` of `seq` by `node` (value `value`), in place in the text: the entry's
  * lines become the new value's, its comment kept at the end of the first line.
  */
-export function replaceEntry(edit: YamlText, seq: YAMLSeq, i: number, node: unknown, value: unknown) {
+export function replaceEntry(
+  edit: YamlText,
+  seq: YAMLSeq,
+  i: number,
+  node: unknown,
+  value: unknown,
+) {
   const old = seq.items[i] as Node;
   seq.items[i] = node as never;
   if (!blockSeq(seq)) return;
@@ -156,8 +162,8 @@ function flowText(edit: YamlText, seq: YAMLSeq): string {
   const parts = seq.items.map((item) => {
     const r = range(item);
     return r
-    ? edit.text.slice(r[0], r[1])
-    : stringify((item as Node).toJSON(), { collectionStyle: 'flow', lineWidth: 0 }).trimEnd();
+      ? edit.text.slice(r[0], r[1])
+      : stringify((item as Node).toJSON(), { collectionStyle: 'flow', lineWidth: 0 }).trimEnd();
   });
   return `[${parts.join(', ')}]`;
 }

@@ -21,6 +21,13 @@ import { z } from 'zod';
 import { isStorableAddress } from '../mail/address.ts';
 import { fileMemberStore } from './file-store.ts';
 import {
+  type Member,
+  type MemberStore,
+  OPTION_NAMES,
+  parseMemberText,
+  tidyMember,
+} from './store.ts';
+import {
   appendEntry,
   openYamlText,
   removeEntry,
@@ -29,13 +36,6 @@ import {
   type YamlText,
   yamlTextOf,
 } from './yaml-splice.ts';
-import {
-  type Member,
-  type MemberStore,
-  OPTION_NAMES,
-  parseMemberText,
-  tidyMember,
-} from './store.ts';
 
 export interface YamlMemberStoreOptions {
   /** The YAML file (the list's own file, or a members file). */
