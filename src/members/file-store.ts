@@ -88,11 +88,26 @@ function applyChanges<D>(format: MemberFileFormat<D>, doc: D, changes: MemberCha
 
 /** A member store over `file` in `format`. */
 export function fileMemberStore<D>(file: string, format: MemberFileFormat<D>): MemberStore {
-  const load = async () => format.parse(await readText(file));
+  /**
+   * The last text read and its document, unchanged (only reads use it): a change made
+   * right after a read (a sync: list, diff, apply) need not parse a big file twice.
+   */
+  let read: { text: string; doc: D } | undefined;
+  const load = async (forChange = false) => {
+    const text = await readText(file);
+    if (read?.text === text) {
+      const { doc } = read;
+      if (forChange) read = undefined;
+      return doc;
+    }
+    const doc = format.parse(text);
+    read = forChange ? undefined : { text, doc };
+    return doc;
+  };
   /** Loads, lets `edit` change the document, writes it back only when `edit` says so. */
   function change<T>(edit: (doc: D) => { result: T; changed: boolean }): Promise<T> {
     return withFileLock(file, async () => {
-      const doc = await load();
+      const doc = await load(true);
       const { result, changed } = edit(doc);
       if (changed) await writeFileDurable(file, format.serialise(doc));
       return result;
