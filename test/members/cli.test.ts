@@ -84,7 +84,7 @@ describe('malist members', () => {
       'removed: dave@example.org\nremoved: eve@example.org\nnot a member: zed@example.org\n',
     );
     expect(await listYaml(dir)).toBe(before);
-  }, 180_000);
+  }, 600_000);
 
   it('sync makes the list equal the file, prints the diff, and a dry run or a bad line changes nothing', async () => {
     const dir = await tempConfig();
@@ -137,7 +137,7 @@ describe('malist members', () => {
         unchanged: 3,
       });
     }
-  }, 180_000);
+  }, 600_000);
 
   it('shows the bounce score, last bounce and nomail reason from the bounce state', async () => {
     const dir = await tempConfig();
@@ -183,7 +183,7 @@ describe('malist members', () => {
       reason: expect.stringContaining('5.1.1'),
     });
     expect((await members(dir, ['show', 'red', 'nobody@example.org'])).code).toBe(67);
-  }, 180_000);
+  }, 600_000);
 
   it.runIf(haveMlmmj)(
     'imports a real mlmmj list: subscribers, digesters and nomail subscribers',
@@ -263,5 +263,5 @@ describe('malist members', () => {
     expect((await members(dir, ['list', 'red'])).stdout).toContain(
       'William Park <parkw@better.net>',
     );
-  }, 180_000);
+  }, 600_000);
 });
