@@ -217,12 +217,16 @@ export interface MemberDiff {
   unchanged: number;
 }
 
+/** The same stored member (address as written, name, options, nomail reason). */
 function sameMember(a: Member, b: Member): boolean {
-  return JSON.stringify(tidyMember(a)) === JSON.stringify(tidyMember(b));
+  if (a.address.trim() !== b.address.trim() || (a.name || '') !== (b.name || '')) return false;
+  for (const option of OPTION_NAMES) if (Boolean(a[option]) !== Boolean(b[option])) return false;
+  return !a.nomail || a.nomail_reason === b.nomail_reason;
 }
 
 /** `before` with what `wanted` states about it. */
 function merged(before: Member, wanted: WantedMember): Member {
+  if (wanted.stated?.length === 0) return before;
   const stated = new Set<StatedField>(wanted.stated ?? ['name', ...OPTION_NAMES]);
   const next: Member = { ...before };
   if (stated.has('name')) next.name = wanted.name;
