@@ -167,7 +167,7 @@ describe('malist members', () => {
     const day = new Date(now).toISOString().slice(0, 10);
     const listed = await members(dir, ['list', 'red']);
     expect(listed.stdout.split('\n')[0]).toBe(
-      `alice@example.org\tnomail (bounce)\tbounces=5 last=${day} disabled=${day} reason="550 5.1.1 <alice@example.org>: mailbox unknown"`,
+      `alice@example.org\tnomail (bounce)\tbounces=5 last=${day} reason="550 5.1.1 <alice@example.org>: mailbox unknown" disabled=${day}`,
     );
     const shown = await members(dir, ['show', 'red', 'ALICE@example.org']);
     expect(shown.stdout).toContain('options: nomail=bounce\n');
