@@ -16,7 +16,8 @@
  * (where inboxes, spools and state go; default the system's temp directory), --bounce (only
  * the bounce parser's case: a 5 MB hostile DSN, bench/bounce.ts), --cookies (only what VERP
  * cookies and the sent index cost per recipient, bench/verp-cost.ts), --guards (only issue
- * 16's gates: sanity, automated and header rules, bench/guards.ts), --no-sign (no signing
+ * 16's gates: sanity, automated and header rules, bench/guards.ts), --members (only issue
+ * 17's `members sync` of 10,000 members, bench/members-sync.ts), --no-sign (no signing
  * section; `node --import tsx bench/dkim-sign.ts` runs that section alone), --sign (only the
  * signing sections: the raw signer and the signed copies through the queue), --archive (only
  * the archive's rows), --no-archive (without them), --web (only the web pages of a
@@ -45,6 +46,7 @@ import type { BounceCaseOutput } from './bounce.ts';
 import type { CaseInput, CaseOutput } from './case.ts';
 import { signCaseInChild, signCaseName, signCases } from './dkim-sign.ts';
 import type { GuardsCaseOutput } from './guards.ts';
+import type { MembersSyncOutput } from './members-sync.ts';
 import { mlmmjInstalled, runMlmmj } from './mlmmj.ts';
 import { sinkFaults, writeInbox } from './post.ts';
 import type { SesCaseOutput } from './ses.ts';
@@ -231,6 +233,24 @@ async function guardsCases(): Promise<Row[]> {
       note: `first ${out.hostileFirstMs.toFixed(0)} ms, median of 3 ${out.hostileMedianMs.toFixed(0)} ms (each rule reads at most 64 KB of header text; what it cannot read counts as a match)`,
     },
   ];
+}
+/** Issue 17: `malist members sync` of a 10,000-member list against a 10,000-line file. */
+async function membersRows(): Promise<Row[]> {
+  const out = JSON.parse(await child(['bench/members-sync.ts'], 900_000)) as MembersSyncOutput;
+  return out.rows.map((r) => ({
+    case: `members sync${r.dryRun ? ' --dry-run' : ''}, ${out.members.toLocaleString('en')} members (${r.store === 'yaml' ? 'inline in the list YAML' : 'members_file, one a line'}) against a ${out.members.toLocaleString('en')}-line CSV`,
+    engine: 'malist',
+    n: out.members,
+    accepted: 0,
+    wallMs: r.medianMs,
+    perSecond: (out.members * 1000) / r.medianMs,
+    note: `whole command (new process, config loaded); median of 3, best ${(r.bestMs / 1000).toFixed(2)} s, CPU ${(r.cpuMedianMs / 1000).toFixed(2)} s (the same command on 100 members: ${(out.baselineCpuMs / 1000).toFixed(2)} s); ${r.diff}; load ${out.load.toFixed(1)} on ${out.cores} cores`,
+  }));
+}
+if (process.argv.includes('--members')) {
+  for (const row of await membersRows())
+    process.stdout.write(`${row.case}: wall ${(row.wallMs / 1000).toFixed(2)} s; ${row.note}\n`);
+  process.exit(0);
 }
 if (process.argv.includes('--guards')) {
   for (const row of await guardsCases())
@@ -615,6 +635,7 @@ if (!signOnly) {
   rows.push(await bounceCase());
   rows.push(await verpCostCase());
   rows.push(...(await guardsCases()));
+  rows.push(...(await membersRows()));
   rows.push(await sesCase());
   // The reference shape from the issue: one transaction carrying every RCPT.
   await ceiling(10_000, 10_000, KB5);

@@ -45,7 +45,7 @@ export async function readBounceStatus(
   return out;
 }
 
-/** One line of columns for a member: `bounces=2.5 last=2026-11-03 probe=2026-11-04 reason="…"`. */
+/** One line of columns for a member: `bounces=2.5 last=2026-11-03 probe=2026-11-04 reason="…" disabled=…`. */
 export function bounceColumns(status: MemberBounceStatus | undefined): string {
   if (!status) return '';
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -55,5 +55,6 @@ export function bounceColumns(status: MemberBounceStatus | undefined): string {
     ...(status.last_bounce ? [`last=${day(status.last_bounce)}`] : []),
     ...(status.probe_sent ? [`probe=${day(status.probe_sent)}`] : []),
     ...(reason ? [`reason=${JSON.stringify(reason)}`] : []),
+    ...(status.disabled_at ? [`disabled=${day(status.disabled_at)}`] : []),
   ].join(' ');
 }

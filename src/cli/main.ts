@@ -61,7 +61,7 @@ export const commands: Record<string, CommandEntry> = {
     load: () => import('./complaints.ts'),
   },
   members: {
-    summary: "a list's members: list, add, remove, set OPTION",
+    summary: "a list's members: list, show, add, remove, set, sync, export, import",
     load: () => import('./members.ts'),
   },
   trace: {

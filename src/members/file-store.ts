@@ -9,7 +9,14 @@ import { readFile, stat } from 'node:fs/promises';
 import { normalizeAddress } from '../mail/address.ts';
 import { writeFileDurable } from '../state/durable.ts';
 import { withFileLock } from '../state/lock.ts';
-import { type Member, type MemberStore, patchMember, requireAddress } from './store.ts';
+import {
+  type Member,
+  type MemberChanges,
+  type MemberStore,
+  patchMember,
+  requireAddress,
+  tidyMember,
+} from './store.ts';
 
 /** How one file format holds members. `D` is the parsed document. */
 export interface MemberFileFormat<D> {
@@ -42,13 +49,65 @@ function indexOf(entries: Array<Member | undefined>, address: string): number {
   return entries.findIndex((m) => m !== undefined && normalizeAddress(m.address) === normal);
 }
 
+/**
+ * `changes` made to `doc` in one pass: replacements first (no index moves), removals from
+ * the last entry back, then the new members at the end.
+ */
+function applyChanges<D>(format: MemberFileFormat<D>, doc: D, changes: MemberChanges) {
+  const at = new Map<string, number>();
+  const entries = format.entries(doc);
+  entries.forEach((m, i) => {
+    if (m) at.set(normalizeAddress(m.address), i);
+  });
+  const done = { added: 0, removed: 0, changed: 0 };
+  for (const member of changes.change) {
+    const i = at.get(normalizeAddress(member.address));
+    if (i === undefined) continue;
+    const current = entries[i]!;
+    const next = format.normal(tidyMember({ ...member, address: current.address }));
+    if (JSON.stringify(next) === JSON.stringify(current)) continue;
+    format.replaceAt(doc, i, next);
+    done.changed++;
+  }
+  const removals = changes.remove
+    .map((m) => at.get(normalizeAddress(m.address)))
+    .filter((i): i is number => i !== undefined);
+  for (const i of [...new Set(removals)].sort((a, b) => b - a)) {
+    format.removeAt(doc, i);
+    done.removed++;
+  }
+  for (const member of changes.add) {
+    const normal = normalizeAddress(member.address);
+    if (at.has(normal)) continue;
+    at.set(normal, -1);
+    format.append(doc, format.normal(member));
+    done.added++;
+  }
+  return done;
+}
+
 /** A member store over `file` in `format`. */
 export function fileMemberStore<D>(file: string, format: MemberFileFormat<D>): MemberStore {
-  const load = async () => format.parse(await readText(file));
+  /**
+   * The last text read and its document, unchanged (only reads use it): a change made
+   * right after a read (a sync: list, diff, apply) need not parse a big file twice.
+   */
+  let read: { text: string; doc: D } | undefined;
+  const load = async (forChange = false) => {
+    const text = await readText(file);
+    if (read?.text === text) {
+      const { doc } = read;
+      if (forChange) read = undefined;
+      return doc;
+    }
+    const doc = format.parse(text);
+    read = forChange ? undefined : { text, doc };
+    return doc;
+  };
   /** Loads, lets `edit` change the document, writes it back only when `edit` says so. */
   function change<T>(edit: (doc: D) => { result: T; changed: boolean }): Promise<T> {
     return withFileLock(file, async () => {
-      const doc = await load();
+      const doc = await load(true);
       const { result, changed } = edit(doc);
       if (changed) await writeFileDurable(file, format.serialise(doc));
       return result;
@@ -92,6 +151,13 @@ export function fileMemberStore<D>(file: string, format: MemberFileFormat<D>): M
           added.push(member);
         }
         return { result: added, changed: added.length > 0 };
+      });
+    },
+    async applyMany(changes) {
+      for (const m of changes.add) requireAddress(m.address);
+      return change((doc) => {
+        const done = applyChanges(format, doc, changes);
+        return { result: done, changed: done.added + done.removed + done.changed > 0 };
       });
     },
     remove(address) {

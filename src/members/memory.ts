@@ -42,6 +42,28 @@ export default function createMemoryMemberStore(
       members.push(tidyMember(member));
       return 'added';
     },
+    async applyMany(changes) {
+      for (const m of changes.add) requireAddress(m.address);
+      const done = { added: 0, removed: 0, changed: 0 };
+      for (const m of changes.change) {
+        const i = find(m.address);
+        if (i < 0) continue;
+        const next = tidyMember({ ...m, address: members[i]!.address });
+        if (JSON.stringify(next) === JSON.stringify(members[i])) continue;
+        members[i] = next;
+        done.changed++;
+      }
+      const gone = new Set(changes.remove.map((m) => normalizeAddress(m.address)));
+      const before = members.length;
+      members = members.filter((m) => !gone.has(normalizeAddress(m.address)));
+      done.removed = before - members.length;
+      for (const m of changes.add) {
+        if (find(m.address) >= 0) continue;
+        members.push(tidyMember(m));
+        done.added++;
+      }
+      return done;
+    },
     async remove(address) {
       const i = find(address);
       if (i < 0) return false;

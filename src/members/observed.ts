@@ -4,7 +4,8 @@
  * confirmation by mail, the bounce handler, the web, the one-click endpoint. The listener
  * runs after the store's write and never fails it.
  */
-import type { Member, MemberStore } from './store.ts';
+import { normalizeAddress } from '../mail/address.ts';
+import type { Member, MemberChanges, MemberStore } from './store.ts';
 
 export type MemberChange =
   | { kind: 'subscribed'; address: string; member: Member }
@@ -40,6 +41,28 @@ export function observeMembers(
         await tell({ kind: 'subscribed', address: member.address, member });
       return added;
     },
+    ...(store.applyMany
+      ? {
+          async applyMany(changes: MemberChanges) {
+            const before = new Set((await store.list()).map((m) => normalizeAddress(m.address)));
+            const done = await store.applyMany!(changes);
+            const after = new Set((await store.list()).map((m) => normalizeAddress(m.address)));
+            for (const member of changes.add)
+              if (
+                !before.has(normalizeAddress(member.address)) &&
+                after.has(normalizeAddress(member.address))
+              )
+                await tell({ kind: 'subscribed', address: member.address, member });
+            for (const member of changes.remove)
+              if (
+                before.has(normalizeAddress(member.address)) &&
+                !after.has(normalizeAddress(member.address))
+              )
+                await tell({ kind: 'unsubscribed', address: member.address });
+            return done;
+          },
+        }
+      : {}),
     async remove(address) {
       const removed = await store.remove(address);
       if (removed) await tell({ kind: 'unsubscribed', address });

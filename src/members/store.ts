@@ -33,6 +33,14 @@ export interface Member extends MemberOptions {
 
 export type MemberPatch = MemberOptions & { name?: string };
 
+/** Changes made together (`MemberStore.applyMany`). */
+export interface MemberChanges {
+  add: Member[];
+  remove: Member[];
+  /** Members as they are to be stored (matched by normal address). */
+  change: Member[];
+}
+
 export interface MemberStore {
   /** The backend's name (`yaml`, `memory`, …), for messages. */
   readonly name: string;
@@ -47,6 +55,12 @@ export interface MemberStore {
    * are. Returns the members added. Absent: `add` one by one.
    */
   addMany?(members: Member[]): Promise<Member[]>;
+  /**
+   * Adds, removes and changes many members in one write (a sync): each change idempotent
+   * as its single form, `change` members replacing the stored ones (options not on turned
+   * off). Returns how many of each were done. Absent: one change at a time.
+   */
+  applyMany?(changes: MemberChanges): Promise<{ added: number; removed: number; changed: number }>;
   /** Removes a member; false when there was none. */
   remove(address: string): Promise<boolean>;
   /** Changes options of a member; undefined when there is none. `false` options are removed. */

@@ -27,6 +27,15 @@ import {
   parseMemberText,
   tidyMember,
 } from './store.ts';
+import {
+  appendEntry,
+  openYamlText,
+  removeEntry,
+  replaceEntry,
+  sameContent,
+  type YamlText,
+  yamlTextOf,
+} from './yaml-splice.ts';
 
 export interface YamlMemberStoreOptions {
   /** The YAML file (the list's own file, or a members file). */
@@ -57,11 +66,19 @@ export function memberOfNode(node: unknown): Member | undefined {
   return undefined;
 }
 
-/** The plain value a member is written as: a string when it has no options. */
+/**
+ * The plain value a member is written as: `addr` or `Name <addr>` when it has no options
+ * (as an operator writes it), else a mapping.
+ */
 function memberValue(member: Member): string | Record<string, unknown> {
   const tidy = tidyMember(member);
   const { address, name, ...options } = tidy;
-  if (Object.keys(options).length === 0 && !name) return address;
+  if (Object.keys(options).length === 0) {
+    if (!name) return address;
+    const text = `${name} <${address}>`;
+    const back = parseMemberText(text);
+    if (typeof back !== 'string' && back.name === name && back.address === address) return text;
+  }
   return { address, ...(name ? { name } : {}), ...options };
 }
 
@@ -105,27 +122,46 @@ function replacement(doc: Document, old: unknown, member: Member): unknown {
   return node;
 }
 
+/** True when the file has no `key` at all yet (a key with an empty value is there). */
+function keyMissing(doc: Document, key: string): boolean {
+  if (isSeq(doc.contents)) return false;
+  return !isMap(doc.contents) || !(doc.contents as YAMLMap).has(key);
+}
+
 export default function createYamlMemberStore(options: YamlMemberStoreOptions): MemberStore {
   if (!options?.file) throw new Error('yaml member store: `file` is required');
   const { file } = options;
   const key = options.key ?? 'members';
   const seq = (doc: Document, create = false) => sequence(doc, key, create, file);
-  return fileMemberStore<Document>(file, {
+  const entries = (doc: Document) => (seq(doc)?.items ?? []).map(memberOfNode);
+  return fileMemberStore<YamlText>(file, {
     name: 'yaml',
     parse(text) {
       const doc = parseDocument(text);
       if (doc.errors.length > 0)
         throw new Error(`yaml member store: ${file}: ${doc.errors[0]!.message}`);
-      return doc;
+      return openYamlText(text, doc);
     },
-    serialise: (doc) => doc.toString(),
-    entries: (doc) => (seq(doc)?.items ?? []).map(memberOfNode),
+    serialise(edit) {
+      if (edit.refold) return edit.doc.toString();
+      const out = yamlTextOf(edit, seq(edit.doc), key);
+      // The edit in the text must say what the edited document says; else re-print it.
+      return sameContent(out, edit.doc) ? out : edit.doc.toString();
+    },
+    entries: (edit) => entries(edit.doc),
     normal: tidyMember,
-    append: (doc, member) => void seq(doc, true)!.items.push(doc.createNode(memberValue(member))),
-    removeAt: (doc, i) => void seq(doc)!.items.splice(i, 1),
-    replaceAt: (doc, i, member) => {
-      const items = seq(doc)!.items;
-      items[i] = replacement(doc, items[i], member) as (typeof items)[number];
+    append(edit, member) {
+      const found = seq(edit.doc);
+      // A sequence this edit made (no source range) gets its entries after a new key.
+      const created = found ? !found.range : keyMissing(edit.doc, key);
+      if (!found && !created) edit.refold = true;
+      appendEntry(edit, seq(edit.doc, true)!, memberValue(member), created);
+    },
+    removeAt: (edit, i) => removeEntry(edit, seq(edit.doc)!, i),
+    replaceAt(edit, i, member) {
+      const items = seq(edit.doc)!.items;
+      const node = replacement(edit.doc, items[i], member);
+      replaceEntry(edit, seq(edit.doc)!, i, node, memberValue(member));
     },
   });
 }

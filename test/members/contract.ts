@@ -39,6 +39,29 @@ export function testMemberStore(name: string, make: () => Promise<MemberStore>):
       expect(await store.list()).toEqual([]);
     });
 
+    it('applies many changes together (applyMany), each as idempotent as its single form', async () => {
+      const store = await make();
+      if (!store.applyMany) return;
+      await store.add({ address: 'alice@example.com' });
+      await store.add({ address: 'bob@example.org', digest: true });
+      await store.add({ address: 'carol@example.net' });
+      const changes = {
+        add: [{ address: 'dave@example.com', notmetoo: true }, { address: 'ALICE@example.com' }],
+        remove: [{ address: 'Carol@example.net' }, { address: 'nobody@example.com' }],
+        change: [{ address: 'BOB@example.org', moderate: true }],
+      };
+      expect(await store.applyMany(changes)).toEqual({ added: 1, removed: 1, changed: 1 });
+      expect(await store.list()).toEqual([
+        { address: 'alice@example.com' },
+        { address: 'bob@example.org', moderate: true },
+        { address: 'dave@example.com', notmetoo: true },
+      ]);
+      expect(await store.applyMany(changes)).toEqual({ added: 0, removed: 0, changed: 0 });
+      await expect(
+        store.applyMany({ add: [{ address: 'not an address' }], remove: [], change: [] }),
+      ).rejects.toThrow(/cannot be a member/);
+    });
+
     it('removes idempotently', async () => {
       const store = await make();
       await store.add({ address: 'a@example.com' });

@@ -97,13 +97,44 @@ describe('yaml member store', () => {
     expect(await readFile(file, 'utf8')).toBe('members:\n  - alice@example.com # founder\n');
   });
 
+  it('an edit changes only the member lines: comments, blank lines, folded text and flow style survive byte for byte', async () => {
+    const file = join(await tempDir(), 'red.yaml');
+    const head = [
+      '# The Red list   (comment with   extra blanks)',
+      'address: red@list.example.com   # aligned comment',
+      'description: >',
+      '  A folded description that is longer than eighty columns and must not be re-folded by an edit.',
+      '',
+      "subject_prefix: '[Red] '",
+      'deliver_to: [ archive@list.example.com,   other@list.example.com ]',
+      'members:',
+      '  - alice@example.com     # founder',
+      '',
+      '  # the second wave',
+      '  - Bob Martin <bob@example.net>',
+      '  - {address: carol@example.org, digest: true}',
+    ].join('\n');
+    const tail = '# end of members\nfooter: |\n  -- \n  Red list\n';
+    await writeFile(file, `${head}\n${tail}`);
+    const store = createYamlMemberStore({ file });
+    await store.add({ address: 'dave@example.com' });
+    expect(await readFile(file, 'utf8')).toBe(`${head}\n  - dave@example.com\n${tail}`);
+    await store.remove('dave@example.com');
+    expect(await readFile(file, 'utf8')).toBe(`${head}\n${tail}`);
+    await store.update('carol@example.org', { digest: false });
+    expect(await readFile(file, 'utf8')).toBe(
+      `${head.replace('{address: carol@example.org, digest: true}', 'carol@example.org')}\n${tail}`,
+    );
+  });
+
   it('works with a flow sequence and a document that is a sequence', async () => {
     const dir = await tempDir();
     const flow = join(dir, 'flow.yaml');
     await writeFile(flow, 'address: x@list.example\nmembers: [a@example.com, b@example.com]\n');
     await createYamlMemberStore({ file: flow }).add({ address: 'c@example.com' });
-    expect(await readFile(flow, 'utf8')).toContain(
-      'members: [ a@example.com, b@example.com, c@example.com ]',
+    // The sequence keeps the file's own spacing (no `[ a, b ]` re-print).
+    expect(await readFile(flow, 'utf8')).toBe(
+      'address: x@list.example\nmembers: [a@example.com, b@example.com, c@example.com]\n',
     );
     const seq = join(dir, 'red.members');
     await writeFile(seq, '# one per line\n- a@example.com\n');
