@@ -59,8 +59,8 @@ const DayTable: FC<{
 export const StatsPage: FC<{ stats: ListStats }> = ({ stats }) => (
   <div class="stats">
     <p class="muted">
-      Deliveries per day come from {stats.deliverySource}; posts from the journal; the rest is as of
-      now. Dead letters: {stats.deadLetters}.
+      Deliveries per day come from {stats.deliverySource}; posts from {stats.postsSource}; the rest
+      is as of now. Dead letters: {stats.deadLetters}.
     </p>
     <DayTable
       chart="stacked"
