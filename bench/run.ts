@@ -20,7 +20,8 @@
  * section; `node --import tsx bench/dkim-sign.ts` runs that section alone), --sign (only the
  * signing sections: the raw signer and the signed copies through the queue), --archive (only
  * the archive's rows), --no-archive (without them), --web (only the web pages of a
- * 100,000-member list, bench/web.ts: server time p95 and RSS).
+ * 100,000-member list, bench/web.ts: `malist serve` compiled in its own process, server time
+ * p95 and RSS; also rows of the default table; --from-source: through tsx).
  *
  * Signed copies through the queue (issue 19): 10,000 members, each copy personal (its RFC
  * 8058 one-click URL) and DKIM-signed in the queue's per-recipient step, rsa-sha256 2048 and
@@ -75,7 +76,8 @@ interface Row {
     | 'bulk client'
     | 'sink ceiling'
     | 'malist signer'
-    | 'malist archive';
+    | 'malist archive'
+    | 'malist serve';
   n: number;
   /** Recipients the sink accepted during the case. */
   accepted: number;
@@ -576,6 +578,21 @@ if (withSigning || signOnly) {
   await signing(10_000);
 }
 if (withArchive && !signOnly) rows.push(...(await archiveRows(100_000)));
+if (!signOnly) {
+  // The web pages of a 100,000-member list (issue 20), `malist serve` in its own process.
+  const web = await webCase();
+  for (const p of web.pages)
+    rows.push({
+      case: `web page ${p.page} (${web.members.toLocaleString('en')} members, ${web.held} held)`,
+      engine: 'malist serve',
+      n: 200,
+      accepted: 0,
+      wallMs: p.p95,
+      perSecond: 1000 / Math.max(p.p50, 0.001),
+      maxRssKb: web.peakRssMb * 1024,
+      note: `wall is the p95 server time, /s requests per second at p50; ${web.runs}: server time p50 ${p.p50.toFixed(1)} ms, p95 ${p.p95.toFixed(1)} ms (goal < 50 ms); RSS after ${web.rssMb.toFixed(0)} MB (goal < 120 MB)`,
+    });
+}
 await sink.close();
 
 const nodemailer = rows[nodemailerRow];
