@@ -10,7 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,6 +175,7 @@ describe.skipIf(!available)('the owner and member pages in chromium', () => {
       [join(ROOT, 'bin', 'malist.js'), 'check', '--config', copy],
       { encoding: 'utf8' },
     );
+    await rm(copy, { recursive: true, force: true });
     const problem = /moderators[^\n]*/.exec(`${check.stdout}${check.stderr}`)?.[0] ?? '';
     expect(problem, `${check.stdout}${check.stderr}`).not.toBe('');
     // The message itself (after the file and line, which name the copy) is the same.
