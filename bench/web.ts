@@ -1,25 +1,34 @@
 /**
  * The web pages of a big list (issue 20): the held queue (200 posts) and the members page
- * of a 100,000-member list, 200 requests each over HTTP after a warm-up; the server's own
- * time per request from its Server-Timing header (p50, p95) and the process's RSS
- * afterwards (the server runs in this process; nothing else is loaded). Goals: p95 under
- * 50 ms, RSS under 120 MB.
- *   npm run bench -- --web
+ * of a 100,000-member list, 200 requests each over HTTP after a warm-up, against
+ * `malist serve` as an operator runs it — its own process, the compiled build (dist/;
+ * `npm run build` first: when dist/ is stale the sources run through tsx and the rows say
+ * `tsx`; `fromSource` asks for that on purpose). The server's own time per request comes from
+ * its Server-Timing header (p50, p95); its RSS from /proc (after the requests, and the
+ * peak). Goals: p95 under 50 ms, RSS under 120 MB.
+ *   npm run bench -- --web            (npm run bench -- --web --from-source: through tsx)
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildIsCurrent } from '../scripts/compiled.js';
 import { createListMail } from '../src/mail/list-mail.ts';
 import { heldStore } from '../src/moderation/held.ts';
-import { startWeb } from '../src/web/server.ts';
+import { openSite } from '../src/web/site.ts';
 
 export interface WebCaseOutput {
   members: number;
   held: number;
+  /** 'compiled' (dist/) or 'tsx' (the sources). */
+  runs: string;
   pages: Array<{ page: string; p50: number; p95: number }>;
   rssMb: number;
+  peakRssMb: number;
 }
 
+const ROOT = join(import.meta.dirname, '..');
 const MEMBERS = 100_000;
 const HELD = 200;
 const REQUESTS = 200;
@@ -28,7 +37,42 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 }
 
-export async function webCase(): Promise<WebCaseOutput> {
+/** VmRSS and VmHWM (the peak) of a process, MB. */
+async function rssOf(pid: number): Promise<{ rss: number; peak: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1]);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+/** `malist serve` on a free port; resolves with its URL once it listens. */
+async function startServe(dir: string, fromSource: boolean) {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(ROOT, 'bin', 'malist.js'), 'serve', '--config', dir, '--listen', '127.0.0.1:0'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, MALIST_FROM_SOURCE: fromSource ? '1' : '0' },
+    },
+  );
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`malist serve exited ${code}: ${err}`)));
+  });
+  return { child, url };
+}
+
+export async function webCase(options: { fromSource?: boolean } = {}): Promise<WebCaseOutput> {
+  // The compiled server when dist/ is current; otherwise the sources, and the rows say so.
+  const fromSource = options.fromSource ?? !buildIsCurrent(ROOT);
   const dir = await mkdtemp(join(tmpdir(), 'malist-bench-web-'));
   try {
     await mkdir(join(dir, 'lists'));
@@ -39,10 +83,10 @@ export async function webCase(): Promise<WebCaseOutput> {
       join(dir, 'lists', 'big.yaml'),
       'address: big@list.example.com\nmembers_file: big.txt\n',
     );
-    const web = await startWeb({ dir, port: 0 });
+    // The held posts and the admin's password, written here; the server reads them.
+    const site = await openSite({ dir });
     try {
-      const state = web.site.current();
-      const store = heldStore(state.runtime.moderation, 'big');
+      const store = heldStore(site.current().runtime.moderation, 'big');
       for (let i = 0; i < HELD; i++) {
         const raw = Buffer.from(
           `From: poster${i}@elsewhere.example\r\nTo: big@list.example.com\r\nSubject: held post ${i}\r\n` +
@@ -54,16 +98,21 @@ export async function webCase(): Promise<WebCaseOutput> {
           list: 'big',
         });
       }
-      await web.site.credentials.setPassword('admin', 'bench password');
-      const first = await fetch(`${web.url}/admin/login`);
+      await site.credentials.setPassword('admin', 'bench password');
+    } finally {
+      await site.close();
+    }
+    const { child, url } = await startServe(dir, fromSource);
+    try {
+      const first = await fetch(`${url}/admin/login`);
       const pre = (first.headers.get('set-cookie') ?? '').split(';')[0]!;
       const csrf = /name="_csrf" value="([^"]+)"/.exec(await first.text())?.[1] ?? '';
-      const login = await fetch(`${web.url}/admin/login`, {
+      const login = await fetch(`${url}/admin/login`, {
         method: 'POST',
         redirect: 'manual',
         headers: {
           cookie: pre,
-          origin: web.url,
+          origin: url,
           'content-type': 'application/x-www-form-urlencoded',
         },
         body: new URLSearchParams({
@@ -81,7 +130,7 @@ export async function webCase(): Promise<WebCaseOutput> {
       ]) {
         const times: number[] = [];
         for (let i = 0; i < REQUESTS + 10; i++) {
-          const r = await fetch(`${web.url}${page}`, { headers: { cookie } });
+          const r = await fetch(`${url}${page}`, { headers: { cookie } });
           if (r.status !== 200) throw new Error(`${page}: ${r.status}`);
           await r.arrayBuffer();
           const dur = Number(/app;dur=([\d.]+)/.exec(r.headers.get('server-timing') ?? '')?.[1]);
@@ -90,9 +139,18 @@ export async function webCase(): Promise<WebCaseOutput> {
         times.sort((a, b) => a - b);
         pages.push({ page, p50: quantile(times, 0.5), p95: quantile(times, 0.95) });
       }
-      return { members: MEMBERS, held: HELD, pages, rssMb: process.memoryUsage().rss / 1048576 };
+      const { rss, peak } = await rssOf(child.pid!);
+      return {
+        members: MEMBERS,
+        held: HELD,
+        runs: fromSource ? 'tsx' : 'compiled',
+        pages,
+        rssMb: rss,
+        peakRssMb: peak,
+      };
     } finally {
-      await web.close();
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -14,9 +14,21 @@ export interface MemberSnapshot {
 
 const kept = new WeakMap<MemberStore, { revision: string; snapshot: Promise<MemberSnapshot> }>();
 
+/**
+ * The index by address is made when first asked for: the members pages only page through
+ * `members`, and on a 100,000-member list the map and its 100,000 normal addresses are
+ * ~10 MB the web server would otherwise hold (`npm run bench -- --web`).
+ */
 async function read(store: MemberStore): Promise<MemberSnapshot> {
   const members = await store.list();
-  return { members, byAddress: new Map(members.map((m) => [normalizeAddress(m.address), m])) };
+  let byAddress: Map<string, Member> | undefined;
+  return {
+    members,
+    get byAddress() {
+      byAddress ??= new Map(members.map((m) => [normalizeAddress(m.address), m]));
+      return byAddress;
+    },
+  };
 }
 
 /** The members of `store` now (a kept copy while its revision holds). */

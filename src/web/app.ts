@@ -9,7 +9,7 @@
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { apiRoutes } from './api/index.ts';
+import { lazyApiRoutes } from './api-lazy.ts';
 import { archiveRoutes } from './archive/index.ts';
 import { authRoutes } from './auth.ts';
 import { field, page, type WebDeps, type WebEnv } from './env.ts';
@@ -53,7 +53,7 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
   app.route('/unsubscribe', oneClick);
   app.route('/u', oneClick);
   app.route('/static', staticRoutes());
-  app.route('/api/v1', apiRoutes(deps));
+  app.route('/api/v1', lazyApiRoutes(deps));
   app.route(
     '/feedback',
     feedbackRoutes({

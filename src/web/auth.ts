@@ -77,7 +77,11 @@ export function authRoutes(deps: WebDeps): Hono<WebEnv> {
         status: 400,
       });
     if (!deps.limits.perIp.take(`ip:${ip}`) || !deps.limits.perAddress.take(`a:${address}`)) {
-      c.header('Retry-After', String(deps.limits.perAddress.retryAfter(`a:${address}`) || 900));
+      const wait = Math.max(
+        deps.limits.perIp.retryAfter(`ip:${ip}`),
+        deps.limits.perAddress.retryAfter(`a:${address}`),
+      );
+      c.header('Retry-After', String(wait || 900));
       return page(c, 'Sign in', 'Too many attempts. Try again in a few minutes.', {
         status: 429,
       });

@@ -16,7 +16,6 @@ import {
   type WebEnv,
 } from './env.ts';
 import { decideHeld, heldMetas, WEB_ACTIONS, type WebAction } from './held-actions.ts';
-import { viewMessage } from './message-view.ts';
 import { HeldPost, type HeldRow, HeldTable } from './views/held.tsx';
 
 export function age(ms: number): string {
@@ -90,7 +89,8 @@ export function heldRoutes(_deps: WebDeps): Hono<WebEnv> {
         nav: 'held',
         status: 404,
       });
-    const view = await viewMessage(held.raw);
+    // Loaded when a post is opened: mailparser and its charset tables cost ~15 MB.
+    const view = await (await import('./message-view.ts')).viewMessage(held.raw);
     return page(
       c,
       view.subject || '(no subject)',

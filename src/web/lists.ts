@@ -18,7 +18,7 @@ async function rowOf(c: WebContext, list: WebList, roles: Role[]): Promise<ListR
     address: list.settings.address,
     displayName: list.settings.display_name ?? '',
     members: snapshot.members.length,
-    postsWeek: await postsSince(state.runtime.stateDir, list.name, 7),
+    postsWeek: await postsSince(state, list.name, 7),
     held: held.length,
     nomailBounce: snapshot.members.filter((m) => m.nomail && m.nomail_reason === 'bounce').length,
     queued: entries.filter((e) => e.envelope.list === list.name && e.where !== 'dead').length,

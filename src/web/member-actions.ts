@@ -68,7 +68,32 @@ export async function bounceInfo(
     updated: new Date(record.updated).toISOString(),
     ...(record.last_diagnostic ? { lastDiagnostic: record.last_diagnostic } : {}),
     ...(record.disabled_at ? { disabledAt: new Date(record.disabled_at).toISOString() } : {}),
+    history: (record.evidence ?? []).map((e) => ({
+      at: new Date(e.at).toISOString(),
+      source: e.source,
+      class: e.class,
+      diagnostic: e.diagnostic,
+      ...(e.probe ? { probe: true } : {}),
+    })),
   };
+}
+
+/**
+ * After an owner re-enables delivery, the member starts again from a score of 0, as in
+ * Mailman: the old score would disable them again at the next bounce, with no probe. The
+ * count and the evidence stay, for the owner to read.
+ */
+export async function resetBounceScore(
+  stateDir: string,
+  list: WebList,
+  address: string,
+  now = Date.now(),
+): Promise<void> {
+  await new BounceState(stateDir, list.name).change(address, (record) => {
+    if (!record) return record;
+    const { disabled_at: _disabled, probe: _probe, ...rest } = record;
+    return { ...rest, score: 0, updated: now, day_added: 0 };
+  });
 }
 
 /**

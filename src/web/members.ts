@@ -6,7 +6,7 @@
 import { Hono } from 'hono';
 import { normalizeAddress } from '../mail/address.ts';
 import { actor, field, listArea, page, type WebContext, type WebDeps, type WebEnv } from './env.ts';
-import { bounceInfo, optionsPatch, searchMembers } from './member-actions.ts';
+import { bounceInfo, optionsPatch, resetBounceScore, searchMembers } from './member-actions.ts';
 import { MemberPage, MembersPage } from './views/members.tsx';
 
 const PER_PAGE = 50;
@@ -88,6 +88,7 @@ export function memberRoutes(deps: WebDeps): Hono<WebEnv> {
   app.post('/lists/:list/members/:address/reenable', async (c) => {
     const address = c.req.param('address');
     await c.get('list').store.update(address, { nomail: false });
+    await resetBounceScore(c.get('state').runtime.stateDir, c.get('list'), address);
     deps.log(`${actor(c)} re-enabled ${address} on ${c.get('list').name}`);
     return memberPage(c, address, 'Delivery re-enabled.');
   });

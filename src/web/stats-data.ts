@@ -1,10 +1,13 @@
 /**
  * The figures behind the statistics pages and the lists overview, read from what malist
- * already keeps: the journal (posts distributed and held, per day), the delivery log
- * (recipients delivered or queued, deferred and refused at each post's first round, per
- * day), the held store (age of each held post), the bounce state (each member's decayed
- * score) and the spool (age of each queue entry, dead letters). Journal and log are read
- * at most once a minute per list; the rest is small and read as asked.
+ * already keeps: the delivery log (per list and day: posts distributed and held — each
+ * Message-ID once — and recipients delivered or queued, deferred and refused at each
+ * post's first round), the held store (age of each held post), the bounce state (each
+ * member's decayed score) and the spool (age of each queue entry, dead letters). Without
+ * a delivery log, posts per day come from the list's journal records, which only a mail
+ * sent to several lists has (a mail for one list is journaled once, under no list name):
+ * the page says so. Journal and log are read at most once a minute; the rest is small and
+ * read as asked.
  */
 import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
@@ -44,6 +47,8 @@ export interface ListStats {
   complaints: ComplaintStanding;
   /** Where the per-day delivery figures come from, or why there are none. */
   deliverySource: string;
+  /** Where the posts per day come from. */
+  postsSource: string;
 }
 
 const AGE_BUCKETS: Array<[string, number]> = [
@@ -113,40 +118,71 @@ async function journalDays(stateDir: string, list: string, since: number) {
 // A queue run's `outcome=queue-run` lines are left out: the post's own line counted its
 // queued recipients already.
 const LOG_LINE =
-  /^(\d{4}-\d\d-\d\d)T\S+ list=(\S+) outcome=(?!queue-run )\S+ recipients=(\d+) refused=(\d+) deferred=(\d+)/;
+  /^(\d{4}-\d\d-\d\d)T\S+ list=(\S+) outcome=(?!queue-run )(\S+) recipients=(\d+) refused=(\d+) deferred=(\d+)(?: delivered=\d+ queued=\d+)?(?: message-id=(<[^>\s]*>))?/;
 
-/** Per list and day: recipients delivered or queued, refused and deferred, from the delivery log. */
+interface LogDay {
+  delivered: number;
+  refused: number;
+  deferred: number;
+  /** Message-IDs distributed (or partly) and held this day: a post counts once a day. */
+  posts: Set<string>;
+  held: Set<string>;
+}
+
+/** Per list and day, from the delivery log: recipients, and the posts distributed and held. */
 async function deliveryDays(file: string, since: string) {
-  const perList = new Map<
-    string,
-    Map<string, { delivered: number; refused: number; deferred: number }>
-  >();
+  const perList = new Map<string, Map<string, LogDay>>();
   const lines = createInterface({
     input: createReadStream(file),
     crlfDelay: Number.POSITIVE_INFINITY,
   });
+  let n = 0;
   for await (const line of lines) {
+    n++;
     const m = LOG_LINE.exec(line);
     if (!m || m[1]! < since) continue;
-    const days = perList.get(m[2]!) ?? new Map();
+    const days = perList.get(m[2]!) ?? new Map<string, LogDay>();
     perList.set(m[2]!, days);
-    const d = days.get(m[1]!) ?? { delivered: 0, refused: 0, deferred: 0 };
-    d.delivered += Number(m[3]);
-    d.refused += Number(m[4]);
-    d.deferred += Number(m[5]);
+    const d = days.get(m[1]!) ?? {
+      delivered: 0,
+      refused: 0,
+      deferred: 0,
+      posts: new Set<string>(),
+      held: new Set<string>(),
+    };
+    d.delivered += Number(m[4]);
+    d.refused += Number(m[5]);
+    d.deferred += Number(m[6]);
+    // A line without a Message-ID is a post of its own.
+    const id = m[7] && m[7] !== '<>' ? m[7] : `line ${n}`;
+    if (m[3] === 'distributed' || m[3] === 'partial') d.posts.add(id);
+    else if (m[3] === 'held') d.held.add(id);
     days.set(m[1]!, d);
   }
   return perList;
 }
 
-/** Posts distributed in the last `days` days (for the overview). */
-export async function postsSince(stateDir: string, list: string, days: number, now = Date.now()) {
-  const since = now - 30 * DAY;
-  const perDay = await remembered(`journal:${stateDir}:${list}`, now, () =>
-    journalDays(stateDir, list, since),
+function logDays(state: SiteState, since: string, now: number) {
+  const file = state.config.main?.delivery_log;
+  if (!file) return undefined;
+  return remembered(`log:${file}`, now, () =>
+    deliveryDays(file, since).catch(() => new Map<string, Map<string, LogDay>>()),
   );
+}
+
+/** Posts distributed in the last `days` days (for the overview). */
+export async function postsSince(state: SiteState, list: string, days: number, now = Date.now()) {
   const from = new Date(now - days * DAY).toISOString().slice(0, 10);
   let posts = 0;
+  const log = await logDays(state, lastDays(30, now)[0]!, now);
+  if (log) {
+    for (const [day, d] of log.get(list) ?? []) if (day > from) posts += d.posts.size;
+    return posts;
+  }
+  const stateDir = state.runtime.stateDir;
+  const perDay = await remembered(`journal:${stateDir}:${list}`, now, () =>
+    journalDays(stateDir, list, now - 30 * DAY),
+  );
   for (const [day, d] of perDay) if (day > from) posts += d.posts;
   return posts;
 }
@@ -158,16 +194,14 @@ export async function listStats(
 ): Promise<ListStats> {
   const stateDir = state.runtime.stateDir;
   const days = lastDays(30, now);
-  const journal = await remembered(`journal:${stateDir}:${list.name}`, now, () =>
-    journalDays(stateDir, list.name, now - 30 * DAY),
-  );
   const logFile = state.config.main?.delivery_log;
-  const delivery = logFile
-    ? await remembered(`log:${logFile}`, now, () =>
-        deliveryDays(logFile, days[0]!).catch(() => new Map()),
-      )
-    : new Map();
-  const ofList = delivery.get(list.name) ?? new Map();
+  const log = await logDays(state, days[0]!, now);
+  const journal = log
+    ? undefined
+    : await remembered(`journal:${stateDir}:${list.name}`, now, () =>
+        journalDays(stateDir, list.name, now - 30 * DAY),
+      );
+  const ofList = log?.get(list.name) ?? new Map<string, LogDay>();
   const held = await heldStore(state.runtime.moderation, list.name).list();
   const bounces = await new BounceState(stateDir, list.name).all();
   const threshold = list.settings.bounces?.threshold ?? 5;
@@ -177,8 +211,8 @@ export async function listStats(
   return {
     days: days.map((day) => ({
       day,
-      posts: journal.get(day)?.posts ?? 0,
-      held: journal.get(day)?.held ?? 0,
+      posts: journal ? (journal.get(day)?.posts ?? 0) : (ofList.get(day)?.posts.size ?? 0),
+      held: journal ? (journal.get(day)?.held ?? 0) : (ofList.get(day)?.held.size ?? 0),
       delivered: ofList.get(day)?.delivered ?? 0,
       deferred: ofList.get(day)?.deferred ?? 0,
       refused: ofList.get(day)?.refused ?? 0,
@@ -198,6 +232,9 @@ export async function listStats(
     deliverySource: logFile
       ? `the delivery log (${basename(logFile)})` // not the server's paths to list staff
       : 'none: set delivery_log in malist.yaml to count deliveries per day',
+    postsSource: logFile
+      ? `the delivery log (${basename(logFile)})`
+      : 'the journal (only mail sent to several lists: set delivery_log in malist.yaml to count every post)',
   };
 }
 

@@ -5,7 +5,6 @@ import type { StoredMeta } from '../../state/mail-store.ts';
 import { safeName } from '../../state/safe-name.ts';
 import type { WebDeps } from '../env.ts';
 import { decideHeld, heldMetas } from '../held-actions.ts';
-import { viewMessage } from '../message-view.ts';
 import { body, ERRORS, json } from './common.ts';
 import type { ApiApp } from './index.ts';
 import {
@@ -66,7 +65,7 @@ export function registerHeld(app: ApiApp, deps: WebDeps): void {
       );
       if (!held || held.decided)
         return c.json({ error: 'no such held post (decided or expired)' }, 404);
-      const v = await viewMessage(held.raw);
+      const v = await (await import('../message-view.ts')).viewMessage(held.raw);
       const m = held.meta;
       return c.json(
         {

@@ -5,7 +5,7 @@ import { applyMemberDiff, diffMembers, parseMembersCsv } from '../../members/bul
 import { memberSnapshot } from '../../members/snapshot.ts';
 import { type Member, tidyMember } from '../../members/store.ts';
 import type { WebDeps } from '../env.ts';
-import { bounceInfo, searchMembers } from '../member-actions.ts';
+import { bounceInfo, resetBounceScore, searchMembers } from '../member-actions.ts';
 import { body, ERRORS, json } from './common.ts';
 import type { ApiApp } from './index.ts';
 import {
@@ -105,6 +105,8 @@ export function registerMembers(app: ApiApp, deps: WebDeps): void {
         ...patch,
         ...(patch.nomail && !before.nomail ? { nomail_reason: 'admin' as const } : {}),
       });
+      if (before.nomail && patch.nomail === false)
+        await resetBounceScore(c.get('state').runtime.stateDir, c.get('list'), address);
       return c.json(after!, 200);
     },
   );

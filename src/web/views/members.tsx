@@ -92,6 +92,14 @@ export interface BounceInfo {
   lastDiagnostic?: string;
   updated?: string;
   disabledAt?: string;
+  /** The last bounces counted, oldest first. */
+  history: Array<{
+    at: string;
+    source: string;
+    class: string;
+    diagnostic: string;
+    probe?: boolean;
+  }>;
 }
 
 export const OptionsForm: FC<{ action: string; member: Member; csrf: string; submit: string }> = (
@@ -175,6 +183,32 @@ export const MemberPage: FC<{
       ) : (
         <p>No bounces recorded.</p>
       )}
+      {p.bounce && p.bounce.history.length > 0 ? (
+        <table class="bounce-history">
+          <caption>The last bounces counted</caption>
+          <thead>
+            <tr>
+              <th>When</th>
+              <th>Kind</th>
+              <th>Proven by</th>
+              <th>Diagnostic</th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.bounce.history.map((h) => (
+              <tr>
+                <td>{h.at}</td>
+                <td>
+                  {h.class}
+                  {h.probe ? ' (probe)' : ''}
+                </td>
+                <td>{h.source}</td>
+                <td>{h.diagnostic}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
       <h2>Remove</h2>
       <form method="post" action={`${href}/remove`}>
         <Csrf token={p.csrf} />

@@ -59,8 +59,8 @@ const DayTable: FC<{
 export const StatsPage: FC<{ stats: ListStats }> = ({ stats }) => (
   <div class="stats">
     <p class="muted">
-      Deliveries per day come from {stats.deliverySource}; posts from the journal; the rest is as of
-      now. Dead letters: {stats.deadLetters}.
+      Deliveries per day come from {stats.deliverySource}; posts from {stats.postsSource}; the rest
+      is as of now. Dead letters: {stats.deadLetters}.
     </p>
     <p class={stats.complaints.rate > 0.001 ? 'error' : 'muted'}>
       Spam complaints today: {stats.complaints.complaints} of {stats.complaints.delivered} member
