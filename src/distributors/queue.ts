@@ -21,7 +21,7 @@ import {
 } from '../queue/queue.ts';
 import type { Transport } from '../queue/transport.ts';
 import { createTransport } from '../smtp/engine.ts';
-import { smtpSchema } from '../smtp/schema.ts';
+import { smtpDeprecations, smtpSchema } from '../smtp/schema.ts';
 import type { SmtpOptions } from '../smtp/server-options.ts';
 import type { DeliveryReport, Distributor, ListMail, Reactor } from '../types.ts';
 
@@ -67,6 +67,10 @@ export const schema = z.strictObject({
   deliver_now: z.boolean().optional(),
   smtp: smtpSchema.optional(),
 });
+
+/** The old TLS keys under `smtp:` (`secure`, `starttls`, `tls.ca`), with their new spelling. */
+export const deprecated = (options: Record<string, unknown>) =>
+  smtpDeprecations(options.smtp, ['smtp']);
 
 /** The queue distributor, and the queue under it for runners (`queue` property). */
 export default function createQueueDistributor(

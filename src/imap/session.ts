@@ -25,6 +25,8 @@ export interface ImapConnectionOptions {
   port?: number;
   tls?: ImapTlsMode;
   servername?: string;
+  /** false: accept any certificate (tests only). @default true */
+  rejectUnauthorized?: boolean;
   user: string;
   password: string;
   timeout?: number;
@@ -42,7 +44,7 @@ export function imapClientOptions(options: ImapConnectionOptions): ImapFlowOptio
     secure: tls === 'implicit',
     doSTARTTLS: tls === 'starttls' ? true : tls === 'none' ? false : undefined,
     servername: options.servername,
-    tls: { ca: options.ca, rejectUnauthorized: true },
+    tls: { ca: options.ca, rejectUnauthorized: options.rejectUnauthorized ?? true },
     auth: { user: options.user, pass: options.password },
     logger: false,
     disableAutoIdle: true,
