@@ -436,7 +436,11 @@ export async function planAll(config: LoadedConfig): Promise<Plans> {
     plans.lists.push(listPlan);
   }
   ctx.problems.push(...authenticationProblems(config, plans.lists));
-  if (plans.distributors.length === 0 && !ctx.problems.some((p) => p.key.startsWith('distribute')))
+  // (A distributor that did not check out has its own problem, maybe under servers: or queue:.)
+  if (
+    asArray(main.distribute).length === 0 &&
+    !ctx.problems.some((p) => p.key.startsWith('distribute'))
+  )
     ctx.problems.push({
       file: source.file,
       line: 1,

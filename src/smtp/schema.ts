@@ -28,27 +28,89 @@ const legacyTls = z.strictObject({
   servername: z.string().optional(),
 });
 
+/**
+ * The TLS keys of a server's settings, the same for SMTP, LMTP and IMAP APPEND (POP3 and
+ * IMAP fetching: fetchers/mailbox-options.ts): the new ones, and the old ones still read.
+ */
+export const tlsFields = {
+  /** implicit (TLS from the first byte), starttls (required), none. */
+  tls: z
+    .union([z.enum(TLS_MODES), legacyTls], {
+      error: 'expected one of implicit | starttls | none',
+    })
+    .optional(),
+  /** PEM file of the CA(s) to trust (a private CA), relative to the YAML file. */
+  ca_file: z.string().min(1).optional(),
+  /** The name the certificate is checked against. @default host */
+  servername: z.string().min(1).optional(),
+  /** false: accept any certificate (tests only). @default true */
+  reject_unauthorized: z.boolean().optional(),
+  /** Deprecated: `tls: implicit`. */
+  secure: z.boolean().optional(),
+  /** Deprecated: `tls: starttls` (required) or `tls: none` (never). */
+  starttls: z.enum(['required', 'opportunistic', 'never']).optional(),
+};
+
+type TlsFields = { [K in keyof typeof tlsFields]?: z.output<(typeof tlsFields)[K]> };
+
+/** The same thing said twice (`tls: implicit` and `secure:`, `tls.ca` and `ca_file`). */
+export function tlsConflicts(o: TlsFields, ctx: z.RefinementCtx): void {
+  const mode = typeof o.tls === 'string' ? o.tls : undefined;
+  if (mode && (o.secure !== undefined || o.starttls !== undefined))
+    ctx.addIssue({
+      code: 'custom',
+      path: [o.secure !== undefined ? 'secure' : 'starttls'],
+      message: `tls: ${mode} already says how to use TLS; a second key could contradict it`,
+    });
+  if (typeof o.tls === 'object') {
+    for (const key of ['servername', 'reject_unauthorized'] as const)
+      if (o.tls[key] !== undefined && o[key] !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tls', key],
+          message: `${key} is written twice (here and beside tls:)`,
+        });
+    if (o.tls.ca !== undefined && o.ca_file !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tls', 'ca'],
+        message: 'the CA is written twice (tls.ca and ca_file)',
+      });
+  }
+}
+
+/** The clients' TLS options (`secure`, `starttls`, `tls: { ca, servername, reject_unauthorized }`). */
+export function tlsClientOptions(o: TlsFields): {
+  secure?: boolean;
+  starttls?: 'required' | 'opportunistic' | 'never';
+  tls?: { ca?: string; servername?: string; reject_unauthorized?: boolean };
+} {
+  const mode = typeof o.tls === 'string' ? o.tls : undefined;
+  const legacy = typeof o.tls === 'object' ? o.tls : {};
+  const ca = o.ca_file ?? legacy.ca;
+  const servername = o.servername ?? legacy.servername;
+  const verify = o.reject_unauthorized ?? legacy.reject_unauthorized;
+  const tls = {
+    ...(ca !== undefined ? { ca } : {}),
+    ...(servername !== undefined ? { servername } : {}),
+    ...(verify !== undefined ? { reject_unauthorized: verify } : {}),
+  };
+  const policy = mode === 'starttls' ? 'required' : mode === 'none' ? 'never' : o.starttls;
+  return {
+    ...(mode !== undefined || o.secure !== undefined
+      ? { secure: mode === 'implicit' || (mode === undefined && o.secure === true) }
+      : {}),
+    ...(policy && mode !== 'implicit' ? { starttls: policy } : {}),
+    ...(Object.keys(tls).length > 0 ? { tls } : {}),
+  };
+}
+
 /** SMTP settings; `user` + `password` (from password_env/_file) become `auth`. */
 export const smtpSchema = z
   .strictObject({
     host: z.string().min(1).optional(),
     port: z.number().int().min(1).max(65535).optional(),
-    /** implicit (port 465), starttls (required), none. @default STARTTLS when offered; required with user: */
-    tls: z
-      .union([z.enum(TLS_MODES), legacyTls], {
-        error: 'expected one of implicit | starttls | none',
-      })
-      .optional(),
-    /** PEM file of the CA(s) to trust (a private CA), relative to the YAML file. */
-    ca_file: z.string().min(1).optional(),
-    /** The name the certificate is checked against. @default host */
-    servername: z.string().min(1).optional(),
-    /** false: accept any certificate (tests only). @default true */
-    reject_unauthorized: z.boolean().optional(),
-    /** Deprecated: `tls: implicit`. */
-    secure: z.boolean().optional(),
-    /** Deprecated: `tls: starttls` (required) or `tls: none` (never). */
-    starttls: z.enum(['required', 'opportunistic', 'never']).optional(),
+    ...tlsFields,
     user: z.string().min(1).optional(),
     password: z.string().optional(),
     auth_method: z.string().optional(),
@@ -70,28 +132,7 @@ export const smtpSchema = z
         path: o.user === undefined ? ['user'] : ['password_env'],
         message: 'SMTP AUTH needs both user: and password_env: (or password_file:)',
       });
-    const mode = typeof o.tls === 'string' ? o.tls : undefined;
-    if (mode && (o.secure !== undefined || o.starttls !== undefined))
-      ctx.addIssue({
-        code: 'custom',
-        path: [o.secure !== undefined ? 'secure' : 'starttls'],
-        message: `tls: ${mode} already says how to use TLS; a second key could contradict it`,
-      });
-    if (typeof o.tls === 'object') {
-      for (const key of ['servername', 'reject_unauthorized'] as const)
-        if (o.tls[key] !== undefined && o[key] !== undefined)
-          ctx.addIssue({
-            code: 'custom',
-            path: ['tls', key],
-            message: `${key} is written twice (here and beside tls:)`,
-          });
-      if (o.tls.ca !== undefined && o.ca_file !== undefined)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['tls', 'ca'],
-          message: 'the CA is written twice (tls.ca and ca_file)',
-        });
-    }
+    tlsConflicts(o, ctx);
   })
   .transform(
     ({
@@ -105,34 +146,16 @@ export const smtpSchema = z
       secure,
       starttls,
       ...rest
-    }) => {
-      const mode = typeof tls === 'string' ? tls : undefined;
-      const legacy = typeof tls === 'object' ? tls : {};
-      const ca = ca_file ?? legacy.ca;
-      const name = servername ?? legacy.servername;
-      const verify = reject_unauthorized ?? legacy.reject_unauthorized;
-      const tlsOptions = {
-        ...(ca !== undefined ? { ca } : {}),
-        ...(name !== undefined ? { servername: name } : {}),
-        ...(verify !== undefined ? { reject_unauthorized: verify } : {}),
-      };
-      const policy =
-        mode === 'starttls' ? 'required' : mode === 'none' ? 'never' : (starttls ?? undefined);
-      return {
-        ...rest,
-        ...(mode === 'implicit' || secure !== undefined
-          ? { secure: mode === 'implicit' || secure === true }
-          : {}),
-        ...(policy && mode !== 'implicit' ? { starttls: policy } : {}),
-        ...(Object.keys(tlsOptions).length > 0 ? { tls: tlsOptions } : {}),
-        ...(user !== undefined && password !== undefined
-          ? { auth: { user, pass: password, ...(auth_method ? { method: auth_method } : {}) } }
-          : {}),
-      };
-    },
+    }) => ({
+      ...rest,
+      ...tlsClientOptions({ tls, ca_file, servername, reject_unauthorized, secure, starttls }),
+      ...(user !== undefined && password !== undefined
+        ? { auth: { user, pass: password, ...(auth_method ? { method: auth_method } : {}) } }
+        : {}),
+    }),
   );
 
-/** The old TLS keys in SMTP settings as written (`options`), each with its new spelling. */
+/** The old TLS keys in server settings as written (`options`), each with its new spelling. */
 export function smtpDeprecations(options: unknown, prefix: PropertyKey[] = []): Deprecation[] {
   if (!options || typeof options !== 'object') return [];
   const o = options as Record<string, unknown>;
