@@ -154,6 +154,26 @@ function originOf(layers: Layer[]): Origin {
   };
 }
 
+/** A warning for each old spelling a unit still reads, once at the line that wrote it. */
+function warnDeprecated(
+  found: { path: PropertyKey[]; instead: string }[],
+  origin: Origin,
+  ctx: PlanContext,
+): void {
+  for (const d of found) {
+    const at = origin(d.path);
+    const key = keyPath(at.path);
+    if (ctx.config.warnings.some((w) => w.file === at.source.file && w.key === key)) continue;
+    ctx.config.warnings.push({
+      file: at.source.file,
+      ...at.source.locate(at.path, 'key'),
+      key,
+      message: 'deprecated spelling, still read',
+      fix: `write ${d.instead}`,
+    });
+  }
+}
+
 /** Checks one unit mapping; undefined (with problems recorded) when it cannot be built. */
 async function planUnit(
   kind: UnitKind,
@@ -238,19 +258,7 @@ async function planUnit(
   // (A secret that could not be resolved was reported where it is written, and stands in
   // resolved, so the schema adds no false "missing" — config/secrets.ts.)
   const origin = originOf(layers);
-  const deprecated = registry[type]?.deprecated;
-  for (const d of deprecated ? deprecated(options) : []) {
-    const at = origin(d.path);
-    const shownKey = keyPath(at.path);
-    if (ctx.config.warnings.some((w) => w.file === at.source.file && w.key === shownKey)) continue;
-    ctx.config.warnings.push({
-      file: at.source.file,
-      ...at.source.locate(at.path, 'key'),
-      key: shownKey,
-      message: 'deprecated spelling, still read',
-      fix: `write ${d.instead}`,
-    });
-  }
+  warnDeprecated(registry[type]?.deprecated?.(options) ?? [], origin, ctx);
   if (schema) {
     const result = schema.safeParse(options);
     if (!result.success) {
