@@ -7,8 +7,9 @@
  */
 import { parseArgs } from 'node:util';
 import { installationResolver } from '../config/authentication.ts';
+import { directoryProblems } from '../config/directories.ts';
 import { openConfig, printProblems, printWarnings } from '../config/open.ts';
-import type { ConfigProblem } from '../config/problem.ts';
+import { type ConfigProblem, sortProblems } from '../config/problem.ts';
 import { publishedKeyWarnings } from '../config/signing.ts';
 import { type FooterOptions, isPersonal } from '../processors/footer.ts';
 import { isPersonalUrl } from '../processors/list-headers.ts';
@@ -75,6 +76,10 @@ export default async function check(argv: string[]): Promise<number> {
     return EX.OK;
   }
   const { config, plans } = await openConfig(values.config ? { dir: values.config } : {});
+  const dirs = await directoryProblems(config, plans);
+  config.problems.push(...dirs.problems);
+  config.warnings.push(...dirs.warnings);
+  sortProblems(config.problems);
   // What the file says, also when a unit did not check out (its problem says why).
   const raw = (config.source.value ?? {}) as Record<string, unknown>;
   const sources = writtenTypes(raw.fetch);

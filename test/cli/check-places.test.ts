@@ -193,6 +193,27 @@ describe('malist check: CA files are read relative to their YAML file and must e
   });
 });
 
+describe('malist check: the directories a run writes', () => {
+  it('a state_dir, queue dir or delivery log that can never be made is a problem at its line', async () => {
+    const dir = await configWith(
+      'state_dir: data/state\ndistribute:\n  type: queue\n  dir: spool/q\ndelivery_log: logs/delivery.log\n',
+    );
+    for (const file of ['data', 'spool', 'logs']) await writeFile(join(dir, file), 'a file\n');
+    const r = await check(dir);
+    expect(r.code).toBe(78);
+    expect(r.errors).toEqual([
+      `malist.yaml:1:12 state_dir: ${dir}/data/state cannot be made: ${dir}/data is a file, not a directory (fix: point state_dir at a directory, or move the file ${dir}/data away)`,
+      expect.stringMatching(
+        /^malist\.yaml:3:3 distribute: .*\/spool\/q cannot be made: .*\/spool is a file/,
+      ),
+      expect.stringMatching(
+        /^malist\.yaml:5:15 delivery_log: .*\/logs cannot be made: .*\/logs is a file/,
+      ),
+      'malist check: 3 problems',
+    ]);
+  });
+});
+
 describe('malist check --json and pipes', () => {
   it('--json: one document with errors and warnings (file, line, message, fix), sources and lists', async () => {
     const dir = await configWith(SERVERS(MAILBOX.replace('tls: implicit', 'tls: true'), OUTGOING), {

@@ -51,7 +51,10 @@ describe("README's malist.yaml examples", () => {
     const { code, stderr, doc } = await checkJson(dir, { POP_PW: 'x' });
     expect(stderr).toBe('');
     expect(doc.errors).toEqual([]);
-    expect(doc.warnings).toEqual([]);
+    // (/var/spool/malist and /var/log/malist may be unwritable to a test user: a warning.)
+    expect(
+      doc.warnings.filter((w: { message: string }) => !w.message.includes('not writable')),
+    ).toEqual([]);
     expect(code).toBe(0);
     expect(doc).toMatchObject({ sources: ['pop3'], distribute: ['queue'] });
   });
