@@ -78,7 +78,8 @@ export default async function check(argv: string[]): Promise<number> {
   const { config, plans } = await openConfig(values.config ? { dir: values.config } : {});
   const dirs = await directoryProblems(config, plans);
   config.problems.push(...dirs.problems);
-  config.warnings.push(...dirs.warnings);
+  config.warnings.push(...dirs.warnings, ...config.deprecated);
+  sortProblems(config.warnings);
   sortProblems(config.problems);
   // What the file says, also when a unit did not check out (its problem says why).
   const raw = (config.source.value ?? {}) as Record<string, unknown>;

@@ -163,8 +163,8 @@ function warnDeprecated(
   for (const d of found) {
     const at = origin(d.path);
     const key = keyPath(at.path);
-    if (ctx.config.warnings.some((w) => w.file === at.source.file && w.key === key)) continue;
-    ctx.config.warnings.push({
+    if (ctx.config.deprecated.some((w) => w.file === at.source.file && w.key === key)) continue;
+    ctx.config.deprecated.push({
       file: at.source.file,
       ...at.source.locate(at.path, 'key'),
       key,
