@@ -123,7 +123,7 @@ function newState(options: Pop3Options): Pop3State {
     tls,
     maxMailSize: options.maxMailSize ?? 50 * 1024 * 1024,
     reconnects: options.reconnects ?? 3,
-    ctx: { unit: UNIT, where, caOption: 'caFile' },
+    ctx: { unit: UNIT, where },
     record: new UidRecord(recordPath, UNIT, UID_LIST),
     handedOut: new Set(),
     oversized: [],

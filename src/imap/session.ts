@@ -90,14 +90,14 @@ export function imapError(
     );
   }
   if (e?.code === 'MissingServerExtension' || /STARTTLS/i.test(e?.message ?? '')) {
-    const tlsProblem = netError(error, { unit: UNIT, where: ctx.where, caOption: 'caFile' });
+    const tlsProblem = netError(error, { unit: UNIT, where: ctx.where });
     if (tlsProblem) return tlsProblem;
     return new StageError(
       `${ctx.where} does not offer STARTTLS (${e.message}): use \`tls: implicit\` on the imaps port, or \`tls: none\` if you accept a clear-text password.`,
       { code: 'ETLS', unit: UNIT, cause: error },
     );
   }
-  return goneError(error, { unit: UNIT, where: ctx.where, caOption: 'caFile' });
+  return goneError(error, { unit: UNIT, where: ctx.where });
 }
 
 /** A compact IMAP sequence set for `uids` (`1:3,7,9:10`), so thousands of UIDs stay one short line. */
