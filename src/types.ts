@@ -148,4 +148,9 @@ export interface OptionsSchema {
 export interface UnitModule<F> {
   default: F;
   schema?: OptionsSchema;
+  /**
+   * The keys of the options as written that have a newer spelling (still read): where, and
+   * what to write instead. `malist check` and `malist run` warn with file:line.
+   */
+  deprecated?: (options: Record<string, unknown>) => { path: PropertyKey[]; instead: string }[];
 }

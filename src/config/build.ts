@@ -17,9 +17,9 @@ import { reactors } from '../reactors/index.ts';
 import type { Distributor, Fetcher, OptionsSchema, Reactor, UnitModule } from '../types.ts';
 import { authenticationProblems } from './authentication.ts';
 import { isPathType, loadCustomUnit } from './custom.ts';
-import { problemsOf } from './issues.ts';
+import { type Origin, problemsOf } from './issues.ts';
 import type { LoadedConfig, LoadedList } from './load.ts';
-import { type ConfigProblem, didYouMean, keyPath, sortProblems } from './problem.ts';
+import { type ConfigProblem, didYouMean, formatProblem, keyPath, sortProblems } from './problem.ts';
 import type { UnitSpecValue } from './schema.ts';
 import { planSigning, type SigningPlan } from './signing.ts';
 import type { YamlSource } from './source.ts';
@@ -121,6 +121,59 @@ function noteStrayUnitOptions(list: LoadedList, specs: UnitSpecValue[], ctx: Pla
   }
 }
 
+/** Options a unit takes from elsewhere than its own mapping: which file, where, what. */
+interface Layer {
+  source: YamlSource;
+  path: PropertyKey[];
+  value: unknown;
+  /** The layer's keys sit under this option (a server's settings under the queue's `smtp`). */
+  under?: string;
+}
+
+/**
+ * Where each option was written: in the layer that holds the deepest part of its path (the
+ * first layer on a tie), so a `servers:` value is reported at its own line, not the unit's.
+ */
+function originOf(layers: Layer[]): Origin {
+  return (p) => {
+    let best = { layer: layers[0]!, rel: [...p], depth: -1 };
+    for (const layer of layers) {
+      const rel =
+        layer.under === undefined ? [...p] : p[0] === layer.under ? p.slice(1) : undefined;
+      if (!rel) continue;
+      let depth = layer.under === undefined ? 0 : 1;
+      let node = layer.value;
+      for (const segment of rel) {
+        if (!node || typeof node !== 'object' || !Object.hasOwn(node, segment as string)) break;
+        node = (node as Record<PropertyKey, unknown>)[segment];
+        depth++;
+      }
+      if (depth > best.depth) best = { layer, rel, depth };
+    }
+    return { source: best.layer.source, path: [...best.layer.path, ...best.rel] };
+  };
+}
+
+/** A warning for each old spelling a unit still reads, once at the line that wrote it. */
+function warnDeprecated(
+  found: { path: PropertyKey[]; instead: string }[],
+  origin: Origin,
+  ctx: PlanContext,
+): void {
+  for (const d of found) {
+    const at = origin(d.path);
+    const key = keyPath(at.path);
+    if (ctx.config.deprecated.some((w) => w.file === at.source.file && w.key === key)) continue;
+    ctx.config.deprecated.push({
+      file: at.source.file,
+      ...at.source.locate(at.path, 'key'),
+      key,
+      message: 'deprecated spelling, still read',
+      fix: `write ${d.instead}`,
+    });
+  }
+}
+
 /** Checks one unit mapping; undefined (with problems recorded) when it cannot be built. */
 async function planUnit(
   kind: UnitKind,
@@ -129,6 +182,8 @@ async function planUnit(
   path: PropertyKey[],
   baseDir: string,
   ctx: PlanContext,
+  /** Where options merged into `spec` came from (`unit_options:`), and what was written at `path`. */
+  merged?: { own: unknown; layer: Layer },
 ): Promise<Plan | undefined> {
   const { type, server, ...written } =
     typeof spec === 'string'
@@ -169,6 +224,8 @@ async function planUnit(
     }
   }
   let options: Record<string, unknown> = written;
+  const layers: Layer[] = [{ source, path, value: merged ? merged.own : written }];
+  if (merged) layers.push(merged.layer);
   if (server !== undefined) {
     const servers = ctx.config.main?.servers ?? {};
     const named = typeof server === 'string' ? servers[server] : undefined;
@@ -181,34 +238,39 @@ async function planUnit(
       return undefined;
     }
     const into = SERVER_KEY[type];
+    layers.push({
+      source: ctx.config.source,
+      path: ['servers', server as string],
+      value: named,
+      ...(into ? { under: into } : {}),
+    });
     options = into
       ? { ...written, [into]: { ...named, ...(written[into] as object | undefined) } }
       : { ...named, ...written };
   }
   if (kind === 'distributor' && type === 'queue' && ctx.config.main?.queue) {
     options = { ...ctx.config.main.queue, ...options };
+    layers.push({ source: ctx.config.source, path: ['queue'], value: ctx.config.main.queue });
   }
   if (kind === 'reactor' && NEEDS_STATE_DIR.has(type) && ctx.config.main) {
     options = { state_dir: ctx.config.main.state_dir, ...options };
   }
-  // A secret that could not be resolved was reported already: its "missing" would be an echo.
-  const here = keyPath(path);
-  if (
-    ctx.problems.some(
-      (p) => p.file === source.file && (p.key === here || p.key.startsWith(`${here}.`)),
-    )
-  )
-    return undefined;
+  // (A secret that could not be resolved was reported where it is written, and stands in
+  // resolved, so the schema adds no false "missing" — config/secrets.ts.)
+  const origin = originOf(layers);
+  warnDeprecated(registry[type]?.deprecated?.(options) ?? [], origin, ctx);
   if (schema) {
     const result = schema.safeParse(options);
     if (!result.success) {
       const before = ctx.problems.length;
       if (result.error && typeof result.error === 'object' && 'issues' in result.error) {
         ctx.problems.push(
-          ...problemsOf(result.error as z.ZodError, source, schema as z.ZodType, path).map((p) => ({
-            ...p,
-            message: `${type}: ${p.message}`,
-          })),
+          ...problemsOf(result.error as z.ZodError, source, schema as z.ZodType, origin).map(
+            (p) => ({
+              ...p,
+              message: `${type}: ${p.message}`,
+            }),
+          ),
         );
       }
       if (ctx.problems.length === before)
@@ -322,7 +384,19 @@ export async function planAll(config: LoadedConfig): Promise<Plans> {
           ? [list.source, ['unit_options', type]]
           : [source, ['defaults', 'unit_options', type]]
         : [pipeSource, list.pipeline ? [...pipePath, i] : ['address']];
-      const p = await planUnit('unit', merged, unitSource, unitPath, baseDir, ctx);
+      const fromOptions =
+        !optionsOnly && unitOptions[type] !== undefined
+          ? {
+              own: spec,
+              layer: {
+                ...(ownOptions !== undefined
+                  ? { source: list.source, path: ['unit_options', type] }
+                  : { source, path: ['defaults', 'unit_options', type] }),
+                value: unitOptions[type],
+              },
+            }
+          : undefined;
+      const p = await planUnit('unit', merged, unitSource, unitPath, baseDir, ctx, fromOptions);
       if (p) listUnits.push(p);
     }
     noteStrayUnitOptions(list, specs, ctx);
@@ -370,7 +444,11 @@ export async function planAll(config: LoadedConfig): Promise<Plans> {
     plans.lists.push(listPlan);
   }
   ctx.problems.push(...authenticationProblems(config, plans.lists));
-  if (plans.distributors.length === 0 && !ctx.problems.some((p) => p.key.startsWith('distribute')))
+  // (A distributor that did not check out has its own problem, maybe under servers: or queue:.)
+  if (
+    asArray(main.distribute).length === 0 &&
+    !ctx.problems.some((p) => p.key.startsWith('distribute'))
+  )
     ctx.problems.push({
       file: source.file,
       line: 1,
@@ -379,6 +457,16 @@ export async function planAll(config: LoadedConfig): Promise<Plans> {
       message: 'missing; nothing would deliver list mail',
       fix: 'add distribute: { type: queue, server: … } (or type: maildir for a local test)',
     });
+  // A site-wide setting (defaults:, servers:) is checked once per list or unit that takes it:
+  // its problem is one problem.
+  const seen = new Set<string>();
+  const unique = ctx.problems.filter((p) => {
+    const id = formatProblem(p);
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+  ctx.problems.splice(0, ctx.problems.length, ...unique);
   sortProblems(ctx.problems);
   return plans;
 }

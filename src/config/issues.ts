@@ -8,6 +8,12 @@ import { KEY_HINTS } from './schema.ts';
 import { isSecretKey } from './secrets.ts';
 import type { YamlSource } from './source.ts';
 
+/**
+ * Where an option (by its path inside the checked options) was written: the unit's own
+ * mapping, a `servers:` entry it names, `unit_options:`, or `queue:` defaults.
+ */
+export type Origin = (path: readonly PropertyKey[]) => { source: YamlSource; path: PropertyKey[] };
+
 /** The value at `path` inside `root`. */
 export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let node = root;
@@ -76,20 +82,24 @@ function article(type: string): string {
  */
 export function problemsOf(
   error: z.ZodError,
-  source: YamlSource,
+  written: YamlSource,
   schema: z.ZodType,
-  prefix: readonly PropertyKey[] = [],
+  prefix: readonly PropertyKey[] | Origin = [],
 ): ConfigProblem[] {
   const out: ConfigProblem[] = [];
-  const root = source.value;
+  const origin: Origin =
+    typeof prefix === 'function' ? prefix : (p) => ({ source: written, path: [...prefix, ...p] });
   for (const issue of error.issues) {
-    const path = [...prefix, ...issue.path];
+    // A `missing` key is reported at its mapping, which may sit where the key would be written.
+    const { source, path } = origin(issue.path);
+    const root = source.value;
     const value = valueAt(root, path);
     const base = { file: source.file, key: keyPath(path) };
     switch (issue.code) {
       case 'unrecognized_keys':
         for (const key of issue.keys) {
-          const where = source.locate([...path, key], 'key');
+          const at = origin([...issue.path, key]);
+          const where = at.source.locate(at.path, 'key');
           // Secrets are written as NAME_env / NAME_file, never as NAME.
           const known = allowedKeys(schema, issue.path).flatMap((k) =>
             isSecretKey(k) ? [`${k}_env`, `${k}_file`] : [k],
@@ -97,8 +107,9 @@ export function problemsOf(
           const near = didYouMean(key, known);
           out.push({
             ...base,
+            file: at.source.file,
             ...where,
-            key: keyPath([...path, key]),
+            key: keyPath(at.path),
             message: 'unknown key',
             fix:
               KEY_HINTS[key] ??

@@ -46,6 +46,11 @@ export interface LoadedConfig {
    * runs with its other members. `malist check` and `malist run` print these.
    */
   warnings: ConfigProblem[];
+  /**
+   * Keys written in an old spelling that is still read (`secure: true` for `tls:
+   * implicit`). `malist check` prints these; `malist run` does not, so cron stays quiet.
+   */
+  deprecated: ConfigProblem[];
 }
 
 export interface LoadOptions {
@@ -74,7 +79,15 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
     : await readYaml(mainPath);
   const problems: ConfigProblem[] = [...source.problems];
   const warnings: ConfigProblem[] = [];
-  const config: LoadedConfig = { dir, embedded, source, lists: [], problems, warnings };
+  const config: LoadedConfig = {
+    dir,
+    embedded,
+    source,
+    lists: [],
+    problems,
+    warnings,
+    deprecated: [],
+  };
   if (source.problems.length > 0) return config;
 
   const resolved = await resolveOptions(source.value, [], { source, baseDir: dir, env }, problems);

@@ -34,6 +34,33 @@ export interface ResolveContext {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * What a secret that could not be resolved becomes: its problem is reported where it was
+ * written, and the unit's schema sees a value (no second, false "missing" error).
+ */
+const UNRESOLVED = '';
+
+/** Why `file` cannot serve as a CA file (unreadable, no PEM certificate), or undefined. */
+async function caFileProblem(
+  file: string,
+): Promise<Omit<ConfigProblem, 'file' | 'line' | 'col' | 'key'> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    return {
+      message: `cannot read the CA file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      fix: "put the PEM certificate of the CA that signed the server's certificate there (readable by the user malist runs as), or fix the path (relative to this YAML file)",
+    };
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----'))
+    return {
+      message: `${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+      fix: 'point it at the CA certificate in PEM form (openssl x509 -in CA.der -inform der -out ca.pem converts DER)',
+    };
+  return undefined;
+}
+
 /** The env variable name an operator would pick for `key` at `path`. */
 function suggestedVar(path: readonly PropertyKey[], key: string): string {
   const words = path.filter((p) => typeof p === 'string' && p !== 'servers') as string[];
@@ -62,6 +89,7 @@ export async function resolveOptions(
     });
     if (SECRET.test(key)) {
       const name = suggestedVar(path, key);
+      out[key] = UNRESOLVED; // reported here: no second "missing" for the unit
       problems.push({
         ...at('key'),
         message: `a literal ${key} in YAML is refused (config files get copied, committed and mailed)`,
@@ -73,6 +101,7 @@ export async function resolveOptions(
     if (secret && SECRET.test(secret[1]!)) {
       const target = secret[1]!;
       if (typeof v !== 'string' || v === '') {
+        out[target] = UNRESOLVED;
         problems.push({
           ...at('value'),
           message: `expected ${secret[2] === 'env' ? 'an environment variable name' : 'a file path'}`,
@@ -83,6 +112,7 @@ export async function resolveOptions(
       if (secret[2] === 'env') {
         const found = ctx.env[v];
         if (found === undefined || found === '') {
+          out[target] = UNRESOLVED;
           problems.push({
             ...at('value'),
             message: `environment variable ${v} is not set`,
@@ -96,6 +126,7 @@ export async function resolveOptions(
         try {
           out[target] = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
         } catch (error) {
+          out[target] = UNRESOLVED;
           problems.push({
             ...at('value'),
             message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
@@ -105,8 +136,20 @@ export async function resolveOptions(
       }
       continue;
     }
-    if (PATH_KEY.test(key) && typeof v === 'string' && v !== '') {
-      out[key] = isAbsolute(v) ? v : resolve(ctx.baseDir, v);
+    // A CA is a file to read: `ca_file`, and the older SMTP `tls: { ca }` unless it is PEM text.
+    const isCa =
+      key === 'ca_file' ||
+      (key === 'ca' &&
+        path[path.length - 1] === 'tls' &&
+        typeof v === 'string' &&
+        !v.includes('-----BEGIN'));
+    if ((PATH_KEY.test(key) || isCa) && typeof v === 'string' && v !== '') {
+      const file = isAbsolute(v) ? v : resolve(ctx.baseDir, v);
+      out[key] = file;
+      if (isCa) {
+        const problem = await caFileProblem(file);
+        if (problem) problems.push({ ...at('value'), ...problem });
+      }
       continue;
     }
     out[key] = await resolveOptions(v, here, ctx, problems);

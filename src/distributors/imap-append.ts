@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ErrorCode, StageError } from '../errors.ts';
 import { loadImapFlow } from '../imap/session.ts';
 import { mailBytes, messageId } from '../mail/list-mail.ts';
+import { smtpDeprecations, tlsClientOptions, tlsConflicts, tlsFields } from '../smtp/schema.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 
 /** A CA given as PEM text is used as it is; anything else is the path of a PEM file. */
@@ -21,8 +22,8 @@ export interface ImapAppendOptions {
   port?: number;
   /** Implicit TLS. @default true */
   secure?: boolean;
-  /** STARTTLS policy when not `secure`. @default 'required' */
-  starttls?: 'required' | 'never';
+  /** STARTTLS policy when not `secure` (`opportunistic` is `required` here). @default 'required' */
+  starttls?: 'required' | 'opportunistic' | 'never';
   /** Credentials; the password is already resolved and never logged. */
   auth: { user: string; pass: string };
   /** The folder to store the copy in (created when missing). @default 'INBOX' */
@@ -42,23 +43,36 @@ export const schema = z
   .strictObject({
     host: z.string().min(1),
     port: z.number().int().min(1).max(65535).optional(),
-    secure: z.boolean().optional(),
-    starttls: z.enum(['required', 'never']).optional(),
+    // The TLS keys of every server (tls: implicit | starttls | none, ca_file, …).
+    ...tlsFields,
     user: z.string().min(1),
     password: z.string({ error: 'expected password_env: VAR or password_file: PATH' }),
     folder: z.string().min(1).optional(),
     flags: z.array(z.string()).optional(),
     dedupe: z.boolean().optional(),
-    tls: z
-      .strictObject({
-        ca: z.string().optional(),
-        reject_unauthorized: z.boolean().optional(),
-        servername: z.string().optional(),
-      })
-      .optional(),
     timeout_ms: z.number().int().positive().optional(),
   })
-  .transform(({ user, password, ...rest }) => ({ ...rest, auth: { user, pass: password } }));
+  .superRefine(tlsConflicts)
+  .transform(
+    ({
+      user,
+      password,
+      tls,
+      ca_file,
+      servername,
+      reject_unauthorized,
+      secure,
+      starttls,
+      ...rest
+    }) => ({
+      ...rest,
+      ...tlsClientOptions({ tls, ca_file, servername, reject_unauthorized, secure, starttls }),
+      auth: { user, pass: password },
+    }),
+  );
+
+/** The old TLS keys (`secure`, `starttls`, `tls.ca`), with their new spelling. */
+export const deprecated = (options: Record<string, unknown>) => smtpDeprecations(options);
 
 export default function createImapAppendDistributor(options: ImapAppendOptions): Distributor {
   if (!options?.host || !options.auth) {

@@ -21,7 +21,7 @@ import {
 } from '../queue/queue.ts';
 import type { Transport } from '../queue/transport.ts';
 import { createTransport } from '../smtp/engine.ts';
-import { smtpSchema } from '../smtp/schema.ts';
+import { smtpDeprecations, smtpSchema } from '../smtp/schema.ts';
 import type { SmtpOptions } from '../smtp/server-options.ts';
 import { createMailgunTransport, type MailgunOptions } from '../smtp/services/mailgun.ts';
 import { engineIssues, engineSchema, mailgunSchema, sesSchema } from '../smtp/services/schema.ts';
@@ -100,6 +100,10 @@ function transportOf(options: QueueDistributorOptions): Transport {
     return createMailgunTransport(options.mailgun);
   return createTransport(options.smtp ?? {});
 }
+
+/** The old TLS keys under `smtp:` (`secure`, `starttls`, `tls.ca`), with their new spelling. */
+export const deprecated = (options: Record<string, unknown>) =>
+  smtpDeprecations(options.smtp, ['smtp']);
 
 /** The queue distributor, and the queue under it for runners (`queue` property). */
 export default function createQueueDistributor(

@@ -6,12 +6,15 @@
 
 import { envelopeOf, mailBytes, messageId } from '../mail/list-mail.ts';
 import { createSmtpTransport } from '../smtp/nodemailer.ts';
-import { smtpSchema } from '../smtp/schema.ts';
+import { smtpDeprecations, smtpSchema } from '../smtp/schema.ts';
 import type { SmtpOptions } from '../smtp/server-options.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 
 /** The options of `type: smtp` as written in YAML, checked before the factory runs; the output is the factory's options. */
 export const schema = smtpSchema;
+
+/** The old TLS keys (`secure`, `starttls`, `tls.ca`) written for this unit, with their new spelling. */
+export const deprecated = (options: Record<string, unknown>) => smtpDeprecations(options);
 
 /**
  * Sends a list mail straight over SMTP, without the durable queue. Deferred recipients are

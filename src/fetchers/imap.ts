@@ -33,7 +33,12 @@ import { type ImapUidState, UID_STATES, UidRecord } from '../state/uid-record.ts
 import { crashPoint } from '../testing/crash-point.ts';
 import type { Fetched, Fetcher } from '../types.ts';
 import { makeDownloadDir } from './download-dir.ts';
-import { camelOptions, checkMailboxOptions, mailboxServerSchema } from './mailbox-options.ts';
+import {
+  camelOptions,
+  checkMailboxOptions,
+  mailboxDeprecations,
+  mailboxServerSchema,
+} from './mailbox-options.ts';
 import { readCaFile, reconnectPause, serverAddress } from './mailbox-server.ts';
 
 export type { ImapTlsMode };
@@ -53,6 +58,8 @@ export interface ImapOptions {
   caFile?: string;
   /** Name to check the server certificate against. @default host */
   servername?: string;
+  /** false: accept any certificate (tests only). @default true */
+  rejectUnauthorized?: boolean;
   /** Login name. */
   user: string;
   /** Password, already resolved by the config layer (password_env / password_file). Never logged. */
@@ -124,6 +131,9 @@ export const schema = z
     reconnects: z.number().int().min(0).optional(),
   })
   .transform(camelOptions);
+
+/** The older `tls: true | false`, with its new spelling. */
+export const deprecated = mailboxDeprecations;
 
 /** An IMAP fetcher; one logical session from the first `fetch()` to `close()`. */
 export default function createImapFetcher(options: ImapOptions): Fetcher {

@@ -38,13 +38,25 @@ export function checkMailboxOptions(
   return fail;
 }
 
-/** POP3 and IMAP settings in YAML's snake_case, turned into the fetchers' options. */
+/**
+ * POP3 and IMAP settings in YAML's snake_case, turned into the fetchers' options. TLS is
+ * written as for every server (SMTP too): `tls: implicit | starttls | none`, `ca_file`,
+ * `servername`, `reject_unauthorized`; the older `tls: true | false` is still read.
+ */
 export const mailboxServerSchema = {
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535).optional(),
-  tls: z.enum(['implicit', 'starttls', 'none']).optional(),
+  tls: z
+    .union([z.enum(['implicit', 'starttls', 'none']), z.boolean()], {
+      error: 'expected one of implicit | starttls | none',
+    })
+    // The older boolean: true was TLS from the first byte; false, not that (STARTTLS).
+    .transform((v) => (v === true ? 'implicit' : v === false ? 'starttls' : v))
+    .optional(),
   ca_file: z.string().min(1).optional(),
   servername: z.string().min(1).optional(),
+  /** false: accept any certificate (tests only). @default true */
+  reject_unauthorized: z.boolean().optional(),
   user: z.string().min(1),
   password: z.string({ error: 'expected password_env: VAR or password_file: PATH' }),
   state_dir: z.string().min(1).optional(),
@@ -53,9 +65,26 @@ export const mailboxServerSchema = {
   timeout_ms: z.number().int().positive().optional(),
 };
 
+/** The older `tls: true | false` in POP3/IMAP settings as written, with its new spelling. */
+export function mailboxDeprecations(
+  options: Record<string, unknown>,
+): { path: PropertyKey[]; instead: string }[] {
+  return typeof options.tls === 'boolean'
+    ? [
+        {
+          path: ['tls'],
+          instead: options.tls
+            ? 'tls: implicit'
+            : 'tls: starttls (what false meant), or tls: none for no TLS at all',
+        },
+      ]
+    : [];
+}
+
 export function camelOptions(options: Record<string, unknown>): Record<string, unknown> {
   const renames: Record<string, string> = {
     ca_file: 'caFile',
+    reject_unauthorized: 'rejectUnauthorized',
     state_dir: 'stateDir',
     max_mail_size: 'maxMailSize',
     tmp_dir: 'tmpDir',

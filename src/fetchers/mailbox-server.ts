@@ -29,7 +29,7 @@ export async function readCaFile(path: string, unit: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    throw new StageError(`cannot read caFile ${path}: ${(error as Error).message}`, {
+    throw new StageError(`cannot read the CA file (ca_file) ${path}: ${(error as Error).message}`, {
       code: 'ECONFIG',
       unit,
       cause: error,

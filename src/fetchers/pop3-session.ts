@@ -33,6 +33,8 @@ export interface Pop3SessionOptions {
   /** PEM text of the CA(s) to trust instead of the system store. */
   ca?: string;
   servername?: string;
+  /** false: accept any certificate (tests only). @default true */
+  rejectUnauthorized?: boolean;
   /** Socket inactivity limit, and the limit for connecting, in ms. */
   timeout: number;
 }
@@ -142,7 +144,7 @@ export class Pop3Session {
       // (tlsOptions are spread after its servername, so this one wins.)
       tlsOptions: {
         ca: options.ca,
-        rejectUnauthorized: true,
+        rejectUnauthorized: options.rejectUnauthorized ?? true,
         servername: sniName(options),
       } as TlsOptions,
     });
@@ -243,7 +245,7 @@ export class Pop3Session {
       socket: plain,
       servername: sniName(this.options),
       ca: this.options.ca,
-      rejectUnauthorized: true,
+      rejectUnauthorized: this.options.rejectUnauthorized ?? true,
     });
     try {
       await withTimeout(

@@ -19,7 +19,12 @@ import { UID_LIST, UidRecord } from '../state/uid-record.ts';
 import { crashPoint } from '../testing/crash-point.ts';
 import type { Fetched, Fetcher } from '../types.ts';
 import { makeDownloadDir } from './download-dir.ts';
-import { camelOptions, checkMailboxOptions, mailboxServerSchema } from './mailbox-options.ts';
+import {
+  camelOptions,
+  checkMailboxOptions,
+  mailboxDeprecations,
+  mailboxServerSchema,
+} from './mailbox-options.ts';
 import { readCaFile, reconnectPause, serverAddress } from './mailbox-server.ts';
 import { Pop3Session, Pop3StepError, type Pop3TlsMode } from './pop3-session.ts';
 
@@ -38,6 +43,8 @@ export interface Pop3Options {
   caFile?: string;
   /** Name to check the server certificate against. @default host */
   servername?: string;
+  /** false: accept any certificate (tests only). @default true */
+  rejectUnauthorized?: boolean;
   /** Login name. */
   user: string;
   /** Password, already resolved by the config layer (password_env / password_file). Never logged. */
@@ -89,6 +96,9 @@ function checkOptions(options: Pop3Options): void {
 /** The options of `type: pop3` as written in YAML, checked before the factory runs; the output is the factory's options. */
 export const schema = z.strictObject(mailboxServerSchema).transform(camelOptions);
 
+/** The older `tls: true | false`, with its new spelling. */
+export const deprecated = mailboxDeprecations;
+
 /** A POP3 fetcher; one session from the first `fetch()` to `close()`. */
 export default function createPop3Fetcher(options: Pop3Options): Fetcher {
   checkOptions(options);
@@ -113,7 +123,7 @@ function newState(options: Pop3Options): Pop3State {
     tls,
     maxMailSize: options.maxMailSize ?? 50 * 1024 * 1024,
     reconnects: options.reconnects ?? 3,
-    ctx: { unit: UNIT, where, caOption: 'caFile' },
+    ctx: { unit: UNIT, where },
     record: new UidRecord(recordPath, UNIT, UID_LIST),
     handedOut: new Set(),
     oversized: [],
@@ -133,6 +143,7 @@ async function open(state: Pop3State): Promise<Pop3Session> {
       password: options.password,
       ca,
       servername: options.servername,
+      ...(options.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
       timeout: options.timeout ?? 60_000,
     });
   } catch (error) {

@@ -25,6 +25,8 @@ export interface ImapConnectionOptions {
   port?: number;
   tls?: ImapTlsMode;
   servername?: string;
+  /** false: accept any certificate (tests only). @default true */
+  rejectUnauthorized?: boolean;
   user: string;
   password: string;
   timeout?: number;
@@ -42,7 +44,7 @@ export function imapClientOptions(options: ImapConnectionOptions): ImapFlowOptio
     secure: tls === 'implicit',
     doSTARTTLS: tls === 'starttls' ? true : tls === 'none' ? false : undefined,
     servername: options.servername,
-    tls: { ca: options.ca, rejectUnauthorized: true },
+    tls: { ca: options.ca, rejectUnauthorized: options.rejectUnauthorized ?? true },
     auth: { user: options.user, pass: options.password },
     logger: false,
     disableAutoIdle: true,
@@ -88,14 +90,14 @@ export function imapError(
     );
   }
   if (e?.code === 'MissingServerExtension' || /STARTTLS/i.test(e?.message ?? '')) {
-    const tlsProblem = netError(error, { unit: UNIT, where: ctx.where, caOption: 'caFile' });
+    const tlsProblem = netError(error, { unit: UNIT, where: ctx.where });
     if (tlsProblem) return tlsProblem;
     return new StageError(
       `${ctx.where} does not offer STARTTLS (${e.message}): use \`tls: implicit\` on the imaps port, or \`tls: none\` if you accept a clear-text password.`,
       { code: 'ETLS', unit: UNIT, cause: error },
     );
   }
-  return goneError(error, { unit: UNIT, where: ctx.where, caOption: 'caFile' });
+  return goneError(error, { unit: UNIT, where: ctx.where });
 }
 
 /** A compact IMAP sequence set for `uids` (`1:3,7,9:10`), so thousands of UIDs stay one short line. */

@@ -2,10 +2,19 @@
  * Notice texts. A template is plain text with `{name}` placeholders; an unknown name is left
  * as written so a typo shows instead of vanishing. Lists override a text by its key.
  */
+import { endsInList } from '../list/phrase.ts';
 
-/** Substitutes `{name}` placeholders; values are used as given (plain text, no HTML). */
+/**
+ * Substitutes `{name}` placeholders; values are used as given (plain text, no HTML). A
+ * `{list_name} list` whose name already ends in "list" says it once ("the Pipe list").
+ */
 export function renderTemplate(template: string, vars: Record<string, string | undefined>): string {
-  return template.replace(/\{([a-z_]+)\}/g, (whole, name: string) => vars[name] ?? whole);
+  const name = vars.list_name;
+  const once =
+    name !== undefined && endsInList(name)
+      ? template.replace(/\{list_name\} list\b/g, '{list_name}')
+      : template;
+  return once.replace(/\{([a-z_]+)\}/g, (whole, key: string) => vars[key] ?? whole);
 }
 
 /** The built-in notice texts, by key. */

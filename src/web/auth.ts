@@ -9,6 +9,7 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { bounceAddress, ownerAddress } from '../list/addresses.ts';
+import { listPhrase } from '../list/phrase.ts';
 import { formatMailbox, normalizeAddress } from '../mail/address.ts';
 import { composeNotice } from '../notices/compose.ts';
 import { field, page, type WebContext, type WebDeps, type WebEnv } from './env.ts';
@@ -54,7 +55,7 @@ async function mailLink(deps: WebDeps, c: WebContext, address: string): Promise<
     envelopeFrom: bounceAddress(list.settings),
     from: formatMailbox(name, ownerAddress(list.settings)),
     to: address,
-    subject: `Sign in to the ${name} list pages`,
+    subject: `Sign in to the ${listPhrase(name)} pages`,
     text:
       `Someone (probably you) asked to sign in to the pages of the mailing lists at\n` +
       `${deps.site.baseUrl} as ${address}.\n\nOpen this link within 15 minutes; it works once:\n\n` +

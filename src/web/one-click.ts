@@ -10,6 +10,7 @@
  */
 import { Hono } from 'hono';
 import { raw } from 'hono/html';
+import { listPhrase } from '../list/phrase.ts';
 import type { ListSettings } from '../list/settings.ts';
 import type { MemberStore } from '../members/store.ts';
 import { checkUnsubscribeToken } from '../state/unsubscribe-token.ts';
@@ -109,7 +110,7 @@ export function oneClickRoutes(deps: OneClickDeps): Hono {
     }
     const name = served.list.display_name ?? served.list.name;
     if (c.req.method === 'GET' || c.req.method === 'HEAD') {
-      const form = `<p>Unsubscribe <b>${escapeHtml(target.member)}</b> from the ${escapeHtml(name)} list (${escapeHtml(served.list.address)})?</p><form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`;
+      const form = `<p>Unsubscribe <b>${escapeHtml(target.member)}</b> from the ${escapeHtml(listPhrase(name))} (${escapeHtml(served.list.address)})?</p><form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`;
       return send(200, page(`Unsubscribe from ${name}`, form));
     }
     if (c.req.method !== 'POST') {
@@ -126,7 +127,7 @@ export function oneClickRoutes(deps: OneClickDeps): Hono {
       200,
       page(
         'Unsubscribed',
-        `<p>${escapeHtml(target.member)} is no longer subscribed to the ${escapeHtml(name)} list.</p>`,
+        `<p>${escapeHtml(target.member)} is no longer subscribed to the ${escapeHtml(listPhrase(name))}.</p>`,
       ),
     );
   });

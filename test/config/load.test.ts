@@ -284,7 +284,7 @@ describe('configuration errors name file:line:col, key, expected and fix', () =>
       { PW: 'x' },
     );
     expect(lines).toEqual([
-      'malist.yaml:10:5 fetch.0.folder: pop3: unknown key (fix: remove it; known keys here: host, port, tls, ca_file, servername, user, password_env, password_file, state_dir, max_mail_size, tmp_dir, timeout_ms)',
+      'malist.yaml:10:5 fetch.0.folder: pop3: unknown key (fix: remove it; known keys here: host, port, tls, ca_file, servername, reject_unauthorized, user, password_env, password_file, state_dir, max_mail_size, tmp_dir, timeout_ms)',
     ]);
   });
 

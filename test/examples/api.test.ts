@@ -93,23 +93,35 @@ describe('examples/units/add-header.ts (a custom processor)', () => {
 });
 
 describe('examples/malist.yaml', () => {
-  it('validates against the shipped lists once its secret variable is set', async () => {
+  /** The example installed as its comment says: /etc/malist/malist.yaml beside lists/ and secrets/. */
+  async function installed(): Promise<string> {
+    const etc = join(await mkdtemp(join(tmpdir(), 'malist-etc-')), 'malist');
+    await mkdir(etc);
+    await cp(join(ROOT, 'examples/malist.yaml'), join(etc, 'malist.yaml'));
+    await cp(join(ROOT, 'examples/secrets'), join(etc, 'secrets'), { recursive: true });
+    await cp(join(ROOT, 'lists'), join(etc, 'lists'), { recursive: true });
+    return etc;
+  }
+
+  it('validates against the shipped lists, put in lists/ beside it, once its secret variable is set', async () => {
     const config = await loadConfig({
-      dir: join(ROOT, 'examples'),
+      dir: await installed(),
       env: { MALIST_POP3_PASSWORD: 'not-a-real-one' },
     });
     const plans = await planAll(config);
     expect(config.problems.map(formatProblem)).toEqual([]);
+    expect(config.warnings.map(formatProblem)).toEqual([]);
     expect(plans.fetchers.map((p) => p.type)).toEqual(['pop3']);
     expect(plans.distributors.map((p) => p.type)).toEqual(['queue']);
     expect(plans.lists.map((l) => l.list.name)).toEqual(['announce', 'dev', 'red']);
   });
 
   it('without the variable, says which one is missing and where', async () => {
-    const config = await loadConfig({ dir: join(ROOT, 'examples'), env: {} });
+    const config = await loadConfig({ dir: await installed(), env: {} });
+    await planAll(config);
     expect(config.problems.map(formatProblem)).toEqual([
       expect.stringMatching(
-        /^examples\/malist\.yaml:16:19 servers\.mailbox\.password_env: environment variable MALIST_POP3_PASSWORD is not set/,
+        /malist\/malist\.yaml:19:19 servers\.mailbox\.password_env: environment variable MALIST_POP3_PASSWORD is not set/,
       ),
     ]);
   });

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { commands } from '../../src/cli/main.ts';
@@ -29,11 +29,15 @@ function values(unit: string, key: string): string[] {
   return [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!.trim());
 }
 
-/** The folders examples/malist.yaml has malist write: state, queue, logs. */
+/**
+ * The folders examples/malist.yaml has malist write: state, queue, logs, and the lists
+ * (membership changes rewrite them), installed as /etc/malist/malist.yaml.
+ */
 async function writtenFolders(): Promise<string[]> {
   const main = parse(await readFile(join(ROOT, 'examples/malist.yaml'), 'utf8'));
   const logs = [main.delivery_log, ...main.reactors.map((r: { file?: string }) => r.file)];
-  return [main.state_dir, main.queue.dir, ...logs.filter(Boolean).map(dirname)];
+  const lists = resolve('/etc/malist', main.lists_dir);
+  return [main.state_dir, main.queue.dir, ...logs.filter(Boolean).map(dirname), lists];
 }
 
 const units = (await readdir(DIR)).filter((f) => f.endsWith('.service')).sort();

@@ -197,7 +197,7 @@ describe.skipIf(!available).concurrent('pop3 fetcher against Dovecot', () => {
       }
     });
 
-    it('STLS and implicit TLS fail with the certificate problem named when no CA is given', async () => {
+    it('STLS and implicit TLS fail with the certificate problem named when no CA is given, unless reject_unauthorized is false', async () => {
       for (const [tls, port] of [
         ['starttls', dovecot.ports.pop3],
         ['implicit', dovecot.ports.pop3s],
@@ -210,9 +210,14 @@ describe.skipIf(!available).concurrent('pop3 fetcher against Dovecot', () => {
         expect(error.message).toMatch(
           /self-signed and not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\)/,
         );
-        expect(error.message).toMatch(/caFile/);
+        expect(error.message).toMatch(/`ca_file`/);
         await fetcher.close();
         expect(await dovecot.messages(user)).toHaveLength(1);
+        // reject_unauthorized: false (tests only) takes any certificate.
+        const anyCert = await drainRaw(
+          createPop3Fetcher({ ...options, rejectUnauthorized: false }),
+        );
+        expect(anyCert.map((m) => m.toString())).toEqual([numbered(1, 'untrusted').toString()]);
       }
     });
   });
