@@ -14,7 +14,7 @@ const EXIT_STATUS: [code: number, meaning: string][] = [
   ],
   [
     EX.ATTENTION,
-    'Done, but something needs the operator (run: nothing delivered because the server refused the login or TLS failed, dead letters, mail queued longer than alert_after, a source failed; send-test: not a 250). One line on stderr says what.',
+    'Done, but something needs the operator (run: nothing delivered because the server refused the login or TLS failed, dead letters with nothing delivered, mail queued longer than alert_after, a source failed; send-test: not a 250). One line on stderr says what.',
   ],
   [EX.USAGE, 'Wrong command-line usage.'],
   [EX.DATAERR, 'The input could not be read as a message (receive).'],

@@ -59,7 +59,7 @@ describe('a list’s line and whether it needs the operator', () => {
     expect(listAttention('red', auth)).toMatch(/refused the login \(535 5\.7\.8 no\)/);
   });
 
-  it('delivered, refused, held together; a dead letter needs the operator', () => {
+  it('delivered, refused, held together; a dead letter needs the operator only when nothing was delivered', () => {
     const t = newTally();
     countEvent(
       t,
@@ -75,6 +75,8 @@ describe('a list’s line and whether it needs the operator', () => {
     expect(listAttention('red', t)).toBeUndefined();
     t.deadLetters = 1;
     t.deadReason = '550 5.1.1 no such user';
+    expect(listAttention('red', t)).toBeUndefined();
+    t.delivered = 0;
     expect(listAttention('red', t)).toBe('red: 1 dead letter (550 5.1.1 no such user)');
   });
 });

@@ -149,7 +149,9 @@ export function listAttention(name: string, t: ListTally): string | undefined {
         : 'TLS with the SMTP server failed';
     reasons.push(`nothing delivered: ${what} (${t.reply}); fix the server settings in malist.yaml`);
   }
-  if (t.deadLetters > 0)
+  // A refused member among delivered ones is routine (the bounce rules and the owners' hourly
+  // dead-letter notice deal with it): cron is woken only when the list delivered nothing.
+  if (t.deadLetters > 0 && t.delivered === 0)
     reasons.push(`${plural(t.deadLetters, 'dead letter')} (${t.deadReason ?? 'given up'})`);
   if (t.overdue > 0)
     reasons.push(
