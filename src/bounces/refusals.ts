@@ -8,6 +8,7 @@
  * key + recipient) makes a replayed delivery count once.
  */
 import type { ListSettings } from '../list/settings.ts';
+import { replyText } from '../mail/smtp-reply.ts';
 import type { MemberStore } from '../members/store.ts';
 import { NoticeRefused, type NoticeSender } from '../notices/compose.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
@@ -91,7 +92,8 @@ export async function recordRefusal(
   options: RefusalRecordingOptions,
   refusal: Refusal,
 ): Promise<void> {
-  const diagnostic = `${refusal.code ?? ''} ${refusal.text ?? ''}`.trim();
+  // The code once: most transports' response text starts with it already.
+  const diagnostic = replyText(refusal.code, refusal.text);
   const code = refusal.code ?? 550;
   await recordListBounce(options, refusal.list, {
     address: refusal.recipient,
