@@ -10,17 +10,20 @@
  *   the owners are told, with the day's complaint rate.
  *
  * Which list: the one whose sent index says it delivered that Message-ID to that address
- * (a report names the message it is about; the address may have left since); without a
- * Message-ID, the one list the address is a member of. Anything else is ignored (and said so), never guessed.
+ * (a report names the message it is about; the address may have left since), or, for a
+ * probe's bounce, the list whose probe in flight has that Message-ID (probeMessageId);
+ * without a Message-ID, the one list the address is a member of. Anything else is ignored (and said so), never guessed.
  */
 import { bounceAddress, requestAddress } from '../list/addresses.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox } from '../mail/address.ts';
 import { composeNotice, type NoticeSender } from '../notices/compose.ts';
 import { ComplaintState, complaintRate, dayOf } from './complaints.ts';
+import { probeNonceOf } from './notices.ts';
 import type { BounceOutcome } from './record.ts';
 import { type RefusalRecordingOptions, recordListBounce } from './refusals.ts';
 import { SentIndex } from './sent-index.ts';
+import { BounceState } from './state.ts';
 
 /** One recipient's report from a service, after its signature was checked. */
 export interface FeedbackEvent {
@@ -152,6 +155,20 @@ async function complaint(
   return { list, result: 'counted', rate };
 }
 
+/** The list whose probe in flight to the recipient the report is about (its Message-ID), if any. */
+async function probedList(
+  options: FeedbackOptions,
+  event: FeedbackEvent,
+): Promise<{ list: string; nonce: string } | undefined> {
+  const nonce = event.messageId ? probeNonceOf(event.messageId) : undefined;
+  if (!nonce) return undefined;
+  for (const [name, target] of Object.entries(options.lists)) {
+    const record = await new BounceState(target.state_dir, name).get(event.recipient);
+    if (record?.probe?.nonce === nonce) return { list: name, nonce };
+  }
+  return undefined;
+}
+
 /** Records one verified report (see the head comment). */
 export async function recordFeedback(
   options: FeedbackOptions,
@@ -159,7 +176,9 @@ export async function recordFeedback(
 ): Promise<FeedbackResult> {
   const now = (options.now ?? Date.now)();
   const index = new SentIndex(options.state_dir);
-  const list = await listOf(options, index, event, now);
+  // A bounce of a probe (sent as a notice: not in the sent index) names the probe's Message-ID.
+  const probe = event.type === 'bounce' ? await probedList(options, event) : undefined;
+  const list = probe?.list ?? (await listOf(options, index, event, now));
   if (!list) return { result: 'no-list' };
   if (event.type === 'complaint') return complaint(options, index, list, event, now);
   const outcome = await recordListBounce(options, list, {
@@ -169,6 +188,7 @@ export async function recordFeedback(
     key: `${event.service}:${event.id}:${event.recipient.toLowerCase()}`,
     diagnostic: event.diagnostic,
     source: 'feedback',
+    ...(probe ? { probe: { nonce: probe.nonce } } : {}),
   });
   return { list, result: outcome?.result ?? 'no-list' };
 }

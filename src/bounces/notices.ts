@@ -92,6 +92,20 @@ function variables(list: ListSettings, outcome: BounceOutcome, diagnostic: strin
 }
 
 /**
+ * The probe's Message-ID: a sending service's bounce report names the Message-ID of the mail
+ * it is about, so a probe bounced by SES or Mailgun (no DSN to its VERP address) is known as
+ * the probe's by its nonce (probeNonceOf).
+ */
+export function probeMessageId(list: ListSettings, nonce: string): string {
+  return `<bounce-probe.${nonce}@${list.address.slice(list.address.lastIndexOf('@') + 1)}>`;
+}
+
+/** The nonce of a probe's Message-ID (probeMessageId), else undefined. */
+export function probeNonceOf(messageId: string): string | undefined {
+  return /^<?bounce-probe\.([0-9a-f]{16})@[^>]+>?$/.exec(messageId.trim())?.[1];
+}
+
+/**
  * The mail an outcome calls for: the probe (`probe`), or the member's and the owners'
  * notices (`disabled`); nothing for the rest. Keys derive from the probe's nonce or the
  * disabling bounce's key, so a replay makes the same ones.
@@ -112,8 +126,10 @@ export async function bounceMails(
     subject: string,
     body: string,
     key: string,
+    messageId?: string,
   ): Promise<BounceMail> => ({
     ...(await composeNotice({
+      ...(messageId ? { messageId } : {}),
       envelopeFrom,
       from,
       to,
@@ -134,6 +150,7 @@ export async function bounceMails(
         text('bounce_probe_subject'),
         text('bounce_probe'),
         outcome.probe.key,
+        probeMessageId(list, outcome.probe.nonce),
       ),
     ];
   }

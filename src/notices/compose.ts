@@ -53,6 +53,8 @@ export interface NoticeSpec {
   attach?: boolean;
   /** Added header fields (List-Id of the list that speaks). */
   headers?: Record<string, string>;
+  /** The notice's own Message-ID (`<…>`), when a later report must be matched to it. */
+  messageId?: string;
 }
 
 /**
@@ -102,6 +104,7 @@ export async function composeNotice(spec: NoticeSpec): Promise<Notice> {
     text: spec.text,
     inReplyTo: id ? `<${id}>` : undefined,
     references: id ? `<${id}>` : undefined,
+    ...(spec.messageId ? { messageId: spec.messageId } : {}),
     headers: {
       ...spec.headers,
       'Auto-Submitted': spec.autoSubmitted,

@@ -100,6 +100,19 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
+  // A second list probes at the first bounce: its probe's bounce comes by webhook only.
+  await writeFile(
+    join(dir, 'lists/blue.yaml'),
+    [
+      'address: blue@list.example.org',
+      'posting: open',
+      'verp: false',
+      'members: [eve@example.org]',
+      `owners: [${OWNER}]`,
+      'bounces: { threshold: 1 }',
+      '',
+    ].join('\n'),
+  );
   const sent = await malist(['receive', '--config', dir, '--list', 'red'], {
     input: post(POST_ID),
     env: ENV,
@@ -289,6 +302,37 @@ describe('feedback webhooks in malist serve', () => {
     );
     const held = await malist(['held', 'list', '--config', dir], { env: ENV });
     expect(held.stdout).toContain('after-complaint');
+  }, 60_000);
+
+  it('Mailgun: a bounce at the threshold sends a probe; the probe’s bounce, known by its Message-ID, sets nomail', async () => {
+    const ran = await malist(['receive', '--config', dir, '--list', 'blue'], {
+      input: post('blue-post-1@example.org'),
+      env: ENV,
+    });
+    expect(ran.code, ran.stderr).toBe(0);
+    const before = fake.calls.length;
+    const failed = (messageId: string) =>
+      mailgunBody({
+        event: 'failed',
+        severity: 'permanent',
+        recipient: 'eve@example.org',
+        'delivery-status': { code: 550, message: '5.1.1 mailbox unavailable' },
+        message: { headers: { 'message-id': messageId } },
+      });
+    const first = await send('mailgun', failed('blue-post-1@example.org'));
+    expect(first.text).toContain('bounce eve@example.org: probe (blue)');
+    const probes = fake.calls
+      .slice(before)
+      .filter((c) => c.to.includes('eve@example.org') && c.status === 200);
+    expect(probes).toHaveLength(1);
+    const probeId = /^Message-ID: *<([^>]+)>/im.exec(probes[0]!.raw.toString('latin1'))?.[1];
+    expect(probeId).toMatch(/^bounce-probe\.[0-9a-f]{16}@list\.example\.org$/);
+    const second = await send('mailgun', failed(probeId!));
+    expect(second.text).toContain('bounce eve@example.org: disabled (blue)');
+    const members = await malist(['members', 'list', '--config', dir, '--list', 'blue'], {
+      env: ENV,
+    });
+    expect(members.stdout).toMatch(/^eve@example\.org\t.*nomail/m);
   }, 60_000);
 
   it('Mailgun: a signed complaint counts; a bad signature, a stale one or a replayed token is refused', async () => {
