@@ -305,17 +305,20 @@ export function makeField(name: string, value: string, eol = '\r\n'): HeaderFiel
 
 function fold(value: string, used: number, eol: string): string {
   if (used + value.length <= 78) return value;
-  const words = value.split(/(?<= )/);
-  let out = '';
+  // Parts in an array, joined once: testing the end of a growing string (`endsWith`, a
+  // `/ $/` replace) flattens it every time, and a subject of 20,000 encoded words took 3.2 s
+  // of CPU to fold.
+  const parts: string[] = [];
   let lineLen = used;
-  for (const word of words) {
-    if (lineLen + word.length > 78 && out !== '' && !out.endsWith(`${eol} `)) {
-      out = out.replace(/ $/, '');
-      out += `${eol} `;
+  for (const word of value.split(/(?<= )/)) {
+    if (lineLen + word.length > 78 && parts.length > 0) {
+      const last = parts.length - 1;
+      if (parts[last]!.endsWith(' ')) parts[last] = parts[last]!.slice(0, -1);
+      parts.push(`${eol} `);
       lineLen = 1;
     }
-    out += word;
+    parts.push(word);
     lineLen += word.length;
   }
-  return out;
+  return parts.join('');
 }
