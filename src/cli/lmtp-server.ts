@@ -23,6 +23,7 @@ import { type FSWatcher, watch as watchDir } from 'node:fs';
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { MAIN_FILE } from '../config/load.ts';
 import { describeError } from '../errors.ts';
 import { EX } from './exit-codes.ts';
 import {
@@ -162,9 +163,13 @@ export async function startLmtp(options: LmtpOptions): Promise<LmtpServer> {
       callback();
     },
     onRcptTo(address, _session, callback) {
-      const route = routeMail(state.opened.plans, { recipient: address.address });
-      if (isOutcome(route)) return callback(replyError(lmtpReply(route)));
-      callback();
+      state
+        .current()
+        .then((opened) => {
+          const route = routeMail(opened.plans, { recipient: address.address });
+          callback(isOutcome(route) ? replyError(lmtpReply(route)) : undefined);
+        })
+        .catch((error: unknown) => callback(replyError({ code: 451, text: describeError(error) })));
     },
     onData(stream, session, callback) {
       readAll(stream)
@@ -234,20 +239,35 @@ class IntakeState {
     return next;
   }
 
-  /** Marks the configuration stale when a file in its folders changes. */
+  /**
+   * Marks the configuration stale when malist.yaml or a file in the lists folder changes
+   * (not the logs, maildirs or state that may sit beside malist.yaml).
+   */
   watch(): void {
-    const main = this.opened.config.main;
-    for (const dir of new Set([this.opened.config.dir, main.lists_dir])) {
+    const { dir, main } = this.opened.config;
+    const folders = new Map<string, (name: string) => boolean>([
+      [dir, (name) => name === MAIN_FILE],
+    ]);
+    const inLists = (name: string) => !name.startsWith('.');
+    folders.set(main.lists_dir, main.lists_dir === dir ? (n) => /\.ya?ml$/.test(n) : inLists);
+    for (const [folder, matters] of folders) {
       try {
-        const watcher = watchDir(dir, { persistent: false }, () => {
-          this.stale = true;
+        const watcher = watchDir(folder, { persistent: false }, (_event, name) => {
+          if (name === null || matters(String(name))) this.stale = true;
         });
         watcher.on('error', () => {});
         this.watchers.push(watcher);
       } catch (error) {
-        this.log(`malist lmtp: cannot watch ${dir} (${describeError(error)}); SIGHUP reloads`);
+        this.log(`malist lmtp: cannot watch ${folder} (${describeError(error)}); SIGHUP reloads`);
       }
     }
+  }
+
+  /** The configuration to route by: reloaded first when a file of it changed. */
+  async current(): Promise<Opened> {
+    if (this.stale)
+      await this.serial(() => (this.stale ? this.reloadNow() : Promise.resolve(true)));
+    return this.opened;
   }
 
   reload(): Promise<boolean> {
