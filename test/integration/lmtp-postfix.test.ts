@@ -1,5 +1,5 @@
 /**
- * `malist lmtp` behind a real Postfix, configured as the README says: the list domain is a
+ * `malist lmtp` behind a real Postfix, configured with the README's lines: the list domain is a
  * virtual domain whose transport is `lmtp:inet:127.0.0.1:PORT`. A post Postfix takes over
  * SMTP reaches the members (an SMTP sink, through malist's durable queue); an address no
  * list has gets 550 5.1.1 back and Postfix bounces it; while the state directory is unusable
@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { createTransport } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningLmtp, startLmtpCli } from '../cli/lmtp-intake.ts';
-import { post, tempConfig } from '../cli/run-malist.ts';
+import { post, ROOT, tempConfig } from '../cli/run-malist.ts';
 import { type Postfix, postfixAvailable, startPostfix } from '../helpers/postfix.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
 
@@ -24,6 +24,21 @@ const available = postfixAvailable();
 /** A config distributing through the durable queue to the sink. */
 function queueTo(sink: TestSmtpServer, state = 'state'): string {
   return `state_dir: ${state}\ndistribute:\n  type: queue\n  server: out\nservers:\n  out:\n    host: 127.0.0.1\n    port: ${sink.port}\n    starttls: never\nqueue:\n  dir: spool\ndelivery_log: delivery.log\nreactors: [stderr-logger]\n`;
+}
+
+/**
+ * The README's Postfix lines for the LMTP intake (its `conf` block), with this test's port
+ * and addresses map, and the second virtual domain this test adds for the broken intake.
+ */
+async function readmeMainCf(port: number, addresses: string): Promise<string> {
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### LMTP intake'));
+  const block = /```conf\n([\s\S]*?)```/.exec(section)![1]!;
+  expect(block).toContain('virtual_transport = lmtp:inet:127.0.0.1:2424');
+  return block
+    .replace('127.0.0.1:2424', `127.0.0.1:${port}`)
+    .replace('/etc/postfix/malist-addresses', addresses)
+    .replace(/^(virtual_mailbox_domains = .*)$/m, '$1 broken.example.test');
 }
 
 async function poll(what: string, check: () => Promise<boolean> | boolean, ms = 90_000) {
@@ -54,12 +69,19 @@ describe.skipIf(!available)('malist lmtp behind a real Postfix (lmtp: transport)
     await writeFile(transport, `broken.example.test lmtp:inet:127.0.0.1:${broken.port}\n`);
     const past = new Date(Date.now() - 5_000);
     await utimes(transport, past, past);
+    const addresses = join(maps, 'malist-addresses');
+    await writeFile(
+      addresses,
+      ['red@list.example.com', 'nolist@list.example.com', 'red@broken.example.test']
+        .map((a) => `${a} ok\n`)
+        .join(''),
+    );
+    await utimes(addresses, past, past);
     postfix = await startPostfix({
       lmtpPort: good.port,
-      // Two virtual domains (main.cf takes a list): the lists' own and the broken intake's.
-      domain: 'list.example.com broken.example.test',
-      mailboxes: ['red@list.example.com', 'nolist@list.example.com', 'red@broken.example.test'],
-      extraMain: `transport_maps = texthash:${transport}`,
+      mailboxes: [],
+      // The README's lines (they come last in main.cf, so they are the ones that count).
+      extraMain: `${await readmeMainCf(good.port, addresses)}\ntransport_maps = texthash:${transport}`,
     });
   }, 180_000);
 
