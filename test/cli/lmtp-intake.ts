@@ -15,9 +15,16 @@ export interface RunningLmtp {
   stop(boundMs?: number): Promise<number | string | null>;
 }
 
-/** Starts `malist lmtp --listen 127.0.0.1:0 ARGS` and waits for its "listening on" line. */
-export function startLmtpCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningLmtp> {
-  const child = spawn(process.execPath, [MALIST, 'lmtp', '--listen', '127.0.0.1:0', ...args], {
+/**
+ * Starts `malist lmtp --listen 127.0.0.1:0 ARGS` (or on `listen`) and waits for its
+ * "listening on" line; `port` is 0 on a unix socket.
+ */
+export function startLmtpCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  listen = '127.0.0.1:0',
+): Promise<RunningLmtp> {
+  const child = spawn(process.execPath, [MALIST, 'lmtp', '--listen', listen, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -34,12 +41,12 @@ export function startLmtpCli(args: string[], env: NodeJS.ProcessEnv = {}): Promi
     child.stdout!.resume();
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(stderr);
+      const m = /listening on (?:127\.0\.0\.1:(\d+)|unix:)/.exec(stderr);
       if (!m) return;
       clearTimeout(bound);
       resolve({
         child,
-        port: Number(m[1]),
+        port: Number(m[1] ?? 0),
         stderr: () => stderr,
         async stop(boundMs = 90_000) {
           if (child.exitCode === null) child.kill('SIGTERM');

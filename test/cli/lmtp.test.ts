@@ -4,7 +4,8 @@
  * at RCPT TO), 451 4.3.0 while the state directory is unusable (and the retry delivers once),
  * 552 over --max-size; the configuration reloaded when a list file changes; SIGTERM exits 0.
  */
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type RunningLmtp, sendLmtp, startLmtpCli } from './lmtp-intake.ts';
@@ -16,6 +17,45 @@ async function delivered(dir: string): Promise<string[]> {
     for (const f of await readdir(join(dir, 'out', rcpt, 'new'))) out.push(`${rcpt}/new/${f}`);
   }
   return out.sort();
+}
+
+/** One LMTP transaction spoken by hand over a unix socket; the server's lines, in order. */
+async function lmtpOverSocket(path: string, rcpt: string[], raw: string): Promise<string[]> {
+  const socket = createConnection({ path });
+  let buffer = '';
+  const lines: string[] = [];
+  const waiters: (() => void)[] = [];
+  socket.on('data', (d: Buffer) => {
+    buffer += d.toString();
+    let i = buffer.indexOf('\r\n');
+    while (i >= 0) {
+      const line = buffer.slice(0, i);
+      buffer = buffer.slice(i + 2);
+      // A reply ends on its last line (code, then a space).
+      if (/^\d{3} /.test(line)) lines.push(line);
+      waiters.shift()?.();
+      i = buffer.indexOf('\r\n');
+    }
+  });
+  const replies = (n: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => (lines.length >= n ? resolve() : waiters.push(check));
+      check();
+    });
+  await replies(1);
+  const send = async (line: string, until: number) => {
+    socket.write(`${line}\r\n`);
+    await replies(until);
+  };
+  await send('LHLO test.example', 2);
+  await send('MAIL FROM:<alice@example.org>', 3);
+  let n = 3;
+  for (const r of rcpt) await send(`RCPT TO:<${r}>`, ++n);
+  await send('DATA', ++n);
+  const accepted = lines.slice(3, 3 + rcpt.length).filter((l) => l.startsWith('250')).length;
+  await send(`${raw.replace(/\r?\n/g, '\r\n')}.`, n + accepted);
+  socket.end('QUIT\r\n');
+  return lines;
 }
 
 const running: RunningLmtp[] = [];
@@ -134,6 +174,28 @@ describe.concurrent('malist lmtp', () => {
     }
     expect(after.accepted).toEqual(['green@list.example.com']);
     expect((await delivered(dir)).map((f) => f.split('/')[0])).toContain('erin@example.net');
+  });
+
+  it('listens on a unix socket (mode 660): one reply per accepted recipient after the data', async () => {
+    const dir = await tempConfig();
+    const path = join(dir, 'lmtp.sock');
+    const server = await startLmtpCli(['--config', dir], {}, `unix:${path}`);
+    running.push(server);
+    expect((await stat(path)).mode & 0o777).toBe(0o660);
+    const raw = await readFile(post('01-member-post.eml'), 'utf8');
+    const lines = await lmtpOverSocket(
+      path,
+      ['red@list.example.com', 'nobody@list.example.com', 'dev@list.example.com'],
+      raw,
+    );
+    expect(lines[0]).toMatch(/^220 .*LMTP/);
+    expect(lines[4]).toMatch(/^550 5\.1\.1 /);
+    // RFC 2033: after the data, one reply per accepted recipient, in order.
+    expect(lines.slice(-2)).toEqual([
+      expect.stringMatching(/^250 2\.6\.0 handled/),
+      expect.stringMatching(/^250 2\.6\.0 handled/),
+    ]);
+    expect((await delivered(dir)).filter((f) => f.includes('.red.'))).toHaveLength(4);
   });
 
   it('stops on SIGTERM with exit 0; a configuration error at start exits 78; --help names the options', async () => {
