@@ -246,7 +246,7 @@ export function outcomeOf(summary: PlaySummary, warn?: (text: string) => void): 
   if (summary.failed > 0 || summary.deferred > 0)
     return {
       code: EX.TEMPFAIL,
-      text: 'temporary failure (see the errors above); the MTA keeps the mail and retries — already delivered recipients are not sent it again',
+      text: "temporary failure (malist's errors on stderr say why); the MTA keeps the mail and retries — already delivered recipients are not sent it again",
     };
   if (summary.quarantined > 0)
     warn?.(

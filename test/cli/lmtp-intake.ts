@@ -37,7 +37,7 @@ export function startLmtpCli(
     const bound = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`malist lmtp did not start: ${stderr}`));
-    }, 90_000);
+    }, 150_000);
     child.stdout!.resume();
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();

@@ -69,7 +69,9 @@ async function start(args: string[]): Promise<RunningLmtp> {
   return server;
 }
 
-describe.concurrent('malist lmtp', () => {
+// Seven servers start at once (from the sources under tsx when dist/ is stale): a loaded
+// machine takes over a minute for that, so a hung test is bounded at 5 minutes.
+describe.concurrent('malist lmtp', { timeout: 300_000 }, () => {
   it('answers per recipient: two lists 250, an unknown address 550 5.1.1 at RCPT TO', async () => {
     const dir = await tempConfig();
     const server = await start(['--config', dir]);
@@ -174,6 +176,16 @@ describe.concurrent('malist lmtp', () => {
     }
     expect(after.accepted).toEqual(['green@list.example.com']);
     expect((await delivered(dir)).map((f) => f.split('/')[0])).toContain('erin@example.net');
+    // A list file that no longer loads: the previous configuration keeps running, and says so.
+    await writeFile(join(dir, 'lists', 'green.yaml'), 'address: [oops\n');
+    let kept = false;
+    for (let i = 0; i < 100 && !kept; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const r = await sendLmtp(server.port, 'alice@example.org', ['green@list.example.com'], raw);
+      expect(r.accepted).toEqual(['green@list.example.com']);
+      kept = server.stderr().includes('still running the previous one');
+    }
+    expect(server.stderr()).toMatch(/green\.yaml:\d+:\d+/);
   });
 
   it('listens on a unix socket (mode 660): one reply per accepted recipient after the data', async () => {
