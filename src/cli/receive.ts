@@ -23,9 +23,14 @@
  *
  * A storage error (EACCES, ENOSPC, EROFS, …) while handling the mail exits 75: the MTA
  * keeps the mail and tries again once the disk or its permissions are fixed.
+ *
+ * The handling itself (configuration, routing, the runtime, the play, the outcome) is
+ * `intake.ts`, which `malist lmtp` shares: an LMTP recipient is answered with this exit
+ * code's meaning.
  */
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { describeError } from '../errors.ts';
 import { EX } from './exit-codes.ts';
 import {
   handleMail,
@@ -135,10 +140,7 @@ export default async function receive(argv: string[]): Promise<number> {
     return code === EX.CONFIG && values['defer-config-errors'] ? EX.TEMPFAIL : code;
   } catch (error) {
     // Anything unforeseen: the MTA keeps the mail and tries again; nothing is lost.
-    return fail(
-      EX.TEMPFAIL,
-      `temporary failure, the MTA keeps the mail: ${(error as Error).message}`,
-    );
+    return fail(EX.TEMPFAIL, `temporary failure, the MTA keeps the mail: ${describeError(error)}`);
   }
 }
 
@@ -167,7 +169,7 @@ async function receiveOne(values: {
   try {
     raw = await readInput();
   } catch (error) {
-    return fail(EX.DATAERR, (error as Error).message);
+    return fail(EX.DATAERR, describeError(error));
   }
   if (raw.length === 0) return fail(EX.DATAERR, 'standard input was empty: no message');
   const intake = await startIntake(opened);
