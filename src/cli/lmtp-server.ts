@@ -108,10 +108,11 @@ function replyError(reply: { code: number; text: string }): Error {
   return Object.assign(new Error(reply.text), { responseCode: reply.code });
 }
 
+/** The message, or nothing once it is over the size limit (the rest is drained, not kept). */
 async function readAll(stream: SMTPServerDataStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  for await (const chunk of stream) if (!stream.sizeExceeded) chunks.push(chunk as Buffer);
+  return stream.sizeExceeded ? Buffer.alloc(0) : Buffer.concat(chunks);
 }
 
 /** The envelope of an LMTP transaction: its sender and, from XFORWARD, the MTA's client. */
