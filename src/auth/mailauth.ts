@@ -104,8 +104,7 @@ export const stripSignatureValue: Tools['stripSignatureValue'] = (line, strict) 
   tools().stripSignatureValue(line, strict);
 export const getSigningHeaderLines: Tools['getSigningHeaderLines'] = (rows, names, verify) =>
   tools().getSigningHeaderLines(rows, names, verify);
-export const parseDkimHeaders: Tools['parseDkimHeaders'] = (line) =>
-  tools().parseDkimHeaders(line);
+export const parseDkimHeaders: Tools['parseDkimHeaders'] = (line) => tools().parseDkimHeaders(line);
 export const formatAuthHeaderRow: Tools['formatAuthHeaderRow'] = (method, status) =>
   tools().formatAuthHeaderRow(method, status);
 export const dkimVerify = (input: Buffer, options: WithResolver<DKIMVerifyOptions>) =>
