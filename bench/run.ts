@@ -34,6 +34,10 @@
  * imported into a list's archive and index (posts/s; goal ≥ 2,000/s), the p95 of 100
  * searches on it (goal < 50 ms) and of 100 month listings, and the index's size on disk
  * against the archive's.
+ *
+ * Issue 17's rows (bench/intake.ts, in its own child; `--intake` runs only them): one
+ * `malist receive` per mail from the compiled build — wall, CPU and peak RSS, median of 15,
+ * against `node -e 0` — and 1,000 posts through the LMTP intake (`malist lmtp`), mails/s.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -47,6 +51,7 @@ import type { BounceCaseOutput } from './bounce.ts';
 import type { CaseInput, CaseOutput } from './case.ts';
 import { signCaseInChild, signCaseName, signCases } from './dkim-sign.ts';
 import type { GuardsCaseOutput } from './guards.ts';
+import type { IntakeCaseOutput, Sample } from './intake.ts';
 import type { MembersSyncOutput } from './members-sync.ts';
 import { mlmmjInstalled, runMlmmj } from './mlmmj.ts';
 import { sinkFaults, writeInbox } from './post.ts';
@@ -300,6 +305,65 @@ const ceilings = new Map<string, number>();
 const mlmmjWalls = new Map<string, number>();
 const sink = await startSink();
 const log = (s: string) => process.stderr.write(`${s}\n`);
+
+/** The median of the samples, field by field. */
+function median(samples: Sample[]): Sample {
+  const mid = (key: keyof Sample) => {
+    const sorted = samples.map((x) => x[key]).sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  };
+  return { wallMs: mid('wallMs'), cpuMs: mid('cpuMs'), maxRssKb: mid('maxRssKb') };
+}
+
+/** Issue 17: a `malist receive` process per mail against Node alone, and the LMTP intake. */
+async function intakeRows(mails: number): Promise<Row[]> {
+  sink.configure({});
+  sink.reset();
+  const work = await mkdtemp(join(WORK_BASE, 'malist-bench-intake-'));
+  try {
+    const out = JSON.parse(
+      await child(['bench/intake.ts', String(sink.port), work, String(mails)], 1_800_000),
+    ) as IntakeCaseOutput;
+    const r = median(out.receive);
+    const n = median(out.node);
+    const lmtpCpu =
+      out.lmtp.cpuMs === undefined
+        ? ''
+        : `; server CPU ${(out.lmtp.cpuMs / out.lmtp.mails).toFixed(1)} ms per mail`;
+    return [
+      {
+        case: '`malist receive`, a 5 KB post to 10 members (compiled build), per mail',
+        engine: 'malist',
+        n: out.receive.length,
+        accepted: 0,
+        wallMs: r.wallMs,
+        perSecond: 1000 / r.wallMs,
+        maxRssKb: r.maxRssKb,
+        note: `median of ${out.receive.length}: wall ${r.wallMs.toFixed(0)} ms, CPU ${r.cpuMs.toFixed(0)} ms (goal ≤ 100 ms each); node -e 0: wall ${n.wallMs.toFixed(0)} ms, CPU ${n.cpuMs.toFixed(0)} ms, ${Math.round(n.maxRssKb / 1024)} MB`,
+      },
+      {
+        case: `LMTP intake (\`malist lmtp\`), ${out.lmtp.mails.toLocaleString('en')} 5 KB posts to 10 members`,
+        engine: 'malist',
+        n: out.lmtp.mails,
+        accepted: sink.stats.recipients,
+        wallMs: out.lmtp.wallMs,
+        perSecond: (out.lmtp.mails / out.lmtp.wallMs) * 1000,
+        ...(out.lmtp.maxRssKb ? { maxRssKb: out.lmtp.maxRssKb } : {}),
+        note: `mails/s over ${out.lmtp.connections} LMTP connections, one process${lmtpCpu}`,
+      },
+    ];
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+if (process.argv.includes('--intake')) {
+  for (const row of await intakeRows(1000))
+    process.stdout.write(
+      `${row.case}: ${row.perSecond.toFixed(1)}/s; ${row.note}${row.maxRssKb ? `; peak RSS ${Math.round(row.maxRssKb / 1024)} MB` : ''}\n`,
+    );
+  await sink.close();
+  process.exit(0);
+}
 
 /**
  * Runs a child: a `.ts` script through tsx, a `.js` one (malist's compiled build, what
@@ -636,6 +700,7 @@ if (!signOnly) {
     { kind: 'play', members: 10, posts: 1_000, verp: false, bodyBytes: KB5 },
     { ceiling: [10_000, 10, KB5] },
   );
+  rows.push(...(await intakeRows(1000)));
   rows.push(await bounceCase());
   rows.push(await verpCostCase());
   rows.push(...(await guardsCases()));

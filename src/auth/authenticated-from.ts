@@ -8,7 +8,7 @@
  * counts too: mailauth finds organisational domains by the RFC 9989 DNS tree walk, which can
  * see a boundary (a psd= record) the Public Suffix List does not. Pure: it reads a verdict.
  */
-import { getDomain } from 'tldts';
+import { createRequire } from 'node:module';
 import type { ReportedResults } from './auth-results.ts';
 import type { AuthVerdict } from './verify.ts';
 
@@ -31,10 +31,16 @@ export interface FromAuthentication {
 
 type Verdict = Pick<AuthVerdict, 'from' | 'dkim' | 'spf' | 'dmarc' | 'arc'>;
 
+type Tldts = typeof import('tldts');
+let tldts: Tldts | undefined;
+
 /** The organisational domain (PSL, private suffixes included), or the name itself. */
 export function organisationalDomain(domain: string): string {
   const name = domain.toLowerCase().replace(/\.$/, '');
-  return getDomain(name, { allowPrivateDomains: true }) ?? name;
+  // The public-suffix list is loaded on first use (~0.1 CPU-s): a post that no rule asks to
+  // align never needs it, and `malist receive` starts without it.
+  tldts ??= createRequire(import.meta.url)('tldts') as Tldts;
+  return tldts.getDomain(name, { allowPrivateDomains: true }) ?? name;
 }
 
 /** DMARC identifier alignment of `domain` with the From domain. */

@@ -65,42 +65,59 @@ interface BodyHasher {
   digest(encoding: 'base64'): string;
 }
 
-const tools = require('mailauth/lib/tools.js') as Tools;
-const body = require('mailauth/lib/dkim/body/index.js') as {
+/**
+ * Each mailauth module is required on its first use, not at start: `malist receive` for a
+ * list that neither verifies nor signs never loads mailauth (and joi under it), ~0.3 CPU-s.
+ */
+function lazy<T>(path: string): () => T {
+  let module: T | undefined;
+  return () => {
+    module ??= require(path) as T;
+    return module;
+  };
+}
+
+const tools = lazy<Tools>('mailauth/lib/tools.js');
+const body = lazy<{
   dkimBody(canon: 'relaxed' | 'simple', hash: 'sha256', maxLength: false): BodyHasher;
-};
-const dkim = require('mailauth/lib/dkim/verify.js') as {
+}>('mailauth/lib/dkim/body/index.js');
+const dkim = lazy<{
   dkimVerify(input: Buffer, options: WithResolver<DKIMVerifyOptions>): Promise<DKIMVerifyResult>;
-};
-const spfModule = require('mailauth/lib/spf/index.js') as {
-  spf(options: WithResolver<SPFOptions>): Promise<SPFResult>;
-};
-const dmarcModule = require('mailauth/lib/dmarc/index.js') as {
+}>('mailauth/lib/dkim/verify.js');
+const spfModule = lazy<{ spf(options: WithResolver<SPFOptions>): Promise<SPFResult> }>(
+  'mailauth/lib/spf/index.js',
+);
+const dmarcModule = lazy<{
   evaluateDmarc(options: WithResolver<DMARCOptions>): Promise<{
     response: DMARCResult | false;
     reason?: string;
   }>;
-};
-const arcModule = require('mailauth/lib/arc/index.js') as {
+}>('mailauth/lib/dmarc/index.js');
+const arcModule = lazy<{
   arc(data: unknown, options: WithResolver<ARCOptions>): Promise<ARCResult>;
-};
+}>('mailauth/lib/arc/index.js');
 
-export const {
-  parseHeaders,
-  formatRelaxedLine,
-  stripSignatureValue,
-  getSigningHeaderLines,
-  parseDkimHeaders,
-  formatAuthHeaderRow,
-} = tools;
-export const { dkimVerify } = dkim;
-export const { spf } = spfModule;
-export const { evaluateDmarc } = dmarcModule;
-export const { arc: verifyArc } = arcModule;
+export const parseHeaders: Tools['parseHeaders'] = (buf) => tools().parseHeaders(buf);
+export const formatRelaxedLine: Tools['formatRelaxedLine'] = (line, suffix) =>
+  tools().formatRelaxedLine(line, suffix);
+export const stripSignatureValue: Tools['stripSignatureValue'] = (line, strict) =>
+  tools().stripSignatureValue(line, strict);
+export const getSigningHeaderLines: Tools['getSigningHeaderLines'] = (rows, names, verify) =>
+  tools().getSigningHeaderLines(rows, names, verify);
+export const parseDkimHeaders: Tools['parseDkimHeaders'] = (line) => tools().parseDkimHeaders(line);
+export const formatAuthHeaderRow: Tools['formatAuthHeaderRow'] = (method, status) =>
+  tools().formatAuthHeaderRow(method, status);
+export const dkimVerify = (input: Buffer, options: WithResolver<DKIMVerifyOptions>) =>
+  dkim().dkimVerify(input, options);
+export const spf = (options: WithResolver<SPFOptions>) => spfModule().spf(options);
+export const evaluateDmarc = (options: WithResolver<DMARCOptions>) =>
+  dmarcModule().evaluateDmarc(options);
+export const verifyArc = (data: unknown, options: WithResolver<ARCOptions>) =>
+  arcModule().arc(data, options);
 
 /** The relaxed/sha256 body hash (base64) of DKIM and ARC, by mailauth's canonicaliser. */
 export function relaxedBodyHash(bodyBytes: Buffer): string {
-  const hasher = body.dkimBody('relaxed', 'sha256', false);
+  const hasher = body().dkimBody('relaxed', 'sha256', false);
   hasher.update(bodyBytes);
   return hasher.digest('base64');
 }

@@ -17,6 +17,8 @@ export const EX = {
   NOUSER: 67,
   /** Internal software error. */
   SOFTWARE: 70,
+  /** An operating-system error: `malist lmtp` cannot listen on its address. */
+  OSERR: 71,
   /** Cannot write a file it must (operating system error). */
   CANTCREAT: 73,
   /** Temporary failure: the MTA keeps the mail and tries again later. */

@@ -24,6 +24,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'one mail from stdin (procmail, MTA pipe); sysexits for the MTA',
     load: () => import('./receive.ts'),
   },
+  lmtp: {
+    summary: 'long-running LMTP intake for the MTA: per-recipient replies as receive exits',
+    load: () => import('./lmtp.ts'),
+  },
   check: {
     summary: 'validate malist.yaml and lists/*.yaml; list the lists',
     load: () => import('./check.ts'),

@@ -18,10 +18,17 @@ const EXIT_STATUS: [code: number, meaning: string][] = [
   ],
   [EX.USAGE, 'Wrong command-line usage.'],
   [EX.DATAERR, 'The input could not be read as a message (receive).'],
-  [EX.NOUSER, 'Unknown list: the MTA bounces the mail as "user unknown" (receive).'],
+  [
+    EX.NOUSER,
+    'Unknown list: the MTA bounces the mail as "user unknown" (receive; lmtp answers that recipient 550 5.1.1).',
+  ],
   [EX.SOFTWARE, 'Internal software error.'],
+  [EX.OSERR, 'malist lmtp cannot listen on its address (in use, no permission).'],
   [EX.CANTCREAT, 'A file that must be written could not be.'],
-  [EX.TEMPFAIL, 'Temporary failure: the MTA keeps the mail and tries again later (receive).'],
+  [
+    EX.TEMPFAIL,
+    'Temporary failure: the MTA keeps the mail and tries again later (receive; lmtp answers 451 4.3.0).',
+  ],
   [EX.CONFIG, 'Configuration error; malist check names the file, line and column, and the fix.'],
 ];
 

@@ -23,26 +23,27 @@
  *
  * A storage error (EACCES, ENOSPC, EROFS, …) while handling the mail exits 75: the MTA
  * keeps the mail and tries again once the disk or its permissions are fixed.
+ *
+ * The handling itself (configuration, routing, the runtime, the play, the outcome) is
+ * `intake.ts`, which `malist lmtp` shares: an LMTP recipient is answered with this exit
+ * code's meaning.
  */
 import { isIP } from 'node:net';
-import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import type { ListPlan, Plans } from '../config/build.ts';
-import { openConfig, printProblems } from '../config/open.ts';
-import { buildRuntime, isTemporary, type ListRuntime } from '../config/runtime.ts';
 import { describeError } from '../errors.ts';
-import createStdinFetcher from '../fetchers/stdin.ts';
-import { addressRole } from '../list/roles.ts';
-import { normalizeAddress } from '../mail/address.ts';
-import { createListMail } from '../mail/list-mail.ts';
-import { type PlaySummary, play } from '../play.ts';
-import type { Processor } from '../types.ts';
-import createDeliveryLog from './delivery-log.ts';
 import { EX } from './exit-codes.ts';
+import {
+  handleMail,
+  isOutcome,
+  MAX_SIZE,
+  type Outcome,
+  openIntake,
+  routeMail,
+  startIntake,
+} from './intake.ts';
 
 const USAGE =
   'usage: malist receive [--list NAME|ADDR] [--recipient ADDR] [--sender ADDR] [--client-address IP] [--client-helo NAME] [--config DIR] [--defer-config-errors] < message';
-const MAX_SIZE = 50 * 1024 * 1024;
 
 function fail(code: number, text: string): number {
   process.stderr.write(`malist receive: ${text}\n`);
@@ -102,31 +103,6 @@ export function envelopeClient(
   };
 }
 
-/**
- * The list a recipient means: one of its addresses (posting, LIST-request@, LIST-join@,
- * LIST-bounces+…@, …); else one whose local part (or short name) is the recipient's local
- * part without a +extension (an alias on another domain).
- */
-export function listForRecipient(lists: ListPlan[], recipient: string): ListPlan | undefined {
-  const normal = normalizeAddress(recipient) || recipient.toLowerCase();
-  const exact = lists.find((l) => addressRole(l.list.settings, normal) !== undefined);
-  if (exact) return exact;
-  const local = normal.split('@')[0]!.split('+')[0]!;
-  const byLocal = lists.filter(
-    (l) =>
-      l.list.settings.address.toLowerCase().split('@')[0] === local ||
-      l.list.name.toLowerCase() === local,
-  );
-  return byLocal.length === 1 ? byLocal[0] : undefined;
-}
-
-function pickList(plans: Plans, name: string): ListPlan | undefined {
-  return (
-    plans.lists.find((l) => l.list.name === name) ??
-    (name.includes('@') ? listForRecipient(plans.lists, name) : undefined)
-  );
-}
-
 export default async function receive(argv: string[]): Promise<number> {
   let values: {
     list?: string;
@@ -168,6 +144,11 @@ export default async function receive(argv: string[]): Promise<number> {
   }
 }
 
+function failWith(outcome: Outcome): number {
+  return fail(outcome.code, outcome.text);
+}
+
+/** One mail on standard input through the intake (intake.ts), the exit code its outcome. */
 async function receiveOne(values: {
   list?: string;
   recipient?: string;
@@ -176,29 +157,14 @@ async function receiveOne(values: {
   'client-helo'?: string;
   config?: string;
 }): Promise<number> {
-  const { config, plans } = await openConfig(values.config ? { dir: values.config } : {});
-  if (config.problems.length > 0 || !config.main) {
-    printProblems(config, process.stderr);
-    return fail(EX.CONFIG, 'configuration error; the mail was not accepted (run malist check)');
-  }
-  let target: ListPlan | undefined;
-  // `--list red-bounces@…` names the address the MTA delivers to: routed by it alone.
-  const recipient = values.list?.includes('@')
-    ? values.list
-    : envelopeRecipient(values.recipient, process.env);
-  if (values.list) {
-    const one = pickList(plans, values.list);
-    if (!one)
-      return fail(
-        EX.NOUSER,
-        `unknown list '${values.list}'; lists here: ${plans.lists.map((l) => l.list.name).join(', ') || '(none)'}`,
-      );
-    target = one;
-  } else if (recipient) {
-    target = listForRecipient(plans.lists, recipient);
-    if (!target) return fail(EX.NOUSER, `no list has the address ${recipient}`);
-  }
-  const sender = envelopeSender(values.sender, process.env);
+  const opened = await openIntake(values.config, (line) => process.stderr.write(`${line}\n`));
+  if (isOutcome(opened)) return failWith(opened);
+  const recipient = envelopeRecipient(values.recipient, process.env);
+  const route = routeMail(opened.plans, {
+    ...(values.list ? { list: values.list } : {}),
+    ...(recipient ? { recipient } : {}),
+  });
+  if (isOutcome(route)) return failWith(route);
   let raw: Buffer;
   try {
     raw = await readInput();
@@ -206,72 +172,25 @@ async function receiveOne(values: {
     return fail(EX.DATAERR, describeError(error));
   }
   if (raw.length === 0) return fail(EX.DATAERR, 'standard input was empty: no message');
-  let runtime: ListRuntime;
+  const intake = await startIntake(opened);
+  if (isOutcome(intake)) return failWith(intake);
+  const { client } = envelopeClient(values, process.env);
+  // The null sender <> of a bounce is '', kept.
+  const sender = envelopeSender(values.sender, process.env);
+  let outcome: Outcome;
   try {
-    runtime = await buildRuntime(config, plans);
-  } catch (error) {
-    if (isTemporary(error))
-      return fail(
-        EX.TEMPFAIL,
-        `${describeError(error)}; temporary failure, the MTA keeps the mail and retries`,
-      );
-    return fail(EX.CONFIG, describeError(error));
-  }
-  let processor: Processor;
-  if (target) {
-    // The MTA said which list: its request, bounce and owner addresses route to their
-    // handlers (by the envelope recipient alone when there is one), anything else (an
-    // alias, a Bcc) is a post to it.
-    const one = runtime.lists.find((l) => l.list.name === target.list.name)!;
-    processor = runtime.processor([one], one);
-  } else {
-    const mail = createListMail(raw, { fetcher: 'stdin', id: 'stdin', sender });
-    if (runtime.routes(mail).length === 0) {
-      await runtime.close();
-      return fail(
-        EX.NOUSER,
-        'no --list, no envelope recipient, and the message names none of the lists in To/Cc',
-      );
-    }
-    processor = runtime.processor();
-  }
-  const log = config.main.delivery_log
-    ? createDeliveryLog({ file: config.main.delivery_log })
-    : undefined;
-  let summary: PlaySummary;
-  try {
-    summary = await play({
-      fetcher: createStdinFetcher({
-        input: Readable.from([raw]),
-        ...(recipient ? { recipient } : {}),
-        ...envelopeClient(values, process.env),
-        ...(sender !== undefined ? { sender } : {}),
-        maxMailSize: MAX_SIZE,
-      }),
-      processor,
-      // One call per list (or recipient) for a cross-post: each is its own delivery.
-      ...(values.list && target ? { scope: `list:${target.list.name}` } : {}),
-      distributor: runtime.distributors,
-      reactor: runtime.reactors,
-      stateDir: config.main.state_dir,
-      onOutcome: (event) => log?.record(event),
-    });
+    outcome = await handleMail(
+      intake,
+      route,
+      { ...(client ? { client } : {}), ...(sender !== undefined ? { sender } : {}) },
+      raw,
+      {
+        scoped: Boolean(values.list),
+        warn: (text) => process.stderr.write(`malist receive: ${text}\n`),
+      },
+    );
   } finally {
-    await runtime.close();
+    await intake.close();
   }
-  await log?.flush().catch((error: unknown) => {
-    process.stderr.write(`malist receive: delivery log: ${describeError(error)}\n`);
-  });
-  if (summary.fetchError)
-    return fail(EX.TEMPFAIL, `could not read the message: ${describeError(summary.fetchError)}`);
-  if (summary.failed > 0 || summary.deferred > 0)
-    return fail(
-      EX.TEMPFAIL,
-      'temporary failure (see the errors above); the MTA keeps the mail and retries — already delivered recipients are not sent it again',
-    );
-  if (summary.quarantined > 0)
-    process.stderr.write(
-      'malist receive: a processor failed on this mail; it is quarantined in the state directory for the operator\n',
-    );
-  return EX.OK;
+  return outcome.code === EX.OK ? EX.OK : failWith(outcome);
 }

@@ -1,0 +1,155 @@
+/**
+ * Issue 17's rows, in a child of bench/run.ts: `node --import tsx bench/intake.ts SINKPORT
+ * WORKDIR [MAILS]`. Prints one JSON line (IntakeCaseOutput).
+ *
+ * - `malist receive` per mail: a 5 KB post to a 10-member list (open posting, the default
+ *   pipeline, the durable queue sending to the sink), each a new process of the compiled
+ *   build (`bin/malist.js` runs dist/, built first when stale), 15 times, against `node -e 0`
+ *   15 times. Wall is the spawn to exit; CPU and peak RSS are the child's own
+ *   (process.resourceUsage() at its exit, through a preloaded reporter).
+ * - The LMTP intake: `malist lmtp` (compiled) on a free port, MAILS (1,000) such posts over
+ *   4 LMTP connections (nodemailer, as an MTA's few lmtp processes), each one transaction,
+ *   from the first send to the last reply; the server's CPU from /proc.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTransport } from 'nodemailer';
+import { makeMembers, makePost, POSTER } from './post.ts';
+
+export interface Sample {
+  wallMs: number;
+  cpuMs: number;
+  maxRssKb: number;
+}
+
+export interface IntakeCaseOutput {
+  receive: Sample[];
+  node: Sample[];
+  lmtp: { mails: number; wallMs: number; cpuMs?: number; connections: number; maxRssKb?: number };
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const MALIST = join(root, 'bin/malist.js');
+
+/** Preloaded into each measured child: its own CPU and peak RSS, written at exit. */
+const REPORTER = `process.on('exit', () => { const u = process.resourceUsage();
+require('node:fs').writeFileSync(process.env.MALIST_BENCH_USAGE, JSON.stringify({ cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000, maxRssKb: u.maxRSS })); });`;
+
+async function configDir(work: string, sinkPort: number): Promise<string> {
+  const dir = join(work, 'intake-config');
+  await mkdir(join(dir, 'lists'), { recursive: true });
+  await writeFile(
+    join(dir, 'malist.yaml'),
+    `state_dir: state\ndistribute:\n  type: queue\n  server: sink\nservers:\n  sink:\n    host: 127.0.0.1\n    port: ${sinkPort}\n    starttls: never\nqueue:\n  dir: spool\n`,
+  );
+  await writeFile(
+    join(dir, 'lists', 'bench.yaml'),
+    `address: bench@list.example.test\nposting: open\nmembers:\n${makeMembers(10)
+      .map((m) => `  - ${m}\n`)
+      .join('')}`,
+  );
+  return dir;
+}
+
+async function measured(args: string[], input: Buffer | undefined, usage: string): Promise<Sample> {
+  const started = performance.now();
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const proc = spawn(process.execPath, ['-r', join(usage, '..', 'reporter.cjs'), ...args], {
+      cwd: root,
+      env: { ...process.env, MALIST_BENCH_USAGE: usage },
+      stdio: ['pipe', 'ignore', 'inherit'],
+    });
+    proc.on('error', reject);
+    proc.on('close', resolve);
+    proc.stdin.end(input ?? '');
+  });
+  const wallMs = performance.now() - started;
+  if (code !== 0) throw new Error(`${args.join(' ')} exited ${code}`);
+  const { cpuMs, maxRssKb } = JSON.parse(await readFile(usage, 'utf8'));
+  return { wallMs, cpuMs, maxRssKb };
+}
+
+/** utime + stime of a process, ms (Linux /proc), or undefined. */
+async function procCpuMs(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (!stat) return undefined;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+async function lmtpCase(dir: string, mails: number): Promise<IntakeCaseOutput['lmtp']> {
+  const server = spawn(
+    process.execPath,
+    [MALIST, 'lmtp', '--config', dir, '--listen', '127.0.0.1:0'],
+    {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    let err = '';
+    server.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err);
+      if (m) resolve(Number(m[1]));
+    });
+    server.on('exit', (code) => reject(new Error(`malist lmtp exited ${code}: ${err}`)));
+  });
+  const connections = 4;
+  const clients = Array.from({ length: connections }, () =>
+    createTransport({ lmtp: true, host: '127.0.0.1', port, ignoreTLS: true }),
+  );
+  const cpuBefore = await procCpuMs(server.pid!);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    clients.map(async (client) => {
+      while (next < mails) {
+        const i = next++;
+        const info = await client.sendMail({
+          envelope: { from: POSTER, to: ['bench@list.example.test'] },
+          raw: makePost(5 * 1024, `lmtp-${i}-${started}`),
+        });
+        if (info.accepted.length !== 1) throw new Error(`mail ${i}: ${info.response}`);
+      }
+    }),
+  );
+  const wallMs = performance.now() - started;
+  const cpuAfter = await procCpuMs(server.pid!);
+  const status = await readFile(`/proc/${server.pid}/status`, 'utf8').catch(() => '');
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+  for (const c of clients) c.close();
+  server.kill('SIGTERM');
+  await new Promise((resolve) => server.on('exit', resolve));
+  return {
+    mails,
+    wallMs,
+    connections,
+    ...(cpuBefore !== undefined && cpuAfter !== undefined ? { cpuMs: cpuAfter - cpuBefore } : {}),
+    ...(hwm ? { maxRssKb: Number(hwm[1]) } : {}),
+  };
+}
+
+const [sinkPort, work, mailsArg] = process.argv.slice(2);
+// The compiled build, as an installed malist runs (bin/malist.js takes dist/ when current).
+spawnSync(process.execPath, [join(root, 'scripts/build.js'), '--if-stale'], {
+  cwd: root,
+  stdio: 'inherit',
+});
+await mkdir(work!, { recursive: true });
+const dir = await configDir(work!, Number(sinkPort));
+await writeFile(join(work!, 'reporter.cjs'), REPORTER);
+const usage = join(work!, 'usage.json');
+const receive: Sample[] = [];
+const node: Sample[] = [];
+for (let i = 0; i < 15; i++) {
+  const post = makePost(5 * 1024, `receive-${i}-${Date.now()}`);
+  receive.push(
+    await measured([MALIST, 'receive', '--config', dir, '--list', 'bench'], post, usage),
+  );
+  node.push(await measured(['-e', '0'], undefined, usage));
+}
+const lmtp = await lmtpCase(dir, Number(mailsArg ?? 1000));
+process.stdout.write(`${JSON.stringify({ receive, node, lmtp } satisfies IntakeCaseOutput)}\n`);
