@@ -3,8 +3,9 @@
  * and end lie in the buffer, so a unit can rewrite one part and splice it back, leaving
  * every other byte as it was. Not a MIME library: it neither decodes nor re-serialises.
  */
-import libmime from 'libmime';
+
 import { HeaderBlock } from './header-block.ts';
+import { libmime } from './lazy.ts';
 
 export interface ContentType {
   /** "text/plain", lower case. */
@@ -36,7 +37,7 @@ export const MAX_DEPTH = 20;
 export function contentTypeOf(header: HeaderBlock): ContentType {
   const value = header.get('Content-Type');
   if (!value) return { mime: 'text/plain', params: {} };
-  const parsed = libmime.parseHeaderValue(value);
+  const parsed = libmime().parseHeaderValue(value);
   const mime = parsed.value.trim().toLowerCase();
   const params: Record<string, string> = {};
   for (const [k, v] of Object.entries(parsed.params ?? {})) params[k.toLowerCase()] = String(v);

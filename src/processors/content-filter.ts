@@ -8,10 +8,11 @@
  * gives, trailing dots and blanks dropped, any case. Only the parts concerned are
  * rewritten; every other byte stays as it was.
  */
-import libmime from 'libmime';
+
 import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
 import { HeaderBlock } from '../mail/header-block.ts';
+import { libmime } from '../mail/lazy.ts';
 import { MAX_DEPTH, type MimePart, parseMime, splice } from '../mail/mime-tree.ts';
 import { decodedBody, leafParts } from '../mail/part-text.ts';
 import type { ListMail, Processor } from '../types.ts';
@@ -38,7 +39,7 @@ export interface ContentFilterOptions {
  * evil.exe), lower case.
  */
 export function normaliseFileName(name: string): string {
-  return libmime
+  return libmime()
     .decodeWords(name)
     .replace(/::\$data$/i, '')
     .replace(/[\s.\u0000]+$/u, '')
@@ -52,7 +53,7 @@ export function fileNames(part: MimePart): string[] {
   for (const field of ['Content-Disposition', 'Content-Type']) {
     const value = part.header.get(field);
     if (!value) continue;
-    const params = libmime.parseHeaderValue(value).params ?? {};
+    const params = libmime().parseHeaderValue(value).params ?? {};
     for (const key of ['filename', 'name']) {
       const name = params[key];
       if (name) names.add(normaliseFileName(String(name)));
