@@ -154,3 +154,6 @@ export interface UnitModule<F> {
    */
   deprecated?: (options: Record<string, unknown>) => { path: PropertyKey[]; instead: string }[];
 }
+
+/** A registry entry that loads its unit's module on first use (a process loads only what its configuration names). */
+export type UnitLoader<F> = () => Promise<UnitModule<F>>;

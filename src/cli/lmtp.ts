@@ -60,7 +60,11 @@ function options(values: Flags) {
   };
 }
 
-/** Resolves when SIGTERM or SIGINT has stopped the server; SIGHUP reloads meanwhile. */
+/**
+ * Resolves when SIGTERM or SIGINT has stopped the server; SIGHUP reloads meanwhile. Says
+ * "listening" only once the handlers are in place: a supervisor (or a test) that sends
+ * SIGTERM as soon as it reads that line must not find the default action (death by signal).
+ */
 function runUntilStopped(server: LmtpServer): Promise<void> {
   return new Promise((resolve) => {
     const hup = () => {
@@ -83,6 +87,7 @@ function runUntilStopped(server: LmtpServer): Promise<void> {
     process.on('SIGHUP', hup);
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    process.stderr.write(`malist lmtp: listening on ${server.address}\n`);
   });
 }
 
@@ -119,7 +124,6 @@ export default async function lmtp(argv: string[]): Promise<number> {
     process.stderr.write(`malist lmtp: ${describeError(error)}\n`);
     return code;
   }
-  process.stderr.write(`malist lmtp: listening on ${server.address}\n`);
   await runUntilStopped(server);
   return EX.OK;
 }

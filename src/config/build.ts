@@ -6,15 +6,22 @@
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { z } from 'zod';
 import type { ArchiveOptions } from '../distributors/archive.ts';
-import { distributors } from '../distributors/index.ts';
+import { distributorLoaders } from '../distributors/loaders.ts';
 import type { QueueDistributorOptions } from '../distributors/queue.ts';
-import { fetchers } from '../fetchers/index.ts';
+import { fetcherLoaders } from '../fetchers/loaders.ts';
 import { memberStores, openMemberStore } from '../members/index.ts';
 import type { MemberStore } from '../members/store.ts';
 import createSingleList, { type SingleList } from '../processors/single-list.ts';
 import { DEFAULT_PIPELINE, type UnitFactory, units } from '../processors/units.ts';
-import { reactors } from '../reactors/index.ts';
-import type { Distributor, Fetcher, OptionsSchema, Reactor, UnitModule } from '../types.ts';
+import { reactorLoaders } from '../reactors/loaders.ts';
+import type {
+  Distributor,
+  Fetcher,
+  OptionsSchema,
+  Reactor,
+  UnitLoader,
+  UnitModule,
+} from '../types.ts';
 import { authenticationProblems } from './authentication.ts';
 import { isPathType, loadCustomUnit } from './custom.ts';
 import { type Origin, problemsOf } from './issues.ts';
@@ -34,12 +41,23 @@ const SERVER_KEY: Record<string, string | undefined> = { queue: 'smtp' };
 /** Reactors that need the state directory get malist.yaml's unless they name one. */
 const NEEDS_STATE_DIR = new Set(['quarantine']);
 
-const REGISTRIES: Record<UnitKind, Record<string, UnitModule<AnyFactory>>> = {
-  fetcher: fetchers,
-  distributor: distributors,
-  reactor: reactors,
-  unit: units,
-  'member-store': memberStores,
+/** Eager registries as loaders (every unit of a pipeline is needed; member stores are small). */
+const loaded = <F>(registry: Record<string, UnitModule<F>>) =>
+  Object.fromEntries(
+    Object.entries(registry).map(([type, mod]) => [type, () => Promise.resolve(mod)]),
+  ) as Record<string, UnitLoader<F>>;
+
+/**
+ * By kind, YAML `type:` → its module's loader: fetchers, distributors and reactors are
+ * imported only when a configuration names them (a `malist receive` loads neither IMAP nor
+ * POP3 nor the archive).
+ */
+const REGISTRIES: Record<UnitKind, Record<string, UnitLoader<AnyFactory>>> = {
+  fetcher: fetcherLoaders,
+  distributor: distributorLoaders,
+  reactor: reactorLoaders,
+  unit: loaded<AnyFactory>(units),
+  'member-store': loaded<AnyFactory>(memberStores),
 };
 
 const KIND_KEY: Record<UnitKind, string> = {
@@ -192,8 +210,9 @@ async function planUnit(
   const typePath = typeof spec === 'string' ? path : [...path, 'type'];
   const at = (p: PropertyKey[]) => ({ file: source.file, ...source.locate(p), key: keyPath(p) });
   const registry = REGISTRIES[kind];
-  let factory = registry[type]?.default;
-  let schema: OptionsSchema | undefined = registry[type]?.schema;
+  const builtIn = Object.hasOwn(registry, type) ? await registry[type]!() : undefined;
+  let factory = builtIn?.default;
+  let schema: OptionsSchema | undefined = builtIn?.schema;
   if (!factory) {
     const custom = isPathType(type) || /^(@[\w.-]+\/)?[\w.-]+$/.test(type) ? type : undefined;
     const near = didYouMean(type, Object.keys(registry));
@@ -258,7 +277,7 @@ async function planUnit(
   // (A secret that could not be resolved was reported where it is written, and stands in
   // resolved, so the schema adds no false "missing" — config/secrets.ts.)
   const origin = originOf(layers);
-  warnDeprecated(registry[type]?.deprecated?.(options) ?? [], origin, ctx);
+  warnDeprecated(builtIn?.deprecated?.(options) ?? [], origin, ctx);
   if (schema) {
     const result = schema.safeParse(options);
     if (!result.success) {

@@ -4,7 +4,7 @@
  * attached as message/rfc822 with its bytes unchanged. Every notice says it is automatic
  * (RFC 3834) so that no well-behaved robot answers it.
  */
-import MailComposer from 'nodemailer/lib/mail-composer';
+import { loadMailComposer } from '../mail/lazy.ts';
 import { mailBytes, messageId } from '../mail/list-mail.ts';
 import type { ListMail } from '../types.ts';
 
@@ -96,6 +96,7 @@ function attachment(bytes: Buffer) {
 export async function composeNotice(spec: NoticeSpec): Promise<Notice> {
   const id = spec.about ? messageId(spec.about) : undefined;
   const attached = spec.about && spec.attach ? mailBytes(spec.about) : undefined;
+  const MailComposer = loadMailComposer();
   const composer = new MailComposer({
     from: spec.from,
     to: spec.to,

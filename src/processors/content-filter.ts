@@ -8,11 +8,18 @@
  * gives, trailing dots and blanks dropped, any case. Only the parts concerned are
  * rewritten; every other byte stays as it was.
  */
-import libmime from 'libmime';
+
 import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
 import { HeaderBlock } from '../mail/header-block.ts';
-import { MAX_DEPTH, type MimePart, parseMime, splice } from '../mail/mime-tree.ts';
+import { libmime } from '../mail/lazy.ts';
+import {
+  MAX_DEPTH,
+  type MimePart,
+  parseMime,
+  plainContentType,
+  splice,
+} from '../mail/mime-tree.ts';
 import { decodedBody, leafParts } from '../mail/part-text.ts';
 import type { ListMail, Processor } from '../types.ts';
 import { type RuleAction, ruleSignal } from './rules.ts';
@@ -38,8 +45,8 @@ export interface ContentFilterOptions {
  * evil.exe), lower case.
  */
 export function normaliseFileName(name: string): string {
-  return libmime
-    .decodeWords(name)
+  // libmime (~70 ms CPU to load) only for a name with encoded words in it.
+  return (name.includes('=?') ? libmime().decodeWords(name) : name)
     .replace(/::\$data$/i, '')
     .replace(/[\s.\u0000]+$/u, '')
     .trim()
@@ -52,7 +59,8 @@ export function fileNames(part: MimePart): string[] {
   for (const field of ['Content-Disposition', 'Content-Type']) {
     const value = part.header.get(field);
     if (!value) continue;
-    const params = libmime.parseHeaderValue(value).params ?? {};
+    const params =
+      plainContentType(value)?.params ?? libmime().parseHeaderValue(value).params ?? {};
     for (const key of ['filename', 'name']) {
       const name = params[key];
       if (name) names.add(normaliseFileName(String(name)));

@@ -12,7 +12,8 @@
  * MAX_VALUE characters, each rule reads at most MAX_SCAN characters of a mail, and at most
  * MAX_PARTS parts are looked at (what is not read counts as a match, see firstMatch).
  */
-import { RE2JS } from 're2js';
+import { createRequire } from 'node:module';
+import type { RE2JS } from 're2js';
 import { z } from 'zod';
 import { Discard, Hold, Reject } from '../errors.ts';
 import type { ListSettings } from '../list/settings.ts';
@@ -41,10 +42,19 @@ export const MAX_PARTS = 1000;
 /** The most characters of header values one rule reads in one mail. */
 export const MAX_SCAN = 64 * 1024;
 
+let re2js: typeof RE2JS | undefined;
+
+/** re2js (~0.26 MB of JavaScript), required when the first rule is compiled: a list without rules never loads it. */
+function engine(): typeof RE2JS {
+  re2js ??= (createRequire(import.meta.url)('re2js') as typeof import('re2js')).RE2JS;
+  return re2js;
+}
+
 /** Why `pattern` is not usable, or undefined. */
 export function patternProblem(pattern: string): string | undefined {
   try {
-    RE2JS.compile(pattern, RE2JS.CASE_INSENSITIVE);
+    const RE2 = engine();
+    RE2.compile(pattern, RE2.CASE_INSENSITIVE);
     return undefined;
   } catch (error) {
     return (error as Error).message;
@@ -133,7 +143,9 @@ export function firstMatch(
 
 /** Compiles rules (already checked by the config). */
 export function compileRules(rules: readonly HeaderMatchRule[]): Compiled[] {
-  return rules.map((r) => ({ ...r, re: RE2JS.compile(r.pattern, RE2JS.CASE_INSENSITIVE) }));
+  if (rules.length === 0) return [];
+  const RE2 = engine();
+  return rules.map((r) => ({ ...r, re: RE2.compile(r.pattern, RE2.CASE_INSENSITIVE) }));
 }
 
 export type HeaderMatchOptions = Record<string, never>;
