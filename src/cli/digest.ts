@@ -56,7 +56,7 @@ export default async function digest(argv: string[]): Promise<number> {
   }
   const stateDir = config.main.state_dir;
   const reactors = buildReactors(plans);
-  const distributors = signedDistributors(plans, reactors, signingOf(plans));
+  const distributors = signedDistributors(plans, reactors, await signingOf(plans));
   // Through play(): journaled per (list, key), so a rerun after a crash sends once.
   const viaPlay: Distributor = {
     name: 'digest-delivery',

@@ -28,7 +28,7 @@ import { type Origin, problemsOf } from './issues.ts';
 import type { LoadedConfig, LoadedList } from './load.ts';
 import { type ConfigProblem, didYouMean, formatProblem, keyPath, sortProblems } from './problem.ts';
 import type { UnitSpecValue } from './schema.ts';
-import { planSigning, type SigningPlan } from './signing.ts';
+import type { SigningPlan } from './signing.ts';
 import type { YamlSource } from './source.ts';
 
 type AnyFactory = (...args: never[]) => unknown;
@@ -458,7 +458,10 @@ export async function planAll(config: LoadedConfig): Promise<Plans> {
         };
       }
     }
-    const signing = await planSigning(list, config, ctx.problems);
+    // The signing code (keys, ARC, the signer pool) is loaded only for a list with keys.
+    const signing = list.settings.dkim
+      ? await (await import('./signing.ts')).planSigning(list, config, ctx.problems)
+      : undefined;
     if (signing) listPlan.signing = signing;
     plans.lists.push(listPlan);
   }

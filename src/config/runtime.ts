@@ -46,7 +46,7 @@ import type { LoadedConfig } from './load.ts';
 import { distributorSender, wireModeration } from './moderation.ts';
 import { listPersonaliser } from './personalise.ts';
 import { deliveryServices, listHandlers, tokenStore } from './services.ts';
-import { type ListSigning, listSigning, type SigningPlan } from './signing.ts';
+import type { ListSigning, SigningPlan } from './signing.ts';
 import { listVerpSender } from './verp.ts';
 
 export interface ListRuntime {
@@ -123,10 +123,15 @@ function noticeOptions(plans: Plans) {
   return { ...(poster ? { poster } : {}), ...(moderators ? { moderators } : {}) };
 }
 
-/** The signers of the lists that have keys (checked and loaded by `planAll`). */
-export function signingOf(plans: Plans, threads?: number): ListSigning | undefined {
+/**
+ * The signers of the lists that have keys (checked and loaded by `planAll`); the signing
+ * code is loaded only when a list has keys.
+ */
+export async function signingOf(plans: Plans, threads?: number): Promise<ListSigning | undefined> {
   const keyed = new Map<string, SigningPlan>();
   for (const { list, signing } of plans.lists) if (signing) keyed.set(list.name, signing);
+  if (keyed.size === 0) return undefined;
+  const { listSigning } = await import('./signing.ts');
   return listSigning(keyed, threads ? { threads } : {});
 }
 
@@ -174,7 +179,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const settings = lists.map((l) => l.list);
   const services = deliveryServices(settings, stateDir, secret);
   const archives = archiveIndexes(plans);
-  const signing = signingOf(plans, config.main?.signing_threads);
+  const signing = await signingOf(plans, config.main?.signing_threads);
   const deadLetters: RecipientFailure[] = [];
   // The owner's dead-letter notice goes out through the outlets built just below.
   const deadLetterNotices = createDeadLetterNotices({

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { DKIM_ALGORITHMS } from '../auth/keys.ts';
-import { BOUNCE_TEMPLATES } from '../bounces/handler.ts';
+import { BOUNCE_TEMPLATES } from '../bounces/notices.ts';
 import { COMMAND_TEMPLATES } from '../commands/templates.ts';
 import { unitSpec } from '../distributors/multiple.ts';
 import { ARCHIVE_VISIBILITY } from '../list/archive.ts';

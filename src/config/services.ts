@@ -11,7 +11,6 @@ import {
   type FeedbackResult,
   recordFeedback,
 } from '../bounces/feedback.ts';
-import createBounceHandler from '../bounces/handler.ts';
 import {
   type RefusalRecordingOptions,
   recordRefusal,
@@ -19,16 +18,17 @@ import {
 } from '../bounces/refusals.ts';
 import { SentIndex } from '../bounces/sent-index.ts';
 import type { ConfirmHandlers } from '../commands/confirm-handlers.ts';
-import createRequestHandler from '../commands/request.ts';
 import createDigestCollector, { type DigestListOptions } from '../digest/collector.ts';
+import type { Command } from '../list/commands.ts';
 import type { ListSettings } from '../list/settings.ts';
+import type { VerpParts } from '../mail/verp.ts';
 import type { MemberStore } from '../members/store.ts';
 import { createOwnerHandler } from '../moderation/owner.ts';
 import type { NoticeSender } from '../notices/compose.ts';
 import type { ListAddressHandlers } from '../processors/many-lists.ts';
 import type { DeliveredEvent, RecipientFailure } from '../queue/queue.ts';
 import { TokenStore } from '../state/tokens.ts';
-import type { Distributor } from '../types.ts';
+import type { Distributor, ListMail } from '../types.ts';
 
 export interface ListServicesOptions {
   lists: ListSettings[];
@@ -131,6 +131,26 @@ export function deliveryServices(
   };
 }
 
+/**
+ * A handler made on its first mail: most mail is posts, so a process that handles one mail
+ * (`malist receive`) loads the request or bounce machinery (~30 modules) only for mail to
+ * those addresses. Made once; a failure to make it is that mail's failure, tried again next.
+ */
+function onFirstMail<A extends unknown[]>(
+  make: () => Promise<{ handle(mail: ListMail, ...rest: A): Promise<ListMail[]> }>,
+): { handle(mail: ListMail, ...rest: A): Promise<ListMail[]> } {
+  let made: ReturnType<typeof make> | undefined;
+  return {
+    async handle(mail, ...rest) {
+      made ??= make().catch((error: unknown) => {
+        made = undefined;
+        throw error;
+      });
+      return (await made).handle(mail, ...rest);
+    },
+  };
+}
+
 /** The request, bounce and owner handlers of each list's addresses. */
 export function listHandlers(
   options: ListServicesOptions & { tokens: TokenStore },
@@ -139,23 +159,27 @@ export function listHandlers(
   for (const list of served(options.lists)) {
     const store = list.member_store;
     handlers[list.name] = {
-      request: createRequestHandler(list, {
-        store,
-        tokens: options.tokens,
-        state_dir: options.stateDir,
-        ...(list.subscribe_policy ? { subscribe_policy: list.subscribe_policy } : {}),
-        ...(list.unsubscribe_policy ? { unsubscribe_policy: list.unsubscribe_policy } : {}),
-        ...(list.confirm_hours ? { confirm_hours: list.confirm_hours } : {}),
-        ...(list.templates ? { templates: list.templates } : {}),
-        ...(options.confirmHandlers ? { confirmHandlers: options.confirmHandlers } : {}),
-      }),
-      bounces: createBounceHandler(list, {
-        store,
-        state_dir: options.stateDir,
-        secret: options.secret,
-        ...list.bounces,
-        ...(list.templates ? { templates: list.templates } : {}),
-      }),
+      request: onFirstMail<[Command?]>(async () =>
+        (await import('../commands/request.ts')).default(list, {
+          store,
+          tokens: options.tokens,
+          state_dir: options.stateDir,
+          ...(list.subscribe_policy ? { subscribe_policy: list.subscribe_policy } : {}),
+          ...(list.unsubscribe_policy ? { unsubscribe_policy: list.unsubscribe_policy } : {}),
+          ...(list.confirm_hours ? { confirm_hours: list.confirm_hours } : {}),
+          ...(list.templates ? { templates: list.templates } : {}),
+          ...(options.confirmHandlers ? { confirmHandlers: options.confirmHandlers } : {}),
+        }),
+      ),
+      bounces: onFirstMail<[VerpParts?]>(async () =>
+        (await import('../bounces/handler.ts')).default(list, {
+          store,
+          state_dir: options.stateDir,
+          secret: options.secret,
+          ...list.bounces,
+          ...(list.templates ? { templates: list.templates } : {}),
+        }),
+      ),
       owner: createOwnerHandler(list),
     };
   }
