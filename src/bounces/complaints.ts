@@ -35,6 +35,9 @@ export interface Complaint {
   type?: string;
 }
 
+/** A rate as a percentage with two decimals. */
+export const percent = (rate: number) => `${(rate * 100).toFixed(2)}%`;
+
 export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** The record after one more complaint, or the same record when `c.id` was counted (pure). */

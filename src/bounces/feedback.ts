@@ -18,7 +18,7 @@ import { bounceAddress, requestAddress } from '../list/addresses.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox } from '../mail/address.ts';
 import { composeNotice, type NoticeSender } from '../notices/compose.ts';
-import { ComplaintState, complaintRate, dayOf } from './complaints.ts';
+import { ComplaintState, complaintRate, dayOf, percent } from './complaints.ts';
 import { probeNonceOf } from './notices.ts';
 import type { BounceOutcome } from './record.ts';
 import { type RefusalRecordingOptions, recordListBounce } from './refusals.ts';
@@ -80,8 +80,7 @@ async function listOf(
   return memberOf.length === 1 ? memberOf[0] : undefined;
 }
 
-/** The rate of `list` today, as a percentage with two decimals. */
-export const percent = (rate: number) => `${(rate * 100).toFixed(2)}%`;
+export { percent };
 
 async function tellOwners(
   list: ListSettings,

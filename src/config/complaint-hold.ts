@@ -4,8 +4,7 @@
  * looks before the next post pushes the sending account over the providers' limit (Gmail
  * refuses bulk senders above 0.3%). Requests and bounces are not posts and go on.
  */
-import { complaintStanding } from '../bounces/complaints.ts';
-import { percent } from '../bounces/feedback.ts';
+import { complaintStanding, percent } from '../bounces/complaints.ts';
 import { SentIndex } from '../bounces/sent-index.ts';
 import { Hold } from '../errors.ts';
 import type { SingleList } from '../processors/single-list.ts';

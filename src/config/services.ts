@@ -5,12 +5,7 @@
  * get none. Nothing here is bound late: what a service sends through is an argument.
  */
 import { join } from 'node:path';
-import {
-  type ComplaintSettings,
-  type FeedbackEvent,
-  type FeedbackResult,
-  recordFeedback,
-} from '../bounces/feedback.ts';
+import type { ComplaintSettings, FeedbackEvent, FeedbackResult } from '../bounces/feedback.ts';
 import {
   type RefusalRecordingOptions,
   recordRefusal,
@@ -119,8 +114,9 @@ export function deliveryServices(
         ...(event.response !== undefined ? { text: event.response } : {}),
       });
     },
-    feedback: (send, complaints) => (event) =>
-      recordFeedback(
+    // Reports come only to `malist serve`: the feedback code is loaded with the first one.
+    feedback: (send, complaints) => async (event) =>
+      (await import('../bounces/feedback.ts')).recordFeedback(
         { ...recording(send), state_dir: stateDir, ...(complaints ? { complaints } : {}) },
         event,
       ),

@@ -9,7 +9,7 @@ import type { ListSettings } from '../list/settings.ts';
 import { mailBytes } from '../mail/list-mail.ts';
 import { digestRecipients, type MemberStore } from '../members/store.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
-import { type DigestOptions, digestDue, sendDigest } from './send.ts';
+import type { DigestOptions } from './send.ts';
 import { DigestStore } from './store.ts';
 
 export interface DigestListOptions extends DigestOptions {
@@ -42,6 +42,8 @@ export default function createDigestCollector(options: DigestCollectorOptions): 
       if (readers.length === 0 && (await store.pending()).length === 0) return { results: [] };
       const at = now();
       await store.add(mail.key, mailBytes(mail), at.getTime());
+      // Loaded only here: a list nobody reads as a digest never needs it.
+      const { digestDue, sendDigest } = await import('./send.ts');
       if (await digestDue(store, target, at.getTime())) {
         await sendDigest({
           list: target.list,
