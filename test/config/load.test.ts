@@ -425,6 +425,33 @@ describe('member_store', () => {
 });
 
 describe('members are read where they are written', () => {
+  it('the loader keeps static members only where no store reads them; it counts every one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'malist-config-'));
+    await mkdir(join(dir, 'lists'));
+    await writeFile(join(dir, 'malist.yaml'), MAIN);
+    await writeFile(join(dir, 'lists/red.members'), 'a@example.org\nb@example.org\n');
+    await writeFile(
+      join(dir, 'lists/red.yaml'),
+      'address: red@list.example.com\nmembers_file: red.members\n',
+    );
+    await writeFile(
+      join(dir, 'lists/both.yaml'),
+      'address: both@list.example.com\nmembers: [c@example.org]\nmembers_file: red.members\n',
+    );
+    const config = await loadConfig({ dir });
+    expect(config.problems).toEqual([]);
+    const byName = Object.fromEntries(config.lists.map((l) => [l.name, l]));
+    expect(byName.red!.settings.members).toEqual([]);
+    expect(byName.red!.memberCount).toBe(2);
+    expect(byName.both!.settings.members).toEqual([
+      'c@example.org',
+      'a@example.org',
+      'b@example.org',
+    ]);
+    expect(byName.both!.memberCount).toBe(3);
+    expect((await loadConfig({ dir, lists: false })).lists).toEqual([]);
+  });
+
   it('a text members_file with per-member options: nomail members get no copy but may post', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'malist-config-'));
     await mkdir(join(dir, 'lists'));
