@@ -107,7 +107,7 @@ export default async function check(argv: string[]): Promise<number> {
       file: list.source.file,
       address: s.address,
       display_name: s.display_name ?? list.name,
-      members: s.members.length,
+      members: list.memberCount,
       members_from: list.membersFrom,
       posting: s.posting ?? 'members',
       ...(memberStore && explicit ? { member_store: memberStore.type } : {}),

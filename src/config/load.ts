@@ -9,7 +9,7 @@ import type { ListSettings } from '../list/settings.ts';
 import { normalizeAddress } from '../mail/address.ts';
 import { EMBEDDED_DEFAULT, EMBEDDED_NAME } from './default.ts';
 import { check } from './issues.ts';
-import { readMembersFile, yamlMemberAddresses } from './members.ts';
+import { memberTally, readMembersFile, yamlMemberAddresses } from './members.ts';
 import type { ConfigProblem } from './problem.ts';
 import { type ListYaml, listSchema, type MainYaml, mainSchema } from './schema.ts';
 import { resolveOptions } from './secrets.ts';
@@ -21,8 +21,15 @@ export interface LoadedList {
   /** The short name: the file's name without .yaml. */
   name: string;
   source: YamlSource;
-  /** Settings with defaults applied and members read (what every unit receives). */
+  /**
+   * Settings with defaults applied (what every unit receives). `settings.members` holds
+   * the static members only when posts read them — a list with both `members:` and
+   * `members_file:` and no `member_store:`; a list whose member store is read at each post
+   * (the usual case) leaves it empty, and its members are read through that store.
+   */
   settings: ListSettings;
+  /** How many members the loader read (inline and file), for `malist check`. */
+  memberCount: number;
   /** The pipeline as written (or from defaults); undefined: the default pipeline. */
   pipeline?: ListYaml['pipeline'];
   /** Extra fixed recipients of every post. */
@@ -58,6 +65,11 @@ export interface LoadOptions {
   dir?: string;
   /** Where secrets come from. @default process.env */
   env?: NodeJS.ProcessEnv;
+  /**
+   * false: malist.yaml only, no list is read (`malist serve` asks where to listen before
+   * it opens the site, which reads every list and its members once). @default true
+   */
+  lists?: boolean;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -99,7 +111,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
     lists_dir: data.lists_dir ?? join(dir, 'lists'),
   };
   config.main = main;
-  config.lists = await loadLists(main, env, problems, warnings);
+  if (options.lists !== false) config.lists = await loadLists(main, env, problems, warnings);
   return config;
 }
 
@@ -215,12 +227,15 @@ async function loadList(
   if (!data || problems.length > before) return undefined;
   const { members_file, members: inline, deliver_to, pipeline, description, ...own } = data;
   const defaults = main.defaults ?? {};
-  const members = yamlMemberAddresses(inline ?? [], source, ['members'], warnings);
+  // Every entry is checked (warnings, the count); the addresses are kept only where no
+  // member store reads them at each post (config/build.ts, implicitStore).
+  const tally = memberTally(
+    own.member_store === undefined && inline !== undefined && members_file !== undefined,
+  );
+  yamlMemberAddresses(inline ?? [], source, ['members'], warnings, tally);
   let membersFrom = inline ? 'inline' : 'none';
   if (members_file) {
-    const fromFile = await readMembersFile(members_file, source, problems, warnings);
-    if (!fromFile) return undefined;
-    members.push(...fromFile);
+    if (!(await readMembersFile(members_file, source, problems, warnings, tally))) return undefined;
     membersFrom = inline ? `inline + ${displayPath(members_file)}` : displayPath(members_file);
   }
   void description;
@@ -239,7 +254,7 @@ async function loadList(
     ...(Object.keys(unitOptions).length > 0 ? { unit_options: unitOptions } : {}),
     ...(archive ? { archive } : {}),
     name,
-    members,
+    members: tally.addresses,
     state_dir: join(main.state_dir, 'lists'),
   } as ListSettings;
   return {
@@ -248,6 +263,7 @@ async function loadList(
     settings,
     pipeline: pipeline ?? defaults.pipeline,
     deliver_to: deliver_to ?? defaults.deliver_to ?? [],
+    memberCount: tally.count,
     membersFrom,
   };
 }

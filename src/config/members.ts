@@ -22,6 +22,27 @@ function isMemberOption(word: string): boolean {
   );
 }
 
+/**
+ * What the loader read from a list's member entries: every member is counted, and its
+ * address kept only when posts read this static list (`keep`). A list whose members a
+ * member store reads at each post keeps none: a 100,000-member list held them twice in
+ * `malist serve`, once here and once in the store's snapshot (`npm run bench -- --web`).
+ */
+export interface MemberTally {
+  keep: boolean;
+  count: number;
+  addresses: string[];
+}
+
+export function memberTally(keep: boolean): MemberTally {
+  return { keep, count: 0, addresses: [] };
+}
+
+function tallyAdd(tally: MemberTally, address: string): void {
+  tally.count++;
+  if (tally.keep) tally.addresses.push(address);
+}
+
 /** The address of one YAML member entry (a string or a mapping with `address:`), or what is wrong. */
 function entryAddress(entry: unknown): string | { problem: string } {
   if (typeof entry === 'string') {
@@ -36,18 +57,18 @@ function entryAddress(entry: unknown): string | { problem: string } {
   return { problem: 'expected an address or a mapping with address:' };
 }
 
-/** The addresses of a YAML sequence of members; a warning for each entry that is not one. */
+/** The members of a YAML sequence, into `tally`; a warning for each entry that is not one. */
 export function yamlMemberAddresses(
   entries: readonly unknown[],
   source: YamlSource,
   path: PropertyKey[],
   warnings: ConfigProblem[],
-): string[] {
-  const out: string[] = [];
+  tally: MemberTally,
+): void {
   entries.forEach((entry, i) => {
     const got = entryAddress(entry);
     if (typeof got === 'string') {
-      out.push(got);
+      tallyAdd(tally, got);
       return;
     }
     warnings.push({
@@ -58,19 +79,39 @@ export function yamlMemberAddresses(
       fix: FIX,
     });
   });
-  return out;
 }
 
-/** The addresses of a text members file (the text-file store's format), one a line. */
-function textMemberAddresses(file: string, text: string, warnings: ConfigProblem[]): string[] {
-  const out: string[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
+/**
+ * Each line of `text` (split at \n, a \r before it dropped, as `split(/\r?\n/)` does)
+ * with its number, one at a time: a 100,000-line members file is walked without an array
+ * of its lines (`npm run bench -- --web`: the start-up's high-water mark is what the
+ * server's RSS keeps).
+ */
+function eachLine(text: string, visit: (line: string, number: number) => void): void {
+  let start = 0;
+  for (let number = 1; start <= text.length; number++) {
+    const nl = text.indexOf('\n', start);
+    const end = nl < 0 ? text.length : nl;
+    visit(text.slice(start, end > start && text[end - 1] === '\r' ? end - 1 : end), number);
+    if (nl < 0) break;
+    start = nl + 1;
+  }
+}
+
+/** The members of a text members file (the text-file store's format), one a line. */
+function textMemberAddresses(
+  file: string,
+  text: string,
+  warnings: ConfigProblem[],
+  tally: MemberTally,
+): void {
+  eachLine(text, (raw, number) => {
     const line = raw.replace(/#.*$/, '').trim();
     if (!line) return;
     const member = parseMemberLine(raw);
     const [address = '', ...options] = line.split(/\s+/);
     if (member && options.every(isMemberOption)) {
-      out.push(member.address);
+      tallyAdd(tally, member.address);
       return;
     }
     const why = isStorableAddress(address)
@@ -78,26 +119,26 @@ function textMemberAddresses(file: string, text: string, warnings: ConfigProblem
       : `'${line.slice(0, 60)}' is not an address`;
     warnings.push({
       file: displayPath(file),
-      line: i + 1,
+      line: number,
       col: 1,
       key: '',
       message: `not a member line, skipped: ${why}`,
       fix: `one address a line, optionally followed by ${OPTION_NAMES.join(' ')} or nomail=user|bounce|admin; # for comments`,
     });
   });
-  return out;
 }
 
 /**
- * The members of `file` (text, or YAML when it ends in .yaml/.yml). A file that cannot be
- * read or parsed is a problem of the list (undefined); bad entries are warnings.
+ * The members of `file` (text, or YAML when it ends in .yaml/.yml), into `tally`. A file
+ * that cannot be read or parsed is a problem of the list (false); bad entries are warnings.
  */
 export async function readMembersFile(
   file: string,
   source: YamlSource,
   problems: ConfigProblem[],
   warnings: ConfigProblem[],
-): Promise<string[] | undefined> {
+  tally: MemberTally,
+): Promise<boolean> {
   const where = { file: source.file, ...source.locate(['members_file']), key: 'members_file' };
   let text: string;
   try {
@@ -108,13 +149,16 @@ export async function readMembersFile(
       message: `cannot read the members file ${displayPath(file)}: ${(error as NodeJS.ErrnoException).code ?? error}`,
       fix: 'create it with one address a line (# starts a comment), or fix the path (relative to the list file)',
     });
-    return undefined;
+    return false;
   }
-  if (!/\.ya?ml$/.test(file)) return textMemberAddresses(file, text, warnings);
+  if (!/\.ya?ml$/.test(file)) {
+    textMemberAddresses(file, text, warnings, tally);
+    return true;
+  }
   const members = parseYaml(text, file);
   const value = members.value as unknown;
   // An empty file is an empty list (the YAML store creates entries on the first add).
-  if (members.problems.length === 0 && (value === null || value === undefined)) return [];
+  if (members.problems.length === 0 && (value === null || value === undefined)) return true;
   const list = Array.isArray(value) ? value : (value as { members?: unknown } | null)?.members;
   if (members.problems.length > 0 || !Array.isArray(list)) {
     const p = members.problems[0];
@@ -125,7 +169,8 @@ export async function readMembersFile(
         : `${displayPath(file)}: expected a sequence of members`,
       fix: 'a YAML sequence of members (or a mapping with members:), as in lists/',
     });
-    return undefined;
+    return false;
   }
-  return yamlMemberAddresses(list, members, Array.isArray(value) ? [] : ['members'], warnings);
+  yamlMemberAddresses(list, members, Array.isArray(value) ? [] : ['members'], warnings, tally);
+  return true;
 }

@@ -35,9 +35,10 @@ export default function createEnvelope(
   list: ListSettings,
   _options: EnvelopeOptions = {},
 ): Processor {
-  const sendTo = [
-    ...new Set(list.members.map((m) => m.trim()).filter((m) => normalizeAddress(m) !== '')),
-  ];
+  // With a store the static members are never read: no copy of them is kept.
+  const sendTo = list.member_store
+    ? []
+    : [...new Set(list.members.map((m) => m.trim()).filter((m) => normalizeAddress(m) !== ''))];
   const identity = formatMailbox(list.display_name ?? list.name, list.address);
   return {
     name: 'envelope',

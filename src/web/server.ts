@@ -70,7 +70,7 @@ function webhookWorker(site: Site, everyMs: number, log: (line: string) => void)
 export async function startWeb(options: StartWebOptions): Promise<RunningWeb> {
   const log = (line: string) => (options.log ?? (() => {}))(logSafe(line, 500));
   // Where to listen comes first: the public URL defaults to the listener's own.
-  const web = (await loadConfig({ dir: options.dir })).main?.web;
+  const web = (await loadConfig({ dir: options.dir, lists: false })).main?.web;
   const configured = web?.listen ? parseListen(web.listen) : undefined;
   let handle: ((request: Request, env: never) => Response | Promise<Response>) | undefined;
   const running = await listen({

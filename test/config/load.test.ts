@@ -4,10 +4,11 @@
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildList, planAll } from '../../src/config/build.ts';
 import { loadConfig } from '../../src/config/load.ts';
+import { memberTally, readMembersFile, yamlMemberAddresses } from '../../src/config/members.ts';
 import { formatProblem } from '../../src/config/problem.ts';
 import { createListMail } from '../../src/mail/list-mail.ts';
 
@@ -32,7 +33,25 @@ async function problems(
   // Shown relative to the config dir, as an operator running in it would see them.
   const shown = (list: typeof config.problems) =>
     list.map((p) => formatProblem(p).replaceAll(`${dir}/`, ''));
-  const members = Object.fromEntries(config.lists.map((l) => [l.name, l.settings.members]));
+  // What the loader reads (it keeps the addresses only where no store reads them at each
+  // post), read again by its own functions; as many as it counted for `malist check`.
+  const members: Record<string, string[]> = {};
+  for (const l of config.lists) {
+    const raw = l.source.value as { members?: unknown[]; members_file?: string };
+    const tally = memberTally(true);
+    yamlMemberAddresses(raw.members ?? [], l.source, ['members'], [], tally);
+    if (raw.members_file)
+      await readMembersFile(
+        resolve(dirname(l.source.path), raw.members_file),
+        l.source,
+        [],
+        [],
+        tally,
+      );
+    expect(tally.count, `${l.name}: the count malist check prints`).toBe(l.memberCount);
+    if (l.settings.members.length > 0) expect(l.settings.members).toEqual(tally.addresses);
+    members[l.name] = tally.addresses;
+  }
   return { lines: shown(config.problems), warnings: shown(config.warnings), members, dir };
 }
 
@@ -406,6 +425,33 @@ describe('member_store', () => {
 });
 
 describe('members are read where they are written', () => {
+  it('the loader keeps static members only where no store reads them; it counts every one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'malist-config-'));
+    await mkdir(join(dir, 'lists'));
+    await writeFile(join(dir, 'malist.yaml'), MAIN);
+    await writeFile(join(dir, 'lists/red.members'), 'a@example.org\nb@example.org\n');
+    await writeFile(
+      join(dir, 'lists/red.yaml'),
+      'address: red@list.example.com\nmembers_file: red.members\n',
+    );
+    await writeFile(
+      join(dir, 'lists/both.yaml'),
+      'address: both@list.example.com\nmembers: [c@example.org]\nmembers_file: red.members\n',
+    );
+    const config = await loadConfig({ dir });
+    expect(config.problems).toEqual([]);
+    const byName = Object.fromEntries(config.lists.map((l) => [l.name, l]));
+    expect(byName.red!.settings.members).toEqual([]);
+    expect(byName.red!.memberCount).toBe(2);
+    expect(byName.both!.settings.members).toEqual([
+      'c@example.org',
+      'a@example.org',
+      'b@example.org',
+    ]);
+    expect(byName.both!.memberCount).toBe(3);
+    expect((await loadConfig({ dir, lists: false })).lists).toEqual([]);
+  });
+
   it('a text members_file with per-member options: nomail members get no copy but may post', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'malist-config-'));
     await mkdir(join(dir, 'lists'));

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { requestSubscribe } from '../../src/commands/membership.ts';
+import { memberStoreOf, planAll } from '../../src/config/build.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { addressProblem } from '../../src/mail/address.ts';
 import createMemoryMemberStore from '../../src/members/memory.ts';
@@ -100,7 +101,15 @@ async function loaded(dir: string): Promise<Record<string, string[]>> {
   const cfg = await loadConfig({ dir: config, env: {} });
   expect(cfg.problems, JSON.stringify(cfg.problems)).toEqual([]);
   expect(cfg.warnings, JSON.stringify(cfg.warnings)).toEqual([]);
-  return Object.fromEntries(cfg.lists.map((l) => [l.name, l.settings.members]));
+  // Each list's members as its posts read them (the store the loader's plan opens), and
+  // as many as the loader counted.
+  const plans = await planAll(cfg);
+  const out: Record<string, string[]> = {};
+  for (const l of cfg.lists) {
+    out[l.name] = (await memberStoreOf(plans, l.name)!.list()).map((m) => m.address);
+    expect(l.memberCount, l.name).toBe(out[l.name]!.length);
+  }
+  return out;
 }
 
 describe('one address grammar', () => {
