@@ -6,7 +6,6 @@
  * file and line — never a reason to stop the list, its valid members, or another list.
  */
 import { readFile } from 'node:fs/promises';
-import { isStorableAddress } from '../mail/address.ts';
 import { OPTION_NAMES, parseMemberText } from '../members/store.ts';
 import { parseMemberLine } from '../members/text-file.ts';
 import type { ConfigProblem } from './problem.ts';
@@ -109,20 +108,21 @@ function textMemberAddresses(
     const line = raw.replace(/#.*$/, '').trim();
     if (!line) return;
     const member = parseMemberLine(raw);
-    const [address = '', ...options] = line.split(/\s+/);
-    if (member && options.every(isMemberOption)) {
-      tallyAdd(tally, member.address);
-      return;
-    }
-    const why = isStorableAddress(address)
-      ? `unknown option in '${line.slice(0, 60)}'`
-      : `'${line.slice(0, 60)}' is not an address`;
+    const [_address = '', ...options] = line.split(/\s+/);
+    if (member) tallyAdd(tally, member.address);
+    if (member && options.every(isMemberOption)) return;
+    // A misspelt option does not cost the member their mail: the store reads the address
+    // and ignores the word (parseMemberLine), and the warning says just that.
+    const unknown = options.filter((o) => !isMemberOption(o));
+    const message = member
+      ? `unknown option ${unknown.map((o) => `'${o.slice(0, 30)}'`).join(', ')} ignored: ${member.address} stays a member without it`
+      : `not a member line, skipped: '${line.slice(0, 60)}' is not an address`;
     warnings.push({
       file: displayPath(file),
       line: number,
       col: 1,
       key: '',
-      message: `not a member line, skipped: ${why}`,
+      message,
       fix: `one address a line, optionally followed by ${OPTION_NAMES.join(' ')} or nomail=user|bounce|admin; # for comments`,
     });
   });

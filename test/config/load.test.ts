@@ -188,10 +188,16 @@ describe('configuration errors name file:line:col, key, expected and fix', () =>
       /^lists\/red\.members:4:1 not a member line, skipped: 'b@example\.com, c@example\.com' is not an address \(fix: one address a line, optionally followed by digest .*nomail.* or nomail=user\|bounce\|admin/,
     );
     expect(warnings[1]).toMatch(
-      /^lists\/red\.members:5:1 not a member line, skipped: unknown option in 'e@example\.com digets'/,
+      /^lists\/red\.members:5:1 unknown option 'digets' ignored: e@example\.com stays a member without it/,
     );
-    // What a members file means after '#' is a comment: the store reads the same.
-    expect(members.red).toEqual(['a@example.com', 'd@example.com', 'victim@example.org']);
+    // What a members file means after '#' is a comment, and a misspelt option ignored: the
+    // store reads the same.
+    expect(members.red).toEqual([
+      'a@example.com',
+      'd@example.com',
+      'e@example.com',
+      'victim@example.org',
+    ]);
   });
 
   it('a header rule with a bad pattern names its file:line; site rules come first', async () => {
