@@ -57,6 +57,43 @@ export interface ApiTransportSettings {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/** What `ses:` and `mailgun:` both let the operator tune (schema.ts's `tuning`). */
+export interface ServiceTuning {
+  /** The account's send rate (recipients a second). @default no limit */
+  max_per_second?: number;
+  /** Calls in flight at once. @default 8 */
+  max_connections?: number;
+  /** Recipients a call. @default the service's own (SES 50, Mailgun 500) */
+  max_recipients_per_call?: number;
+  /** Tries after a throttled or 5xx answer, in this call. @default 3 */
+  retries?: number;
+  /** The first backoff, ms. @default 1000 */
+  retry_initial_ms?: number;
+  /** Longest wait here before leaving it to the queue, ms. @default 30000 */
+  retry_max_ms?: number;
+  /** The deadline of one call, ms. @default 60000 */
+  timeout_ms?: number;
+}
+
+/** A service's tuning as the transport's settings, with the defaults; a call carries at most `batch.max`. */
+export function tuned(
+  options: ServiceTuning,
+  batch: { max: number; default: number },
+): Pick<
+  ApiTransportSettings,
+  'batchSize' | 'concurrency' | 'perSecond' | 'retries' | 'retryInitialMs' | 'retryMaxMs'
+> & { timeoutMs: number } {
+  return {
+    batchSize: Math.min(batch.max, options.max_recipients_per_call ?? batch.default),
+    concurrency: options.max_connections ?? 8,
+    ...(options.max_per_second ? { perSecond: options.max_per_second } : {}),
+    retries: options.retries ?? 3,
+    retryInitialMs: options.retry_initial_ms ?? 1000,
+    retryMaxMs: options.retry_max_ms ?? 30_000,
+    timeoutMs: options.timeout_ms ?? 60_000,
+  };
+}
+
 /** `Retry-After`: seconds or an HTTP date; undefined when absent or unreadable. */
 export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
   if (!value) return undefined;

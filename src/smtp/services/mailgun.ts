@@ -7,10 +7,16 @@
  * `tracking: true`.
  */
 import type { Transport } from '../../queue/transport.ts';
-import { type CallAnswer, createApiTransport, retryAfterMs } from './api-transport.ts';
+import {
+  type CallAnswer,
+  createApiTransport,
+  retryAfterMs,
+  type ServiceTuning,
+  tuned,
+} from './api-transport.ts';
 import { type Answered, post, reasonOf } from './http.ts';
 
-export interface MailgunOptions {
+export interface MailgunOptions extends ServiceTuning {
   /** The sending domain as set up at Mailgun. */
   domain: string;
   /** The private API key (from api_key_env / api_key_file). */
@@ -21,20 +27,6 @@ export interface MailgunOptions {
   base_url?: string;
   /** Mailgun's open and click tracking. @default false */
   tracking?: boolean;
-  /** Calls a second at most (recipients a second). @default no limit */
-  max_per_second?: number;
-  /** Calls in flight at once. @default 8 */
-  max_connections?: number;
-  /** Recipients a call (Mailgun allows 1,000). @default 500 */
-  max_recipients_per_call?: number;
-  /** Tries after a throttled or 5xx answer, in this call. @default 3 */
-  retries?: number;
-  /** The first backoff, ms. @default 1000 */
-  retry_initial_ms?: number;
-  /** Longest wait here before leaving it to the queue, ms. @default 30000 */
-  retry_max_ms?: number;
-  /** The deadline of one call, ms. @default 60000 */
-  timeout_ms?: number;
 }
 
 const BASE = { us: 'https://api.mailgun.net', eu: 'https://api.eu.mailgun.net' } as const;
@@ -74,15 +66,10 @@ export function createMailgunTransport(options: MailgunOptions): Transport {
   const url = `${base}/v3/${encodeURIComponent(options.domain)}/messages.mime`;
   const auth = `Basic ${Buffer.from(`api:${options.api_key}`).toString('base64')}`;
   const tracking = options.tracking ? 'yes' : 'no';
-  const timeout = options.timeout_ms ?? 60_000;
+  const { timeoutMs: timeout, ...tuning } = tuned(options, { max: 1000, default: 500 });
   return createApiTransport({
     name: 'mailgun',
-    batchSize: Math.min(1000, options.max_recipients_per_call ?? 500),
-    concurrency: options.max_connections ?? 8,
-    ...(options.max_per_second ? { perSecond: options.max_per_second } : {}),
-    retries: options.retries ?? 3,
-    retryInitialMs: options.retry_initial_ms ?? 1000,
-    retryMaxMs: options.retry_max_ms ?? 30_000,
+    ...tuning,
     senderPerCall: false,
     async call({ to, raw }) {
       const form = new FormData();

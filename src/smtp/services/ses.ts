@@ -16,10 +16,16 @@
  */
 import aws4 from 'aws4';
 import type { Transport } from '../../queue/transport.ts';
-import { type CallAnswer, createApiTransport, retryAfterMs } from './api-transport.ts';
+import {
+  type CallAnswer,
+  createApiTransport,
+  retryAfterMs,
+  type ServiceTuning,
+  tuned,
+} from './api-transport.ts';
 import { type Answered, post, reasonOf } from './http.ts';
 
-export interface SesOptions {
+export interface SesOptions extends ServiceTuning {
   /** The AWS region of the SES account, e.g. eu-west-1. */
   region: string;
   /** Where to send instead of https://email.REGION.amazonaws.com (tests, a VPC endpoint). */
@@ -30,20 +36,6 @@ export interface SesOptions {
   access_key_id?: string;
   secret_access_key?: string;
   session_token?: string;
-  /** The account's maximum send rate (recipients a second). @default no limit */
-  max_per_second?: number;
-  /** Calls in flight at once. @default 8 */
-  max_connections?: number;
-  /** Recipients a call (SES allows 50). @default 50 */
-  max_recipients_per_call?: number;
-  /** Tries after a throttled or 5xx answer, in this call. @default 3 */
-  retries?: number;
-  /** The first backoff, ms. @default 1000 */
-  retry_initial_ms?: number;
-  /** Longest wait here before leaving it to the queue, ms. @default 30000 */
-  retry_max_ms?: number;
-  /** The deadline of one call, ms. @default 60000 */
-  timeout_ms?: number;
 }
 
 /** SES's error types (the `x-amzn-ErrorType` header or `__type`) that are not the message's fault. */
@@ -128,15 +120,10 @@ export function createSesTransport(options: SesOptions, env = process.env): Tran
     '',
   );
   const url = new URL(`${base}/v2/email/outbound-emails`);
-  const timeout = options.timeout_ms ?? 60_000;
+  const { timeoutMs: timeout, ...tuning } = tuned(options, { max: 50, default: 50 });
   return createApiTransport({
     name: 'ses',
-    batchSize: Math.min(50, options.max_recipients_per_call ?? 50),
-    concurrency: options.max_connections ?? 8,
-    ...(options.max_per_second ? { perSecond: options.max_per_second } : {}),
-    retries: options.retries ?? 3,
-    retryInitialMs: options.retry_initial_ms ?? 1000,
-    retryMaxMs: options.retry_max_ms ?? 30_000,
+    ...tuning,
     senderPerCall: true,
     async call({ from, to, raw }) {
       const body = JSON.stringify({
