@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ErrorCode, StageError } from '../errors.ts';
 import { loadImapFlow } from '../imap/session.ts';
 import { mailBytes, messageId } from '../mail/list-mail.ts';
-import { smtpDeprecations, tlsClientOptions, tlsConflicts, tlsFields } from '../smtp/schema.ts';
+import { smtpDeprecations, tlsConflicts, tlsFields, withTlsClientOptions } from '../smtp/schema.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 
 /** A CA given as PEM text is used as it is; anything else is the path of a PEM file. */
@@ -53,23 +53,10 @@ export const schema = z
     timeout_ms: z.number().int().positive().optional(),
   })
   .superRefine(tlsConflicts)
-  .transform(
-    ({
-      user,
-      password,
-      tls,
-      ca_file,
-      servername,
-      reject_unauthorized,
-      secure,
-      starttls,
-      ...rest
-    }) => ({
-      ...rest,
-      ...tlsClientOptions({ tls, ca_file, servername, reject_unauthorized, secure, starttls }),
-      auth: { user, pass: password },
-    }),
-  );
+  .transform(({ user, password, ...rest }) => ({
+    ...withTlsClientOptions(rest),
+    auth: { user, pass: password },
+  }));
 
 /** The old TLS keys (`secure`, `starttls`, `tls.ca`), with their new spelling. */
 export const deprecated = (options: Record<string, unknown>) => smtpDeprecations(options);

@@ -80,7 +80,7 @@ export function tlsConflicts(o: TlsFields, ctx: z.RefinementCtx): void {
 }
 
 /** The clients' TLS options (`secure`, `starttls`, `tls: { ca, servername, reject_unauthorized }`). */
-export function tlsClientOptions(o: TlsFields): {
+function tlsClientOptions(o: TlsFields): {
   secure?: boolean;
   starttls?: 'required' | 'opportunistic' | 'never';
   tls?: { ca?: string; servername?: string; reject_unauthorized?: boolean };
@@ -102,6 +102,17 @@ export function tlsClientOptions(o: TlsFields): {
       : {}),
     ...(policy && mode !== 'implicit' ? { starttls: policy } : {}),
     ...(Object.keys(tls).length > 0 ? { tls } : {}),
+  };
+}
+
+/** `o` with its TLS keys (in any spelling) replaced by the clients' TLS options. */
+export function withTlsClientOptions<T extends TlsFields>(
+  o: T,
+): Omit<T, keyof TlsFields> & ReturnType<typeof tlsClientOptions> {
+  const { tls, ca_file, servername, reject_unauthorized, secure, starttls, ...rest } = o;
+  return {
+    ...rest,
+    ...tlsClientOptions({ tls, ca_file, servername, reject_unauthorized, secure, starttls }),
   };
 }
 
@@ -134,26 +145,12 @@ export const smtpSchema = z
       });
     tlsConflicts(o, ctx);
   })
-  .transform(
-    ({
-      user,
-      password,
-      auth_method,
-      tls,
-      ca_file,
-      servername,
-      reject_unauthorized,
-      secure,
-      starttls,
-      ...rest
-    }) => ({
-      ...rest,
-      ...tlsClientOptions({ tls, ca_file, servername, reject_unauthorized, secure, starttls }),
-      ...(user !== undefined && password !== undefined
-        ? { auth: { user, pass: password, ...(auth_method ? { method: auth_method } : {}) } }
-        : {}),
-    }),
-  );
+  .transform(({ user, password, auth_method, ...rest }) => ({
+    ...withTlsClientOptions(rest),
+    ...(user !== undefined && password !== undefined
+      ? { auth: { user, pass: password, ...(auth_method ? { method: auth_method } : {}) } }
+      : {}),
+  }));
 
 /** The old TLS keys in server settings as written (`options`), each with its new spelling. */
 export function smtpDeprecations(options: unknown, prefix: PropertyKey[] = []): Deprecation[] {
