@@ -13,7 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { threadPosts } from '../../src/archive/browse.ts';
 import { ArchiveIndex } from '../../src/archive/db.ts';
@@ -21,9 +21,7 @@ import { importArchive } from '../../src/archive/import.ts';
 import { readStored } from '../../src/archive/read.ts';
 import { messageIdSegment } from '../../src/list/archive.ts';
 import { mboxRecord, unquoteMboxrd } from '../../src/mail/mbox.ts';
-import { startWebSite, type WebSite } from './harness.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
+import { CHROMIUM, launchChromium, signIn, startWebSite, type WebSite } from './harness.ts';
 
 function chromiumAvailable(): boolean {
   if (existsSync(CHROMIUM)) return true;
@@ -131,7 +129,6 @@ describe.skipIf(!available)('the web archive in chromium', () => {
   let site: WebSite;
   let browser: Browser;
   let work: string;
-  const signIns = new Map<string, number>();
 
   beforeAll(async () => {
     site = await startWebSite({
@@ -200,19 +197,7 @@ describe.skipIf(!available)('the web archive in chromium', () => {
     } finally {
       index.close();
     }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {
@@ -220,22 +205,6 @@ describe.skipIf(!available)('the web archive in chromium', () => {
     await site?.close();
     if (work) await rm(work, { recursive: true, force: true });
   });
-
-  async function signIn(address: string): Promise<BrowserContext> {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(`${site.url}/login`);
-    await page.fill('input[name=address]', address);
-    await page.click('form[action="/login"] button[type=submit]');
-    await page.waitForSelector('text=sign-in link is on its way');
-    const n = (signIns.get(address) ?? 0) + 1;
-    signIns.set(address, n);
-    await page.goto(await site.signInLink(address, n));
-    await page.click('form[action="/login/verify"] button[type=submit]');
-    await page.waitForURL((url) => !url.pathname.startsWith('/login'));
-    await page.close();
-    return context;
-  }
 
   it('hides members-only and private archives when signed out, with the same 404 as no list at all', async () => {
     const context = await browser.newContext();
@@ -274,7 +243,7 @@ describe.skipIf(!available)('the web archive in chromium', () => {
   }, 120_000);
 
   it('a member signs in by the mailed link and opens a month, a thread and a permalink', async () => {
-    const context = await signIn('alice@example.com');
+    const context = await signIn(browser, site, 'alice@example.com');
     const page = await context.newPage();
     await page.goto(`${site.url}/archive/red/`);
     await page.click('a[href="/archive/red/2026-11"]');
@@ -323,7 +292,7 @@ describe.skipIf(!available)('the web archive in chromium', () => {
   }, 240_000);
 
   it("a private archive opens to its owner; a month's threads come 50 a page", async () => {
-    const context = await signIn('green-owner@example.com');
+    const context = await signIn(browser, site, 'green-owner@example.com');
     const page = await context.newPage();
     expect((await page.goto(`${site.url}/archive/green/`))?.status()).toBe(200);
     await page.goto(`${site.url}/archive/green/2026-10`);
@@ -346,7 +315,7 @@ describe.skipIf(!available)('the web archive in chromium', () => {
   }, 240_000);
 
   it('finds a German and a Russian phrase, marked in the snippet, and filters by author and date', async () => {
-    const context = await signIn('bob@example.org');
+    const context = await signIn(browser, site, 'bob@example.org');
     const page = await context.newPage();
     await page.goto(`${site.url}/archive/red/`);
     await page.fill('input[name=q]', '"Viele Grüße"');
@@ -374,7 +343,7 @@ describe.skipIf(!available)('the web archive in chromium', () => {
   }, 240_000);
 
   it("downloads a thread's mbox: mailparser reads every post, each byte-identical to the stored one", async () => {
-    const context = await signIn('carol@example.net');
+    const context = await signIn(browser, site, 'carol@example.net');
     const page = await context.newPage();
     await page.goto(`${site.url}/archive/red/t/${ROOT_ID}`);
     const [download] = await Promise.all([
@@ -422,7 +391,7 @@ describe.skipIf(!available)('the web archive in chromium', () => {
   }, 240_000);
 
   it('shows a hostile HTML post sanitised in a sandboxed frame: no script runs', async () => {
-    const context = await signIn('alice@example.com');
+    const context = await signIn(browser, site, 'alice@example.com');
     const page = await context.newPage();
     const dialogs: string[] = [];
     const consoles: string[] = [];
@@ -479,7 +448,7 @@ describe.skipIf(!available)('the web archive in chromium', () => {
     const archivedAt = /^Archived-At: <([^>]+)>/m.exec(copies()[0]!)?.[1];
     expect(archivedAt).toBe(`https://lists.example.com/archive/red/m/${id}`);
     expect(copies()[0]).toMatch(/^List-Archive: <https:\/\/lists\.example\.com\/archive\/red\/>/m);
-    const context = await signIn('bob@example.org');
+    const context = await signIn(browser, site, 'bob@example.org');
     const page = await context.newPage();
     const r = await page.goto(`${site.url}${new URL(archivedAt!).pathname}`);
     expect(r?.status()).toBe(200);

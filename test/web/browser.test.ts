@@ -10,21 +10,23 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberSnapshot } from '../../src/members/snapshot.ts';
 import { fixture } from '../posting/corpus.ts';
 import {
   BLUE_OWNER,
+  CHROMIUM,
+  launchChromium,
   RED_MEMBERS,
   RED_MODERATOR,
   RED_OWNER,
+  signIn,
   startWebSite,
   strangerPost,
   type WebSite,
 } from './harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, '..', '..', 'var', 'test-artifacts');
 
 function chromiumAvailable(): boolean {
@@ -40,24 +42,11 @@ const available = chromiumAvailable();
 describe.skipIf(!available)('the web face in chromium', () => {
   let site: WebSite;
   let browser: Browser;
-  const signIns = new Map<string, number>();
 
   beforeAll(async () => {
     site = await startWebSite();
     // launch() gives every run a fresh temporary profile (its own --user-data-dir).
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {
@@ -65,27 +54,9 @@ describe.skipIf(!available)('the web face in chromium', () => {
     await site?.close();
   });
 
-  /** A browser context signed in as `address` by the link mailed to it. */
-  async function signIn(address: string): Promise<BrowserContext> {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(`${site.url}/login`);
-    await page.fill('input[name=address]', address);
-    await page.click('form[action="/login"] button[type=submit]');
-    await page.waitForSelector('text=sign-in link is on its way');
-    const n = (signIns.get(address) ?? 0) + 1;
-    signIns.set(address, n);
-    const link = await site.signInLink(address, n);
-    await page.goto(link);
-    await page.click('form[action="/login/verify"] button[type=submit]');
-    await page.waitForURL((url) => !url.pathname.startsWith('/login'));
-    await page.close();
-    return context;
-  }
-
   it('a moderator signs in by the mailed link, approves a held post; members get it once', async () => {
     await site.receive('red', strangerPost('Please let me in'));
-    const context = await signIn(RED_MODERATOR);
+    const context = await signIn(browser, site, RED_MODERATOR);
     const page = await context.newPage();
     // A second tab with the same queue open: its click comes after the first decision.
     const second = await context.newPage();
@@ -108,7 +79,7 @@ describe.skipIf(!available)('the web face in chromium', () => {
 
   it('a CSRF attempt from another origin and a cross-list visit both fail', async () => {
     await site.receive('red', strangerPost('Keep me held'));
-    const context = await signIn(RED_MODERATOR);
+    const context = await signIn(browser, site, RED_MODERATOR);
     // An attacker's page on another origin posts the moderator's form with a guessed id.
     const attacker: Server = createServer((_req, res) => {
       res.setHeader('Content-Type', 'text/html');
@@ -143,7 +114,7 @@ describe.skipIf(!available)('the web face in chromium', () => {
     }
     await context.close();
     // blue's owner does not see red's held post either.
-    const blue = await signIn(BLUE_OWNER);
+    const blue = await signIn(browser, site, BLUE_OWNER);
     const bluePage = await blue.newPage();
     const r = await bluePage.goto(`${site.url}/lists/red/held`);
     expect(r?.status()).toBe(404);
@@ -153,7 +124,7 @@ describe.skipIf(!available)('the web face in chromium', () => {
 
   it('an owner imports 1,000 members from a CSV, seeing the difference first', async () => {
     const started = Date.now();
-    const context = await signIn(RED_OWNER);
+    const context = await signIn(browser, site, RED_OWNER);
     const page = await context.newPage();
     await page.goto(`${site.url}/lists/red/members/import`);
     const csv = ['address,name'];
@@ -181,7 +152,7 @@ describe.skipIf(!available)('the web face in chromium', () => {
   }, 600_000);
 
   it('a member opens their page and switches to digest', async () => {
-    const context = await signIn('alice@example.com');
+    const context = await signIn(browser, site, 'alice@example.com');
     const page = await context.newPage();
     await page.goto(`${site.url}/me`);
     const form = page.locator('section[data-list=red] form[action="/me/red/options"]');
@@ -215,7 +186,7 @@ describe.skipIf(!available)('the web face in chromium', () => {
     ];
     for (const raw of posts) await site.receive('red', raw);
     await site.receive('red', fixture('018')); // a real huge folded To header
-    const context = await signIn(RED_MODERATOR);
+    const context = await signIn(browser, site, RED_MODERATOR);
     const page = await context.newPage();
     const dialogs: string[] = [];
     page.on('dialog', (d) => {
@@ -243,7 +214,7 @@ describe.skipIf(!available)('the web face in chromium', () => {
     expect(dialogs).toEqual([]);
     await context.close();
     // blue's owner meets none of it.
-    const blue = await signIn(BLUE_OWNER);
+    const blue = await signIn(browser, site, BLUE_OWNER);
     const bluePage = await blue.newPage();
     for (const path of [
       '/',
@@ -258,7 +229,7 @@ describe.skipIf(!available)('the web face in chromium', () => {
   }, 300_000);
 
   it('draws the statistics page (screenshot saved as an artifact)', async () => {
-    const context = await signIn(RED_MODERATOR);
+    const context = await signIn(browser, site, RED_MODERATOR);
     const page = await context.newPage();
     const refused: string[] = [];
     page.on('console', (m) => {

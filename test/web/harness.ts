@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
+import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 import { type RunningWeb, startWeb } from '../../src/web/server.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
 
@@ -131,4 +132,51 @@ export function strangerPost(subject: string, body = 'Hello from outside.\n'): s
     `Date: Sat, 05 Dec 2026 05:00:00 +0000\r\nMIME-Version: 1.0\r\n` +
     `Content-Type: text/plain; charset=utf-8\r\n\r\n${body.replace(/\n/g, '\r\n')}`
   );
+}
+
+/** Debian's chromium, driven by playwright-core (never a downloaded browser). */
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** Chromium headless as root on a machine without network (each launch a fresh profile). */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** How many sign-in links each address of a site was sent (the next one to read is n + 1). */
+const signInsOf = new WeakMap<WebSite, Map<string, number>>();
+
+/** A browser context (`context`, else a new one) signed in as `address` by the link mailed to it. */
+export async function signIn(
+  browser: Browser,
+  site: WebSite,
+  address: string,
+  context?: BrowserContext,
+): Promise<BrowserContext> {
+  const ctx = context ?? (await browser.newContext());
+  const page = await ctx.newPage();
+  await page.goto(`${site.url}/login`);
+  await page.fill('input[name=address]', address);
+  await page.click('form[action="/login"] button[type=submit]');
+  await page.waitForSelector('text=sign-in link is on its way');
+  const sent = signInsOf.get(site) ?? new Map<string, number>();
+  signInsOf.set(site, sent);
+  const n = (sent.get(address) ?? 0) + 1;
+  sent.set(address, n);
+  await page.goto(await site.signInLink(address, n));
+  await page.click('form[action="/login/verify"] button[type=submit]');
+  await page.waitForURL((url) => !url.pathname.startsWith('/login'));
+  await page.close();
+  return ctx;
 }

@@ -12,14 +12,20 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { BounceState } from '../../src/bounces/state.ts';
 import { memberSnapshot } from '../../src/members/snapshot.ts';
-import { RED_OWNER, startWebSite, type WebSite } from './harness.ts';
+import {
+  CHROMIUM,
+  launchChromium,
+  RED_OWNER,
+  signIn,
+  startWebSite,
+  type WebSite,
+} from './harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = join(import.meta.dirname, '..', '..');
 
 function chromiumAvailable(): boolean {
@@ -45,43 +51,14 @@ describe.skipIf(!available)('the owner and member pages in chromium', () => {
   let site: WebSite;
   let browser: Browser;
   let owner: BrowserContext;
-  const signIns = new Map<string, number>();
   const spool = (where: 'new' | 'dead') =>
     readdir(join(site.dir, 'spool', where)).catch(() => [] as string[]);
   const red = () => site.web.site.current().list('red')!;
 
-  async function signIn(address: string, context?: BrowserContext): Promise<BrowserContext> {
-    const ctx = context ?? (await browser.newContext());
-    const page = await ctx.newPage();
-    await page.goto(`${site.url}/login`);
-    await page.fill('input[name=address]', address);
-    await page.click('form[action="/login"] button[type=submit]');
-    await page.waitForSelector('text=sign-in link is on its way');
-    const n = (signIns.get(address) ?? 0) + 1;
-    signIns.set(address, n);
-    await page.goto(await site.signInLink(address, n));
-    await page.click('form[action="/login/verify"] button[type=submit]');
-    await page.waitForURL((url) => !url.pathname.startsWith('/login'));
-    await page.close();
-    return ctx;
-  }
-
   beforeAll(async () => {
     site = await startWebSite();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    owner = await signIn(RED_OWNER);
+    browser = await launchChromium();
+    owner = await signIn(browser, site, RED_OWNER);
   }, 180_000);
 
   afterAll(async () => {
@@ -266,7 +243,7 @@ describe.skipIf(!available)('the owner and member pages in chromium', () => {
   }, 240_000);
 
   it('lets a member unsubscribe on their own page', async () => {
-    const dave = await signIn('dave@example.com');
+    const dave = await signIn(browser, site, 'dave@example.com');
     const page = await dave.newPage();
     await page.goto(`${site.url}/me`);
     await page
