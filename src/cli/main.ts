@@ -73,6 +73,10 @@ export const commands: Record<string, CommandEntry> = {
       "why a member did or didn't get a post: trace --list NAME --member ADDRESS [--message-id ID | --since 2d]",
     load: () => import('./trace.ts'),
   },
+  storage: {
+    summary: 'where the state lives (files or PostgreSQL): status | upgrade',
+    load: () => import('./storage.ts'),
+  },
   serve: {
     summary: 'the web pages, the REST API and one-click unsubscribe (RFC 8058)',
     load: () => import('./serve.ts'),

@@ -232,6 +232,32 @@ export const mainSchema = z.strictObject({
   state_dir: z.string().min(1).optional(),
   /** Where the list files are. @default lists */
   lists_dir: z.string().min(1).optional(),
+  /**
+   * Where malist keeps its state: `files` under state_dir (the default, no server needed),
+   * or `postgres` for several hosts sharing one database (`url_env: DATABASE_URL` or
+   * `url_file: PATH` holds the postgres:// URL; never the URL in YAML, it may carry a
+   * password: secrets.ts resolves either into `url`).
+   */
+  storage: z
+    .discriminatedUnion(
+      'type',
+      [
+        z.strictObject({ type: z.literal('files') }),
+        z.strictObject({
+          type: z.literal('postgres'),
+          url: z
+            .string({
+              error:
+                'expected url_env: DATABASE_URL (or url_file: PATH) naming the postgres:// URL',
+            })
+            .regex(/^$|^postgres(ql)?:\/\//, { error: 'expected a postgres:// or postgresql:// URL' }),
+          /** Connections each malist process opens. @default 4 */
+          pool: z.number().int().min(1).max(100).optional(),
+        }),
+      ],
+      { error: 'expected type: files or type: postgres' },
+    )
+    .optional(),
   /** Named connection settings (host, port, user, password_env …) that units refer to by `server:`. */
   servers: z
     .record(

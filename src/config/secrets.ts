@@ -25,6 +25,14 @@ export function isSecretKey(key: string): boolean {
   return SECRET.test(key);
 }
 
+/**
+ * A secret by where it is: `storage: { url }` (a postgres:// URL may carry the password),
+ * without making every `url` key (web.base_url, archive.url) one.
+ */
+function isSecretAt(path: readonly PropertyKey[], key: string): boolean {
+  return SECRET.test(key) || (path.length === 1 && path[0] === 'storage' && key === 'url');
+}
+
 const PATH_KEY = /^(dir|file|path|processed|delivery_log)$|_(dir|file|path)$/;
 
 export interface ResolveContext {
@@ -87,7 +95,7 @@ export async function resolveOptions(
       ...ctx.source.locate(here, which),
       key: keyPath(here),
     });
-    if (SECRET.test(key)) {
+    if (isSecretAt(path, key)) {
       const name = suggestedVar(path, key);
       out[key] = UNRESOLVED; // reported here: no second "missing" for the unit
       problems.push({
@@ -98,7 +106,7 @@ export async function resolveOptions(
       continue;
     }
     const secret = /^(.*)_(env|file)$/.exec(key);
-    if (secret && SECRET.test(secret[1]!)) {
+    if (secret && isSecretAt(path, secret[1]!)) {
       const target = secret[1]!;
       if (typeof v !== 'string' || v === '') {
         out[target] = UNRESOLVED;
