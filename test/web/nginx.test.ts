@@ -17,10 +17,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
+import { launchChromium } from './harness.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const NGINX = '/usr/sbin/nginx';
@@ -231,11 +231,7 @@ describe.skipIf(!available())("the README's nginx example in front of malist ser
   }, 120_000);
 
   it('signs an owner in by the mailed link and takes a form, with a Secure __Host- cookie', async () => {
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    const browser = await launchChromium();
     try {
       const context = await browser.newContext({ ignoreHTTPSErrors: true });
       const page = await context.newPage();
