@@ -62,7 +62,8 @@ export function createSelfCheck(keys: SelfCheckKeys): SelfCheck {
   };
 }
 
-function messageIdOf(raw: Buffer): string | undefined {
+/** The Message-ID of a copy (for the error), without its angle brackets. */
+export function messageIdOf(raw: Buffer): string | undefined {
   const header = cutMessage(raw).header.toString('latin1');
   return /^message-id:\s*<?([^>\r\n]*)>?/im.exec(header)?.[1]?.slice(0, 500);
 }
