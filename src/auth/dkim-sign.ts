@@ -26,7 +26,7 @@ import { bodyHash, lastBodyMemo } from './body-hash.ts';
 import type { SigningKey } from './keys.ts';
 import { parseHeaders } from './mailauth.ts';
 import { cutMessage, prependFields } from './message.ts';
-import { messageSignature, selectSignedFields } from './signature-field.ts';
+import { messageSignature, relaxedLineMemo, selectSignedFields } from './signature-field.ts';
 
 /** Fields signed and oversigned (the list: who, what, and the list's own fields). */
 export const OVERSIGNED: readonly string[] = [
@@ -86,12 +86,13 @@ export function createDkimSigner(
   if (keys.length === 0) throw new Error('a DKIM signer needs at least one key');
   const now = opts.now ?? (() => new Date());
   const hashBody = lastBodyMemo(bodyHash);
+  const canonicalise = relaxedLineMemo();
   const make = (raw: Buffer): { fields: string[]; eol: string } => {
     const { header, body, eol } = cutMessage(raw);
     const rows = parseHeaders(header).parsed;
     if (!rows.some((r) => r.key === 'from'))
       throw new Error('a message without a From field cannot be DKIM-signed');
-    const covered = selectSignedFields(rows, SIGNED_NAMES, OVERSIGNED_KEYS);
+    const covered = selectSignedFields(rows, SIGNED_NAMES, OVERSIGNED_KEYS, canonicalise);
     const bh = hashBody(body);
     const t = Math.floor(now().getTime() / 1000);
     return {
