@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bodyHash } from './body-hash.ts';
+import { bodyHash, lastBodyMemo } from './body-hash.ts';
 import { relaxedBodyHash } from './mailauth.ts';
 
 describe('bodyHash', () => {
@@ -33,5 +33,22 @@ describe('bodyHash', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('lastBodyMemo hashes a body again only when its bytes differ from the last one, even in a reused buffer', () => {
+    const hashed: string[] = [];
+    const memo = lastBodyMemo((body) => {
+      hashed.push(body.toString());
+      return bodyHash(body);
+    });
+    const body = Buffer.from('Hello members.\r\n');
+    expect(memo(body)).toBe(bodyHash(body));
+    expect(memo(Buffer.from(body))).toBe(bodyHash(body));
+    body.write('J'); // the caller reuses its buffer: the memo kept its own copy
+    expect(memo(body)).toBe(bodyHash(Buffer.from('Jello members.\r\n')));
+    expect(memo(Buffer.from('Hello members.\r\n'))).toBe(
+      bodyHash(Buffer.from('Hello members.\r\n')),
+    );
+    expect(hashed).toEqual(['Hello members.\r\n', 'Jello members.\r\n', 'Hello members.\r\n']);
   });
 });

@@ -15,6 +15,23 @@ export function bodyHash(body: Buffer): string {
   return hash.digest('base64');
 }
 
+/**
+ * `hash` remembering the last body it hashed: the personalised copies of one post whose
+ * bodies are the same (a personal one-click URL in the header, no personal footer) cost one
+ * body hash, not one each. A body that differs costs a comparison that stops at its first
+ * different byte. It keeps its own copy of the body: a caller's buffer may be reused.
+ */
+export function lastBodyMemo(hash: (body: Buffer) => string): (body: Buffer) => string {
+  let last: Buffer | undefined;
+  let lastHash = '';
+  return (body) => {
+    if (last?.equals(body)) return lastHash;
+    lastHash = hash(body);
+    last = Buffer.from(body);
+    return lastHash;
+  };
+}
+
 /** A bare LF (not after a CR). */
 const BARE_LF = /(?:^|[^\r])\n/;
 /**

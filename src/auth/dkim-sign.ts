@@ -22,11 +22,11 @@
  * signed only when present (Cc, Reply-To, MIME fields, …) are not oversigned: a relay adding
  * a Cc or a MIME-Version to a copy that has none is harmless and happens.
  */
-import { bodyHash } from './body-hash.ts';
+import { bodyHash, lastBodyMemo } from './body-hash.ts';
 import type { SigningKey } from './keys.ts';
 import { parseHeaders } from './mailauth.ts';
 import { cutMessage, prependFields } from './message.ts';
-import { messageSignature, selectSignedFields } from './signature-field.ts';
+import { messageSignature, relaxedLineMemo, selectSignedFields } from './signature-field.ts';
 
 /** Fields signed and oversigned (the issue's list: who, what, and the list's own fields). */
 export const OVERSIGNED: readonly string[] = [
@@ -76,8 +76,8 @@ const OVERSIGNED_KEYS = new Set(OVERSIGNED.map((n) => n.toLowerCase()));
 
 /**
  * A signer for `keys` (one signature each). Everything that does not depend on the copy
- * (the parsed keys, the field list) is fixed here; a copy costs one body hash, one header
- * parse and one private-key operation per key.
+ * (the parsed keys, the field list) is fixed here; a copy costs one body hash (none when its
+ * body is the last copy's), one header parse and one private-key operation per key.
  */
 export function createDkimSigner(
   keys: readonly SigningKey[],
@@ -85,13 +85,15 @@ export function createDkimSigner(
 ): DkimSigner {
   if (keys.length === 0) throw new Error('a DKIM signer needs at least one key');
   const now = opts.now ?? (() => new Date());
+  const hashBody = lastBodyMemo(bodyHash);
+  const canonicalise = relaxedLineMemo();
   const make = (raw: Buffer): { fields: string[]; eol: string } => {
     const { header, body, eol } = cutMessage(raw);
     const rows = parseHeaders(header).parsed;
     if (!rows.some((r) => r.key === 'from'))
       throw new Error('a message without a From field cannot be DKIM-signed');
-    const covered = selectSignedFields(rows, SIGNED_NAMES, OVERSIGNED_KEYS);
-    const bh = bodyHash(body);
+    const covered = selectSignedFields(rows, SIGNED_NAMES, OVERSIGNED_KEYS, canonicalise);
+    const bh = hashBody(body);
     const t = Math.floor(now().getTime() / 1000);
     return {
       fields: keys.map((key) => messageSignature('DKIM-Signature', 'v=1', key, covered, bh, t)),

@@ -8,9 +8,10 @@
  * (see there), so a bug in one is caught by the other.
  */
 import { ErrorCode, StageError } from '../errors.ts';
+import { lastBodyMemo } from './body-hash.ts';
 import type { SigningKey } from './keys.ts';
 import { cutMessage } from './message.ts';
-import { type CheckKey, signatureProblems } from './signature-check.ts';
+import { type CheckKey, checkedBodyHash, signatureProblems } from './signature-check.ts';
 
 /** The keys a copy was signed with. */
 export interface SelfCheckKeys {
@@ -52,7 +53,9 @@ export function createSelfCheck(keys: SelfCheckKeys): SelfCheck {
     publicKey: key.publicKey,
   });
   const checkKeys = { dkim: keys.dkim.map(publicOnly), arc: keys.arc && publicOnly(keys.arc) };
-  const problems = (raw: Buffer) => signatureProblems(raw, checkKeys);
+  // Copies that differ only in their header (a one-click URL) share one body hash.
+  const hashBody = lastBodyMemo(checkedBodyHash);
+  const problems = (raw: Buffer) => signatureProblems(raw, checkKeys, hashBody);
   return {
     problems,
     assert(raw) {
@@ -62,7 +65,8 @@ export function createSelfCheck(keys: SelfCheckKeys): SelfCheck {
   };
 }
 
-function messageIdOf(raw: Buffer): string | undefined {
+/** The Message-ID of a copy (for the error), without its angle brackets. */
+export function messageIdOf(raw: Buffer): string | undefined {
   const header = cutMessage(raw).header.toString('latin1');
   return /^message-id:\s*<?([^>\r\n]*)>?/im.exec(header)?.[1]?.slice(0, 500);
 }

@@ -36,14 +36,23 @@ export interface CheckKey {
   publicKey: KeyObject;
 }
 
-/** What is wrong with the list's signatures on `raw`; empty when all verify. */
+/** The body hash as this verifier computes it (mailauth's canonicaliser). */
+export function checkedBodyHash(body: Buffer): string {
+  return relaxedBodyHash(Buffer.from(crlfLines(body.toString('latin1')), 'latin1'));
+}
+
+/**
+ * What is wrong with the list's signatures on `raw`; empty when all verify. `hashBody`:
+ * `checkedBodyHash`, or a memo of it (body-hash.ts's `lastBodyMemo`).
+ */
 export function signatureProblems(
   raw: Buffer,
   keys: { dkim: readonly CheckKey[]; arc?: CheckKey },
+  hashBody: (body: Buffer) => string = checkedBodyHash,
 ): string[] {
   const { header, body } = cutMessage(raw);
   const rows = parseHeaders(header).parsed;
-  const bh = relaxedBodyHash(Buffer.from(crlfLines(body.toString('latin1')), 'latin1'));
+  const bh = hashBody(body);
   const signatures = rows
     .filter((r) => r.key === 'dkim-signature')
     .map((row) => ({ row, tags: tagsOf(row) }));

@@ -17,15 +17,44 @@ export interface SignedFields {
   canonical: Buffer;
 }
 
+/** A field's relaxed canonical form, CRLF-ended. */
+export type Canonicaliser = (line: Buffer) => Buffer;
+
+const relaxedLine: Canonicaliser = (line) => formatRelaxedLine(line, '\r\n');
+
+/** Fields a memo keeps at most; past it, it starts again (a post has a few dozen). */
+const MEMO_FIELDS = 128;
+
+/**
+ * `formatRelaxedLine` remembering the fields it canonicalised: the personalised copies of
+ * one post share all their signed fields but one or two (List-Unsubscribe), so a signer
+ * canonicalises each shared field once, not once a copy. Keyed by the field's bytes.
+ */
+export function relaxedLineMemo(): Canonicaliser {
+  const seen = new Map<string, Buffer>();
+  return (line) => {
+    const key = line.toString('latin1');
+    let canonical = seen.get(key);
+    if (!canonical) {
+      if (seen.size >= MEMO_FIELDS) seen.clear();
+      canonical = relaxedLine(line);
+      seen.set(key, canonical);
+    }
+    return canonical;
+  };
+}
+
 /**
  * Picks the fields a signature covers (RFC 6376 section 5.4.2: the last instance of a name
- * first) and canonicalises them. Names in `oversigned` (lower case) get one more h= entry
- * than the copy has instances.
+ * first) and canonicalises them (with `canonicalise`: a `relaxedLineMemo` or
+ * `formatRelaxedLine` itself). Names in `oversigned` (lower case) get one more h= entry than
+ * the copy has instances.
  */
 export function selectSignedFields(
   rows: readonly ParsedHeaderRow[],
   names: readonly string[],
   oversigned: ReadonlySet<string> = new Set(),
+  canonicalise: Canonicaliser = relaxedLine,
 ): SignedFields {
   const h: string[] = [];
   const chunks: Buffer[] = [];
@@ -35,7 +64,7 @@ export function selectSignedFields(
       const row = rows[i]!;
       if (row.key !== key) continue;
       h.push(name);
-      chunks.push(formatRelaxedLine(row.line, '\r\n'));
+      chunks.push(canonicalise(row.line));
     }
     if (oversigned.has(key)) h.push(name);
   }

@@ -6,6 +6,7 @@
  * It is a `CopySigner`, so the queue takes either.
  */
 
+import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -27,6 +28,13 @@ export interface SignerPoolOptions {
   selfCheck?: boolean;
   /** Worker threads. @default the machine's parallelism, at most 4 */
   threads?: number;
+  /**
+   * The public halves of the keys as the configuration loaded them (the ones `malist check`
+   * compared with DNS), in the order of `dkim`, and of `arc`. A worker that finds another
+   * key in a file (replaced since: a worker starts at the first copy and again after a
+   * crash) signs nothing: every copy fails its self-check and is deferred, loudly.
+   */
+  expect?: { dkim: readonly KeyObject[]; arc?: KeyObject };
 }
 
 /** A pool of signing threads; `close()` ends them. */
@@ -40,6 +48,8 @@ export interface WorkerSetup {
   dkim: DkimKeyOptions[];
   arc?: DkimKeyOptions;
   selfCheck?: boolean;
+  /** SPKI DER of the keys expected in the files (`SignerPoolOptions.expect`). */
+  expect?: { dkim: Uint8Array[]; arc?: Uint8Array };
 }
 /** @internal a copy to sign */
 export interface SignRequest {
@@ -64,7 +74,20 @@ interface Slot {
 /** Starts `threads` workers; they load their keys before signing the first copy. */
 export function createSignerPool(opts: SignerPoolOptions): SignerPool {
   const threads = Math.max(1, opts.threads ?? Math.min(4, availableParallelism()));
-  const setup: WorkerSetup = { dkim: [...opts.dkim], arc: opts.arc, selfCheck: opts.selfCheck };
+  const spki = (key: KeyObject) => key.export({ type: 'spki', format: 'der' });
+  const setup: WorkerSetup = {
+    dkim: [...opts.dkim],
+    arc: opts.arc,
+    selfCheck: opts.selfCheck,
+    ...(opts.expect
+      ? {
+          expect: {
+            dkim: opts.expect.dkim.map(spki),
+            ...(opts.expect.arc ? { arc: spki(opts.expect.arc) } : {}),
+          },
+        }
+      : {}),
+  };
   const slots: Slot[] = [];
   let nextId = 1;
   let closed = false;

@@ -205,6 +205,8 @@ export function listSigning(
               arc: plan.arcOptions,
               selfCheck: plan.selfCheck,
               threads,
+              // The keys as loaded now: a worker finding another key in a file signs nothing.
+              expect: { dkim: plan.dkim.map((k) => k.publicKey), arc: plan.arc?.publicKey },
             })
           : createCopySigner({ dkim: plan.dkim, arc: plan.arc, selfCheck: plan.selfCheck });
       started.set(name, signer);
