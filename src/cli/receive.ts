@@ -30,7 +30,6 @@
  */
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
 import { describeError } from '../errors.ts';
 import { EX } from './exit-codes.ts';
 import {
@@ -105,9 +104,6 @@ export function envelopeClient(
 }
 
 export default async function receive(argv: string[]): Promise<number> {
-  // One process, one mail: each schema is used once, so zod's compiled fast path (built with
-  // new Function on first use, ~15 ms here) costs more than it saves.
-  z.config({ jitless: true });
   let values: {
     list?: string;
     recipient?: string;
