@@ -91,7 +91,10 @@ async function bundleCommand() {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    external: ['better-sqlite3'],
+    // Left in node_modules: better-sqlite3 (native), tsx (an optional peer, for custom units
+    // in TypeScript) and imapflow (its logger finds worker files beside itself); the last two
+    // are imported on demand, so bundling them would save a receive nothing.
+    external: ['better-sqlite3', 'imapflow', 'tsx'],
     // CommonJS dependencies inside an ES module bundle call require() for Node's built-ins.
     banner: {
       js: "import { createRequire as __malistCreateRequire } from 'node:module';\nconst require = __malistCreateRequire(import.meta.url);",
