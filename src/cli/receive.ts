@@ -172,7 +172,8 @@ async function receiveOne(values: {
     return fail(EX.DATAERR, describeError(error));
   }
   if (raw.length === 0) return fail(EX.DATAERR, 'standard input was empty: no message');
-  const intake = await startIntake(opened);
+  // A route with a target is handled by that list alone: only its runtime is built.
+  const intake = await startIntake(opened, route.target);
   if (isOutcome(intake)) return failWith(intake);
   const { client } = envelopeClient(values, process.env);
   // The null sender <> of a bounce is '', kept.
