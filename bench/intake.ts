@@ -4,7 +4,7 @@
  *
  * - `malist receive` per mail: a 5 KB post to a 10-member list (open posting, the default
  *   pipeline, the durable queue sending to the sink), each a new process of the compiled
- *   build (`bin/malist.js` runs dist/, built first when stale), 15 times, against `node -e 0`
+ *   build (`bin/malist.js` runs the bundle in dist/bin/, built first when stale), 15 times, against `node -e 0`
  *   15 times. Wall is the spawn to exit; CPU and peak RSS are the child's own
  *   (process.resourceUsage() at its exit, through a preloaded reporter).
  * - The LMTP intake: `malist lmtp` (compiled) on a free port, MAILS (1,000) such posts over

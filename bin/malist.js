@@ -5,7 +5,9 @@
 // `npm run build` refreshes it), and otherwise the TypeScript sources through tsx's ESM hook,
 // so an edit in src/ is never shadowed by an older build. The build starts faster and takes
 // ~35 MB less memory (tsx compiles every module at start-up, in a loader thread with its own
-// heap). MALIST_FROM_SOURCE=1 always runs the sources of a checkout.
+// heap). MALIST_FROM_SOURCE=1 always runs the sources of a checkout. Of the build it runs the
+// bundle, dist/bin/main.js (one file and the chunks it needs, not ~300 modules: see
+// scripts/build.js), and the modules in dist/cli/ when the build made no bundle.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +24,8 @@ if (existsSync(join(root, 'src', 'cli', 'main.ts')) && (await fromCheckout())) {
   const { register } = await import('tsx/esm/api');
   register();
   ({ main } = await import('../src/cli/main.ts'));
+} else if (existsSync(join(root, 'dist', 'bin', 'main.js'))) {
+  ({ main } = await import('../dist/bin/main.js'));
 } else {
   ({ main } = await import('../dist/cli/main.js'));
 }

@@ -2,7 +2,8 @@
 /**
  * `npm run build` (and `npm ci`, through `prepare`): compiles src/ to dist/ with tsc
  * (JavaScript, declarations, source maps), writes the manual page dist/malist.1 from the
- * command table, then stamps the build (dist/.built). `--bench` builds the benchmark's case
+ * command table, bundles the command (dist/bin/, below), then stamps the build (dist/.built).
+ * `--bench` builds the benchmark's case
  * runner into bench/dist/ instead. With `--if-stale` it does nothing when the build is
  * current. A failed build removes the stamp, so `bin/malist.js` keeps running the sources.
  */
@@ -37,5 +38,70 @@ if (build === BUILDS.package) {
   const manual = pathToFileURL(join(root, 'dist', 'cli', 'manual.js')).href;
   const { manPage } = await import(manual);
   writeFileSync(join(root, 'dist', 'malist.1'), manPage());
+  await bundleCommand();
 }
 writeFileSync(stamp, `${new Date().toISOString()}\n`);
+
+/**
+ * The `malist` command as a bundle: dist/bin/main.js and the chunks of what it imports on
+ * demand, dependencies included (better-sqlite3, native, and what malist requires lazily
+ * through createRequire stay in node_modules). A process per mail (`malist receive`) spends
+ * most of its time in Node's ESM loader — resolving, reading and compiling ~300 modules one
+ * by one — and in zod's 64 locale modules, which every zod entry re-exports (malist speaks
+ * English: the bundle takes `en` alone). BENCHMARKS.md has the figures. dist/index.js and
+ * the rest of dist/ stay tsc's output: the package's API and its declarations. `bin/malist.js`
+ * runs dist/cli/main.js when there is no bundle (esbuild, a dev dependency, missing).
+ */
+async function bundleCommand() {
+  const out = join(root, 'dist', 'bin');
+  let esbuild;
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    process.stderr.write(
+      'malist build: no esbuild (a dev dependency): the command runs unbundled\n',
+    );
+    return;
+  }
+  const zodEnglish = {
+    name: 'zod-english-only',
+    setup(build) {
+      build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+        /[\\/]zod[\\/]/.test(args.importer)
+          ? { path: join(args.resolveDir, args.path), namespace: 'zod-locales' }
+          : undefined,
+      );
+      build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+        contents: "export { default as en } from './en.js';\n",
+        resolveDir: dirname(args.path),
+        loader: 'js',
+      }));
+    },
+  };
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: {
+      main: join(root, 'dist', 'cli', 'main.js'),
+      // signer-pool.ts starts its worker from './signer-worker.js' beside itself.
+      'signer-worker': join(root, 'dist', 'auth', 'signer-worker.js'),
+    },
+    outdir: out,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    // Left in node_modules: better-sqlite3 (native), tsx (an optional peer, for custom units
+    // in TypeScript) and imapflow (its logger finds worker files beside itself); the last two
+    // are imported on demand, so bundling them would save a receive nothing.
+    external: ['better-sqlite3', 'imapflow', 'tsx'],
+    // CommonJS dependencies inside an ES module bundle call require() for Node's built-ins.
+    banner: {
+      js: "import { createRequire as __malistCreateRequire } from 'node:module';\nconst require = __malistCreateRequire(import.meta.url);",
+    },
+    plugins: [zodEnglish],
+    logLevel: 'warning',
+  });
+  // web/static.ts serves its files from './static/' beside itself.
+  cpSync(join(root, 'src', 'web', 'static'), join(out, 'static'), { recursive: true });
+}

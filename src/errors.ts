@@ -1,10 +1,41 @@
 /**
  * Errors and control signals. Signals (Reject, Discard, Hold) are handled outcomes, not errors:
  * they do not extend Error, so a catch-all `instanceof Error` never mistakes one for a failure.
+ *
+ * `instanceof` on these classes goes by a brand (a `Symbol.for` key on the prototype), not by
+ * identity: the `malist` command runs a bundle (dist/bin/) with its own copy of this module,
+ * while a custom unit imports the package's (`import { Reject } from 'malist'`), and its
+ * `throw new Reject(…)` must still be a reject, its `StageError` still temporary.
  */
+
+/** The key under which a class keeps its brand (`Symbol.for('malist.NAME')`). */
+const BRAND = Symbol.for('malist.brand');
+
+/**
+ * Brands `cls` as `name`: its instances (and its subclasses') carry the brand, and
+ * `x instanceof cls` is true for an instance from any copy of this module.
+ */
+function brand(cls: abstract new (...args: never[]) => object, name: string): void {
+  const key = Symbol.for(`malist.${name}`);
+  Object.defineProperty(cls.prototype, key, { value: true });
+  Object.defineProperty(cls, BRAND, { value: key });
+  Object.defineProperty(cls, Symbol.hasInstance, { value: branded });
+}
+
+/** `instanceof` by brand for a branded class; ordinary `instanceof` for a subclass of one. */
+function branded(this: object, value: unknown): boolean {
+  if (!Object.hasOwn(this, BRAND)) return Function.prototype[Symbol.hasInstance].call(this, value);
+  const key = (this as { [BRAND]: symbol })[BRAND];
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[key] === true
+  );
+}
 
 /** Thrown by `Fetcher.fetch()` when the source has no more mail. */
 export class NothingMore extends Error {
+  static {
+    brand(NothingMore, 'NothingMore');
+  }
   override readonly name = 'NothingMore';
   constructor(message = 'no more mail') {
     super(message);
@@ -15,6 +46,9 @@ export type SignalKind = 'reject' | 'discard' | 'hold';
 
 /** A processor's decision about a mail. `unit` is filled in by the pipeline when empty. */
 export abstract class Signal {
+  static {
+    brand(Signal, 'Signal');
+  }
   abstract readonly kind: SignalKind;
   unit: string;
   constructor(
@@ -33,6 +67,9 @@ export abstract class Signal {
 
 /** Refuse the post and tell the poster why (unless the poster is automated). */
 export class Reject extends Signal {
+  static {
+    brand(Reject, 'Reject');
+  }
   readonly kind = 'reject' as const;
 }
 
@@ -41,6 +78,9 @@ export class Reject extends Signal {
  * 'owner'`, the list's owners are sent the mail (a robot's mail to a posting address).
  */
 export class Discard extends Signal {
+  static {
+    brand(Discard, 'Discard');
+  }
   readonly kind = 'discard' as const;
   constructor(
     reason: string,
@@ -53,6 +93,9 @@ export class Discard extends Signal {
 
 /** Keep the post for a moderator; `play()` stores it durably before acking. */
 export class Hold extends Signal {
+  static {
+    brand(Hold, 'Hold');
+  }
   readonly kind = 'hold' as const;
 }
 
@@ -101,6 +144,9 @@ export interface StageErrorInit {
  * `cause` carries the original error.
  */
 export class StageError extends Error {
+  static {
+    brand(StageError, 'StageError');
+  }
   override readonly name = 'StageError';
   readonly code: ErrorCode;
   readonly unit: string;

@@ -22,7 +22,8 @@ export const commands: Record<string, CommandEntry> = {
   },
   receive: {
     summary: 'one mail from stdin (procmail, MTA pipe); sysexits for the MTA',
-    load: () => import('./receive.ts'),
+    // zod's setting before any schema module is evaluated (zod-jitless.ts says why).
+    load: () => import('./zod-jitless.ts').then(() => import('./receive.ts')),
   },
   lmtp: {
     summary: 'long-running LMTP intake for the MTA: per-recipient replies as receive exits',

@@ -30,7 +30,6 @@
  */
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
 import { describeError } from '../errors.ts';
 import { EX } from './exit-codes.ts';
 import {
@@ -105,9 +104,6 @@ export function envelopeClient(
 }
 
 export default async function receive(argv: string[]): Promise<number> {
-  // One process, one mail: each schema is used once, so zod's compiled fast path (built with
-  // new Function on first use, ~15 ms here) costs more than it saves.
-  z.config({ jitless: true });
   let values: {
     list?: string;
     recipient?: string;
@@ -176,7 +172,8 @@ async function receiveOne(values: {
     return fail(EX.DATAERR, describeError(error));
   }
   if (raw.length === 0) return fail(EX.DATAERR, 'standard input was empty: no message');
-  const intake = await startIntake(opened);
+  // A route with a target is handled by that list alone: only its runtime is built.
+  const intake = await startIntake(opened, route.target);
   if (isOutcome(intake)) return failWith(intake);
   const { client } = envelopeClient(values, process.env);
   // The null sender <> of a bounce is '', kept.

@@ -41,6 +41,8 @@ const SHIPPED = [
   'dist/index.d.ts',
   'dist/index.js.map',
   'dist/cli/main.js',
+  'dist/bin/main.js',
+  'dist/bin/signer-worker.js',
   'dist/malist.1',
   'lists/red.yaml',
   'examples/malist.yaml',
@@ -256,6 +258,32 @@ console.log(summary.distributed, result.id, config.problems.length);
       'bob@example.net',
       'carol@example.org',
     ]);
+  });
+
+  it("a custom unit's Reject from the package is a reject to the bundled command", async () => {
+    // The command runs its bundle (dist/bin/, its own copy of the error classes); the unit
+    // imports the package's dist/index.js. A reject must not become a crash (quarantine).
+    const config = join(project, 'refusing');
+    await mkdir(join(config, 'lists'), { recursive: true });
+    await writeFile(
+      join(config, 'lists/refuse.mjs'),
+      "import { Reject } from 'malist';\nexport default () => ({ name: 'refuse', async process() { throw new Reject('no posts today'); } });\n",
+    );
+    await writeFile(
+      join(config, 'lists/red.yaml'),
+      'address: red@list.example.com\nmembers: [alice@example.org]\npipeline:\n  - type: ./refuse.mjs\n  - envelope\n',
+    );
+    await writeFile(
+      join(config, 'malist.yaml'),
+      'state_dir: state\ndistribute:\n  type: maildir\n  dir: out\nreactors: [stderr-logger]\n',
+    );
+    const r = await runCommand(malistBin(), ['receive', '--config', config, '--list', 'red'], {
+      cwd: project,
+      input: await readFile(join(project, 'node_modules/malist/examples/posts/01-member-post.eml')),
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/processor\/refuse reject .*: reject: no posts today/);
+    expect(r.stderr).not.toContain('quarantined');
   });
 
   it('says that a unit written in TypeScript needs tsx, and how to get it', async () => {
