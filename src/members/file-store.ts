@@ -86,13 +86,20 @@ function applyChanges<D>(format: MemberFileFormat<D>, doc: D, changes: MemberCha
   return done;
 }
 
-/** A member store over `file` in `format`. */
-export function fileMemberStore<D>(file: string, format: MemberFileFormat<D>): MemberStore {
+/**
+ * A member store over `file` in `format`. `seed`: the file's text and its document as the
+ * caller has already parsed them, used while the file still holds that text.
+ */
+export function fileMemberStore<D>(
+  file: string,
+  format: MemberFileFormat<D>,
+  seed?: { text: string; doc: D },
+): MemberStore {
   /**
    * The last text read and its document, unchanged (only reads use it): a change made
    * right after a read (a sync: list, diff, apply) need not parse a big file twice.
    */
-  let read: { text: string; doc: D } | undefined;
+  let read: { text: string; doc: D } | undefined = seed;
   const load = async (forChange = false) => {
     const text = await readText(file);
     if (read?.text === text) {
