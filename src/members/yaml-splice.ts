@@ -83,14 +83,16 @@ function blockSeq(seq: YAMLSeq | undefined): boolean {
 
 /** Appends an entry whose plain value is `value` to `seq` (undefined: the key is new). */
 export function appendEntry(edit: YamlText, seq: YAMLSeq, value: unknown, created: boolean) {
-  const sourced = seq.items.filter((item) => range(item));
+  // The last entry the file already has (found from the end: a sync appends hundreds).
+  let last: Node | undefined;
+  for (let i = seq.items.length - 1; i >= 0 && !last; i--)
+    if (range(seq.items[i])) last = seq.items[i] as Node;
   seq.items.push(edit.doc.createNode(value) as never);
   if (created) {
     edit.tail.push(entryText(value, '  - '));
     return;
   }
   if (!blockSeq(seq)) return;
-  const last = sourced.at(-1) as Node | undefined;
   const prefix = last && dashPrefix(edit, last);
   if (!last || prefix === undefined) {
     edit.refold = true;
