@@ -226,12 +226,13 @@ function sameMember(a: Member, b: Member): boolean {
 
 /** `before` with what `wanted` states about it. */
 function merged(before: Member, wanted: WantedMember): Member {
-  if (wanted.stated?.length === 0) return before;
-  const stated = new Set<StatedField>(wanted.stated ?? ['name', ...OPTION_NAMES]);
+  const { stated } = wanted;
+  if (stated?.length === 0) return before;
+  const says = (field: StatedField) => stated === undefined || stated.includes(field);
   const next: Member = { ...before };
-  if (stated.has('name')) next.name = wanted.name;
-  for (const option of OPTION_NAMES) if (stated.has(option)) next[option] = wanted[option];
-  if (stated.has('nomail') && wanted.nomail)
+  if (says('name')) next.name = wanted.name;
+  for (const option of OPTION_NAMES) if (says(option)) next[option] = wanted[option];
+  if (says('nomail') && wanted.nomail)
     next.nomail_reason = before.nomail ? before.nomail_reason : wanted.nomail_reason;
   return tidyMember(next);
 }

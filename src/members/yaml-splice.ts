@@ -251,9 +251,14 @@ export function splicedText(
   const short = yamlTextOf({ ...edit, splices: [...edit.splices, ...cuts] }, seq, key);
   const again = parseDocument(short);
   if (again.errors.length > 0) return undefined;
-  const data = edit.doc.toJS() as Record<string, unknown> | unknown[];
-  const all = (Array.isArray(data) ? data : data[key]) as unknown[];
-  const kept = all.filter((_, i) => !nodes.has(seq.items[i]));
-  const expected = Array.isArray(data) ? kept : { ...data, [key]: kept };
+  // What the short text must read as: the document without those entries.
+  const items = seq.items;
+  seq.items = items.filter((item) => !nodes.has(item));
+  let expected: unknown;
+  try {
+    expected = edit.doc.toJS();
+  } finally {
+    seq.items = items;
+  }
   return JSON.stringify(again.toJS()) === JSON.stringify(expected) ? out : undefined;
 }
