@@ -253,6 +253,23 @@ export function certificateProblem(error: unknown): string | undefined {
   return code ? CERTIFICATE_PROBLEMS[code] : undefined;
 }
 
+/**
+ * A certificate verification failure in words with its fix, or undefined when `error` is
+ * none: "the server's certificate is signed by an unknown CA (UNABLE_TO_VERIFY_LEAF_SIGNATURE):
+ * name the CA that signed it in `ca_file` (a PEM file), or fix the server's certificate".
+ */
+export function certificateAdvice(error: unknown, caOption = 'ca_file'): string | undefined {
+  const problem = certificateProblem(error);
+  if (!problem) return undefined;
+  const code = errorCode(error);
+  return (
+    `the server's certificate ${problem} (${code}): ` +
+    (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH'
+      ? 'connect by the name the certificate carries, or set `servername`'
+      : `name the CA that signed it in \`${caOption}\` (a PEM file), or fix the server's certificate`)
+  );
+}
+
 /** True for a TLS failure of any kind (certificate, protocol, handshake). */
 export function isTlsError(error: unknown): boolean {
   const code = errorCode(error) ?? '';
@@ -282,20 +299,10 @@ export interface NetErrorContext {
 export function netError(error: unknown, ctx: NetErrorContext): StageError | undefined {
   if (error instanceof StageError) return error;
   const code = errorCode(error);
-  const ca = ctx.caOption ?? 'ca_file';
-  const problem = certificateProblem(error);
+  const advice = certificateAdvice(error, ctx.caOption);
   const make = (message: string, errorCode: ErrorCode, temporary: boolean) =>
     new StageError(message, { code: errorCode, unit: ctx.unit, cause: error, temporary });
-  if (problem) {
-    return make(
-      `TLS failed with ${ctx.where}: the server's certificate ${problem} (${code}). ` +
-        (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH'
-          ? 'Connect by the name the certificate carries, or set `servername`.'
-          : `Name the CA that signed it in \`${ca}\` (a PEM file), or fix the server's certificate.`),
-      'ETLS',
-      false,
-    );
-  }
+  if (advice) return make(`TLS failed with ${ctx.where}: ${advice}.`, 'ETLS', false);
   if (isTlsError(error)) {
     return make(
       `TLS handshake with ${ctx.where} failed (${code ?? (error as Error)?.message}): ` +

@@ -559,8 +559,13 @@ export function buildDistributors(
 export function memberStoreOf(plans: Plans, name: string): MemberStore | undefined {
   const listPlan = plans.lists.find((l) => l.list.name === name);
   if (!listPlan) return undefined;
-  if (listPlan.memberStore) return instantiate<MemberStore>(listPlan.memberStore);
-  const { path, value } = listPlan.list.source;
+  const { path, value, parsed } = listPlan.list.source;
+  const store = listPlan.memberStore;
+  if (store) {
+    // The list file's own members: the store starts from the document the loader parsed.
+    const own = store.type === 'yaml' && store.options.file === path && !store.options.key;
+    return instantiate<MemberStore>(store, own && parsed ? { parsed } : {});
+  }
   const file = (value as { members_file?: unknown } | undefined)?.members_file;
   return openMemberStore(
     path,

@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { OPTION_NAMES, parseMemberText } from '../members/store.ts';
-import { parseMemberLine } from '../members/text-file.ts';
+import { parseMemberLine, splitMemberLine } from '../members/text-file.ts';
 import type { ConfigProblem } from './problem.ts';
 import { displayPath, parseYaml, type YamlSource } from './source.ts';
 
@@ -105,10 +105,11 @@ function textMemberAddresses(
   tally: MemberTally,
 ): void {
   eachLine(text, (raw, number) => {
+    const split = splitMemberLine(raw);
+    if (!split) return;
     const line = raw.replace(/#.*$/, '').trim();
-    if (!line) return;
     const member = parseMemberLine(raw);
-    const [_address = '', ...options] = line.split(/\s+/);
+    const options = split.words;
     if (member) tallyAdd(tally, member.address);
     if (member && options.every(isMemberOption)) return;
     // A misspelt option does not cost the member their mail: the store reads the address
@@ -123,7 +124,7 @@ function textMemberAddresses(
       col: 1,
       key: '',
       message,
-      fix: `one address a line, optionally followed by ${OPTION_NAMES.join(' ')} or nomail=user|bounce|admin; # for comments`,
+      fix: `one address (or Name <address>) a line, optionally followed by ${OPTION_NAMES.join(' ')} or nomail=user|bounce|admin; # for comments`,
     });
   });
 }

@@ -4,7 +4,16 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import {
+  type Document,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+} from 'yaml';
 import type { ConfigProblem } from './problem.ts';
 
 /** A parsed YAML file. `value` is its plain data (undefined when it could not be parsed). */
@@ -15,6 +24,11 @@ export interface YamlSource {
   path: string;
   value: unknown;
   problems: ConfigProblem[];
+  /**
+   * The text and its parsed document, when it parsed without a problem: a member store of
+   * this file (its `members:`) starts from them instead of parsing a big list again.
+   */
+  parsed?: { text: string; doc: Document };
   /** Where `path` was written: the key for `at: 'key'`, else the value. Falls back to the nearest parent. */
   locate(path: readonly PropertyKey[], at?: 'key' | 'value'): { line: number; col: number };
 }
@@ -87,7 +101,14 @@ export function parseYaml(text: string, path: string): YamlSource {
     return { line: pos.line, col: pos.col };
   }
 
-  return { file, path, value, problems, locate };
+  return {
+    file,
+    path,
+    value,
+    problems,
+    ...(problems.length === 0 ? { parsed: { text, doc } } : {}),
+    locate,
+  };
 }
 
 /** Reads and parses a YAML file; an unreadable file is one problem. */

@@ -1,4 +1,6 @@
 /** The bulk module's reading and difference, without a disk. */
+import { parse } from 'csv-parse/sync';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   describeDiff,
@@ -7,6 +9,7 @@ import {
   membersText,
   parseMembersFile,
   parseOnOff,
+  simpleCsvRows,
 } from './bulk.ts';
 import type { Member } from './store.ts';
 
@@ -131,5 +134,53 @@ describe('the difference', () => {
         0, 0, 0, 4,
       ]);
     }
+  });
+});
+
+describe('CSV without a CSV parser', () => {
+  const csvParse = (text: string) =>
+    (
+      parse(text, {
+        relax_column_count: true,
+        skip_empty_lines: true,
+        trim: true,
+        comment: '#',
+        info: true,
+      }) as unknown as Array<{ record: string[]; info: { lines: number } }>
+    ).map((r) => ({ record: r.record, info: { lines: r.info.lines } }));
+
+  it('reads a simple text exactly as csv-parse does, and leaves any other to it', () => {
+    const piece = fc.constantFrom(
+      'a',
+      'b@x.org',
+      ' ',
+      '\t',
+      ',',
+      'Al B',
+      'yes',
+      '',
+      '\n',
+      '\r\n',
+      '\n\n',
+      '  \n',
+      '"',
+      '#',
+      'é',
+      '\r',
+    );
+    let simple = 0;
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }), (pieces) => {
+        const text = pieces.join('');
+        const rows = simpleCsvRows(text);
+        if (rows === undefined) return;
+        simple++;
+        expect(rows).toEqual(csvParse(text));
+      }),
+      { numRuns: 3000 },
+    );
+    expect(simple).toBeGreaterThan(300);
+    for (const text of ['a,"b"\n', 'a # note\n', 'a\rb\n', 'a\r\nb\n', 'é,b\n'])
+      expect(simpleCsvRows(text)).toBeUndefined();
   });
 });

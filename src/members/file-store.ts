@@ -53,9 +53,13 @@ function indexOf(entries: Array<Member | undefined>, address: string): number {
  * `changes` made to `doc` in one pass: replacements first (no index moves), removals from
  * the last entry back, then the new members at the end.
  */
-function applyChanges<D>(format: MemberFileFormat<D>, doc: D, changes: MemberChanges) {
+function applyChanges<D>(
+  format: MemberFileFormat<D>,
+  doc: D,
+  entries: Array<Member | undefined>,
+  changes: MemberChanges,
+) {
   const at = new Map<string, number>();
-  const entries = format.entries(doc);
   entries.forEach((m, i) => {
     if (m) at.set(normalizeAddress(m.address), i);
   });
@@ -86,13 +90,26 @@ function applyChanges<D>(format: MemberFileFormat<D>, doc: D, changes: MemberCha
   return done;
 }
 
-/** A member store over `file` in `format`. */
-export function fileMemberStore<D>(file: string, format: MemberFileFormat<D>): MemberStore {
+/**
+ * A member store over `file` in `format`. `seed`: the file's text and its document as the
+ * caller has already parsed them, used while the file still holds that text.
+ */
+export function fileMemberStore<D>(
+  file: string,
+  format: MemberFileFormat<D>,
+  seed?: { text: string; doc: D },
+): MemberStore {
   /**
    * The last text read and its document, unchanged (only reads use it): a change made
    * right after a read (a sync: list, diff, apply) need not parse a big file twice.
    */
-  let read: { text: string; doc: D } | undefined;
+  let read: { text: string; doc: D } | undefined = seed;
+  /** The entries of a document not changed since they were read (a sync reads them twice). */
+  let known: { doc: D; entries: Array<Member | undefined> } | undefined;
+  const entriesOf = (doc: D) => {
+    if (known?.doc !== doc) known = { doc, entries: format.entries(doc) };
+    return known.entries;
+  };
   const load = async (forChange = false) => {
     const text = await readText(file);
     if (read?.text === text) {
@@ -108,13 +125,19 @@ export function fileMemberStore<D>(file: string, format: MemberFileFormat<D>): M
   function change<T>(edit: (doc: D) => { result: T; changed: boolean }): Promise<T> {
     return withFileLock(file, async () => {
       const doc = await load(true);
-      const { result, changed } = edit(doc);
+      let outcome: { result: T; changed: boolean };
+      try {
+        outcome = edit(doc);
+      } finally {
+        known = undefined;
+      }
+      const { result, changed } = outcome;
       if (changed) await writeFileDurable(file, format.serialise(doc));
       return result;
     });
   }
   async function list(): Promise<Member[]> {
-    return format.entries(await load()).filter((m): m is Member => m !== undefined);
+    return entriesOf(await load()).filter((m): m is Member => m !== undefined);
   }
   return {
     name: format.name,
@@ -130,7 +153,7 @@ export function fileMemberStore<D>(file: string, format: MemberFileFormat<D>): M
     async add(member) {
       requireAddress(member.address);
       return change((doc) => {
-        if (indexOf(format.entries(doc), member.address) >= 0)
+        if (indexOf(entriesOf(doc), member.address) >= 0)
           return { result: 'exists' as const, changed: false };
         format.append(doc, format.normal(member));
         return { result: 'added' as const, changed: true };
@@ -140,7 +163,7 @@ export function fileMemberStore<D>(file: string, format: MemberFileFormat<D>): M
       for (const m of members) requireAddress(m.address);
       return change((doc) => {
         const have = new Set(
-          format.entries(doc).flatMap((m) => (m ? [normalizeAddress(m.address)] : [])),
+          entriesOf(doc).flatMap((m) => (m ? [normalizeAddress(m.address)] : [])),
         );
         const added: Member[] = [];
         for (const member of members) {
@@ -156,13 +179,13 @@ export function fileMemberStore<D>(file: string, format: MemberFileFormat<D>): M
     async applyMany(changes) {
       for (const m of changes.add) requireAddress(m.address);
       return change((doc) => {
-        const done = applyChanges(format, doc, changes);
+        const done = applyChanges(format, doc, entriesOf(doc), changes);
         return { result: done, changed: done.added + done.removed + done.changed > 0 };
       });
     },
     remove(address) {
       return change((doc) => {
-        const i = indexOf(format.entries(doc), address);
+        const i = indexOf(entriesOf(doc), address);
         if (i < 0) return { result: false, changed: false };
         format.removeAt(doc, i);
         return { result: true, changed: true };
@@ -170,7 +193,7 @@ export function fileMemberStore<D>(file: string, format: MemberFileFormat<D>): M
     },
     update(address, patch) {
       return change((doc) => {
-        const entries = format.entries(doc);
+        const entries = entriesOf(doc);
         const i = indexOf(entries, address);
         if (i < 0) return { result: undefined, changed: false };
         const current = entries[i]!;

@@ -1,8 +1,9 @@
 /**
- * `text-file` — a members file with one member a line: `address [option …] [# comment]`,
- * options being `digest`, `plain`, `nomail`, `nomail=bounce|user|admin`, `notmetoo`, `moderate`.
- * Comments, blank lines and the order of lines are kept; an edited line keeps its comment.
- * Changes go through the shared write path (file-store.ts): atomic, under a file lock.
+ * `text-file` — a members file with one member a line: `[Name <]address[>] [option …]
+ * [# comment]`, options being `digest`, `plain`, `nomail`, `nomail=bounce|user|admin`,
+ * `notmetoo`, `moderate`. Comments, blank lines and the order of lines are kept; an edited
+ * line keeps its comment. Changes go through the shared write path (file-store.ts): atomic,
+ * under a file lock.
  */
 import { z } from 'zod';
 import { isStorableAddress } from '../mail/address.ts';
@@ -12,6 +13,7 @@ import {
   type MemberStore,
   type NomailReason,
   OPTION_NAMES,
+  parseMemberText,
   tidyMember,
 } from './store.ts';
 
@@ -20,14 +22,32 @@ export interface TextMemberStoreOptions {
   file: string;
 }
 
-/** One line as a member, or undefined for comments, blank lines and junk (kept as they are). */
-export function parseMemberLine(line: string): Member | undefined {
+/**
+ * A line without its comment, split into the member (`addr` or `Name <addr>`) and the
+ * words after it; undefined for a blank or comment line.
+ */
+export function splitMemberLine(line: string): { head: string; words: string[] } | undefined {
   const text = line.replace(/#.*$/, '').trim();
   if (!text) return undefined;
-  const [address, ...words] = text.split(/\s+/);
-  if (!address || !isStorableAddress(address)) return undefined;
-  const member: Member = { address };
-  for (const word of words) {
+  const close = text.lastIndexOf('>');
+  const head = close >= 0 ? text.slice(0, close + 1) : (text.split(/\s+/)[0] ?? '');
+  return { head, words: text.slice(head.length).trim().split(/\s+/).filter(Boolean) };
+}
+
+/** One line as a member, or undefined for comments, blank lines and junk (kept as they are). */
+export function parseMemberLine(line: string): Member | undefined {
+  const split = splitMemberLine(line);
+  if (!split) return undefined;
+  let member: Member;
+  if (split.head.endsWith('>')) {
+    const parsed = parseMemberText(split.head);
+    if (typeof parsed === 'string') return undefined;
+    member = parsed;
+  } else {
+    if (!isStorableAddress(split.head)) return undefined;
+    member = { address: split.head };
+  }
+  for (const word of split.words) {
     const [name, value] = word.toLowerCase().split('=');
     if ((OPTION_NAMES as readonly string[]).includes(name!)) member[name as 'digest'] = true;
     if (name === 'nomail' && value) member.nomail_reason = value as NomailReason;
@@ -35,9 +55,17 @@ export function parseMemberLine(line: string): Member | undefined {
   return tidyMember(member);
 }
 
+/** `Name <addr>` when the name reads back from a line as it is, else undefined. */
+function namedHead(member: Member): string | undefined {
+  if (!member.name) return undefined;
+  const head = `${member.name} <${member.address}>`;
+  const back = parseMemberLine(head);
+  return back?.name === member.name && back.address === member.address ? head : undefined;
+}
+
 /** The line for a member, keeping `comment` (with its `#`). */
 export function formatMemberLine(member: Member, comment = ''): string {
-  const words = [member.address];
+  const words = [namedHead(member) ?? member.address];
   for (const option of OPTION_NAMES) {
     if (!member[option]) continue;
     words.push(
@@ -56,8 +84,8 @@ const textFormat: MemberFileFormat<string[]> = {
   parse: (text) => (text === '' ? [] : text.replace(/\r?\n$/, '').split(/\r?\n/)),
   serialise: (lines) => (lines.length ? `${lines.join('\n')}\n` : ''),
   entries: (lines) => lines.map(parseMemberLine),
-  // A name has no place in this format: the address and options only.
-  normal: (member) => tidyMember({ ...member, name: undefined }),
+  // A name is kept when a line can hold it (no `#`, `<`, `>` or quotes in it).
+  normal: (member) => tidyMember(namedHead(member) ? member : { ...member, name: undefined }),
   append: (lines, member) => void lines.push(formatMemberLine(member)),
   removeAt: (lines, i) => void lines.splice(i, 1),
   replaceAt: (lines, i, member) => {

@@ -12,6 +12,7 @@
 import {
   type Document,
   isMap,
+  isScalar,
   type Node,
   parseDocument,
   stringify,
@@ -82,14 +83,16 @@ function blockSeq(seq: YAMLSeq | undefined): boolean {
 
 /** Appends an entry whose plain value is `value` to `seq` (undefined: the key is new). */
 export function appendEntry(edit: YamlText, seq: YAMLSeq, value: unknown, created: boolean) {
-  const sourced = seq.items.filter((item) => range(item));
+  // The last entry the file already has (found from the end: a sync appends hundreds).
+  let last: Node | undefined;
+  for (let i = seq.items.length - 1; i >= 0 && !last; i--)
+    if (range(seq.items[i])) last = seq.items[i] as Node;
   seq.items.push(edit.doc.createNode(value) as never);
   if (created) {
     edit.tail.push(entryText(value, '  - '));
     return;
   }
   if (!blockSeq(seq)) return;
-  const last = sourced.at(-1) as Node | undefined;
   const prefix = last && dashPrefix(edit, last);
   if (!last || prefix === undefined) {
     edit.refold = true;
@@ -198,4 +201,64 @@ export function sameContent(text: string, doc: Document): boolean {
   const again = parseDocument(text);
   if (again.errors.length > 0) return false;
   return JSON.stringify(again.toJS()) === JSON.stringify(doc.toJS());
+}
+
+/**
+ * The untouched entries the read-back may leave out: one-line plain entries (`  - addr`,
+ * no anchor or tag) of a block sequence, not the first or last, whose line no edit touches
+ * or borders. Each was read when the file was opened; a whole such line taken out of a
+ * block sequence changes how no other line reads. Their lines, as splices removing them.
+ */
+function untouchedLines(edit: YamlText, seq: YAMLSeq): { nodes: Set<unknown>; cuts: Splice[] } {
+  const nodes = new Set<unknown>();
+  const cuts: Splice[] = [];
+  const edits = [...edit.splices].sort((a, b) => a.from - b.from);
+  let e = 0;
+  const items = seq.items as Node[];
+  for (let i = 1; i < items.length - 1; i++) {
+    const node = items[i]!;
+    if (!range(node) || !isScalar(node) || node.anchor || node.tag) continue;
+    const from = lineStart(edit.text, node.range![0]);
+    const to = afterEntryLine(edit.text, node);
+    // One line: the entry starts on the line it ends on, after its `- `.
+    if (edit.text.lastIndexOf('\n', to - 2) >= from || dashPrefix(edit, node) === undefined)
+      continue;
+    while (e < edits.length && edits[e]!.to < from) e++;
+    const next = edits[e];
+    if (next && next.from <= to) continue;
+    nodes.add(node);
+    cuts.push({ from, to, text: '' });
+  }
+  return { nodes, cuts };
+}
+
+/**
+ * The file's new text with the edits made in it, proven to read as the edited document —
+ * or undefined when it does not (the caller re-prints the document). The proof reads back
+ * only what an edit could have changed: the text without the untouched one-line entries
+ * (`untouchedLines`), against the document without them. A 10,000-member list is not
+ * parsed a second time for a sync that changes 300.
+ */
+export function splicedText(
+  edit: YamlText,
+  seq: YAMLSeq | undefined,
+  key: string,
+): string | undefined {
+  if (edit.refold) return undefined;
+  const out = yamlTextOf(edit, seq, key);
+  if (!seq || !blockSeq(seq)) return sameContent(out, edit.doc) ? out : undefined;
+  const { nodes, cuts } = untouchedLines(edit, seq);
+  const short = yamlTextOf({ ...edit, splices: [...edit.splices, ...cuts] }, seq, key);
+  const again = parseDocument(short);
+  if (again.errors.length > 0) return undefined;
+  // What the short text must read as: the document without those entries.
+  const items = seq.items;
+  seq.items = items.filter((item) => !nodes.has(item));
+  let expected: unknown;
+  try {
+    expected = edit.doc.toJS();
+  } finally {
+    seq.items = items;
+  }
+  return JSON.stringify(again.toJS()) === JSON.stringify(expected) ? out : undefined;
 }

@@ -32,9 +32,8 @@ import {
   openYamlText,
   removeEntry,
   replaceEntry,
-  sameContent,
+  splicedText,
   type YamlText,
-  yamlTextOf,
 } from './yaml-splice.ts';
 
 export interface YamlMemberStoreOptions {
@@ -45,6 +44,12 @@ export interface YamlMemberStoreOptions {
    * @default 'members'
    */
   key?: string;
+  /**
+   * The file's text and document as the configuration loader parsed them (given by the
+   * composition root, never written in YAML): used while the file still holds that text,
+   * so a 10,000-member list file is parsed once, not once more by its store.
+   */
+  parsed?: { text: string; doc: Document };
 }
 
 /** Reads one sequence item as a member (undefined for junk, which is kept untouched). */
@@ -134,34 +139,39 @@ export default function createYamlMemberStore(options: YamlMemberStoreOptions): 
   const key = options.key ?? 'members';
   const seq = (doc: Document, create = false) => sequence(doc, key, create, file);
   const entries = (doc: Document) => (seq(doc)?.items ?? []).map(memberOfNode);
-  return fileMemberStore<YamlText>(file, {
-    name: 'yaml',
-    parse(text) {
-      const doc = parseDocument(text);
-      if (doc.errors.length > 0)
-        throw new Error(`yaml member store: ${file}: ${doc.errors[0]!.message}`);
-      return openYamlText(text, doc);
+  const { parsed } = options;
+  const seed = parsed && { text: parsed.text, doc: openYamlText(parsed.text, parsed.doc) };
+  return fileMemberStore<YamlText>(
+    file,
+    {
+      name: 'yaml',
+      parse(text) {
+        const doc = parseDocument(text);
+        if (doc.errors.length > 0)
+          throw new Error(`yaml member store: ${file}: ${doc.errors[0]!.message}`);
+        return openYamlText(text, doc);
+      },
+      serialise(edit) {
+        if (edit.refold) return edit.doc.toString();
+        // The edit in the text must say what the edited document says; else re-print it.
+        return splicedText(edit, seq(edit.doc), key) ?? edit.doc.toString();
+      },
+      entries: (edit) => entries(edit.doc),
+      normal: tidyMember,
+      append(edit, member) {
+        const found = seq(edit.doc);
+        // A sequence this edit made (no source range) gets its entries after a new key.
+        const created = found ? !found.range : keyMissing(edit.doc, key);
+        if (!found && !created) edit.refold = true;
+        appendEntry(edit, seq(edit.doc, true)!, memberValue(member), created);
+      },
+      removeAt: (edit, i) => removeEntry(edit, seq(edit.doc)!, i),
+      replaceAt(edit, i, member) {
+        const items = seq(edit.doc)!.items;
+        const node = replacement(edit.doc, items[i], member);
+        replaceEntry(edit, seq(edit.doc)!, i, node, memberValue(member));
+      },
     },
-    serialise(edit) {
-      if (edit.refold) return edit.doc.toString();
-      const out = yamlTextOf(edit, seq(edit.doc), key);
-      // The edit in the text must say what the edited document says; else re-print it.
-      return sameContent(out, edit.doc) ? out : edit.doc.toString();
-    },
-    entries: (edit) => entries(edit.doc),
-    normal: tidyMember,
-    append(edit, member) {
-      const found = seq(edit.doc);
-      // A sequence this edit made (no source range) gets its entries after a new key.
-      const created = found ? !found.range : keyMissing(edit.doc, key);
-      if (!found && !created) edit.refold = true;
-      appendEntry(edit, seq(edit.doc, true)!, memberValue(member), created);
-    },
-    removeAt: (edit, i) => removeEntry(edit, seq(edit.doc)!, i),
-    replaceAt(edit, i, member) {
-      const items = seq(edit.doc)!.items;
-      const node = replacement(edit.doc, items[i], member);
-      replaceEntry(edit, seq(edit.doc)!, i, node, memberValue(member));
-    },
-  });
+    seed,
+  );
 }

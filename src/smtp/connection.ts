@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { certificateAdvice } from '../errors.ts';
 import { type Reply, ReplyParser } from './reply-reader.ts';
 
 export interface ConnectionOptions {
@@ -297,7 +298,9 @@ function withTimeout<T extends Socket>(
     socket.once('error', (error) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new SmtpError(`${what} failed: ${error.message}`, undefined, { cause: error }));
+      // A certificate nobody trusts says how to trust it (`ca_file`), wherever it is shown.
+      const text = certificateAdvice(error) ?? error.message;
+      reject(new SmtpError(`${what} failed: ${text}`, undefined, { cause: error }));
     });
   });
 }

@@ -5,10 +5,9 @@
  * 552 over --max-size; the configuration reloaded when a list file changes; SIGTERM exits 0.
  */
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type RunningLmtp, sendLmtp, startLmtpCli } from './lmtp-intake.ts';
+import { lmtpDialog, type RunningLmtp, sendLmtp, startLmtpCli } from './lmtp-intake.ts';
 import { malist, post, tempConfig } from './run-malist.ts';
 
 async function delivered(dir: string): Promise<string[]> {
@@ -21,41 +20,15 @@ async function delivered(dir: string): Promise<string[]> {
 
 /** One LMTP transaction spoken by hand over a unix socket; the server's lines, in order. */
 async function lmtpOverSocket(path: string, rcpt: string[], raw: string): Promise<string[]> {
-  const socket = createConnection({ path });
-  let buffer = '';
-  const lines: string[] = [];
-  const waiters: (() => void)[] = [];
-  socket.on('data', (d: Buffer) => {
-    buffer += d.toString();
-    let i = buffer.indexOf('\r\n');
-    while (i >= 0) {
-      const line = buffer.slice(0, i);
-      buffer = buffer.slice(i + 2);
-      // A reply ends on its last line (code, then a space).
-      if (/^\d{3} /.test(line)) lines.push(line);
-      waiters.shift()?.();
-      i = buffer.indexOf('\r\n');
-    }
-  });
-  const replies = (n: number) =>
-    new Promise<void>((resolve) => {
-      const check = () => (lines.length >= n ? resolve() : waiters.push(check));
-      check();
-    });
-  await replies(1);
-  const send = async (line: string, until: number) => {
-    socket.write(`${line}\r\n`);
-    await replies(until);
-  };
-  await send('LHLO test.example', 2);
-  await send('MAIL FROM:<alice@example.org>', 3);
-  let n = 3;
-  for (const r of rcpt) await send(`RCPT TO:<${r}>`, ++n);
-  await send('DATA', ++n);
-  const accepted = lines.slice(3, 3 + rcpt.length).filter((l) => l.startsWith('250')).length;
-  await send(`${raw.replace(/\r?\n/g, '\r\n')}.`, n + accepted);
-  socket.end('QUIT\r\n');
-  return lines;
+  const dialog = await lmtpDialog({ path });
+  await dialog.command('LHLO test.example');
+  await dialog.command('MAIL FROM:<alice@example.org>');
+  for (const r of rcpt) await dialog.command(`RCPT TO:<${r}>`);
+  await dialog.command('DATA');
+  const accepted = dialog.lines.slice(3, 3 + rcpt.length).filter((l) => l.startsWith('250'));
+  await dialog.command(`${raw.replace(/\r?\n/g, '\r\n')}.`, accepted.length);
+  dialog.end();
+  return dialog.lines;
 }
 
 const running: RunningLmtp[] = [];

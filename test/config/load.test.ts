@@ -185,7 +185,7 @@ describe('configuration errors name file:line:col, key, expected and fix', () =>
     expect(lines).toEqual([]);
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toMatch(
-      /^lists\/red\.members:4:1 not a member line, skipped: 'b@example\.com, c@example\.com' is not an address \(fix: one address a line, optionally followed by digest .*nomail.* or nomail=user\|bounce\|admin/,
+      /^lists\/red\.members:4:1 not a member line, skipped: 'b@example\.com, c@example\.com' is not an address \(fix: one address \(or Name <address>\) a line, optionally followed by digest .*nomail.* or nomail=user\|bounce\|admin/,
     );
     expect(warnings[1]).toMatch(
       /^lists\/red\.members:5:1 unknown option 'digets' ignored: e@example\.com stays a member without it/,

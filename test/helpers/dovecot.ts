@@ -62,6 +62,11 @@ export interface StartDovecotOptions {
   extraConfig?: string;
   /** Milliseconds to wait for every listener to accept connections. @default 15000 */
   startTimeout?: number;
+  /**
+   * Also offer Dovecot's auth service on a socket any user may use (`authSocket`), for
+   * Postfix's `smtpd_sasl_type = dovecot`: SMTP AUTH checked against the same passwd-file.
+   */
+  authSocket?: boolean;
 }
 
 export interface Dovecot {
@@ -75,6 +80,8 @@ export interface Dovecot {
   ca: string;
   /** The temporary directory holding config, logs, certificate and maildirs. */
   dir: string;
+  /** The auth socket for Postfix SASL (only with the `authSocket` option). */
+  authSocket?: string;
   /** The full user names (`alice@example.test`) in the order given. */
   users: string[];
   /** Password of a user (accepts `alice` or `alice@example.test`). */
@@ -179,8 +186,24 @@ function makeCertificate(dir: string): void {
   );
 }
 
-function dovecotConf(dir: string, ports: DovecotPorts, extra: string): string {
+/** The auth socket's name under base_dir (`run/`). */
+const AUTH_SOCKET = 'auth-postfix';
+
+function dovecotConf(
+  dir: string,
+  ports: DovecotPorts,
+  extra: string,
+  authSocket: boolean | undefined,
+): string {
   const tls = join(dir, 'tls');
+  const auth = authSocket
+    ? `service auth {
+  unix_listener ${AUTH_SOCKET} {
+    mode = 0666
+  }
+}
+`
+    : '';
   return `# malist test Dovecot (test/helpers/dovecot.ts)
 base_dir = ${dir}/run
 state_dir = ${dir}/state
@@ -241,7 +264,7 @@ service anvil {
     mode = 0
   }
 }
-${extra}
+${auth}${extra}
 `;
 }
 
@@ -294,7 +317,9 @@ async function startOnce(options: StartDovecotOptions): Promise<Dovecot> {
     lmtp: await freePort(),
   };
   const conf = join(dir, 'dovecot.conf');
-  await writeFile(conf, dovecotConf(dir, ports, options.extraConfig ?? ''), { mode: 0o644 });
+  await writeFile(conf, dovecotConf(dir, ports, options.extraConfig ?? '', options.authSocket), {
+    mode: 0o644,
+  });
 
   // -F keeps the master in the foreground: the child is the process stop() ends. Its stdio
   // goes to files, never to our pipes (the master would hold them open for its whole life).
@@ -363,6 +388,7 @@ async function startOnce(options: StartDovecotOptions): Promise<Dovecot> {
     caFile: join(dir, 'tls', 'cert.pem'),
     ca,
     dir,
+    ...(options.authSocket ? { authSocket: join(dir, 'run', AUTH_SOCKET) } : {}),
     users: [...passwords.keys()],
     password: (user) => {
       const password = passwords.get(address(user));

@@ -38,6 +38,17 @@ export interface StartPostfixOptions {
   mailboxes: string[];
   /** The virtual domain. @default 'example.test' */
   domain?: string;
+  /**
+   * STARTTLS offered on the SMTP port with this certificate and key (PEM files, e.g. from
+   * `makeTestCa`). Without it Postfix offers no TLS.
+   */
+  tls?: { certFile: string; keyFile: string };
+  /**
+   * SMTP AUTH through Dovecot's auth service: the absolute path of a Dovecot auth socket
+   * (the Dovecot helper's `authSocket` option).
+   * AUTH is offered without TLS too (`smtpd_tls_auth_only = no`: loopback only).
+   */
+  saslPath?: string;
   /** Extra main.cf lines. */
   extraMain?: string;
   /** Wait this long for the SMTP listener, ms. @default 15000 */
@@ -133,6 +144,23 @@ function mainCf(dir: string, options: StartPostfixOptions): string {
     'minimal_backoff_time = 10s',
     'maximal_backoff_time = 60s',
     'smtputf8_enable = no',
+    ...(options.tls
+      ? [
+          `smtpd_tls_cert_file = ${options.tls.certFile}`,
+          `smtpd_tls_key_file = ${options.tls.keyFile}`,
+          'smtpd_tls_security_level = may',
+          'smtpd_tls_loglevel = 1',
+        ]
+      : []),
+    ...(options.saslPath
+      ? [
+          'smtpd_sasl_auth_enable = yes',
+          'smtpd_sasl_type = dovecot',
+          `smtpd_sasl_path = ${options.saslPath}`,
+          'smtpd_tls_auth_only = no',
+          'broken_sasl_auth_clients = no',
+        ]
+      : []),
     options.extraMain ?? '',
   ].join('\n')}\n`;
 }

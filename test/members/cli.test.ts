@@ -139,6 +139,34 @@ describe('malist members', () => {
     }
   }, 600_000);
 
+  it('a members_file keeps display names: sync, list, export and check read `Name <addr>` lines', async () => {
+    const dir = await tempConfig();
+    const file = join(dir, 'lists', 'announce.members');
+    await writeFile(
+      join(dir, 'roster.csv'),
+      'email,name,digest\nalice@example.org,Alice Liddell,no\nbob@example.net,,yes\nerin@example.com,Erin E,no\nGrace Hopper <grace@example.com>,,no\n',
+    );
+    const sync = await members(dir, ['sync', 'announce', '--file', 'roster.csv']);
+    expect(sync.stderr).toBe('');
+    expect(sync.code).toBe(0);
+    expect(sync.stdout).toContain('1 added, 1 removed, 3 changed, 0 unchanged');
+    expect(await readFile(file, 'utf8')).toBe(
+      '# Subscribers of announce@list.example.com — one address a line.\nAlice Liddell <alice@example.org>\nbob@example.net digest\nErin E <erin@example.com>\nGrace Hopper <grace@example.com>\n',
+    );
+    const listed = await members(dir, ['list', 'announce']);
+    expect(listed.stdout).toBe(
+      'Alice Liddell <alice@example.org>\nbob@example.net\tdigest\nErin E <erin@example.com>\nGrace Hopper <grace@example.com>\n',
+    );
+    const exported = await members(dir, ['export', 'announce']);
+    // What export writes, sync reads back: no change.
+    await writeFile(join(dir, 'again.txt'), exported.stdout);
+    const again = await members(dir, ['sync', 'announce', '--file', 'again.txt', '--dry-run']);
+    expect(again.stdout).toContain('0 would add, 0 would remove, 0 would change, 4 unchanged');
+    const check = await malist(['check', '--config', dir]);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout + check.stderr).not.toMatch(/announce\.members:\d+/);
+  });
+
   it('shows the bounce score, last bounce and nomail reason from the bounce state', async () => {
     const dir = await tempConfig();
     await members(

@@ -46,6 +46,29 @@ describe('text-file member store', () => {
   });
 });
 
+describe('text-file member store: display names', () => {
+  it('keeps `Name <addr>` lines, with options and comments; a name a line cannot hold is left out', async () => {
+    const file = join(await tempDir(), 'red.members');
+    await writeFile(
+      file,
+      '# crew\nBob Martin <bob@example.org> digest # captain\nalice@example.com\n',
+    );
+    const store = createTextMemberStore({ file });
+    expect(await store.list()).toEqual([
+      { address: 'bob@example.org', name: 'Bob Martin', digest: true },
+      { address: 'alice@example.com' },
+    ]);
+    await store.update('alice@example.com', { name: 'Alice A' });
+    await store.update('bob@example.org', { nomail: true });
+    await store.add({ address: 'carol@example.net', name: 'Carol #1' });
+    await store.add({ address: 'dan@example.net', name: 'Dan D', notmetoo: true });
+    expect(await readFile(file, 'utf8')).toBe(
+      '# crew\nBob Martin <bob@example.org> digest nomail=user # captain\nAlice A <alice@example.com>\ncarol@example.net\nDan D <dan@example.net> notmetoo\n',
+    );
+    expect((await store.get('DAN@example.net'))?.name).toBe('Dan D');
+  });
+});
+
 describe('yaml member store', () => {
   it('keeps comments, order and untouched entries', async () => {
     const file = join(await tempDir(), 'red.yaml');
