@@ -7,13 +7,14 @@
  * its own migrations: src/state/pg.ts).
  */
 import { join } from 'node:path';
+import { MEMBERS_SCHEMA } from '../members/pg-store.ts';
 import { FileJournal, type Journal } from '../state/journal.ts';
 import { type Database, openDatabase, type SchemaPart } from '../state/pg.ts';
 import { JOURNAL_SCHEMA, PgJournal } from '../state/pg-journal.ts';
 import type { MainYaml } from './schema.ts';
 
 /** Every store's part of the PostgreSQL schema, in the order `upgrade` applies them. */
-export const SCHEMA_PARTS: SchemaPart[] = [JOURNAL_SCHEMA];
+export const SCHEMA_PARTS: SchemaPart[] = [JOURNAL_SCHEMA, MEMBERS_SCHEMA];
 
 export type StorageChoice =
   | { type: 'files' }
