@@ -9,7 +9,7 @@
  * `FileJournal` here (one small file per record, written durably; the default), and
  * `PgJournal` in `pg-journal.ts` (rows, for workers on several hosts). `src/config/` picks.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthVerdict } from '../auth/verify.ts';
 import { writeFileDurable } from './durable.ts';
@@ -80,6 +80,10 @@ export interface Journal {
    */
   recent(scope: string, since?: number): AsyncGenerator<KeyedJournalEntry>;
   record(scope: string, key: string, entry: Omit<JournalEntry, 'at'>): Promise<void>;
+  /** Writes `entry` as it is, its time included (`malist storage migrate`). */
+  put(scope: string, key: string, entry: JournalEntry): Promise<void>;
+  /** The scopes that hold records (`_mail` and list names). */
+  scopes(): Promise<string[]>;
   /**
    * Waits until this process alone may handle `key` (a claim of this process's own is shared:
    * a nested play never waits for itself). A claim dies with its holder (the process, or its
@@ -231,8 +235,22 @@ export class FileJournal implements Journal {
   }
 
   async record(scope: string, key: string, entry: Omit<JournalEntry, 'at'>): Promise<void> {
-    const full: JournalEntry = { ...entry, at: new Date().toISOString() };
-    await writeFileDurable(this.path(scope, key), JSON.stringify(full));
+    await this.put(scope, key, { ...entry, at: new Date().toISOString() });
+  }
+
+  async put(scope: string, key: string, entry: JournalEntry): Promise<void> {
+    const path = this.path(scope, key);
+    await writeFileDurable(path, JSON.stringify(entry));
+    // The file's time is the record's (recent() orders by it): a migrated record keeps its own.
+    const at = new Date(entry.at);
+    if (Number.isFinite(at.getTime()) && Date.now() - at.getTime() > 1000)
+      await utimes(path, at, at).catch(() => {});
+  }
+
+  /** The scope directories (a scope is its directory's name: list names are plain names). */
+  async scopes(): Promise<string[]> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    return names.filter((n) => !n.startsWith('.')).sort();
   }
 
   /**

@@ -97,7 +97,17 @@ export class PgJournal implements Journal {
   }
 
   async record(scope: string, key: string, entry: Omit<JournalEntry, 'at'>): Promise<void> {
-    const full: JournalEntry = { ...entry, at: new Date().toISOString() };
+    await this.put(scope, key, { ...entry, at: new Date().toISOString() });
+  }
+
+  async scopes(): Promise<string[]> {
+    const rows = await this.db.query<{ scope: string }>(
+      'SELECT DISTINCT scope FROM malist_journal ORDER BY scope',
+    );
+    return rows.map((r) => r.scope);
+  }
+
+  async put(scope: string, key: string, full: JournalEntry): Promise<void> {
     await this.db.query(
       `INSERT INTO malist_journal (scope, key, at, entry) VALUES ($1, $2, $3, $4)
        ON CONFLICT (scope, key) DO UPDATE SET at = EXCLUDED.at, entry = EXCLUDED.entry`,
