@@ -34,7 +34,10 @@ function post(i: number): string {
 }
 
 /** A site: the lists, the shared out/ maildirs, and a config dir per worker. */
-async function site(storage: 'postgres' | 'files'): Promise<{ root: string; workers: string[] }> {
+async function site(
+  storage: 'postgres' | 'files',
+  concurrency = 4,
+): Promise<{ root: string; workers: string[] }> {
   const root = await mkdtemp(join(tmpdir(), 'malist-workers-'));
   await mkdir(join(root, 'lists'));
   await writeFile(
@@ -55,7 +58,7 @@ async function site(storage: 'postgres' | 'files'): Promise<{ root: string; work
         storage === 'postgres'
           ? 'storage: { type: postgres, url_env: DATABASE_URL }'
           : 'storage: { type: files }',
-        'concurrency: 4',
+        `concurrency: ${concurrency}`,
         'fetch:',
         '  - type: maildir',
         '    dir: inbox',
@@ -145,6 +148,28 @@ describe.skipIf(!available)('workers sharing one PostgreSQL journal', () => {
     expect([...counts.entries()].sort()).toEqual(
       MEMBERS.map((m) => [`${m} post-99@example.net`, 1]),
     );
+  }, 240_000);
+
+  it('a worker SIGKILLed holding a claim: the next worker takes it over at once, each post once', async () => {
+    const url = await pg.createDatabase('workers_kill');
+    // One post in hand at a time, so the one killed is known: recorded, not yet acked.
+    const { root, workers } = await site('postgres', 1);
+    await fillInboxes(workers.slice(0, 2));
+    const env = { DATABASE_URL: url };
+    const killed = await malist(['run', '--config', workers[0]!], {
+      env: { ...env, MALIST_CRASH_AT: 'play.before-ack:3' },
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    // The dead worker's claim on its third post is still there, its holder gone.
+    expect(pg.psql('SELECT count(*) FROM malist_journal_claims', 'workers_kill')).toBe('1\n');
+    const next = await malist(['run', '--config', workers[1]!], { env });
+    // A claim it could not take over would have kept it waiting, then failed.
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stdout).toContain('3 already handled, skipped (the journal in PostgreSQL');
+    const counts = await copies(root);
+    expect(counts.size).toBe(POSTS * MEMBERS.length);
+    expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
+    expect(pg.psql('SELECT count(*) FROM malist_journal_claims', 'workers_kill')).toBe('0\n');
   }, 240_000);
 
   it('control: the same workers on storage: files (state apart) send each post once per worker', async () => {
