@@ -48,7 +48,7 @@ import { distributorSender, wireModeration } from './moderation.ts';
 import { listPersonaliser } from './personalise.ts';
 import { deliveryServices, listHandlers, tokenStore } from './services.ts';
 import type { ListSigning, SigningPlan } from './signing.ts';
-import { journalFor } from './storage.ts';
+import { journalFor, pendingStoreFor } from './storage.ts';
 import { listVerpSender } from './verp.ts';
 
 export interface ListRuntime {
@@ -166,7 +166,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const stateDir = config.main!.state_dir;
   const secret = await secretOf(stateDir);
   const journal = await journalFor(config.main!);
-  const tokens = tokenStore(stateDir, secret);
+  const tokens = tokenStore(stateDir, secret, await pendingStoreFor(config.main!));
   const taps = eventTaps(config);
   const configured = buildReactors(plans);
   const wired = unitWiring(config.main, installationResolver(config.main));

@@ -11,10 +11,12 @@ import { MEMBERS_SCHEMA } from '../members/pg-store.ts';
 import { FileJournal, type Journal } from '../state/journal.ts';
 import { type Database, openDatabase, type SchemaPart } from '../state/pg.ts';
 import { JOURNAL_SCHEMA, PgJournal } from '../state/pg-journal.ts';
+import { PgPendingStore, TOKENS_SCHEMA } from '../state/pg-tokens.ts';
+import type { PendingStore } from '../state/tokens.ts';
 import type { MainYaml } from './schema.ts';
 
 /** Every store's part of the PostgreSQL schema, in the order `upgrade` applies them. */
-export const SCHEMA_PARTS: SchemaPart[] = [JOURNAL_SCHEMA, MEMBERS_SCHEMA];
+export const SCHEMA_PARTS: SchemaPart[] = [JOURNAL_SCHEMA, MEMBERS_SCHEMA, TOKENS_SCHEMA];
 
 export type StorageChoice =
   | { type: 'files' }
@@ -79,4 +81,16 @@ export function journalFor(
     journal.catch(() => journals.delete(place));
   }
   return journal;
+}
+
+/**
+ * Where pending confirmations (tokens) are kept: the database's rows on PostgreSQL, else
+ * undefined (the files under state_dir/tokens).
+ */
+export async function pendingStoreFor(
+  main: Pick<MainYaml, 'storage'>,
+): Promise<PendingStore | undefined> {
+  const choice = storageOf(main);
+  if (choice.type === 'files') return undefined;
+  return PgPendingStore.open(await databaseFor(choice));
 }
