@@ -198,7 +198,10 @@ async function runLocked(
     ? createDeliveryLog({ file: main.delivery_log })
     : undefined;
   await retryQueues(runtime, report, log);
-  await pruneState(main.state_dir).catch((e) => report.attention.push(describeError(e)));
+  const rows = storageOf(main).type === 'postgres' ? runtime.tokens : undefined;
+  await pruneState(main.state_dir, Date.now(), rows).catch((e) =>
+    report.attention.push(describeError(e)),
+  );
   const processor = runtime.processor();
   try {
     await fetchAll(runtime, processor, plans, main, report, log, signal);

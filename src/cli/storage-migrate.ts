@@ -8,8 +8,10 @@
  * what would move; a real run counts again on the target afterwards and fails (exit 1) when
  * the target holds fewer than the source.
  *
- * Not moved yet (still files under state_dir whichever the storage): held mail and
- * moderation decisions, tokens, bounce state, post counters, digests, the queue.
+ * Not moved: confirmation tokens (on PostgreSQL storage they are rows, but the ones pending
+ * in the files are not copied: they expire within days; confirm them first). Still files
+ * under state_dir whichever the storage: held mail and moderation decisions, request
+ * memos, bounce state, post counters, digests, the queue.
  */
 import { dirname, join, resolve } from 'node:path';
 import type { LoadedConfig, LoadedList } from '../config/load.ts';
