@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { buildReactors, memberStoreOf } from '../config/build.ts';
 import { openConfig, printProblems } from '../config/open.ts';
 import { signedDistributors, signingOf } from '../config/runtime.ts';
+import { journalFor } from '../config/storage.ts';
 import { digestDue, sendDigest } from '../digest/send.ts';
 import { DigestStore } from '../digest/store.ts';
 import { NothingMore } from '../errors.ts';
@@ -55,6 +56,7 @@ export default async function digest(argv: string[]): Promise<number> {
     return EX.CONFIG;
   }
   const stateDir = config.main.state_dir;
+  const journal = await journalFor(config.main);
   const reactors = buildReactors(plans);
   const distributors = signedDistributors(plans, reactors, await signingOf(plans));
   // Through play(): journaled per (list, key), so a rerun after a crash sends once.
@@ -76,6 +78,7 @@ export default async function digest(argv: string[]): Promise<number> {
         distributor: distributors,
         reactor: reactors,
         stateDir,
+        journal,
       });
       if (summary.failed > 0)
         throw new Error('the digest could not be delivered; it is kept for the next run');

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { RequestMemoStore } from '../commands/memo.ts';
-import { pruneTokens } from '../state/tokens.ts';
+import { pruneTokens, type TokenStore } from '../state/tokens.ts';
 
 /** How long a request memo is kept. */
 export const MEMO_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
@@ -16,9 +16,18 @@ export interface Pruned {
   memos: number;
 }
 
-/** Deletes expired tokens and old request memos under `stateDir`. */
-export async function pruneState(stateDir: string, now = Date.now()): Promise<Pruned> {
-  const tokens = await pruneTokens(join(stateDir, 'tokens'), now);
+/**
+ * Deletes expired tokens and old request memos under `stateDir`, and the expired tokens of
+ * `rows` (the token store on PostgreSQL, when storage: says so).
+ */
+export async function pruneState(
+  stateDir: string,
+  now = Date.now(),
+  rows?: TokenStore,
+): Promise<Pruned> {
+  const tokens =
+    (await pruneTokens(join(stateDir, 'tokens'), now)) +
+    (rows ? (await rows.expire(now)).length : 0);
   const memos = await new RequestMemoStore(join(stateDir, 'requests')).prune(MEMO_MAX_AGE_MS, now);
   return { tokens, memos };
 }

@@ -237,6 +237,7 @@ async function playOne(
     distributor: runtime.distributors,
     reactor: runtime.reactors,
     stateDir: intake.config.main.state_dir,
+    journal: runtime.journal,
     onOutcome: (event) => log?.record(event),
   });
   await log?.flush().catch((error: unknown) => {

@@ -181,5 +181,9 @@ export async function main(argv: string[]): Promise<number> {
     return await mod.default(rest);
   } catch (error) {
     return failed(name, error);
+  } finally {
+    // The PostgreSQL pools the command opened (storage: postgres), so node can exit.
+    const { closeDatabases } = await import('../config/storage.ts');
+    await closeDatabases().catch(() => {});
   }
 }

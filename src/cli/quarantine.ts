@@ -107,6 +107,7 @@ async function release(runtime: ListRuntime, store: MailStore, meta: StoredMeta,
     distributor: runtime.distributors,
     reactor: runtime.reactors,
     stateDir,
+    journal: runtime.journal,
   });
 }
 

@@ -11,6 +11,7 @@ import { EXAMPLE_POSTS, seedDemoInbox } from '../config/demo.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { openConfig, printProblems, printWarnings } from '../config/open.ts';
 import { buildRuntime, isTemporary, type ListRuntime } from '../config/runtime.ts';
+import { storageOf } from '../config/storage.ts';
 import { describeError } from '../errors.ts';
 import { type OutcomeEvent, type PlaySummary, play, RUN_CONCURRENCY } from '../play.ts';
 import type { Queue } from '../queue/queue.ts';
@@ -197,7 +198,10 @@ async function runLocked(
     ? createDeliveryLog({ file: main.delivery_log })
     : undefined;
   await retryQueues(runtime, report, log);
-  await pruneState(main.state_dir).catch((e) => report.attention.push(describeError(e)));
+  const rows = storageOf(main).type === 'postgres' ? runtime.tokens : undefined;
+  await pruneState(main.state_dir, Date.now(), rows).catch((e) =>
+    report.attention.push(describeError(e)),
+  );
   const processor = runtime.processor();
   try {
     await fetchAll(runtime, processor, plans, main, report, log, signal);
@@ -323,6 +327,7 @@ async function fetchAll(
         distributor: runtime.distributors,
         reactor: runtime.reactors,
         stateDir: main.state_dir,
+        journal: runtime.journal,
         concurrency: main.concurrency ?? RUN_CONCURRENCY,
         onOutcome,
         ...(signal ? { signal } : {}),
@@ -411,7 +416,7 @@ function finish(report: RunReport, plans: Plans, main: MainConfig): number {
     if (totals.skipped > 0)
       say(
         report,
-        `${totals.skipped} already handled, skipped (the journal in ${shortPath(join(main.state_dir, 'journal'))} recognised them)\n`,
+        `${totals.skipped} already handled, skipped (the journal ${storageOf(main).type === 'postgres' ? 'in PostgreSQL' : `in ${shortPath(join(main.state_dir, 'journal'))}`} recognised them)\n`,
       );
   }
   if (reasons.length > 0)

@@ -3,23 +3,34 @@
  *
  *   malist storage status     the storage in use; on PostgreSQL each part's version
  *   malist storage upgrade    brings the database's tables up to this malist's version
+ *   malist storage migrate --to postgres|files [--dry-run]   copies the journal and the
+ *                             members of member_store: postgres lists (storage-migrate.ts)
  */
 import { openConfig, printProblems } from '../config/open.ts';
 import { closeDatabases, databaseFor, SCHEMA_PARTS, storageOf } from '../config/storage.ts';
 import { schemaVersions, upgradeSchema } from '../state/pg.ts';
 import { commandArgs } from './args.ts';
 import { EX } from './exit-codes.ts';
+import { describeMigration, migrateStorage } from './storage-migrate.ts';
 
-export const usage = `usage: malist storage status|upgrade [options]
+export const usage = `usage: malist storage status|upgrade|migrate [options]
 
 Where malist keeps its state (storage: in malist.yaml): files under state_dir, or PostgreSQL.
 
   status     the storage in use; on PostgreSQL, each part's schema version against this malist's
   upgrade    brings the database's tables to this malist's version (back the database up first);
              safe while other malist processes run: they wait for it
+  migrate --to postgres|files [--dry-run]
+             copies the journal of handled mail and the members of each list with
+             member_store: postgres from the files under state_dir to the database that
+             storage: names (--to postgres), or back (--to files); nothing is deleted, what is
+             there already is kept, and the target is counted afterwards (exit 1 if short).
+             --dry-run: the counts only. Stop the malist processes first.
 
 options:
   --config DIR    the configuration directory (malist.yaml, lists/)
+  --to WHERE      migrate: postgres or files
+  --dry-run       migrate: count, write nothing
   --json          one JSON document on stdout
   -h, --help      this text
 `;
@@ -31,6 +42,8 @@ export default async function storage(argv: string[]): Promise<number> {
     {
       config: { type: 'string', short: 'c' },
       json: { type: 'boolean' },
+      to: { type: 'string' },
+      'dry-run': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     usage,
@@ -42,13 +55,18 @@ export default async function storage(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return EX.OK;
   }
-  if (action !== 'status' && action !== 'upgrade') {
-    process.stderr.write(`malist storage: expected status or upgrade\n\n${usage}`);
+  if (action !== 'status' && action !== 'upgrade' && action !== 'migrate') {
+    process.stderr.write(`malist storage: expected status, upgrade or migrate\n\n${usage}`);
+    return EX.USAGE;
+  }
+  const to = parsed.values.to;
+  if (action === 'migrate' && to !== 'postgres' && to !== 'files') {
+    process.stderr.write(`malist storage migrate: --to postgres or --to files\n\n${usage}`);
     return EX.USAGE;
   }
   const { config } = await openConfig({
     ...(parsed.values.config ? { dir: parsed.values.config } : {}),
-    lists: false,
+    lists: action === 'migrate',
   });
   if (config.problems.length > 0 || !config.main) {
     printProblems(config, process.stderr);
@@ -57,6 +75,12 @@ export default async function storage(argv: string[]): Promise<number> {
   const choice = storageOf(config.main);
   const print = (json: unknown, text: string) =>
     process.stdout.write(parsed.values.json ? `${JSON.stringify(json)}\n` : text);
+  if (action === 'migrate' && choice.type === 'files') {
+    process.stderr.write(
+      'malist storage migrate: malist.yaml has storage: files; set storage: {type: postgres, url_env: DATABASE_URL} first (the database to migrate to or from)\n',
+    );
+    return EX.CONFIG;
+  }
   if (choice.type === 'files') {
     print(
       { storage: 'files', state_dir: config.main.state_dir },
@@ -66,6 +90,16 @@ export default async function storage(argv: string[]): Promise<number> {
   }
   try {
     const db = await databaseFor(choice);
+    if (action === 'migrate') {
+      const dryRun = parsed.values['dry-run'] === true;
+      const where = to as 'postgres' | 'files';
+      const lines = await migrateStorage(config, choice, where, dryRun);
+      print(
+        { storage: 'postgres', database: db.label, to: where, dry_run: dryRun, parts: lines },
+        describeMigration(lines, where === 'postgres' ? `postgres ${db.label}` : 'files', dryRun),
+      );
+      return lines.some((l) => l.target !== undefined && l.target < l.source) ? 1 : EX.OK;
+    }
     if (action === 'upgrade') {
       const done = await upgradeSchema(db, SCHEMA_PARTS);
       print(

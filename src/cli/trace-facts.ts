@@ -1,11 +1,3 @@
-/**
- * The facts `malist trace` assembles, read through each store's own read functions: the
- * journal (`Journal.list`), the held posts and decisions (`heldStore`, `doneStore`,
- * `readDecision`), the queue's records of the posts (`readQueuedPosts`), the member store,
- * the bounce standing (`readBounceStatus`) and the digest in the making (`DigestStore`).
- * Nothing is written.
- */
-import { join } from 'node:path';
 import { readBounceStatus } from '../bounces/status.ts';
 import type { LoadedList } from '../config/load.ts';
 import { digestTitle, nextNumber } from '../digest/numbering.ts';
@@ -16,10 +8,12 @@ import { type Decision, doneStore, heldStore, type ModerationContext } from '../
 import type { DigestFact, HeldFact, PostFacts, TraceFacts } from '../moderation/trace.ts';
 import type { SpoolLayout } from '../queue/spool.ts';
 import { readQueuedPosts } from '../queue/trace.ts';
-import { Journal, type KeyedJournalEntry, MAIL_SCOPE } from '../state/journal.ts';
+import { type Journal, type KeyedJournalEntry, MAIL_SCOPE } from '../state/journal.ts';
 
 export interface TraceQuery {
   stateDir: string;
+  /** The journal of handled mail (files or PostgreSQL, as the runtime has it). */
+  journal: Journal;
   list: LoadedList;
   member: string;
   store: MemberStore | undefined;
@@ -41,7 +35,7 @@ const bare = (id: string) => id.replace(/^<|>$/g, '').trim().toLowerCase();
  * record read), since a time (the records since then), or the latest `last` posts.
  */
 async function journalRecords(q: TraceQuery): Promise<KeyedJournalEntry[]> {
-  const journal = new Journal(join(q.stateDir, 'journal'));
+  const { journal } = q;
   const wanted = q.messageId ? bare(q.messageId) : undefined;
   const enough = (found: KeyedJournalEntry[]) =>
     wanted === undefined && q.since === undefined && found.length >= q.last;

@@ -163,6 +163,7 @@ export default async function trace(argv: string[]): Promise<number> {
     const facts = await gatherTraceFacts(
       {
         stateDir: runtime.stateDir,
+        journal: runtime.journal,
         list,
         member: values.member!,
         store: runtime.memberStore(list.name),

@@ -26,6 +26,7 @@ import { authenticationProblems } from './authentication.ts';
 import { isPathType, loadCustomUnit } from './custom.ts';
 import { type Origin, problemsOf } from './issues.ts';
 import type { LoadedConfig, LoadedList } from './load.ts';
+import { isPostgresStore, postgresMemberPlan } from './pg-members.ts';
 import { type ConfigProblem, didYouMean, formatProblem, keyPath, sortProblems } from './problem.ts';
 import type { UnitSpecValue } from './schema.ts';
 import type { SigningPlan } from './signing.ts';
@@ -423,7 +424,10 @@ export async function planAll(config: LoadedConfig): Promise<Plans> {
     const storeSpec = (list.source.value as Record<string, unknown>).member_store as
       | UnitSpecValue
       | undefined;
-    if (storeSpec !== undefined) {
+    if (isPostgresStore(storeSpec)) {
+      const p = await postgresMemberPlan(list, config.main, ctx.problems);
+      if (p) listPlan.memberStore = p;
+    } else if (storeSpec !== undefined) {
       // `member_store: yaml` alone reads this list file's own members:.
       const spec =
         typeof storeSpec === 'string' || storeSpec.file === undefined

@@ -35,6 +35,7 @@ import { type PlaySummary, play } from '../play.ts';
 import createManyLists, { servedRoutes } from '../processors/many-lists.ts';
 import type { SingleList } from '../processors/single-list.ts';
 import type { RecipientFailure } from '../queue/queue.ts';
+import type { Journal } from '../state/journal.ts';
 import type { TokenStore } from '../state/tokens.ts';
 import type { Distributor, Fetched, ListMail, Processor, Reactor } from '../types.ts';
 import { archiveIndexes } from './archive.ts';
@@ -47,11 +48,14 @@ import { distributorSender, wireModeration } from './moderation.ts';
 import { listPersonaliser } from './personalise.ts';
 import { deliveryServices, listHandlers, tokenStore } from './services.ts';
 import type { ListSigning, SigningPlan } from './signing.ts';
+import { journalFor, pendingStoreFor } from './storage.ts';
 import { listVerpSender } from './verp.ts';
 
 export interface ListRuntime {
   /** malist.yaml's state_dir. */
   stateDir: string;
+  /** The journal of handled mail (`storage:` picks files or PostgreSQL); every play uses it. */
+  journal: Journal;
   /** The installation secret (tokens, one-click URLs). */
   secret: Buffer;
   tokens: TokenStore;
@@ -161,7 +165,8 @@ export function signedDistributors(
 export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<ListRuntime> {
   const stateDir = config.main!.state_dir;
   const secret = await secretOf(stateDir);
-  const tokens = tokenStore(stateDir, secret);
+  const journal = await journalFor(config.main!);
+  const tokens = tokenStore(stateDir, secret, await pendingStoreFor(config.main!));
   const taps = eventTaps(config);
   const configured = buildReactors(plans);
   const wired = unitWiring(config.main, installationResolver(config.main));
@@ -231,6 +236,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const noMatch = config.main?.no_match;
   const runtime: ListRuntime = {
     stateDir,
+    journal,
     secret,
     tokens,
     lists,
@@ -292,5 +298,6 @@ function playMails(
     distributor: runtime.distributors,
     reactor: runtime.reactors,
     stateDir: runtime.stateDir,
+    journal: runtime.journal,
   });
 }

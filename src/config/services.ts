@@ -22,7 +22,7 @@ import { createOwnerHandler } from '../moderation/owner.ts';
 import type { NoticeSender } from '../notices/compose.ts';
 import type { ListAddressHandlers } from '../processors/many-lists.ts';
 import type { DeliveredEvent, RecipientFailure } from '../queue/queue.ts';
-import { TokenStore } from '../state/tokens.ts';
+import { type PendingStore, TokenStore } from '../state/tokens.ts';
 import type { Distributor, ListMail } from '../types.ts';
 
 export interface ListServicesOptions {
@@ -62,9 +62,9 @@ export interface DeliveryServices {
   ): (event: FeedbackEvent) => Promise<FeedbackResult>;
 }
 
-/** Where the installation's pending confirmations live. */
-export function tokenStore(stateDir: string, secret: Buffer): TokenStore {
-  return new TokenStore(join(stateDir, 'tokens'), secret);
+/** Where the installation's pending confirmations live: `pending` (rows), else the files. */
+export function tokenStore(stateDir: string, secret: Buffer, pending?: PendingStore): TokenStore {
+  return new TokenStore(pending ?? join(stateDir, 'tokens'), secret);
 }
 
 /** The lists that keep members: the ones with services. */

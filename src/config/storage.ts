@@ -6,11 +6,17 @@
  * Each store on PostgreSQL adds its SchemaPart to SCHEMA_PARTS (its tables, versioned by
  * its own migrations: src/state/pg.ts).
  */
+import { join } from 'node:path';
+import { MEMBERS_SCHEMA } from '../members/pg-store.ts';
+import { FileJournal, type Journal } from '../state/journal.ts';
 import { type Database, openDatabase, type SchemaPart } from '../state/pg.ts';
+import { JOURNAL_SCHEMA, PgJournal } from '../state/pg-journal.ts';
+import { PgPendingStore, TOKENS_SCHEMA } from '../state/pg-tokens.ts';
+import type { PendingStore } from '../state/tokens.ts';
 import type { MainYaml } from './schema.ts';
 
 /** Every store's part of the PostgreSQL schema, in the order `upgrade` applies them. */
-export const SCHEMA_PARTS: SchemaPart[] = [];
+export const SCHEMA_PARTS: SchemaPart[] = [JOURNAL_SCHEMA, MEMBERS_SCHEMA, TOKENS_SCHEMA];
 
 export type StorageChoice =
   | { type: 'files' }
@@ -37,9 +43,54 @@ export function databaseFor(
   return db;
 }
 
+/** What a store on a pool holds open (a session), ended before the pool closes. */
+const holders: Array<() => Promise<void>> = [];
+
 /** Closes every pool this process opened (the end of a command; lets node exit). */
 export async function closeDatabases(): Promise<void> {
+  const ending = holders.splice(0);
+  await Promise.all(ending.map((end) => end().catch(() => {})));
   const pools = [...open.values()];
   open.clear();
   await Promise.all(pools.map(async (db) => (await db).close()));
+}
+
+/** One journal a process per place (the loop, `malist trace` and the web share it). */
+const journals = new Map<string, Promise<Journal>>();
+
+/** The journal of handled mail: files in `state_dir/journal`, or the database's rows. */
+export function journalFor(
+  main: Pick<MainYaml, 'storage'> & { state_dir: string },
+): Promise<Journal> {
+  const choice = storageOf(main);
+  const place = choice.type === 'files' ? join(main.state_dir, 'journal') : choice.url;
+  let journal = journals.get(place);
+  if (!journal) {
+    journal =
+      choice.type === 'files'
+        ? Promise.resolve(new FileJournal(place))
+        : databaseFor(choice).then(async (db) => {
+            const opened = await PgJournal.open(db);
+            holders.push(() => {
+              journals.delete(place);
+              return opened.close();
+            });
+            return opened;
+          });
+    journals.set(place, journal);
+    journal.catch(() => journals.delete(place));
+  }
+  return journal;
+}
+
+/**
+ * Where pending confirmations (tokens) are kept: the database's rows on PostgreSQL, else
+ * undefined (the files under state_dir/tokens).
+ */
+export async function pendingStoreFor(
+  main: Pick<MainYaml, 'storage'>,
+): Promise<PendingStore | undefined> {
+  const choice = storageOf(main);
+  if (choice.type === 'files') return undefined;
+  return PgPendingStore.open(await databaseFor(choice));
 }

@@ -36,7 +36,20 @@ export async function handleFetched(run: Run, fetched: Fetched): Promise<void> {
   }
 }
 
+/**
+ * The mail under the journal's claim on its key: a worker that fetched the same post (the
+ * same maildir copy, an MTA's retry) waits, then finds it handled and only acks it.
+ */
 async function handleMail(run: Run, fetched: Fetched): Promise<void> {
+  const claim = await run.journal.claim(MAIL_SCOPE, wholeKey(run, fetched.mail));
+  try {
+    await handleClaimed(run, fetched);
+  } finally {
+    await claim.release();
+  }
+}
+
+async function handleClaimed(run: Run, fetched: Fetched): Promise<void> {
   const { mail } = fetched;
   if (isFinal(await run.journal.get(MAIL_SCOPE, wholeKey(run, mail)))) {
     run.summary.skipped++;

@@ -1,5 +1,5 @@
 /** What `play()` is given, and what it tells of each finished mail copy (`src/play.ts` exports both). */
-import type { JournalOutcome } from '../state/journal.ts';
+import type { Journal, JournalOutcome } from '../state/journal.ts';
 import type {
   DeliveryReport,
   Distributor,
@@ -19,6 +19,11 @@ export interface PlayOptions {
   reactor?: Reactor | Reactor[];
   /** Holds `journal/`, `quarantine/` and `held/<list>/`. */
   stateDir: string;
+  /**
+   * The journal of handled mail, shared by every worker (`storage:` in malist.yaml picks it).
+   * @default the files in `stateDir/journal`
+   */
+  journal?: Journal;
   /** Stops before the next fetch once aborted (the mail in hand is finished). */
   signal?: AbortSignal;
   /** Stops after this many fetched mails. */

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { normalizeAddress } from '../mail/address.ts';
-import { Journal } from '../state/journal.ts';
+import { FileJournal, type Journal } from '../state/journal.ts';
 import { MailStore } from '../state/mail-store.ts';
 import type { Distributor, ListMail, Processor, Reactor, StageFailure } from '../types.ts';
 import type { PlayOptions } from './options.ts';
@@ -37,7 +37,7 @@ export function createRun(options: PlayOptions): Run {
     processors: asArray(options.processor),
     distributors: asArray(options.distributor),
     reactors: asArray(options.reactor),
-    journal: new Journal(join(options.stateDir, 'journal')),
+    journal: options.journal ?? new FileJournal(join(options.stateDir, 'journal')),
     quarantine: new MailStore(join(options.stateDir, 'quarantine')),
     summary: newSummary(),
     seen: new Set(),

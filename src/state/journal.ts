@@ -1,13 +1,19 @@
 /**
- * The journal of handled mail: one small file per (scope, message key), written durably.
- * `play()` consults it before processing, so a crash after distributing but before `ack()`
- * never sends a mail again, and records partial deliveries so a retry goes only to the
- * recipients still owed.
+ * The journal of handled mail, keyed by (scope, message key). `play()` consults it before
+ * processing, so a crash after distributing but before `ack()` never sends a mail again, and
+ * records partial deliveries so a retry goes only to the recipients still owed. It is also
+ * the arbiter between workers: `claim()` lets one process at a time handle a message key
+ * (a post fetched by two workers — the same maildir copy, an MTA's retry — is handled once).
+ *
+ * Two implementations behind one `Journal` contract (test/storage/journal-contract.test.ts):
+ * `FileJournal` here (one small file per record, written durably; the default), and
+ * `PgJournal` in `pg-journal.ts` (rows, for workers on several hosts). `src/config/` picks.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthVerdict } from '../auth/verify.ts';
 import { writeFileDurable } from './durable.ts';
+import { acquireLock, formatHolder } from './lock.ts';
 import { safeName } from './safe-name.ts';
 
 export type JournalOutcome =
@@ -52,7 +58,116 @@ const RECENT_BATCH = 32;
 /** The scope of a whole fetched mail, before any list is known. */
 export const MAIL_SCOPE = '_mail';
 
-export class Journal {
+/** The right to handle one message key, until `release()`. */
+export interface JournalClaim {
+  release(): Promise<void>;
+}
+
+export interface ClaimOptions {
+  /**
+   * How long to wait for another live holder to finish, ms; then `claim` throws a temporary
+   * error and the mail stays at its source for the next run. @default 120000
+   */
+  waitMs?: number;
+}
+
+/** What the loop, `malist trace` and the web read and write handled mail through. */
+export interface Journal {
+  get(scope: string, key: string): Promise<JournalEntry | undefined>;
+  /**
+   * The readable records of `scope`, newest first, down to `since` (ms) when given. The
+   * caller stops when it has what it wants: only what it takes is read.
+   */
+  recent(scope: string, since?: number): AsyncGenerator<KeyedJournalEntry>;
+  record(scope: string, key: string, entry: Omit<JournalEntry, 'at'>): Promise<void>;
+  /** Writes `entry` as it is, its time included (`malist storage migrate`). */
+  put(scope: string, key: string, entry: JournalEntry): Promise<void>;
+  /** The scopes that hold records (`_mail` and list names). */
+  scopes(): Promise<string[]>;
+  /**
+   * Waits until this process alone may handle `key` (a claim of this process's own is shared:
+   * a nested play never waits for itself). A claim dies with its holder (the process, or its
+   * database session), never by age: a dead holder's claim is taken over at once.
+   */
+  claim(scope: string, key: string, options?: ClaimOptions): Promise<JournalClaim>;
+  /** Ends what the journal holds open (a database session). */
+  close?(): Promise<void>;
+}
+
+/** The error `claim` throws when another live holder kept the key past the wait. */
+export class ClaimBusy extends Error {
+  readonly code = 'EBUSY';
+  readonly temporary = true;
+  constructor(key: string, holder: string) {
+    super(
+      `message ${key} is being handled by another worker (${holder}); it stays at its source for the next run`,
+    );
+  }
+}
+
+/** Waits between claim attempts: short first (most handling is quick), then 200 ms. */
+function claimBackoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.min(5 * 2 ** attempt, 200)));
+}
+
+/**
+ * Claims of this process, counted: the second claim of a key this process holds shares it,
+ * and the key is released when the last one is.
+ */
+export class HeldClaims {
+  private readonly held = new Map<string, { count: number; release: () => Promise<void> }>();
+
+  /** The shared claim when this process holds `id`, else undefined. */
+  private share(id: string): JournalClaim | undefined {
+    const mine = this.held.get(id);
+    if (!mine) return undefined;
+    mine.count++;
+    return this.wrap(id);
+  }
+
+  /**
+   * The claim on `id` (the message `key`): shared when this process holds it, else taken by
+   * `attempt` (the release of a fresh claim, or who holds it), tried again until `waitMs`.
+   */
+  async take(
+    id: string,
+    key: string,
+    options: ClaimOptions,
+    attempt: () => Promise<{ release: () => Promise<void> } | { busy: string }>,
+  ): Promise<JournalClaim> {
+    const deadline = Date.now() + (options.waitMs ?? 120_000);
+    for (let tries = 0; ; tries++) {
+      // Held by this process (maybe taken meanwhile by another of its plays): shared.
+      const shared = this.share(id);
+      if (shared) return shared;
+      const taken = await attempt();
+      if ('release' in taken) {
+        this.held.set(id, { count: 1, release: taken.release });
+        return this.wrap(id);
+      }
+      if (Date.now() > deadline) throw new ClaimBusy(key, taken.busy);
+      await claimBackoff(tries);
+    }
+  }
+
+  private wrap(id: string): JournalClaim {
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        const mine = this.held.get(id);
+        if (!mine || --mine.count > 0) return;
+        this.held.delete(id);
+        await mine.release();
+      },
+    };
+  }
+}
+
+/** The journal as files in `dir` (state_dir/journal): the default. */
+export class FileJournal implements Journal {
+  private readonly claims = new HeldClaims();
   constructor(readonly dir: string) {}
 
   private path(scope: string, key: string): string {
@@ -120,8 +235,36 @@ export class Journal {
   }
 
   async record(scope: string, key: string, entry: Omit<JournalEntry, 'at'>): Promise<void> {
-    const full: JournalEntry = { ...entry, at: new Date().toISOString() };
-    await writeFileDurable(this.path(scope, key), JSON.stringify(full));
+    await this.put(scope, key, { ...entry, at: new Date().toISOString() });
+  }
+
+  async put(scope: string, key: string, entry: JournalEntry): Promise<void> {
+    const path = this.path(scope, key);
+    await writeFileDurable(path, JSON.stringify(entry));
+    // The file's time is the record's (recent() orders by it): a migrated record keeps its own.
+    const at = new Date(entry.at);
+    if (Number.isFinite(at.getTime()) && Date.now() - at.getTime() > 1000)
+      await utimes(path, at, at).catch(() => {});
+  }
+
+  /** The scope directories (a scope is its directory's name: list names are plain names). */
+  async scopes(): Promise<string[]> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    return names.filter((n) => !n.startsWith('.')).sort();
+  }
+
+  /**
+   * A lock file beside the record (`NAME.claim`, naming host, PID and start time): taken
+   * over only when its holder is provably gone (src/state/lock.ts). Not fsynced — a claim
+   * need not survive a crash, its holder does not either.
+   */
+  async claim(scope: string, key: string, options: ClaimOptions = {}): Promise<JournalClaim> {
+    const path = this.path(scope, key).replace(/\.json$/, '.claim');
+    return this.claims.take(path, key, options, async () => {
+      const taken = await acquireLock(path);
+      if ('lock' in taken) return { release: () => taken.lock.release() };
+      return { busy: taken.busy ? formatHolder(taken.busy) : 'another process' };
+    });
   }
 }
 

@@ -1,6 +1,8 @@
 /**
  * Pending confirmations (subscribe, unsubscribe, moderation): a token names one pending
- * action, is bound by HMAC to the list's secret, expires, and is kept in a durable file.
+ * action, is bound by HMAC to the list's secret, expires, and is kept durably — in a file
+ * (`FilePendingStore`, the default) or a row (`PgPendingStore`, pg-tokens.ts): the HMAC and
+ * the expiry are checked here, whatever keeps the actions.
  * A forged token fails the HMAC; an unknown or expired one finds nothing. Single use is
  * the caller's to enforce where the action has side effects (e.g. through the journal, so
  * a crash between acting and marking cannot lose the action nor repeat it).
@@ -25,16 +27,61 @@ export interface Pending<T = Record<string, unknown>> {
 
 const TOKEN = /^([0-9a-f]{32})-([0-9a-f]{24})$/;
 
+/** Where pending actions are kept, by id (32 hex digits). */
+export interface PendingStore {
+  put(id: string, pending: Pending): Promise<void>;
+  /** The pending action, unless unknown or used. */
+  get(id: string): Promise<Pending | undefined>;
+  /** Marks it used; true for exactly one of concurrent callers (across processes). */
+  take(id: string): Promise<boolean>;
+  /** Removes the unused actions past their expiry, and returns them. */
+  expire(now: number): Promise<Pending[]>;
+}
+
+/** One JSON file a pending action in `dir`; a used one is renamed into `dir/used/`. */
+export class FilePendingStore implements PendingStore {
+  constructor(readonly dir: string) {}
+
+  async put(id: string, pending: Pending): Promise<void> {
+    await writeFileDurable(join(this.dir, `${id}.json`), JSON.stringify(pending), { mode: 0o600 });
+  }
+
+  async get(id: string): Promise<Pending | undefined> {
+    try {
+      return JSON.parse(await readFile(join(this.dir, `${id}.json`), 'utf8')) as Pending;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Atomic rename, so of two concurrent consumers one wins. */
+  async take(id: string): Promise<boolean> {
+    try {
+      await writeFileDurable(join(this.dir, 'used', '.keep'), '');
+      await rename(join(this.dir, `${id}.json`), join(this.dir, 'used', `${safeName(id)}.json`));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  expire(now: number): Promise<Pending[]> {
+    return removeExpired(this.dir, now);
+  }
+}
+
 export class TokenStore {
+  private readonly store: PendingStore;
   /**
-   * @param dir where pending actions are kept (one JSON file each)
+   * @param where the pending actions' store, or a directory for the files (one JSON each)
    * @param secret the HMAC key (from the list config's secret_file/secret_env); at least 16 bytes
    */
   constructor(
-    readonly dir: string,
+    where: string | PendingStore,
     private readonly secret: Buffer,
   ) {
     if (secret.length < 16) throw new Error('token store: the secret must be at least 16 bytes');
+    this.store = typeof where === 'string' ? new FilePendingStore(where) : where;
   }
 
   private mac(id: string, kind: string, list: string, expires: number): string {
@@ -54,7 +101,7 @@ export class TokenStore {
   ): Promise<string> {
     const id = randomBytes(16).toString('hex');
     const pending: Pending<T> = { kind, list, data, expires: now + ttlMs, created: now };
-    await writeFileDurable(join(this.dir, `${id}.json`), JSON.stringify(pending), { mode: 0o600 });
+    await this.store.put(id, pending);
     return `${id}-${this.mac(id, kind, list, pending.expires)}`;
   }
 
@@ -66,12 +113,8 @@ export class TokenStore {
     const match = TOKEN.exec(token.trim().toLowerCase());
     if (!match) return undefined;
     const [, id, mac] = match as unknown as [string, string, string];
-    let pending: Pending<T>;
-    try {
-      pending = JSON.parse(await readFile(join(this.dir, `${id}.json`), 'utf8')) as Pending<T>;
-    } catch {
-      return undefined;
-    }
+    const pending = (await this.store.get(id)) as Pending<T> | undefined;
+    if (!pending) return undefined;
     const expected = Buffer.from(this.mac(id, pending.kind, pending.list, pending.expires));
     if (!timingSafeEqual(expected, Buffer.from(mac))) return undefined;
     if (now > pending.expires) return undefined;
@@ -79,8 +122,8 @@ export class TokenStore {
   }
 
   /**
-   * Takes the token out of the store (atomic rename, so of two concurrent consumers one
-   * wins). Returns the action only to the winner.
+   * Takes the token out of the store (of two concurrent consumers, in one process or many,
+   * one wins). Returns the action only to the winner.
    */
   async consume<T = Record<string, unknown>>(
     token: string,
@@ -89,19 +132,12 @@ export class TokenStore {
     const pending = await this.peek<T>(token, now);
     if (!pending) return undefined;
     const id = token.trim().toLowerCase().slice(0, 32);
-    const used = join(this.dir, 'used', `${safeName(id)}.json`);
-    try {
-      await writeFileDurable(join(this.dir, 'used', '.keep'), '');
-      await rename(join(this.dir, `${id}.json`), used);
-    } catch {
-      return undefined;
-    }
-    return pending;
+    return (await this.store.take(id)) ? pending : undefined;
   }
 
   /** Removes expired pending actions; returns them so the caller can notify (held mail expiry). */
   async expire(now = Date.now()): Promise<Pending[]> {
-    return removeExpired(this.dir, now);
+    return this.store.expire(now);
   }
 }
 

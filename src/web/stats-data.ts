@@ -10,15 +10,14 @@
  * read as asked.
  */
 import { createReadStream } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type ComplaintStanding, complaintStanding } from '../bounces/complaints.ts';
 import { decayedScore } from '../bounces/score.ts';
 import { SentIndex } from '../bounces/sent-index.ts';
 import { BounceState } from '../bounces/state.ts';
 import { heldStore } from '../moderation/held.ts';
-import { safeName } from '../state/safe-name.ts';
+import type { Journal } from '../state/journal.ts';
 import type { SiteState, WebList } from './site.ts';
 
 const DAY = 86_400_000;
@@ -86,31 +85,17 @@ function remembered<T>(key: string, now: number, make: () => Promise<T>): Promis
   return value;
 }
 
-/** Posts distributed and held per day, from the list's journal records. */
-async function journalDays(stateDir: string, list: string, since: number) {
+/** Posts distributed and held per day, from the list's journal records (files or rows). */
+async function journalDays(journal: Journal, list: string, since: number) {
   const perDay = new Map<string, { posts: number; held: number }>();
-  const dir = join(stateDir, 'journal', safeName(list));
-  const shards = await readdir(dir).catch(() => [] as string[]);
-  for (const shard of shards) {
-    const names = await readdir(join(dir, shard)).catch(() => [] as string[]);
-    for (const name of names) {
-      if (!name.endsWith('.json')) continue;
-      try {
-        const entry = JSON.parse(await readFile(join(dir, shard, name), 'utf8')) as {
-          outcome: string;
-          at: string;
-        };
-        const at = Date.parse(entry.at);
-        if (!(at >= since)) continue;
-        const day = entry.at.slice(0, 10);
-        const d = perDay.get(day) ?? { posts: 0, held: 0 };
-        if (entry.outcome === 'distributed' || entry.outcome === 'partial') d.posts++;
-        else if (entry.outcome === 'held') d.held++;
-        perDay.set(day, d);
-      } catch {
-        // a torn record counts for nothing
-      }
-    }
+  for await (const { entry } of journal.recent(list, since)) {
+    const at = Date.parse(entry.at);
+    if (!(at >= since)) continue;
+    const day = entry.at.slice(0, 10);
+    const d = perDay.get(day) ?? { posts: 0, held: 0 };
+    if (entry.outcome === 'distributed' || entry.outcome === 'partial') d.posts++;
+    else if (entry.outcome === 'held') d.held++;
+    perDay.set(day, d);
   }
   return perDay;
 }
@@ -181,7 +166,7 @@ export async function postsSince(state: SiteState, list: string, days: number, n
   }
   const stateDir = state.runtime.stateDir;
   const perDay = await remembered(`journal:${stateDir}:${list}`, now, () =>
-    journalDays(stateDir, list, now - 30 * DAY),
+    journalDays(state.runtime.journal, list, now - 30 * DAY),
   );
   for (const [day, d] of perDay) if (day > from) posts += d.posts;
   return posts;
@@ -199,7 +184,7 @@ export async function listStats(
   const journal = log
     ? undefined
     : await remembered(`journal:${stateDir}:${list.name}`, now, () =>
-        journalDays(stateDir, list.name, now - 30 * DAY),
+        journalDays(state.runtime.journal, list.name, now - 30 * DAY),
       );
   const ofList = log?.get(list.name) ?? new Map<string, LogDay>();
   const held = await heldStore(state.runtime.moderation, list.name).list();

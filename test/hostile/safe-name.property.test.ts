@@ -8,7 +8,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createListMail } from '../../src/mail/list-mail.ts';
-import { Journal } from '../../src/state/journal.ts';
+import { FileJournal } from '../../src/state/journal.ts';
 import { MailStore } from '../../src/state/mail-store.ts';
 import { safeName } from '../../src/state/safe-name.ts';
 import { TokenStore } from '../../src/state/tokens.ts';
@@ -67,7 +67,7 @@ describe('state stores keep hostile names inside the state directory', () => {
 
   it('journal scopes and keys', async () => {
     const state = join(root, 'journal-state');
-    const journal = new Journal(join(state, 'journal'));
+    const journal = new FileJournal(join(state, 'journal'));
     for (const scope of evil)
       for (const key of evil) {
         await journal.record(scope, key, { outcome: 'distributed' });

@@ -1,0 +1,215 @@
+/**
+ * Intake across worker processes with the journal on PostgreSQL against the files: 1,000
+ * posts (2 KB, one list's worth of processing left out: the journal is what is measured),
+ * each worker `play()`ing its share from its own maildir into a distributor that only
+ * counts, all workers sharing one journal — the files under one state directory (one
+ * host), or one database (any number of hosts). Also one worker alone, and one worker on
+ * files with the claim left out (the journal as it was before claims) to price the claim.
+ *
+ *   node --import tsx bench/pg-intake.ts [--posts 1000] [--url postgres://…]
+ *
+ * Without --url it starts a PostgreSQL of its own (test/helpers/postgres.ts, fsync on).
+ * A worker is this file run with --worker (it prints its CPU time and RSS as JSON).
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import createMaildirFetcher from '../src/fetchers/maildir.ts';
+import { play } from '../src/play.ts';
+import { FileJournal, type Journal } from '../src/state/journal.ts';
+import { openDatabase } from '../src/state/pg.ts';
+import { PgJournal } from '../src/state/pg-journal.ts';
+
+const args = process.argv.slice(2);
+const arg = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+
+async function worker(): Promise<void> {
+  const [inbox, state, how] = [arg('--inbox')!, arg('--state')!, arg('--journal')!];
+  const started = process.cpuUsage();
+  let journal: Journal = new FileJournal(join(state, 'journal'));
+  let close = async () => {};
+  if (how === 'postgres') {
+    const db = await openDatabase(arg('--url')!);
+    const pgJournal = await PgJournal.open(db);
+    journal = pgJournal;
+    close = async () => {
+      await pgJournal.close();
+      await db.close();
+    };
+  } else if (how === 'files-no-claim') {
+    const files = journal;
+    journal = {
+      get: (s, k) => files.get(s, k),
+      recent: (s, t) => files.recent(s, t),
+      record: (s, k, e) => files.record(s, k, e),
+      put: (s, k, e) => files.put(s, k, e),
+      scopes: () => files.scopes(),
+      claim: async () => ({ release: async () => {} }),
+    };
+  }
+  let delivered = 0;
+  const summary = await play({
+    fetcher: createMaildirFetcher({ dir: inbox }),
+    // The list's envelope, without its pipeline: the journal is what is measured.
+    processor: {
+      name: 'envelope',
+      async process(mail) {
+        mail.ml_list_name = 'red';
+        mail.ml_send_to = ['ann@example.org', 'bob@example.org'];
+        return mail;
+      },
+    },
+    distributor: {
+      name: 'count',
+      async distribute(mail) {
+        delivered++;
+        return {
+          results: (mail.ml_send_to ?? ['x@example.org']).map((recipient) => ({
+            recipient,
+            status: 'delivered' as const,
+            distributor: 'count',
+          })),
+        };
+      },
+    },
+    stateDir: state,
+    journal,
+    concurrency: 4,
+  });
+  await close();
+  const cpu = process.cpuUsage(started);
+  process.stdout.write(
+    JSON.stringify({
+      fetched: summary.fetched,
+      delivered,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      rssMb: process.memoryUsage().rss / 2 ** 20,
+    }),
+  );
+}
+
+function post(i: number): string {
+  const body = `${'lorem ipsum dolor sit amet '.repeat(70)}\n`;
+  return `From: poster${i % 50}@example.net\nTo: red@list.example.com\nSubject: post ${i}\nMessage-ID: <intake-${i}@example.net>\n\n${body}`;
+}
+
+interface Outcome {
+  fetched: number;
+  delivered: number;
+  cpuMs: number;
+  rssMb: number;
+}
+
+function runWorker(extra: string[]): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', import.meta.filename, '--worker', ...extra],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as Outcome) : reject(new Error(`worker exit ${code}`)),
+    );
+  });
+}
+
+/** `posts` posts split over `workers` maildirs; all workers on one journal; wall time. */
+async function round(
+  how: 'files' | 'files-no-claim' | 'postgres',
+  workers: number,
+  posts: number,
+  url?: string,
+) {
+  const root = await mkdtemp(join(tmpdir(), 'malist-pg-intake-'));
+  const state = join(root, 'state');
+  for (let w = 0; w < workers; w++)
+    for (const sub of ['new', 'cur', 'tmp'])
+      await mkdir(join(root, `in${w}`, sub), { recursive: true });
+  for (let i = 0; i < posts; i++)
+    await writeFile(join(root, `in${i % workers}`, 'new', `${1000 + i}.p${i}:2,`), post(i));
+  const started = performance.now();
+  const outcomes = await Promise.all(
+    Array.from({ length: workers }, (_, w) =>
+      runWorker([
+        '--inbox',
+        join(root, `in${w}`),
+        '--state',
+        state,
+        '--journal',
+        how,
+        ...(url ? ['--url', url] : []),
+      ]),
+    ),
+  );
+  const ms = performance.now() - started;
+  const delivered = outcomes.reduce((a, o) => a + o.delivered, 0);
+  return { how, workers, posts, delivered, ms, outcomes };
+}
+
+async function main(): Promise<void> {
+  const posts = Number(arg('--posts') ?? 1000);
+  let url = arg('--url');
+  let stop = () => {};
+  if (!url) {
+    const { startPostgres } = await import('../test/helpers/postgres.ts');
+    const server = await startPostgres();
+    stop = () => server.stop();
+    url = server.url;
+  }
+  const { loadavg } = await import('node:os');
+  process.stdout.write(
+    `load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}\n`,
+  );
+  process.stdout.write(
+    '| journal | workers | posts | delivered | wall | posts/s | worker CPU ms (each) | worker RSS MB (each) |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n',
+  );
+  try {
+    const cases: Array<['files' | 'files-no-claim' | 'postgres', number]> = [
+      ['files-no-claim', 1],
+      ['files', 1],
+      ['files', 2],
+      ['postgres', 1],
+      ['postgres', 2],
+    ];
+    for (const [how, workers] of cases) {
+      // A fresh database per PostgreSQL round: nothing handled yet.
+      const where =
+        how === 'postgres'
+          ? await freshDatabase(url, `intake_${workers}_${Date.now()}`)
+          : undefined;
+      const r = await round(how, workers, posts, where);
+      process.stdout.write(
+        `| ${how} | ${workers} | ${posts} | ${r.delivered} | ${(r.ms / 1000).toFixed(2)} s | ${Math.round((posts / r.ms) * 1000)} | ${r.outcomes.map((o) => Math.round(o.cpuMs)).join(', ')} | ${r.outcomes.map((o) => Math.round(o.rssMb)).join(', ')} |\n`,
+      );
+    }
+  } finally {
+    stop();
+  }
+}
+
+/** A new database on the server of `url`; its URL. */
+async function freshDatabase(url: string, name: string): Promise<string> {
+  const db = await openDatabase(url);
+  try {
+    await db.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await db.close();
+  }
+  const next = new URL(url);
+  next.pathname = `/${name}`;
+  return next.toString();
+}
+
+if (args.includes('--worker')) await worker();
+else await main();

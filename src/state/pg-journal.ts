@@ -1,0 +1,222 @@
+/**
+ * The journal on PostgreSQL (`storage: {type: postgres}`): one row per (scope, message key),
+ * so workers on several hosts share one record of what was handled.
+ *
+ * The claim that makes one worker handle a post is a row in `malist_journal_claims`
+ * inserted with ON CONFLICT DO NOTHING — atomic across every process on the database — that
+ * names its holder: a random number the holding process keeps locked with a session-level
+ * advisory lock (`pg_advisory_lock(JOURNAL_LOCKS, holder)`) on a connection of its own for
+ * as long as it lives. A claim whose holder's lock can be taken is a dead holder's (its
+ * process or its connection went away: PostgreSQL drops a session's locks with it), and is
+ * taken over at once; a live holder's claim is waited for. Never by a clock.
+ */
+import type { PoolClient } from 'pg';
+import {
+  type ClaimOptions,
+  HeldClaims,
+  type Journal,
+  type JournalClaim,
+  type JournalEntry,
+  type KeyedJournalEntry,
+} from './journal.ts';
+import { type Database, requireSchema, type SchemaPart } from './pg.ts';
+
+export const JOURNAL_SCHEMA: SchemaPart = {
+  name: 'journal',
+  migrations: [
+    `CREATE TABLE malist_journal (
+       scope text NOT NULL,
+       key text NOT NULL,
+       at timestamptz NOT NULL,
+       entry jsonb NOT NULL,
+       PRIMARY KEY (scope, key)
+     );
+     CREATE INDEX malist_journal_recent ON malist_journal (scope, at DESC, key DESC);
+     CREATE TABLE malist_journal_claims (
+       scope text NOT NULL,
+       key text NOT NULL,
+       holder integer NOT NULL,
+       since timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (scope, key)
+     );`,
+  ],
+};
+
+/** The first key of the two-key advisory locks that hold a holder's claims ("jrnl"). */
+const JOURNAL_LOCKS = 0x6a726e6c;
+/** Rows `recent` reads at once. */
+const RECENT_BATCH = 200;
+
+/** The holding session: its number, and a promise that ends it. */
+interface Holder {
+  id: number;
+  end: () => void;
+  lost: boolean;
+}
+
+export class PgJournal implements Journal {
+  private readonly claims = new HeldClaims();
+  private holder: Promise<Holder> | undefined;
+
+  private constructor(private readonly db: Database) {}
+
+  /** The journal on `db`, its tables created on a fresh database (else checked). */
+  static async open(db: Database): Promise<PgJournal> {
+    await requireSchema(db, JOURNAL_SCHEMA);
+    return new PgJournal(db);
+  }
+
+  async get(scope: string, key: string): Promise<JournalEntry | undefined> {
+    const rows = await this.db.query<{ entry: JournalEntry }>(
+      'SELECT entry FROM malist_journal WHERE scope = $1 AND key = $2',
+      [scope, key],
+    );
+    return rows[0]?.entry;
+  }
+
+  async *recent(scope: string, since?: number): AsyncGenerator<KeyedJournalEntry> {
+    let after: { at: Date; key: string } | undefined;
+    for (;;) {
+      const rows: { key: string; at: Date; entry: JournalEntry }[] = await this.db.query(
+        `SELECT key, at, entry FROM malist_journal
+          WHERE scope = $1 AND ($2::timestamptz IS NULL OR at >= $2)
+            AND ($3::timestamptz IS NULL OR (at, key) < ($3, $4))
+          ORDER BY at DESC, key DESC LIMIT ${RECENT_BATCH}`,
+        [
+          scope,
+          since === undefined ? null : new Date(since),
+          after?.at ?? null,
+          after?.key ?? null,
+        ],
+      );
+      for (const row of rows) yield { key: row.key, entry: row.entry };
+      if (rows.length < RECENT_BATCH) return;
+      const last = rows.at(-1)!;
+      after = { at: last.at, key: last.key };
+    }
+  }
+
+  async record(scope: string, key: string, entry: Omit<JournalEntry, 'at'>): Promise<void> {
+    await this.put(scope, key, { ...entry, at: new Date().toISOString() });
+  }
+
+  async scopes(): Promise<string[]> {
+    const rows = await this.db.query<{ scope: string }>(
+      'SELECT DISTINCT scope FROM malist_journal ORDER BY scope',
+    );
+    return rows.map((r) => r.scope);
+  }
+
+  async put(scope: string, key: string, full: JournalEntry): Promise<void> {
+    await this.db.query(
+      `INSERT INTO malist_journal (scope, key, at, entry) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (scope, key) DO UPDATE SET at = EXCLUDED.at, entry = EXCLUDED.entry`,
+      [scope, key, full.at, JSON.stringify(full)],
+    );
+  }
+
+  async claim(scope: string, key: string, options: ClaimOptions = {}): Promise<JournalClaim> {
+    return this.claims.take(`${scope}\n${key}`, key, options, async () => {
+      const me = await this.holding();
+      const other = await this.tryClaim(scope, key, me.id);
+      if (other !== undefined) return { busy: `holder ${other}` };
+      return {
+        release: async () => {
+          await this.db.query(
+            'DELETE FROM malist_journal_claims WHERE scope = $1 AND key = $2 AND holder = $3',
+            [scope, key, me.id],
+          );
+        },
+      };
+    });
+  }
+
+  /** Claims the key for `me`: undefined when it is ours now, else the live holder's number. */
+  private async tryClaim(scope: string, key: string, me: number): Promise<number | undefined> {
+    return this.db.transaction(async (sql) => {
+      const inserted = await sql.query(
+        `INSERT INTO malist_journal_claims (scope, key, holder) VALUES ($1, $2, $3)
+         ON CONFLICT (scope, key) DO NOTHING RETURNING holder`,
+        [scope, key, me],
+      );
+      if (inserted.length > 0) return undefined;
+      const [row] = await sql.query<{ holder: number }>(
+        'SELECT holder FROM malist_journal_claims WHERE scope = $1 AND key = $2 FOR UPDATE',
+        [scope, key],
+      );
+      if (!row) return 0; // released between the two statements: try again at once
+      // Our own number but not in our claims: a holder before us that died with this number.
+      const gone =
+        row.holder === me ||
+        (
+          await sql.query<{ free: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS free', [
+            JOURNAL_LOCKS,
+            row.holder,
+          ])
+        )[0]?.free === true;
+      if (!gone) return row.holder;
+      await sql.query(
+        'UPDATE malist_journal_claims SET holder = $3, since = now() WHERE scope = $1 AND key = $2',
+        [scope, key, me],
+      );
+      return undefined;
+    });
+  }
+
+  /**
+   * This process's holder: a connection of its own holding the advisory lock on a random
+   * number for as long as the journal is open. A lost connection (the server restarted)
+   * means a new holder for the next claim.
+   */
+  private async holding(): Promise<Holder> {
+    const current = this.holder ? await this.holder : undefined;
+    if (current && !current.lost) return current;
+    this.holder = new Promise<Holder>((resolve, reject) => {
+      this.db
+        .session(async (sql) => {
+          const id = await lockFreshNumber(sql);
+          let end!: () => void;
+          const ended = new Promise<void>((r) => {
+            end = r;
+          });
+          const holder: Holder = { id, end, lost: false };
+          watchConnection(sql.client, holder);
+          resolve(holder);
+          await ended;
+          // A broken connection goes back to the pool as broken (session() drops it).
+          if (holder.lost) throw new Error('the journal holder connection was lost');
+          await sql.query('SELECT pg_advisory_unlock($1, $2)', [JOURNAL_LOCKS, id]);
+        })
+        .catch(reject);
+    });
+    return this.holder;
+  }
+
+  async close(): Promise<void> {
+    const holder = await this.holder?.catch(() => undefined);
+    holder?.end();
+    this.holder = undefined;
+  }
+}
+
+/** Locks a random holder number no live process uses, on this session; returns it. */
+async function lockFreshNumber(sql: { query: Database['query'] }): Promise<number> {
+  for (;;) {
+    const id = 1 + Math.floor(Math.random() * 0x7ffffffe);
+    const [row] = await sql.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
+      JOURNAL_LOCKS,
+      id,
+    ]);
+    if (row?.ok) return id;
+  }
+}
+
+/** Marks the holder lost when its connection fails (its locks are gone with it). */
+function watchConnection(client: PoolClient, holder: Holder): void {
+  const lost = () => {
+    holder.lost = true;
+    holder.end();
+  };
+  client.on('error', lost);
+  client.on('end', lost);
+}
