@@ -250,7 +250,9 @@ export const mainSchema = z.strictObject({
               error:
                 'expected url_env: DATABASE_URL (or url_file: PATH) naming the postgres:// URL',
             })
-            .regex(/^$|^postgres(ql)?:\/\//, { error: 'expected a postgres:// or postgresql:// URL' }),
+            .regex(/^$|^postgres(ql)?:\/\//, {
+              error: 'expected a postgres:// or postgresql:// URL',
+            }),
           /** Connections each malist process opens. @default 4 */
           pool: z.number().int().min(1).max(100).optional(),
         }),
