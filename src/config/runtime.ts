@@ -47,6 +47,7 @@ import { distributorSender, wireModeration } from './moderation.ts';
 import { listPersonaliser } from './personalise.ts';
 import { deliveryServices, listHandlers, tokenStore } from './services.ts';
 import type { ListSigning, SigningPlan } from './signing.ts';
+import { closeDatabases, queueStoreFor, storageOf } from './storage.ts';
 import { listVerpSender } from './verp.ts';
 
 export interface ListRuntime {
@@ -181,6 +182,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const archives = archiveIndexes(plans);
   const signing = await signingOf(plans, config.main?.signing_threads);
   const deadLetters: RecipientFailure[] = [];
+  const queueStore = queueStoreFor(storageOf(config.main));
   // The owner's dead-letter notice goes out through the outlets built just below.
   const deadLetterNotices = createDeadLetterNotices({
     stateDir,
@@ -202,6 +204,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
       personalise: listPersonaliser(plans, secret),
       sender: listVerpSender(settings, secret),
       onDelivered: services.queueDelivered,
+      ...(queueStore ? { store: queueStore } : {}),
     },
     { openIndex: archives.open },
   );
@@ -265,6 +268,8 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
       archives.close();
       await signing?.close();
       await taps.outbox?.close().catch(() => {});
+      // The PostgreSQL pool (when storage: is postgres) after every store on it.
+      await closeDatabases();
     },
   };
   return runtime;

@@ -6,11 +6,13 @@
  * Each store on PostgreSQL adds its SchemaPart to SCHEMA_PARTS (its tables, versioned by
  * its own migrations: src/state/pg.ts).
  */
+import { createPgStore, QUEUE_SCHEMA } from '../queue/pg-store.ts';
+import type { QueueStore } from '../queue/store.ts';
 import { type Database, openDatabase, type SchemaPart } from '../state/pg.ts';
 import type { MainYaml } from './schema.ts';
 
 /** Every store's part of the PostgreSQL schema, in the order `upgrade` applies them. */
-export const SCHEMA_PARTS: SchemaPart[] = [];
+export const SCHEMA_PARTS: SchemaPart[] = [QUEUE_SCHEMA];
 
 export type StorageChoice =
   | { type: 'files' }
@@ -42,4 +44,14 @@ export async function closeDatabases(): Promise<void> {
   const pools = [...open.values()];
   open.clear();
   await Promise.all(pools.map(async (db) => (await db).close()));
+}
+
+/**
+ * The queue's store for `storage:`: undefined on files (each `type: queue` distributor keeps
+ * its spool in its `dir`), else one store on the process's pool — a worker with its own
+ * lease — that every queue distributor of this process shares.
+ */
+export function queueStoreFor(choice: StorageChoice): QueueStore | undefined {
+  if (choice.type === 'files') return undefined;
+  return createPgStore(databaseFor(choice));
 }
