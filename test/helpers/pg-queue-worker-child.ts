@@ -26,6 +26,8 @@ const queue = createQueue(
     }),
   },
 );
+await store.ready();
+process.stdout.write('running\n');
 let errors = 0;
 let reclaimed = 0;
 for (;;) {

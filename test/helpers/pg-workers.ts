@@ -81,6 +81,8 @@ export async function runWorkersRound(round: WorkersRound): Promise<WorkersTally
 
   const started = performance.now();
   const live = new Set<ChildProcess>();
+  /** Workers past start-up (they said so on stdout). */
+  const sending = new Set<ChildProcess>();
   let count = 0;
   let failedExits = 0;
   let reclaimed = 0;
@@ -101,6 +103,7 @@ export async function runWorkersRound(round: WorkersRound): Promise<WorkersTally
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('running')) sending.add(child);
       for (const m of d.toString().matchAll(/reclaimed (\d+)/g)) reclaimed += Number(m[1]);
     });
     count++;
@@ -117,17 +120,18 @@ export async function runWorkersRound(round: WorkersRound): Promise<WorkersTally
   };
   for (let i = 0; i < round.workers; i++) await startWorker();
   const delivered = () => recipients.reduce((n, r) => n + round.server.count(r, messageId), 0);
-  const first = [...live];
+  let kills = 0;
   for (let k = 0; k < round.kills; k++) {
     // Each kill once deliveries are well under way (a kill during start-up proves nothing),
-    // at a random moment after that, of a worker that is sending.
+    // at a random moment after that, of a worker that has claimed (is sending) by then.
     const mark = ((k + 1) * round.members) / (round.kills + 2);
     while (delivered() < mark) await new Promise((resolve) => setTimeout(resolve, 20));
     await new Promise((resolve) => setTimeout(resolve, rand() * 200));
-    const victims = first.filter((c) => live.has(c));
+    const victims = [...live].filter((c) => sending.has(c));
     const victim = victims[Math.floor(rand() * victims.length)];
     if (!victim) break;
     victim.kill('SIGKILL');
+    kills++;
     await startWorker();
   }
   // Every kill is done: wait for the workers left (replacements included).
@@ -135,7 +139,7 @@ export async function runWorkersRound(round: WorkersRound): Promise<WorkersTally
   const counts = recipients.map((r) => round.server.count(r, messageId));
   return {
     members: round.members,
-    kills: round.kills,
+    kills,
     started: count,
     lost: counts.filter((c) => c === 0).length,
     duplicated: counts.filter((c) => c > 1).length,

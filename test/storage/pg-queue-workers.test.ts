@@ -35,6 +35,7 @@ describe.skipIf(!available)('queue workers on PostgreSQL, SIGKILLed at random', 
       seed: 7,
     });
     process.stdout.write(`${formatTally(tally, 'pg workers (short)')}\n`);
+    expect(tally.kills).toBe(2);
     expect(tally.lost).toBe(0);
     expect(tally.duplicated).toBeLessThanOrEqual(tally.kills);
     expect(tally.failedExits).toBe(0);
