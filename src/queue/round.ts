@@ -55,6 +55,8 @@ export async function deliverAll(
   first: StoreClaim,
   force: boolean,
   fresh?: FreshEntry,
+  /** Claim every pending recipient, due or not (an expired entry gives them all up). */
+  every = force,
 ): Promise<{ envelope: Envelope; round: RecipientResult[]; claims: number }> {
   let claim: StoreClaim | undefined = first;
   const started = ctx.now();
@@ -63,7 +65,7 @@ export async function deliverAll(
   let claims = 1;
   while (claim?.partial) {
     claim = await ctx.store.claim(claim.id, {
-      ...(force ? {} : { dueBy: ctx.now() }),
+      ...(every ? {} : { dueBy: ctx.now() }),
       untriedSince: started,
     });
     if (!claim) break;

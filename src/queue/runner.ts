@@ -89,9 +89,10 @@ async function retried(pass: Pass, id: string): Promise<void> {
   const expired = isExpired(peek.created, ctx.now(), ctx.expireAfter);
   if (!pass.force && !expired && next !== undefined && next > ctx.now()) return;
   // An expired entry gives up on every pending recipient, due or not.
-  const claim = await ctx.store.claim(id, pass.force || expired ? {} : { dueBy: ctx.now() });
+  const every = pass.force || expired;
+  const claim = await ctx.store.claim(id, every ? {} : { dueBy: ctx.now() });
   if (!claim) return;
-  const { envelope, round } = await deliverAll(ctx, claim, pass.force);
+  const { envelope, round } = await deliverAll(ctx, claim, pass.force, undefined, every);
   account(pass.summary, envelope, round);
 }
 
