@@ -7,7 +7,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { malist, post, tempConfig } from '../cli/run-malist.ts';
+import { malist, post, ROOT, tempConfig } from '../cli/run-malist.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
 
@@ -34,8 +34,14 @@ describe.skipIf(!available)('the queue on PostgreSQL through the CLI', () => {
   it('malist run, queue list and queue run keep the queue in the database', async () => {
     const url = await pg.createDatabase('queue_cli');
     const env = { DATABASE_URL: url };
+    // README's storage block, as it is printed there.
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const storage = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
+      .map((m) => m[1] as string)
+      .find((b) => b.startsWith('storage:\n  type: postgres'));
+    expect(storage).toBeDefined();
     const yaml =
-      `state_dir: state\nstorage:\n  type: postgres\n  url_env: DATABASE_URL\n` +
+      `state_dir: state\n${storage}` +
       `fetch:\n  - type: maildir\n    dir: inbox\ndistribute:\n  type: queue\n  server: out\n` +
       `servers:\n  out:\n    host: 127.0.0.1\n    port: ${server.port}\n    starttls: never\n` +
       `queue:\n  dir: spool\n  retry: { initial_seconds: 0.001 }\n`;
@@ -50,6 +56,9 @@ describe.skipIf(!available)('the queue on PostgreSQL through the CLI', () => {
     });
     const id = '20261123091244.4711@mail.example.org';
 
+    const upgrade = await malist(['storage', 'upgrade', '--config', dir], { env });
+    expect(upgrade.code).toBe(0);
+    expect(upgrade.stdout).toContain('queue: version 0 → 1');
     const first = await malist(['run', '--config', dir], { env });
     expect(first.code).toBe(0);
     expect(first.stdout).toContain(
