@@ -188,7 +188,9 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
     stateDir,
     lists: Object.fromEntries(settings.map((l) => [l.name, l])),
     outlet: noticeOutlet({ lists: {}, state_dir: stateDir, send: (n) => send(n) }),
-    where: "the queue spool's dead/ folder",
+    where: queueStore
+      ? 'the queue_dead table in PostgreSQL (malist queue list)'
+      : "the queue spool's dead/ folder",
   });
   const outlets = signedDistributors(
     plans,
