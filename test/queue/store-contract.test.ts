@@ -340,6 +340,23 @@ describe.each(backends)('queue store contract: $name', (backend) => {
     }
   });
 
+  it("an operator's drop gives up every pending recipient, in every batch", async () => {
+    const t = await setup(100);
+    try {
+      await t.queue.enqueue(entry('e8', members(250)), { deliverNow: false });
+      expect(await t.queue.drop('e8')).toBe('dropped');
+      expect(t.transport.sent.size).toBe(0);
+      const dead = (await t.queue.list()).filter((e) => e.where === 'dead');
+      expect(dead.map((e) => e.envelope.recipients.length)).toEqual([250]);
+      const done = await t.store.readDone('e8');
+      expect(done?.recipients.every((r) => r.state === 'failed')).toBe(true);
+      expect(await t.queue.drop('e8')).toBe('removed-dead-letter');
+      expect(await t.queue.drop('e8')).toBe('unknown');
+    } finally {
+      await t.close();
+    }
+  });
+
   it('several workers fan one post out together, each recipient once', async () => {
     const t = await setup(20);
     const rcpts = members(200);
