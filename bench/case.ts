@@ -213,7 +213,7 @@ try {
       out.stillDeferred = retry.deferred;
     }
     let dead = 0;
-    const deadDir = distributor.queue.layout.dead;
+    const deadDir = join(distributor.queue.where, 'dead');
     for (const id of await readdir(deadDir)) {
       const envelope = JSON.parse(await readFile(join(deadDir, id, 'envelope.json'), 'utf8')) as {
         recipients: Array<{ state: string }>;

@@ -356,6 +356,27 @@ async function intakeRows(mails: number): Promise<Row[]> {
     await rm(work, { recursive: true, force: true });
   }
 }
+if (process.argv.includes('--pg')) {
+  // The queue on PostgreSQL: VERP fan-out by 1, 2 and 4 worker processes, files beside it.
+  const { pgFanoutRows } = await import('./pg-workers.ts');
+  const n = quick ? 5_000 : 20_000;
+  process.stdout.write(
+    `load before: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
+  );
+  for (const row of await pgFanoutRows(sink, n))
+    process.stdout.write(
+      `${row.case}: ${Math.round(row.perSecond)} rcpt/s (${row.n} in ${(row.wallMs / 1000).toFixed(2)} s); RSS ${row.rssMb.join('/')} MB; ${row.note}\n`,
+    );
+  process.stdout.write(
+    `load after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
+  );
+  await sink.close();
+  process.exit(0);
+}
 if (process.argv.includes('--intake')) {
   for (const row of await intakeRows(1000))
     process.stdout.write(

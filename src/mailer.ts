@@ -25,7 +25,8 @@ import {
   type QueueOptions,
   type RunSummary,
 } from './queue/queue.ts';
-import type { EnqueueOutcome, PreparedEntry } from './queue/spool.ts';
+import type { EnqueueOutcome } from './queue/spool.ts';
+import type { StoredEntry } from './queue/store.ts';
 import { prepareSubmission } from './queue/submission.ts';
 import type { Transport } from './queue/transport.ts';
 import { createSmtpTransport } from './smtp/nodemailer.ts';
@@ -155,7 +156,7 @@ export function createMailer(options: MailerOptions): Mailer {
       return finish(input, await prepared.commit());
     },
     begin() {
-      const staged: Array<{ input: EnqueueInput; prepared: PreparedEntry }> = [];
+      const staged: Array<{ input: EnqueueInput; prepared: StoredEntry }> = [];
       let state: 'open' | 'committed' | 'aborted' = 'open';
       const ensureOpen = () => {
         if (state !== 'open') throw new Error(`the transaction is already ${state}`);

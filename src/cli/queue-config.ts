@@ -85,7 +85,7 @@ export async function openQueues(flags: QueueCliFlags): Promise<OpenedQueues> {
   });
   if (flags.spool) {
     const wanted = resolve(flags.spool);
-    queues = queues.filter((q) => resolve(q.layout.dir) === wanted);
+    queues = queues.filter((q) => q.store.kind === 'files' && resolve(q.where) === wanted);
   }
   if (queues.length === 0) {
     await close();

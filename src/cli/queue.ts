@@ -130,7 +130,7 @@ export default async function queueCommand(argv: string[]): Promise<number> {
     for (const queue of targets) {
       const summary = await queue.run({ force: command === 'retry', ...(ids ? { ids } : {}) });
       process.stdout.write(
-        `${queues.length > 1 ? `${queue.layout.dir}: ` : ''}` +
+        `${queues.length > 1 ? `${queue.where}: ` : ''}` +
           `entries ${summary.processed} (reclaimed ${summary.reclaimed}, finished ${summary.finished}); ` +
           `recipients delivered ${summary.delivered}, deferred ${summary.deferred}, failed ${summary.failed}\n`,
       );

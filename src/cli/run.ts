@@ -255,7 +255,7 @@ async function retryQueues(
           report,
           `queue: ${r.delivered} delivered, ${r.deferred} deferred, ${r.failed} refused (${plural(r.processed, 'entry')} retried)\n`,
         );
-      for (const error of r.errors) report.attention.push(`queue ${queue.layout.dir}: ${error}`);
+      for (const error of r.errors) report.attention.push(`queue ${queue.where}: ${error}`);
     } catch (error) {
       report.attention.push(`queue run failed: ${describeError(error)}`);
     }
@@ -275,7 +275,7 @@ async function countQueued(runtime: ListRuntime, report: RunReport): Promise<voi
           queue.alertAfter,
         );
     } catch (error) {
-      report.attention.push(`queue ${queue.layout.dir}: ${describeError(error)}`);
+      report.attention.push(`queue ${queue.where}: ${describeError(error)}`);
     }
   }
 }

@@ -6,7 +6,7 @@ import { normalizeAddress } from '../mail/address.ts';
 import type { MemberStore } from '../members/store.ts';
 import { type Decision, doneStore, heldStore, type ModerationContext } from '../moderation/held.ts';
 import type { DigestFact, HeldFact, PostFacts, TraceFacts } from '../moderation/trace.ts';
-import type { SpoolLayout } from '../queue/spool.ts';
+import type { QueueStore } from '../queue/store.ts';
 import { readQueuedPosts } from '../queue/trace.ts';
 import { type Journal, type KeyedJournalEntry, MAIL_SCOPE } from '../state/journal.ts';
 
@@ -17,8 +17,8 @@ export interface TraceQuery {
   list: LoadedList;
   member: string;
   store: MemberStore | undefined;
-  /** The spools of the configured queues. */
-  spools: SpoolLayout[];
+  /** The stores of the configured queues (spools, or tables on PostgreSQL). */
+  spools: Array<Pick<QueueStore, 'queuedPosts'>>;
   messageId?: string;
   /** Posts handled at or after this time (ms). */
   since?: number;
@@ -121,14 +121,14 @@ export async function gatherTraceFacts(q: TraceQuery, now: number): Promise<Trac
   const ids = posts.flatMap((p) => (p.messageId ? [p.messageId] : []));
   if (ids.length > 0)
     for (const spool of q.spools)
-      for (const queued of await readQueuedPosts(spool, q.list.name, ids))
+      for (const queued of await spool.queuedPosts(q.list.name, ids))
         posts
           .find((p) => p.messageId && bare(p.messageId) === bare(queued.message_id ?? ''))
           ?.queue.push(queued);
   // Asked by Message-ID, a post only the queue knows (its journal purged, say) is shown too.
   if (q.messageId && posts.length === 0)
     for (const spool of q.spools) {
-      const queued = await readQueuedPosts(spool, q.list.name, [q.messageId]);
+      const queued = await spool.queuedPosts(q.list.name, [q.messageId]);
       if (queued.length > 0)
         posts.push({ messageId: q.messageId, journal: [], held: [], queue: queued });
     }

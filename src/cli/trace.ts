@@ -167,7 +167,7 @@ export default async function trace(argv: string[]): Promise<number> {
         list,
         member: values.member!,
         store: runtime.memberStore(list.name),
-        spools: queues.map((q) => q.layout),
+        spools: queues.map((q) => q.store),
         ...(values['message-id'] ? { messageId: values['message-id'] } : {}),
         ...(values.since ? { since: parseSince(values.since, now)! } : {}),
         last: Number(values.last ?? 5),

@@ -543,7 +543,7 @@ export function buildDistributors(
   reactorList: Reactor[],
   queueHooks: Pick<
     QueueDistributorOptions,
-    'onRecipientFailed' | 'personalise' | 'sender' | 'onDelivered' | 'signer'
+    'onRecipientFailed' | 'personalise' | 'sender' | 'onDelivered' | 'signer' | 'store'
   > = {},
   archive: Pick<ArchiveOptions, 'openIndex'> = {},
 ): Distributor[] {

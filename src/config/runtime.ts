@@ -48,7 +48,7 @@ import { distributorSender, wireModeration } from './moderation.ts';
 import { listPersonaliser } from './personalise.ts';
 import { deliveryServices, listHandlers, tokenStore } from './services.ts';
 import type { ListSigning, SigningPlan } from './signing.ts';
-import { journalFor, pendingStoreFor } from './storage.ts';
+import { closeDatabases, journalFor, pendingStoreFor, queueStoreFor, storageOf } from './storage.ts';
 import { listVerpSender } from './verp.ts';
 
 export interface ListRuntime {
@@ -186,12 +186,15 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const archives = archiveIndexes(plans);
   const signing = await signingOf(plans, config.main?.signing_threads);
   const deadLetters: RecipientFailure[] = [];
+  const queueStore = queueStoreFor(storageOf(config.main));
   // The owner's dead-letter notice goes out through the outlets built just below.
   const deadLetterNotices = createDeadLetterNotices({
     stateDir,
     lists: Object.fromEntries(settings.map((l) => [l.name, l])),
     outlet: noticeOutlet({ lists: {}, state_dir: stateDir, send: (n) => send(n) }),
-    where: "the queue spool's dead/ folder",
+    where: queueStore
+      ? 'the queue_dead table in PostgreSQL (malist queue list)'
+      : "the queue spool's dead/ folder",
   });
   const outlets = signedDistributors(
     plans,
@@ -207,6 +210,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
       personalise: listPersonaliser(plans, secret),
       sender: listVerpSender(settings, secret),
       onDelivered: services.queueDelivered,
+      ...(queueStore ? { store: queueStore } : {}),
     },
     { openIndex: archives.open },
   );
@@ -271,6 +275,8 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
       archives.close();
       await signing?.close();
       await taps.outbox?.close().catch(() => {});
+      // The PostgreSQL pool (when storage: is postgres) after every store on it.
+      await closeDatabases();
     },
   };
   return runtime;

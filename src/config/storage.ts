@@ -9,6 +9,8 @@
 import { join } from 'node:path';
 import { MEMBERS_SCHEMA } from '../members/pg-store.ts';
 import { FileJournal, type Journal } from '../state/journal.ts';
+import { createPgStore, QUEUE_SCHEMA } from '../queue/pg-store.ts';
+import type { QueueStore } from '../queue/store.ts';
 import { type Database, openDatabase, type SchemaPart } from '../state/pg.ts';
 import { JOURNAL_SCHEMA, PgJournal } from '../state/pg-journal.ts';
 import { PgPendingStore, TOKENS_SCHEMA } from '../state/pg-tokens.ts';
@@ -16,7 +18,7 @@ import type { PendingStore } from '../state/tokens.ts';
 import type { MainYaml } from './schema.ts';
 
 /** Every store's part of the PostgreSQL schema, in the order `upgrade` applies them. */
-export const SCHEMA_PARTS: SchemaPart[] = [JOURNAL_SCHEMA, MEMBERS_SCHEMA, TOKENS_SCHEMA];
+export const SCHEMA_PARTS: SchemaPart[] = [JOURNAL_SCHEMA, MEMBERS_SCHEMA, TOKENS_SCHEMA, QUEUE_SCHEMA];
 
 export type StorageChoice =
   | { type: 'files' }
@@ -93,4 +95,14 @@ export async function pendingStoreFor(
   const choice = storageOf(main);
   if (choice.type === 'files') return undefined;
   return PgPendingStore.open(await databaseFor(choice));
+}
+
+/**
+ * The queue's store for `storage:`: undefined on files (each `type: queue` distributor keeps
+ * its spool in its `dir`), else one store on the process's pool — a worker with its own
+ * lease — that every queue distributor of this process shares.
+ */
+export function queueStoreFor(choice: StorageChoice): QueueStore | undefined {
+  if (choice.type === 'files') return undefined;
+  return createPgStore(databaseFor(choice));
 }

@@ -19,6 +19,7 @@ import {
   type QueueOptions,
   type RecipientFailure,
 } from '../queue/queue.ts';
+import type { QueueStore } from '../queue/store.ts';
 import type { Transport } from '../queue/transport.ts';
 import { createTransport } from '../smtp/engine.ts';
 import { smtpDeprecations, smtpSchema } from '../smtp/schema.ts';
@@ -56,6 +57,8 @@ export interface QueueDistributorOptions extends QueueOptions {
   onDelivered?: QueueDeps['onDelivered'];
   /** A transport instead of `smtp` (tests, LMTP, another queue). */
   transport?: Transport;
+  /** Where the queue keeps its state (the composition root's choice). @default the spool in `dir` */
+  store?: QueueStore;
   /** The clock (ms), for tests. @default Date.now */
   now?: () => number;
 }
@@ -113,6 +116,7 @@ export default function createQueueDistributor(
   const onRecipientFailed = options.onRecipientFailed;
   const queue = createQueue(options, {
     transport,
+    ...(options.store ? { store: options.store } : {}),
     ...(options.reactors ? { reactors: options.reactors } : {}),
     ...(options.onFailure ? { onFailure: options.onFailure } : {}),
     ...(onRecipientFailed

@@ -1,5 +1,5 @@
 /**
- * What every step of the queue works with: the spool, the options resolved once, the
+ * What every step of the queue works with: the store, the options resolved once, the
  * dependencies. The steps (first round, delivery round, spool run, dead letters) are
  * module-level functions taking this record, so each can be read on its own.
  */
@@ -7,13 +7,14 @@ import type { RecipientResult, StageFailure } from '../types.ts';
 import type { NewEnvelope } from './envelope.ts';
 import type { EnqueueInput, QueueDeps, QueueOptions } from './queue.ts';
 import type { RetryPolicy } from './retry-policy.ts';
-import { ensureSpool, type SpoolLayout, spoolLayout } from './spool.ts';
+import type { QueueStore } from './store.ts';
 
 /** The unit name on the queue's errors and notices. */
 export const UNIT = 'queue';
 
 export interface QueueContext {
-  readonly layout: SpoolLayout;
+  /** Where the entries, claims, sent-logs, done records and dead letters are (store.ts). */
+  readonly store: QueueStore;
   readonly deps: QueueDeps;
   readonly now: () => number;
   readonly retry: RetryPolicy;
@@ -26,15 +27,17 @@ export interface QueueContext {
   readonly deliverNow: boolean;
   /** The transport's name, on every result. */
   readonly distributor: string;
-  /** Creates the spool's folders on first use (once per queue). */
+  /** Readies the store on first use (once per queue). */
   ready(): Promise<void>;
 }
 
-export function queueContext(options: QueueOptions, deps: QueueDeps): QueueContext {
-  let ready: Promise<void> | undefined;
-  const layout = spoolLayout(options.dir);
+export function queueContext(
+  options: QueueOptions,
+  deps: QueueDeps,
+  store: QueueStore,
+): QueueContext {
   return {
-    layout,
+    store,
     deps,
     now: deps.now ?? Date.now,
     retry: options.retry ?? {},
@@ -43,10 +46,7 @@ export function queueContext(options: QueueOptions, deps: QueueDeps): QueueConte
     alertAfter: durationSeconds(options.alert_after ?? 3600) * 1000,
     deliverNow: options.deliver_now ?? true,
     distributor: deps.transport.name,
-    ready() {
-      ready ??= ensureSpool(layout);
-      return ready;
-    },
+    ready: () => store.ready(),
   };
 }
 

@@ -9,18 +9,7 @@ import type { StageFailure } from '../types.ts';
 import { type QueueContext, tellFailure, UNIT } from './context.ts';
 import { applySettled, type Envelope, failPending, type RecipientRecord } from './envelope.ts';
 import type { RecipientFailure } from './queue.ts';
-import { readSentLog } from './sent-log.ts';
-import {
-  type Claim,
-  claimEntry,
-  finishClaim,
-  listSpool,
-  readEnvelope,
-  removeDeadLetter,
-  sentLogPath,
-  writeDeadLetter,
-  writeEnvelope,
-} from './spool.ts';
+import type { StoreClaim } from './store.ts';
 
 export type GiveUpReason = RecipientFailure['reason'];
 
@@ -30,14 +19,14 @@ export type GiveUpReason = RecipientFailure['reason'];
  */
 export async function giveUp(
   ctx: QueueContext,
-  claim: Claim,
+  claim: StoreClaim,
   envelope: Envelope,
   failed: RecipientRecord[],
   raw: Buffer,
   reason: GiveUpReason,
 ): Promise<void> {
   if (failed.length === 0) return;
-  const deadDir = await writeDeadLetter(ctx.layout, claim, envelope, raw);
+  const deadDir = await ctx.store.writeDeadLetter(claim, envelope, raw);
   const failure = deadLetterFailure(envelope, failed, raw, deadDir);
   await tellFailure(ctx, failure);
   for (const r of failed) {
@@ -98,16 +87,19 @@ export async function dropEntry(
   id: string,
 ): Promise<'dropped' | 'removed-dead-letter' | 'busy' | 'unknown'> {
   await ctx.ready();
-  const claim = await claimEntry(ctx.layout, id);
+  const claim = await ctx.store.claim(id);
   if (!claim) {
-    if (await removeDeadLetter(ctx.layout, id)) return 'removed-dead-letter';
-    return (await listSpool(ctx.layout)).some((e) => e.id === id) ? 'busy' : 'unknown';
+    if (await ctx.store.removeDeadLetter(id)) return 'removed-dead-letter';
+    return (await ctx.store.list()).some((e) => e.id === id) ? 'busy' : 'unknown';
   }
-  const envelope = await readEnvelope(claim.dir);
-  applySettled(envelope, await readSentLog(sentLogPath(ctx.layout, id), ctx.distributor));
-  failPending(envelope, 'dropped by the operator');
-  await writeEnvelope(claim.dir, envelope);
-  await writeDeadLetter(ctx.layout, claim, envelope);
-  await finishClaim(ctx.layout, claim);
+  // On a store that claims recipients in batches, every batch claimable now.
+  for (let next: StoreClaim | undefined = claim; next; ) {
+    const { envelope } = await ctx.store.read(next);
+    applySettled(envelope, await ctx.store.sentLog(next, ctx.distributor));
+    failPending(envelope, 'dropped by the operator');
+    await ctx.store.writeDeadLetter(next, envelope);
+    await ctx.store.settle(next, envelope, 1);
+    next = next.partial ? await ctx.store.claim(id) : undefined;
+  }
   return 'dropped';
 }

@@ -9,13 +9,13 @@ import { newEnvelope, type QueueContext, queuedBecause } from './context.ts';
 import { asResults } from './envelope.ts';
 import { claimNewPost, firstRound } from './first-round.ts';
 import type { Enqueued, EnqueueInput, EnqueueOptions } from './queue.ts';
-import { deliverClaim, roundResults } from './round.ts';
-import { type PreparedEntry, peekEnvelope, prepareEntry } from './spool.ts';
+import { deliverAll, roundResults } from './round.ts';
+import type { StoredEntry } from './store.ts';
 
 /** `queue.prepare`: writes an entry that stays invisible until `commit()`. */
-export async function prepare(ctx: QueueContext, input: EnqueueInput): Promise<PreparedEntry> {
+export async function prepare(ctx: QueueContext, input: EnqueueInput): Promise<StoredEntry> {
   await ctx.ready();
-  return prepareEntry(ctx.layout, { ...newEnvelope(ctx, input), raw: input.raw });
+  return ctx.store.prepare({ ...newEnvelope(ctx, input), raw: input.raw });
 }
 
 export async function enqueue(
@@ -38,16 +38,15 @@ export async function enqueue(
     // The entry is safe on disk: a failure to deliver now is the runner's to retry, not
     // the caller's (who would spool it again).
     try {
-      const { envelope, round } = await deliverClaim(ctx, claim, false, {
-        envelope: prepared.envelope,
-        raw: input.raw,
-      });
+      // Just written: read from memory, unless the claim holds only a batch of it.
+      const fresh = claim.partial ? undefined : { envelope: prepared.envelope, raw: input.raw };
+      const { envelope, round } = await deliverAll(ctx, claim, false, fresh);
       return { outcome, results: roundResults(ctx, envelope, round) };
     } catch (error) {
       why = describeError(error);
     }
   }
-  const waiting = await peekEnvelope(ctx.layout, outcome.id);
+  const waiting = await ctx.store.peek(outcome.id);
   const results: RecipientResult[] = waiting
     ? asResults(waiting, ctx.distributor)
     : input.recipients.map((recipient) => ({

@@ -11,28 +11,22 @@ import { newEnvelope, type QueueContext, queuedBecause } from './context.ts';
 import { asResults, createEnvelope, type Envelope, pending } from './envelope.ts';
 import type { Enqueued, EnqueueInput } from './queue.ts';
 import { roundResults, runRound } from './round.ts';
-import {
-  type Claim,
-  claimFirstRound,
-  dropFirstRoundClaim,
-  existing,
-  prepareEntry,
-} from './spool.ts';
+import type { StoreClaim } from './store.ts';
 
 /**
  * A first-round claim on a post the spool knows nothing of; undefined when it is spooled
  * already, done, or being delivered by another process.
  */
-export async function claimNewPost(ctx: QueueContext, id: string): Promise<Claim | undefined> {
+export async function claimNewPost(ctx: QueueContext, id: string): Promise<StoreClaim | undefined> {
   await ctx.ready();
-  const before = await existing(ctx.layout, id);
-  return before ? undefined : claimFirstRound(ctx.layout, id);
+  const before = await ctx.store.existing(id);
+  return before ? undefined : ctx.store.claimFirstRound(id);
 }
 
 /** Sends a new post's first round under `claim`; spools what is left, then drops the claim. */
 export async function firstRound(
   ctx: QueueContext,
-  claim: Claim,
+  claim: StoreClaim,
   input: EnqueueInput,
 ): Promise<Enqueued> {
   const envelope = createEnvelope(newEnvelope(ctx, input));
@@ -43,7 +37,7 @@ export async function firstRound(
   } catch (error) {
     // Nothing is known beyond the sent-log: every recipient still pending is spooled.
     await spoolLeftOver(ctx, claim, input, envelope);
-    await dropFirstRoundClaim(claim);
+    await ctx.store.discard(claim);
     return {
       outcome,
       results: queuedBecause(asResults(envelope, ctx.distributor), describeError(error)),
@@ -52,7 +46,7 @@ export async function firstRound(
   crashPoint('queue.before-envelope-update');
   await spoolLeftOver(ctx, claim, input, envelope);
   crashPoint('queue.before-unlink');
-  await dropFirstRoundClaim(claim);
+  await ctx.store.discard(claim);
   return { outcome, results: roundResults(ctx, envelope, round) };
 }
 
@@ -62,20 +56,20 @@ export async function firstRound(
  */
 async function spoolLeftOver(
   ctx: QueueContext,
-  claim: Claim,
+  claim: StoreClaim,
   input: EnqueueInput,
   envelope: Envelope,
 ): Promise<void> {
   try {
     if (pending(envelope).length === 0) return;
-    const prepared = await prepareEntry(ctx.layout, {
+    const prepared = await ctx.store.prepare({
       ...newEnvelope(ctx, input),
       raw: input.raw,
       envelope,
     });
     await prepared.commit();
   } catch (error) {
-    await dropFirstRoundClaim(claim).catch(() => {});
+    await ctx.store.discard(claim).catch(() => {});
     throw error;
   }
 }

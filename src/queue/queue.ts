@@ -21,21 +21,16 @@ import { queueContext } from './context.ts';
 import { dropEntry } from './dead-letter.ts';
 import { enqueue, prepare } from './enqueue.ts';
 import type { SealContext } from './envelope.ts';
+import { createFileStore } from './file-store.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import { deliverEntry } from './round.ts';
 import { runSpool } from './runner.ts';
-import {
-  type EnqueueOutcome,
-  listSpool,
-  type PreparedEntry,
-  removeHolderFile,
-  type SpoolEntry,
-  type SpoolLayout,
-} from './spool.ts';
+import type { EnqueueOutcome, SpoolEntry } from './spool.ts';
+import type { QueueStore, StoredEntry } from './store.ts';
 import type { Transport } from './transport.ts';
 
 export interface QueueOptions {
-  /** The spool directory (created when missing). */
+  /** The spool directory (created when missing); unused when `deps.store` is given. */
   dir: string;
   /** Backoff for deferred recipients. @default { initial_seconds: 60, factor: 2, max_seconds: 14400 } */
   retry?: RetryPolicy;
@@ -57,6 +52,11 @@ export interface QueueOptions {
 export interface QueueDeps {
   /** Delivers the bytes (SMTP/LMTP). */
   transport: Transport;
+  /**
+   * Where the queue keeps its state (store.ts): the composition root picks it from
+   * `storage:` in malist.yaml. @default the file spool in `options.dir`
+   */
+  store?: QueueStore;
   /** Reactors told about dead letters (refused or expired recipients). */
   reactors?: Reactor[];
   /** Called with every notice, after the reactors. */
@@ -183,7 +183,10 @@ export interface Enqueued {
 }
 
 export interface Queue {
-  readonly layout: SpoolLayout;
+  /** Its state: the file spool, or the tables on PostgreSQL. */
+  readonly store: QueueStore;
+  /** Where that is, for messages: the spool directory or the database (no password). */
+  readonly where: string;
   /** `alert_after` in ms: how long a pending recipient may wait before it needs the operator. */
   readonly alertAfter: number;
   /**
@@ -192,7 +195,7 @@ export interface Queue {
    */
   enqueue(input: EnqueueInput, options?: EnqueueOptions): Promise<Enqueued>;
   /** Writes an entry that stays invisible until `commit()` (the transactional API). */
-  prepare(input: EnqueueInput): Promise<PreparedEntry>;
+  prepare(input: EnqueueInput): Promise<StoredEntry>;
   /** Claims and delivers one entry now; the results of this round (pending ones `queued`). */
   deliver(id: string, force?: boolean): Promise<RecipientResult[] | undefined>;
   /** One pass over the spool: every due entry once, stale claims of dead runners too. */
@@ -203,11 +206,13 @@ export interface Queue {
   close(): Promise<void>;
 }
 
-/** Creates a queue on a spool directory. */
+/** Creates a queue on a store (the spool directory `options.dir` by default). */
 export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
-  const ctx = queueContext(options, deps);
+  const store = deps.store ?? createFileStore(options.dir);
+  const ctx = queueContext(options, deps, store);
   return {
-    layout: ctx.layout,
+    store,
+    where: store.where,
     alertAfter: ctx.alertAfter,
     prepare: (input) => prepare(ctx, input),
     enqueue: (input, enqueueOptions = {}) => enqueue(ctx, input, enqueueOptions),
@@ -215,12 +220,15 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
     run: (runOptions = {}) => runSpool(ctx, runOptions),
     async list() {
       await ctx.ready();
-      return listSpool(ctx.layout);
+      return store.list();
     },
     drop: (id) => dropEntry(ctx, id),
     async close() {
-      await removeHolderFile();
-      await deps.transport.close();
+      try {
+        await store.close();
+      } finally {
+        await deps.transport.close();
+      }
     },
   };
 }

@@ -4,7 +4,6 @@
  * once), dead-letter those given up on, then update the envelope and finish or release
  * the claim.
  */
-import { rm } from 'node:fs/promises';
 import { ErrorCode, StageError } from '../errors.ts';
 import { crashPoint } from '../testing/crash-point.ts';
 import type { RecipientResult } from '../types.ts';
@@ -21,19 +20,8 @@ import {
   type RecipientRecord,
 } from './envelope.ts';
 import { isExpired } from './retry-policy.ts';
-import { readSentLog, SentLogWriter } from './sent-log.ts';
 import { sendCopies } from './signing.ts';
-import {
-  type Claim,
-  claimEntry,
-  finishClaim,
-  readDoneRecord,
-  readEnvelope,
-  readMessage,
-  releaseClaim,
-  sentLogPath,
-  writeEnvelope,
-} from './spool.ts';
+import type { StoreClaim } from './store.ts';
 
 /** An entry as just written by this process: read from memory, not again from disk. */
 export interface FreshEntry {
@@ -48,19 +36,52 @@ export async function deliverEntry(
   force: boolean,
 ): Promise<RecipientResult[] | undefined> {
   await ctx.ready();
-  const claim = await claimEntry(ctx.layout, id);
+  const claim = await ctx.store.claim(id, force ? {} : { dueBy: ctx.now() });
   if (!claim) {
-    const done = await readDoneRecord(ctx.layout, id);
-    return done ? asResults(done, ctx.distributor) : undefined;
+    const known = (await ctx.store.readDone(id)) ?? (await ctx.store.view(id));
+    return known ? asResults(known, ctx.distributor) : undefined;
   }
-  const { envelope, round } = await deliverClaim(ctx, claim, force);
+  const { envelope, round } = await deliverAll(ctx, claim, force);
   return roundResults(ctx, envelope, round);
+}
+
+/**
+ * Delivers a claim and, on a store that claims recipients in batches, each further batch
+ * of the entry it can claim; the whole entry's envelope at the end with every round's
+ * answers. Several workers may work on one entry at once: each gets other batches.
+ */
+export async function deliverAll(
+  ctx: QueueContext,
+  first: StoreClaim,
+  force: boolean,
+  fresh?: FreshEntry,
+  /** Claim every pending recipient, due or not (an expired entry gives them all up). */
+  every = force,
+): Promise<{ envelope: Envelope; round: RecipientResult[]; claims: number }> {
+  let claim: StoreClaim | undefined = first;
+  const started = ctx.now();
+  let last = await deliverClaim(ctx, first, force, fresh);
+  const round = [...last.round];
+  let claims = 1;
+  while (claim?.partial) {
+    claim = await ctx.store.claim(claim.id, {
+      ...(every ? {} : { dueBy: ctx.now() }),
+      untriedSince: started,
+    });
+    if (!claim) break;
+    last = await deliverClaim(ctx, claim, force);
+    round.push(...last.round);
+    claims++;
+  }
+  if (!first.partial) return { envelope: last.envelope, round, claims };
+  const whole = (await ctx.store.view(first.id)) ?? last.envelope;
+  return { envelope: whole, round, claims };
 }
 
 /** One delivery round for a claimed entry; always releases or finishes the claim. */
 export async function deliverClaim(
   ctx: QueueContext,
-  claim: Claim,
+  claim: StoreClaim,
   force: boolean,
   fresh?: FreshEntry,
 ): Promise<{ envelope: Envelope; round: RecipientResult[] }> {
@@ -71,17 +92,11 @@ export async function deliverClaim(
     const { round, failed } = await runRound(ctx, claim, envelope, raw, force);
     await reportDelivered(ctx, envelope, round);
     crashPoint('queue.before-envelope-update');
-    const finished = pending(envelope).length === 0;
-    // A finished entry's envelope goes to its done record; the copy in the claim would be
-    // removed at once. It is written first only when the round gave up on someone, so a
-    // crash before the done record does not repeat their notice.
-    if (!finished || failed > 0) await writeEnvelope(claim.dir, envelope);
-    if (finished) await finishClaim(ctx.layout, claim);
-    else await releaseClaim(ctx.layout, claim);
+    await ctx.store.settle(claim, envelope, failed);
     return { envelope, round };
   } catch (error) {
     // The sent-log already holds what the server settled; the rest is tried again later.
-    await releaseClaim(ctx.layout, claim).catch(() => {});
+    await ctx.store.release(claim).catch(() => {});
     throw error;
   }
 }
@@ -109,22 +124,21 @@ async function reportDelivered(
 /** The claimed entry's envelope and bytes; or its done record, its claim cleaned up. */
 async function openClaim(
   ctx: QueueContext,
-  claim: Claim,
+  claim: StoreClaim,
   fresh: FreshEntry | undefined,
 ): Promise<FreshEntry | { done: Envelope }> {
   try {
-    const envelope = fresh?.envelope ?? (await readEnvelope(claim.dir));
-    const raw = fresh?.raw ?? (await readMessage(claim.dir));
-    return { envelope, raw };
+    if (fresh) return fresh;
+    return await ctx.store.read(claim);
   } catch (error) {
     // A runner that died between moving the envelope to its done record and removing
     // the claim left the rest of a finished entry.
-    const done = await readDoneRecord(ctx.layout, claim.id).catch(() => undefined);
+    const done = await ctx.store.readDone(claim.id).catch(() => undefined);
     if (done) {
-      await rm(claim.dir, { recursive: true, force: true });
+      await ctx.store.discard(claim);
       return { done };
     }
-    await releaseClaim(ctx.layout, claim).catch(() => {});
+    await ctx.store.release(claim).catch(() => {});
     throw new StageError(`queue entry ${claim.id} is unreadable; it stays in the spool`, {
       code: ErrorCode.STORAGE,
       unit: UNIT,
@@ -141,15 +155,14 @@ async function openClaim(
  */
 export async function runRound(
   ctx: QueueContext,
-  claim: Claim,
+  claim: StoreClaim,
   envelope: Envelope,
   raw: Buffer,
   force: boolean,
 ): Promise<{ round: RecipientResult[]; failed: number }> {
-  const logPath = sentLogPath(ctx.layout, claim.id);
   const round: RecipientResult[] = [];
   // Refusals a crashed round logged but never dead-lettered are owed their notice now.
-  const owed = applySettled(envelope, await readSentLog(logPath, ctx.distributor));
+  const owed = applySettled(envelope, await ctx.store.sentLog(claim, ctx.distributor));
   if (owed.length > 0) await giveUp(ctx, claim, envelope, owed, raw, 'refused');
   const started = ctx.now();
   let failed: RecipientRecord[] = [];
@@ -160,7 +173,7 @@ export async function runRound(
   } else {
     const batch = due(envelope, started, force).map((r) => r.address);
     if (batch.length > 0) {
-      const results = await sendLogged(ctx, logPath, envelope, raw, batch);
+      const results = await sendLogged(ctx, claim, envelope, raw, batch);
       round.push(...results);
       failed = applyRound(envelope, results, ctx.now(), ctx.retry);
     }
@@ -174,12 +187,12 @@ export async function runRound(
 /** Sends `batch` through the transport, each transaction's answers appended to the sent-log. */
 async function sendLogged(
   ctx: QueueContext,
-  logPath: string,
+  claim: StoreClaim,
   envelope: Envelope,
   raw: Buffer,
   batch: string[],
 ): Promise<RecipientResult[]> {
-  const log = new SentLogWriter(logPath, {
+  const log = ctx.store.sentLogAppender(claim, {
     id: envelope.id,
     ...(envelope.message_id ? { message_id: envelope.message_id } : {}),
     ...(envelope.list ? { list: envelope.list } : {}),

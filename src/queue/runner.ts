@@ -9,15 +9,7 @@ import type { QueueContext } from './context.ts';
 import { type Envelope, nextAttempt } from './envelope.ts';
 import type { RunOptions, RunSummary } from './queue.ts';
 import { isExpired } from './retry-policy.ts';
-import { deliverClaim } from './round.ts';
-import {
-  claimEntry,
-  peekEnvelope,
-  purgeSpool,
-  reclaimEntry,
-  staleClaims,
-  waitingIds,
-} from './spool.ts';
+import { deliverAll } from './round.ts';
 
 /** A pass in progress: what it was asked for, what it did so far. */
 interface Pass {
@@ -47,15 +39,14 @@ export async function runSpool(ctx: QueueContext, options: RunOptions): Promise<
       rounds: [],
     },
   };
-  await purgeSpool(ctx.layout, ctx.keepDone, ctx.now());
+  await ctx.store.purge(ctx.keepDone, ctx.now());
   // Stale claims first: their runner died mid-round, their recipients waited longest.
-  for (const name of await staleClaims(ctx.layout)) {
-    const id = name.slice(0, name.indexOf('@'));
+  for (const { id, name } of await ctx.store.staleClaims()) {
     if (skipped(pass, id)) continue;
     await attempt(pass, id, () => reclaimed(pass, id, name));
   }
   // Each entry at most once per run: a run is bounded even when everything defers.
-  for (const id of await waitingIds(ctx.layout)) {
+  for (const id of await ctx.store.waitingIds()) {
     if (skipped(pass, id)) continue;
     pass.seen.add(id);
     await attempt(pass, id, () => retried(pass, id));
@@ -81,25 +72,27 @@ async function attempt(pass: Pass, id: string, work: () => Promise<void>): Promi
 
 /** Takes over a dead runner's claim and delivers the entry. */
 async function reclaimed(pass: Pass, id: string, name: string): Promise<void> {
-  const claim = await reclaimEntry(pass.ctx.layout, name);
+  const claim = await pass.ctx.store.reclaim(name);
   if (!claim) return;
   pass.seen.add(id);
   pass.summary.reclaimed++;
-  const { envelope, round } = await deliverClaim(pass.ctx, claim, pass.force);
+  const { envelope, round } = await deliverAll(pass.ctx, claim, pass.force);
   account(pass.summary, envelope, round);
 }
 
 /** Delivers a waiting entry when it is due (or expired, or forced). */
 async function retried(pass: Pass, id: string): Promise<void> {
   const { ctx } = pass;
-  const peek = await peekEnvelope(ctx.layout, id);
+  const peek = await ctx.store.peek(id);
   if (!peek) return;
   const next = nextAttempt(peek);
   const expired = isExpired(peek.created, ctx.now(), ctx.expireAfter);
   if (!pass.force && !expired && next !== undefined && next > ctx.now()) return;
-  const claim = await claimEntry(ctx.layout, id);
+  // An expired entry gives up on every pending recipient, due or not.
+  const every = pass.force || expired;
+  const claim = await ctx.store.claim(id, every ? {} : { dueBy: ctx.now() });
   if (!claim) return;
-  const { envelope, round } = await deliverClaim(ctx, claim, pass.force);
+  const { envelope, round } = await deliverAll(ctx, claim, pass.force, undefined, every);
   account(pass.summary, envelope, round);
 }
 

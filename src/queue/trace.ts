@@ -69,7 +69,8 @@ function recipientOf(
   return out;
 }
 
-function postOf(
+/** One post from its envelope and its sent-log (for every store's `queuedPosts`). */
+export function postOf(
   id: string,
   where: QueuedPost['where'],
   envelope: Envelope | undefined,

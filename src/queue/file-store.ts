@@ -1,0 +1,101 @@
+/**
+ * The queue's state in files (the embedded default): the maildir-style spool of spool.ts
+ * and the append-only sent-logs of sent-log.ts, behind the QueueStore contract. A claim is
+ * a whole entry (rename into cur/); a first round from the post's source is a file claim
+ * with nothing spooled.
+ */
+import { rm } from 'node:fs/promises';
+import { readSentLog, SentLogWriter } from './sent-log.ts';
+import {
+  type Claim,
+  claimEntry,
+  claimFirstRound,
+  dropFirstRoundClaim,
+  ensureSpool,
+  existing,
+  finishClaim,
+  listSpool,
+  peekEnvelope,
+  prepareEntry,
+  purgeSpool,
+  readDoneRecord,
+  readEnvelope,
+  readMessage,
+  reclaimEntry,
+  releaseClaim,
+  removeDeadLetter,
+  removeHolderFile,
+  type SpoolLayout,
+  sentLogPath,
+  spoolLayout,
+  staleClaims,
+  waitingIds,
+  writeDeadLetter,
+  writeEnvelope,
+} from './spool.ts';
+import type { QueueStore } from './store.ts';
+import { readQueuedPosts } from './trace.ts';
+
+export interface FileQueueStore extends QueueStore<Claim> {
+  readonly kind: 'files';
+  readonly layout: SpoolLayout;
+}
+
+/** The file spool in `dir` (created on `ready()`). */
+export function createFileStore(dir: string): FileQueueStore {
+  const layout = spoolLayout(dir);
+  let made: Promise<void> | undefined;
+  return {
+    kind: 'files',
+    where: dir,
+    layout,
+    ready() {
+      made ??= ensureSpool(layout);
+      return made;
+    },
+    existing: (id) => existing(layout, id),
+    prepare: (input) => prepareEntry(layout, input),
+    claimFirstRound: (id) => claimFirstRound(layout, id),
+    claim: (id) => claimEntry(layout, id),
+    async staleClaims() {
+      return (await staleClaims(layout)).map((name) => ({
+        id: name.slice(0, name.indexOf('@')),
+        name,
+      }));
+    },
+    reclaim: (name) => reclaimEntry(layout, name),
+    waitingIds: () => waitingIds(layout),
+    peek: (id) => peekEnvelope(layout, id),
+    async read(claim) {
+      return { envelope: await readEnvelope(claim.dir), raw: await readMessage(claim.dir) };
+    },
+    async view(id) {
+      return (await peekEnvelope(layout, id)) ?? (await readDoneRecord(layout, id));
+    },
+    sentLog: (claim, distributor) => readSentLog(sentLogPath(layout, claim.id), distributor),
+    sentLogAppender: (claim, header) => new SentLogWriter(sentLogPath(layout, claim.id), header),
+    async settle(claim, envelope, failed) {
+      if (claim.firstRound) return false;
+      const finished = envelope.recipients.every((r) => r.state !== 'pending');
+      // A finished entry's envelope goes to its done record; the copy in the claim would be
+      // removed at once. It is written first only when the round gave up on someone, so a
+      // crash before the done record does not repeat their notice.
+      if (!finished || failed > 0) await writeEnvelope(claim.dir, envelope);
+      if (finished) await finishClaim(layout, claim);
+      else await releaseClaim(layout, claim);
+      return finished;
+    },
+    release: (claim) => releaseClaim(layout, claim),
+    async discard(claim) {
+      if (claim.firstRound) return dropFirstRoundClaim(claim);
+      await rm(claim.dir, { recursive: true, force: true });
+    },
+    readDone: (id) => readDoneRecord(layout, id),
+    writeDeadLetter: (claim, envelope, raw) => writeDeadLetter(layout, claim, envelope, raw),
+    removeDeadLetter: (id) => removeDeadLetter(layout, id),
+    list: () => listSpool(layout),
+    purge: (retentionMs, now) => purgeSpool(layout, retentionMs, now),
+    queuedPosts: (list, messageIds) => readQueuedPosts(layout, list, messageIds),
+    close: () => removeHolderFile(),
+  };
+}
