@@ -7,7 +7,6 @@ import type { MemberStore } from '../members/store.ts';
 import { type Decision, doneStore, heldStore, type ModerationContext } from '../moderation/held.ts';
 import type { DigestFact, HeldFact, PostFacts, TraceFacts } from '../moderation/trace.ts';
 import type { QueueStore } from '../queue/store.ts';
-import { readQueuedPosts } from '../queue/trace.ts';
 import { type Journal, type KeyedJournalEntry, MAIL_SCOPE } from '../state/journal.ts';
 
 export interface TraceQuery {

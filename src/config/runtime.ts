@@ -48,7 +48,13 @@ import { distributorSender, wireModeration } from './moderation.ts';
 import { listPersonaliser } from './personalise.ts';
 import { deliveryServices, listHandlers, tokenStore } from './services.ts';
 import type { ListSigning, SigningPlan } from './signing.ts';
-import { closeDatabases, journalFor, pendingStoreFor, queueStoreFor, storageOf } from './storage.ts';
+import {
+  closeDatabases,
+  journalFor,
+  pendingStoreFor,
+  queueStoreFor,
+  storageOf,
+} from './storage.ts';
 import { listVerpSender } from './verp.ts';
 
 export interface ListRuntime {

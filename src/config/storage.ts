@@ -8,9 +8,9 @@
  */
 import { join } from 'node:path';
 import { MEMBERS_SCHEMA } from '../members/pg-store.ts';
-import { FileJournal, type Journal } from '../state/journal.ts';
 import { createPgStore, QUEUE_SCHEMA } from '../queue/pg-store.ts';
 import type { QueueStore } from '../queue/store.ts';
+import { FileJournal, type Journal } from '../state/journal.ts';
 import { type Database, openDatabase, type SchemaPart } from '../state/pg.ts';
 import { JOURNAL_SCHEMA, PgJournal } from '../state/pg-journal.ts';
 import { PgPendingStore, TOKENS_SCHEMA } from '../state/pg-tokens.ts';
@@ -18,7 +18,12 @@ import type { PendingStore } from '../state/tokens.ts';
 import type { MainYaml } from './schema.ts';
 
 /** Every store's part of the PostgreSQL schema, in the order `upgrade` applies them. */
-export const SCHEMA_PARTS: SchemaPart[] = [JOURNAL_SCHEMA, MEMBERS_SCHEMA, TOKENS_SCHEMA, QUEUE_SCHEMA];
+export const SCHEMA_PARTS: SchemaPart[] = [
+  JOURNAL_SCHEMA,
+  MEMBERS_SCHEMA,
+  TOKENS_SCHEMA,
+  QUEUE_SCHEMA,
+];
 
 export type StorageChoice =
   | { type: 'files' }
