@@ -48,7 +48,14 @@ import { distributorSender, wireModeration } from './moderation.ts';
 import { listPersonaliser } from './personalise.ts';
 import { deliveryServices, listHandlers, tokenStore } from './services.ts';
 import type { ListSigning, SigningPlan } from './signing.ts';
-import { closeDatabases, journalFor, pendingStoreFor, queueStoreFor, storageOf } from './storage.ts';
+import {
+  closeDatabases,
+  heldStorageFor,
+  journalFor,
+  pendingStoreFor,
+  queueStoreFor,
+  storageOf,
+} from './storage.ts';
 import { listVerpSender } from './verp.ts';
 
 export interface ListRuntime {
@@ -167,6 +174,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const secret = await secretOf(stateDir);
   const journal = await journalFor(config.main!);
   const tokens = tokenStore(stateDir, secret, await pendingStoreFor(config.main!));
+  const held = await heldStorageFor(config.main!);
   const taps = eventTaps(config);
   const configured = buildReactors(plans);
   const wired = unitWiring(config.main, installationResolver(config.main));
@@ -221,6 +229,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
     pipeline: (name) => byName.get(name),
     tokens: () => tokens,
     send,
+    storage: held,
     ...(taps.outbox ? { onDecision: taps.decision } : {}),
     ...noticeOptions(plans),
   });
@@ -305,5 +314,6 @@ function playMails(
     reactor: runtime.reactors,
     stateDir: runtime.stateDir,
     journal: runtime.journal,
+    ...(runtime.moderation.storage ? { held: runtime.moderation.storage } : {}),
   });
 }
