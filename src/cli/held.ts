@@ -76,6 +76,8 @@ export interface HeldDeps {
   now?: () => number;
   /** Told of each decision (webhooks). */
   onDecision?: ModerationContext['onDecision'];
+  /** Where held posts and decisions live (`storage:`). @default the files under stateDir */
+  storage?: ModerationContext['storage'];
 }
 
 /** Where play() keeps mail addressed to none of the lists. */
@@ -162,6 +164,7 @@ export async function runHeld(argv: string[], deps: HeldDeps): Promise<number> {
     }),
     now: deps.now,
     ...(deps.onDecision ? { onDecision: deps.onDecision } : {}),
+    ...(deps.storage ? { storage: deps.storage } : {}),
   };
   const noticeMails = () =>
     notices.map((n) => ({
@@ -304,6 +307,7 @@ export default async function held(argv: string[]): Promise<number> {
       out: process.stdout,
       err: process.stderr,
       ...(runtime.moderation.onDecision ? { onDecision: runtime.moderation.onDecision } : {}),
+      ...(runtime.moderation.storage ? { storage: runtime.moderation.storage } : {}),
     });
   } finally {
     await runtime.close();

@@ -238,6 +238,7 @@ async function playOne(
     reactor: runtime.reactors,
     stateDir: intake.config.main.state_dir,
     journal: runtime.journal,
+    ...(runtime.moderation.storage ? { held: runtime.moderation.storage } : {}),
     onOutcome: (event) => log?.record(event),
   });
   await log?.flush().catch((error: unknown) => {

@@ -108,6 +108,7 @@ async function release(runtime: ListRuntime, store: MailStore, meta: StoredMeta,
     reactor: runtime.reactors,
     stateDir,
     journal: runtime.journal,
+    ...(runtime.moderation.storage ? { held: runtime.moderation.storage } : {}),
   });
 }
 

@@ -328,6 +328,7 @@ async function fetchAll(
         reactor: runtime.reactors,
         stateDir: main.state_dir,
         journal: runtime.journal,
+        ...(runtime.moderation.storage ? { held: runtime.moderation.storage } : {}),
         concurrency: main.concurrency ?? RUN_CONCURRENCY,
         onOutcome,
         ...(signal ? { signal } : {}),

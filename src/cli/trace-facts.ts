@@ -13,6 +13,8 @@ export interface TraceQuery {
   stateDir: string;
   /** The journal of handled mail (files or PostgreSQL, as the runtime has it). */
   journal: Journal;
+  /** Where held posts live (files or PostgreSQL, as the runtime has it). @default the files */
+  held?: ModerationContext['storage'];
   list: LoadedList;
   member: string;
   store: MemberStore | undefined;
@@ -65,7 +67,11 @@ async function journalRecords(q: TraceQuery): Promise<KeyedJournalEntry[]> {
 
 /** The list's held posts (still held, or decided) that the query selects. */
 async function heldPosts(q: TraceQuery): Promise<HeldFact[]> {
-  const ctx: ModerationContext = { stateDir: q.stateDir, pipeline: () => undefined };
+  const ctx: ModerationContext = {
+    stateDir: q.stateDir,
+    pipeline: () => undefined,
+    ...(q.held ? { storage: q.held } : {}),
+  };
   const wanted = q.messageId ? bare(q.messageId) : undefined;
   const held = [
     ...(await heldStore(ctx, q.list.name).list()),

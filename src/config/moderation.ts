@@ -60,6 +60,8 @@ export interface ModerationWiringOptions {
   moderators?: Partial<NotifyModeratorsOptions>;
   /** Told of each decision once it is durable (webhooks). */
   onDecision?: ModerationContext['onDecision'];
+  /** Where held posts and decisions live (`storage:`). @default the files under stateDir */
+  storage?: ModerationContext['storage'];
 }
 
 export interface ModerationWiring {
@@ -85,6 +87,7 @@ export function wireModeration(options: ModerationWiringOptions): ModerationWiri
     notices: noticeOutlet(reactorOptions),
     templates: options.templates,
     ...(options.onDecision ? { onDecision: options.onDecision } : {}),
+    ...(options.storage ? { storage: options.storage } : {}),
   };
   return {
     context,

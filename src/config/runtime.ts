@@ -50,6 +50,7 @@ import { deliveryServices, listHandlers, tokenStore } from './services.ts';
 import type { ListSigning, SigningPlan } from './signing.ts';
 import {
   closeDatabases,
+  heldStorageFor,
   journalFor,
   pendingStoreFor,
   queueStoreFor,
@@ -173,6 +174,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const secret = await secretOf(stateDir);
   const journal = await journalFor(config.main!);
   const tokens = tokenStore(stateDir, secret, await pendingStoreFor(config.main!));
+  const held = await heldStorageFor(config.main!);
   const taps = eventTaps(config);
   const configured = buildReactors(plans);
   const wired = unitWiring(config.main, installationResolver(config.main));
@@ -227,6 +229,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
     pipeline: (name) => byName.get(name),
     tokens: () => tokens,
     send,
+    storage: held,
     ...(taps.outbox ? { onDecision: taps.decision } : {}),
     ...noticeOptions(plans),
   });
@@ -311,5 +314,6 @@ function playMails(
     reactor: runtime.reactors,
     stateDir: runtime.stateDir,
     journal: runtime.journal,
+    ...(runtime.moderation.storage ? { held: runtime.moderation.storage } : {}),
   });
 }

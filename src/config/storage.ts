@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { MEMBERS_SCHEMA } from '../members/pg-store.ts';
 import { createPgStore, QUEUE_SCHEMA } from '../queue/pg-store.ts';
 import type { QueueStore } from '../queue/store.ts';
+import { fileHeldStorage, type HeldStorage } from '../state/held-store.ts';
 import { FileJournal, type Journal } from '../state/journal.ts';
 import { type Database, openDatabase, type SchemaPart } from '../state/pg.ts';
+import { HELD_SCHEMA, pgHeldStorage } from '../state/pg-held.ts';
 import { JOURNAL_SCHEMA, PgJournal } from '../state/pg-journal.ts';
 import { PgPendingStore, TOKENS_SCHEMA } from '../state/pg-tokens.ts';
 import type { PendingStore } from '../state/tokens.ts';
@@ -23,6 +25,7 @@ export const SCHEMA_PARTS: SchemaPart[] = [
   MEMBERS_SCHEMA,
   TOKENS_SCHEMA,
   QUEUE_SCHEMA,
+  HELD_SCHEMA,
 ];
 
 export type StorageChoice =
@@ -110,4 +113,16 @@ export async function pendingStoreFor(
 export function queueStoreFor(choice: StorageChoice): QueueStore | undefined {
   if (choice.type === 'files') return undefined;
   return createPgStore(databaseFor(choice));
+}
+
+/**
+ * Where held posts and moderators' decisions live: the files under state_dir (`held/`,
+ * `moderation/`), or the database's rows, which every host sharing it sees.
+ */
+export async function heldStorageFor(
+  main: Pick<MainYaml, 'storage'> & { state_dir: string },
+): Promise<HeldStorage> {
+  const choice = storageOf(main);
+  if (choice.type === 'files') return fileHeldStorage(main.state_dir);
+  return pgHeldStorage(await databaseFor(choice));
 }

@@ -2,13 +2,11 @@
  * One copy of a mail for one list (a cross-post has a copy per list): its signal, or its
  * distribution, the per-recipient truth of that distribution, and its journal record.
  */
-import { join } from 'node:path';
 import { describeError, type Signal, StageError } from '../errors.ts';
 import { messageId } from '../mail/list-mail.ts';
 import { errorCodeOf, replyText } from '../mail/smtp-reply.ts';
+import { fileHeldStorage } from '../state/held-store.ts';
 import { isFinal, type JournalOutcome } from '../state/journal.ts';
-import { MailStore } from '../state/mail-store.ts';
-import { safeName } from '../state/safe-name.ts';
 import { crashPoint } from '../testing/crash-point.ts';
 import type { DeliveryReport, ListMail, RecipientResult } from '../types.ts';
 import { asError, summarize, unitOf } from './report.ts';
@@ -90,7 +88,7 @@ export async function handleSignal(
     signal.kind === 'hold' ? 'held' : signal.kind === 'reject' ? 'rejected' : 'discarded';
   if (signal.kind === 'hold') {
     // Durable before anything else: a held mail must survive the ack.
-    const store = new MailStore(join(run.options.stateDir, 'held', safeName(list)));
+    const store = (run.options.held ?? fileHeldStorage(run.options.stateDir)).held(list);
     await store.put(copy, { reason: signal.reason, unit: signal.unit, list });
   }
   await report(run, { stage: 'processor', unit: signal.unit, error: signal, mail: copy });

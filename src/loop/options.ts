@@ -1,4 +1,5 @@
 /** What `play()` is given, and what it tells of each finished mail copy (`src/play.ts` exports both). */
+import type { HeldStorage } from '../state/held-store.ts';
 import type { Journal, JournalOutcome } from '../state/journal.ts';
 import type {
   DeliveryReport,
@@ -24,6 +25,11 @@ export interface PlayOptions {
    * @default the files in `stateDir/journal`
    */
   journal?: Journal;
+  /**
+   * Where held mail is stored (`storage:` in malist.yaml picks it).
+   * @default the files in `stateDir/held/<list>/`
+   */
+  held?: HeldStorage;
   /** Stops before the next fetch once aborted (the mail in hand is finished). */
   signal?: AbortSignal;
   /** Stops after this many fetched mails. */

@@ -8,6 +8,7 @@ import type { ListSettings } from '../list/settings.ts';
 import type { StoredMeta } from '../state/mail-store.ts';
 import type { ListMail } from '../types.ts';
 import {
+  claimDecision,
   type Decision,
   findHeld,
   type ModerationAction,
@@ -15,7 +16,6 @@ import {
   readDecision,
   releasedMail,
   retire,
-  writeDecision,
 } from './held.ts';
 
 export type DecideStatus = 'done' | 'already' | 'missing' | 'failed';
@@ -39,6 +39,14 @@ const PAST: Record<ModerationAction, string> = {
 
 function describe(meta: StoredMeta): string {
   return `"${meta.subject ?? '(no subject)'}" from ${meta.from ?? '(unknown sender)'}`;
+}
+
+function already(earlier: Decision): DecideResult {
+  return {
+    status: 'already',
+    decision: earlier,
+    message: `nothing done: that post was already ${PAST[earlier.action]} (by ${earlier.by}, ${earlier.at})`,
+  };
 }
 
 /** Tells `ctx.onDecision` (webhooks); a listener never fails a decision. */
@@ -69,12 +77,7 @@ export async function decide(
 ): Promise<DecideResult> {
   const earlier = await readDecision(ctx, list.name, heldId);
   const replay = earlier !== undefined && request !== undefined && earlier.request === request;
-  if (earlier && !replay)
-    return {
-      status: 'already',
-      decision: earlier,
-      message: `nothing done: that post was already ${PAST[earlier.action]} (by ${earlier.by}, ${earlier.at})`,
-    };
+  if (earlier && !replay) return already(earlier);
   const held = await findHeld(ctx, list.name, heldId);
   if (!held || (held.decided && !replay))
     return { status: 'missing', message: 'nothing done: no such held post (expired or decided)' };
@@ -99,8 +102,12 @@ export async function decide(
       return { status: 'failed', message: `nothing done: the post could not be released: ${why}` };
     }
   }
-  // The decision is the commit point: written before the post moves or goes out.
-  if (!earlier) await writeDecision(ctx, list.name, decision);
+  // The decision is the commit point: claimed before the post moves or goes out. Of two
+  // deciders racing (two processes, two hosts), the first claim wins; the other does nothing.
+  if (!earlier) {
+    const claimed = await claimDecision(ctx, list.name, decision);
+    if (!claimed.won) return already(claimed.decision);
+  }
   if (!held.decided) await retire(ctx, list, held.raw, held.meta, decision);
   if (!earlier) await tellDecision(ctx, list.name, decision, held.meta);
   return {

@@ -1,32 +1,26 @@
 /**
- * Where held posts and moderators' decisions live. `play()` stores a held post in
- * `STATE/held/<list>/` (bytes as fetched + JSON meta). A decision is written durably to
- * `STATE/moderation/<list>/decisions/<id>.json` before anything else happens, so a post is
- * decided once, whoever asks again (a replayed token, the CLI); the decided post moves to
- * `STATE/held/<list>/done/`, where a crash replay can still find it.
+ * Where held posts and moderators' decisions live. `play()` stores a held post in the
+ * list's held store (files: `STATE/held/<list>/`, bytes as fetched + JSON meta; or
+ * PostgreSQL rows: src/state/held-store.ts). A decision is claimed durably before anything
+ * else happens, and the first claim wins, so a post is decided once, whoever asks again (a
+ * replayed token, the CLI, another host); the decided post moves to the done store
+ * (`STATE/held/<list>/done/`), where a crash replay can still find it.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ListSettings } from '../list/settings.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import type { NoticeOutlet } from '../notices/send.ts';
-import { writeFileDurable } from '../state/durable.ts';
-import { MailStore, type StoredMeta } from '../state/mail-store.ts';
-import { safeName } from '../state/safe-name.ts';
+import {
+  type Decision,
+  fileHeldStorage,
+  type HeldStorage,
+  type HeldStore,
+  type ModerationAction,
+} from '../state/held-store.ts';
+import type { StoredMeta } from '../state/mail-store.ts';
 import type { ListMail, Processor } from '../types.ts';
 
-export type ModerationAction = 'approve' | 'reject' | 'discard' | 'expire';
-
-export interface Decision {
-  heldId: string;
-  action: ModerationAction;
-  /** Who decided: a moderator's address, `cli:<user>`, `expiry`. */
-  by: string;
-  /** The key of the command mail that decided, when a mail did. */
-  request?: string;
-  at: string;
-}
+export type { Decision, ModerationAction };
 
 export interface ModerationContext {
   /** The state directory (the one `play()` uses). */
@@ -41,26 +35,32 @@ export interface ModerationContext {
   now?: () => number;
   /** Told of each decision once it is durable (webhooks); never fails the decision. */
   onDecision?(list: string, decision: Decision, meta: StoredMeta): Promise<void> | void;
+  /**
+   * Where held posts and decisions live (`storage:` picks it: src/config/storage.ts).
+   * @default the files under stateDir
+   */
+  storage?: HeldStorage;
 }
 
-export function heldStore(ctx: ModerationContext, list: string): MailStore {
-  return new MailStore(join(ctx.stateDir, 'held', safeName(list)));
-}
+const fileStorages = new Map<string, HeldStorage>();
 
-export function doneStore(ctx: ModerationContext, list: string): MailStore {
-  return new MailStore(join(ctx.stateDir, 'held', safeName(list), 'done'));
-}
-
-function moderationDir(ctx: ModerationContext, list: string): string {
-  return join(ctx.stateDir, 'moderation', safeName(list));
-}
-
-async function readJson<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
-  } catch {
-    return undefined;
+/** The context's held-mail storage (the files under its state directory unless it names one). */
+export function heldStorage(ctx: ModerationContext): HeldStorage {
+  if (ctx.storage) return ctx.storage;
+  let files = fileStorages.get(ctx.stateDir);
+  if (!files) {
+    files = fileHeldStorage(ctx.stateDir);
+    fileStorages.set(ctx.stateDir, files);
   }
+  return files;
+}
+
+export function heldStore(ctx: ModerationContext, list: string): HeldStore {
+  return heldStorage(ctx).held(list);
+}
+
+export function doneStore(ctx: ModerationContext, list: string): HeldStore {
+  return heldStorage(ctx).done(list);
 }
 
 export function readDecision(
@@ -68,39 +68,28 @@ export function readDecision(
   list: string,
   heldId: string,
 ): Promise<Decision | undefined> {
-  return readJson(join(moderationDir(ctx, list), 'decisions', `${safeName(heldId)}.json`));
+  return heldStorage(ctx).decision(list, heldId);
 }
 
-/** Records a decision (and, for a command mail, which posts it decided). */
-export async function writeDecision(
+/**
+ * Records a decision (and, for a command mail, which posts it decided) unless one stands
+ * already; returns the one that stands and whether it is this one.
+ */
+export function claimDecision(
   ctx: ModerationContext,
   list: string,
   decision: Decision,
-): Promise<void> {
-  const dir = moderationDir(ctx, list);
-  if (decision.request) {
-    const path = join(dir, 'requests', `${safeName(decision.request)}.json`);
-    const ids = (await readJson<string[]>(path)) ?? [];
-    if (!ids.includes(decision.heldId))
-      await writeFileDurable(path, JSON.stringify([...ids, decision.heldId]));
-  }
-  await writeFileDurable(
-    join(dir, 'decisions', `${safeName(decision.heldId)}.json`),
-    JSON.stringify(decision),
-  );
+): Promise<{ decision: Decision; won: boolean }> {
+  return heldStorage(ctx).claim(list, decision);
 }
 
 /** The held posts a command mail decided. */
-export async function decidedBy(
+export function decidedBy(
   ctx: ModerationContext,
   list: string,
   request: string,
 ): Promise<string[]> {
-  return (
-    (await readJson<string[]>(
-      join(moderationDir(ctx, list), 'requests', `${safeName(request)}.json`),
-    )) ?? []
-  );
+  return heldStorage(ctx).decidedBy(list, request);
 }
 
 /** A held post, wherever it is now (still held, or decided). */

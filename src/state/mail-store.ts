@@ -25,27 +25,36 @@ export interface StoredMeta {
   extra?: Record<string, unknown>;
 }
 
+export type StoreWhy = {
+  reason: string;
+  unit: string;
+  list?: string;
+  extra?: Record<string, unknown>;
+};
+
+/** The meta of `mail` stored now for `why` (its id is the mail's key). */
+export function storedMeta(mail: ListMail, why: StoreWhy): StoredMeta {
+  return {
+    id: safeName(mail.key),
+    reason: why.reason,
+    unit: why.unit,
+    list: why.list,
+    messageId: messageId(mail),
+    from: mail.header.getDecoded('From')?.slice(0, 300),
+    subject: mail.header.getDecoded('Subject')?.slice(0, 300),
+    origin: mail.origin,
+    at: new Date().toISOString(),
+    extra: why.extra,
+  };
+}
+
 export class MailStore {
   constructor(readonly dir: string) {}
 
   /** Stores the raw bytes and the reason; the `.json` is written last, so it marks a whole entry. */
-  async put(
-    mail: ListMail,
-    why: { reason: string; unit: string; list?: string; extra?: Record<string, unknown> },
-  ): Promise<StoredMeta> {
-    const id = safeName(mail.key);
-    const meta: StoredMeta = {
-      id,
-      reason: why.reason,
-      unit: why.unit,
-      list: why.list,
-      messageId: messageId(mail),
-      from: mail.header.getDecoded('From')?.slice(0, 300),
-      subject: mail.header.getDecoded('Subject')?.slice(0, 300),
-      origin: mail.origin,
-      at: new Date().toISOString(),
-      extra: why.extra,
-    };
+  async put(mail: ListMail, why: StoreWhy): Promise<StoredMeta> {
+    const meta = storedMeta(mail, why);
+    const id = meta.id;
     await writeFileDurable(join(this.dir, `${id}.eml`), mail.raw);
     await writeFileDurable(join(this.dir, `${id}.json`), JSON.stringify(meta, null, 2));
     return meta;

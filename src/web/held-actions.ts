@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { decide } from '../moderation/decide.ts';
 import { type ModerationAction, releasedMail } from '../moderation/held.ts';
 import { posterOf, sendListNotice } from '../notices/list-notices.ts';
-import type { MailStore, StoredMeta } from '../state/mail-store.ts';
+import type { HeldStore } from '../state/held-store.ts';
+import { MailStore, type StoredMeta } from '../state/mail-store.ts';
 import type { SiteState, WebList } from './site.ts';
 
 export type WebAction = Exclude<ModerationAction, 'expire'>;
@@ -59,7 +60,9 @@ export async function decideHeld(
  */
 const seen = new Map<string, StoredMeta>();
 
-export async function heldMetas(store: MailStore): Promise<StoredMeta[]> {
+export async function heldMetas(store: HeldStore): Promise<StoredMeta[]> {
+  // Rows in a database are one query away: only the files are worth the cache.
+  if (!(store instanceof MailStore)) return store.list();
   let names: string[];
   try {
     names = (await readdir(store.dir)).filter((n) => n.endsWith('.json'));
