@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createPgStore } from '../../src/queue/pg-store.ts';
 import { createQueue } from '../../src/queue/queue.ts';
 import { openDatabase } from '../../src/state/pg.ts';
+import { prng } from '../long/crash/harness.ts';
 import { testMessage } from '../smtp/fixtures.ts';
 import type { TestSmtpServer } from './smtp-server.ts';
 
@@ -42,20 +43,8 @@ export interface WorkersTally {
   ms: number;
 }
 
-/** A small seeded PRNG (mulberry32): the same seed, the same kill times. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export async function runWorkersRound(round: WorkersRound): Promise<WorkersTally> {
-  const rand = random(round.seed);
+  const rand = prng(round.seed); // the same seed, the same kill times
   const token = `pg-workers-${round.seed}-${Date.now()}`;
   const messageId = `${token}@example.com`;
   const recipients = Array.from(
