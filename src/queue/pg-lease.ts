@@ -1,13 +1,14 @@
 /**
  * A queue worker's lease on PostgreSQL: a row in `queue_workers` (its id) and a
  * session-level `pg_advisory_lock(LEASE_SPACE, id)` held on a connection of its own for as
- * long as the worker runs. The lock dies with the session — the process killed, the host
+ * long as the worker runs (state/pg-lock.ts). The lock dies with the session — the process killed, the host
  * gone, the connection cut — and with nothing else: no clock, no heartbeat. Another worker
  * learns that a lease is gone when `pg_try_advisory_lock` on it succeeds (and gives it
  * back in the same statement: a dead worker's id is never used again, ids are a serial).
  */
 import { hostname } from 'node:os';
 import type { Database, Sql } from '../state/pg.ts';
+import { holdSessionLock, isLockFree } from '../state/pg-lock.ts';
 
 /** The first key of every worker's advisory lock ("mlqu"); the second is the worker's id. */
 export const LEASE_SPACE = 0x6d6c7175;
@@ -32,61 +33,28 @@ export async function takeLease(db: Database): Promise<Lease> {
     [hostname(), process.pid],
   );
   const id = row?.id as number;
-  let lost = false;
-  let held!: (backend: number) => void;
-  let failed!: (error: unknown) => void;
-  const taken = new Promise<number>((resolve, reject) => {
-    held = resolve;
-    failed = reject;
+  const held = await holdSessionLock(db, LEASE_SPACE, async (s) => {
+    await s.query('SELECT pg_advisory_lock($1, $2)', [LEASE_SPACE, id]);
+    return id;
   });
-  let endNow!: () => void;
-  const ended = new Promise<void>((resolve) => {
-    endNow = resolve;
-  });
-  const session = db
-    .session(async (s) => {
-      const gone = () => {
-        lost = true;
-      };
-      s.client.on('error', gone);
-      s.client.on('end', gone);
-      await s.query('SELECT pg_advisory_lock($1, $2)', [LEASE_SPACE, id]);
-      const [b] = await s.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      held(b?.pid as number);
-      await ended;
-      await s.query('SELECT pg_advisory_unlock($1, $2)', [LEASE_SPACE, id]);
-    })
-    .catch((error: unknown) => {
-      lost = true;
-      failed(error);
-    });
-  const backend = await taken;
   return {
     known: id,
-    backend,
-    lost: () => lost,
+    backend: held.backend,
+    lost: held.lost,
     id() {
-      if (lost)
+      if (held.lost())
         throw new Error(
           `queue worker ${id} lost its lease (its database connection ended): it claims nothing more; restart it`,
         );
       return id;
     },
-    async end() {
-      endNow();
-      await session;
-    },
+    end: held.end,
   };
 }
 
 /** True when worker `id`'s lease is free: its session, and so the worker, is gone. */
-export async function isLeaseGone(sql: Sql, id: number): Promise<boolean> {
-  const [row] = await sql.query<{ free: boolean }>(
-    `SELECT CASE WHEN pg_try_advisory_lock($1, $2) THEN pg_advisory_unlock($1, $2)
-            ELSE false END AS free`,
-    [LEASE_SPACE, id],
-  );
-  return row?.free === true;
+export function isLeaseGone(sql: Sql, id: number): Promise<boolean> {
+  return isLockFree(sql, LEASE_SPACE, id);
 }
 
 /** Forgets workers gone for a day that hold nothing (their rows only name them). */

@@ -10,7 +10,6 @@
  * process or its connection went away: PostgreSQL drops a session's locks with it), and is
  * taken over at once; a live holder's claim is waited for. Never by a clock.
  */
-import type { PoolClient } from 'pg';
 import {
   type ClaimOptions,
   HeldClaims,
@@ -20,6 +19,7 @@ import {
   type KeyedJournalEntry,
 } from './journal.ts';
 import { type Database, requireSchema, type SchemaPart } from './pg.ts';
+import { holdSessionLock, type SessionLock } from './pg-lock.ts';
 
 export const JOURNAL_SCHEMA: SchemaPart = {
   name: 'journal',
@@ -47,16 +47,9 @@ const JOURNAL_LOCKS = 0x6a726e6c;
 /** Rows `recent` reads at once. */
 const RECENT_BATCH = 200;
 
-/** The holding session: its number, and a promise that ends it. */
-interface Holder {
-  id: number;
-  end: () => void;
-  lost: boolean;
-}
-
 export class PgJournal implements Journal {
   private readonly claims = new HeldClaims();
-  private holder: Promise<Holder> | undefined;
+  private holder: Promise<SessionLock> | undefined;
 
   private constructor(private readonly db: Database) {}
 
@@ -168,34 +161,17 @@ export class PgJournal implements Journal {
    * number for as long as the journal is open. A lost connection (the server restarted)
    * means a new holder for the next claim.
    */
-  private async holding(): Promise<Holder> {
+  private async holding(): Promise<SessionLock> {
     const current = this.holder ? await this.holder : undefined;
-    if (current && !current.lost) return current;
-    this.holder = new Promise<Holder>((resolve, reject) => {
-      this.db
-        .session(async (sql) => {
-          const id = await lockFreshNumber(sql);
-          let end!: () => void;
-          const ended = new Promise<void>((r) => {
-            end = r;
-          });
-          const holder: Holder = { id, end, lost: false };
-          watchConnection(sql.client, holder);
-          resolve(holder);
-          await ended;
-          // A broken connection goes back to the pool as broken (session() drops it).
-          if (holder.lost) throw new Error('the journal holder connection was lost');
-          await sql.query('SELECT pg_advisory_unlock($1, $2)', [JOURNAL_LOCKS, id]);
-        })
-        .catch(reject);
-    });
+    if (current && !current.lost()) return current;
+    this.holder = holdSessionLock(this.db, JOURNAL_LOCKS, lockFreshNumber);
     return this.holder;
   }
 
   async close(): Promise<void> {
     const holder = await this.holder?.catch(() => undefined);
-    holder?.end();
     this.holder = undefined;
+    await holder?.end();
   }
 }
 
@@ -209,14 +185,4 @@ async function lockFreshNumber(sql: { query: Database['query'] }): Promise<numbe
     ]);
     if (row?.ok) return id;
   }
-}
-
-/** Marks the holder lost when its connection fails (its locks are gone with it). */
-function watchConnection(client: PoolClient, holder: Holder): void {
-  const lost = () => {
-    holder.lost = true;
-    holder.end();
-  };
-  client.on('error', lost);
-  client.on('end', lost);
 }
