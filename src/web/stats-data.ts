@@ -17,6 +17,7 @@ import { decayedScore } from '../bounces/score.ts';
 import { SentIndex } from '../bounces/sent-index.ts';
 import { BounceState } from '../bounces/state.ts';
 import { heldStore } from '../moderation/held.ts';
+import { parseDeliveryLine } from '../state/delivery-log-line.ts';
 import type { Journal } from '../state/journal.ts';
 import type { SiteState, WebList } from './site.ts';
 
@@ -100,11 +101,6 @@ async function journalDays(journal: Journal, list: string, since: number) {
   return perDay;
 }
 
-// A queue run's `outcome=queue-run` lines are left out: the post's own line counted its
-// queued recipients already.
-const LOG_LINE =
-  /^(\d{4}-\d\d-\d\d)T\S+ list=(\S+) outcome=(?!queue-run )(\S+) recipients=(\d+) refused=(\d+) deferred=(\d+)(?: delivered=\d+ queued=\d+)?(?: message-id=(<[^>\s]*>))?/;
-
 interface LogDay {
   delivered: number;
   refused: number;
@@ -122,27 +118,29 @@ async function deliveryDays(file: string, since: string) {
     crlfDelay: Number.POSITIVE_INFINITY,
   });
   let n = 0;
-  for await (const line of lines) {
+  for await (const text of lines) {
     n++;
-    const m = LOG_LINE.exec(line);
-    if (!m || m[1]! < since) continue;
-    const days = perList.get(m[2]!) ?? new Map<string, LogDay>();
-    perList.set(m[2]!, days);
-    const d = days.get(m[1]!) ?? {
+    const line = parseDeliveryLine(text);
+    // A queue run's `outcome=queue-run` lines are left out: the post's own line counted its
+    // queued recipients already.
+    if (!line || line.outcome === 'queue-run' || line.day < since) continue;
+    const days = perList.get(line.list) ?? new Map<string, LogDay>();
+    perList.set(line.list, days);
+    const d = days.get(line.day) ?? {
       delivered: 0,
       refused: 0,
       deferred: 0,
       posts: new Set<string>(),
       held: new Set<string>(),
     };
-    d.delivered += Number(m[4]);
-    d.refused += Number(m[5]);
-    d.deferred += Number(m[6]);
+    d.delivered += line.recipients;
+    d.refused += line.refused;
+    d.deferred += line.deferred;
     // A line without a Message-ID is a post of its own.
-    const id = m[7] && m[7] !== '<>' ? m[7] : `line ${n}`;
-    if (m[3] === 'distributed' || m[3] === 'partial') d.posts.add(id);
-    else if (m[3] === 'held') d.held.add(id);
-    days.set(m[1]!, d);
+    const id = line.messageId ?? `line ${n}`;
+    if (line.outcome === 'distributed' || line.outcome === 'partial') d.posts.add(id);
+    else if (line.outcome === 'held') d.held.add(id);
+    days.set(line.day, d);
   }
   return perList;
 }
