@@ -1,5 +1,5 @@
 /**
- * Where a installation keeps what bounces leave behind, behind one interface with two
+ * Where an installation keeps what bounces leave behind, behind one interface with two
  * backends: the files under `state_dir` (the default: `bounces/LIST.json`, `bounces/sent/`,
  * `complaints/LIST.json`), or PostgreSQL rows (`storage: {type: postgres}`, pg-store.ts)
  * that every host sharing the database reads and changes.
@@ -27,8 +27,8 @@ export interface BounceStore {
   get(address: string): Promise<BounceRecord | undefined>;
   /**
    * Changes the record of `address` with `edit` (which may return undefined to drop it),
-   * atomically: two processes changing one member's record at once lose neither change.
-   * `edit` may be called more than once; it must be pure.
+   * atomically: two processes changing one member's record at once lose neither change
+   * (`edit` is called once, with the record as it is under the lock).
    */
   change(
     address: string,
