@@ -369,6 +369,12 @@ if (process.argv.includes('--pg')) {
     process.stdout.write(
       `${row.case}: ${Math.round(row.perSecond)} rcpt/s (${row.n} in ${(row.wallMs / 1000).toFixed(2)} s); RSS ${row.rssMb.join('/')} MB; ${row.note}\n`,
     );
+  // Bounce intake: DSNs to VERP addresses through the bounce handler, files against PostgreSQL.
+  const { pgBounceRows } = await import('./pg-bounces.ts');
+  for (const row of await pgBounceRows(quick ? 500 : 2000))
+    process.stdout.write(
+      `${row.case}: ${Math.round(row.perSecond)} DSNs/s (${row.n} in ${(row.wallMs / 1000).toFixed(2)} s); ${row.note}\n`,
+    );
   process.stdout.write(
     `load after: ${loadavg()
       .map((l) => l.toFixed(2))

@@ -12,10 +12,14 @@ import { normalizeAddress } from '../mail/address.ts';
 import { writeFileDurable } from '../state/durable.ts';
 import { withFileLock } from '../state/lock.ts';
 import { safeName } from '../state/safe-name.ts';
+import type { ComplaintStore, SentLog } from './store.ts';
 
-const SEEN_KEPT = 1000;
-const RECENT_KEPT = 50;
-const DAYS_KEPT = 90;
+/** Event ids kept (replays older than these are counted again). */
+export const SEEN_KEPT = 1000;
+/** The latest complaints kept with their details. */
+export const RECENT_KEPT = 50;
+/** Days of counts kept. */
+export const DAYS_KEPT = 90;
 
 export interface ComplaintRecord {
   /** Complaints per UTC day (YYYY-MM-DD). */
@@ -73,7 +77,30 @@ export function complaintRate(complaints: number, delivered: number): number {
   return delivered > 0 ? complaints / delivered : 1;
 }
 
-export class ComplaintState {
+/**
+ * `into` with the complaints of `from` it has not counted (pure; for `malist storage
+ * migrate`): the event ids joined, each day's count the larger of the two (both may hold the
+ * same events), the latest complaints joined by time.
+ */
+export function mergeComplaints(into: ComplaintRecord, from: ComplaintRecord): ComplaintRecord {
+  const seen = new Set(into.seen);
+  const fresh = from.seen.filter((id) => !seen.has(id));
+  if (fresh.length === 0) return into;
+  const days = { ...into.days };
+  for (const [day, n] of Object.entries(from.days)) days[day] = Math.max(days[day] ?? 0, n);
+  const same = (a: ComplaintRecord['recent'][number], b: ComplaintRecord['recent'][number]) =>
+    a.at === b.at && a.address === b.address && a.service === b.service;
+  const recent = [
+    ...into.recent,
+    ...from.recent.filter((r) => !into.recent.some((i) => same(i, r))),
+  ]
+    .sort((a, b) => a.at - b.at)
+    .slice(-RECENT_KEPT);
+  return { days, recent, seen: [...into.seen, ...fresh].slice(-SEEN_KEPT) };
+}
+
+/** The file backend of ComplaintStore (store.ts). */
+export class ComplaintState implements ComplaintStore {
   readonly file: string;
   constructor(
     stateDir: string,
@@ -103,6 +130,18 @@ export class ComplaintState {
       return true;
     });
   }
+
+  /** Adds the complaints of `record` not counted here yet (mergeComplaints); how many. */
+  async merge(record: ComplaintRecord): Promise<number> {
+    await mkdir(dirname(this.file), { recursive: true });
+    return withFileLock(this.file, async () => {
+      const old = await this.read();
+      const next = mergeComplaints(old, record);
+      if (next === old) return 0;
+      await writeFileDurable(this.file, JSON.stringify(next, null, 1));
+      return next.seen.length - old.seen.length;
+    });
+  }
 }
 
 /** A list's complaint standing today: the count, the deliveries, the rate. */
@@ -113,20 +152,20 @@ export interface ComplaintStanding {
   recent: ComplaintRecord['recent'];
 }
 
-/** Today's standing of `list` (complaints over the sent index's deliveries). */
+/** Today's standing of `list` (its complaints over the sent index's deliveries). */
 export async function complaintStanding(
-  stateDir: string,
+  complaints: ComplaintStore,
+  sent: Pick<SentLog, 'deliveredOn'>,
   list: string,
-  deliveredOn: (list: string, now: number) => Promise<number>,
   now = Date.now(),
 ): Promise<ComplaintStanding> {
-  const record = await new ComplaintState(stateDir, list).read();
-  const complaints = record.days[dayOf(now)] ?? 0;
-  const delivered = await deliveredOn(list, now);
+  const record = await complaints.read();
+  const today = record.days[dayOf(now)] ?? 0;
+  const delivered = await sent.deliveredOn(list, now);
   return {
-    complaints,
+    complaints: today,
     delivered,
-    rate: complaintRate(complaints, delivered),
+    rate: complaintRate(today, delivered),
     recent: record.recent,
   };
 }

@@ -18,12 +18,11 @@ import { bounceAddress, requestAddress } from '../list/addresses.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox } from '../mail/address.ts';
 import { composeNotice, type NoticeSender } from '../notices/compose.ts';
-import { ComplaintState, complaintRate, dayOf, percent } from './complaints.ts';
+import { complaintRate, dayOf, percent } from './complaints.ts';
 import { probeNonceOf } from './notices.ts';
 import type { BounceOutcome } from './record.ts';
 import { type RefusalRecordingOptions, recordListBounce } from './refusals.ts';
-import { SentIndex } from './sent-index.ts';
-import { BounceState } from './state.ts';
+import { type BounceStorage, fileBounceStorage, type SentLog } from './store.ts';
 
 /** One recipient's report from a service, after its signature was checked. */
 export interface FeedbackEvent {
@@ -61,10 +60,15 @@ export interface FeedbackResult {
   rate?: number;
 }
 
+/** Where the installation's bounce state lives (the files under state_dir by default). */
+function storageOf(options: FeedbackOptions): BounceStorage {
+  return options.bounces ?? fileBounceStorage(options.state_dir);
+}
+
 /** The list `event` is about (see the head comment), or undefined. */
 async function listOf(
   options: FeedbackOptions,
-  index: SentIndex,
+  index: SentLog,
   event: FeedbackEvent,
   now: number,
 ): Promise<string | undefined> {
@@ -119,13 +123,13 @@ async function tellOwners(
 
 async function complaint(
   options: FeedbackOptions,
-  index: SentIndex,
+  index: SentLog,
   list: string,
   event: FeedbackEvent,
   now: number,
 ): Promise<FeedbackResult> {
   const target = options.lists[list]!;
-  const state = new ComplaintState(options.state_dir, list);
+  const state = storageOf(options).complaints(list);
   const fresh = await state.add(
     { id: event.id, address: event.recipient, service: event.service, type: event.diagnostic },
     now,
@@ -162,7 +166,9 @@ async function probedList(
   const nonce = event.messageId ? probeNonceOf(event.messageId) : undefined;
   if (!nonce) return undefined;
   for (const [name, target] of Object.entries(options.lists)) {
-    const record = await new BounceState(target.state_dir, name).get(event.recipient);
+    const record = await (options.bounces ?? fileBounceStorage(target.state_dir))
+      .records(name)
+      .get(event.recipient);
     if (record?.probe?.nonce === nonce) return { list: name, nonce };
   }
   return undefined;
@@ -174,7 +180,7 @@ export async function recordFeedback(
   event: FeedbackEvent,
 ): Promise<FeedbackResult> {
   const now = (options.now ?? Date.now)();
-  const index = new SentIndex(options.state_dir);
+  const index = storageOf(options).sent;
   // A bounce of a probe (sent as a notice: not in the sent index) names the probe's Message-ID.
   const probe = event.type === 'bounce' ? await probedList(options, event) : undefined;
   const list = probe?.list ?? (await listOf(options, index, event, now));

@@ -35,16 +35,17 @@ import {
 import { type BounceMail, type BounceTemplates, bounceMails } from './notices.ts';
 import { type BounceEvent, recordBounce } from './record.ts';
 import type { BounceScoreOptions } from './score.ts';
-import { SentIndex } from './sent-index.ts';
-import { BounceState } from './state.ts';
+import { type BounceStorage, fileBounceStorage } from './store.ts';
 import { proveVerp } from './verp-check.ts';
 
 export { BOUNCE_TEMPLATES } from './notices.ts';
 
 export interface BounceHandlerOptions extends BounceScoreOptions {
   store: MemberStore;
-  /** Bounce records, the sent index and replay memos live here (`STATE/bounces`, `STATE/requests`). */
+  /** Replay memos live here (`STATE/requests`), and on files the bounce state (`STATE/bounces`). */
   state_dir: string;
+  /** Where bounce records and the sent index live. @default the files under state_dir */
+  storage?: BounceStorage;
   /** The installation secret: VERP cookies are checked and probes made with it. */
   secret: Buffer;
   /** Who hears of members set to nomail. @default the list's moderators */
@@ -103,8 +104,9 @@ export default function createBounceHandler(
 ): BounceHandler {
   if (!options?.store || !options.state_dir || !options.secret)
     throw new Error(`bounce handler for ${list.name}: store, state_dir and secret are required`);
-  const state = new BounceState(options.state_dir, list.name);
-  const sent = new SentIndex(options.state_dir);
+  const storage = options.storage ?? fileBounceStorage(options.state_dir);
+  const state = storage.records(list.name);
+  const sent = storage.sent;
   const memos = new RequestMemoStore(join(options.state_dir, 'requests'));
   const now = options.now ?? Date.now;
 

@@ -17,7 +17,7 @@ import {
   type PendingProbe,
   settleProbe,
 } from './score.ts';
-import type { BounceState } from './state.ts';
+import type { BounceStore } from './store.ts';
 
 export interface BounceEvent extends CountedBounce {
   address: string;
@@ -52,7 +52,7 @@ function isProbeBounce(record: BounceRecord | undefined, event: BounceEvent): bo
 export async function recordBounce(
   event: BounceEvent,
   store: MemberStore,
-  state: BounceState,
+  state: BounceStore,
   options: BounceScoreOptions,
   now: number,
 ): Promise<BounceOutcome> {

@@ -15,9 +15,8 @@ import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 import { type BounceTemplates, bounceMails } from './notices.ts';
 import { type BounceEvent, type BounceOutcome, recordBounce } from './record.ts';
 import type { BounceScoreOptions } from './score.ts';
-import { SentIndex } from './sent-index.ts';
 import { bounceClass } from './severity.ts';
-import { BounceState } from './state.ts';
+import { type BounceStorage, fileBounceStorage, type SentLog } from './store.ts';
 
 export interface RefusalListOptions extends BounceScoreOptions {
   list: ListSettings;
@@ -35,6 +34,8 @@ export interface RefusalRecordingOptions {
   secret: Buffer;
   /** Sends the probe and the notices. Without it, refusals are only scored. */
   send?: NoticeSender;
+  /** Where bounce records and the sent index live. @default the files under each list's state_dir */
+  bounces?: BounceStorage;
   /** Told of recording errors (never fails the delivery). */
   log?: (line: string) => void;
   now?: () => number;
@@ -120,7 +121,7 @@ export async function recordListBounce(
   const outcome = await recordBounce(
     event,
     target.store,
-    new BounceState(target.state_dir, list),
+    (options.bounces ?? fileBounceStorage(target.state_dir)).records(list),
     target,
     (options.now ?? Date.now)(),
   );
@@ -133,7 +134,7 @@ async function recordReport(
   options: RefusalRecordingOptions,
   mail: ListMail,
   report: DeliveryReport,
-  index: SentIndex,
+  index: SentLog,
 ): Promise<void> {
   const list = mail.ml_list_name;
   if (!list || !options.lists[list]) return;
@@ -160,7 +161,7 @@ export function withRefusalRecording(
   inner: Distributor,
   options: RefusalRecordingOptions & { state_dir: string },
 ): Distributor {
-  const index = new SentIndex(options.state_dir);
+  const index = (options.bounces ?? fileBounceStorage(options.state_dir)).sent;
   return {
     name: inner.name,
     async distribute(mail: ListMail): Promise<DeliveryReport> {

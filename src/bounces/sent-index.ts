@@ -16,12 +16,15 @@ import { appendFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises
 import { join } from 'node:path';
 import { normalizeAddress } from '../mail/address.ts';
 import { safeName } from '../state/safe-name.ts';
+import type { SentEntry, SentLog } from './store.ts';
 
 const DAY_MS = 86_400_000;
+const DAY_FILE = /^\d{4}-\d{2}-\d{2}$/;
 /** Days a delivery stays in the index. @default 14 */
 export const SENT_INDEX_DAYS = 14;
 
-function hash(text: string): string {
+/** 8 base64url characters of a SHA-256 (48 bits): what the index keeps of an id or an address. */
+export function indexHash(text: string): string {
   return createHash('sha256').update(text).digest('base64url').slice(0, 8);
 }
 
@@ -34,7 +37,8 @@ function dayOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-export class SentIndex {
+/** The file backend of SentLog (store.ts). */
+export class SentIndex implements SentLog {
   readonly dir: string;
   constructor(
     stateDir: string,
@@ -59,16 +63,16 @@ export class SentIndex {
       () => true,
     );
     await mkdir(dir, { recursive: true });
-    await appendFile(file, `${hash(id)} ${members.map(hash).join(' ')}\n`);
+    await appendFile(file, `${indexHash(id)} ${members.map(indexHash).join(' ')}\n`);
     if (fresh) await this.prune(list, now);
   }
 
   /** True when `list` delivered one of `messageIds` to `member` within `days` before `now`. */
   async has(list: string, messageIds: string[], member: string, now: number): Promise<boolean> {
     const who = normalizeAddress(member);
-    const ids = messageIds.map(messageIdKey).filter(Boolean).map(hash);
+    const ids = messageIds.map(messageIdKey).filter(Boolean).map(indexHash);
     if (!who || ids.length === 0) return false;
-    const mine = ` ${hash(who)}`;
+    const mine = ` ${indexHash(who)}`;
     for (let d = 0; d <= this.days; d++) {
       const text = await readFile(
         join(this.listDir(list), dayOf(now - d * DAY_MS)),
@@ -94,12 +98,44 @@ export class SentIndex {
     return count;
   }
 
+  async entries(list: string): Promise<SentEntry[]> {
+    const names = await readdir(this.listDir(list)).catch(() => [] as string[]);
+    const out: SentEntry[] = [];
+    for (const day of names.filter((n) => DAY_FILE.test(n)).sort()) {
+      const text = await readFile(join(this.listDir(list), day), 'latin1');
+      for (const line of text.split('\n')) {
+        const [id, ...members] = line.split(' ');
+        if (id && members.length > 0) out.push({ day, id, members });
+      }
+    }
+    return out;
+  }
+
+  async restore(list: string, entries: SentEntry[]): Promise<number> {
+    const dir = this.listDir(list);
+    await mkdir(dir, { recursive: true });
+    let added = 0;
+    for (const day of new Set(entries.map((e) => e.day))) {
+      if (!DAY_FILE.test(day)) throw new Error(`sent index of ${list}: not a day: ${day}`);
+      const file = join(dir, day);
+      const have = new Set((await readFile(file, 'latin1').catch(() => '')).split('\n'));
+      const lines = entries
+        .filter((e) => e.day === day)
+        .map((e) => `${e.id} ${e.members.join(' ')}`)
+        .filter((line) => !have.has(line) && have.add(line));
+      if (lines.length === 0) continue;
+      await appendFile(file, `${lines.join('\n')}\n`);
+      added += lines.length;
+    }
+    return added;
+  }
+
   /** Removes the day files older than `days`. */
   private async prune(list: string, now: number): Promise<void> {
     const oldest = dayOf(now - this.days * DAY_MS);
     const names = await readdir(this.listDir(list)).catch(() => [] as string[]);
     for (const name of names)
-      if (/^\d{4}-\d{2}-\d{2}$/.test(name) && name < oldest)
+      if (DAY_FILE.test(name) && name < oldest)
         await rm(join(this.listDir(list), name), { force: true });
   }
 }

@@ -9,10 +9,12 @@ import { writeFileDurable } from '../state/durable.ts';
 import { withFileLock } from '../state/lock.ts';
 import { safeName } from '../state/safe-name.ts';
 import type { BounceRecord } from './score.ts';
+import type { BounceStore } from './store.ts';
 
 export type BounceRecords = Record<string, BounceRecord>;
 
-export class BounceState {
+/** The file backend of BounceStore (store.ts). */
+export class BounceState implements BounceStore {
   readonly file: string;
   constructor(
     stateDir: string,

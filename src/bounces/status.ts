@@ -6,7 +6,7 @@
  */
 import { normalizeAddress } from '../mail/address.ts';
 import { type BounceScoreOptions, decayedScore, settleProbe } from './score.ts';
-import { BounceState } from './state.ts';
+import type { BounceStore } from './store.ts';
 
 export interface MemberBounceStatus {
   /** The score now (decayed). */
@@ -25,13 +25,12 @@ export interface MemberBounceStatus {
 
 /** The bounce standing of a list's members who have a record, by normal address. */
 export async function readBounceStatus(
-  stateDir: string,
-  list: string,
+  records: BounceStore,
   options: BounceScoreOptions = {},
   now: number = Date.now(),
 ): Promise<Map<string, MemberBounceStatus>> {
   const out = new Map<string, MemberBounceStatus>();
-  for (const [address, stored] of Object.entries(await new BounceState(stateDir, list).all())) {
+  for (const [address, stored] of Object.entries(await records.all())) {
     const record = settleProbe(stored, now, options)!;
     out.set(normalizeAddress(address) || address, {
       score: Math.round(decayedScore(record, now, options) * 100) / 100,

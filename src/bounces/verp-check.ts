@@ -10,7 +10,7 @@ import { isPostCookie, memberToken, probeCookie, sameCookie } from '../list/verp
 import { normalizeAddress } from '../mail/address.ts';
 import type { VerpParts } from '../mail/verp.ts';
 import type { MemberStore } from '../members/store.ts';
-import type { BounceState } from './state.ts';
+import type { BounceStore } from './store.ts';
 
 export type VerpProof =
   | { member: string; probeNonce?: string }
@@ -33,7 +33,7 @@ export async function proveVerp(
   list: ListSettings,
   secret: Buffer,
   parts: VerpParts,
-  deps: { store: MemberStore; state: BounceState; now: number },
+  deps: { store: MemberStore; state: BounceStore; now: number },
 ): Promise<VerpProof> {
   const claimed = parts.recipient
     ? normalizeAddress(parts.recipient)

@@ -6,8 +6,8 @@
  */
 import { complaintStanding } from '../bounces/complaints.ts';
 import { percent } from '../bounces/feedback.ts';
-import { SentIndex } from '../bounces/sent-index.ts';
 import { openConfig, printProblems } from '../config/open.ts';
+import { bounceStorageFor } from '../config/storage.ts';
 import { commandArgs } from './args.ts';
 import { EX } from './exit-codes.ts';
 
@@ -43,7 +43,6 @@ export default async function complaints(argv: string[]): Promise<number> {
     printProblems(config, process.stderr);
     return EX.CONFIG;
   }
-  const stateDir = config.main.state_dir;
   const settings = config.main.feedback?.complaints ?? {};
   const warnRate = settings.warn_rate ?? 0.001;
   const lists = config.lists.filter((l) => !parsed.values.list || l.name === parsed.values.list);
@@ -51,9 +50,9 @@ export default async function complaints(argv: string[]): Promise<number> {
     process.stderr.write(`malist complaints: no list named ${parsed.values.list}\n`);
     return EX.USAGE;
   }
-  const index = new SentIndex(stateDir);
+  const bounces = await bounceStorageFor(config.main);
   for (const list of lists) {
-    const s = await complaintStanding(stateDir, list.name, (l, now) => index.deliveredOn(l, now));
+    const s = await complaintStanding(bounces.complaints(list.name), bounces.sent, list.name);
     const flags = [
       s.rate > warnRate ? `WARNING: above ${percent(warnRate)}` : '',
       settings.hold_rate !== undefined && s.rate > settings.hold_rate

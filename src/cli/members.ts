@@ -5,8 +5,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { bounceColumns, type MemberBounceStatus, readBounceStatus } from '../bounces/status.ts';
+import type { BounceStore } from '../bounces/store.ts';
 import { memberStoreOf } from '../config/build.ts';
 import { openConfig, printProblems } from '../config/open.ts';
+import { bounceStorageFor } from '../config/storage.ts';
 import { normalizeAddress } from '../mail/address.ts';
 import {
   applyMemberDiff,
@@ -84,8 +86,9 @@ type Values = {
 interface Ctx {
   list: string;
   store: MemberStore;
-  stateDir: string;
-  bounces: Parameters<typeof readBounceStatus>[2];
+  /** The list's bounce records (files or PostgreSQL, as `storage:` says), opened when asked. */
+  records(): Promise<BounceStore>;
+  bounces: Parameters<typeof readBounceStatus>[1];
   values: Values;
   args: string[];
 }
@@ -248,7 +251,7 @@ function memberJson(m: Member, b: MemberBounceStatus | undefined) {
 
 async function list(ctx: Ctx): Promise<number> {
   expectArgs(ctx, 0, 0, 'list');
-  const bounces = await readBounceStatus(ctx.stateDir, ctx.list, ctx.bounces);
+  const bounces = await readBounceStatus(await ctx.records(), ctx.bounces);
   const members = await ctx.store.list();
   const standing = (m: Member) => bounces.get(normalizeAddress(m.address));
   if (ctx.values.json) {
@@ -275,7 +278,7 @@ async function show(ctx: Ctx): Promise<number> {
     process.stderr.write(`malist members: not a member of ${ctx.list}: ${ctx.args[0]}\n`);
     return EX.NOUSER;
   }
-  const b = (await readBounceStatus(ctx.stateDir, ctx.list, ctx.bounces)).get(
+  const b = (await readBounceStatus(await ctx.records(), ctx.bounces)).get(
     normalizeAddress(member.address),
   );
   if (ctx.values.json) {
@@ -373,7 +376,7 @@ export default async function members(argv: string[]): Promise<number> {
   const ctx: Ctx = {
     list: list.name,
     store: memberStoreOf(plans, list.name)!,
-    stateDir: config.main!.state_dir,
+    records: async () => (await bounceStorageFor(config.main!)).records(list.name),
     bounces: list.settings.bounces,
     values,
     args: rest,

@@ -11,7 +11,7 @@
  * Not moved: confirmation tokens (on PostgreSQL storage they are rows, but the ones pending
  * in the files are not copied: they expire within days; confirm them first). Still files
  * under state_dir whichever the storage: held mail and moderation decisions, request
- * memos, bounce state, post counters, digests, the queue.
+ * memos, post counters, digests, the queue. Bounce state: storage-migrate-bounces.ts.
  */
 import { dirname, join, resolve } from 'node:path';
 import type { LoadedConfig, LoadedList } from '../config/load.ts';
@@ -22,6 +22,7 @@ import { openMemberStore } from '../members/index.ts';
 import createPostgresMemberStore from '../members/pg-store.ts';
 import type { MemberStore } from '../members/store.ts';
 import { FileJournal, type Journal } from '../state/journal.ts';
+import { bounceLineWords, migrateBounces } from './storage-migrate-bounces.ts';
 
 export interface MigrationLine {
   /** `journal` or `members:LIST`. */
@@ -117,6 +118,7 @@ export async function migrateStorage(
         : await copyMembers(inRows, inFiles, dryRun);
     lines.push({ what: `members:${list.name}`, ...done });
   }
+  lines.push(...(await migrateBounces(config, to, dryRun)));
   return lines;
 }
 
@@ -124,7 +126,10 @@ export async function migrateStorage(
 export function describeMigration(lines: MigrationLine[], to: string, dryRun: boolean): string {
   return lines
     .map((l) => {
-      const what = l.what === 'journal' ? 'journal records' : `members of ${l.what.slice(8)}`;
+      const what =
+        l.what === 'journal'
+          ? 'journal records'
+          : (bounceLineWords(l.what) ?? `members of ${l.what.slice(8)}`);
       if (dryRun)
         return `${what}: ${l.source} to move to ${to}, ${l.present} already there, ${l.source - l.present} to copy (dry run: nothing written)\n`;
       const ok = l.target === l.source ? 'checked' : `MISSING ${l.source - (l.target ?? 0)}`;

@@ -21,8 +21,8 @@ Where malist keeps its state (storage: in malist.yaml): files under state_dir, o
   upgrade    brings the database's tables to this malist's version (back the database up first);
              safe while other malist processes run: they wait for it
   migrate --to postgres|files [--dry-run]
-             copies the journal of handled mail and the members of each list with
-             member_store: postgres from the files under state_dir to the database that
+             copies the journal of handled mail, the members of each list with
+             member_store: postgres and each list's bounce state from the files under state_dir to the database that
              storage: names (--to postgres), or back (--to files); nothing is deleted, what is
              there already is kept, and the target is counted afterwards (exit 1 if short).
              --dry-run: the counts only. Stop the malist processes first.

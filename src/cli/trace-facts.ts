@@ -1,4 +1,5 @@
 import { readBounceStatus } from '../bounces/status.ts';
+import type { BounceStore } from '../bounces/store.ts';
 import type { LoadedList } from '../config/load.ts';
 import { digestTitle, nextNumber } from '../digest/numbering.ts';
 import { DigestStore } from '../digest/store.ts';
@@ -11,6 +12,8 @@ import { type Journal, type KeyedJournalEntry, MAIL_SCOPE } from '../state/journ
 
 export interface TraceQuery {
   stateDir: string;
+  /** The list's bounce records (files or PostgreSQL, as the runtime has them). */
+  bounces: BounceStore;
   /** The journal of handled mail (files or PostgreSQL, as the runtime has it). */
   journal: Journal;
   /** Where held posts live (files or PostgreSQL, as the runtime has it). @default the files */
@@ -143,7 +146,7 @@ export async function gatherTraceFacts(q: TraceQuery, now: number): Promise<Trac
   }
   const memberNow = await q.store?.get(q.member);
   if (memberNow?.digest) for (const post of posts) post.digest = await digestOf(q, post, now);
-  const bounces = await readBounceStatus(q.stateDir, q.list.name, q.list.settings.bounces, now);
+  const bounces = await readBounceStatus(q.bounces, q.list.settings.bounces, now);
   const bounce = bounces.get(normalizeAddress(q.member) || q.member);
   return {
     list: q.list.name,

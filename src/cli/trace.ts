@@ -163,6 +163,7 @@ export default async function trace(argv: string[]): Promise<number> {
     const facts = await gatherTraceFacts(
       {
         stateDir: runtime.stateDir,
+        bounces: runtime.bounces.records(list.name),
         journal: runtime.journal,
         ...(runtime.moderation.storage ? { held: runtime.moderation.storage } : {}),
         list,

@@ -21,6 +21,7 @@
  */
 import type { ArchiveIndex } from '../archive/db.ts';
 import type { FeedbackEvent, FeedbackResult } from '../bounces/feedback.ts';
+import type { BounceStorage } from '../bounces/store.ts';
 import { loadSecret } from '../commands/secret.ts';
 import createMultiple from '../distributors/multiple.ts';
 import { ErrorCode, NothingMore, StageError } from '../errors.ts';
@@ -49,6 +50,7 @@ import { listPersonaliser } from './personalise.ts';
 import { deliveryServices, listHandlers, tokenStore } from './services.ts';
 import type { ListSigning, SigningPlan } from './signing.ts';
 import {
+  bounceStorageFor,
   closeDatabases,
   heldStorageFor,
   journalFor,
@@ -66,6 +68,8 @@ export interface ListRuntime {
   /** The installation secret (tokens, one-click URLs). */
   secret: Buffer;
   tokens: TokenStore;
+  /** Bounce records, the sent index and complaints (`storage:` picks files or PostgreSQL). */
+  bounces: BounceStorage;
   /** Every list's pipeline (its single-list), built once. */
   lists: SingleList[];
   /** A list's pipeline by short name. */
@@ -175,6 +179,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const journal = await journalFor(config.main!);
   const tokens = tokenStore(stateDir, secret, await pendingStoreFor(config.main!));
   const held = await heldStorageFor(config.main!);
+  const bounces = await bounceStorageFor(config.main!);
   const taps = eventTaps(config);
   const configured = buildReactors(plans);
   const wired = unitWiring(config.main, installationResolver(config.main));
@@ -184,13 +189,13 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
       taps.outbox
         ? buildList(p, wired, (store) => observeMembers(store, taps.members(p.list.name)))
         : buildList(p, wired),
-      stateDir,
+      bounces,
       holdRate,
     ),
   );
   const byName = new Map(lists.map((l) => [l.list.name, l]));
   const settings = lists.map((l) => l.list);
-  const services = deliveryServices(settings, stateDir, secret);
+  const services = deliveryServices(settings, stateDir, secret, bounces);
   const archives = archiveIndexes(plans);
   const signing = await signingOf(plans, config.main?.signing_threads);
   const deadLetters: RecipientFailure[] = [];
@@ -238,6 +243,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
     stateDir,
     secret,
     tokens,
+    bounces,
     confirmHandlers: moderation.confirmHandlers,
   });
   const recording = outlets.map((d) => {
@@ -252,6 +258,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
     journal,
     secret,
     tokens,
+    bounces,
     lists,
     list: (name) => byName.get(name),
     memberStore: (name) => byName.get(name)?.list.member_store,

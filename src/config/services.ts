@@ -11,7 +11,7 @@ import {
   recordRefusal,
   withRefusalRecording,
 } from '../bounces/refusals.ts';
-import { SentIndex } from '../bounces/sent-index.ts';
+import { type BounceStorage, fileBounceStorage } from '../bounces/store.ts';
 import type { ConfirmHandlers } from '../commands/confirm-handlers.ts';
 import createDigestCollector, { type DigestListOptions } from '../digest/collector.ts';
 import type { Command } from '../list/commands.ts';
@@ -35,6 +35,8 @@ export interface ListServicesOptions {
   confirmHandlers?: ConfirmHandlers;
   /** The token store, when others share it (moderation). @default STATE/tokens with `secret` */
   tokens?: TokenStore;
+  /** Where bounce state lives (storage.ts bounceStorageFor). @default the files under stateDir */
+  bounces?: BounceStorage;
 }
 
 export interface ListServices extends DeliveryServices {
@@ -79,6 +81,7 @@ export function deliveryServices(
   lists: ListSettings[],
   stateDir: string,
   secret: Buffer,
+  bounces: BounceStorage = fileBounceStorage(stateDir),
 ): DeliveryServices {
   const refusalLists: RefusalRecordingOptions['lists'] = {};
   const digestLists: Record<string, DigestListOptions> = {};
@@ -96,9 +99,9 @@ export function deliveryServices(
   const recording = (send?: NoticeSender) => ({
     lists: refusalLists,
     secret,
+    bounces,
     ...(send ? { send } : {}),
   });
-  const index = new SentIndex(stateDir);
   return {
     recordRefusals: (inner, send) =>
       withRefusalRecording(inner, { ...recording(send), state_dir: stateDir }),
@@ -122,7 +125,7 @@ export function deliveryServices(
       ),
     queueDelivered: async (event) => {
       if (!event.list || !event.messageId || !refusalLists[event.list]) return;
-      await index.record(event.list, event.messageId, event.recipients, Date.now());
+      await bounces.sent.record(event.list, event.messageId, event.recipients, Date.now());
     },
   };
 }
@@ -172,6 +175,7 @@ export function listHandlers(
           store,
           state_dir: options.stateDir,
           secret: options.secret,
+          ...(options.bounces ? { storage: options.bounces } : {}),
           ...list.bounces,
           ...(list.templates ? { templates: list.templates } : {}),
         }),
@@ -187,6 +191,6 @@ export function buildListServices(options: ListServicesOptions): ListServices {
   const tokens = options.tokens ?? tokenStore(options.stateDir, options.secret);
   return {
     handlers: listHandlers({ ...options, tokens }),
-    ...deliveryServices(options.lists, options.stateDir, options.secret),
+    ...deliveryServices(options.lists, options.stateDir, options.secret, options.bounces),
   };
 }

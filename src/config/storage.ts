@@ -7,6 +7,8 @@
  * its own migrations: src/state/pg.ts).
  */
 import { join } from 'node:path';
+import { BOUNCES_SCHEMA, pgBounceStorage } from '../bounces/pg-store.ts';
+import { type BounceStorage, fileBounceStorage } from '../bounces/store.ts';
 import { MEMBERS_SCHEMA } from '../members/pg-store.ts';
 import { createPgStore, QUEUE_SCHEMA } from '../queue/pg-store.ts';
 import type { QueueStore } from '../queue/store.ts';
@@ -26,6 +28,7 @@ export const SCHEMA_PARTS: SchemaPart[] = [
   TOKENS_SCHEMA,
   QUEUE_SCHEMA,
   HELD_SCHEMA,
+  BOUNCES_SCHEMA,
 ];
 
 export type StorageChoice =
@@ -125,4 +128,28 @@ export async function heldStorageFor(
   const choice = storageOf(main);
   if (choice.type === 'files') return fileHeldStorage(main.state_dir);
   return pgHeldStorage(await databaseFor(choice));
+}
+
+/** One bounce storage a process per place (the handlers, the CLI and the web share it). */
+const bounceStorages = new Map<string, Promise<BounceStorage>>();
+
+/**
+ * Where bounce records, the sent index and spam complaints live: the files under state_dir
+ * (`bounces/`, `complaints/`), or the database's rows, which every host sharing it reads.
+ */
+export function bounceStorageFor(
+  main: Pick<MainYaml, 'storage'> & { state_dir: string },
+): Promise<BounceStorage> {
+  const choice = storageOf(main);
+  if (choice.type === 'files') return Promise.resolve(fileBounceStorage(main.state_dir));
+  let storage = bounceStorages.get(choice.url);
+  if (!storage) {
+    storage = databaseFor(choice).then(pgBounceStorage);
+    bounceStorages.set(choice.url, storage);
+    storage.catch(() => bounceStorages.delete(choice.url));
+    holders.push(async () => {
+      bounceStorages.delete(choice.url);
+    });
+  }
+  return storage;
 }

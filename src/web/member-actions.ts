@@ -4,7 +4,7 @@
  * member's bounce record as the owner reads it, and the options patch an owner may set.
  */
 import { decayedScore } from '../bounces/score.ts';
-import { BounceState } from '../bounces/state.ts';
+import type { BounceStorage } from '../bounces/store.ts';
 import { memberSnapshot } from '../members/snapshot.ts';
 import { type Member, type MemberPatch, OPTION_NAMES } from '../members/store.ts';
 import type { WebList } from './site.ts';
@@ -54,12 +54,12 @@ export async function searchMembers(
 }
 
 export async function bounceInfo(
-  stateDir: string,
+  bounces: BounceStorage,
   list: WebList,
   address: string,
   now = Date.now(),
 ): Promise<BounceInfo | undefined> {
-  const record = await new BounceState(stateDir, list.name).get(address);
+  const record = await bounces.records(list.name).get(address);
   if (!record) return undefined;
   return {
     score: decayedScore(record, now, list.settings.bounces),
@@ -84,12 +84,12 @@ export async function bounceInfo(
  * count and the evidence stay, for the owner to read.
  */
 export async function resetBounceScore(
-  stateDir: string,
+  bounces: BounceStorage,
   list: WebList,
   address: string,
   now = Date.now(),
 ): Promise<void> {
-  await new BounceState(stateDir, list.name).change(address, (record) => {
+  await bounces.records(list.name).change(address, (record) => {
     if (!record) return record;
     const { disabled_at: _disabled, probe: _probe, ...rest } = record;
     return { ...rest, score: 0, updated: now, day_added: 0 };

@@ -42,7 +42,7 @@ async function memberPage(c: WebContext, address: string, notice?: string) {
       nav: 'members',
       status: 404,
     });
-  const bounce = await bounceInfo(c.get('state').runtime.stateDir, list, address);
+  const bounce = await bounceInfo(c.get('state').runtime.bounces, list, address);
   return page(
     c,
     member.address,
@@ -88,7 +88,7 @@ export function memberRoutes(deps: WebDeps): Hono<WebEnv> {
   app.post('/lists/:list/members/:address/reenable', async (c) => {
     const address = c.req.param('address');
     await c.get('list').store.update(address, { nomail: false });
-    await resetBounceScore(c.get('state').runtime.stateDir, c.get('list'), address);
+    await resetBounceScore(c.get('state').runtime.bounces, c.get('list'), address);
     deps.log(`${actor(c)} re-enabled ${address} on ${c.get('list').name}`);
     return memberPage(c, address, 'Delivery re-enabled.');
   });

@@ -14,8 +14,6 @@ import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type ComplaintStanding, complaintStanding } from '../bounces/complaints.ts';
 import { decayedScore } from '../bounces/score.ts';
-import { SentIndex } from '../bounces/sent-index.ts';
-import { BounceState } from '../bounces/state.ts';
 import { heldStore } from '../moderation/held.ts';
 import { parseDeliveryLine } from '../state/delivery-log-line.ts';
 import type { Journal } from '../state/journal.ts';
@@ -186,7 +184,7 @@ export async function listStats(
       );
   const ofList = log?.get(list.name) ?? new Map<string, LogDay>();
   const held = await heldStore(state.runtime.moderation, list.name).list();
-  const bounces = await new BounceState(stateDir, list.name).all();
+  const bounces = await state.runtime.bounces.records(list.name).all();
   const threshold = list.settings.bounces?.threshold ?? 5;
   const scores = Object.values(bounces).map((r) => decayedScore(r, now, list.settings.bounces));
   const entries = (await Promise.all(state.queues.map((q) => q.list()))).flat();
@@ -207,9 +205,9 @@ export async function listStats(
     ),
     deadLetters: mine.filter((e) => e.where === 'dead').length,
     complaints: await complaintStanding(
-      stateDir,
+      state.runtime.bounces.complaints(list.name),
+      state.runtime.bounces.sent,
       list.name,
-      (l, at) => new SentIndex(stateDir).deliveredOn(l, at),
       now,
     ),
     deliverySource: logFile

@@ -1,7 +1,6 @@
 /** API: the lists, a list's settings (read, change), its bounces and its statistics. */
 import { readFile } from 'node:fs/promises';
 import { createRoute, z } from '@hono/zod-openapi';
-import { BounceState } from '../../bounces/state.ts';
 import { editableValues, editListSettings, type ListSettingsEdit } from '../../config/list-edit.ts';
 import { formatProblem } from '../../config/problem.ts';
 import { memberSnapshot } from '../../members/snapshot.ts';
@@ -100,11 +99,11 @@ export function registerLists(app: ApiApp, deps: WebDeps): void {
     }),
     async (c) => {
       const list = c.get('list');
-      const stateDir = c.get('state').runtime.stateDir;
-      const records = await new BounceState(stateDir, list.name).all();
+      const storage = c.get('state').runtime.bounces;
+      const records = await storage.records(list.name).all();
       const bounces = [];
       for (const address of Object.keys(records)) {
-        const info = (await bounceInfo(stateDir, list, address))!;
+        const info = (await bounceInfo(storage, list, address))!;
         bounces.push({
           address,
           score: info.score,

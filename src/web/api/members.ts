@@ -72,7 +72,7 @@ export function registerMembers(app: ApiApp, deps: WebDeps): void {
       const list = c.get('list');
       const member = await list.store.get(address);
       if (!member) return c.json({ error: `${address} is not a member` }, 404);
-      const b = await bounceInfo(c.get('state').runtime.stateDir, list, address);
+      const b = await bounceInfo(c.get('state').runtime.bounces, list, address);
       const bounce = b
         ? {
             address: member.address,
@@ -106,7 +106,7 @@ export function registerMembers(app: ApiApp, deps: WebDeps): void {
         ...(patch.nomail && !before.nomail ? { nomail_reason: 'admin' as const } : {}),
       });
       if (before.nomail && patch.nomail === false)
-        await resetBounceScore(c.get('state').runtime.stateDir, c.get('list'), address);
+        await resetBounceScore(c.get('state').runtime.bounces, c.get('list'), address);
       return c.json(after!, 200);
     },
   );
