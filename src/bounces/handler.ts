@@ -18,7 +18,7 @@
  * before returning so a replay sends the same ones), or Discard when there is none.
  */
 import { join } from 'node:path';
-import { RequestMemoStore } from '../commands/memo.ts';
+import { type MemoStore, RequestMemoStore } from '../commands/memo.ts';
 import { Discard } from '../errors.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox } from '../mail/address.ts';
@@ -51,6 +51,8 @@ export interface BounceHandlerOptions extends BounceScoreOptions {
   owners?: string[];
   /** Text overrides (notices.ts BOUNCE_TEMPLATES keys). */
   templates?: BounceTemplates;
+  /** Replay memos, as the composition root keeps them (`storage:`). @default STATE/requests */
+  memos?: MemoStore;
   /** The clock. @default Date.now */
   now?: () => number;
 }
@@ -105,7 +107,7 @@ export default function createBounceHandler(
     throw new Error(`bounce handler for ${list.name}: store, state_dir and secret are required`);
   const state = new BounceState(options.state_dir, list.name);
   const sent = new SentIndex(options.state_dir);
-  const memos = new RequestMemoStore(join(options.state_dir, 'requests'));
+  const memos = options.memos ?? new RequestMemoStore(join(options.state_dir, 'requests'));
   const now = options.now ?? Date.now;
 
   /** The events a VERP bounce proves: its member, with the report's reason when it has one. */

@@ -165,6 +165,7 @@ export default async function trace(argv: string[]): Promise<number> {
         stateDir: runtime.stateDir,
         journal: runtime.journal,
         ...(runtime.moderation.storage ? { held: runtime.moderation.storage } : {}),
+        digest: runtime.listState.digest,
         list,
         member: values.member!,
         store: runtime.memberStore(list.name),
