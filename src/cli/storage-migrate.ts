@@ -22,10 +22,13 @@ import { openMemberStore } from '../members/index.ts';
 import createPostgresMemberStore from '../members/pg-store.ts';
 import type { MemberStore } from '../members/store.ts';
 import { FileJournal, type Journal } from '../state/journal.ts';
+import { migrateMiscStorage } from './storage-migrate-misc.ts';
 
 export interface MigrationLine {
-  /** `journal` or `members:LIST`. */
+  /** `journal` or `members:LIST` (or `memos`, `digest:LIST`: storage-migrate-misc.ts). */
   what: string;
+  /** How the line names what moved, when not the journal or members. */
+  label?: string;
   /** Records (or members) at the source. */
   source: number;
   /** Of those, already at the target before this run. */
@@ -117,6 +120,7 @@ export async function migrateStorage(
         : await copyMembers(inRows, inFiles, dryRun);
     lines.push({ what: `members:${list.name}`, ...done });
   }
+  lines.push(...(await migrateMiscStorage(config, to, dryRun)));
   return lines;
 }
 
@@ -124,7 +128,8 @@ export async function migrateStorage(
 export function describeMigration(lines: MigrationLine[], to: string, dryRun: boolean): string {
   return lines
     .map((l) => {
-      const what = l.what === 'journal' ? 'journal records' : `members of ${l.what.slice(8)}`;
+      const what =
+        l.label ?? (l.what === 'journal' ? 'journal records' : `members of ${l.what.slice(8)}`);
       if (dryRun)
         return `${what}: ${l.source} to move to ${to}, ${l.present} already there, ${l.source - l.present} to copy (dry run: nothing written)\n`;
       const ok = l.target === l.source ? 'checked' : `MISSING ${l.source - (l.target ?? 0)}`;

@@ -24,6 +24,7 @@ import {
   type DigestCollection,
   type DigestIssue,
   keyOfName,
+  laterIssue,
   type PendingPost,
   pendingName,
 } from './store.ts';
@@ -261,6 +262,17 @@ export class PgDigestStore implements DigestCollection {
     } finally {
       await this.unlock();
     }
+  }
+
+  async mergeLast(number: DigestNumber): Promise<boolean> {
+    if (!laterIssue(number, await this.last())) return false;
+    // A sent issue without posts: what the next number counts from.
+    const rows = await this.db.query(
+      `INSERT INTO malist_digest_issues (list, volume, issue, year, date, state)
+       VALUES ($1, $2, $3, $4, $5, 'sent') ON CONFLICT DO NOTHING RETURNING id`,
+      [this.list, number.volume, number.issue, number.year, new Date().toISOString()],
+    );
+    return rows.length === 1;
   }
 
   async release(_issue: DigestIssue): Promise<void> {

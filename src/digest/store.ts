@@ -59,6 +59,13 @@ export interface DigestCollection {
   finish(issue: DigestIssue): Promise<void>;
   /** Sending the claimed issue failed: it stays open for the next try (by any process). */
   release?(issue: DigestIssue): Promise<void>;
+  /** Takes `number` as the last issue sent unless a later one is (a migration's copy). */
+  mergeLast(number: DigestNumber): Promise<boolean>;
+}
+
+/** Whether issue `a` comes after issue `b`. */
+export function laterIssue(a: DigestNumber, b: DigestNumber | undefined): boolean {
+  return !b || a.volume > b.volume || (a.volume === b.volume && a.issue > b.issue);
 }
 
 /** The file name a pending post has (and the PostgreSQL rows show): arrival, then key. */
@@ -140,6 +147,12 @@ export class DigestStore implements DigestCollection {
       if (bytes) out.push(bytes);
     }
     return out;
+  }
+
+  async mergeLast(number: DigestNumber): Promise<boolean> {
+    if (!laterIssue(number, await this.last())) return false;
+    await writeFileDurable(join(this.dir, 'last.json'), JSON.stringify(number));
+    return true;
   }
 
   /** The issue went out: record its number, drop its posts, close it. */
