@@ -89,7 +89,11 @@ async function copyDigest(
   const last = await from.last();
   const wanted = [...pending.map((p) => keyOfName(p.name)), ...(open?.posts.map(keyOfName) ?? [])];
   const there = async () => {
-    const have = new Set((await to.pending()).map((p) => keyOfName(p.name)));
+    const held = [
+      ...(await to.pending()).map((p) => p.name),
+      ...((await to.openIssue())?.posts ?? []),
+    ];
+    const have = new Set(held.map(keyOfName));
     const toLast = await to.last();
     const lastThere =
       last &&
@@ -123,11 +127,13 @@ export async function migrateListState(
   lists: readonly string[],
   dryRun: boolean,
 ): Promise<MigrationLine[]> {
+  // A part with nothing at the source says nothing (an installation without digests or
+  // numbered prefixes is not told about them).
   const lines: MigrationLine[] = [
     { what: 'memos', label: 'request memos', ...(await copyMemos(from, to, dryRun)) },
     { what: 'notices', label: 'notice counts', ...(await copyNoticeCounts(from, to, dryRun)) },
     { what: 'counters', label: 'post counters', ...(await copyCounters(from, to, dryRun)) },
-  ];
+  ].filter((l) => l.source > 0);
   for (const list of lists) {
     const { open, ...counts } = await copyDigest(
       await from.digest(list),
