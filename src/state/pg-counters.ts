@@ -55,16 +55,21 @@ export class PgCounters implements PostCounters {
   async numberFor(list: string, key: string): Promise<number> {
     const known = await this.known(list, key);
     if (known !== undefined) return known;
-    await this.db.query(
-      'INSERT INTO malist_post_counters (list, next) VALUES ($1, 1) ON CONFLICT DO NOTHING',
-      [list],
-    );
     try {
       return await this.db.transaction(async (sql) => {
-        const [row] = await sql.query<{ n: number }>(
+        let [row] = await sql.query<{ n: number }>(
           'UPDATE malist_post_counters SET next = next + 1 WHERE list = $1 RETURNING next - 1 AS n',
           [list],
         );
+        // The list's first post: its row made here (or by a racing host, then counted on).
+        row ??= (
+          await sql.query<{ n: number }>(
+            `INSERT INTO malist_post_counters (list, next) VALUES ($1, 2)
+             ON CONFLICT (list) DO UPDATE SET next = malist_post_counters.next + 1
+             RETURNING next - 1 AS n`,
+            [list],
+          )
+        )[0];
         const n = row!.n;
         const mine = await sql.query(
           'INSERT INTO malist_post_numbers (list, key, number) VALUES ($1, $2, $3) ON CONFLICT (list, key) DO NOTHING RETURNING number',
