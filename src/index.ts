@@ -25,7 +25,7 @@ export { type ConfigProblem, formatProblem } from './config/problem.ts';
 export { buildListServices } from './config/services.ts';
 export { default as createDigestCollector } from './digest/collector.ts';
 export { sendDigest } from './digest/send.ts';
-export { DigestStore } from './digest/store.ts';
+export { type DigestCollection, DigestStore } from './digest/store.ts';
 export {
   type ArchiveOptions,
   default as createArchiveDistributor,

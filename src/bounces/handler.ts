@@ -18,7 +18,7 @@
  * before returning so a replay sends the same ones), or Discard when there is none.
  */
 import { join } from 'node:path';
-import { RequestMemoStore } from '../commands/memo.ts';
+import { type MemoStore, RequestMemoStore } from '../commands/memo.ts';
 import { Discard } from '../errors.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox } from '../mail/address.ts';
@@ -52,6 +52,8 @@ export interface BounceHandlerOptions extends BounceScoreOptions {
   owners?: string[];
   /** Text overrides (notices.ts BOUNCE_TEMPLATES keys). */
   templates?: BounceTemplates;
+  /** Replay memos, as the composition root keeps them (`storage:`). @default STATE/requests */
+  memos?: MemoStore;
   /** The clock. @default Date.now */
   now?: () => number;
 }
@@ -107,7 +109,7 @@ export default function createBounceHandler(
   const storage = options.storage ?? fileBounceStorage(options.state_dir);
   const state = storage.records(list.name);
   const sent = storage.sent;
-  const memos = new RequestMemoStore(join(options.state_dir, 'requests'));
+  const memos = options.memos ?? new RequestMemoStore(join(options.state_dir, 'requests'));
   const now = options.now ?? Date.now;
 
   /** The events a VERP bounce proves: its member, with the report's reason when it has one. */

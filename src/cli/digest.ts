@@ -7,9 +7,8 @@ import { parseArgs } from 'node:util';
 import { buildReactors, memberStoreOf } from '../config/build.ts';
 import { openConfig, printProblems } from '../config/open.ts';
 import { signedDistributors, signingOf } from '../config/runtime.ts';
-import { journalFor } from '../config/storage.ts';
+import { journalFor, listStateFor } from '../config/storage.ts';
 import { digestDue, sendDigest } from '../digest/send.ts';
-import { DigestStore } from '../digest/store.ts';
 import { NothingMore } from '../errors.ts';
 import { play } from '../play.ts';
 import type { DeliveryReport, Distributor, Fetched, ListMail } from '../types.ts';
@@ -57,6 +56,7 @@ export default async function digest(argv: string[]): Promise<number> {
   }
   const stateDir = config.main.state_dir;
   const journal = await journalFor(config.main);
+  const listState = await listStateFor(config.main);
   const reactors = buildReactors(plans);
   const distributors = signedDistributors(plans, reactors, await signingOf(plans));
   // Through play(): journaled per (list, key), so a rerun after a crash sends once.
@@ -87,7 +87,7 @@ export default async function digest(argv: string[]): Promise<number> {
   };
   let sent = 0;
   for (const l of config.lists.filter((x) => !values.list || x.name === values.list)) {
-    const store = new DigestStore(stateDir, l.name);
+    const store = await listState.digest(l.name);
     const options = values.format ? { format: values.format as 'mime' | 'plain' } : {};
     if (!values.force && !(await store.openIssue()) && !(await digestDue(store, options))) continue;
     try {

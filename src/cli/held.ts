@@ -30,6 +30,7 @@ import type { Notice } from '../notices/compose.ts';
 import { noticeOutlet, posterOf, sendListNotice } from '../notices/list-notices.ts';
 import type { PlaySummary } from '../play.ts';
 import type { StoredMeta } from '../state/mail-store.ts';
+import type { NoticeCounts } from '../state/memos.ts';
 import type { ListMail, Processor } from '../types.ts';
 import { commandArgs } from './args.ts';
 import { EX } from './exit-codes.ts';
@@ -78,6 +79,8 @@ export interface HeldDeps {
   onDecision?: ModerationContext['onDecision'];
   /** Where held posts and decisions live (`storage:`). @default the files under stateDir */
   storage?: ModerationContext['storage'];
+  /** The daily notice counts (`storage:`). @default the files under stateDir */
+  noticeCounts?: NoticeCounts;
 }
 
 /** Where play() keeps mail addressed to none of the lists. */
@@ -160,6 +163,7 @@ export async function runHeld(argv: string[], deps: HeldDeps): Promise<number> {
     notices: noticeOutlet({
       lists: {},
       state_dir: deps.stateDir,
+      ...(deps.noticeCounts ? { notice_counts: deps.noticeCounts } : {}),
       send: async (n) => void notices.push(n),
     }),
     now: deps.now,
@@ -308,6 +312,7 @@ export default async function held(argv: string[]): Promise<number> {
       err: process.stderr,
       ...(runtime.moderation.onDecision ? { onDecision: runtime.moderation.onDecision } : {}),
       ...(runtime.moderation.storage ? { storage: runtime.moderation.storage } : {}),
+      noticeCounts: runtime.listState.noticeCounts,
     });
   } finally {
     await runtime.close();

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { RequestMemoStore } from '../commands/memo.ts';
+import type { MemoStore } from '../state/memos.ts';
 import { pruneTokens, type TokenStore } from '../state/tokens.ts';
 
 /** How long a request memo is kept. */
@@ -18,16 +19,20 @@ export interface Pruned {
 
 /**
  * Deletes expired tokens and old request memos under `stateDir`, and the expired tokens of
- * `rows` (the token store on PostgreSQL, when storage: says so).
+ * `rows` (the token store on PostgreSQL, when storage: says so) and the old memos of
+ * `memoRows` (the memos' rows, likewise).
  */
 export async function pruneState(
   stateDir: string,
   now = Date.now(),
   rows?: TokenStore,
+  memoRows?: MemoStore,
 ): Promise<Pruned> {
   const tokens =
     (await pruneTokens(join(stateDir, 'tokens'), now)) +
     (rows ? (await rows.expire(now)).length : 0);
-  const memos = await new RequestMemoStore(join(stateDir, 'requests')).prune(MEMO_MAX_AGE_MS, now);
+  const memos =
+    (await new RequestMemoStore(join(stateDir, 'requests')).prune(MEMO_MAX_AGE_MS, now)) +
+    (memoRows ? await memoRows.prune(MEMO_MAX_AGE_MS, now) : 0);
   return { tokens, memos };
 }

@@ -199,7 +199,8 @@ async function runLocked(
     : undefined;
   await retryQueues(runtime, report, log);
   const rows = storageOf(main).type === 'postgres' ? runtime.tokens : undefined;
-  await pruneState(main.state_dir, Date.now(), rows).catch((e) =>
+  const memoRows = rows ? runtime.listState.memos : undefined;
+  await pruneState(main.state_dir, Date.now(), rows, memoRows).catch((e) =>
     report.attention.push(describeError(e)),
   );
   const processor = runtime.processor();

@@ -23,10 +23,13 @@ import createPostgresMemberStore from '../members/pg-store.ts';
 import type { MemberStore } from '../members/store.ts';
 import { FileJournal, type Journal } from '../state/journal.ts';
 import { bounceLineWords, migrateBounces } from './storage-migrate-bounces.ts';
+import { migrateMiscStorage } from './storage-migrate-misc.ts';
 
 export interface MigrationLine {
-  /** `journal` or `members:LIST`. */
+  /** `journal` or `members:LIST` (or `memos`, `digest:LIST`: storage-migrate-misc.ts). */
   what: string;
+  /** How the line names what moved, when not the journal or members. */
+  label?: string;
   /** Records (or members) at the source. */
   source: number;
   /** Of those, already at the target before this run. */
@@ -119,6 +122,7 @@ export async function migrateStorage(
     lines.push({ what: `members:${list.name}`, ...done });
   }
   lines.push(...(await migrateBounces(config, to, dryRun)));
+  lines.push(...(await migrateMiscStorage(config, to, dryRun)));
   return lines;
 }
 
@@ -127,9 +131,10 @@ export function describeMigration(lines: MigrationLine[], to: string, dryRun: bo
   return lines
     .map((l) => {
       const what =
-        l.what === 'journal'
+        l.label ??
+        (l.what === 'journal'
           ? 'journal records'
-          : (bounceLineWords(l.what) ?? `members of ${l.what.slice(8)}`);
+          : (bounceLineWords(l.what) ?? `members of ${l.what.slice(8)}`));
       if (dryRun)
         return `${what}: ${l.source} to move to ${to}, ${l.present} already there, ${l.source - l.present} to copy (dry run: nothing written)\n`;
       const ok = l.target === l.source ? 'checked' : `MISSING ${l.source - (l.target ?? 0)}`;

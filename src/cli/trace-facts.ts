@@ -2,7 +2,7 @@ import { readBounceStatus } from '../bounces/status.ts';
 import type { BounceStore } from '../bounces/store.ts';
 import type { LoadedList } from '../config/load.ts';
 import { digestTitle, nextNumber } from '../digest/numbering.ts';
-import { DigestStore } from '../digest/store.ts';
+import { type DigestCollection, DigestStore } from '../digest/store.ts';
 import { normalizeAddress } from '../mail/address.ts';
 import type { MemberStore } from '../members/store.ts';
 import { type Decision, doneStore, heldStore, type ModerationContext } from '../moderation/held.ts';
@@ -18,6 +18,8 @@ export interface TraceQuery {
   journal: Journal;
   /** Where held posts live (files or PostgreSQL, as the runtime has it). @default the files */
   held?: ModerationContext['storage'];
+  /** A list's digest collection (files or PostgreSQL, as the runtime has it). @default the files */
+  digest?: (list: string) => Promise<DigestCollection>;
   list: LoadedList;
   member: string;
   store: MemberStore | undefined;
@@ -110,7 +112,7 @@ function groupPosts(records: KeyedJournalEntry[], held: HeldFact[]): PostFacts[]
 
 /** Where the digest stands with `post` (for a digest member). */
 async function digestOf(q: TraceQuery, post: PostFacts, now: number): Promise<DigestFact> {
-  const store = new DigestStore(q.stateDir, q.list.name);
+  const store = q.digest ? await q.digest(q.list.name) : new DigestStore(q.stateDir, q.list.name);
   const name = q.list.settings.display_name ?? q.list.name;
   const keys = post.journal.map((j) => j.key.split('-')[0]!.slice(0, 64));
   const has = (file: string) => keys.some((k) => file.endsWith(`-${k}.eml`));

@@ -166,6 +166,7 @@ export default async function trace(argv: string[]): Promise<number> {
         bounces: runtime.bounces.records(list.name),
         journal: runtime.journal,
         ...(runtime.moderation.storage ? { held: runtime.moderation.storage } : {}),
+        digest: runtime.listState.digest,
         list,
         member: values.member!,
         store: runtime.memberStore(list.name),

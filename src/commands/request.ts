@@ -20,6 +20,7 @@ import { mailBytes } from '../mail/list-mail.ts';
 import type { MemberStore } from '../members/store.ts';
 import { NoticeRateLimit } from '../notices/rate-limit.ts';
 import { renderTemplate } from '../notices/templates.ts';
+import type { NoticeCounts } from '../state/memos.ts';
 import type { TokenStore } from '../state/tokens.ts';
 import type { ListMail, Processor } from '../types.ts';
 import type { ConfirmHandlers, OutgoingText } from './confirm-handlers.ts';
@@ -32,7 +33,7 @@ import {
   requestUnsubscribe,
   type SubscribePolicy,
 } from './membership.ts';
-import { RequestMemoStore } from './memo.ts';
+import { type MemoStore, RequestMemoStore } from './memo.ts';
 import { parseRequest } from './parse.ts';
 import { composeReplies, replyMail } from './replies.ts';
 import { commandTemplate } from './templates.ts';
@@ -61,6 +62,10 @@ export interface RequestHandlerOptions {
    * the notices), so nobody can flood a victim with confirmation requests. @default 10
    */
   per_day?: number;
+  /** Replay memos, as the composition root keeps them (`storage:`). @default STATE/requests */
+  memos?: MemoStore;
+  /** The daily notice counts, as the composition root keeps them. @default STATE/notices */
+  notice_counts?: NoticeCounts;
   /** The clock. @default Date.now */
   now?: () => number;
 }
@@ -90,8 +95,8 @@ export default function createRequestHandler(
 ): RequestHandler {
   if (!options?.store || !options.tokens || !options.state_dir)
     throw new Error(`request handler for ${list.name}: store, tokens and state_dir are required`);
-  const memos = new RequestMemoStore(join(options.state_dir, 'requests'));
-  const limit = new NoticeRateLimit(join(options.state_dir, 'notices'), {
+  const memos = options.memos ?? new RequestMemoStore(join(options.state_dir, 'requests'));
+  const limit = new NoticeRateLimit(options.notice_counts ?? join(options.state_dir, 'notices'), {
     per_day: options.per_day ?? 10,
   });
   const now = options.now ?? Date.now;

@@ -15,6 +15,7 @@ import createNotifyModerators, {
   type NotifyModeratorsOptions,
 } from '../reactors/notify-moderators.ts';
 import createNotifyPoster, { type NotifyPosterOptions } from '../reactors/notify-poster.ts';
+import type { NoticeCounts } from '../state/memos.ts';
 import type { TokenStore } from '../state/tokens.ts';
 import type { Distributor, ListMail, Processor, Reactor } from '../types.ts';
 
@@ -62,6 +63,8 @@ export interface ModerationWiringOptions {
   onDecision?: ModerationContext['onDecision'];
   /** Where held posts and decisions live (`storage:`). @default the files under stateDir */
   storage?: ModerationContext['storage'];
+  /** The daily notice counts (`storage:`). @default the files under stateDir */
+  noticeCounts?: NoticeCounts;
 }
 
 export interface ModerationWiring {
@@ -76,6 +79,7 @@ export function wireModeration(options: ModerationWiringOptions): ModerationWiri
   const reactorOptions = {
     lists: options.lists,
     state_dir: options.stateDir,
+    ...(options.noticeCounts ? { notice_counts: options.noticeCounts } : {}),
     send: options.send,
     per_day: options.per_day,
     templates: options.templates,

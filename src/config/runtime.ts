@@ -54,6 +54,8 @@ import {
   closeDatabases,
   heldStorageFor,
   journalFor,
+  type ListState,
+  listStateFor,
   pendingStoreFor,
   queueStoreFor,
   storageOf,
@@ -90,6 +92,8 @@ export interface ListRuntime {
   send: NoticeSender;
   /** What moderation decisions (`malist held`, mailed tokens) work with. */
   moderation: ModerationContext;
+  /** Request memos, notice counts, post counters and digest collections (`storage:`). */
+  listState: ListState;
   /**
    * The router over `only` (default: every list), with each list's request and bounce
    * handlers; with `fallback`, a mail naming none of their addresses is posted to it.
@@ -180,9 +184,13 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const tokens = tokenStore(stateDir, secret, await pendingStoreFor(config.main!));
   const held = await heldStorageFor(config.main!);
   const bounces = await bounceStorageFor(config.main!);
+  const listState = await listStateFor(config.main!);
   const taps = eventTaps(config);
   const configured = buildReactors(plans);
-  const wired = unitWiring(config.main, installationResolver(config.main));
+  const wired = {
+    ...unitWiring(config.main, installationResolver(config.main)),
+    'subject-prefix': { counters: listState.counters },
+  };
   const holdRate = config.main?.feedback?.complaints?.hold_rate;
   const lists = plans.lists.map((p) =>
     withComplaintHold(
@@ -195,7 +203,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   );
   const byName = new Map(lists.map((l) => [l.list.name, l]));
   const settings = lists.map((l) => l.list);
-  const services = deliveryServices(settings, stateDir, secret, bounces);
+  const services = deliveryServices(settings, stateDir, secret, bounces, listState);
   const archives = archiveIndexes(plans);
   const signing = await signingOf(plans, config.main?.signing_threads);
   const deadLetters: RecipientFailure[] = [];
@@ -204,7 +212,12 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const deadLetterNotices = createDeadLetterNotices({
     stateDir,
     lists: Object.fromEntries(settings.map((l) => [l.name, l])),
-    outlet: noticeOutlet({ lists: {}, state_dir: stateDir, send: (n) => send(n) }),
+    outlet: noticeOutlet({
+      lists: {},
+      state_dir: stateDir,
+      notice_counts: listState.noticeCounts,
+      send: (n) => send(n),
+    }),
     where: queueStore
       ? 'the queue_dead table in PostgreSQL (malist queue list)'
       : "the queue spool's dead/ folder",
@@ -235,6 +248,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
     tokens: () => tokens,
     send,
     storage: held,
+    noticeCounts: listState.noticeCounts,
     ...(taps.outbox ? { onDecision: taps.decision } : {}),
     ...noticeOptions(plans),
   });
@@ -244,6 +258,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
     secret,
     tokens,
     bounces,
+    listState,
     confirmHandlers: moderation.confirmHandlers,
   });
   const recording = outlets.map((d) => {
@@ -273,6 +288,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
     reactors: [...configured, ...moderation.reactors, ...(taps.outbox ? [taps.reactor] : [])],
     send,
     moderation: moderation.context,
+    listState,
     processor: (only = lists, fallback) =>
       createManyLists({
         lists: [...only],

@@ -24,6 +24,7 @@ import type { ListAddressHandlers } from '../processors/many-lists.ts';
 import type { DeliveredEvent, RecipientFailure } from '../queue/queue.ts';
 import { type PendingStore, TokenStore } from '../state/tokens.ts';
 import type { Distributor, ListMail } from '../types.ts';
+import type { ListState } from './storage.ts';
 
 export interface ListServicesOptions {
   lists: ListSettings[];
@@ -37,6 +38,8 @@ export interface ListServicesOptions {
   tokens?: TokenStore;
   /** Where bounce state lives (storage.ts bounceStorageFor). @default the files under stateDir */
   bounces?: BounceStorage;
+  /** Memos, notice counts and digests for `storage:` (storage.ts). @default the files under stateDir */
+  listState?: ListState;
 }
 
 export interface ListServices extends DeliveryServices {
@@ -82,6 +85,7 @@ export function deliveryServices(
   stateDir: string,
   secret: Buffer,
   bounces: BounceStorage = fileBounceStorage(stateDir),
+  listState?: ListState,
 ): DeliveryServices {
   const refusalLists: RefusalRecordingOptions['lists'] = {};
   const digestLists: Record<string, DigestListOptions> = {};
@@ -106,7 +110,12 @@ export function deliveryServices(
     recordRefusals: (inner, send) =>
       withRefusalRecording(inner, { ...recording(send), state_dir: stateDir }),
     digestCollector: (send) =>
-      createDigestCollector({ state_dir: stateDir, lists: digestLists, send }),
+      createDigestCollector({
+        state_dir: stateDir,
+        lists: digestLists,
+        send,
+        ...(listState ? { collection: listState.digest } : {}),
+      }),
     queueRefusals: (send) => async (event) => {
       if (event.reason !== 'refused' || !event.list || !event.key) return;
       await recordRefusal(recording(send), {
@@ -163,6 +172,9 @@ export function listHandlers(
           store,
           tokens: options.tokens,
           state_dir: options.stateDir,
+          ...(options.listState
+            ? { memos: options.listState.memos, notice_counts: options.listState.noticeCounts }
+            : {}),
           ...(list.subscribe_policy ? { subscribe_policy: list.subscribe_policy } : {}),
           ...(list.unsubscribe_policy ? { unsubscribe_policy: list.unsubscribe_policy } : {}),
           ...(list.confirm_hours ? { confirm_hours: list.confirm_hours } : {}),
@@ -176,6 +188,7 @@ export function listHandlers(
           state_dir: options.stateDir,
           secret: options.secret,
           ...(options.bounces ? { storage: options.bounces } : {}),
+          ...(options.listState ? { memos: options.listState.memos } : {}),
           ...list.bounces,
           ...(list.templates ? { templates: list.templates } : {}),
         }),
@@ -191,6 +204,12 @@ export function buildListServices(options: ListServicesOptions): ListServices {
   const tokens = options.tokens ?? tokenStore(options.stateDir, options.secret);
   return {
     handlers: listHandlers({ ...options, tokens }),
-    ...deliveryServices(options.lists, options.stateDir, options.secret, options.bounces),
+    ...deliveryServices(
+      options.lists,
+      options.stateDir,
+      options.secret,
+      options.bounces,
+      options.listState,
+    ),
   };
 }

@@ -9,14 +9,25 @@
 import { join } from 'node:path';
 import { BOUNCES_SCHEMA, pgBounceStorage } from '../bounces/pg-store.ts';
 import { type BounceStorage, fileBounceStorage } from '../bounces/store.ts';
+import { DIGEST_SCHEMA, PgDigestStore } from '../digest/pg-store.ts';
+import { type DigestCollection, DigestStore } from '../digest/store.ts';
 import { MEMBERS_SCHEMA } from '../members/pg-store.ts';
 import { createPgStore, QUEUE_SCHEMA } from '../queue/pg-store.ts';
 import type { QueueStore } from '../queue/store.ts';
+import { FileCounters, type PostCounters } from '../state/counters.ts';
 import { fileHeldStorage, type HeldStorage } from '../state/held-store.ts';
 import { FileJournal, type Journal } from '../state/journal.ts';
+import {
+  FileMemoStore,
+  FileNoticeCounts,
+  type MemoStore,
+  type NoticeCounts,
+} from '../state/memos.ts';
 import { type Database, openDatabase, type SchemaPart } from '../state/pg.ts';
+import { COUNTERS_SCHEMA, PgCounters } from '../state/pg-counters.ts';
 import { HELD_SCHEMA, pgHeldStorage } from '../state/pg-held.ts';
 import { JOURNAL_SCHEMA, PgJournal } from '../state/pg-journal.ts';
+import { MEMOS_SCHEMA, PgMemoStore, PgNoticeCounts } from '../state/pg-memos.ts';
 import { PgPendingStore, TOKENS_SCHEMA } from '../state/pg-tokens.ts';
 import type { PendingStore } from '../state/tokens.ts';
 import type { MainYaml } from './schema.ts';
@@ -29,6 +40,9 @@ export const SCHEMA_PARTS: SchemaPart[] = [
   QUEUE_SCHEMA,
   HELD_SCHEMA,
   BOUNCES_SCHEMA,
+  MEMOS_SCHEMA,
+  COUNTERS_SCHEMA,
+  DIGEST_SCHEMA,
 ];
 
 export type StorageChoice =
@@ -152,4 +166,45 @@ export function bounceStorageFor(
     });
   }
   return storage;
+}
+
+/** The lists' smaller state: request memos, notice counts, post counters, digest collections. */
+export interface ListState {
+  /** What handled command mails replied (crash replay), `state_dir/requests` or rows. */
+  memos: MemoStore;
+  /** The daily notice budget's counts, `state_dir/notices` or rows. */
+  noticeCounts: NoticeCounts;
+  /** The `%d` subject prefix's post numbers, `state_dir/lists/counters` or rows. */
+  counters: PostCounters;
+  /** A list's digest in the making, `state_dir/digest/LIST` or rows. */
+  digest(list: string): Promise<DigestCollection>;
+}
+
+/** The files under `stateDir`, whatever `storage:` says (`malist storage migrate`'s one side). */
+export function fileListState(stateDir: string): ListState {
+  return {
+    memos: new FileMemoStore(join(stateDir, 'requests')),
+    noticeCounts: new FileNoticeCounts(join(stateDir, 'notices')),
+    counters: new FileCounters(join(stateDir, 'lists')),
+    digest: async (list) => new DigestStore(stateDir, list),
+  };
+}
+
+/**
+ * Where request memos, notice counts, post counters and digests live for `storage:`: the
+ * files under state_dir, or the database's rows, which every host sharing it sees — a
+ * replay on another host finds the memo, two hosts share one daily budget, never give two
+ * posts one number, and send each digest issue once.
+ */
+export async function listStateFor(
+  main: Pick<MainYaml, 'storage'> & { state_dir: string },
+): Promise<ListState> {
+  const choice = storageOf(main);
+  if (choice.type === 'files') return fileListState(main.state_dir);
+  const db = await databaseFor(choice);
+  const memos = await PgMemoStore.open(db);
+  const noticeCounts = await PgNoticeCounts.open(db);
+  const counters = await PgCounters.open(db);
+  const digest = await PgDigestStore.opener(db);
+  return { memos, noticeCounts, counters, digest: async (list) => digest(list) };
 }

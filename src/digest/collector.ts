@@ -10,7 +10,7 @@ import { mailBytes } from '../mail/list-mail.ts';
 import { digestRecipients, type MemberStore } from '../members/store.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 import type { DigestOptions } from './send.ts';
-import { DigestStore } from './store.ts';
+import { type DigestCollection, DigestStore } from './store.ts';
 
 export interface DigestListOptions extends DigestOptions {
   list: ListSettings;
@@ -18,8 +18,13 @@ export interface DigestListOptions extends DigestOptions {
 }
 
 export interface DigestCollectorOptions {
-  /** Where pending digests live (`STATE`). */
+  /** Where pending digests live (`STATE`), unless `collection` says otherwise. */
   state_dir: string;
+  /**
+   * A list's collection, as the composition root keeps it (`storage:`: PostgreSQL rows).
+   * @default the files under `STATE/digest/LIST`
+   */
+  collection?: (list: string) => Promise<DigestCollection>;
   /** The lists that have digests, by list name. */
   lists: Record<string, DigestListOptions>;
   /** Sends a digest when it is due (the configured SMTP queue). */
@@ -35,7 +40,9 @@ export default function createDigestCollector(options: DigestCollectorOptions): 
       const target = mail.ml_list_name ? options.lists[mail.ml_list_name] : undefined;
       if (!target || isOwnMail(mail.header.get('Auto-Submitted'), mail.origin.fetcher))
         return { results: [] };
-      const store = new DigestStore(options.state_dir, target.list.name);
+      const store = options.collection
+        ? await options.collection(target.list.name)
+        : new DigestStore(options.state_dir, target.list.name);
       // Nobody takes digests: keep no copy of the post (a durable write per post, and a
       // pending store that would only grow). Posts already pending still go out when due.
       const readers = digestRecipients(await target.members.list());

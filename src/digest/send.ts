@@ -14,14 +14,14 @@ import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 import { buildMimeDigest, buildPlainDigest, type DigestSpec } from './build.ts';
 import type { DigestNumber } from './numbering.ts';
 import { summarisePost } from './post-summary.ts';
-import type { DigestStore } from './store.ts';
+import type { DigestCollection, DigestIssue } from './store.ts';
 
 /** A list's `digest:` settings, documented where lists are (processors/list.ts). */
 export type DigestOptions = DigestSettings;
 
 export interface SendDigestInput {
   list: ListSettings;
-  store: DigestStore;
+  store: DigestCollection;
   members: MemberStore;
   distributor: Distributor;
   options?: DigestOptions;
@@ -78,6 +78,15 @@ export async function sendDigest(input: SendDigestInput): Promise<SentDigest | u
   const date = input.now ?? new Date();
   const issue = await input.store.claim(date);
   if (!issue) return undefined;
+  try {
+    return await sendIssue(input, issue);
+  } finally {
+    // Finished, or failed and left open for the next try: the claim goes either way.
+    await input.store.release?.(issue);
+  }
+}
+
+async function sendIssue(input: SendDigestInput, issue: DigestIssue): Promise<SentDigest> {
   const posts = await input.store.postBytes(issue);
   const members = digestRecipients(await input.members.list());
   // The list's format for everyone, except members who asked for plain text.
@@ -109,7 +118,7 @@ export async function sendDigest(input: SendDigestInput): Promise<SentDigest | u
 
 /** True when the pending posts call for a digest now. */
 export async function digestDue(
-  store: DigestStore,
+  store: DigestCollection,
   options: DigestOptions = {},
   now = Date.now(),
 ): Promise<boolean> {

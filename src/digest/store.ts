@@ -4,6 +4,9 @@
  * and an issue being sent in `issue.json` — written before sending, so a crash mid-send
  * resends the same issue (same posts, same number, same key: the distributor sends once),
  * then `last.json` holds the last number sent.
+ *
+ * `DigestCollection` is what the collector, `malist digest` and `trace` use; this class is
+ * its files, pg-store.ts its PostgreSQL rows (several hosts, each issue sent once).
  */
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -35,7 +38,52 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
-export class DigestStore {
+/** One list's digest in the making, wherever it is kept. */
+export interface DigestCollection {
+  /** Adds a post (its bytes as distributed); a post already collected is not added again. */
+  add(key: string, bytes: Buffer, now?: number): Promise<boolean>;
+  /** Posts waiting for the next issue, oldest first. */
+  pending(): Promise<PendingPost[]>;
+  /** The number of the last issue sent. */
+  last(): Promise<DigestNumber | undefined>;
+  /** The issue being sent (claimed, not finished), if any. */
+  openIssue(): Promise<DigestIssue | undefined>;
+  /**
+   * The issue to send: the open one (after a crash), or a new one of the pending posts;
+   * undefined when there is none — or, where several processes share the collection, when
+   * another is sending it now.
+   */
+  claim(date: Date, maxPosts?: number): Promise<DigestIssue | undefined>;
+  postBytes(issue: DigestIssue): Promise<Buffer[]>;
+  /** The issue went out: record its number, drop its posts, close it. */
+  finish(issue: DigestIssue): Promise<void>;
+  /** Sending the claimed issue failed: it stays open for the next try (by any process). */
+  release?(issue: DigestIssue): Promise<void>;
+  /** Takes `number` as the last issue sent unless a later one is (a migration's copy). */
+  mergeLast(number: DigestNumber): Promise<boolean>;
+}
+
+/** Whether issue `a` comes after issue `b`. */
+export function laterIssue(a: DigestNumber, b: DigestNumber | undefined): boolean {
+  return !b || a.volume > b.volume || (a.volume === b.volume && a.issue > b.issue);
+}
+
+/** The file name a pending post has (and the PostgreSQL rows show): arrival, then key. */
+export function pendingName(time: number, key: string): string {
+  return `${String(time).padStart(15, '0')}-${key}.eml`;
+}
+
+/** A mail key as the collection keeps it (safe in a file name, at most 64 characters). */
+export function collectedKey(key: string): string {
+  return safeName(key).slice(0, 64);
+}
+
+/** The collected key in a pending name. */
+export function keyOfName(name: string): string {
+  return name.slice(16, -'.eml'.length);
+}
+
+export class DigestStore implements DigestCollection {
   readonly dir: string;
   constructor(stateDir: string, list: string) {
     this.dir = join(stateDir, 'digest', safeName(list));
@@ -47,15 +95,12 @@ export class DigestStore {
 
   /** Adds a post (its bytes as distributed); a post already there is not added again. */
   async add(key: string, bytes: Buffer, now = Date.now()): Promise<boolean> {
-    const suffix = `-${safeName(key).slice(0, 64)}.eml`;
+    const suffix = `-${collectedKey(key)}.eml`;
     const names = await readdir(this.pendingDir).catch(() => [] as string[]);
     if (names.some((n) => n.endsWith(suffix))) return false;
     const issue = await this.openIssue();
     if (issue?.posts.some((n) => n.endsWith(suffix))) return false;
-    await writeFileDurable(
-      join(this.pendingDir, `${String(now).padStart(15, '0')}${suffix}`),
-      bytes,
-    );
+    await writeFileDurable(join(this.pendingDir, pendingName(now, collectedKey(key))), bytes);
     return true;
   }
 
@@ -102,6 +147,12 @@ export class DigestStore {
       if (bytes) out.push(bytes);
     }
     return out;
+  }
+
+  async mergeLast(number: DigestNumber): Promise<boolean> {
+    if (!laterIssue(number, await this.last())) return false;
+    await writeFileDurable(join(this.dir, 'last.json'), JSON.stringify(number));
+    return true;
   }
 
   /** The issue went out: record its number, drop its posts, close it. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { bounceAddress, listIdLabel, ownerAddress, requestAddress } from '../list/addresses.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox, parseAddressList } from '../mail/address.ts';
+import type { NoticeCounts } from '../state/memos.ts';
 import type { ListMail } from '../types.ts';
 import type { NoticeSender } from './compose.ts';
 import { NoticeRateLimit } from './rate-limit.ts';
@@ -92,6 +93,8 @@ export interface NoticeReactorOptions {
   lists: Record<string, ListSettings>;
   /** The state directory: notice counters live in `notices/` under it. */
   state_dir: string;
+  /** The daily notice counts, as the composition root keeps them (`storage:`). @default STATE/notices */
+  notice_counts?: NoticeCounts;
   /** Where notices go: the configured distributor (a queue for SMTP). */
   send: NoticeSender;
   /** Notices one address may get per day. @default 10 */
@@ -111,7 +114,9 @@ export function noticeOutlet(
 ): NoticeOutlet {
   return {
     send: options.send,
-    limit: new NoticeRateLimit(join(options.state_dir, 'notices'), { per_day: perDay }),
+    limit: new NoticeRateLimit(options.notice_counts ?? join(options.state_dir, 'notices'), {
+      per_day: perDay,
+    }),
     log: options.log,
   };
 }

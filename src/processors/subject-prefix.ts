@@ -10,12 +10,18 @@
 import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
 import { decodeWords, encodeWordsIfNeeded } from '../mail/encoded-words.ts';
+import type { PostCounters } from '../state/counters.ts';
 import type { ListMail, Processor } from '../types.ts';
 import { PostCounter } from './post-number.ts';
 
 export interface SubjectPrefixOptions {
   /** Where the prefix goes on a reply. @default 'before-re' */
   position?: 'before-re' | 'after-re';
+  /**
+   * The post counters, as the composition root keeps them (`storage:`: PostgreSQL rows
+   * every host shares). @default a file under the list's state_dir
+   */
+  counters?: PostCounters;
 }
 
 /**
@@ -104,7 +110,7 @@ export default function createSubjectPrefix(
   options: SubjectPrefixOptions = {},
 ): Processor {
   const counter = isNumbered(list.subject_prefix)
-    ? new PostCounter(list.state_dir, list.name)
+    ? new PostCounter(options.counters ?? list.state_dir, list.name)
     : undefined;
   return {
     name: 'subject-prefix',
