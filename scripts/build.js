@@ -15,6 +15,24 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BUILDS, buildIsCurrent } from './compiled.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** zod's 64 locale modules, which every zod entry re-exports, swapped for English alone. */
+const zodEnglish = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer)
+        ? { path: join(args.resolveDir, args.path), namespace: 'zod-locales' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: "export { default as en } from './en.js';\n",
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 const build = process.argv.includes('--bench') ? BUILDS.bench : BUILDS.package;
 if (process.argv.includes('--if-stale') && buildIsCurrent(root, build)) process.exit(0);
 const stamp = join(root, build.stamp);
@@ -63,21 +81,6 @@ async function bundleCommand() {
     );
     return;
   }
-  const zodEnglish = {
-    name: 'zod-english-only',
-    setup(build) {
-      build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
-        /[\\/]zod[\\/]/.test(args.importer)
-          ? { path: join(args.resolveDir, args.path), namespace: 'zod-locales' }
-          : undefined,
-      );
-      build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
-        contents: "export { default as en } from './en.js';\n",
-        resolveDir: dirname(args.path),
-        loader: 'js',
-      }));
-    },
-  };
   await esbuild.build({
     absWorkingDir: root,
     entryPoints: {
@@ -104,4 +107,52 @@ async function bundleCommand() {
   });
   // web/static.ts serves its files from './static/' beside itself.
   cpSync(join(root, 'src', 'web', 'static'), join(out, 'static'), { recursive: true });
+  await bundleReceive(esbuild, out);
+}
+
+/**
+ * `malist receive`, a process per mail, as one CommonJS script of its own modules
+ * (dist/bin/receive.cjs, from cli/receive-main.ts) and V8's code cache for it
+ * (dist/bin/receive.cache): bin/malist.js compiles the script from that cache
+ * (bin/cached-script.js), where an ES module bundle is compiled from its source by every
+ * process (Node 20 caches no ES module's code). The cache is made by a child that evaluates
+ * the script (each module's top level, no command) and writes what V8 compiled. Dynamic
+ * imports are inlined, so the script also holds what receive loads on demand (parsed only
+ * when called). Without the cache, or when V8 rejects it, the script is compiled from its
+ * source; without the script, receive runs from dist/bin/main.js.
+ */
+async function bundleReceive(esbuild, out) {
+  const bundle = join(out, 'receive.cjs');
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [join(root, 'dist', 'cli', 'receive-main.js')],
+    outfile: bundle,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    external: ['better-sqlite3', 'imapflow', 'tsx'],
+    // import.meta.url is the script's own URL: it lies beside main.js (dist/bin/), so what
+    // the modules find relative to it (../../package.json, ./signer-worker.js) is the same.
+    define: { 'import.meta.url': '__malistScriptUrl' },
+    banner: { js: "var __malistScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
+    plugins: [zodEnglish],
+    logLevel: 'warning',
+  });
+  const cache = join(out, 'receive.cache');
+  const loader = pathToFileURL(join(root, 'bin', 'cached-script.js')).href;
+  const made = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const { runCached } = await import(${JSON.stringify(loader)});
+runCached(${JSON.stringify(bundle)}, ${JSON.stringify(cache)}, { makeCache: true });`,
+    ],
+    { cwd: root, stdio: 'inherit' },
+  );
+  if (made.status !== 0) {
+    rmSync(cache, { force: true });
+    process.stderr.write('malist build: no code cache for receive: it compiles from source\n');
+  }
 }
