@@ -1,5 +1,4 @@
 /** Types of cached-script.js (plain JavaScript: bin/ runs before any build). */
-export function canRunCached(): boolean;
 /** The script's exports, as the caller knows them. */
 export function runCached<Exports = Record<string, unknown>>(
   file: string,

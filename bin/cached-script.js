@@ -5,28 +5,23 @@
 // wrote at build time. A cache from another Node (another V8) is rejected by V8, and the
 // script is then compiled from its source as any other: slower, never wrong.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire, Module } from 'node:module';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import vm from 'node:vm';
 
-/** True when this Node can run a script whose `import()` loads ES modules (Node ≥ 20.12). */
-export function canRunCached() {
-  return vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER !== undefined;
-}
-
 /**
- * Node's loader for the script's `import()`, which Node 20 calls experimental and says so on
- * stderr at the first import (a custom unit): the MTA reads that stderr, and the feature is
- * the one `node` itself uses for a CommonJS file, so that one warning is not printed.
+ * The script's function: CommonJS's wrapper, and `__malistImport`, the `import()` the build
+ * put in place of each of the script's own (a package loaded on demand, a custom unit by its
+ * file URL): a vm script's `import()` does not work once compiled from a code cache, this
+ * module's does. Packages resolve from here as from dist/bin/: the same node_modules.
  */
-function quietLoaderWarning() {
-  const emitWarning = process.emitWarning;
-  process.emitWarning = function (warning, ...rest) {
-    const text = typeof warning === 'string' ? warning : warning?.message;
-    if (typeof text === 'string' && text.startsWith('vm.USE_MAIN_CONTEXT_DEFAULT_LOADER ')) return;
-    return emitWarning.call(this, warning, ...rest);
-  };
-}
+const WRAPPER = [
+  '(function (exports, require, module, __filename, __dirname, __malistImport) { ',
+  '\n});',
+];
+
+/** The `import()` the script is given. */
+const importModule = (specifier) => import(specifier);
 
 /**
  * Runs the CommonJS `file` with the code cache in `cacheFile` (when there is one) and
@@ -43,15 +38,13 @@ export function runCached(file, cacheFile, { makeCache = false } = {}) {
       // No cache (a build without one): compiled from the source.
     }
   }
-  quietLoaderWarning();
-  const script = new vm.Script(Module.wrap(source), {
+  const script = new vm.Script(WRAPPER[0] + source + WRAPPER[1], {
     filename: file,
     ...(cachedData ? { cachedData } : {}),
-    // A custom unit is an ES module, imported by its file URL: Node's own loader.
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const module = { exports: {}, filename: file, id: file, loaded: false };
-  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
+  const run = script.runInThisContext();
+  run(module.exports, createRequire(file), module, file, dirname(file), importModule);
   module.loaded = true;
   if (makeCache) writeFileSync(cacheFile, script.createCachedData());
   return module.exports;

@@ -28,8 +28,7 @@ async function fromCheckout() {
 async function receiveBundle() {
   const bundle = join(root, 'dist', 'bin', 'receive.cjs');
   if (process.argv[2] !== 'receive' || !existsSync(bundle)) return undefined;
-  const { canRunCached, runCached } = await import('./cached-script.js');
-  if (!canRunCached()) return undefined;
+  const { runCached } = await import('./cached-script.js');
   return runCached(bundle, join(root, 'dist', 'bin', 'receive.cache')).main;
 }
 
