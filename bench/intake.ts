@@ -4,9 +4,12 @@
  *
  * - `malist receive` per mail: a 5 KB post to a 10-member list (open posting, the default
  *   pipeline, the durable queue sending to the sink), each a new process of the compiled
- *   build (`bin/malist.js` runs the bundle in dist/bin/, built first when stale), 15 times, against `node -e 0`
- *   15 times. Wall is the spawn to exit; CPU and peak RSS are the child's own
- *   (process.resourceUsage() at its exit, through a preloaded reporter).
+ *   build (`bin/malist.js` runs receive's bundle, dist/bin/receive.cjs, built first when
+ *   stale), 15 times, interleaved with `node -e 0` 15 times. As an installed malist runs:
+ *   MALIST_FROM_BUILD=1, for this checkout's build has just been made current; and 15 times
+ *   as a checkout runs it, with bin/malist.js's walk over src/ (`checkout`). Wall is the
+ *   spawn to exit; CPU and peak RSS are the child's own (process.resourceUsage() at its
+ *   exit, through a preloaded reporter).
  * - The LMTP intake: `malist lmtp` (compiled) on a free port, MAILS (1,000) such posts over
  *   4 LMTP connections (nodemailer, as an MTA's few lmtp processes), each one transaction,
  *   from the first send to the last reply; the server's CPU from /proc.
@@ -26,6 +29,8 @@ export interface Sample {
 
 export interface IntakeCaseOutput {
   receive: Sample[];
+  /** The same, run as a checkout runs it: bin/malist.js first checks that dist/ is current. */
+  checkout: Sample[];
   node: Sample[];
   lmtp: { mails: number; wallMs: number; cpuMs?: number; connections: number; maxRssKb?: number };
 }
@@ -53,12 +58,17 @@ async function configDir(work: string, sinkPort: number): Promise<string> {
   return dir;
 }
 
-async function measured(args: string[], input: Buffer | undefined, usage: string): Promise<Sample> {
+async function measured(
+  args: string[],
+  input: Buffer | undefined,
+  usage: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Sample> {
   const started = performance.now();
   const code = await new Promise<number | null>((resolve, reject) => {
     const proc = spawn(process.execPath, ['-r', join(usage, '..', 'reporter.cjs'), ...args], {
       cwd: root,
-      env: { ...process.env, MALIST_BENCH_USAGE: usage },
+      env: { ...process.env, ...env, MALIST_BENCH_USAGE: usage },
       stdio: ['pipe', 'ignore', 'inherit'],
     });
     proc.on('error', reject);
@@ -143,13 +153,16 @@ const dir = await configDir(work!, Number(sinkPort));
 await writeFile(join(work!, 'reporter.cjs'), REPORTER);
 const usage = join(work!, 'usage.json');
 const receive: Sample[] = [];
+const checkout: Sample[] = [];
 const node: Sample[] = [];
+const args = [MALIST, 'receive', '--config', dir, '--list', 'bench'];
 for (let i = 0; i < 15; i++) {
-  const post = makePost(5 * 1024, `receive-${i}-${Date.now()}`);
-  receive.push(
-    await measured([MALIST, 'receive', '--config', dir, '--list', 'bench'], post, usage),
-  );
+  const post = (kind: string) => makePost(5 * 1024, `${kind}-${i}-${Date.now()}`);
+  receive.push(await measured(args, post('receive'), usage, { MALIST_FROM_BUILD: '1' }));
   node.push(await measured(['-e', '0'], undefined, usage));
+  checkout.push(await measured(args, post('checkout'), usage, { MALIST_FROM_BUILD: '' }));
 }
 const lmtp = await lmtpCase(dir, Number(mailsArg ?? 1000));
-process.stdout.write(`${JSON.stringify({ receive, node, lmtp } satisfies IntakeCaseOutput)}\n`);
+process.stdout.write(
+  `${JSON.stringify({ receive, checkout, node, lmtp } satisfies IntakeCaseOutput)}\n`,
+);

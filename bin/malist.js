@@ -7,7 +7,11 @@
 // ~35 MB less memory (tsx compiles every module at start-up, in a loader thread with its own
 // heap). MALIST_FROM_SOURCE=1 always runs the sources of a checkout. Of the build it runs the
 // bundle, dist/bin/main.js (one file and the chunks it needs, not ~300 modules: see
-// scripts/build.js), and the modules in dist/cli/ when the build made no bundle.
+// scripts/build.js), and the modules in dist/cli/ when the build made no bundle. `malist
+// receive`, a process per mail, runs its own bundle, dist/bin/receive.cjs, compiled from the
+// code cache the build made beside it (cached-script.js). MALIST_FROM_BUILD=1 runs the build
+// of a checkout without checking that it is current (the benchmark, which has just built it:
+// the check reads every file under src/, ~30 ms of CPU an installed malist never spends).
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +19,17 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 async function fromCheckout() {
+  if (process.env.MALIST_FROM_SOURCE !== '1' && process.env.MALIST_FROM_BUILD === '1') return false;
   const { buildIsCurrent } = await import('../scripts/compiled.js');
   return process.env.MALIST_FROM_SOURCE === '1' || !buildIsCurrent(root);
+}
+
+/** `malist receive`'s own bundle, compiled from its code cache, when the build made them. */
+async function receiveBundle() {
+  const bundle = join(root, 'dist', 'bin', 'receive.cjs');
+  if (process.argv[2] !== 'receive' || !existsSync(bundle)) return undefined;
+  const { runCached } = await import('./cached-script.js');
+  return runCached(bundle, join(root, 'dist', 'bin', 'receive.cache')).main;
 }
 
 let main;
@@ -24,9 +37,10 @@ if (existsSync(join(root, 'src', 'cli', 'main.ts')) && (await fromCheckout())) {
   const { register } = await import('tsx/esm/api');
   register();
   ({ main } = await import('../src/cli/main.ts'));
-} else if (existsSync(join(root, 'dist', 'bin', 'main.js'))) {
-  ({ main } = await import('../dist/bin/main.js'));
 } else {
-  ({ main } = await import('../dist/cli/main.js'));
+  main = await receiveBundle();
+  if (!main && existsSync(join(root, 'dist', 'bin', 'main.js')))
+    ({ main } = await import('../dist/bin/main.js'));
+  else if (!main) ({ main } = await import('../dist/cli/main.js'));
 }
 process.exitCode = await main(process.argv.slice(2));

@@ -9,12 +9,31 @@
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BUILDS, buildIsCurrent } from './compiled.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** zod's 64 locale modules, which every zod entry re-exports, swapped for English alone. */
+const zodEnglish = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer)
+        ? { path: join(args.resolveDir, args.path), namespace: 'zod-locales' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: "export { default as en } from './en.js';\n",
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 const build = process.argv.includes('--bench') ? BUILDS.bench : BUILDS.package;
 if (process.argv.includes('--if-stale') && buildIsCurrent(root, build)) process.exit(0);
 const stamp = join(root, build.stamp);
@@ -63,21 +82,6 @@ async function bundleCommand() {
     );
     return;
   }
-  const zodEnglish = {
-    name: 'zod-english-only',
-    setup(build) {
-      build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
-        /[\\/]zod[\\/]/.test(args.importer)
-          ? { path: join(args.resolveDir, args.path), namespace: 'zod-locales' }
-          : undefined,
-      );
-      build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
-        contents: "export { default as en } from './en.js';\n",
-        resolveDir: dirname(args.path),
-        loader: 'js',
-      }));
-    },
-  };
   await esbuild.build({
     absWorkingDir: root,
     entryPoints: {
@@ -104,4 +108,90 @@ async function bundleCommand() {
   });
   // web/static.ts serves its files from './static/' beside itself.
   cpSync(join(root, 'src', 'web', 'static'), join(out, 'static'), { recursive: true });
+  await bundleReceive(esbuild, out);
+}
+
+/**
+ * `malist receive`, a process per mail, as one CommonJS script of its own modules
+ * (dist/bin/receive.cjs, from cli/receive-main.ts) and V8's code cache for it
+ * (dist/bin/receive.cache): bin/malist.js compiles the script from that cache
+ * (bin/cached-script.js), where an ES module bundle is compiled from its source by every
+ * process (Node 20 caches no ES module's code). The cache is made by a child that evaluates
+ * the script (each module's top level, no command) and writes what V8 compiled. Dynamic
+ * imports are inlined, so the script also holds what receive loads on demand (parsed only
+ * when called). Without the cache, or when V8 rejects it, the script is compiled from its
+ * source; without the script, receive runs from dist/bin/main.js.
+ */
+async function bundleReceive(esbuild, out) {
+  const bundle = join(out, 'receive.cjs');
+  // Dependencies a post needs only on demand (mailparser for command mail and digests,
+  // libmime and entities for the archive's text and encoded words, tldts for DMARC, pg for
+  // storage: postgres, node-pop3, nodemailer's transports): left in node_modules, where the
+  // script's require() and import() find them when a mail needs them, so each process reads
+  // and keeps a smaller script (1.5 MB, not 3.9 MB; libmime alone brings iconv-lite, 0.7
+  // MB). `nodemailer` is named exactly: the parts malist imports by path (addressparser,
+  // mail-composer) are used at once and stay in the script. Only malist's own dependencies,
+  // which node_modules has for it.
+  const onDemand = /^((mailparser|libmime|entities|tldts|pg|node-pop3)(\/.*)?|nodemailer)$/;
+  const leaveOnDemand = {
+    name: 'leave-on-demand',
+    setup(build) {
+      build.onResolve({ filter: onDemand }, (args) => ({ path: args.path, external: true }));
+    },
+  };
+  // malist's own import() of a package or of a URL (a custom unit) becomes __malistImport(),
+  // which bin/cached-script.js gives the script: a vm script's import() fails once compiled
+  // from a code cache. import('./…') of malist's modules stays, for esbuild to inline.
+  const ownImport = /\bimport\((?=['"`\w])(?!['"]\.)/g;
+  const importsByHost = {
+    name: 'imports-by-host',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, async (args) => {
+        if (/[\\/]node_modules[\\/]/.test(args.path)) return undefined;
+        const text = await readFile(args.path, 'utf8');
+        return { contents: text.replace(ownImport, '__malistImport('), loader: 'js' };
+      });
+    },
+  };
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [join(root, 'dist', 'cli', 'receive-main.js')],
+    outfile: bundle,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    external: ['better-sqlite3', 'imapflow', 'tsx'],
+    // import.meta.url is the script's own URL: it lies beside main.js (dist/bin/), so what
+    // the modules find relative to it (../../package.json, ./signer-worker.js) is the same.
+    define: { 'import.meta.url': '__malistScriptUrl' },
+    banner: { js: "var __malistScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
+    plugins: [zodEnglish, leaveOnDemand, importsByHost],
+    logLevel: 'warning',
+  });
+  const left = (await readFile(bundle, 'utf8')).match(ownImport);
+  if (left) {
+    // A dependency's import() the script could not run: receive runs from main.js instead.
+    rmSync(bundle, { force: true });
+    process.stderr.write(
+      `malist build: receive's script kept ${left.length} import(): receive runs from dist/bin/main.js\n`,
+    );
+    return;
+  }
+  const cache = join(out, 'receive.cache');
+  const loader = pathToFileURL(join(root, 'bin', 'cached-script.js')).href;
+  const made = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const { runCached } = await import(${JSON.stringify(loader)});
+runCached(${JSON.stringify(bundle)}, ${JSON.stringify(cache)}, { makeCache: true });`,
+    ],
+    { cwd: root, stdio: 'inherit' },
+  );
+  if (made.status !== 0) {
+    rmSync(cache, { force: true });
+    process.stderr.write('malist build: no code cache for receive: it compiles from source\n');
+  }
 }

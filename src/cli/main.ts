@@ -5,8 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { EX } from './exit-codes.ts';
-
-type Command = (argv: string[]) => Promise<number>;
+import { type Command, quietPipes, runCommand } from './run-command.ts';
 
 /** One subcommand: what `--help` and the manual say of it, and its module. */
 export interface CommandEntry {
@@ -114,51 +113,6 @@ export function usage(): string {
   ].join('\n');
 }
 
-/**
- * A reader that goes away (`malist check | head -1`) ends the output, not the command: no
- * EPIPE stack trace, and the exit code stays the command's own.
- */
-let pipesQuiet = false;
-function quietPipes(): void {
-  if (pipesQuiet) return;
-  pipesQuiet = true;
-  for (const stream of [process.stdout, process.stderr])
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
-      throw error;
-    });
-}
-
-/** The errno or StageError code along `error`'s cause chain: an expected failure, not a bug. */
-function expectedCode(error: unknown): { code: string; temporary: boolean } | undefined {
-  let e = error as { code?: unknown; temporary?: unknown; cause?: unknown } | undefined;
-  for (let i = 0; i < 5 && e && typeof e === 'object'; i++) {
-    if (typeof e.code === 'string' && /^E[A-Z0-9_]+$/.test(e.code))
-      return { code: e.code, temporary: e.temporary === true };
-    e = e.cause as typeof e;
-  }
-  return undefined;
-}
-
-/** One line for an expected failure (a configuration, a server, a file); a bug keeps its stack. */
-function failed(name: string, error: unknown): number {
-  const expected = expectedCode(error);
-  const message = error instanceof Error ? error.message : String(error);
-  if (!expected) {
-    process.stderr.write(
-      `malist ${name}: internal error (please report it): ${(error as Error)?.stack ?? message}\n`,
-    );
-    return EX.SOFTWARE;
-  }
-  process.stderr.write(`malist ${name}: ${message}\n`);
-  if (expected.code === 'ECONFIG') return EX.CONFIG;
-  if (expected.temporary) return EX.TEMPFAIL;
-  if (/^E(ACCES|PERM|ROFS|NOSPC|DQUOT|EXIST|ISDIR|NOTDIR)$/.test(expected.code))
-    return EX.CANTCREAT;
-  if (expected.code === 'ENOENT') return EX.NOINPUT;
-  return EX.SOFTWARE;
-}
-
 /** Runs `malist ARGV`; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   quietPipes();
@@ -176,14 +130,5 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`malist: unknown command '${name}'\n${usage()}\n`);
     return EX.USAGE;
   }
-  try {
-    const mod = await command.load();
-    return await mod.default(rest);
-  } catch (error) {
-    return failed(name, error);
-  } finally {
-    // The PostgreSQL pools the command opened (storage: postgres), so node can exit.
-    const { closeDatabases } = await import('../config/storage.ts');
-    await closeDatabases().catch(() => {});
-  }
+  return runCommand(name, command.load, rest);
 }

@@ -1,0 +1,116 @@
+/**
+ * `malist receive`'s own bundle (dist/bin/receive.cjs) and its code cache
+ * (bin/cached-script.js): the script runs with a cache, without one and with a cache V8
+ * rejects, its `import()` loads ES modules (custom units), and the command answers as the
+ * sources do.
+ */
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCached } from '../../bin/cached-script.js';
+import { buildIsCurrent } from '../../scripts/compiled.js';
+import { malist, post, ROOT, runCommand, tempConfig } from './run-malist.ts';
+
+type Answer = { answer(): string; file: string };
+type Value = { value: number };
+type Loader = { load(url: string): Promise<{ default: () => string }> };
+
+const made: string[] = [];
+afterAll(async () => {
+  for (const dir of made) await rm(dir, { recursive: true, force: true });
+});
+
+async function scratch(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'malist-cached-'));
+  made.push(dir);
+  return dir;
+}
+
+describe('runCached', () => {
+  it('runs a CommonJS script from its source, makes its cache, and runs from the cache', async () => {
+    const dir = await scratch();
+    const file = join(dir, 'bundle.cjs');
+    await writeFile(
+      file,
+      "const { join } = require('node:path');\nexports.answer = () => join('a', String(6 * 7));\nexports.file = __filename;\n",
+    );
+    const cache = join(dir, 'bundle.cache');
+    expect(runCached<Answer>(file, cache).answer()).toBe('a/42'); // no cache yet
+    expect(runCached<Answer>(file, cache, { makeCache: true }).answer()).toBe('a/42');
+    expect((await stat(cache)).size).toBeGreaterThan(0);
+    const fromCache = runCached<Answer>(file, cache);
+    expect(fromCache.answer()).toBe('a/42');
+    expect(fromCache.file).toBe(file);
+  });
+
+  it('compiles from the source when the cache is not for this script or this V8', async () => {
+    const dir = await scratch();
+    const file = join(dir, 'bundle.cjs');
+    await writeFile(file, 'exports.value = 1;\n');
+    const cache = join(dir, 'bundle.cache');
+    await writeFile(cache, Buffer.from('not a code cache, or one from another node'));
+    expect(runCached<Value>(file, cache).value).toBe(1);
+    // A cache made for an older script (another build) is rejected, not run.
+    runCached(file, cache, { makeCache: true });
+    await writeFile(file, 'exports.value = 2; // a newer build, longer\n');
+    expect(runCached<Value>(file, cache).value).toBe(2);
+  });
+
+  it('gives the script an import() that loads ES modules (a custom unit), also from the cache', async () => {
+    const dir = await scratch();
+    await writeFile(join(dir, 'unit.mjs'), 'export default () => "unit";\n');
+    const file = join(dir, 'bundle.cjs');
+    await writeFile(file, 'exports.load = (url) => __malistImport(url);\n');
+    const cache = join(dir, 'bundle.cache');
+    const unit = pathToFileURL(join(dir, 'unit.mjs')).href;
+    const made = await runCached<Loader>(file, cache, { makeCache: true }).load(unit);
+    expect(made.default()).toBe('unit');
+    // Compiled from the cache: a vm script's own import() would fail here.
+    const cached = await runCached<Loader>(file, cache).load(unit);
+    expect(cached.default()).toBe('unit');
+  });
+
+  it('runs the script in a process of its own with nothing on stderr', async () => {
+    const dir = await scratch();
+    await writeFile(join(dir, 'unit.mjs'), 'export default 7;\n');
+    await writeFile(join(dir, 'bundle.cjs'), 'exports.load = (url) => __malistImport(url);\n');
+    const loader = pathToFileURL(join(ROOT, 'bin/cached-script.js')).href;
+    const program = `const { runCached } = await import(${JSON.stringify(loader)});
+const s = runCached(${JSON.stringify(join(dir, 'bundle.cjs'))}, '/nonexistent');
+console.log((await s.load(${JSON.stringify(pathToFileURL(join(dir, 'unit.mjs')).href)})).default);`;
+    const r = await runCommand(process.execPath, ['--input-type=module', '-e', program]);
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, '7\n', '']);
+  });
+});
+
+describe('malist receive from its bundle', () => {
+  const bundled = buildIsCurrent(ROOT);
+
+  it('the build makes the bundle and its code cache', async () => {
+    if (!bundled) return; // bin/malist.js runs the sources: build.test.ts says so
+    expect((await stat(join(ROOT, 'dist/bin/receive.cjs'))).size).toBeGreaterThan(0);
+    expect((await stat(join(ROOT, 'dist/bin/receive.cache'))).size).toBeGreaterThan(0);
+  });
+
+  it('answers as the sources do: a post, an unknown list, a bad option', async () => {
+    const dir = await tempConfig();
+    made.push(dir);
+    const input = await readFile(post('01-member-post.eml'));
+    const sources = { MALIST_FROM_SOURCE: '1' };
+    for (const args of [['--list', 'nosuch'], ['--bogus'], ['--help']]) {
+      const built = await malist(['receive', '--config', dir, ...args], { input });
+      const source = await malist(['receive', '--config', dir, ...args], { input, env: sources });
+      expect([built.code, built.stdout, built.stderr]).toEqual([
+        source.code,
+        source.stdout,
+        source.stderr,
+      ]);
+    }
+    const r = await malist(['receive', '--config', dir, '--list', 'red'], { input });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(await readFile(join(dir, 'delivery.log'), 'utf8')).toMatch(/outcome=distributed/);
+  });
+});
