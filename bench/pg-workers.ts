@@ -78,11 +78,18 @@ async function runWorkers(
   pgData?: string,
 ): Promise<{ wallMs: number; outs: WorkerOut[]; sinkMs: number; pgMs: number }> {
   let go = 0;
+  // BENCH_CPU_PROF=DIR: each worker writes a V8 CPU profile there (node --cpu-prof).
+  const dir = process.env.BENCH_CPU_PROF;
+  const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
   const children = Array.from({ length: k }, () =>
-    spawn(process.execPath, ['--import', 'tsx', 'bench/pg-worker.ts', JSON.stringify(input)], {
-      cwd: root,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    }),
+    spawn(
+      process.execPath,
+      [...profile, '--import', 'tsx', 'bench/pg-worker.ts', JSON.stringify(input)],
+      {
+        cwd: root,
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    ),
   );
   const ready: Promise<void>[] = [];
   const done = children.map(
