@@ -8,7 +8,8 @@
  *
  *   node --import tsx bench/pg-intake.ts [--posts 1000] [--url postgres://…]
  *
- * Without --url it starts a PostgreSQL of its own (test/helpers/postgres.ts, fsync on).
+ * Without --url it starts a PostgreSQL of its own (test/helpers/postgres.ts, fsync on) and
+ * reports its CPU. `npm run bench -- --pg` prints the same table after the fan-out rows.
  * A worker is this file run with --worker (it prints its CPU time and RSS as JSON).
  */
 import { spawn } from 'node:child_process';
@@ -20,6 +21,7 @@ import { play } from '../src/play.ts';
 import { FileJournal, type Journal } from '../src/state/journal.ts';
 import { openDatabase } from '../src/state/pg.ts';
 import { PgJournal } from '../src/state/pg-journal.ts';
+import { load1, postgresCounters, postgresCpuMs } from './proc-cpu.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => {
@@ -52,6 +54,8 @@ async function worker(): Promise<void> {
     };
   }
   let delivered = 0;
+  const t0 = performance.timeOrigin + performance.now();
+  const cpu0 = process.cpuUsage();
   const summary = await play({
     fetcher: createMaildirFetcher({ dir: inbox }),
     // The list's envelope, without its pipeline: the journal is what is measured.
@@ -80,12 +84,17 @@ async function worker(): Promise<void> {
     journal,
     concurrency: 4,
   });
+  const playCpu = process.cpuUsage(cpu0);
+  const t1 = performance.timeOrigin + performance.now();
   await close();
   const cpu = process.cpuUsage(started);
   process.stdout.write(
     JSON.stringify({
       fetched: summary.fetched,
       delivered,
+      t0,
+      t1,
+      playCpuMs: (playCpu.user + playCpu.system) / 1000,
       cpuMs: (cpu.user + cpu.system) / 1000,
       rssMb: process.memoryUsage().rss / 2 ** 20,
     }),
@@ -100,6 +109,11 @@ function post(i: number): string {
 interface Outcome {
   fetched: number;
   delivered: number;
+  /** When its play() began and ended (epoch ms), and the CPU it used meanwhile. */
+  t0: number;
+  t1: number;
+  playCpuMs: number;
+  /** The whole process's CPU (with start-up and opening the journal). */
   cpuMs: number;
   rssMb: number;
 }
@@ -128,6 +142,7 @@ async function round(
   workers: number,
   posts: number,
   url?: string,
+  pgData?: string,
 ) {
   const root = await mkdtemp(join(tmpdir(), 'malist-pg-intake-'));
   const state = join(root, 'state');
@@ -137,6 +152,7 @@ async function round(
   for (let i = 0; i < posts; i++)
     await writeFile(join(root, `in${i % workers}`, 'new', `${1000 + i}.p${i}:2,`), post(i));
   const started = performance.now();
+  const stats0 = url ? await pgCounters(url, pgData) : undefined;
   const outcomes = await Promise.all(
     Array.from({ length: workers }, (_, w) =>
       runWorker([
@@ -151,36 +167,48 @@ async function round(
     ),
   );
   const ms = performance.now() - started;
+  const stats1 = url ? await pgCounters(url, pgData) : undefined;
   const delivered = outcomes.reduce((a, o) => a + o.delivered, 0);
-  return { how, workers, posts, delivered, ms, outcomes };
+  // From the first worker's first post to the last one's end: start-up left out.
+  const playMs = Math.max(...outcomes.map((o) => o.t1)) - Math.min(...outcomes.map((o) => o.t0));
+  const pg =
+    stats0 && stats1
+      ? {
+          commits: stats1.commits - stats0.commits,
+          syncs: stats1.syncs - stats0.syncs,
+          cpuMs: stats1.cpuMs - stats0.cpuMs,
+        }
+      : undefined;
+  return { how, workers, posts, delivered, ms, playMs, outcomes, pg };
 }
 
-async function main(): Promise<void> {
-  const posts = Number(arg('--posts') ?? 1000);
-  let url = arg('--url');
+/**
+ * The intake table: files without the claim, files and PostgreSQL with 1, 2 and 4
+ * workers; rate from the first post to the last (start-up left out). Starts a PostgreSQL
+ * of its own unless `url` is given (then the server's CPU is not measured).
+ */
+export async function pgIntakeTable(posts: number, url?: string): Promise<string> {
   let stop = () => {};
+  let pgData: string | undefined;
   if (!url) {
     const { startPostgres } = await import('../test/helpers/postgres.ts');
     const server = await startPostgres();
     stop = () => server.stop();
     url = server.url;
+    pgData = join(server.dir, 'data');
   }
-  const { loadavg } = await import('node:os');
-  process.stdout.write(
-    `load ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}\n`,
-  );
-  process.stdout.write(
-    '| journal | workers | posts | delivered | wall | posts/s | worker CPU ms (each) | worker RSS MB (each) |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n',
-  );
+  let out = `load before ${load1()}\n`;
+  out +=
+    '| journal | workers | posts | delivered | posts/s (play) | wall with start-up | worker CPU µs a post (play) | PostgreSQL CPU µs a post | transactions / WAL syncs a post | worker RSS MB (each) | load |\n| --- | --: | --: | --: | --: | --: | --: | --: | --: | --- | --: |\n';
   try {
     const cases: Array<['files' | 'files-no-claim' | 'postgres', number]> = [
       ['files-no-claim', 1],
       ['files', 1],
       ['files', 2],
+      ['files', 4],
       ['postgres', 1],
       ['postgres', 2],
+      ['postgres', 4],
     ];
     for (const [how, workers] of cases) {
       // A fresh database per PostgreSQL round: nothing handled yet.
@@ -188,14 +216,19 @@ async function main(): Promise<void> {
         how === 'postgres'
           ? await freshDatabase(url, `intake_${workers}_${Date.now()}`)
           : undefined;
-      const r = await round(how, workers, posts, where);
-      process.stdout.write(
-        `| ${how} | ${workers} | ${posts} | ${r.delivered} | ${(r.ms / 1000).toFixed(2)} s | ${Math.round((posts / r.ms) * 1000)} | ${r.outcomes.map((o) => Math.round(o.cpuMs)).join(', ')} | ${r.outcomes.map((o) => Math.round(o.rssMb)).join(', ')} |\n`,
-      );
+      const r = await round(how, workers, posts, where, pgData);
+      const playCpu = r.outcomes.reduce((a, o) => a + o.playCpuMs, 0);
+      out += `| ${how} | ${workers} | ${posts} | ${r.delivered} | ${Math.round((posts / r.playMs) * 1000)} | ${(r.ms / 1000).toFixed(2)} s | ${Math.round((playCpu * 1000) / posts)} | ${r.pg && pgData ? Math.round((r.pg.cpuMs * 1000) / posts) : '–'} | ${r.pg ? `${(r.pg.commits / posts).toFixed(2)} / ${(r.pg.syncs / posts).toFixed(2)}` : '–'} | ${r.outcomes.map((o) => Math.round(o.rssMb)).join(', ')} | ${load1()} |\n`;
     }
   } finally {
     stop();
   }
+  return out;
+}
+
+/** The database's commits and WAL syncs so far, and the server's CPU (when it is ours). */
+async function pgCounters(url: string, pgData: string | undefined) {
+  return { ...(await postgresCounters(url)), cpuMs: pgData ? postgresCpuMs(pgData) : 0 };
 }
 
 /** A new database on the server of `url`; its URL. */
@@ -212,4 +245,5 @@ async function freshDatabase(url: string, name: string): Promise<string> {
 }
 
 if (args.includes('--worker')) await worker();
-else await main();
+else if (process.argv[1]?.endsWith('pg-intake.ts'))
+  process.stdout.write(await pgIntakeTable(Number(arg('--posts') ?? 1000), arg('--url')));

@@ -1,9 +1,9 @@
 /**
  * One queue worker for the fan-out rows of `npm run bench -- --pg` (bench/pg-workers.ts):
- * `node --import tsx bench/pg-worker.ts '<json>'` with `{ backend, url?, dir, port, batch? }`.
+ * `node --import tsx bench/pg-worker.ts '<json>'` with `{ backend, url?, dir, port, batch?, connections? }`.
  * Once ready it waits for a line on stdin (the parent starts every worker at once), then runs the queue (VERP: one transaction per recipient, the bulk client's pool) until no
  * entry is left unfinished, then prints one JSON line: when it started and ended its work
- * (epoch ms), what it delivered and its peak RSS.
+ * (epoch ms), what it delivered, the CPU it used meanwhile and its peak RSS.
  */
 
 import { listVerpSender } from '../src/config/verp.ts';
@@ -20,6 +20,8 @@ const input = JSON.parse(process.argv[2] ?? '{}') as {
   dir: string;
   port: number;
   batch?: number;
+  /** SMTP connections of the worker's bulk client. @default the client's (8) */
+  connections?: number;
 };
 const db = input.backend === 'postgres' ? await openDatabase(input.url as string) : undefined;
 const store = db
@@ -30,7 +32,12 @@ const queue = createQueue(
   { dir: input.dir },
   {
     store,
-    transport: createBulkTransport({ host: '127.0.0.1', port: input.port, starttls: 'never' }),
+    transport: createBulkTransport({
+      host: '127.0.0.1',
+      port: input.port,
+      starttls: 'never',
+      ...(input.connections ? { max_connections: input.connections } : {}),
+    }),
     sender: listVerpSender([list], Buffer.alloc(32, 7)),
   },
 );
@@ -40,6 +47,7 @@ process.stdout.write('ready\n');
 await new Promise((resolve) => process.stdin.once('data', resolve));
 process.stdin.destroy();
 const t0 = performance.timeOrigin + performance.now();
+const cpu0 = process.cpuUsage();
 let delivered = 0;
 for (;;) {
   const summary = await queue.run();
@@ -49,8 +57,9 @@ for (;;) {
   await new Promise((resolve) => setTimeout(resolve, 20));
 }
 const t1 = performance.timeOrigin + performance.now();
+const cpu = process.cpuUsage(cpu0);
 await queue.close();
 await db?.close();
 process.stdout.write(
-  `${JSON.stringify({ t0, t1, delivered, rssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
+  `${JSON.stringify({ t0, t1, delivered, cpuMs: (cpu.user + cpu.system) / 1000, rssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
 );

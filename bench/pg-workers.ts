@@ -16,6 +16,7 @@ import { createQueue } from '../src/queue/queue.ts';
 import type { QueueStore } from '../src/queue/store.ts';
 import { openDatabase } from '../src/state/pg.ts';
 import { startPostgres } from '../test/helpers/postgres.ts';
+import { load1, type PgCounters, postgresCounters, postgresCpuMs, selfCpuMs } from './proc-cpu.ts';
 import type { Sink } from './sink.ts';
 
 export interface FanoutRow {
@@ -24,13 +25,29 @@ export interface FanoutRow {
   perSecond: number;
   wallMs: number;
   rssMb: number[];
+  /** CPU µs a recipient: the workers together, PostgreSQL, the sink. */
+  cpuUs: { workers: number; postgres: number; sink: number };
+  /** PostgreSQL's commits and WAL flushes (pg_stat_database, pg_stat_wal) a recipient. */
+  commits?: number;
+  walSyncs?: number;
+  load: string;
   note: string;
+}
+
+export interface FanoutOptions {
+  /** Recipient rows a claim takes. @default 100 */
+  batch?: number;
+  /** SMTP connections per worker. @default 8 */
+  connections?: number;
+  /** Worker counts on PostgreSQL. @default [1, 2, 4] */
+  workers?: number[];
 }
 
 interface WorkerOut {
   t0: number;
   t1: number;
   delivered: number;
+  cpuMs: number;
   rssMb: number;
 }
 
@@ -58,13 +75,21 @@ async function enqueueOne(store: QueueStore, n: number): Promise<void> {
 async function runWorkers(
   k: number,
   input: object,
-): Promise<{ wallMs: number; outs: WorkerOut[] }> {
+  pgData?: string,
+): Promise<{ wallMs: number; outs: WorkerOut[]; sinkMs: number; pgMs: number }> {
   let go = 0;
+  // BENCH_CPU_PROF=DIR: each worker writes a V8 CPU profile there (node --cpu-prof).
+  const dir = process.env.BENCH_CPU_PROF;
+  const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
   const children = Array.from({ length: k }, () =>
-    spawn(process.execPath, ['--import', 'tsx', 'bench/pg-worker.ts', JSON.stringify(input)], {
-      cwd: root,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    }),
+    spawn(
+      process.execPath,
+      [...profile, '--import', 'tsx', 'bench/pg-worker.ts', JSON.stringify(input)],
+      {
+        cwd: root,
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    ),
   );
   const ready: Promise<void>[] = [];
   const done = children.map(
@@ -87,13 +112,30 @@ async function runWorkers(
       }),
   );
   await Promise.all(ready);
+  // This process is the sink while the workers run: its CPU meanwhile is the sink's.
+  const sink0 = selfCpuMs();
+  const pg0 = pgData ? postgresCpuMs(pgData) : 0;
   go = performance.timeOrigin + performance.now();
   for (const c of children) c.stdin.write('go\n');
   const outs = await Promise.all(done);
-  return { wallMs: Math.max(...outs.map((o) => o.t1)) - go, outs };
+  return {
+    wallMs: Math.max(...outs.map((o) => o.t1)) - go,
+    outs,
+    sinkMs: selfCpuMs() - sink0,
+    pgMs: pgData ? postgresCpuMs(pgData) - pg0 : 0,
+  };
 }
 
-export async function pgFanoutRows(sink: Sink, n: number): Promise<FanoutRow[]> {
+export async function pgFanoutRows(
+  sink: Sink,
+  n: number,
+  options: FanoutOptions = {},
+): Promise<FanoutRow[]> {
+  const tuning = {
+    ...(options.batch ? { batch: options.batch } : {}),
+    ...(options.connections ? { connections: options.connections } : {}),
+  };
+  const pgData = (dir: string) => join(dir, 'data');
   const rows: FanoutRow[] = [];
   const work = await mkdtemp(join(tmpdir(), 'malist-bench-pg-'));
   const pg = await startPostgres({ maxConnections: 200 });
@@ -101,17 +143,31 @@ export async function pgFanoutRows(sink: Sink, n: number): Promise<FanoutRow[]> 
     const record = (
       name: string,
       k: number,
-      r: { wallMs: number; outs: WorkerOut[] },
+      r: Awaited<ReturnType<typeof runWorkers>>,
       note: string,
+      stats?: [PgCounters, PgCounters],
     ) => {
+      const us = (ms: number) => Math.round((ms * 1000) / n);
       if (sink.stats.recipients !== n)
         throw new Error(`${name}: the sink got ${sink.stats.recipients} of ${n}`);
       rows.push({
+        ...(stats
+          ? {
+              commits: Number(((stats[1].commits - stats[0].commits) / n).toFixed(2)),
+              walSyncs: Number(((stats[1].syncs - stats[0].syncs) / n).toFixed(2)),
+            }
+          : {}),
         case: `${name}, ${k} worker${k > 1 ? 's' : ''}`,
         n,
         perSecond: (n / r.wallMs) * 1000,
         wallMs: r.wallMs,
         rssMb: r.outs.map((o) => o.rssMb),
+        cpuUs: {
+          workers: us(r.outs.reduce((a, o) => a + o.cpuMs, 0)),
+          postgres: us(r.pgMs),
+          sink: us(r.sinkMs),
+        },
+        load: load1(),
         note: `${note}; delivered per worker ${r.outs.map((o) => o.delivered).join('/')}`,
       });
     };
@@ -122,22 +178,35 @@ export async function pgFanoutRows(sink: Sink, n: number): Promise<FanoutRow[]> 
     record(
       'VERP fan-out on files',
       1,
-      await runWorkers(1, { backend: 'files', dir, port: sink.port }),
+      await runWorkers(1, { backend: 'files', dir, port: sink.port, ...tuning }),
       'one spool entry',
     );
-    for (const k of [1, 2, 4]) {
+    for (const k of options.workers ?? [1, 2, 4]) {
       sink.reset();
       const url = await pg.createDatabase(`fanout_${k}`);
       const db = await openDatabase(url);
       await enqueueOne(createPgStore(db), n);
       await db.close();
-      const r = await runWorkers(k, {
-        backend: 'postgres',
-        url,
-        dir: join(work, `w${k}`),
-        port: sink.port,
-      });
-      record('VERP fan-out on PostgreSQL', k, r, 'batches of 100 recipient rows');
+      const stats0 = await postgresCounters(url);
+      const r = await runWorkers(
+        k,
+        {
+          backend: 'postgres',
+          url,
+          dir: join(work, `w${k}`),
+          port: sink.port,
+          ...tuning,
+        },
+        pgData(pg.dir),
+      );
+      const stats1 = await postgresCounters(url);
+      record(
+        'VERP fan-out on PostgreSQL',
+        k,
+        r,
+        `batches of ${options.batch ?? 100} recipient rows, ${options.connections ?? 8} SMTP connections a worker`,
+        [stats0, stats1],
+      );
     }
   } finally {
     await pg.stop();

@@ -361,14 +361,36 @@ if (process.argv.includes('--pg')) {
   // The queue on PostgreSQL: VERP fan-out by 1, 2 and 4 worker processes, files beside it.
   const { pgFanoutRows } = await import('./pg-workers.ts');
   const n = quick ? 5_000 : 20_000;
+  const flag = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? Number(process.argv[i + 1]) : undefined;
+  };
+  const fanout = {
+    ...(flag('--pg-batch') ? { batch: flag('--pg-batch') } : {}),
+    ...(flag('--pg-connections') ? { connections: flag('--pg-connections') } : {}),
+  };
   process.stdout.write(
     `load before: ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}\n`,
   );
-  for (const row of await pgFanoutRows(sink, n))
+  const fanoutRows = await pgFanoutRows(sink, n, fanout);
+  // The same with the knobs that cut PostgreSQL's commits a recipient: more SMTP
+  // connections a worker (bigger group commits of the sent-log) and bigger claims.
+  if (!fanout.batch && !fanout.connections)
+    fanoutRows.push(...(await pgFanoutRows(sink, n, { batch: 500, connections: 32 })));
+  for (const row of fanoutRows)
     process.stdout.write(
-      `${row.case}: ${Math.round(row.perSecond)} rcpt/s (${row.n} in ${(row.wallMs / 1000).toFixed(2)} s); RSS ${row.rssMb.join('/')} MB; ${row.note}\n`,
+      `${row.case}: ${Math.round(row.perSecond)} rcpt/s (${row.n} in ${(row.wallMs / 1000).toFixed(2)} s); RSS ${row.rssMb.join('/')} MB; CPU µs a recipient: workers ${row.cpuUs.workers}, PostgreSQL ${row.cpuUs.postgres}, sink ${row.cpuUs.sink}${row.commits !== undefined ? `; a recipient: ${row.commits} commits, ${row.walSyncs} WAL syncs` : ''}; load ${row.load}; ${row.note}\n`,
+    );
+  const { pgIntakeTable } = await import('./pg-intake.ts');
+  process.stdout.write(`\nJournal intake, 1,000 posts:\n${await pgIntakeTable(1000)}`);
+  const { millionRows } = await import('./pg-million.ts');
+  const members = quick ? 100_000 : 1_000_000;
+  process.stdout.write(`\nA ${members.toLocaleString('en')}-member list:\n`);
+  for (const row of await millionRows(members))
+    process.stdout.write(
+      `${row.backend}, ${row.step}: ${(row.wallMs / 1000).toFixed(1)} s wall, ${(row.cpuMs / 1000).toFixed(1)} s CPU, peak RSS ${row.rssMb} MB, load ${row.load}; ${row.out}\n`,
     );
   // Bounce intake: DSNs to VERP addresses through the bounce handler, files against PostgreSQL.
   const { pgBounceRows } = await import('./pg-bounces.ts');
