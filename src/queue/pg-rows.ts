@@ -3,9 +3,9 @@
  * them, each a plain function over a connection or a transaction.
  */
 import type { Database, Sql } from '../state/pg.ts';
+import { holderOf as holderRow, isHolderGone } from '../state/pg-lock.ts';
 import type { RecipientResult } from '../types.ts';
 import { applySettled, type Envelope, type RecipientRecord } from './envelope.ts';
-import { isLeaseGone } from './pg-lease.ts';
 import type { SentLogRecord } from './sent-log.ts';
 import type { EnqueueOutcome, SpoolEntry } from './spool.ts';
 import { postOf, type QueuedPost } from './trace.ts';
@@ -192,6 +192,7 @@ export interface ClaimQuery {
   worker: number;
   /** The server process holding the worker's lease: no lease, no claim. */
   backend: number;
+  /** The lease lock's first key (HOLDER_SPACE). */
   leaseSpace: number;
 }
 
@@ -282,11 +283,8 @@ export async function insertDead(sql: Sql, id: string, failed: RecipientRecord[]
 }
 
 async function holderOf(sql: Sql, id: number): Promise<NonNullable<SpoolEntry['holder']>> {
-  const [row] = await sql.query<{ host: string; pid: number }>(
-    'SELECT host, pid FROM queue_workers WHERE id = $1',
-    [id],
-  );
-  return { host: row?.host ?? '?', pid: row?.pid ?? 0, start: `worker ${id}` };
+  const row = await holderRow(sql, id);
+  return { host: row?.host ?? '?', pid: row?.pid ?? 0, start: `holder ${id}` };
 }
 
 /** Every unfinished entry (waiting or claimed) and every dead letter, for `queue list`. */
@@ -430,7 +428,7 @@ export async function staleClaims(
   );
   const out: Array<{ id: string; name: string }> = [];
   for (const { claimed_by: holder } of holders) {
-    if (!(await isLeaseGone(sql, holder))) continue;
+    if (!(await isHolderGone(sql, holder))) continue;
     const entries = await sql.query<{ entry_id: string }>(
       'SELECT DISTINCT entry_id FROM queue_recipients WHERE claimed_by = $1',
       [holder],
