@@ -309,6 +309,7 @@ export function createPgStore(
       close: async () => {},
     }),
     settle,
+    held: (c) => !c.holder.lost(),
     release,
     discard: release,
     readDone: (id) => envelopeIn(sql(), id, 'done'),

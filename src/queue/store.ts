@@ -110,6 +110,12 @@ export interface QueueStore<C extends StoreClaim = StoreClaim> {
    * ends, so a crash does not repeat their notice). Returns true when the entry finished.
    */
   settle(claim: C, envelope: Envelope, failed: number): Promise<boolean>;
+  /**
+   * Whether this process still holds `claim` (a backend whose claims die with a lease says
+   * false once the lease is lost: another worker may have the claim by now). A round asks
+   * before each transaction and sends nothing more of a claim it lost. Undefined: always.
+   */
+  held?(claim: C): boolean;
   /** Ends a claim without recording anything (after an error): the work waits again. */
   release(claim: C): Promise<void>;
   /** The claim's done record was already written (a runner died after it): cleans up. */

@@ -19,7 +19,7 @@ import {
   type KeyedJournalEntry,
 } from './journal.ts';
 import { type Database, requireSchema, type SchemaPart } from './pg.ts';
-import { HOLDER_SPACE, type ProcessLease, processLease } from './pg-lock.ts';
+import { HOLDER_SPACE, type ProcessLease, processLease, type SessionLock } from './pg-lock.ts';
 
 export const JOURNAL_SCHEMA: SchemaPart = {
   name: 'journal',
@@ -47,6 +47,8 @@ const RECENT_BATCH = 200;
 
 export class PgJournal implements Journal {
   private readonly claims = new HeldClaims();
+  /** The lease each claim this process holds was taken under (scope + key → holder). */
+  private readonly holders = new Map<string, SessionLock>();
 
   private constructor(
     private readonly db: Database,
@@ -106,6 +108,8 @@ export class PgJournal implements Journal {
   }
 
   async put(scope: string, key: string, full: JournalEntry): Promise<void> {
+    const holder = this.holders.get(`${scope}\n${key}`);
+    if (holder?.lost()) throw new ClaimLost(key, holder.id);
     await this.db.query(
       `INSERT INTO malist_journal (scope, key, at, entry) VALUES ($1, $2, $3, $4)
        ON CONFLICT (scope, key) DO UPDATE SET at = EXCLUDED.at, entry = EXCLUDED.entry`,
@@ -118,8 +122,11 @@ export class PgJournal implements Journal {
       const me = await this.lease.holder();
       const other = await this.tryClaim(scope, key, me.id);
       if (other !== undefined) return { busy: `holder ${other}` };
+      const id = `${scope}\n${key}`;
+      this.holders.set(id, me);
       return {
         release: async () => {
+          this.holders.delete(id);
           await this.db.query(
             'DELETE FROM malist_journal_claims WHERE scope = $1 AND key = $2 AND holder = $3',
             [scope, key, me.id],
@@ -163,5 +170,21 @@ export class PgJournal implements Journal {
 
   async close(): Promise<void> {
     if (this.ownLease) await this.lease.end();
+  }
+}
+
+/**
+ * A record refused: the claim on the mail was taken under a lease this process has lost (its
+ * database session ended), so another worker may be handling the mail now. Temporary: the
+ * mail is not acked and stays at its source; whoever holds the claim records it.
+ */
+export class ClaimLost extends Error {
+  readonly code = 'EBUSY';
+  readonly temporary = true;
+  constructor(key: string, holder: number) {
+    super(
+      `the journal's claim on ${key} was lost with this process's database lease (holder ${holder}); not recorded, the mail stays at its source for the worker that took the claim over`,
+    );
+    this.name = 'ClaimLost';
   }
 }
