@@ -131,13 +131,22 @@ export async function pendingStoreFor(
 }
 
 /**
- * The queue's store for `storage:`: undefined on files (each `type: queue` distributor keeps
- * its spool in its `dir`), else one store on the process's pool, its claims under the
- * process lease, that every queue distributor of this process shares.
+ * The queues' stores for `storage:`: undefined on files (each `type: queue` distributor keeps
+ * its spool in its `dir`), else the store of each queue name on the process's pool, its
+ * claims under the process lease — one store per name in this process, so the
+ * distributors that share a name share a queue, and the others keep apart.
  */
-export function queueStoreFor(choice: StorageChoice): QueueStore | undefined {
+export function queueStoresFor(choice: StorageChoice): ((name: string) => QueueStore) | undefined {
   if (choice.type === 'files') return undefined;
-  return createPgStore(databaseFor(choice), { lease: processLeaseFor(choice) });
+  const stores = new Map<string, QueueStore>();
+  return (name) => {
+    let store = stores.get(name);
+    if (!store) {
+      store = createPgStore(databaseFor(choice), { lease: processLeaseFor(choice), name });
+      stores.set(name, store);
+    }
+    return store;
+  };
 }
 
 /**

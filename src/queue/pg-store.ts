@@ -128,6 +128,13 @@ export const QUEUE_SCHEMA: SchemaPart = {
       at bigint NOT NULL,
       PRIMARY KEY (entry_id, address_lc)
     );`,
+    // 2: several `type: queue` distributors on one database keep apart by the queue's name
+    // (entries of version 1 were the one queue's); workers are the process leases' holders
+    // now (state/pg-lock.ts), so queue_workers goes.
+    `ALTER TABLE queue_entries ADD COLUMN queue text NOT NULL DEFAULT 'queue';
+    DROP INDEX queue_entries_waiting;
+    CREATE INDEX queue_entries_waiting ON queue_entries (queue, created, id) WHERE done_at IS NULL;
+    DROP TABLE queue_workers;`,
   ],
 };
 
@@ -139,6 +146,11 @@ export interface PgStoreOptions {
    * journal). @default a lease of the store's own, ended by `close()`
    */
   lease?: ProcessLease;
+  /**
+   * The queue's name: several `type: queue` distributors on one database keep apart by it
+   * (each lists, runs, reclaims and purges only its own entries). @default 'queue'
+   */
+  name?: string;
 }
 
 /** A claim on a batch of an entry's recipient rows (there may always be more). */
@@ -195,6 +207,7 @@ export function createPgStore(
   options: PgStoreOptions = {},
 ): PgQueueStore {
   const batch = options.claimBatch ?? 100;
+  const queueName = options.name ?? 'queue';
   let db: Database | undefined;
   const lease = options.lease ?? processLease(database);
   let started: Promise<void> | undefined;
@@ -203,7 +216,8 @@ export function createPgStore(
     if (!db) throw new Error('the PostgreSQL queue store is used before ready()');
     return db;
   };
-  const deadWhere = (id: string) => `${store.where} (table queue_dead, entry ${id})`;
+  const deadWhere = (id: string) =>
+    `${store.where} (table queue_dead, ${queueName === 'queue' ? '' : `queue ${queueName}, `}entry ${id})`;
 
   const existing = (id: string) => existingEntry(sql(), id);
 
@@ -291,15 +305,15 @@ export function createPgStore(
     existing,
     prepare: async (input) =>
       preparedEntry(input, {
-        insert: (envelope) => insertEntry(sql(), envelope, input.raw),
+        insert: (envelope) => insertEntry(sql(), envelope, input.raw, queueName),
         existing,
         claim,
       }),
     claimFirstRound: async () => undefined,
     claim,
-    staleClaims: () => staleClaims(sql(), lease.current?.id),
+    staleClaims: () => staleClaims(sql(), lease.current?.id, queueName),
     reclaim,
-    waitingIds: () => waitingIds(sql()),
+    waitingIds: () => waitingIds(sql(), queueName),
     peek: (id) => envelopeIn(sql(), id, 'open'),
     read,
     view: (id) => envelopeIn(sql(), id, 'any'),
@@ -321,13 +335,13 @@ export function createPgStore(
       return deadWhere(c.id);
     },
     removeDeadLetter: (id) => removeDead(sql(), id),
-    list: () => listEntries(sql()),
+    list: () => listEntries(sql(), queueName),
     async purge(retentionMs, now) {
-      const gone = await purgeDone(sql(), now - retentionMs);
+      const gone = await purgeDone(sql(), now - retentionMs, queueName);
       await forgetHolders(sql());
       return gone;
     },
-    queuedPosts: (list, messageIds) => queuedPostsOf(sql(), list, messageIds, deadWhere),
+    queuedPosts: (list, messageIds) => queuedPostsOf(sql(), list, messageIds, deadWhere, queueName),
     async close() {
       if (!options.lease) await lease.end();
       lastMessage = undefined;
