@@ -8,10 +8,14 @@
  * what would move; a real run counts again on the target afterwards and fails (exit 1) when
  * the target holds fewer than the source.
  *
+ * The queue's waiting entries move too, each with every recipient's state and the sent-log
+ * applied, so nobody is sent a post twice after a migration (storage-migrate-queue.ts).
+ *
  * Not moved: confirmation tokens (on PostgreSQL storage they are rows, but the ones pending
- * in the files are not copied: they expire within days; confirm them first). Still files
- * under state_dir whichever the storage: held mail and moderation decisions, request
- * memos, bounce state, post counters, digests, the queue.
+ * in the files are not copied: they expire within days; confirm them first), held mail and
+ * moderation decisions (decide them first), the queue's done records and dead letters.
+ * Still files under state_dir whichever the storage: request memos, bounce state, post
+ * counters, digests.
  */
 import { dirname, join, resolve } from 'node:path';
 import type { LoadedConfig, LoadedList } from '../config/load.ts';
@@ -22,6 +26,7 @@ import { openMemberStore } from '../members/index.ts';
 import createPostgresMemberStore from '../members/pg-store.ts';
 import type { MemberStore } from '../members/store.ts';
 import { FileJournal, type Journal } from '../state/journal.ts';
+import { migrateQueues } from './storage-migrate-queue.ts';
 
 export interface MigrationLine {
   /** `journal` or `members:LIST`. */
@@ -117,6 +122,7 @@ export async function migrateStorage(
         : await copyMembers(inRows, inFiles, dryRun);
     lines.push({ what: `members:${list.name}`, ...done });
   }
+  lines.push(...(await migrateQueues(config, choice, to, dryRun)));
   return lines;
 }
 
@@ -124,7 +130,12 @@ export async function migrateStorage(
 export function describeMigration(lines: MigrationLine[], to: string, dryRun: boolean): string {
   return lines
     .map((l) => {
-      const what = l.what === 'journal' ? 'journal records' : `members of ${l.what.slice(8)}`;
+      const what =
+        l.what === 'journal'
+          ? 'journal records'
+          : l.what.startsWith('queue:')
+            ? `open queue entries of ${l.what.slice(6)}`
+            : `members of ${l.what.slice(8)}`;
       if (dryRun)
         return `${what}: ${l.source} to move to ${to}, ${l.present} already there, ${l.source - l.present} to copy (dry run: nothing written)\n`;
       const ok = l.target === l.source ? 'checked' : `MISSING ${l.source - (l.target ?? 0)}`;

@@ -22,7 +22,8 @@ async function nearestExisting(path: string): Promise<{ path: string; isDir: boo
   }
 }
 
-function queuePlans(plans: Plan[]): Plan[] {
+/** Every `type: queue` plan, nested ones too (inside `multiple`, `deliver-to`). */
+export function queuePlans(plans: Plan[]): Plan[] {
   return plans.flatMap((p) => [
     ...(p.type === 'queue' ? [p] : []),
     ...queuePlans(p.children ?? []),

@@ -451,3 +451,12 @@ export async function staleClaims(
   }
   return out;
 }
+
+/** The bytes of an entry not done yet (for a migration); undefined otherwise. */
+export async function openMessage(sql: Sql, id: string): Promise<Buffer | undefined> {
+  const [row] = await sql.query<{ message: Buffer }>(
+    'SELECT message FROM queue_entries WHERE id = $1 AND done_at IS NULL',
+    [id],
+  );
+  return row?.message;
+}

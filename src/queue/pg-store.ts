@@ -55,6 +55,7 @@ import {
   insertEntry,
   insertSent,
   listEntries,
+  openMessage,
   purgeDone,
   queuedPostsOf,
   removeDead,
@@ -316,6 +317,8 @@ export function createPgStore(
     waitingIds: () => waitingIds(sql(), queueName),
     peek: (id) => envelopeIn(sql(), id, 'open'),
     read,
+    appendSent: (id, results, at) => insertSent(sql(), id, results, at),
+    message: (id) => openMessage(sql(), id),
     view: (id) => envelopeIn(sql(), id, 'any'),
     sentLog: (c, distributor) => sentOf(sql(), c.id, [...c.rows.keys()], distributor),
     sentLogAppender: (c) => ({
