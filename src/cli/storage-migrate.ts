@@ -8,10 +8,14 @@
  * what would move; a real run counts again on the target afterwards and fails (exit 1) when
  * the target holds fewer than the source.
  *
+ * The queue's waiting entries move too, each with every recipient's state and the sent-log
+ * applied, so nobody is sent a post twice after a migration (storage-migrate-queue.ts).
+ *
  * Not moved: confirmation tokens (on PostgreSQL storage they are rows, but the ones pending
- * in the files are not copied: they expire within days; confirm them first). Still files
- * under state_dir whichever the storage: held mail and moderation decisions, request
- * memos, post counters, digests, the queue. Bounce state: storage-migrate-bounces.ts.
+ * in the files are not copied: they expire within days; confirm them first), held mail and
+ * moderation decisions (decide them first), the queue's done records and dead letters.
+ * Bounce state: storage-migrate-bounces.ts; request memos, notice counts, post counters
+ * and digests: storage-migrate-misc.ts.
  */
 import { dirname, join, resolve } from 'node:path';
 import type { LoadedConfig, LoadedList } from '../config/load.ts';
@@ -24,6 +28,7 @@ import type { MemberStore } from '../members/store.ts';
 import { FileJournal, type Journal } from '../state/journal.ts';
 import { bounceLineWords, migrateBounces } from './storage-migrate-bounces.ts';
 import { migrateMiscStorage } from './storage-migrate-misc.ts';
+import { migrateQueues } from './storage-migrate-queue.ts';
 
 export interface MigrationLine {
   /** `journal` or `members:LIST` (or `memos`, `digest:LIST`: storage-migrate-misc.ts). */
@@ -123,6 +128,7 @@ export async function migrateStorage(
   }
   lines.push(...(await migrateBounces(config, to, dryRun)));
   lines.push(...(await migrateMiscStorage(config, to, dryRun)));
+  lines.push(...(await migrateQueues(config, choice, to, dryRun)));
   return lines;
 }
 
@@ -134,7 +140,9 @@ export function describeMigration(lines: MigrationLine[], to: string, dryRun: bo
         l.label ??
         (l.what === 'journal'
           ? 'journal records'
-          : (bounceLineWords(l.what) ?? `members of ${l.what.slice(8)}`));
+          : l.what.startsWith('queue:')
+            ? `open queue entries of ${l.what.slice(6)}`
+            : (bounceLineWords(l.what) ?? `members of ${l.what.slice(8)}`));
       if (dryRun)
         return `${what}: ${l.source} to move to ${to}, ${l.present} already there, ${l.source - l.present} to copy (dry run: nothing written)\n`;
       const ok = l.target === l.source ? 'checked' : `MISSING ${l.source - (l.target ?? 0)}`;

@@ -303,6 +303,14 @@ async function planUnit(
     }
     options = result.data as Record<string, unknown>;
   }
+  if (kind === 'distributor' && type === 'queue' && !queueDirOk(ctx, options)) {
+    ctx.problems.push({
+      ...at(path),
+      message: 'queue: no dir: for its spool (storage: files keeps the queue in a directory)',
+      fix: 'add dir: /var/spool/malist/queue (here or under queue: in malist.yaml), or put the queue in PostgreSQL with storage: {type: postgres}',
+    });
+    return undefined;
+  }
   const plan: Plan = {
     kind,
     type,
@@ -498,8 +506,15 @@ export async function planAll(config: LoadedConfig): Promise<Plans> {
 }
 
 /** Calls a plan's factory (children first); a factory's own refusal is a problem. */
-export function instantiate<T>(plan: Plan, extra: Record<string, unknown> = {}): T {
-  let options: Record<string, unknown> = { ...plan.options, ...extra };
+export function instantiate<T>(
+  plan: Plan,
+  /** Options the composition root adds: the same for every unit, or by each unit's plan. */
+  extra: Record<string, unknown> | ((plan: Plan) => Record<string, unknown>) = {},
+): T {
+  let options: Record<string, unknown> = {
+    ...plan.options,
+    ...(typeof extra === 'function' ? extra(plan) : extra),
+  };
   if (plan.children) {
     const built = plan.children.map((c) => instantiate<Distributor>(c, extra));
     options =
@@ -543,14 +558,14 @@ export function buildDistributors(
   reactorList: Reactor[],
   queueHooks: Pick<
     QueueDistributorOptions,
-    'onRecipientFailed' | 'personalise' | 'sender' | 'onDelivered' | 'signer' | 'store'
+    'onRecipientFailed' | 'personalise' | 'sender' | 'onDelivered' | 'signer' | 'store' | 'storeFor'
   > = {},
   archive: Pick<ArchiveOptions, 'openIndex'> = {},
 ): Distributor[] {
+  // By each unit's own type, nested ones too: a queue inside `multiple` gets its store.
   return plans.distributors.map((p) =>
-    instantiate<Distributor>(
-      p,
-      p.type === 'queue' ? { reactors: reactorList, ...queueHooks } : { ...archive },
+    instantiate<Distributor>(p, (unit) =>
+      unit.type === 'queue' ? { reactors: reactorList, ...queueHooks } : { ...archive },
     ),
   );
 }
@@ -614,4 +629,9 @@ export function buildList(
       return out;
     },
   };
+}
+
+/** A `type: queue` distributor needs its spool `dir` unless the queue is in PostgreSQL. */
+function queueDirOk(ctx: { config: LoadedConfig }, options: Record<string, unknown>): boolean {
+  return options.dir !== undefined || ctx.config.main?.storage?.type === 'postgres';
 }

@@ -22,7 +22,8 @@ async function nearestExisting(path: string): Promise<{ path: string; isDir: boo
   }
 }
 
-function queuePlans(plans: Plan[]): Plan[] {
+/** Every `type: queue` plan, nested ones too (inside `multiple`, `deliver-to`). */
+export function queuePlans(plans: Plan[]): Plan[] {
   return plans.flatMap((p) => [
     ...(p.type === 'queue' ? [p] : []),
     ...queuePlans(p.children ?? []),
@@ -42,10 +43,13 @@ export async function directoryProblems(
   const wanted: { key: PropertyKey[]; dir: string }[] = [
     { key: ['state_dir'], dir: main.state_dir },
     ...(main.delivery_log ? [{ key: ['delivery_log'], dir: dirname(main.delivery_log) }] : []),
-    ...queuePlans(plans.distributors).map((p) => ({
-      key: raw.queue?.dir !== undefined ? ['queue', 'dir'] : ['distribute'],
-      dir: String(p.options.dir),
-    })),
+    // A queue in PostgreSQL writes no spool: its `dir`, if any, is not needed.
+    ...(main.storage?.type === 'postgres' ? [] : queuePlans(plans.distributors))
+      .filter((p) => p.options.dir !== undefined)
+      .map((p) => ({
+        key: raw.queue?.dir !== undefined ? ['queue', 'dir'] : ['distribute'],
+        dir: String(p.options.dir),
+      })),
   ];
   const seen = new Set<string>();
   for (const { key, dir } of wanted) {

@@ -57,7 +57,7 @@ import {
   type ListState,
   listStateFor,
   pendingStoreFor,
-  queueStoreFor,
+  queueStoresFor,
   storageOf,
 } from './storage.ts';
 import { listVerpSender } from './verp.ts';
@@ -207,7 +207,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const archives = archiveIndexes(plans);
   const signing = await signingOf(plans, config.main?.signing_threads);
   const deadLetters: RecipientFailure[] = [];
-  const queueStore = queueStoreFor(storageOf(config.main));
+  const queueStores = queueStoresFor(storageOf(config.main));
   // The owner's dead-letter notice goes out through the outlets built just below.
   const deadLetterNotices = createDeadLetterNotices({
     stateDir,
@@ -218,7 +218,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
       notice_counts: listState.noticeCounts,
       send: (n) => send(n),
     }),
-    where: queueStore
+    where: queueStores
       ? 'the queue_dead table in PostgreSQL (malist queue list)'
       : "the queue spool's dead/ folder",
   });
@@ -236,7 +236,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
       personalise: listPersonaliser(plans, secret),
       sender: listVerpSender(settings, secret),
       onDelivered: services.queueDelivered,
-      ...(queueStore ? { store: queueStore } : {}),
+      ...(queueStores ? { storeFor: queueStores } : {}),
     },
     { openIndex: archives.open },
   );

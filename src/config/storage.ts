@@ -27,6 +27,7 @@ import { type Database, openDatabase, type SchemaPart } from '../state/pg.ts';
 import { COUNTERS_SCHEMA, PgCounters } from '../state/pg-counters.ts';
 import { HELD_SCHEMA, pgHeldStorage } from '../state/pg-held.ts';
 import { JOURNAL_SCHEMA, PgJournal } from '../state/pg-journal.ts';
+import { HOLDERS_SCHEMA, type ProcessLease, processLease } from '../state/pg-lock.ts';
 import { MEMOS_SCHEMA, PgMemoStore, PgNoticeCounts } from '../state/pg-memos.ts';
 import { PgPendingStore, TOKENS_SCHEMA } from '../state/pg-tokens.ts';
 import type { PendingStore } from '../state/tokens.ts';
@@ -34,6 +35,7 @@ import type { MainYaml } from './schema.ts';
 
 /** Every store's part of the PostgreSQL schema, in the order `upgrade` applies them. */
 export const SCHEMA_PARTS: SchemaPart[] = [
+  HOLDERS_SCHEMA,
   JOURNAL_SCHEMA,
   MEMBERS_SCHEMA,
   TOKENS_SCHEMA,
@@ -82,6 +84,30 @@ export async function closeDatabases(): Promise<void> {
   await Promise.all(pools.map(async (db) => (await db).close()));
 }
 
+/** The process's one lease per database, shared by the queue's and the journal's claims. */
+const leases = new Map<string, ProcessLease>();
+
+/**
+ * The process lease on this database (state/pg-lock.ts): one connection holding one advisory
+ * lock, its number named by every claim this process makes — queue recipients and journal
+ * mail alike. Taken on first use; ended by `closeDatabases()`.
+ */
+export function processLeaseFor(
+  choice: Extract<StorageChoice, { type: 'postgres' }>,
+): ProcessLease {
+  let lease = leases.get(choice.url);
+  if (!lease) {
+    const made = processLease(databaseFor(choice));
+    leases.set(choice.url, made);
+    holders.push(() => {
+      leases.delete(choice.url);
+      return made.end();
+    });
+    lease = made;
+  }
+  return lease;
+}
+
 /** One journal a process per place (the loop, `malist trace` and the web share it). */
 const journals = new Map<string, Promise<Journal>>();
 
@@ -97,10 +123,9 @@ export function journalFor(
       choice.type === 'files'
         ? Promise.resolve(new FileJournal(place))
         : databaseFor(choice).then(async (db) => {
-            const opened = await PgJournal.open(db);
-            holders.push(() => {
+            const opened = await PgJournal.open(db, processLeaseFor(choice));
+            holders.push(async () => {
               journals.delete(place);
-              return opened.close();
             });
             return opened;
           });
@@ -123,13 +148,22 @@ export async function pendingStoreFor(
 }
 
 /**
- * The queue's store for `storage:`: undefined on files (each `type: queue` distributor keeps
- * its spool in its `dir`), else one store on the process's pool — a worker with its own
- * lease — that every queue distributor of this process shares.
+ * The queues' stores for `storage:`: undefined on files (each `type: queue` distributor keeps
+ * its spool in its `dir`), else the store of each queue name on the process's pool, its
+ * claims under the process lease — one store per name in this process, so the
+ * distributors that share a name share a queue, and the others keep apart.
  */
-export function queueStoreFor(choice: StorageChoice): QueueStore | undefined {
+export function queueStoresFor(choice: StorageChoice): ((name: string) => QueueStore) | undefined {
   if (choice.type === 'files') return undefined;
-  return createPgStore(databaseFor(choice));
+  const stores = new Map<string, QueueStore>();
+  return (name) => {
+    let store = stores.get(name);
+    if (!store) {
+      store = createPgStore(databaseFor(choice), { lease: processLeaseFor(choice), name });
+      stores.set(name, store);
+    }
+    return store;
+  };
 }
 
 /**

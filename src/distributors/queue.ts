@@ -57,8 +57,16 @@ export interface QueueDistributorOptions extends QueueOptions {
   onDelivered?: QueueDeps['onDelivered'];
   /** A transport instead of `smtp` (tests, LMTP, another queue). */
   transport?: Transport;
+  /**
+   * The queue's name in PostgreSQL, where several `type: queue` distributors on one
+   * database keep apart by it (on files, by their `dir`). A named queue's entry IDs are
+   * its own too. @default 'queue'
+   */
+  name?: string;
   /** Where the queue keeps its state (the composition root's choice). @default the spool in `dir` */
   store?: QueueStore;
+  /** The store of the queue named `name` (the composition root's choice); wins over `store`. */
+  storeFor?: (name: string) => QueueStore;
   /** The clock (ms), for tests. @default Date.now */
   now?: () => number;
 }
@@ -66,7 +74,13 @@ export interface QueueDistributorOptions extends QueueOptions {
 /** The options of `type: queue` as written in YAML, checked before the factory runs; the output is the factory's options. */
 export const schema = z
   .strictObject({
-    dir: z.string().min(1),
+    dir: z.string().min(1).optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+        error: 'expected a short name: letters, digits, . _ - (at most 64)',
+      })
+      .optional(),
     retry: z
       .strictObject({
         initial_seconds: z.number().positive().optional(),
@@ -95,6 +109,17 @@ export const schema = z
     for (const issue of engineIssues(o, process.env)) ctx.addIssue({ code: 'custom', ...issue });
   });
 
+/** The name of a queue that names none. */
+export const DEFAULT_QUEUE = 'queue';
+
+/**
+ * A post's entry ID in this queue: the list's and the bytes' (entry-id.ts), and a named
+ * queue's own, so one post through two queues on one database is two entries.
+ */
+function entryIdOf(name: string | undefined, list: string, key: string): string {
+  return entryIdFor(name === undefined || name === DEFAULT_QUEUE ? list : `${list}\0${name}`, key);
+}
+
 /** The transport `options.engine` names. */
 function transportOf(options: QueueDistributorOptions): Transport {
   if (options.transport) return options.transport;
@@ -114,9 +139,10 @@ export default function createQueueDistributor(
 ): Distributor & { queue: Queue } {
   const transport = transportOf(options);
   const onRecipientFailed = options.onRecipientFailed;
+  const store = options.storeFor?.(options.name ?? DEFAULT_QUEUE) ?? options.store;
   const queue = createQueue(options, {
     transport,
-    ...(options.store ? { store: options.store } : {}),
+    ...(store ? { store } : {}),
     ...(options.reactors ? { reactors: options.reactors } : {}),
     ...(options.onFailure ? { onFailure: options.onFailure } : {}),
     ...(onRecipientFailed
@@ -139,7 +165,7 @@ export default function createQueueDistributor(
         // (play() journals, then acks): the first round needs no spool entry.
         const { results } = await queue.enqueue(
           {
-            id: entryIdFor(mail.ml_list_name ?? mail.ml_list ?? '', mail.key),
+            id: entryIdOf(options.name, mail.ml_list_name ?? mail.ml_list ?? '', mail.key),
             raw: sharedMailBytes(mail),
             sender: from,
             recipients: to,

@@ -5,11 +5,13 @@
  * with nothing spooled.
  */
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { readSentLog, SentLogWriter } from './sent-log.ts';
 import {
   type Claim,
   claimEntry,
   claimFirstRound,
+  claimsOf,
   dropFirstRoundClaim,
   ensureSpool,
   existing,
@@ -66,6 +68,22 @@ export function createFileStore(dir: string): FileQueueStore {
     reclaim: (name) => reclaimEntry(layout, name),
     waitingIds: () => waitingIds(layout),
     peek: (id) => peekEnvelope(layout, id),
+    async appendSent(id, results, at) {
+      const log = new SentLogWriter(sentLogPath(layout, id), { id });
+      try {
+        await log.append(results, at);
+      } finally {
+        await log.close();
+      }
+    },
+    async message(id) {
+      const claims = await claimsOf(layout, id).catch(() => []);
+      for (const dir of [join(layout.new, id), ...claims.map((c) => join(layout.cur, c))]) {
+        const raw = await readMessage(dir).catch(() => undefined);
+        if (raw) return raw;
+      }
+      return undefined;
+    },
     async read(claim) {
       return { envelope: await readEnvelope(claim.dir), raw: await readMessage(claim.dir) };
     },

@@ -3,9 +3,9 @@
  * them, each a plain function over a connection or a transaction.
  */
 import type { Database, Sql } from '../state/pg.ts';
+import { holderOf as holderRow, isHolderGone } from '../state/pg-lock.ts';
 import type { RecipientResult } from '../types.ts';
 import { applySettled, type Envelope, type RecipientRecord } from './envelope.ts';
-import { isLeaseGone } from './pg-lease.ts';
 import type { SentLogRecord } from './sent-log.ts';
 import type { EnqueueOutcome, SpoolEntry } from './spool.ts';
 import { postOf, type QueuedPost } from './trace.ts';
@@ -147,11 +147,16 @@ export async function wholeEnvelope(sql: Sql, entry: EntryRow): Promise<Envelope
 const INSERT_SLICE = 20_000;
 
 /** Inserts an entry and its recipient rows in one transaction; false when the ID exists. */
-export async function insertEntry(db: Database, envelope: Envelope, raw: Buffer): Promise<boolean> {
+export async function insertEntry(
+  db: Database,
+  envelope: Envelope,
+  raw: Buffer,
+  queue: string,
+): Promise<boolean> {
   return db.transaction(async (tx) => {
     const inserted = await tx.query(
-      `INSERT INTO queue_entries (id, list, message_id, key, sender, created, seal, rounds, message)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+      `INSERT INTO queue_entries (id, list, message_id, key, sender, created, seal, rounds, message, queue)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (id) DO NOTHING RETURNING 1`,
       [
         envelope.id,
@@ -163,6 +168,7 @@ export async function insertEntry(db: Database, envelope: Envelope, raw: Buffer)
         envelope.seal ? JSON.stringify(envelope.seal) : null,
         envelope.rounds,
         raw,
+        queue,
       ],
     );
     if (inserted.length === 0) return false;
@@ -200,6 +206,7 @@ export interface ClaimQuery {
   worker: number;
   /** The server process holding the worker's lease: no lease, no claim. */
   backend: number;
+  /** The lease lock's first key (HOLDER_SPACE). */
   leaseSpace: number;
 }
 
@@ -297,20 +304,18 @@ export async function insertDead(sql: Sql, id: string, failed: RecipientRecord[]
 }
 
 async function holderOf(sql: Sql, id: number): Promise<NonNullable<SpoolEntry['holder']>> {
-  const [row] = await sql.query<{ host: string; pid: number }>(
-    'SELECT host, pid FROM queue_workers WHERE id = $1',
-    [id],
-  );
-  return { host: row?.host ?? '?', pid: row?.pid ?? 0, start: `worker ${id}` };
+  const row = await holderRow(sql, id);
+  return { host: row?.host ?? '?', pid: row?.pid ?? 0, start: `holder ${id}` };
 }
 
-/** Every unfinished entry (waiting or claimed) and every dead letter, for `queue list`. */
-export async function listEntries(sql: Sql): Promise<SpoolEntry[]> {
+/** Every unfinished entry (waiting or claimed) and every dead letter of a queue, for `queue list`. */
+export async function listEntries(sql: Sql, queue: string): Promise<SpoolEntry[]> {
   const out: SpoolEntry[] = [];
   const open = await sql.query<EntryRow & { holder: number | null }>(
     `SELECT ${ENTRY_COLUMNS},
             (SELECT min(claimed_by) FROM queue_recipients r WHERE r.entry_id = e.id) AS holder
-       FROM queue_entries e WHERE done_at IS NULL ORDER BY created, id`,
+       FROM queue_entries e WHERE queue = $1 AND done_at IS NULL ORDER BY created, id`,
+    [queue],
   );
   for (const entry of open) {
     const envelope = await wholeEnvelope(sql, entry);
@@ -324,7 +329,9 @@ export async function listEntries(sql: Sql): Promise<SpoolEntry[]> {
   }
   const dead = await sql.query<EntryRow>(
     `SELECT ${ENTRY_COLUMNS} FROM queue_entries e
-      WHERE EXISTS (SELECT 1 FROM queue_dead d WHERE d.entry_id = e.id) ORDER BY created, id`,
+      WHERE queue = $1 AND EXISTS (SELECT 1 FROM queue_dead d WHERE d.entry_id = e.id)
+      ORDER BY created, id`,
+    [queue],
   );
   for (const entry of dead) {
     const rows = await sql.query<RecipientRow>(
@@ -343,6 +350,7 @@ export async function queuedPostsOf(
   list: string,
   messageIds: string[],
   deadWhere: (id: string) => string,
+  queue: string,
 ): Promise<QueuedPost[]> {
   const bare = messageIds.map((m) => m.replace(/^<|>$/g, '').trim().toLowerCase());
   const entries = await sql.query<EntryRow & { claimed: boolean; dead: boolean }>(
@@ -350,8 +358,8 @@ export async function queuedPostsOf(
             EXISTS (SELECT 1 FROM queue_recipients r WHERE r.entry_id = e.id AND r.claimed_by IS NOT NULL) AS claimed,
             EXISTS (SELECT 1 FROM queue_dead d WHERE d.entry_id = e.id) AS dead
        FROM queue_entries e
-      WHERE list = $1 AND lower(btrim(message_id, '<> ')) = ANY($2::text[])`,
-    [list, bare],
+      WHERE list = $1 AND lower(btrim(message_id, '<> ')) = ANY($2::text[]) AND queue = $3`,
+    [list, bare, queue],
   );
   const out: QueuedPost[] = [];
   for (const entry of entries) {
@@ -392,13 +400,14 @@ export async function envelopeIn(
   return wholeEnvelope(sql, entry);
 }
 
-/** Unfinished entries with a recipient waiting for a claim, oldest first. */
-export async function waitingIds(sql: Sql): Promise<string[]> {
+/** A queue's unfinished entries with a recipient waiting for a claim, oldest first. */
+export async function waitingIds(sql: Sql, queue: string): Promise<string[]> {
   const rows = await sql.query<{ id: string }>(
-    `SELECT e.id FROM queue_entries e WHERE e.done_at IS NULL
+    `SELECT e.id FROM queue_entries e WHERE e.queue = $1 AND e.done_at IS NULL
         AND EXISTS (SELECT 1 FROM queue_recipients r
                      WHERE r.entry_id = e.id AND r.state = 'pending' AND r.claimed_by IS NULL)
       ORDER BY e.created, e.id`,
+    [queue],
   );
   return rows.map((r) => r.id);
 }
@@ -424,33 +433,45 @@ export async function removeDead(sql: Sql, id: string): Promise<boolean> {
   );
 }
 
-/** Removes done records (with their rows and sent-log) finished before `cut`, unless dead. */
-export async function purgeDone(sql: Sql, cut: number): Promise<number> {
+/** Removes a queue's done records (with their rows and sent-log) finished before `cut`, unless dead. */
+export async function purgeDone(sql: Sql, cut: number, queue: string): Promise<number> {
   const gone = await sql.query(
-    `DELETE FROM queue_entries e WHERE done_at IS NOT NULL AND done_at < $1
+    `DELETE FROM queue_entries e WHERE queue = $2 AND done_at IS NOT NULL AND done_at < $1
         AND NOT EXISTS (SELECT 1 FROM queue_dead d WHERE d.entry_id = e.id) RETURNING 1`,
-    [cut],
+    [cut, queue],
   );
   return gone.length;
 }
 
-/** Claims of workers whose lease is gone, one per (worker, entry), as `worker:entry`. */
+/** A queue's claims of workers whose lease is gone, one per (worker, entry), as `worker:entry`. */
 export async function staleClaims(
   sql: Sql,
   self: number | undefined,
+  queue: string,
 ): Promise<Array<{ id: string; name: string }>> {
   const holders = await sql.query<{ claimed_by: number }>(
-    'SELECT DISTINCT claimed_by FROM queue_recipients WHERE claimed_by IS NOT NULL AND claimed_by <> $1',
-    [self ?? -1],
+    `SELECT DISTINCT r.claimed_by FROM queue_recipients r JOIN queue_entries e ON e.id = r.entry_id
+      WHERE r.claimed_by IS NOT NULL AND r.claimed_by <> $1 AND e.queue = $2`,
+    [self ?? -1, queue],
   );
   const out: Array<{ id: string; name: string }> = [];
   for (const { claimed_by: holder } of holders) {
-    if (!(await isLeaseGone(sql, holder))) continue;
+    if (!(await isHolderGone(sql, holder))) continue;
     const entries = await sql.query<{ entry_id: string }>(
-      'SELECT DISTINCT entry_id FROM queue_recipients WHERE claimed_by = $1',
-      [holder],
+      `SELECT DISTINCT r.entry_id FROM queue_recipients r JOIN queue_entries e ON e.id = r.entry_id
+        WHERE r.claimed_by = $1 AND e.queue = $2`,
+      [holder, queue],
     );
     for (const { entry_id: id } of entries) out.push({ id, name: `${holder}:${id}` });
   }
   return out;
+}
+
+/** The bytes of an entry not done yet (for a migration); undefined otherwise. */
+export async function openMessage(sql: Sql, id: string): Promise<Buffer | undefined> {
+  const [row] = await sql.query<{ message: Buffer }>(
+    'SELECT message FROM queue_entries WHERE id = $1 AND done_at IS NULL',
+    [id],
+  );
+  return row?.message;
 }

@@ -9,17 +9,20 @@
  *   queue_sent        the sent-log: one row a settled recipient, inserted (and committed)
  *                     right after the server's reply and before the recipient's row changes
  *   queue_dead        the dead letters: one row a recipient given up on
- *   queue_workers     one row a worker (a store opened by a process): host, pid, start
+ *
+ * (`queue_workers`, one row a worker, is left from version 1: holders are the process
+ * leases' rows now, `malist_holders`.)
  *
  * Claims are over recipient rows, never whole entries: `SELECT … FOR UPDATE SKIP LOCKED`
  * in one short statement takes up to `claimBatch` pending rows of an entry and names this
  * worker in them, so three workers fan a 1,000-member post out as ten batches between them.
  *
- * The lease dies with its holder, never by a clock: each worker holds a session-level
- * `pg_advisory_lock(LEASE_SPACE, worker id)` on a connection of its own for as long as the
- * store is open. When the process dies (or its connection does), PostgreSQL ends the
- * session and frees the lock; another worker finds it free (`pg_try_advisory_lock`
- * succeeds, and is given back at once), and only then clears that worker's claims. The
+ * The lease dies with its holder, never by a clock: a claim names the holder number of the
+ * process's one lease (state/pg-lock.ts, shared with the journal's claims), a session-level
+ * advisory lock on a connection of its own. When the process dies (or its connection
+ * does), PostgreSQL ends the session and frees the lock; another worker finds it free
+ * (`pg_try_advisory_lock` succeeds, and is given back at once), and only then clears that
+ * holder's claims. The
  * round that takes the rows over reads the sent-log first: a recipient the dead worker got
  * a reply for is settled from it and never sent again. Only a recipient whose reply was in
  * flight at the death is sent twice (RFC 1047's window, as on files). A claim is refused
@@ -33,8 +36,15 @@
  */
 import type { Database, SchemaPart } from '../state/pg.ts';
 import { requireSchema } from '../state/pg.ts';
+import {
+  forgetHolders,
+  HOLDER_SPACE,
+  isHolderGone,
+  type ProcessLease,
+  processLease,
+  type SessionLock,
+} from '../state/pg-lock.ts';
 import { createEnvelope, type Envelope } from './envelope.ts';
-import { forgetWorkers, isLeaseGone, LEASE_SPACE, type Lease, takeLease } from './pg-lease.ts';
 import {
   claimRows,
   entryRow,
@@ -45,6 +55,7 @@ import {
   insertEntry,
   insertSent,
   listEntries,
+  openMessage,
   purgeDone,
   queuedPostsOf,
   removeDead,
@@ -118,12 +129,29 @@ export const QUEUE_SCHEMA: SchemaPart = {
       at bigint NOT NULL,
       PRIMARY KEY (entry_id, address_lc)
     );`,
+    // 2: several `type: queue` distributors on one database keep apart by the queue's name
+    // (entries of version 1 were the one queue's); workers are the process leases' holders
+    // now (state/pg-lock.ts), so queue_workers goes.
+    `ALTER TABLE queue_entries ADD COLUMN queue text NOT NULL DEFAULT 'queue';
+    DROP INDEX queue_entries_waiting;
+    CREATE INDEX queue_entries_waiting ON queue_entries (queue, created, id) WHERE done_at IS NULL;
+    DROP TABLE queue_workers;`,
   ],
 };
 
 export interface PgStoreOptions {
   /** Recipients one claim takes (the unit several workers split a post by). @default 100 */
   claimBatch?: number;
+  /**
+   * The process's lease (config/storage.ts builds one per process, shared with the
+   * journal). @default a lease of the store's own, ended by `close()`
+   */
+  lease?: ProcessLease;
+  /**
+   * The queue's name: several `type: queue` distributors on one database keep apart by it
+   * (each lists, runs, reclaims and purges only its own entries). @default 'queue'
+   */
+  name?: string;
 }
 
 /** A claim on a batch of an entry's recipient rows (there may always be more). */
@@ -132,11 +160,13 @@ export interface PgClaim extends StoreClaim {
   /** The claimed rows: lower-cased address → row number. */
   readonly rows: Map<string, number>;
   readonly envelope: Envelope;
+  /** The lease the claim was made under: once it is lost, the claim is another's to take. */
+  readonly holder: SessionLock;
 }
 
 export interface PgQueueStore extends QueueStore<PgClaim> {
   readonly kind: 'postgres';
-  /** This worker's id (its row in queue_workers, the second key of its lease). */
+  /** This worker's holder number (its process lease's), once taken. */
   workerId(): number | undefined;
 }
 
@@ -178,31 +208,34 @@ export function createPgStore(
   options: PgStoreOptions = {},
 ): PgQueueStore {
   const batch = options.claimBatch ?? 100;
+  const queueName = options.name ?? 'queue';
   let db: Database | undefined;
-  let lease: Lease | undefined;
+  const lease = options.lease ?? processLease(database);
   let started: Promise<void> | undefined;
   let lastMessage: { id: string; raw: Buffer } | undefined;
   const sql = (): Database => {
-    if (!db || !lease) throw new Error('the PostgreSQL queue store is used before ready()');
+    if (!db) throw new Error('the PostgreSQL queue store is used before ready()');
     return db;
   };
-  const deadWhere = (id: string) => `${store.where} (table queue_dead, entry ${id})`;
+  const deadWhere = (id: string) =>
+    `${store.where} (table queue_dead, ${queueName === 'queue' ? '' : `queue ${queueName}, `}entry ${id})`;
 
   const existing = (id: string) => existingEntry(sql(), id);
 
   async function claim(id: string, claimOptions: ClaimOptions = {}): Promise<PgClaim | undefined> {
-    const worker = (lease as Lease).id();
+    const holder = await lease.holder();
     const rows = await claimRows(sql(), {
       id,
       dueBy: claimOptions.dueBy ?? null,
       untriedSince: claimOptions.untriedSince ?? null,
       batch,
-      worker,
-      backend: (lease as Lease).backend,
-      leaseSpace: LEASE_SPACE,
+      worker: holder.id,
+      backend: holder.backend,
+      leaseSpace: HOLDER_SPACE,
     });
     // No rows because the lease's lock is gone: said, not taken for "nothing to do".
-    if (rows.length === 0) return void lease?.id();
+    if (rows.length === 0 && holder.lost()) throw leaseLost(holder.id);
+    if (rows.length === 0) return undefined;
     const entry = await entryRow(sql(), id);
     if (!entry) return undefined;
     return {
@@ -210,13 +243,14 @@ export function createPgStore(
       partial: true,
       rows: new Map(rows.map((r) => [r.address.toLowerCase(), r.n])),
       envelope: envelopeOf(entry, rows),
+      holder,
     };
   }
 
   async function release(c: PgClaim): Promise<void> {
     await sql().query(
       'UPDATE queue_recipients SET claimed_by = NULL WHERE entry_id = $1 AND claimed_by = $2 AND n = ANY($3::int[])',
-      [c.id, lease?.known ?? -1, [...c.rows.values()]],
+      [c.id, c.holder.id, [...c.rows.values()]],
     );
   }
 
@@ -224,7 +258,7 @@ export function createPgStore(
     const colon = name.indexOf(':');
     const holder = Number(name.slice(0, colon));
     const id = name.slice(colon + 1);
-    if (!(await isLeaseGone(sql(), holder))) return undefined;
+    if (!(await isHolderGone(sql(), holder))) return undefined;
     // Back to waiting; the round that claims them reads the sent-log before sending.
     await sql().query(
       'UPDATE queue_recipients SET claimed_by = NULL WHERE entry_id = $1 AND claimed_by = $2',
@@ -251,7 +285,7 @@ export function createPgStore(
       const n = c.rows.get(r.address.toLowerCase());
       return n === undefined ? [] : [{ ...r, n }];
     });
-    return settleRows(sql(), c.id, lease?.known ?? -1, mine, envelope.last_error);
+    return settleRows(sql(), c.id, c.holder.id, mine, envelope.last_error);
   }
 
   const store: PgQueueStore = {
@@ -259,12 +293,12 @@ export function createPgStore(
     get where() {
       return db?.label ?? 'postgres';
     },
-    workerId: () => lease?.known,
+    workerId: () => lease.current?.id,
     ready() {
       started ??= (async () => {
         const opened = await database;
         await requireSchema(opened, QUEUE_SCHEMA);
-        lease = await takeLease(opened);
+        await lease.holder();
         db = opened;
       })();
       return started;
@@ -272,17 +306,19 @@ export function createPgStore(
     existing,
     prepare: async (input) =>
       preparedEntry(input, {
-        insert: (envelope) => insertEntry(sql(), envelope, input.raw),
+        insert: (envelope) => insertEntry(sql(), envelope, input.raw, queueName),
         existing,
         claim,
       }),
     claimFirstRound: async () => undefined,
     claim,
-    staleClaims: () => staleClaims(sql(), lease?.known),
+    staleClaims: () => staleClaims(sql(), lease.current?.id, queueName),
     reclaim,
-    waitingIds: () => waitingIds(sql()),
+    waitingIds: () => waitingIds(sql(), queueName),
     peek: (id) => envelopeIn(sql(), id, 'open'),
     read,
+    appendSent: (id, results, at) => insertSent(sql(), id, results, at),
+    message: (id) => openMessage(sql(), id),
     view: (id) => envelopeIn(sql(), id, 'any'),
     sentLog: (c, distributor) => sentOf(sql(), c.id, [...c.rows.keys()], distributor),
     sentLogAppender: (c) => ({
@@ -290,6 +326,7 @@ export function createPgStore(
       close: async () => {},
     }),
     settle,
+    held: (c) => !c.holder.lost(),
     release,
     discard: release,
     readDone: (id) => envelopeIn(sql(), id, 'done'),
@@ -301,17 +338,23 @@ export function createPgStore(
       return deadWhere(c.id);
     },
     removeDeadLetter: (id) => removeDead(sql(), id),
-    list: () => listEntries(sql()),
+    list: () => listEntries(sql(), queueName),
     async purge(retentionMs, now) {
-      const gone = await purgeDone(sql(), now - retentionMs);
-      await forgetWorkers(sql(), lease?.known);
+      const gone = await purgeDone(sql(), now - retentionMs, queueName);
+      await forgetHolders(sql());
       return gone;
     },
-    queuedPosts: (list, messageIds) => queuedPostsOf(sql(), list, messageIds, deadWhere),
+    queuedPosts: (list, messageIds) => queuedPostsOf(sql(), list, messageIds, deadWhere, queueName),
     async close() {
-      await lease?.end();
+      if (!options.lease) await lease.end();
       lastMessage = undefined;
     },
   };
   return store;
+}
+
+function leaseLost(id: number): Error {
+  return new Error(
+    `queue holder ${id} lost its lease (its database connection ended): its claims are another worker's now; the next claim takes a new lease`,
+  );
 }

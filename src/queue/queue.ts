@@ -16,8 +16,9 @@
  * `run()` is one pass over the spool (runner.ts); enqueue.ts hands a post over. This file
  * is the contract and the assembly: each step takes the queue's context (context.ts).
  */
+import { ErrorCode, StageError } from '../errors.ts';
 import type { Reactor, RecipientResult, StageFailure } from '../types.ts';
-import { queueContext } from './context.ts';
+import { queueContext, UNIT } from './context.ts';
 import { dropEntry } from './dead-letter.ts';
 import { enqueue, prepare } from './enqueue.ts';
 import type { SealContext } from './envelope.ts';
@@ -30,8 +31,11 @@ import type { QueueStore, StoredEntry } from './store.ts';
 import type { Transport } from './transport.ts';
 
 export interface QueueOptions {
-  /** The spool directory (created when missing); unused when `deps.store` is given. */
-  dir: string;
+  /**
+   * The spool directory (created when missing); unused, and not needed, when `deps.store`
+   * is given (the queue in PostgreSQL).
+   */
+  dir?: string;
   /** Backoff for deferred recipients. @default { initial_seconds: 60, factor: 2, max_seconds: 14400 } */
   retry?: RetryPolicy;
   /** Give up on a recipient this long after the entry was spooled, seconds. @default 432000 (5 days) */
@@ -208,7 +212,7 @@ export interface Queue {
 
 /** Creates a queue on a store (the spool directory `options.dir` by default). */
 export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
-  const store = deps.store ?? createFileStore(options.dir);
+  const store = deps.store ?? createFileStore(spoolDir(options));
   const ctx = queueContext(options, deps, store);
   return {
     store,
@@ -231,4 +235,13 @@ export function createQueue(options: QueueOptions, deps: QueueDeps): Queue {
       }
     },
   };
+}
+
+/** The spool directory of a queue on files (the configuration checked it is there). */
+function spoolDir(options: QueueOptions): string {
+  if (options.dir) return options.dir;
+  throw new StageError(
+    'queue: no dir: for its spool; give one, or a store (storage: {type: postgres})',
+    { code: ErrorCode.CONFIG, unit: UNIT },
+  );
 }

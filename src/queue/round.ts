@@ -174,6 +174,7 @@ export async function runRound(
     const batch = due(envelope, started, force).map((r) => r.address);
     if (batch.length > 0) {
       const results = await sendLogged(ctx, claim, envelope, raw, batch);
+      if (ctx.store.held?.(claim) === false) throw claimLost(claim, envelope);
       round.push(...results);
       failed = applyRound(envelope, results, ctx.now(), ctx.retry);
     }
@@ -199,6 +200,8 @@ async function sendLogged(
   });
   const entry = { id: envelope.id, ...(envelope.list ? { list: envelope.list } : {}) };
   const senderFor = ctx.deps.sender?.({ ...entry, sender: envelope.sender });
+  // A claim lost with its lease sends nobody more: another worker may be sending the rest.
+  const stopped = ctx.store.held ? () => ctx.store.held?.(claim) === false : undefined;
   // Appends are chained: transactions finish concurrently, the log stays whole.
   let chain = Promise.resolve();
   try {
@@ -210,6 +213,7 @@ async function sendLogged(
         ...('personalise' in copy ? { personalise: copy.personalise } : {}),
         ...(senderFor ? { senderFor } : {}),
         ...(envelope.message_id ? { messageId: envelope.message_id } : {}),
+        ...(stopped ? { stopped } : {}),
         onTransaction: (settled) => {
           chain = chain.then(async () => {
             crashPoint('queue.after-smtp-reply');
@@ -226,6 +230,22 @@ async function sendLogged(
     await chain.catch(() => {});
     await log.close();
   }
+}
+
+/**
+ * The round's claim was lost while it sent (its lease's database session ended): what the
+ * server answered is in the sent-log; the rest is left to whoever has the claim now.
+ */
+function claimLost(claim: StoreClaim, envelope: Envelope): StageError {
+  return new StageError(
+    `queue entry ${claim.id} was abandoned mid-round: this process lost its claim (its database lease ended); the recipients not yet sent are another worker's now or wait for the next run`,
+    {
+      code: ErrorCode.STORAGE,
+      unit: UNIT,
+      ...(envelope.message_id ? { messageId: envelope.message_id } : {}),
+      temporary: true,
+    },
+  );
 }
 
 /**

@@ -97,6 +97,13 @@ export interface QueueStore<C extends StoreClaim = StoreClaim> {
   peek(id: string): Promise<Envelope | undefined>;
   /** The envelope (the claimed recipients) and bytes of a claim. */
   read(claim: C): Promise<{ envelope: Envelope; raw: Buffer }>;
+  /** The bytes of an entry still open (waiting or claimed), for a migration; else undefined. */
+  message?(id: string): Promise<Buffer | undefined>;
+  /**
+   * Adds settled results to an entry's sent-log without a claim (a migration carrying what
+   * another store knows): the next round of that entry sends none of them again.
+   */
+  appendSent?(id: string, results: RecipientResult[], at: number): Promise<void>;
   /** The whole entry's envelope (waiting, claimed or done), sent-log applied. */
   view(id: string): Promise<Envelope | undefined>;
   /** The settled recipients in the sent-log of `id` (lower-cased address → result). */
@@ -110,6 +117,12 @@ export interface QueueStore<C extends StoreClaim = StoreClaim> {
    * ends, so a crash does not repeat their notice). Returns true when the entry finished.
    */
   settle(claim: C, envelope: Envelope, failed: number): Promise<boolean>;
+  /**
+   * Whether this process still holds `claim` (a backend whose claims die with a lease says
+   * false once the lease is lost: another worker may have the claim by now). A round asks
+   * before each transaction and sends nothing more of a claim it lost. Undefined: always.
+   */
+  held?(claim: C): boolean;
   /** Ends a claim without recording anything (after an error): the work waits again. */
   release(claim: C): Promise<void>;
   /** The claim's done record was already written (a runner died after it): cleans up. */

@@ -31,6 +31,13 @@ export interface SendJob {
    * uses it, and never encodes a sender again.
    */
   senderFor?(recipient: string): string;
+  /**
+   * Asked before each transaction starts: true once the caller may send nothing more of
+   * this job (the queue's claim was lost with its lease: another worker has the rest).
+   * What is not started comes back `deferred`; transactions under way finish and are told
+   * to `onTransaction` as usual.
+   */
+  stopped?(): boolean;
 }
 
 export interface Transport {

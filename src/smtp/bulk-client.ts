@@ -160,7 +160,12 @@ async function sendBulk(
   job: BulkJob,
 ): Promise<RecipientResult[]> {
   const { unique, sendable, refused } = screen(job);
-  const send = new BulkSend(NAME, transactionsOf(job, sendable, settings), job.onTransaction);
+  const send = new BulkSend(
+    NAME,
+    transactionsOf(job, sendable, settings),
+    job.onTransaction,
+    job.stopped,
+  );
   for (const r of refused) send.results.set(r.recipient, r);
   await runSend(send, pool, settings);
   return unique.map(

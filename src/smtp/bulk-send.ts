@@ -53,6 +53,8 @@ export class BulkSend {
     readonly distributor: string,
     private readonly work: Transaction[],
     record: Recorder | undefined,
+    /** The job's own stop (SendJob.stopped): nothing more is taken once it says so. */
+    private readonly stopped?: () => boolean,
   ) {
     this.commit = new GroupCommit(record);
   }
@@ -61,13 +63,18 @@ export class BulkSend {
     return this.work.length;
   }
 
+  /** Whether transactions are left to take (none once the job is stopped). */
   get left(): boolean {
+    if (this.stopped?.()) return false;
     return this.#again.length > 0 || this.#taken < this.work.length;
   }
 
-  /** The next transaction to run; none once recording failed: what is not recorded must not be sent. */
+  /**
+   * The next transaction to run; none once recording failed (what is not recorded must not
+   * be sent) or the job was stopped.
+   */
   next(): Transaction | undefined {
-    if (this.commit.failed) return undefined;
+    if (this.commit.failed || this.stopped?.()) return undefined;
     return (
       this.#again.pop() ?? (this.#taken < this.work.length ? this.work[this.#taken++] : undefined)
     );

@@ -108,6 +108,7 @@ export function createSmtpTransport(options: SmtpOptions = {}): Transport {
           ? unique.map((r) => [r])
           : chunk(unique, o.max_recipients_per_transaction);
       const done = await mapLimited(batches, o.max_connections, async (batch) => {
+        if (job.stopped?.()) return notStarted(batch, name);
         const from = senderFor && batch[0] ? senderFor(batch[0]) : job.from;
         const raw = job.personalise && batch[0] ? job.personalise(batch[0]) : job.raw;
         const results = await transaction(from, batch, raw);
@@ -120,4 +121,14 @@ export function createSmtpTransport(options: SmtpOptions = {}): Transport {
       (await pool)?.close();
     },
   };
+}
+
+/** A batch a stopped job never started (SendJob.stopped): deferred, nothing sent. */
+function notStarted(to: string[], distributor: string): RecipientResult[] {
+  return to.map((recipient) => ({
+    recipient,
+    status: 'deferred',
+    distributor,
+    response: 'not attempted: the send was stopped',
+  }));
 }

@@ -4,9 +4,9 @@
  *
  * The claim that makes one worker handle a post is a row in `malist_journal_claims`
  * inserted with ON CONFLICT DO NOTHING — atomic across every process on the database — that
- * names its holder: a random number the holding process keeps locked with a session-level
- * advisory lock (`pg_advisory_lock(JOURNAL_LOCKS, holder)`) on a connection of its own for
- * as long as it lives. A claim whose holder's lock can be taken is a dead holder's (its
+ * names its holder: the number of the process's one lease (state/pg-lock.ts, shared with the
+ * queue's claims), a session-level advisory lock on a connection of its own for as long as
+ * the process lives. A claim whose holder's lock can be taken is a dead holder's (its
  * process or its connection went away: PostgreSQL drops a session's locks with it), and is
  * taken over at once; a live holder's claim is waited for. Never by a clock.
  */
@@ -19,7 +19,7 @@ import {
   type KeyedJournalEntry,
 } from './journal.ts';
 import { type Database, requireSchema, type SchemaPart } from './pg.ts';
-import { holdSessionLock, type SessionLock } from './pg-lock.ts';
+import { HOLDER_SPACE, type ProcessLease, processLease, type SessionLock } from './pg-lock.ts';
 
 export const JOURNAL_SCHEMA: SchemaPart = {
   name: 'journal',
@@ -58,14 +58,23 @@ const RECENT_BATCH = 200;
 
 export class PgJournal implements Journal {
   private readonly claims = new HeldClaims();
-  private holder: Promise<SessionLock> | undefined;
+  /** The lease each claim this process holds was taken under (scope + key → holder). */
+  private readonly holders = new Map<string, SessionLock>();
 
-  private constructor(private readonly db: Database) {}
+  private constructor(
+    private readonly db: Database,
+    private readonly lease: ProcessLease,
+    private readonly ownLease: boolean,
+  ) {}
 
-  /** The journal on `db`, its tables created on a fresh database (else checked). */
-  static async open(db: Database): Promise<PgJournal> {
+  /**
+   * The journal on `db`, its tables created on a fresh database (else checked). `lease`: the
+   * process's lease (config/storage.ts); without it the journal takes one of its own,
+   * ended by `close()`.
+   */
+  static async open(db: Database, lease?: ProcessLease): Promise<PgJournal> {
     await requireSchema(db, JOURNAL_SCHEMA);
-    return new PgJournal(db);
+    return new PgJournal(db, lease ?? processLease(db), !lease);
   }
 
   async get(scope: string, key: string): Promise<JournalEntry | undefined> {
@@ -110,6 +119,8 @@ export class PgJournal implements Journal {
   }
 
   async put(scope: string, key: string, full: JournalEntry): Promise<void> {
+    const holder = this.holders.get(`${scope}\n${key}`);
+    if (holder?.lost()) throw new ClaimLost(key, holder.id);
     await this.db.query(
       `INSERT INTO malist_journal (scope, key, at, entry) VALUES ($1, $2, $3, $4)
        ON CONFLICT (scope, key) DO UPDATE SET at = EXCLUDED.at, entry = EXCLUDED.entry`,
@@ -119,18 +130,22 @@ export class PgJournal implements Journal {
 
   async claim(scope: string, key: string, options: ClaimOptions = {}): Promise<JournalClaim> {
     return this.claims.take(`${scope}\n${key}`, key, options, async () => {
-      const me = await this.holding();
+      const me = await this.lease.holder();
       const other = await this.tryClaim(scope, key, me.id);
       if (other !== undefined) return { busy: `holder ${other}` };
+      const id = `${scope}\n${key}`;
+      this.holders.set(id, me);
       return {
-        release: () =>
-          this.db.transaction(async (sql) => {
+        release: async () => {
+          this.holders.delete(id);
+          await this.db.transaction(async (sql) => {
             await sql.query(NO_FLUSH_WAIT);
             await sql.query(
               'DELETE FROM malist_journal_claims WHERE scope = $1 AND key = $2 AND holder = $3',
               [scope, key, me.id],
             );
-          }),
+          });
+        },
       };
     });
   }
@@ -155,7 +170,7 @@ export class PgJournal implements Journal {
         row.holder === me ||
         (
           await sql.query<{ free: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS free', [
-            JOURNAL_LOCKS,
+            HOLDER_SPACE,
             row.holder,
           ])
         )[0]?.free === true;
@@ -168,33 +183,23 @@ export class PgJournal implements Journal {
     });
   }
 
-  /**
-   * This process's holder: a connection of its own holding the advisory lock on a random
-   * number for as long as the journal is open. A lost connection (the server restarted)
-   * means a new holder for the next claim.
-   */
-  private async holding(): Promise<SessionLock> {
-    const current = this.holder ? await this.holder : undefined;
-    if (current && !current.lost()) return current;
-    this.holder = holdSessionLock(this.db, JOURNAL_LOCKS, lockFreshNumber);
-    return this.holder;
-  }
-
   async close(): Promise<void> {
-    const holder = await this.holder?.catch(() => undefined);
-    this.holder = undefined;
-    await holder?.end();
+    if (this.ownLease) await this.lease.end();
   }
 }
 
-/** Locks a random holder number no live process uses, on this session; returns it. */
-async function lockFreshNumber(sql: { query: Database['query'] }): Promise<number> {
-  for (;;) {
-    const id = 1 + Math.floor(Math.random() * 0x7ffffffe);
-    const [row] = await sql.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
-      JOURNAL_LOCKS,
-      id,
-    ]);
-    if (row?.ok) return id;
+/**
+ * A record refused: the claim on the mail was taken under a lease this process has lost (its
+ * database session ended), so another worker may be handling the mail now. Temporary: the
+ * mail is not acked and stays at its source; whoever holds the claim records it.
+ */
+export class ClaimLost extends Error {
+  readonly code = 'EBUSY';
+  readonly temporary = true;
+  constructor(key: string, holder: number) {
+    super(
+      `the journal's claim on ${key} was lost with this process's database lease (holder ${holder}); not recorded, the mail stays at its source for the worker that took the claim over`,
+    );
+    this.name = 'ClaimLost';
   }
 }

@@ -3,10 +3,23 @@
  * connection of its own for as long as its holder runs. The lock dies with the session — the
  * process killed, the host gone, the connection cut — and with nothing else: no clock, no
  * heartbeat. Another process learns that a holder is gone when it can take the lock
- * (`isLockFree`). The queue's workers (queue/pg-lease.ts) and the journal's claims
- * (pg-journal.ts) both hold one.
+ * (`isLockFree`).
+ *
+ * A process holds ONE such lease, its *process lease* (`processLease`): one connection, one
+ * lock `(HOLDER_SPACE, holder number)`, and a row in `malist_holders` naming the host and
+ * PID behind the number (for `malist queue list`). The queue's recipient claims
+ * (queue/pg-store.ts) and the journal's mail claims (pg-journal.ts) both name that number;
+ * a claim whose holder's lock can be taken is a dead holder's, whichever store it is in.
+ * Built once per process by the composition root (config/storage.ts).
+ *
+ * When the lease's connection ends while the process lives (a network cut, the server
+ * restarted, an operator's pg_terminate_backend), `lost()` turns true at once — set by the
+ * connection's `error`/`end` event, so checking it costs nothing — and every claim made
+ * under it must stop: the queue sends to nobody more of such a claim, the journal records
+ * nothing under it. The next claim takes a new holder number on a new connection.
  */
-import type { Database, Sql } from './pg.ts';
+import { hostname } from 'node:os';
+import { type Database, requireSchema, type SchemaPart, type Sql } from './pg.ts';
 
 export interface SessionLock {
   /** The lock's second key: the holder's number. */
@@ -81,4 +94,127 @@ export async function isLockFree(sql: Sql, space: number, id: number): Promise<b
     [space, id],
   );
   return row?.free === true;
+}
+
+/** The first key of every process lease's advisory lock ("mlho"); the second is its number. */
+export const HOLDER_SPACE = 0x6d6c686f;
+
+/**
+ * The process leases' part of the schema: who is behind a holder number (a claim names only
+ * the number). A row outlives its holder until `forgetHolders`; the lock, not the row, says
+ * whether the holder lives.
+ */
+export const HOLDERS_SCHEMA: SchemaPart = {
+  name: 'holders',
+  migrations: [
+    `CREATE TABLE malist_holders (
+       id integer PRIMARY KEY,
+       host text NOT NULL,
+       pid integer NOT NULL,
+       started timestamptz NOT NULL DEFAULT now()
+     );`,
+  ],
+};
+
+/** A process's one lease on a database, taken when first needed, renewed after a loss. */
+export interface ProcessLease {
+  /**
+   * The live holder: the current one, or a new number on a new connection when the last
+   * was lost (claims made under the lost one stay lost: check each claim's own holder).
+   */
+  holder(): Promise<SessionLock>;
+  /** The current holder, if one was taken (for queries that exclude ourselves). */
+  readonly current: SessionLock | undefined;
+  /** Gives the lock back and returns its connection to the pool (the end of the process). */
+  end(): Promise<void>;
+}
+
+/** The process lease on `database` (nothing is taken before the first `holder()`). */
+export function processLease(database: Database | Promise<Database>): ProcessLease {
+  let taking: Promise<SessionLock> | undefined;
+  let current: SessionLock | undefined;
+  const take = async (): Promise<SessionLock> => {
+    const db = await database;
+    await requireSchema(db, HOLDERS_SCHEMA);
+    const held = await holdSessionLock(db, HOLDER_SPACE, lockFreshHolder);
+    current = held;
+    return held;
+  };
+  // A new holder, once: concurrent callers that found the same lost one share it.
+  const renew = (old: Promise<SessionLock> | undefined): Promise<SessionLock> => {
+    if (taking === old) {
+      taking = take();
+      taking.catch(() => {});
+    }
+    return taking as Promise<SessionLock>;
+  };
+  return {
+    get current() {
+      return current;
+    },
+    holder() {
+      const now = taking;
+      if (!now) return renew(undefined);
+      return now.then(
+        (held) => (held.lost() ? renew(now) : held),
+        () => renew(now),
+      );
+    },
+    async end() {
+      const held = await taking?.catch(() => undefined);
+      taking = undefined;
+      current = undefined;
+      await held?.end();
+    },
+  };
+}
+
+/**
+ * Locks a random holder number no live process holds, on this session, and names this
+ * process in its row (a row a dead holder left with the same number is replaced). Random,
+ * not a sequence: a number is never reused while its holder lives (the lock says so), and
+ * needs nothing to hand it out.
+ */
+async function lockFreshHolder(sql: Sql): Promise<number> {
+  for (;;) {
+    const id = 1 + Math.floor(Math.random() * 0x7ffffffe);
+    const [row] = await sql.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
+      HOLDER_SPACE,
+      id,
+    ]);
+    if (!row?.ok) continue;
+    await sql.query(
+      `INSERT INTO malist_holders (id, host, pid) VALUES ($1, $2, $3)
+       ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, started = now()`,
+      [id, hostname(), process.pid],
+    );
+    return id;
+  }
+}
+
+/** True when holder `id` is gone: its lease's session, and so its process, ended. */
+export function isHolderGone(sql: Sql, id: number): Promise<boolean> {
+  return isLockFree(sql, HOLDER_SPACE, id);
+}
+
+/** The host and PID behind holder `id` (for `malist queue list`); undefined when unknown. */
+export async function holderOf(
+  sql: Sql,
+  id: number,
+): Promise<{ host: string; pid: number } | undefined> {
+  const [row] = await sql.query<{ host: string; pid: number }>(
+    'SELECT host, pid FROM malist_holders WHERE id = $1',
+    [id],
+  );
+  return row;
+}
+
+/** Forgets holders gone for a day (their rows only name them; a live lock keeps its row). */
+export async function forgetHolders(sql: Sql): Promise<void> {
+  await sql.query(
+    `DELETE FROM malist_holders h WHERE started < now() - interval '1 day'
+        AND CASE WHEN pg_try_advisory_lock($1, h.id) THEN pg_advisory_unlock($1, h.id)
+            ELSE false END`,
+    [HOLDER_SPACE],
+  );
 }

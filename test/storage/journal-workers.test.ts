@@ -8,11 +8,12 @@
  * The same workers on `storage: files` (state directories apart) send each post once per
  * worker: the control that shows the count can fail.
  */
-import { cp, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { malist } from '../cli/run-malist.ts';
+import { numberedPost, pipeArgs, pipeCopies } from '../helpers/pipe-posts.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 
 const available = postgresAvailable();
@@ -20,18 +21,7 @@ const WORKERS = 3;
 const POSTS = 30;
 const MEMBERS = ['ann@example.org', 'bob@example.org'];
 
-function post(i: number): string {
-  return [
-    'From: Poster <poster@example.net>',
-    'To: open@list.example.com',
-    `Subject: post ${i}`,
-    `Message-ID: <post-${i}@example.net>`,
-    'Date: Sat, 05 Dec 2026 12:00:00 +0000',
-    '',
-    `body ${i}`,
-    '',
-  ].join('\r\n');
-}
+const post = (i: number) => numberedPost(i);
 
 /** A site: the lists, the shared out/ maildirs, and a config dir per worker. */
 async function site(
@@ -66,7 +56,7 @@ async function site(
         '  type: pipe',
         '  command: sh',
         // A little time per post, so the workers' posts in hand overlap.
-        `  args: ["-c", 'sleep 0.05; echo "$MALIST_MESSAGE_ID $MALIST_RECIPIENTS" >> ${join(root, 'out.log')}']`,
+        pipeArgs(root),
         '',
       ].join('\n'),
     );
@@ -75,19 +65,7 @@ async function site(
   return { root, workers };
 }
 
-/** How many copies of each post each member got. */
-async function copies(root: string): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  const text = await readFile(join(root, 'out.log'), 'utf8').catch(() => '');
-  for (const line of text.split('\n').filter(Boolean)) {
-    const [id, ...members] = line.split(' ');
-    for (const member of members) {
-      const key = `${member} ${id}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-  }
-  return counts;
-}
+const copies = pipeCopies;
 
 async function fillInboxes(workers: string[]): Promise<void> {
   const first = workers[0]!;

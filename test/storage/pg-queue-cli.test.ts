@@ -58,7 +58,7 @@ describe.skipIf(!available)('the queue on PostgreSQL through the CLI', () => {
 
     const upgrade = await malist(['storage', 'upgrade', '--config', dir], { env });
     expect(upgrade.code).toBe(0);
-    expect(upgrade.stdout).toContain('queue: version 0 → 1');
+    expect(upgrade.stdout).toContain('queue: version 0 → 2');
     const first = await malist(['run', '--config', dir], { env });
     expect(first.code).toBe(0);
     expect(first.stdout).toContain(

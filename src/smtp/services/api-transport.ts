@@ -168,6 +168,13 @@ async function callWithRetries(
 export function createApiTransport(s: ApiTransportSettings): Transport {
   const bucket = tokenBucket(s.perSecond ? { perSecond: s.perSecond } : {});
   const one = async (job: SendJob, to: string[]): Promise<RecipientResult[]> => {
+    if (job.stopped?.())
+      return to.map((recipient) => ({
+        recipient,
+        status: 'deferred' as const,
+        distributor: s.name,
+        response: 'not attempted: the send was stopped',
+      }));
     const first = to[0] as string;
     const from = s.senderPerCall && job.senderFor ? job.senderFor(first) : job.from;
     const raw = job.personalise ? job.personalise(first) : job.raw;

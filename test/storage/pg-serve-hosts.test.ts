@@ -1,0 +1,80 @@
+/**
+ * The web front on host B reads what host A wrote, both on one PostgreSQL database (each its
+ * own configuration and state directory): a post `malist receive` holds on A is listed by
+ * B's web API (`GET /api/v1/lists/red/held`, an API token made on B). The site is the one
+ * `malist serve` runs (test/web/harness.ts starts it in this process); HTTP fetch only.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MALIST } from '../cli/run-malist.ts';
+import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
+import { startWebSite, strangerPost, type WebSite } from '../web/harness.ts';
+
+const available = postgresAvailable();
+const STORAGE = 'storage: { type: postgres, url_env: DATABASE_URL }\n';
+
+async function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, [MALIST, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, out, err };
+}
+
+describe.skipIf(!available)('malist serve on host B, state written on host A', () => {
+  let pg: Postgres;
+  const sites: WebSite[] = [];
+  const before = process.env.DATABASE_URL;
+  beforeAll(async () => {
+    pg = await startPostgres();
+    // Both hosts' malist.yaml name the URL by url_env; the children inherit it.
+    process.env.DATABASE_URL = await pg.createDatabase('serve_hosts');
+  }, 120_000);
+  afterAll(async () => {
+    for (const s of sites) await s.close();
+    if (before === undefined) delete process.env.DATABASE_URL;
+    else process.env.DATABASE_URL = before;
+    await pg?.stop();
+  });
+
+  it("lists on B's web API the post A held", async () => {
+    const a = await startWebSite({ mainExtra: STORAGE });
+    sites.push(a);
+    const b = await startWebSite({ mainExtra: STORAGE });
+    sites.push(b);
+    expect(await a.receive('red', strangerPost('held on host A'))).toBe(0);
+    expect(pg.psql("SELECT count(*) FROM malist_held WHERE state = 'held'", 'serve_hosts')).toBe(
+      '1\n',
+    );
+    const made = await cli([
+      'web',
+      'token',
+      'create',
+      '--config',
+      b.dir,
+      '--scope',
+      'list:red:read',
+      '--name',
+      'ci',
+    ]);
+    expect(made.code, made.err).toBe(0);
+    const token = /malist_\S+/.exec(made.out)?.[0];
+    const held = async (site: WebSite) => {
+      const res = await fetch(`${site.url}/api/v1/lists/red/held`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { held: Array<{ subject?: string }> }).held;
+    };
+    const onB = await held(b);
+    expect(onB).toHaveLength(1);
+    expect(JSON.stringify(onB)).toContain('held on host A');
+  }, 240_000);
+});
