@@ -191,7 +191,7 @@ async function acceptKey(values: KeygenFlags & { list: string }): Promise<number
   if (chosen.length === 0)
     return fail(
       EX.USAGE,
-      `list ${values.list} signs with no key${values.selector ? ` of selector ${values.selector}` : ''} (its selectors: ${keys.map((k) => k.selector).join(', ') || 'none'})`,
+      `list ${values.list} signs with no key${values.selector ? ` of selector ${values.selector}` : ''} (its selectors: ${[...new Set(keys.map((k) => k.selector))].join(', ') || 'none'})`,
     );
   const pins = keyPins(config.main.state_dir);
   for (const { key, was } of await pins.accept(chosen)) {

@@ -12,7 +12,7 @@
 
 import { type SealPlan, sealPlanFor } from '../auth/arc-seal.ts';
 import { type CopySigner, createCopySigner } from '../auth/copy-signer.ts';
-import { type KeyPins, mismatchProblem } from '../auth/key-pins.ts';
+import { type KeyPins, keyFingerprint, mismatchProblem } from '../auth/key-pins.ts';
 import {
   type DkimKeyOptions,
   dkimTxtRecord,
@@ -279,12 +279,25 @@ export function listSigning(
  * `malist check`'s DNS warnings: every key a list publishes (signing, `previous`, ARC)
  * compared with its TXT record through `resolver`, one line for each that does not match,
  * is missing or could not be looked up, naming where the key is configured and the record
- * to publish. A warning, not a problem: DNS may lag a new key by its TTL.
+ * to publish. A warning, not a problem: DNS may lag a new key by its TTL. With `pins` (the
+ * selectors' recorded keys), also a line for each signing key that is not the one its
+ * selector has signed with: its copies would be deferred until `malist dkim accept-key`.
  */
 export async function publishedKeyWarnings(
   plans: { lists: ReadonlyArray<{ list: { name: string }; signing?: SigningPlan }> },
   resolver: DnsResolver,
+  pins?: Pick<KeyPins, 'read'>,
 ): Promise<string[]> {
+  const pinned = plans.lists.flatMap(({ list, signing }) =>
+    (signing?.published ?? [])
+      .filter(({ role }) => role !== 'previous' && pins)
+      .map(async ({ key, where }) => {
+        const pin = await pins!.read(key);
+        const fingerprint = keyFingerprint(key.publicKey);
+        if (!pin || pin.spki_sha256 === fingerprint) return undefined;
+        return `${where}: warning: list ${list.name}: ${mismatchProblem({ key, pinned: pin, fingerprint }, list.name)}; until then its copies are deferred`;
+      }),
+  );
   const checks = plans.lists.flatMap(({ list, signing }) =>
     (signing?.published ?? []).map(async ({ key, where, role }) => {
       const check = await checkPublishedKey(key, resolver);
@@ -293,5 +306,5 @@ export async function publishedKeyWarnings(
       return `${where}: warning: list ${list.name}: the ${role === 'arc' ? 'ARC' : 'DKIM'} key ${key.selector} (${key.domain}): ${check.detail}${publish}`;
     }),
   );
-  return (await Promise.all(checks)).filter((w): w is string => w !== undefined);
+  return (await Promise.all([...checks, ...pinned])).filter((w): w is string => w !== undefined);
 }
