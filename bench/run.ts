@@ -66,7 +66,12 @@ const quick = process.argv.includes('--quick');
 const withMlmmj = !process.argv.includes('--no-mlmmj');
 const withSigning = !process.argv.includes('--no-sign');
 const withArchive = !process.argv.includes('--no-archive');
-const signOnly = process.argv.includes('--sign');
+const signOnly = process.argv.includes('--sign') || process.argv.includes('--sign-queue');
+/** `--sign-queue`: only the signed copies through the queue (not the raw signer's rows). */
+const signQueueOnly = process.argv.includes('--sign-queue');
+/** `--sign-filter TEXT`: only the queue's signed cases whose name has TEXT (and the unsigned ones). */
+const signFilterAt = process.argv.indexOf('--sign-filter');
+const signFilter = signFilterAt > 0 ? (process.argv[signFilterAt + 1] ?? '') : '';
 const dirFlag = process.argv.indexOf('--dir');
 /** Where inboxes, spools and state go (mlmmj's too). @default the system's temp directory */
 const WORK_BASE = dirFlag > 0 ? resolvePath(process.argv[dirFlag + 1] ?? '.') : tmpdir();
@@ -483,6 +488,9 @@ function size(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${bytes / 1024 / 1024} MB` : `${Math.round(bytes / 1024)} KB`;
 }
 
+/** The last malist case's output (its CPU times). */
+let lastOut: CaseOutput | undefined;
+
 async function malist(
   name: string,
   input: Omit<CaseInput, 'port' | 'perTransaction'>,
@@ -515,6 +523,7 @@ async function malist(
     out = JSON.parse(
       await child(['bench/dist/bench/case.js', JSON.stringify(full)], 900_000),
     ) as CaseOutput;
+    lastOut = out;
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -570,6 +579,13 @@ async function signing(copies: number): Promise<void> {
   }
 }
 
+/** The sending process's CPU (every thread) a copy, and the load average, in a row's note. */
+function cpuNote(row: Row | undefined, out: CaseOutput | undefined): void {
+  if (!row || !out || out.cpuUserMs === undefined) return;
+  const cpu = (out.cpuUserMs + (out.cpuSysMs ?? 0)) / row.n;
+  row.note = `${row.note ? `${row.note}; ` : ''}CPU ${cpu.toFixed(3)} ms a copy (sending process, all threads), load ${loadavg()[0]!.toFixed(1)}`;
+}
+
 /** Issue 19's rows through the queue: signed copies against the same copies unsigned. */
 async function signedThroughQueue(): Promise<void> {
   const base = { kind: 'play' as const, members: 10_000, bodyBytes: KB5 };
@@ -579,21 +595,28 @@ async function signedThroughQueue(): Promise<void> {
     ceiling: [10_000, 1, KB5],
   });
   const plainRow = rows.at(-1);
+  cpuNote(plainRow, lastOut);
   for (const [algorithm, selfCheck, threads] of [
     ['rsa-sha256', true, 0],
     ['rsa-sha256', false, 0],
+    ['rsa-sha256', true, 1],
     ['rsa-sha256', true, 2],
+    ['rsa-sha256', false, 2],
     ['ed25519-sha256', true, 0],
     ['ed25519-sha256', false, 0],
+    ['ed25519-sha256', true, 1],
     ['ed25519-sha256', true, 2],
   ] as const) {
-    const where = threads ? `, ${threads} signing threads` : '';
+    const where = threads ? `, ${threads} signing thread${threads > 1 ? 's' : ''}` : '';
+    const name = `10,000 personal copies signed ${algorithm}${algorithm === 'rsa-sha256' ? ' 2048' : ''}, self-check ${selfCheck ? 'on' : 'off'}${where}`;
+    if (!name.includes(signFilter)) continue;
     await malist(
-      `10,000 personal copies signed ${algorithm}${algorithm === 'rsa-sha256' ? ' 2048' : ''}, self-check ${selfCheck ? 'on' : 'off'}${where}`,
+      name,
       { ...personal, sign: { algorithm, selfCheck, threads } },
       { ceiling: [10_000, 1, KB5] },
     );
     const row = rows.at(-1)!;
+    cpuNote(row, lastOut);
     row.note = `${row.note ? `${row.note}; ` : ''}${((row.wallMs / vs(plainRow) - 1) * 100).toFixed(0)}% over unsigned`;
   }
   const batched = { ...base, verp: false, posts: 20, members: 1_000 };
@@ -601,13 +624,16 @@ async function signedThroughQueue(): Promise<void> {
     ceiling: [20_000, PER_TX, KB5],
   });
   const unsigned = rows.at(-1);
+  cpuNote(unsigned, lastOut);
   for (const algorithm of ['rsa-sha256', 'ed25519-sha256'] as const) {
+    if (signFilter && !'batched'.includes(signFilter)) continue;
     await malist(
       `20 posts × 1,000 members, batched, signed ${algorithm}${algorithm === 'rsa-sha256' ? ' 2048' : ''} + self-check`,
       { ...batched, sign: { algorithm, selfCheck: true, threads: 0 } },
       { ceiling: [20_000, PER_TX, KB5] },
     );
     const row = rows.at(-1)!;
+    cpuNote(row, lastOut);
     row.note = `${row.note ? `${row.note}; ` : ''}${((row.wallMs / vs(unsigned) - 1) * 100).toFixed(1)}% over unsigned`;
   }
 }
@@ -774,7 +800,7 @@ if (!signOnly) {
 }
 if (withSigning || signOnly) {
   await signedThroughQueue();
-  await signing(10_000);
+  if (!signQueueOnly) await signing(10_000);
 }
 if (withArchive && !signOnly) rows.push(...(await archiveRows(100_000)));
 if (!signOnly) {

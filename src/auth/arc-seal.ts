@@ -5,7 +5,7 @@
  * saying whether the incoming chain validated. Receivers that trust the list's seal can then
  * accept a post whose author's DKIM signature the list's changes broke.
  *
- * Built like the DKIM signer, from mailauth's header parser and canonicaliser rather than
+ * Built like the DKIM signer, from header-fields.ts (mailauth's rules) rather than mailauth's
  * its `createSeal`: that one decodes the PEM key twice per seal (its signer, then the seal),
  * and OpenSSL 3 takes ~1 ms to decode an RSA key here, as much as the signature itself; a
  * list with personal copies seals every copy. The rules of section 5.1 are kept: the set
@@ -19,8 +19,8 @@
 import { type ArcSetLines, arcSets, chainLines, sealedData, tagsOf } from './arc-sets.ts';
 import { bodyHash } from './body-hash.ts';
 import { OVERSIGNED, SIGNED_IF_PRESENT } from './dkim-sign.ts';
+import { parseHeaderFields } from './header-fields.ts';
 import type { SigningKey } from './keys.ts';
-import { parseHeaders } from './mailauth.ts';
 import { cutMessage, prependFields } from './message.ts';
 import { authResultsValue } from './results-header.ts';
 import { messageSignature, selectSignedFields, withSignature } from './signature-field.ts';
@@ -79,7 +79,7 @@ export function createArcSealer(key: SigningKey, opts: { now?: () => Date } = {}
   return {
     async seal(raw, plan) {
       const { header, body, eol } = cutMessage(raw);
-      const rows = parseHeaders(header).parsed;
+      const rows = parseHeaderFields(header);
       const sets = arcSets(rows);
       const highest = Math.max(0, ...sets.keys());
       const newestSeal = sets.get(highest)?.['arc-seal'];

@@ -5,16 +5,12 @@
  * must still see such a chain to leave it alone (section 5.1 step 2), and check its own
  * cv=fail seal.
  */
-import {
-  formatRelaxedLine,
-  type ParsedHeaderRow,
-  parseDkimHeaders,
-  stripSignatureValue,
-} from './mailauth.ts';
+import { type HeaderRow, relaxedField, stripSignatureValue } from './header-fields.ts';
+import { parseDkimHeaders } from './mailauth.ts';
 
 /** The three fields of one ARC set (a set may lack some: then it is not a valid chain). */
 export type ArcSetRows = Partial<
-  Record<'arc-authentication-results' | 'arc-message-signature' | 'arc-seal', ParsedHeaderRow>
+  Record<'arc-authentication-results' | 'arc-message-signature' | 'arc-seal', HeaderRow>
 >;
 
 /** The three fields of a set as they are signed, oldest field first. */
@@ -27,7 +23,7 @@ export interface ArcSetLines {
 const AAR_INSTANCE = /^[^:]*:\s*i\s*=\s*(\d+)\s*;/i;
 
 /** The ARC fields by instance (the last of a duplicated instance: it is checked anyway). */
-export function arcSets(rows: readonly ParsedHeaderRow[]): Map<number, ArcSetRows> {
+export function arcSets(rows: readonly HeaderRow[]): Map<number, ArcSetRows> {
   const sets = new Map<number, ArcSetRows>();
   for (const row of rows) {
     const key = row.key;
@@ -69,18 +65,18 @@ export function chainLines(sets: Map<number, ArcSetRows>, n: number): ArcSetLine
 export function sealedData(sets: readonly ArcSetLines[]): Buffer {
   const chunks: Buffer[] = [];
   sets.forEach((set, index) => {
-    chunks.push(formatRelaxedLine(set.aar, '\r\n'), formatRelaxedLine(set.ams, '\r\n'));
+    chunks.push(relaxedField(set.aar, '\r\n'), relaxedField(set.ams, '\r\n'));
     chunks.push(
       index === sets.length - 1
-        ? stripSignatureValue(formatRelaxedLine(set.seal))
-        : formatRelaxedLine(set.seal, '\r\n'),
+        ? stripSignatureValue(relaxedField(set.seal))
+        : relaxedField(set.seal, '\r\n'),
     );
   });
   return Buffer.concat(chunks);
 }
 
 /** A signature field's tags as strings (mailauth's tag-list parser). */
-export function tagsOf(row: ParsedHeaderRow): Record<string, string | undefined> {
+export function tagsOf(row: HeaderRow): Record<string, string | undefined> {
   const values: Record<string, string | undefined> = {};
   for (const [name, entry] of Object.entries(parseDkimHeaders(row.line).parsed)) {
     const value = entry && typeof entry === 'object' ? (entry as { value?: unknown }).value : entry;

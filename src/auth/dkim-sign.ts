@@ -4,7 +4,8 @@
  * key, the others RSA). The output is the input with the signature fields on top, every
  * other byte as it was.
  *
- * Built from mailauth's header parser and canonicaliser (signature-field.ts) rather than its
+ * Built from a header parser and canonicaliser of mailauth's rules (header-fields.ts,
+ * signature-field.ts) rather than mailauth's
  * `DkimSigner` stream, for two reasons: the queue signs up to 10,000 personalised copies of
  * one post, and the stream decodes the PEM key again (OpenSSL 3 takes ~1 ms for an RSA key
  * here) and yields to the event loop per chunk, for every copy; here the key is a KeyObject
@@ -23,8 +24,8 @@
  * a Cc or a MIME-Version to a copy that has none is harmless and happens.
  */
 import { bodyHash, lastBodyMemo } from './body-hash.ts';
+import { parseHeaderFields } from './header-fields.ts';
 import type { SigningKey } from './keys.ts';
-import { parseHeaders } from './mailauth.ts';
 import { cutMessage, prependFields } from './message.ts';
 import { messageSignature, relaxedLineMemo, selectSignedFields } from './signature-field.ts';
 
@@ -89,7 +90,7 @@ export function createDkimSigner(
   const canonicalise = relaxedLineMemo();
   const make = (raw: Buffer): { fields: string[]; eol: string } => {
     const { header, body, eol } = cutMessage(raw);
-    const rows = parseHeaders(header).parsed;
+    const rows = parseHeaderFields(header);
     if (!rows.some((r) => r.key === 'from'))
       throw new Error('a message without a From field cannot be DKIM-signed');
     const covered = selectSignedFields(rows, SIGNED_NAMES, OVERSIGNED_KEYS, canonicalise);

@@ -12,6 +12,7 @@ import { lastBodyMemo } from './body-hash.ts';
 import type { SigningKey } from './keys.ts';
 import { cutMessage } from './message.ts';
 import { type CheckKey, checkedBodyHash, signatureProblems } from './signature-check.ts';
+import { relaxedLineMemo } from './signature-field.ts';
 
 /** The keys a copy was signed with. */
 export interface SelfCheckKeys {
@@ -55,7 +56,10 @@ export function createSelfCheck(keys: SelfCheckKeys): SelfCheck {
   const checkKeys = { dkim: keys.dkim.map(publicOnly), arc: keys.arc && publicOnly(keys.arc) };
   // Copies that differ only in their header (a one-click URL) share one body hash.
   const hashBody = lastBodyMemo(checkedBodyHash);
-  const problems = (raw: Buffer) => signatureProblems(raw, checkKeys, hashBody);
+  // The copies share every covered field but their one-click ones: each canonicalised once
+  // a post (0.05–0.1 ms a copy less; the memo is keyed by the field's bytes).
+  const canonicalise = relaxedLineMemo();
+  const problems = (raw: Buffer) => signatureProblems(raw, checkKeys, hashBody, canonicalise);
   return {
     problems,
     assert(raw) {

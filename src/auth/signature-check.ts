@@ -4,29 +4,33 @@
  * the ARC-Seal over the chain: every set when cv=pass or none, its own when cv=fail). The
  * older ARC sets are not the list's; they were checked when the post came in.
  *
- * A verifier written apart from the signers, as a verifier at a receiver is: it reads the
- * tags from the fields as sent (mailauth's tag-list parser), picks the signed fields with
- * mailauth's verifier-side selection, hashes the body with mailauth's canonicaliser (not the
- * signer's, body-hash.ts; its line endings made CRLF first, as mailauth's own parser does,
- * which keeps it off its slow path for LF-ended bodies) and checks with the public key. It
- * is not mailauth's
- * `dkimVerify`, which costs several times the signing (a stream per message, a key record
- * parsed and validated per signature); the tests run that one and dkimpy on top.
+ * A verifier written apart from the signers, as a verifier at a receiver is: it parses the
+ * copy as sent again, reads the tags from the fields (mailauth's tag-list parser), picks the
+ * signed fields as a verifier does (header-fields.ts `signedFieldRows`, from h= as written),
+ * hashes the body with mailauth's canonicaliser (not the signer's, body-hash.ts; its line
+ * endings made CRLF first, as mailauth's own parser does, which keeps it off its slow path
+ * for LF-ended bodies) and checks with the public key. It shares the header canonicaliser
+ * (header-fields.ts `relaxedField`) with the signers: mailauth's would load `lib/tools.js`
+ * (~0.3 s of CPU) into every process that signs; property tests hold that one to mailauth's
+ * bytes, and the tests check signed copies with mailauth's verifier and dkimpy. It is not
+ * mailauth's `dkimVerify`, which costs several times the signing (a stream per message, a
+ * key record parsed and validated per signature).
  */
 import type { KeyObject } from 'node:crypto';
 import { arcSets, chainLines, sealedData, tagsOf } from './arc-sets.ts';
 import { crlfLines } from './body-hash.ts';
-import type { DkimAlgorithm } from './keys.ts';
 import {
-  formatRelaxedLine,
-  getSigningHeaderLines,
-  type ParsedHeaderRow,
-  parseHeaders,
-  relaxedBodyHash,
+  type HeaderRow,
+  parseHeaderFields,
+  relaxedField,
+  signedFieldRows,
   stripSignatureValue,
-} from './mailauth.ts';
+} from './header-fields.ts';
+import type { DkimAlgorithm } from './keys.ts';
+import { relaxedBodyHash } from './mailauth.ts';
 import { cutMessage } from './message.ts';
 import { verifyCanonical } from './signature-crypto.ts';
+import type { Canonicaliser } from './signature-field.ts';
 
 /** A public key and the name it is published under. */
 export interface CheckKey {
@@ -43,15 +47,18 @@ export function checkedBodyHash(body: Buffer): string {
 
 /**
  * What is wrong with the list's signatures on `raw`; empty when all verify. `hashBody`:
- * `checkedBodyHash`, or a memo of it (body-hash.ts's `lastBodyMemo`).
+ * `checkedBodyHash`, or a memo of it (body-hash.ts's `lastBodyMemo`); `canonicalise`: a
+ * covered field's relaxed form, or a memo of it (signature-field.ts's `relaxedLineMemo`:
+ * keyed by the field's bytes, so it answers what `relaxedField` would).
  */
 export function signatureProblems(
   raw: Buffer,
   keys: { dkim: readonly CheckKey[]; arc?: CheckKey },
   hashBody: (body: Buffer) => string = checkedBodyHash,
+  canonicalise: Canonicaliser = (line) => relaxedField(line, '\r\n'),
 ): string[] {
   const { header, body } = cutMessage(raw);
-  const rows = parseHeaders(header).parsed;
+  const rows = parseHeaderFields(header);
   const bh = hashBody(body);
   const signatures = rows
     .filter((r) => r.key === 'dkim-signature')
@@ -59,14 +66,21 @@ export function signatureProblems(
   const problems: string[] = [];
   for (const key of keys.dkim) {
     const own = signatures.find((s) => isBy(s.tags, key));
-    const problem = own ? messageSignatureProblem(rows, own.row, own.tags, bh, key) : 'missing';
+    const problem = own
+      ? messageSignatureProblem(rows, own.row, own.tags, bh, key, canonicalise)
+      : 'missing';
     if (problem) problems.push(`DKIM-Signature by ${keyName(key)}: ${problem}`);
   }
-  const seal = keys.arc ? newestSealProblem(rows, bh, keys.arc) : undefined;
+  const seal = keys.arc ? newestSealProblem(rows, bh, keys.arc, canonicalise) : undefined;
   return seal ? [...problems, seal] : problems;
 }
 
-function newestSealProblem(rows: ParsedHeaderRow[], bh: string, key: CheckKey): string | undefined {
+function newestSealProblem(
+  rows: HeaderRow[],
+  bh: string,
+  key: CheckKey,
+  canonicalise: Canonicaliser,
+): string | undefined {
   const sets = arcSets(rows);
   const n = Math.max(0, ...sets.keys());
   const newest = sets.get(n);
@@ -78,7 +92,7 @@ function newestSealProblem(rows: ParsedHeaderRow[], bh: string, key: CheckKey): 
   const sealTags = tagsOf(seal);
   if (!isBy(sealTags, key))
     return `the newest ARC set (i=${n}) is sealed by ${sealTags.s}._domainkey.${sealTags.d}, not by ${keyName(key)}`;
-  const amsProblem = messageSignatureProblem(rows, ams, tagsOf(ams), bh, key);
+  const amsProblem = messageSignatureProblem(rows, ams, tagsOf(ams), bh, key, canonicalise);
   if (amsProblem) return `ARC-Message-Signature i=${n}: ${amsProblem}`;
   const own = { aar: aar.line, ams: ams.line, seal: seal.line };
   const covered = sealTags.cv?.toLowerCase() === 'fail' ? [own] : chainLines(sets, n);
@@ -90,19 +104,20 @@ function newestSealProblem(rows: ParsedHeaderRow[], bh: string, key: CheckKey): 
 
 /** Checks a DKIM-Signature or an ARC-Message-Signature (the same algorithm). */
 function messageSignatureProblem(
-  rows: ParsedHeaderRow[],
-  field: ParsedHeaderRow,
+  rows: HeaderRow[],
+  field: HeaderRow,
   t: Record<string, string | undefined>,
   bh: string,
   key: CheckKey,
+  canonicalise: Canonicaliser,
 ): string | undefined {
   if (t.a?.toLowerCase() !== key.algorithm) return `a=${t.a}, the key is ${key.algorithm}`;
   if (t.c?.toLowerCase() !== 'relaxed/relaxed') return `c=${t.c}, expected relaxed/relaxed`;
   if (t.bh !== bh) return 'the body hash does not match the body';
-  const covered = getSigningHeaderLines(rows, t.h ?? '', true).headers;
+  const covered = signedFieldRows(rows, t.h ?? '');
   const data = Buffer.concat([
-    ...covered.map((row) => formatRelaxedLine(row.line, '\r\n')),
-    stripSignatureValue(formatRelaxedLine(field.line)),
+    ...covered.map((row) => canonicalise(row.line)),
+    stripSignatureValue(relaxedField(field.line)),
   ]);
   return verifyCanonical(key, data, t.b ?? '') ? undefined : 'the signature does not verify';
 }

@@ -3,10 +3,11 @@
  * RFC 8617 section 4.1.2): which fields it covers, their relaxed canonical bytes, and the
  * signature field itself, folded at tag boundaries with b= last, so the field without its
  * value is exactly what is hashed (RFC 6376 section 3.7) and no placeholder is needed.
- * Canonicalisation is mailauth's (`formatRelaxedLine`, `stripSignatureValue`).
+ * Canonicalisation is header-fields.ts's (mailauth's rules, without loading `lib/tools.js`).
  */
+
+import { type HeaderRow, relaxedField, stripSignatureValue } from './header-fields.ts';
 import type { SigningKey } from './keys.ts';
-import { formatRelaxedLine, type ParsedHeaderRow, stripSignatureValue } from './mailauth.ts';
 import { signCanonical } from './signature-crypto.ts';
 
 /** What the header part of a signature covers: h= and the canonical bytes of those fields. */
@@ -20,13 +21,13 @@ export interface SignedFields {
 /** A field's relaxed canonical form, CRLF-ended. */
 export type Canonicaliser = (line: Buffer) => Buffer;
 
-const relaxedLine: Canonicaliser = (line) => formatRelaxedLine(line, '\r\n');
+const relaxedLine: Canonicaliser = (line) => relaxedField(line, '\r\n');
 
 /** Fields a memo keeps at most; past it, it starts again (a post has a few dozen). */
 const MEMO_FIELDS = 128;
 
 /**
- * `formatRelaxedLine` remembering the fields it canonicalised: the personalised copies of
+ * `relaxedField` remembering the fields it canonicalised: the personalised copies of
  * one post share all their signed fields but one or two (List-Unsubscribe), so a signer
  * canonicalises each shared field once, not once a copy. Keyed by the field's bytes.
  */
@@ -47,11 +48,11 @@ export function relaxedLineMemo(): Canonicaliser {
 /**
  * Picks the fields a signature covers (RFC 6376 section 5.4.2: the last instance of a name
  * first) and canonicalises them (with `canonicalise`: a `relaxedLineMemo` or
- * `formatRelaxedLine` itself). Names in `oversigned` (lower case) get one more h= entry than
+ * `relaxedField` itself). Names in `oversigned` (lower case) get one more h= entry than
  * the copy has instances.
  */
 export function selectSignedFields(
-  rows: readonly ParsedHeaderRow[],
+  rows: readonly HeaderRow[],
   names: readonly string[],
   oversigned: ReadonlySet<string> = new Set(),
   canonicalise: Canonicaliser = relaxedLine,
@@ -94,7 +95,7 @@ export function messageSignature(
  * `covered` followed by the relaxed form of the field itself without that value.
  */
 export function signField(unsigned: string, covered: Buffer, key: SigningKey): string {
-  const canonical = Buffer.concat([covered, stripSignatureValue(formatRelaxedLine(unsigned))]);
+  const canonical = Buffer.concat([covered, stripSignatureValue(relaxedField(unsigned))]);
   return withSignature(unsigned, canonical, key);
 }
 

@@ -12,7 +12,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { type CopySigner, createCopySigner } from './copy-signer.ts';
 import { type DkimKeyOptions, loadSigningKey, type SigningKey } from './keys.ts';
 import { messageIdOf, SelfCheckError } from './self-check.ts';
-import type { SignRequest, SignResponse, WorkerSetup } from './signer-pool.ts';
+import type { SignBatch, SignResponse, WorkerSetup } from './signer-pool.ts';
 
 const setup = workerData as WorkerSetup;
 const port = parentPort!;
@@ -50,22 +50,32 @@ const ready = (async (): Promise<CopySigner> => {
   return createCopySigner({ dkim, arc, selfCheck: setup.selfCheck });
 })();
 
-port.on('message', async ({ id, raw, seal }: SignRequest) => {
-  let reply: SignResponse;
-  try {
-    const signed = await (await ready).sign(
-      Buffer.from(raw.buffer, raw.byteOffset, raw.length),
-      seal,
-    );
-    reply = { id, raw: signed };
-  } catch (error) {
-    reply = {
-      id,
-      error: error instanceof Error ? error.message : String(error),
-      ...(error instanceof SelfCheckError
-        ? { problems: [...error.problems], messageId: error.messageId }
-        : {}),
-    };
+/** A batch's copies one after another; the answers go back as one message. */
+port.on('message', async ({ copies }: SignBatch) => {
+  const signer = await ready;
+  const replies: SignResponse[] = [];
+  // A signed copy that owns its memory (Buffer.concat of more than 4 KB does) is moved to
+  // the main thread, not cloned.
+  const moved: ArrayBuffer[] = [];
+  for (const { id, raw, seal } of copies) {
+    try {
+      const signed = await signer.sign(Buffer.from(raw.buffer, raw.byteOffset, raw.length), seal);
+      if (
+        signed.byteOffset === 0 &&
+        signed.byteLength === signed.buffer.byteLength &&
+        signed.buffer instanceof ArrayBuffer
+      )
+        moved.push(signed.buffer);
+      replies.push({ id, raw: signed });
+    } catch (error) {
+      replies.push({
+        id,
+        error: error instanceof Error ? error.message : String(error),
+        ...(error instanceof SelfCheckError
+          ? { problems: [...error.problems], messageId: error.messageId }
+          : {}),
+      });
+    }
   }
-  port.postMessage(reply);
+  port.postMessage(replies, moved);
 });

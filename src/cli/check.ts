@@ -6,6 +6,7 @@
  * its published DNS TXT record. `--json`: the same as one JSON document on stdout.
  */
 import { parseArgs } from 'node:util';
+import { keyPins } from '../auth/key-pins.ts';
 import { installationResolver } from '../config/authentication.ts';
 import { directoryProblems } from '../config/directories.ts';
 import { openConfig, printProblems, printWarnings } from '../config/open.ts';
@@ -116,7 +117,11 @@ export default async function check(argv: string[]): Promise<number> {
       notes,
     };
   });
-  const dns = await publishedKeyWarnings(plans, installationResolver(config.main));
+  const dns = await publishedKeyWarnings(
+    plans,
+    installationResolver(config.main),
+    config.main ? keyPins(config.main.state_dir) : undefined,
+  );
   const failed = config.problems.length > 0;
 
   if (values.json) {

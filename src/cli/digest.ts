@@ -58,7 +58,11 @@ export default async function digest(argv: string[]): Promise<number> {
   const journal = await journalFor(config.main);
   const listState = await listStateFor(config.main);
   const reactors = buildReactors(plans);
-  const distributors = signedDistributors(plans, reactors, await signingOf(plans));
+  const distributors = signedDistributors(
+    plans,
+    reactors,
+    await signingOf(plans, undefined, stateDir),
+  );
   // Through play(): journaled per (list, key), so a rerun after a crash sends once.
   const viaPlay: Distributor = {
     name: 'digest-delivery',

@@ -3,6 +3,11 @@
  * list's DKIM key: writes the private key (PKCS#8 PEM, mode 0600, never over an existing
  * file) and prints the DNS TXT record to publish, as a zone-file line on stdout.
  *
+ * `malist dkim accept-key --list NAME [--selector S]` — records the list's current keys as
+ * their selectors' keys (state_dir/dkim-keys, auth/key-pins.ts): after a deliberate re-key of
+ * a selector whose DNS record now publishes the new key, copies that were deferred because
+ * the key file no longer held the selector's recorded key are signed again.
+ *
  * Where the key goes: when the list's `dkim:` already names a key of that selector (or,
  * without --selector, one whose file does not exist yet), its `key_file`; otherwise
  * `keys/NAME.SELECTOR.pem` beside the list's YAML file, and the `dkim:` entry to add is
@@ -12,16 +17,27 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type DkimAlgorithm, type DkimKeyOptions, generateKey } from '../auth/keys.ts';
-import { openConfig } from '../config/open.ts';
+import { keyFingerprint, keyPins } from '../auth/key-pins.ts';
+import {
+  type DkimAlgorithm,
+  type DkimKeyOptions,
+  dkimTxtRecord,
+  generateKey,
+} from '../auth/keys.ts';
+import { openConfig, printProblems } from '../config/open.ts';
 import { displayPath } from '../config/source.ts';
 import { describeError } from '../errors.ts';
 import { EX } from './exit-codes.ts';
 
 export const usage = `usage: malist dkim keygen --list NAME [options]
+       malist dkim accept-key --list NAME [--selector S] [--config DIR]
 
-Writes a new DKIM private key for the list (mode 0600) and prints the DNS TXT record to
-publish at SELECTOR._domainkey.DOMAIN.
+keygen writes a new DKIM private key for the list (mode 0600) and prints the DNS TXT record
+to publish at SELECTOR._domainkey.DOMAIN.
+
+accept-key records the list's current key files as their selectors' keys. malist remembers
+the key each selector first signed with (in state_dir/dkim-keys) and signs nothing with
+another: replace a selector's key only with its new DNS record published, then run this.
 
 options:
   --list NAME          the list
@@ -79,9 +95,11 @@ export default async function dkim(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return EX.OK;
   }
-  if (positionals[0] !== 'keygen' || positionals.length > 1)
+  const command = positionals[0];
+  if ((command !== 'keygen' && command !== 'accept-key') || positionals.length > 1)
     return fail(EX.USAGE, `unknown command ${positionals.join(' ') || '(none)'}\n${usage}`);
   if (!values.list) return fail(EX.USAGE, `--list NAME is required\n${usage}`);
+  if (command === 'accept-key') return acceptKey({ ...values, list: values.list });
   return keygen({ ...values, list: values.list });
 }
 
@@ -152,4 +170,44 @@ async function keygen(values: KeygenFlags & { list: string }): Promise<number> {
       );
     return fail(EX.CANTCREAT, `cannot write ${displayPath(file)}: ${describeError(error)}`);
   }
+}
+
+/** Records the list's current keys (all, or `--selector`'s) as their selectors' keys. */
+async function acceptKey(values: KeygenFlags & { list: string }): Promise<number> {
+  const { config, plans } = await openConfig(values.config ? { dir: values.config } : {});
+  if (config.problems.length > 0 || !config.main) {
+    printProblems(config, process.stderr);
+    return EX.CONFIG;
+  }
+  const plan = plans.lists.find((l) => l.list.name === values.list);
+  if (!plan)
+    return fail(
+      EX.NOUSER,
+      `no list ${values.list} in ${displayPath(config.dir)} (lists: ${plans.lists.map((l) => l.list.name).join(', ') || 'none'})`,
+    );
+  const signing = plan.signing;
+  const keys = signing ? [...signing.dkim, ...(signing.arc ? [signing.arc] : [])] : [];
+  const chosen = keys.filter((k) => !values.selector || k.selector === values.selector);
+  if (chosen.length === 0)
+    return fail(
+      EX.USAGE,
+      `list ${values.list} signs with no key${values.selector ? ` of selector ${values.selector}` : ''} (its selectors: ${[...new Set(keys.map((k) => k.selector))].join(', ') || 'none'})`,
+    );
+  const pins = keyPins(config.main.state_dir);
+  for (const { key, was } of await pins.accept(chosen)) {
+    const name = `${key.selector}._domainkey.${key.domain}`;
+    const now = keyFingerprint(key.publicKey).slice(0, 16);
+    const change = !was
+      ? 'first record'
+      : was.spki_sha256.startsWith(now)
+        ? 'unchanged'
+        : `was SHA-256 ${was.spki_sha256.slice(0, 16)}… from ${was.key_file}`;
+    process.stdout.write(
+      `${name}: recorded ${displayPath(key.keyFile)} (SHA-256 ${now}…; ${change}); its DNS record must be: ${dkimTxtRecord(key).zone}\n`,
+    );
+  }
+  process.stderr.write(
+    'malist dkim: run malist check to compare the records with DNS; deferred copies are signed at their next retry\n',
+  );
+  return EX.OK;
 }

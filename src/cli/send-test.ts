@@ -115,7 +115,11 @@ export default async function sendTest(argv: string[]): Promise<number> {
   mail.ml_sender = sender;
   mail.ml_send_to = [values.to];
   mail.ml_list_name = settings.name;
-  const distributors = signedDistributors(plans, buildReactors(plans), await signingOf(plans));
+  const distributors = signedDistributors(
+    plans,
+    buildReactors(plans),
+    await signingOf(plans, undefined, config.main.state_dir),
+  );
   const results: RecipientResult[] = [];
   let broken = false;
   for (const d of distributors) {

@@ -144,14 +144,23 @@ function noticeOptions(plans: Plans) {
 
 /**
  * The signers of the lists that have keys (checked and loaded by `planAll`); the signing
- * code is loaded only when a list has keys.
+ * code is loaded only when a list has keys. With `stateDir`, each selector's key is held to
+ * the one it first signed with (auth/key-pins.ts).
  */
-export async function signingOf(plans: Plans, threads?: number): Promise<ListSigning | undefined> {
+export async function signingOf(
+  plans: Plans,
+  threads?: number,
+  stateDir?: string,
+): Promise<ListSigning | undefined> {
   const keyed = new Map<string, SigningPlan>();
   for (const { list, signing } of plans.lists) if (signing) keyed.set(list.name, signing);
   if (keyed.size === 0) return undefined;
   const { listSigning } = await import('./signing.ts');
-  return listSigning(keyed, threads ? { threads } : {});
+  const { keyPins } = await import('../auth/key-pins.ts');
+  return listSigning(keyed, {
+    ...(threads ? { threads } : {}),
+    ...(stateDir ? { pins: keyPins(stateDir) } : {}),
+  });
 }
 
 /**
@@ -205,7 +214,7 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
   const settings = lists.map((l) => l.list);
   const services = deliveryServices(settings, stateDir, secret, bounces, listState);
   const archives = archiveIndexes(plans);
-  const signing = await signingOf(plans, config.main?.signing_threads);
+  const signing = await signingOf(plans, config.main?.signing_threads, stateDir);
   const deadLetters: RecipientFailure[] = [];
   const queueStores = queueStoresFor(storageOf(config.main));
   // The owner's dead-letter notice goes out through the outlets built just below.

@@ -12,6 +12,7 @@
 
 import { type SealPlan, sealPlanFor } from '../auth/arc-seal.ts';
 import { type CopySigner, createCopySigner } from '../auth/copy-signer.ts';
+import { type KeyPins, keyFingerprint, mismatchProblem } from '../auth/key-pins.ts';
 import {
   type DkimKeyOptions,
   dkimTxtRecord,
@@ -21,6 +22,7 @@ import {
 } from '../auth/keys.ts';
 import { checkPublishedKey } from '../auth/published-key.ts';
 import type { DnsResolver } from '../auth/resolver.ts';
+import { messageIdOf, SelfCheckError } from '../auth/self-check.ts';
 import { createSignerPool } from '../auth/signer-pool.ts';
 import { HeaderBlock } from '../mail/header-block.ts';
 import { mailBytes } from '../mail/list-mail.ts';
@@ -185,17 +187,45 @@ export interface ListSigning {
 /**
  * What signs the copies of `lists` (by short name); undefined when no list has keys.
  * `threads` > 0: each list signs in that many worker threads (started at its first copy).
+ * `pins`: the selectors' recorded keys (auth/key-pins.ts); a list whose key is not its
+ * selector's recorded one signs nothing (its copies fail as ESIGNATURE, temporary: deferred,
+ * the operator told), checked again at each round until it matches (`malist dkim accept-key`).
  */
 export function listSigning(
   lists: ReadonlyMap<string, SigningPlan>,
-  opts: { threads?: number } = {},
+  opts: { threads?: number; pins?: KeyPins } = {},
 ): ListSigning | undefined {
   if (lists.size === 0) return undefined;
   const threads = opts.threads ?? 0;
   const started = new Map<string, CopySigner & { close?(): Promise<void> }>();
+  /** Each list's key check: kept once it passes, made again at a round's first copy while it fails. */
+  const checks = new Map<string, { problems: Promise<string[]>; passed: boolean }>();
+  const checkKeys = (name: string, plan: SigningPlan) => {
+    const pins = opts.pins;
+    if (!pins) return undefined;
+    const known = checks.get(name);
+    if (known?.passed) return undefined;
+    if (known) return known.problems;
+    const check = {
+      passed: false,
+      problems: pins.check([...plan.dkim, ...(plan.arc ? [plan.arc] : [])]).then((found) => {
+        if (found.length === 0) check.passed = true;
+        return found.map((m) => mismatchProblem(m, name));
+      }),
+    };
+    checks.set(name, check);
+    // A round takes its check once (signerOf): a failed one is made again by the next round
+    // (after an accept-key), not by every copy of this one.
+    const forget = () => {
+      if (!check.passed && checks.get(name) === check) checks.delete(name);
+    };
+    check.problems.then(forget, forget);
+    return check.problems;
+  };
   const signerOf = (name: string | undefined) => {
     const plan = name === undefined ? undefined : lists.get(name);
     if (!plan || name === undefined) return undefined;
+    const keyCheck = checkKeys(name, plan);
     let signer = started.get(name);
     if (!signer) {
       signer =
@@ -212,7 +242,13 @@ export function listSigning(
       started.set(name, signer);
     }
     const sealer = plan.arc !== undefined;
-    return (raw: Buffer, seal?: SealPlan) => signer.sign(raw, sealer ? seal : undefined);
+    const sign = (raw: Buffer, seal?: SealPlan) => signer.sign(raw, sealer ? seal : undefined);
+    if (!keyCheck) return sign;
+    return async (raw: Buffer, seal?: SealPlan) => {
+      const problems = await keyCheck;
+      if (problems.length > 0) throw new SelfCheckError(problems, messageIdOf(raw));
+      return sign(raw, seal);
+    };
   };
   return {
     signer(entry) {
@@ -243,12 +279,25 @@ export function listSigning(
  * `malist check`'s DNS warnings: every key a list publishes (signing, `previous`, ARC)
  * compared with its TXT record through `resolver`, one line for each that does not match,
  * is missing or could not be looked up, naming where the key is configured and the record
- * to publish. A warning, not a problem: DNS may lag a new key by its TTL.
+ * to publish. A warning, not a problem: DNS may lag a new key by its TTL. With `pins` (the
+ * selectors' recorded keys), also a line for each signing key that is not the one its
+ * selector has signed with: its copies would be deferred until `malist dkim accept-key`.
  */
 export async function publishedKeyWarnings(
   plans: { lists: ReadonlyArray<{ list: { name: string }; signing?: SigningPlan }> },
   resolver: DnsResolver,
+  pins?: Pick<KeyPins, 'read'>,
 ): Promise<string[]> {
+  const pinned = plans.lists.flatMap(({ list, signing }) =>
+    (signing?.published ?? [])
+      .filter(({ role }) => role !== 'previous' && pins)
+      .map(async ({ key, where }) => {
+        const pin = await pins!.read(key);
+        const fingerprint = keyFingerprint(key.publicKey);
+        if (!pin || pin.spki_sha256 === fingerprint) return undefined;
+        return `${where}: warning: list ${list.name}: ${mismatchProblem({ key, pinned: pin, fingerprint }, list.name)}; until then its copies are deferred`;
+      }),
+  );
   const checks = plans.lists.flatMap(({ list, signing }) =>
     (signing?.published ?? []).map(async ({ key, where, role }) => {
       const check = await checkPublishedKey(key, resolver);
@@ -257,5 +306,5 @@ export async function publishedKeyWarnings(
       return `${where}: warning: list ${list.name}: the ${role === 'arc' ? 'ARC' : 'DKIM'} key ${key.selector} (${key.domain}): ${check.detail}${publish}`;
     }),
   );
-  return (await Promise.all(checks)).filter((w): w is string => w !== undefined);
+  return (await Promise.all([...checks, ...pinned])).filter((w): w is string => w !== undefined);
 }

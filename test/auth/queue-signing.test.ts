@@ -10,6 +10,9 @@
  * - a key file replaced after the configuration was loaded (and its DNS record checked):
  *   nothing leaves with a signature no receiver could verify; the copies are deferred, the
  *   operator is told, and with the key put back a later run delivers them, verifying;
+ * - a key file replaced while malist was stopped (no signing threads): the next process finds
+ *   a key that is not the one the selector signed with (state_dir/dkim-keys) and defers; once
+ *   the new key is published and accepted (`malist dkim accept-key`), the next round delivers;
  * - a real Postfix delivering signed copies (personal and batched) into a real Dovecot:
  *   what lands in the maildir still verifies.
  */
@@ -18,8 +21,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { keyPins } from '../../src/auth/key-pins.ts';
 import type { DkimAlgorithm } from '../../src/auth/keys.ts';
-import { loadSigningKey } from '../../src/auth/keys.ts';
+import { dkimTxtRecord, loadSigningKey } from '../../src/auth/keys.ts';
 import type { Plans } from '../../src/config/build.ts';
 import { listPersonaliser } from '../../src/config/personalise.ts';
 import { type ListSigning, listSigning, type SigningPlan } from '../../src/config/signing.ts';
@@ -103,9 +107,19 @@ interface Run {
 function queueRun(
   spool: string,
   plan: SigningPlan,
-  opts: { port: number; personal: boolean; threads: number; clock?: { t: number } },
+  opts: {
+    port: number;
+    personal: boolean;
+    threads: number;
+    clock?: { t: number };
+    /** The state directory whose dkim-keys/ holds each selector's key (`malist run` passes it). */
+    stateDir?: string;
+  },
 ): Run {
-  const signing = listSigning(new Map([['red', plan]]), { threads: opts.threads })!;
+  const signing = listSigning(new Map([['red', plan]]), {
+    threads: opts.threads,
+    ...(opts.stateDir ? { pins: keyPins(opts.stateDir) } : {}),
+  })!;
   const settings = {
     name: 'red',
     address: `red@${DOMAIN}`,
@@ -220,7 +234,8 @@ describe.skipIf(!available)('signed copies through the queue, checked by dkimpy'
     cleanups.push(() => rm(join(spool, '..'), { recursive: true, force: true }));
     const plan = await planOf(await keyFiles());
     const to = members(24, 'pool.example');
-    // The 10th copy handed to a worker kills that worker (as an uncaught error or the OOM
+    // The message that hands a worker its 10th copy (copies go in batches: those asked for
+    // in one turn of the event loop) kills that worker (as an uncaught error or the OOM
     // killer would) before it answers: what it held must be deferred, nothing else lost.
     const post10 = Worker.prototype.postMessage;
     let handed = 0;
@@ -229,7 +244,9 @@ describe.skipIf(!available)('signed copies through the queue, checked by dkimpy'
       ...args: Parameters<Worker['postMessage']>
     ) {
       const result = post10.apply(this, args);
-      if (++handed === 10) void this.terminate();
+      const before = handed;
+      handed += (args[0] as { copies?: unknown[] }).copies?.length ?? 0;
+      if (before < 10 && handed >= 10) void this.terminate();
       return result;
     });
     const clock = { t: Date.UTC(2026, 0, 1) };
@@ -313,6 +330,82 @@ describe.skipIf(!available)('signed copies through the queue, checked by dkimpy'
       expect(copies.flatMap((m) => m.to).sort()).toEqual([...to].sort());
       await expectVerified(copies.map((m) => m.raw));
     });
+
+  it('a key file replaced while malist was stopped (no signing threads): deferred until the new key is accepted', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'malist-pins-'));
+    cleanups.push(() => rm(work, { recursive: true, force: true }));
+    const spool = join(work, 'spool');
+    const stateDir = join(work, 'state');
+    const files = await keyFiles();
+    const clock = { t: Date.UTC(2026, 0, 1) };
+    // The first `malist run` signs with the published keys and records them.
+    const first = queueRun(spool, await planOf(files), {
+      port: server.port,
+      personal: true,
+      threads: 0,
+      clock,
+      stateDir,
+    });
+    const before = await first.queue.enqueue(
+      await post('pins-before', members(2, 'pins.example')),
+      {
+        sourceKept: true,
+      },
+    );
+    expect(before.results.map((r) => r.status)).toEqual(['delivered', 'delivered']);
+    await expectVerified(received(`pins-before@${DOMAIN}`).map((m) => m.raw));
+    // malist stopped; the rsa key file replaced; the next process loads the new key, and its
+    // self-check (the public half of that same key) would pass every copy.
+    await writeFile(files['rsa-sha256'], testKeyPem('rsa-sha256', 'restored-wrong-backup'), {
+      mode: 0o600,
+    });
+    const plan = await planOf(files);
+    const run = queueRun(spool, plan, {
+      port: server.port,
+      personal: true,
+      threads: 0,
+      clock,
+      stateDir,
+    });
+    const to = members(3, 'pins.example');
+    const { results } = await run.queue.enqueue(await post('pins-after', to), {
+      sourceKept: true,
+    });
+    expect(results.map((r) => r.status)).toEqual(['queued', 'queued', 'queued']);
+    expect(received(`pins-after@${DOMAIN}`)).toEqual([]);
+    const file = files['rsa-sha256'].replaceAll('.', '\\.');
+    expect(results[0]!.response).toMatch(
+      new RegExp(
+        `^not sent: .*the key file ${file} holds a key \\(SHA-256 [0-9a-f]{16}…\\) that is not the one rsa2025\\._domainkey\\.list\\.example\\.org has signed with \\(SHA-256 [0-9a-f]{16}…, from ${file}, recorded 20\\d\\d-.*malist dkim accept-key --list red`,
+      ),
+    );
+    expect(run.notices).toHaveLength(1);
+    expect(run.notices[0]!.error).toMatchObject({ code: 'ESIGNATURE', temporary: true });
+    // Nothing lost: a later round defers again.
+    clock.t += 3_600_000;
+    expect(await run.queue.run()).toMatchObject({ delivered: 0, deferred: 3 });
+    // The re-key was meant: the new key's record is published, the operator accepts it
+    // (what `malist dkim accept-key --list red` does); the same process's next round signs.
+    const accepted = await keyPins(stateDir).accept(plan.dkim);
+    expect(accepted.map((a) => [a.key.selector, a.was?.name])).toEqual([
+      ['rsa2025', `rsa2025._domainkey.${DOMAIN}`],
+      ['ed2025', `ed2025._domainkey.${DOMAIN}`],
+    ]);
+    clock.t += 3_600_000;
+    expect(await run.queue.run()).toMatchObject({ delivered: 3, deferred: 0 });
+    const copies = received(`pins-after@${DOMAIN}`);
+    expect(copies.flatMap((m) => m.to).sort()).toEqual([...to].sort());
+    const published = {
+      ...RECORDS,
+      [dkimTxtRecord(plan.dkim[0]!).name]: dkimTxtRecord(plan.dkim[0]!).text,
+    };
+    const results2 = await (await dkimpyVerifier(published))(copies.map((m) => m.raw));
+    for (const result of results2)
+      expect(result.dkim.filter((d) => d.d === DOMAIN).map((d) => [d.s, d.ok])).toEqual([
+        ['rsa2025', true],
+        ['ed2025', true],
+      ]);
+  });
 });
 
 const withServers = available && postfixAvailable() && dovecotAvailable();

@@ -6,7 +6,7 @@
  * or publishes another key.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { appendFile, readFile, stat } from 'node:fs/promises';
+import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dkimTxtRecord, signingKeyFrom } from '../../src/auth/keys.ts';
@@ -103,6 +103,51 @@ describe('malist dkim keygen, then malist check against DNS', () => {
     expect(fine.code).toBe(0);
     expect(fine.stderr).toBe('');
     expect(dns.asked).toContain('rsa1._domainkey.list.example.com');
+  });
+
+  it('accept-key records the keys each selector signs with, and says what it replaced', async () => {
+    const dir = await config();
+    expect((await keygen(dir, '--selector', 'rsa1')).code).toBe(0);
+    await appendFile(
+      join(dir, 'lists/red.yaml'),
+      'dkim: { domain: list.example.com, selector: rsa1, key_file: keys/red.rsa1.pem }\n',
+    );
+    const accept = (...args: string[]) =>
+      malist(['dkim', 'accept-key', '--config', dir, '--list', 'red', ...args]);
+    // The first run as README's "A selector keeps its key" writes it.
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const line = /\*\*A selector keeps its key\.\*\*[\s\S]*?```sh\n([\s\S]*?)```/
+      .exec(readme)![1]!
+      .replace(/#.*$/m, '')
+      .trim();
+    const [command, ...args] = line.split(/\s+/);
+    expect(command).toBe('malist');
+    const first = await malist([...args, '--config', dir]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(
+      /^rsa1\._domainkey\.list\.example\.com: recorded .*red\.rsa1\.pem \(SHA-256 [0-9a-f]{16}…; first record\); its DNS record must be: rsa1\._domainkey\.list\.example\.com\. IN TXT/,
+    );
+    const record = join(dir, 'state/dkim-keys/rsa1._domainkey.list.example.com.json');
+    const before = JSON.parse(await readFile(record, 'utf8')) as { spki_sha256: string };
+    expect((await accept()).stdout).toContain('; unchanged)');
+    // The key file replaced on purpose: accept-key names the key it replaces.
+    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    await writeFile(join(dir, 'lists/keys/red.rsa1.pem'), pem, { mode: 0o600 });
+    // malist check says so before anything is deferred.
+    const check = await malist(['check', '--config', dir]);
+    expect(check.stderr).toMatch(
+      /lists\/red\.yaml:\d+: warning: list red: the key file .*red\.rsa1\.pem holds a key \(SHA-256 [0-9a-f]{16}…\) that is not the one rsa1\._domainkey\.list\.example\.com has signed with .*malist dkim accept-key --list red; or sign with a new selector; until then its copies are deferred/,
+    );
+    const replaced = await accept();
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(replaced.stdout).toContain(`was SHA-256 ${before.spki_sha256.slice(0, 16)}…`);
+    const wrong = await accept('--selector', 'nope');
+    expect([wrong.code, wrong.stderr]).toEqual([
+      64,
+      expect.stringContaining('list red signs with no key of selector nope (its selectors: rsa1)'),
+    ]);
   });
 
   it('a key the list names but nobody made: check names file:line and keygen, which writes that file', async () => {
