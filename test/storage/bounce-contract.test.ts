@@ -11,7 +11,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { complaintStanding } from '../../src/bounces/complaints.ts';
 import { pgBounceStorage } from '../../src/bounces/pg-store.ts';
 import { type BounceEvent, recordBounce } from '../../src/bounces/record.ts';
@@ -20,27 +20,15 @@ import { readBounceStatus } from '../../src/bounces/status.ts';
 import { type BounceStorage, fileBounceStorage } from '../../src/bounces/store.ts';
 import createMemoryMemberStore from '../../src/members/memory.ts';
 import type { MemberStore } from '../../src/members/store.ts';
-import { openDatabase } from '../../src/state/pg.ts';
 import { runCommand } from '../cli/run-malist.ts';
-import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
+import { bothBackends, type TwoViews } from '../helpers/store-contract.ts';
 
-const available = postgresAvailable();
-let pg: Postgres | undefined;
-let databases = 0;
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-11-02T12:00:00Z');
 const CHILD = new URL('../helpers/bounce-writer-child.ts', import.meta.url).pathname;
 
 /** Two storages over one place, as two hosts have them; `place` is what a child process opens. */
-interface Opened {
-  a: BounceStorage;
-  b: BounceStorage;
-  place: string;
-  end(): Promise<void>;
-}
-type Open = () => Promise<Opened>;
-
-const files: Open = async () => {
+const files = async (): Promise<TwoViews<BounceStorage>> => {
   const dir = await mkdtemp(join(tmpdir(), 'malist-bounce-c-'));
   return {
     a: fileBounceStorage(dir),
@@ -50,26 +38,7 @@ const files: Open = async () => {
   };
 };
 
-const postgres: Open = async () => {
-  const url = await pg!.createDatabase(`bounces_${++databases}`);
-  const [dbA, dbB] = await Promise.all([openDatabase(url), openDatabase(url)]);
-  return {
-    a: await pgBounceStorage(dbA),
-    b: await pgBounceStorage(dbB),
-    place: url,
-    end: async () => {
-      await Promise.all([dbA.close(), dbB.close()]);
-    },
-  };
-};
-
-const backends: [string, Open][] = [['files', files]];
-if (available) backends.push(['postgres', postgres]);
-
-beforeAll(async () => {
-  if (available) pg = await startPostgres();
-}, 120_000);
-afterAll(() => pg?.stop());
+const backends = bothBackends('bounces', files, pgBounceStorage);
 
 const hard = (key: string, extra: Partial<BounceEvent> = {}): BounceEvent => ({
   address: 'Alice@Example.com',

@@ -7,43 +7,17 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FileCounters, type PostCounters, type StoredCounter } from '../../src/state/counters.ts';
-import { openDatabase } from '../../src/state/pg.ts';
 import { PgCounters } from '../../src/state/pg-counters.ts';
-import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
+import { bothBackends, type TwoViews } from '../helpers/store-contract.ts';
 
-const available = postgresAvailable();
-let pg: Postgres | undefined;
-let databases = 0;
-
-type Open = () => Promise<{ a: PostCounters; b: PostCounters; end(): Promise<void> }>;
-
-const files: Open = async () => {
+const files = async (): Promise<TwoViews<PostCounters>> => {
   const dir = await mkdtemp(join(tmpdir(), 'malist-counters-'));
-  return { a: new FileCounters(dir), b: new FileCounters(dir), end: async () => {} };
+  return { a: new FileCounters(dir), b: new FileCounters(dir), place: dir, end: async () => {} };
 };
 
-const postgres: Open = async () => {
-  const url = await pg!.createDatabase(`counters_${++databases}`);
-  const [dbA, dbB] = await Promise.all([openDatabase(url), openDatabase(url)]);
-  return {
-    a: await PgCounters.open(dbA),
-    b: await PgCounters.open(dbB),
-    async end() {
-      await dbA.close();
-      await dbB.close();
-    },
-  };
-};
-
-const backends: [string, Open][] = [['files', files]];
-if (available) backends.push(['postgres', postgres]);
-
-beforeAll(async () => {
-  if (available) pg = await startPostgres();
-}, 120_000);
-afterAll(() => pg?.stop());
+const backends = bothBackends('counters', files, (db) => PgCounters.open(db));
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

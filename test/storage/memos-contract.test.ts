@@ -7,7 +7,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NoticeRateLimit } from '../../src/notices/rate-limit.ts';
 import {
   FileMemoStore,
@@ -17,54 +17,32 @@ import {
   type StoredCount,
   type StoredMemo,
 } from '../../src/state/memos.ts';
-import { openDatabase } from '../../src/state/pg.ts';
 import { PgMemoStore, PgNoticeCounts } from '../../src/state/pg-memos.ts';
-import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
-
-const available = postgresAvailable();
-let pg: Postgres | undefined;
-let databases = 0;
+import { bothBackends, type TwoViews } from '../helpers/store-contract.ts';
 
 interface Side {
   memos: MemoStore;
   counts: NoticeCounts;
 }
-/** Two processes' (or hosts') view of one place. */
-type Open = () => Promise<{ a: Side; b: Side; end(): Promise<void> }>;
 
-const files: Open = async () => {
+/** Two processes' (or hosts') view of one place. */
+const files = async (): Promise<TwoViews<Side>> => {
   const dir = await mkdtemp(join(tmpdir(), 'malist-memos-'));
   const side = () => ({
     memos: new FileMemoStore(join(dir, 'requests')),
     counts: new FileNoticeCounts(join(dir, 'notices')),
   });
-  return { a: side(), b: side(), end: async () => {} };
+  return { a: side(), b: side(), place: dir, end: async () => {} };
 };
 
-const postgres: Open = async () => {
-  const url = await pg!.createDatabase(`memos_${++databases}`);
-  const [dbA, dbB] = await Promise.all([openDatabase(url), openDatabase(url)]);
-  const side = async (db: typeof dbA) => ({
+const backends = bothBackends(
+  'memos',
+  files,
+  async (db): Promise<Side> => ({
     memos: await PgMemoStore.open(db),
     counts: await PgNoticeCounts.open(db),
-  });
-  return {
-    a: await side(dbA),
-    b: await side(dbB),
-    async end() {
-      await dbA.close();
-      await dbB.close();
-    },
-  };
-};
-
-const backends: [string, Open][] = [['files', files]];
-if (available) backends.push(['postgres', postgres]);
-
-beforeAll(async () => {
-  if (available) pg = await startPostgres();
-}, 120_000);
-afterAll(() => pg?.stop());
+  }),
+);
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

@@ -7,45 +7,29 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/state/pg.ts';
+import { describe, expect, it } from 'vitest';
 import { PgPendingStore } from '../../src/state/pg-tokens.ts';
 import { TokenStore } from '../../src/state/tokens.ts';
-import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
+import { bothBackends, type TwoViews } from '../helpers/store-contract.ts';
 
-const available = postgresAvailable();
 const SECRET = Buffer.alloc(32, 7);
-let pg: Postgres | undefined;
-let databases = 0;
 
 /** Two token stores over one place, as two processes (or hosts) have them. */
-type Open = () => Promise<{ a: TokenStore; b: TokenStore; end(): Promise<void> }>;
-
-const files: Open = async () => {
+const files = async (): Promise<TwoViews<TokenStore>> => {
   const dir = await mkdtemp(join(tmpdir(), 'malist-tokens-'));
-  return { a: new TokenStore(dir, SECRET), b: new TokenStore(dir, SECRET), end: async () => {} };
-};
-
-const postgres: Open = async () => {
-  const url = await pg!.createDatabase(`tokens_${++databases}`);
-  const [dbA, dbB] = await Promise.all([openDatabase(url), openDatabase(url)]);
   return {
-    a: new TokenStore(await PgPendingStore.open(dbA), SECRET),
-    b: new TokenStore(await PgPendingStore.open(dbB), SECRET),
-    async end() {
-      await dbA.close();
-      await dbB.close();
-    },
+    a: new TokenStore(dir, SECRET),
+    b: new TokenStore(dir, SECRET),
+    place: dir,
+    end: async () => {},
   };
 };
 
-const backends: [string, Open][] = [['files', files]];
-if (available) backends.push(['postgres', postgres]);
-
-beforeAll(async () => {
-  if (available) pg = await startPostgres();
-}, 120_000);
-afterAll(() => pg?.stop());
+const backends = bothBackends(
+  'tokens',
+  files,
+  async (db) => new TokenStore(await PgPendingStore.open(db), SECRET),
+);
 
 describe.each(backends)('token store contract: %s', (_name, open) => {
   it('a token made by one is good in the other, once, whoever asks first', async () => {
