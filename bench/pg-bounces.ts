@@ -13,7 +13,6 @@
  * The wall time runs from the first DSN any worker takes to the last one done (the workers'
  * start-up, a few seconds of module loading, is left out).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +26,7 @@ import { verpDecode } from '../src/mail/verp.ts';
 import createMemoryMemberStore from '../src/members/memory.ts';
 import { openDatabase } from '../src/state/pg.ts';
 import { hardBounce } from '../test/helpers/dsn.ts';
+import { runSelfAsWorker } from './self-worker.ts';
 
 const MEMBERS = 1000;
 const list: ListSettings = { name: 'red', address: 'red@list.example', members: [] };
@@ -95,21 +95,7 @@ async function worker(): Promise<void> {
 }
 
 function runWorker(extra: string[]): Promise<WorkerOut> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', import.meta.filename, '--worker', ...extra],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(JSON.parse(out) as WorkerOut) : reject(new Error(`worker exit ${code}`)),
-    );
-  });
+  return runSelfAsWorker<WorkerOut>(import.meta.filename, extra);
 }
 
 export interface BounceRow {

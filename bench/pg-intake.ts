@@ -12,7 +12,6 @@
  * reports its CPU. `npm run bench -- --pg` prints the same table after the fan-out rows.
  * A worker is this file run with --worker (it prints its CPU time and RSS as JSON).
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import { FileJournal, type Journal } from '../src/state/journal.ts';
 import { openDatabase } from '../src/state/pg.ts';
 import { PgJournal } from '../src/state/pg-journal.ts';
 import { load1, postgresCounters, postgresCpuMs } from './proc-cpu.ts';
+import { runSelfAsWorker } from './self-worker.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => {
@@ -119,21 +119,7 @@ interface Outcome {
 }
 
 function runWorker(extra: string[]): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', import.meta.filename, '--worker', ...extra],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(JSON.parse(out) as Outcome) : reject(new Error(`worker exit ${code}`)),
-    );
-  });
+  return runSelfAsWorker<Outcome>(import.meta.filename, extra);
 }
 
 /** `posts` posts split over `workers` maildirs; all workers on one journal; wall time. */

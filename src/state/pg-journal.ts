@@ -42,8 +42,6 @@ export const JOURNAL_SCHEMA: SchemaPart = {
   ],
 };
 
-/** The first key of the two-key advisory locks that hold a holder's claims ("jrnl"). */
-const JOURNAL_LOCKS = 0x6a726e6c;
 /**
  * A claim's row is taken and given back without waiting for its WAL flush (the record of
  * the handled post, between the two, still waits for its own). Losing a claim row in a

@@ -1,6 +1,6 @@
 /** Spawning `node bin/malist.js …` as users run it, with a timeout and temp directories. */
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +68,19 @@ export async function tempConfig(mainYaml?: string): Promise<string> {
       'state_dir: state\ndistribute:\n  type: maildir\n  dir: out\ndelivery_log: delivery.log\nreactors: [stderr-logger]\n',
   );
   return dir;
+}
+
+/**
+ * Two hosts' configuration directories from README's storage example, as it is printed
+ * there (one malist.yaml, each its own state_dir, the database from DATABASE_URL).
+ */
+export async function readmeStorageHosts(): Promise<[string, string]> {
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  const yaml = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map((m) => m[1] as string)
+    .find((b) => b.includes('state_dir stays each host'));
+  if (!yaml) throw new Error("README.md has no yaml block saying 'state_dir stays each host'");
+  return Promise.all([tempConfig(yaml), tempConfig(yaml)]);
 }
 
 /** An example post's bytes. */

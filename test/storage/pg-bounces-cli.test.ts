@@ -9,7 +9,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { malist, post, ROOT, tempConfig } from '../cli/run-malist.ts';
+import { malist, post, readmeStorageHosts } from '../cli/run-malist.ts';
 import { hardBounce } from '../helpers/dsn.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 
@@ -26,12 +26,7 @@ describe.skipIf(!available)('bounce state on PostgreSQL through the CLI, on two 
     const url = await pg.createDatabase('bounces_cli');
     const env = { DATABASE_URL: url };
     // README's storage example, as it is printed there, on both hosts.
-    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
-    const yaml = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
-      .map((m) => m[1] as string)
-      .find((b) => b.includes('state_dir stays each host'));
-    expect(yaml).toBeDefined();
-    const [hostA, hostB] = await Promise.all([tempConfig(yaml), tempConfig(yaml)]);
+    const [hostA, hostB] = await readmeStorageHosts();
 
     const posted = await malist(['receive', '--config', hostB, '--list', 'red'], {
       env,

@@ -8,7 +8,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { malist, post, ROOT, tempConfig } from '../cli/run-malist.ts';
+import { malist, post, readmeStorageHosts } from '../cli/run-malist.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 
 const available = postgresAvailable();
@@ -39,12 +39,7 @@ describe.skipIf(!available)('held mail on PostgreSQL through the CLI, on two hos
     const url = await pg.createDatabase('held_cli');
     const env = { DATABASE_URL: url };
     // README's storage example, as it is printed there, on both hosts.
-    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
-    const yaml = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
-      .map((m) => m[1] as string)
-      .find((b) => b.includes('state_dir stays each host'));
-    expect(yaml).toBeDefined();
-    const [hostA, hostB] = await Promise.all([tempConfig(yaml), tempConfig(yaml)]);
+    const [hostA, hostB] = await readmeStorageHosts();
 
     const received = await malist(['receive', '--config', hostA, '--list', 'red'], {
       env,

@@ -9,7 +9,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { malist, ROOT, tempConfig } from '../cli/run-malist.ts';
+import { malist, readmeStorageHosts } from '../cli/run-malist.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 
 const available = postgresAvailable();
@@ -54,12 +54,8 @@ describe.skipIf(!available)(
     it('posts on both hosts get unique numbers and go out in one digest, sent once', async () => {
       const url = await pg.createDatabase('misc_cli');
       const env = { DATABASE_URL: url };
-      const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
-      const yaml = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
-        .map((m) => m[1] as string)
-        .find((b) => b.includes('state_dir stays each host'));
-      expect(yaml).toBeDefined();
-      const hosts = await Promise.all([tempConfig(yaml), tempConfig(yaml)]);
+      // README's storage example, as it is printed there, on both hosts.
+      const hosts = await readmeStorageHosts();
       for (const host of hosts) {
         await mkdir(join(host, 'lists'), { recursive: true });
         await writeFile(join(host, 'lists/green.yaml'), GREEN);
