@@ -26,7 +26,7 @@ import { verpDecode } from '../src/mail/verp.ts';
 import createMemoryMemberStore from '../src/members/memory.ts';
 import { openDatabase } from '../src/state/pg.ts';
 import { hardBounce } from '../test/helpers/dsn.ts';
-import { runSelfAsWorker } from './self-worker.ts';
+import { freshDatabase, runSelfAsWorker } from './self-worker.ts';
 
 const MEMBERS = 1000;
 const list: ListSettings = { name: 'red', address: 'red@list.example', members: [] };
@@ -176,19 +176,6 @@ export async function pgBounceRows(dsns: number, url?: string): Promise<BounceRo
     await rm(work, { recursive: true, force: true });
   }
   return rows;
-}
-
-/** A new database on the server of `url`; its URL. */
-async function freshDatabase(url: string, name: string): Promise<string> {
-  const db = await openDatabase(url);
-  try {
-    await db.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await db.close();
-  }
-  const next = new URL(url);
-  next.pathname = `/${name}`;
-  return next.toString();
 }
 
 if (args.includes('--worker')) await worker();

@@ -21,7 +21,7 @@ import { FileJournal, type Journal } from '../src/state/journal.ts';
 import { openDatabase } from '../src/state/pg.ts';
 import { PgJournal } from '../src/state/pg-journal.ts';
 import { load1, postgresCounters, postgresCpuMs } from './proc-cpu.ts';
-import { runSelfAsWorker } from './self-worker.ts';
+import { freshDatabase, runSelfAsWorker } from './self-worker.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => {
@@ -215,19 +215,6 @@ export async function pgIntakeTable(posts: number, url?: string): Promise<string
 /** The database's commits and WAL syncs so far, and the server's CPU (when it is ours). */
 async function pgCounters(url: string, pgData: string | undefined) {
   return { ...(await postgresCounters(url)), cpuMs: pgData ? postgresCpuMs(pgData) : 0 };
-}
-
-/** A new database on the server of `url`; its URL. */
-async function freshDatabase(url: string, name: string): Promise<string> {
-  const db = await openDatabase(url);
-  try {
-    await db.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await db.close();
-  }
-  const next = new URL(url);
-  next.pathname = `/${name}`;
-  return next.toString();
 }
 
 if (args.includes('--worker')) await worker();
