@@ -44,6 +44,7 @@ import { installationResolver, unitWiring } from './authentication.ts';
 import { buildDistributors, buildList, buildReactors, type Plans } from './build.ts';
 import { withComplaintHold } from './complaint-hold.ts';
 import { eventTaps } from './events.ts';
+import type { ListState } from './list-state.ts';
 import type { LoadedConfig } from './load.ts';
 import { distributorSender, wireModeration } from './moderation.ts';
 import { listPersonaliser } from './personalise.ts';
@@ -54,7 +55,6 @@ import {
   closeDatabases,
   heldStorageFor,
   journalFor,
-  type ListState,
   listStateFor,
   pendingStoreFor,
   queueStoresFor,

@@ -24,7 +24,7 @@ import type { ListAddressHandlers } from '../processors/many-lists.ts';
 import type { DeliveredEvent, RecipientFailure } from '../queue/queue.ts';
 import { type PendingStore, TokenStore } from '../state/tokens.ts';
 import type { Distributor, ListMail } from '../types.ts';
-import type { ListState } from './storage.ts';
+import type { ListState } from './list-state.ts';
 
 export interface ListServicesOptions {
   lists: ListSettings[];

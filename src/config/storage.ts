@@ -10,19 +10,11 @@ import { join } from 'node:path';
 import { BOUNCES_SCHEMA, pgBounceStorage } from '../bounces/pg-store.ts';
 import { type BounceStorage, fileBounceStorage } from '../bounces/store.ts';
 import { DIGEST_SCHEMA, PgDigestStore } from '../digest/pg-store.ts';
-import { type DigestCollection, DigestStore } from '../digest/store.ts';
 import { MEMBERS_SCHEMA } from '../members/pg-store.ts';
 import { createPgStore, QUEUE_SCHEMA } from '../queue/pg-store.ts';
 import type { QueueStore } from '../queue/store.ts';
-import { FileCounters, type PostCounters } from '../state/counters.ts';
 import { fileHeldStorage, type HeldStorage } from '../state/held-store.ts';
 import { FileJournal, type Journal } from '../state/journal.ts';
-import {
-  FileMemoStore,
-  FileNoticeCounts,
-  type MemoStore,
-  type NoticeCounts,
-} from '../state/memos.ts';
 import { type Database, openDatabase, type SchemaPart } from '../state/pg.ts';
 import { COUNTERS_SCHEMA, PgCounters } from '../state/pg-counters.ts';
 import { HELD_SCHEMA, pgHeldStorage } from '../state/pg-held.ts';
@@ -31,7 +23,10 @@ import { HOLDERS_SCHEMA, type ProcessLease, processLease } from '../state/pg-loc
 import { MEMOS_SCHEMA, PgMemoStore, PgNoticeCounts } from '../state/pg-memos.ts';
 import { PgPendingStore, TOKENS_SCHEMA } from '../state/pg-tokens.ts';
 import type { PendingStore } from '../state/tokens.ts';
+import { fileListState, type ListState } from './list-state.ts';
 import type { MainYaml } from './schema.ts';
+
+export { fileListState, type ListState };
 
 /** Every store's part of the PostgreSQL schema, in the order `upgrade` applies them. */
 export const SCHEMA_PARTS: SchemaPart[] = [
@@ -200,28 +195,6 @@ export function bounceStorageFor(
     });
   }
   return storage;
-}
-
-/** The lists' smaller state: request memos, notice counts, post counters, digest collections. */
-export interface ListState {
-  /** What handled command mails replied (crash replay), `state_dir/requests` or rows. */
-  memos: MemoStore;
-  /** The daily notice budget's counts, `state_dir/notices` or rows. */
-  noticeCounts: NoticeCounts;
-  /** The `%d` subject prefix's post numbers, `state_dir/lists/counters` or rows. */
-  counters: PostCounters;
-  /** A list's digest in the making, `state_dir/digest/LIST` or rows. */
-  digest(list: string): Promise<DigestCollection>;
-}
-
-/** The files under `stateDir`, whatever `storage:` says (`malist storage migrate`'s one side). */
-export function fileListState(stateDir: string): ListState {
-  return {
-    memos: new FileMemoStore(join(stateDir, 'requests')),
-    noticeCounts: new FileNoticeCounts(join(stateDir, 'notices')),
-    counters: new FileCounters(join(stateDir, 'lists')),
-    digest: async (list) => new DigestStore(stateDir, list),
-  };
 }
 
 /**
