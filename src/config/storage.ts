@@ -70,10 +70,26 @@ export function databaseFor(
 /** What a store on a pool holds open (a session), ended before the pool closes. */
 const holders: Array<() => Promise<void>> = [];
 
+/** The stores this process made once per database (shared by every caller), by kind and URL. */
+const perDatabase = new Map<string, Promise<unknown>>();
+
+/** `make()`'s store for this database, made once a process and forgotten when the pools close. */
+function oncePerDatabase<T>(kind: string, url: string, make: () => Promise<T>): Promise<T> {
+  const key = `${kind} ${url}`;
+  let made = perDatabase.get(key) as Promise<T> | undefined;
+  if (!made) {
+    made = make();
+    perDatabase.set(key, made);
+    made.catch(() => perDatabase.delete(key));
+  }
+  return made;
+}
+
 /** Closes every pool this process opened (the end of a command; lets node exit). */
 export async function closeDatabases(): Promise<void> {
   const ending = holders.splice(0);
   await Promise.all(ending.map((end) => end().catch(() => {})));
+  perDatabase.clear();
   const pools = [...open.values()];
   open.clear();
   await Promise.all(pools.map(async (db) => (await db).close()));
@@ -103,31 +119,28 @@ export function processLeaseFor(
   return lease;
 }
 
-/** One journal a process per place (the loop, `malist trace` and the web share it). */
-const journals = new Map<string, Promise<Journal>>();
+/** One file journal a process per directory (its claims are shared by nested plays). */
+const fileJournals = new Map<string, FileJournal>();
 
-/** The journal of handled mail: files in `state_dir/journal`, or the database's rows. */
+/**
+ * The journal of handled mail, one a process per place (the loop, `malist trace` and the web
+ * share it): files in `state_dir/journal`, or the database's rows.
+ */
 export function journalFor(
   main: Pick<MainYaml, 'storage'> & { state_dir: string },
 ): Promise<Journal> {
   const choice = storageOf(main);
-  const place = choice.type === 'files' ? join(main.state_dir, 'journal') : choice.url;
-  let journal = journals.get(place);
+  if (choice.type === 'postgres')
+    return oncePerDatabase('journal', choice.url, async () =>
+      PgJournal.open(await databaseFor(choice), processLeaseFor(choice)),
+    );
+  const place = join(main.state_dir, 'journal');
+  let journal = fileJournals.get(place);
   if (!journal) {
-    journal =
-      choice.type === 'files'
-        ? Promise.resolve(new FileJournal(place))
-        : databaseFor(choice).then(async (db) => {
-            const opened = await PgJournal.open(db, processLeaseFor(choice));
-            holders.push(async () => {
-              journals.delete(place);
-            });
-            return opened;
-          });
-    journals.set(place, journal);
-    journal.catch(() => journals.delete(place));
+    journal = new FileJournal(place);
+    fileJournals.set(place, journal);
   }
-  return journal;
+  return Promise.resolve(journal);
 }
 
 /**
@@ -173,9 +186,6 @@ export async function heldStorageFor(
   return pgHeldStorage(await databaseFor(choice));
 }
 
-/** One bounce storage a process per place (the handlers, the CLI and the web share it). */
-const bounceStorages = new Map<string, Promise<BounceStorage>>();
-
 /**
  * Where bounce records, the sent index and spam complaints live: the files under state_dir
  * (`bounces/`, `complaints/`), or the database's rows, which every host sharing it reads.
@@ -185,16 +195,10 @@ export function bounceStorageFor(
 ): Promise<BounceStorage> {
   const choice = storageOf(main);
   if (choice.type === 'files') return Promise.resolve(fileBounceStorage(main.state_dir));
-  let storage = bounceStorages.get(choice.url);
-  if (!storage) {
-    storage = databaseFor(choice).then(pgBounceStorage);
-    bounceStorages.set(choice.url, storage);
-    storage.catch(() => bounceStorages.delete(choice.url));
-    holders.push(async () => {
-      bounceStorages.delete(choice.url);
-    });
-  }
-  return storage;
+  // One a process (the handlers, the CLI and the web share it).
+  return oncePerDatabase('bounces', choice.url, async () =>
+    pgBounceStorage(await databaseFor(choice)),
+  );
 }
 
 /**
