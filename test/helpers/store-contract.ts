@@ -54,3 +54,10 @@ export function bothBackends<T>(
   ]);
   return backends;
 }
+
+/** Everything an async iterable yields, in order. */
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileCounters, type PostCounters, type StoredCounter } from '../../src/state/counters.ts';
 import { PgCounters } from '../../src/state/pg-counters.ts';
-import { bothBackends, type TwoViews } from '../helpers/store-contract.ts';
+import { bothBackends, collect, type TwoViews } from '../helpers/store-contract.ts';
 
 const files = async (): Promise<TwoViews<PostCounters>> => {
   const dir = await mkdtemp(join(tmpdir(), 'malist-counters-'));
@@ -18,12 +18,6 @@ const files = async (): Promise<TwoViews<PostCounters>> => {
 };
 
 const backends = bothBackends('counters', files, (db) => PgCounters.open(db));
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
 
 describe.each(backends)('post counter contract: %s', (_name, open) => {
   it('counts from 1 per list, and a mail keeps its number whoever asks', async () => {

@@ -18,7 +18,7 @@ import {
   type StoredMemo,
 } from '../../src/state/memos.ts';
 import { PgMemoStore, PgNoticeCounts } from '../../src/state/pg-memos.ts';
-import { bothBackends, type TwoViews } from '../helpers/store-contract.ts';
+import { bothBackends, collect, type TwoViews } from '../helpers/store-contract.ts';
 
 interface Side {
   memos: MemoStore;
@@ -43,12 +43,6 @@ const backends = bothBackends(
     counts: await PgNoticeCounts.open(db),
   }),
 );
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
 
 const memo = (text: string) => ({
   replies: [
