@@ -55,6 +55,21 @@ describe('keyPins', () => {
     expect(await pins.check([key])).toHaveLength(1);
   });
 
+  it('two processes recording one new selector with two keys at once: the first wins, the other is refused', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'malist-pins-'));
+    for (let round = 0; round < 20; round++) {
+      await rm(join(dir, 'dkim-keys'), { recursive: true, force: true });
+      const [a, b] = await Promise.all([keyPins(dir).check([key]), keyPins(dir).check([other])]);
+      // Exactly one of them signs: whichever key the record names.
+      expect(a!.length + b!.length).toBe(1);
+      const record = JSON.parse(
+        await readFile(join(dir, 'dkim-keys', 's1._domainkey.list.example.org.json'), 'utf8'),
+      );
+      const winner = a!.length === 0 ? key : other;
+      expect(record.spki_sha256).toBe(keyFingerprint(winner.publicKey));
+    }
+  });
+
   it('a record that is not JSON is an error naming the file and the fix', async () => {
     dir = await mkdtemp(join(tmpdir(), 'malist-pins-'));
     const pins = keyPins(dir);

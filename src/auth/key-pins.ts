@@ -19,7 +19,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileDurable } from '../state/durable.ts';
+import { writeFileDurable, writeFileDurableOnce } from '../state/durable.ts';
 import type { SigningKey } from './keys.ts';
 
 /** What is remembered of a selector's key. */
@@ -89,7 +89,7 @@ export function keyPins(stateDir: string, now: () => Date = () => new Date()): K
       );
     }
   };
-  const write = async (key: SigningKey) => {
+  const pinOf = (key: SigningKey): string => {
     const pin: KeyPin = {
       name: nameOf(key),
       algorithm: key.algorithm,
@@ -97,17 +97,24 @@ export function keyPins(stateDir: string, now: () => Date = () => new Date()): K
       key_file: key.keyFile,
       recorded: now().toISOString(),
     };
-    await writeFileDurable(fileOf(key), `${JSON.stringify(pin, null, 2)}\n`, { mode: 0o640 });
+    return `${JSON.stringify(pin, null, 2)}\n`;
   };
   return {
     read,
     async check(keys) {
       const mismatches: KeyMismatch[] = [];
       for (const key of unique(keys)) {
-        const pinned = await read(key);
         const fingerprint = keyFingerprint(key.publicKey);
-        if (!pinned) await write(key);
-        else if (pinned.spki_sha256 !== fingerprint) mismatches.push({ key, pinned, fingerprint });
+        // A new selector is recorded by the first process to sign with it: of two signing
+        // at once with different keys (two hosts' copies of one configuration), the second
+        // finds the first's record and signs nothing with its own key.
+        const pinned =
+          (await read(key)) ??
+          ((await writeFileDurableOnce(fileOf(key), pinOf(key), { mode: 0o640 }))
+            ? undefined
+            : await read(key));
+        if (pinned && pinned.spki_sha256 !== fingerprint)
+          mismatches.push({ key, pinned, fingerprint });
       }
       return mismatches;
     },
@@ -115,7 +122,7 @@ export function keyPins(stateDir: string, now: () => Date = () => new Date()): K
       const accepted: Array<{ key: SigningKey; was?: KeyPin }> = [];
       for (const key of unique(keys)) {
         const was = await read(key);
-        await write(key);
+        await writeFileDurable(fileOf(key), pinOf(key), { mode: 0o640 });
         accepted.push(was ? { key, was } : { key });
       }
       return accepted;

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 export async function fsyncDir(dir: string): Promise<void> {
@@ -72,4 +72,28 @@ export async function writeFileDurable(
     throw error;
   }
   await fsyncDir(dir);
+}
+
+/**
+ * Writes `data` to `path` durably unless `path` exists: written whole under a name of its
+ * own, then linked into place (link() is atomic and fails when the name exists), so of two
+ * processes writing at once exactly one wins. Resolves whether this call wrote it.
+ */
+export async function writeFileDurableOnce(
+  path: string,
+  data: Buffer | string,
+  opts: { mode?: number } = {},
+): Promise<boolean> {
+  const mine = `${path}.${process.pid}-${randomBytes(6).toString('hex')}`;
+  await writeFileDurable(mine, data, opts);
+  try {
+    await link(mine, path);
+    await fsyncDir(dirname(path));
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return false;
+  } finally {
+    await unlink(mine).catch(() => {});
+  }
 }

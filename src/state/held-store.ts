@@ -8,10 +8,10 @@
  * once: the first claim for a held id wins, in any process, and every later claim is handed
  * the winner.
  */
-import { link, readFile, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ListMail } from '../types.ts';
-import { fsyncDir, writeFileDurable } from './durable.ts';
+import { writeFileDurable, writeFileDurableOnce } from './durable.ts';
 import { MailStore, type StoredMeta, type StoreWhy } from './mail-store.ts';
 import { safeName } from './safe-name.ts';
 
@@ -79,21 +79,11 @@ export function fileHeldStorage(stateDir: string): HeldStorage {
         if (!ids.includes(decision.heldId))
           await writeFileDurable(path, JSON.stringify([...ids, decision.heldId]));
       }
-      // Written whole under a name of its own, then linked into place: link() fails when
-      // a decision is there already, so of two processes deciding at once one wins.
-      const path = decisionPath(list, decision.heldId);
-      const mine = `${path}.${process.pid}-${Math.random().toString(36).slice(2)}`;
-      await writeFileDurable(mine, JSON.stringify(decision));
-      let won = true;
-      try {
-        await link(mine, path);
-        await fsyncDir(dirname(path));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        won = false;
-      } finally {
-        await unlink(mine).catch(() => {});
-      }
+      // Of two processes deciding at once, one writes the decision; the other reads it.
+      const won = await writeFileDurableOnce(
+        decisionPath(list, decision.heldId),
+        JSON.stringify(decision),
+      );
       if (won) return { decision, won };
       return { decision: (await storage.decision(list, decision.heldId)) ?? decision, won };
     },
