@@ -3,12 +3,14 @@
 // Node 20 has no compile cache for ES modules (module.enableCompileCache is Node 22), so the
 // command's own bundle is one CommonJS script, compiled by vm.Script from the bytecode V8
 // wrote at build time. A cache from another Node (another V8) is rejected by V8, and the
-// script is then compiled from its source as any other: slower, never wrong.
-import { isAscii } from 'node:buffer';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import vm from 'node:vm';
+// script is then compiled from its source as any other: slower, never wrong. CommonJS itself
+// (bin/package.json), as bin/malist.js is: see there.
+'use strict';
+const { isAscii } = require('node:buffer');
+const { readFileSync, writeFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { dirname } = require('node:path');
+const vm = require('node:vm');
 
 /**
  * The script's function: CommonJS's wrapper, and `__malistImport`, the `import()` the build
@@ -43,7 +45,7 @@ function compile(file, cachedData) {
 }
 
 /** True when V8 does not compile `file` from the cache in `cacheFile` (the build checks). */
-export function cacheRejected(file, cacheFile) {
+function cacheRejected(file, cacheFile) {
   return compile(file, readFileSync(cacheFile)).cachedDataRejected !== false;
 }
 
@@ -62,7 +64,7 @@ function evaluate(file, cachedData) {
  * returns its exports. `makeCache`: compile without the cache, evaluate, then write the
  * bytecode of everything compiled so far (the modules' top levels) to `cacheFile`.
  */
-export function runCached(file, cacheFile, { makeCache = false } = {}) {
+function runCached(file, cacheFile, { makeCache = false } = {}) {
   let cachedData;
   if (!makeCache) {
     try {
@@ -84,9 +86,11 @@ export function runCached(file, cacheFile, { makeCache = false } = {}) {
  * made before the command would leave each process to compile those again). Resolves to
  * main's exit code; the cache is written only when it is 0.
  */
-export async function trainCache(file, cacheFile, argv) {
+async function trainCache(file, cacheFile, argv) {
   const { script, exports } = evaluate(file, undefined);
   const code = await exports.main(argv);
   if (code === 0) writeFileSync(cacheFile, script.createCachedData());
   return code;
 }
+
+module.exports = { runCached, trainCache, cacheRejected };
