@@ -4,7 +4,7 @@
  * rejects, its `import()` loads ES modules (custom units), and the command answers as the
  * sources do.
  */
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -112,5 +112,39 @@ describe('malist receive from its bundle', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(await readFile(join(dir, 'delivery.log'), 'utf8')).toMatch(/outcome=distributed/);
+  });
+
+  it('runs a custom unit written in TypeScript from a configuration with no package.json', async () => {
+    // tsx takes a `.ts` file's format from the package.json above it: with none (or no
+    // "type": "module") the unit, an ES module as malist documents units, was loaded as
+    // CommonJS and failed ("Cannot require() ES Module … in a cycle"). Its `.ts` imports too.
+    const dir = await tempConfig();
+    made.push(dir);
+    await writeFile(
+      join(dir, 'lists/loud.ts'),
+      "export const loud = (text: string): string => text.toUpperCase() + '!';\n",
+    );
+    await writeFile(
+      join(dir, 'lists/shout.ts'),
+      "import { loud } from './loud.ts';\n\ninterface Mail {\n  header: { get(name: string): string | undefined; set(name: string, value: string): void };\n}\n\n" +
+        "export default () => ({\n  name: 'shout',\n  async process(mail: Mail): Promise<Mail> {\n    mail.header.set('Subject', loud(mail.header.get('Subject') ?? ''));\n    return mail;\n  },\n});\n",
+    );
+    const red = await readFile(join(dir, 'lists/red.yaml'), 'utf8');
+    await writeFile(
+      join(dir, 'lists/red.yaml'),
+      `${red}pipeline:\n  - type: ./shout.ts\n  - envelope\n`,
+    );
+    const input = await readFile(post('01-member-post.eml'));
+    for (const env of [{}, { MALIST_FROM_SOURCE: '1' }]) {
+      await rm(join(dir, 'out'), { recursive: true, force: true });
+      await rm(join(dir, 'state'), { recursive: true, force: true });
+      const r = await malist(['receive', '--config', dir, '--list', 'red'], { input, env });
+      expect([r.code, r.stderr], JSON.stringify(env)).toEqual([0, '']);
+      const box = join(dir, 'out', 'alice@example.org', 'new');
+      const [file] = await readdir(box);
+      expect(await readFile(join(box, file!), 'utf8')).toContain(
+        'Subject: MEETING NOTES FOR THURSDAY!',
+      );
+    }
   });
 });
