@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCached } from '../../bin/cached-script.js';
+import { runCached, trainCache } from '../../bin/cached-script.js';
 import { buildIsCurrent } from '../../scripts/compiled.js';
 import { malist, post, ROOT, runCommand, tempConfig } from './run-malist.ts';
 
@@ -72,6 +72,21 @@ describe('runCached', () => {
     expect(cached.default()).toBe('unit');
   });
 
+  it('trainCache runs main once, then writes the cache only when main returned 0', async () => {
+    const dir = await scratch();
+    const file = join(dir, 'bundle.cjs');
+    await writeFile(
+      file,
+      'let runs = 0;\nexports.main = async (argv) => { runs++; return Number(argv[0]); };\nexports.runs = () => runs;\n',
+    );
+    const cache = join(dir, 'bundle.cache');
+    expect(await trainCache(file, cache, ['3'])).toBe(3);
+    await expect(stat(cache)).rejects.toThrow(/ENOENT/);
+    expect(await trainCache(file, cache, ['0'])).toBe(0);
+    expect((await stat(cache)).size).toBeGreaterThan(0);
+    expect(runCached<{ runs(): number }>(file, cache).runs()).toBe(0); // evaluated, not run
+  });
+
   it('runs the script in a process of its own with nothing on stderr', async () => {
     const dir = await scratch();
     await writeFile(join(dir, 'unit.mjs'), 'export default 7;\n');
@@ -92,6 +107,15 @@ describe('malist receive from its bundle', () => {
     if (!bundled) return; // bin/malist.js runs the sources: build.test.ts says so
     expect((await stat(join(ROOT, 'dist/bin/receive.cjs'))).size).toBeGreaterThan(0);
     expect((await stat(join(ROOT, 'dist/bin/receive.cache'))).size).toBeGreaterThan(0);
+    // ASCII, so read as latin1; and a new process of this Node compiles it from the cache.
+    expect(
+      /^[\x00-\x7f]*$/.test(await readFile(join(ROOT, 'dist/bin/receive.cjs'), 'latin1')),
+    ).toBe(true);
+    const loader = pathToFileURL(join(ROOT, 'bin/cached-script.js')).href;
+    const program = `const { cacheRejected } = await import(${JSON.stringify(loader)});
+console.log(cacheRejected(${JSON.stringify(join(ROOT, 'dist/bin/receive.cjs'))}, ${JSON.stringify(join(ROOT, 'dist/bin/receive.cache'))}));`;
+    const r = await runCommand(process.execPath, ['--input-type=module', '-e', program]);
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, 'false\n', '']);
   });
 
   it('answers as the sources do: a post, an unknown list, a bad option', async () => {
