@@ -5,3 +5,9 @@ export function runCached<Exports = Record<string, unknown>>(
   cacheFile: string,
   options?: { makeCache?: boolean },
 ): Exports;
+
+/** Evaluates the script, runs its `main(argv)`, then writes its cache when main returned 0. */
+export function trainCache(file: string, cacheFile: string, argv: string[]): Promise<number>;
+
+/** True when V8 does not compile `file` from the cache in `cacheFile`. */
+export function cacheRejected(file: string, cacheFile: string): boolean;

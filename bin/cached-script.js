@@ -3,11 +3,14 @@
 // Node 20 has no compile cache for ES modules (module.enableCompileCache is Node 22), so the
 // command's own bundle is one CommonJS script, compiled by vm.Script from the bytecode V8
 // wrote at build time. A cache from another Node (another V8) is rejected by V8, and the
-// script is then compiled from its source as any other: slower, never wrong.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import vm from 'node:vm';
+// script is then compiled from its source as any other: slower, never wrong. CommonJS itself
+// (bin/package.json), as bin/malist.js is: see there.
+'use strict';
+const { isAscii } = require('node:buffer');
+const { readFileSync, writeFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { dirname } = require('node:path');
+const vm = require('node:vm');
 
 /**
  * The script's function: CommonJS's wrapper, and `__malistImport`, the `import()` the build
@@ -24,12 +27,44 @@ const WRAPPER = [
 const importModule = (specifier) => import(specifier);
 
 /**
+ * The script's source. The build writes it in ASCII (scripts/build.js), read as latin1: a
+ * string of one byte a character, made without decoding UTF-8 (a third of the time to
+ * read it) and cheaper for V8 to hash and compile. Any other script is read as UTF-8.
+ */
+function sourceOf(file) {
+  const bytes = readFileSync(file);
+  return bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
+}
+
+/** Compiles `file`, from `cachedData` when given and accepted by V8. */
+function compile(file, cachedData) {
+  return new vm.Script(WRAPPER[0] + sourceOf(file) + WRAPPER[1], {
+    filename: file,
+    ...(cachedData ? { cachedData } : {}),
+  });
+}
+
+/** True when V8 does not compile `file` from the cache in `cacheFile` (the build checks). */
+function cacheRejected(file, cacheFile) {
+  return compile(file, readFileSync(cacheFile)).cachedDataRejected !== false;
+}
+
+/** Compiles `file` (with `cachedData`, when given) and evaluates it; returns both. */
+function evaluate(file, cachedData) {
+  const script = compile(file, cachedData);
+  const module = { exports: {}, filename: file, id: file, loaded: false };
+  const run = script.runInThisContext();
+  run(module.exports, createRequire(file), module, file, dirname(file), importModule);
+  module.loaded = true;
+  return { script, exports: module.exports };
+}
+
+/**
  * Runs the CommonJS `file` with the code cache in `cacheFile` (when there is one) and
  * returns its exports. `makeCache`: compile without the cache, evaluate, then write the
  * bytecode of everything compiled so far (the modules' top levels) to `cacheFile`.
  */
-export function runCached(file, cacheFile, { makeCache = false } = {}) {
-  const source = readFileSync(file, 'utf8');
+function runCached(file, cacheFile, { makeCache = false } = {}) {
   let cachedData;
   if (!makeCache) {
     try {
@@ -38,14 +73,24 @@ export function runCached(file, cacheFile, { makeCache = false } = {}) {
       // No cache (a build without one): compiled from the source.
     }
   }
-  const script = new vm.Script(WRAPPER[0] + source + WRAPPER[1], {
-    filename: file,
-    ...(cachedData ? { cachedData } : {}),
-  });
-  const module = { exports: {}, filename: file, id: file, loaded: false };
-  const run = script.runInThisContext();
-  run(module.exports, createRequire(file), module, file, dirname(file), importModule);
-  module.loaded = true;
+  const { script, exports } = evaluate(file, cachedData);
   if (makeCache) writeFileSync(cacheFile, script.createCachedData());
-  return module.exports;
+  return exports;
 }
+
+/**
+ * The build's training run: compiles `file` without a cache, evaluates it, runs its
+ * `main(argv)` once (a real command, on the build's own scratch input) and then writes to
+ * `cacheFile` the bytecode of every function compiled so far: the modules' top levels and
+ * what the command called (V8 compiles a function when it is first called, so a cache
+ * made before the command would leave each process to compile those again). Resolves to
+ * main's exit code; the cache is written only when it is 0.
+ */
+async function trainCache(file, cacheFile, argv) {
+  const { script, exports } = evaluate(file, undefined);
+  const code = await exports.main(argv);
+  if (code === 0) writeFileSync(cacheFile, script.createCachedData());
+  return code;
+}
+
+module.exports = { runCached, trainCache, cacheRejected };

@@ -12,11 +12,17 @@
 // code cache the build made beside it (cached-script.js). MALIST_FROM_BUILD=1 runs the build
 // of a checkout without checking that it is current (the benchmark, which has just built it:
 // the check reads every file under src/, ~30 ms of CPU an installed malist never spends).
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+//
+// This file and cached-script.js are CommonJS (bin/package.json): a CommonJS main module
+// starts without Node's ES module loader, and takes from node:fs and the other built-ins
+// only what it uses, where an ES module's import of a built-in makes its whole namespace
+// (node:fs's would load its streams). `malist receive` pays neither; the other commands
+// load their ES modules with import() as before.
+'use strict';
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(__dirname, '..');
 
 async function fromCheckout() {
   if (process.env.MALIST_FROM_SOURCE !== '1' && process.env.MALIST_FROM_BUILD === '1') return false;
@@ -25,22 +31,29 @@ async function fromCheckout() {
 }
 
 /** `malist receive`'s own bundle, compiled from its code cache, when the build made them. */
-async function receiveBundle() {
+function receiveBundle() {
   const bundle = join(root, 'dist', 'bin', 'receive.cjs');
   if (process.argv[2] !== 'receive' || !existsSync(bundle)) return undefined;
-  const { runCached } = await import('./cached-script.js');
+  const { runCached } = require('./cached-script.js');
   return runCached(bundle, join(root, 'dist', 'bin', 'receive.cache')).main;
 }
 
-let main;
-if (existsSync(join(root, 'src', 'cli', 'main.ts')) && (await fromCheckout())) {
-  const { register } = await import('tsx/esm/api');
-  register();
-  ({ main } = await import('../src/cli/main.ts'));
-} else {
-  main = await receiveBundle();
-  if (!main && existsSync(join(root, 'dist', 'bin', 'main.js')))
-    ({ main } = await import('../dist/bin/main.js'));
-  else if (!main) ({ main } = await import('../dist/cli/main.js'));
+/** The command's `main`: from the sources, receive's bundle, the bundle, or dist/cli/. */
+async function load() {
+  if (existsSync(join(root, 'src', 'cli', 'main.ts')) && (await fromCheckout())) {
+    const { register } = await import('tsx/esm/api');
+    register();
+    return (await import('../src/cli/main.ts')).main;
+  }
+  const main = receiveBundle();
+  if (main) return main;
+  if (existsSync(join(root, 'dist', 'bin', 'main.js')))
+    return (await import('../dist/bin/main.js')).main;
+  return (await import('../dist/cli/main.js')).main;
 }
-process.exitCode = await main(process.argv.slice(2));
+
+load()
+  .then((main) => main(process.argv.slice(2)))
+  .then((code) => {
+    process.exitCode = code;
+  });

@@ -4,7 +4,7 @@
  * factory (for a pipeline unit: `(list, options) => Processor`); it may export `schema`
  * (anything with zod's `safeParse`) to have its options checked like a built-in unit's.
  */
-import { createRequire } from 'node:module';
+import { createRequire, register } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -21,13 +21,38 @@ export function isPathType(type: string): boolean {
 let tsxRegistered: Promise<void> | undefined;
 
 /**
- * Registers tsx's TypeScript loader, once. tsx is an optional peer dependency: only a custom
- * unit written in TypeScript needs it, so a missing tsx is said in those words.
+ * Marks a TypeScript unit's URL (and the `.ts` files it imports) for `UNIT_HOOKS`: loaded
+ * as an ES module, whatever the package.json above it says.
+ */
+const UNIT_MARK = '?malist-unit';
+
+/**
+ * A resolve hook, registered after tsx's (so it runs first): a marked `.ts` file is an ES
+ * module. tsx takes the format of a `.ts` file from the nearest package.json, as Node does
+ * for `.js`: in a configuration directory with none, or without `"type": "module"`, a unit
+ * written as malist documents it (`import … from 'malist'`, `export default`) was loaded as
+ * CommonJS and failed ("Cannot require() ES Module … in a cycle", or `import` refused).
+ * `.mts` and `.cts` keep the format their extension says.
+ */
+const UNIT_HOOKS = `export async function resolve(specifier, context, next) {
+  const resolved = await next(specifier, context);
+  const marked = specifier.endsWith(${JSON.stringify(UNIT_MARK)}) || (context.parentURL ?? '').endsWith(${JSON.stringify(UNIT_MARK)});
+  if (!marked || !resolved.url.startsWith('file:') || !new URL(resolved.url).pathname.endsWith('.ts')) return resolved;
+  const url = resolved.url.endsWith(${JSON.stringify(UNIT_MARK)}) ? resolved.url : resolved.url + ${JSON.stringify(UNIT_MARK)};
+  return { ...resolved, url, format: 'module' };
+}
+`;
+
+/**
+ * Registers tsx's TypeScript loader and `UNIT_HOOKS`, once. tsx is an optional peer
+ * dependency: only a custom unit written in TypeScript needs it, so a missing tsx is said
+ * in those words.
  */
 function registerTsx(): Promise<void> {
   tsxRegistered ??= import('tsx/esm/api').then(
-    ({ register }) => {
-      register();
+    ({ register: registerTsxHooks }) => {
+      registerTsxHooks();
+      register(`data:text/javascript,${encodeURIComponent(UNIT_HOOKS)}`);
     },
     (error: NodeJS.ErrnoException) => {
       tsxRegistered = undefined;
@@ -41,19 +66,19 @@ function registerTsx(): Promise<void> {
   return tsxRegistered;
 }
 
+/** Files tsx compiles: TypeScript, as an ES module (`.mts`), CommonJS (`.cts`) or by package. */
+const TYPESCRIPT = /\.([mc]?ts|tsx)$/;
+
 /**
- * Imports a module; a TypeScript file that Node cannot load as it is (malist running from
- * its compiled build, dist/, has no TypeScript loader) is loaded again through tsx's.
+ * Imports a module. A unit in TypeScript goes through tsx's loader (malist running from its
+ * compiled build, dist/, has none of its own); a `.ts` one is an ES module wherever it lies.
  */
 async function importModule(url: string): Promise<Record<string, unknown>> {
-  try {
-    return (await import(url)) as Record<string, unknown>;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
-    await registerTsx();
-    // A new URL: Node keeps the failed load of the old one in its module map.
-    return (await import(`${url}?typescript`)) as Record<string, unknown>;
-  }
+  const path = new URL(url).pathname;
+  if (!TYPESCRIPT.test(path)) return (await import(url)) as Record<string, unknown>;
+  await registerTsx();
+  const marked = path.endsWith('.ts') ? `${url}${UNIT_MARK}` : url;
+  return (await import(marked)) as Record<string, unknown>;
 }
 
 /** Imports a custom unit; throws an Error whose message says what was wrong. */

@@ -4,12 +4,12 @@
  * rejects, its `import()` loads ES modules (custom units), and the command answers as the
  * sources do.
  */
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCached } from '../../bin/cached-script.js';
+import { runCached, trainCache } from '../../bin/cached-script.js';
 import { buildIsCurrent } from '../../scripts/compiled.js';
 import { malist, post, ROOT, runCommand, tempConfig } from './run-malist.ts';
 
@@ -72,6 +72,21 @@ describe('runCached', () => {
     expect(cached.default()).toBe('unit');
   });
 
+  it('trainCache runs main once, then writes the cache only when main returned 0', async () => {
+    const dir = await scratch();
+    const file = join(dir, 'bundle.cjs');
+    await writeFile(
+      file,
+      'let runs = 0;\nexports.main = async (argv) => { runs++; return Number(argv[0]); };\nexports.runs = () => runs;\n',
+    );
+    const cache = join(dir, 'bundle.cache');
+    expect(await trainCache(file, cache, ['3'])).toBe(3);
+    await expect(stat(cache)).rejects.toThrow(/ENOENT/);
+    expect(await trainCache(file, cache, ['0'])).toBe(0);
+    expect((await stat(cache)).size).toBeGreaterThan(0);
+    expect(runCached<{ runs(): number }>(file, cache).runs()).toBe(0); // evaluated, not run
+  });
+
   it('runs the script in a process of its own with nothing on stderr', async () => {
     const dir = await scratch();
     await writeFile(join(dir, 'unit.mjs'), 'export default 7;\n');
@@ -92,6 +107,15 @@ describe('malist receive from its bundle', () => {
     if (!bundled) return; // bin/malist.js runs the sources: build.test.ts says so
     expect((await stat(join(ROOT, 'dist/bin/receive.cjs'))).size).toBeGreaterThan(0);
     expect((await stat(join(ROOT, 'dist/bin/receive.cache'))).size).toBeGreaterThan(0);
+    // ASCII, so read as latin1; and a new process of this Node compiles it from the cache.
+    expect(
+      /^[\x00-\x7f]*$/.test(await readFile(join(ROOT, 'dist/bin/receive.cjs'), 'latin1')),
+    ).toBe(true);
+    const loader = pathToFileURL(join(ROOT, 'bin/cached-script.js')).href;
+    const program = `const { cacheRejected } = await import(${JSON.stringify(loader)});
+console.log(cacheRejected(${JSON.stringify(join(ROOT, 'dist/bin/receive.cjs'))}, ${JSON.stringify(join(ROOT, 'dist/bin/receive.cache'))}));`;
+    const r = await runCommand(process.execPath, ['--input-type=module', '-e', program]);
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, 'false\n', '']);
   });
 
   it('answers as the sources do: a post, an unknown list, a bad option', async () => {
@@ -112,5 +136,39 @@ describe('malist receive from its bundle', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(await readFile(join(dir, 'delivery.log'), 'utf8')).toMatch(/outcome=distributed/);
+  });
+
+  it('runs a custom unit written in TypeScript from a configuration with no package.json', async () => {
+    // tsx takes a `.ts` file's format from the package.json above it: with none (or no
+    // "type": "module") the unit, an ES module as malist documents units, was loaded as
+    // CommonJS and failed ("Cannot require() ES Module … in a cycle"). Its `.ts` imports too.
+    const dir = await tempConfig();
+    made.push(dir);
+    await writeFile(
+      join(dir, 'lists/loud.ts'),
+      "export const loud = (text: string): string => text.toUpperCase() + '!';\n",
+    );
+    await writeFile(
+      join(dir, 'lists/shout.ts'),
+      "import { loud } from './loud.ts';\n\ninterface Mail {\n  header: { get(name: string): string | undefined; set(name: string, value: string): void };\n}\n\n" +
+        "export default () => ({\n  name: 'shout',\n  async process(mail: Mail): Promise<Mail> {\n    mail.header.set('Subject', loud(mail.header.get('Subject') ?? ''));\n    return mail;\n  },\n});\n",
+    );
+    const red = await readFile(join(dir, 'lists/red.yaml'), 'utf8');
+    await writeFile(
+      join(dir, 'lists/red.yaml'),
+      `${red}pipeline:\n  - type: ./shout.ts\n  - envelope\n`,
+    );
+    const input = await readFile(post('01-member-post.eml'));
+    for (const env of [{}, { MALIST_FROM_SOURCE: '1' }]) {
+      await rm(join(dir, 'out'), { recursive: true, force: true });
+      await rm(join(dir, 'state'), { recursive: true, force: true });
+      const r = await malist(['receive', '--config', dir, '--list', 'red'], { input, env });
+      expect([r.code, r.stderr], JSON.stringify(env)).toEqual([0, '']);
+      const box = join(dir, 'out', 'alice@example.org', 'new');
+      const [file] = await readdir(box);
+      expect(await readFile(join(box, file!), 'utf8')).toContain(
+        'Subject: MEETING NOTES FOR THURSDAY!',
+      );
+    }
   });
 });

@@ -38,6 +38,7 @@ const SHIPPED = [
   'CHANGELOG.md',
   'bin/malist.js',
   'bin/cached-script.js',
+  'bin/package.json',
   'dist/index.js',
   'dist/index.d.ts',
   'dist/index.js.map',
