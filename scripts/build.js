@@ -185,10 +185,11 @@ async function bundleReceive(esbuild, out) {
     define: { 'import.meta.url': '__malistScriptUrl' },
     banner: { js: "var __malistScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
     plugins: [zodEnglish, leaveOnDemand, ownModules],
-    // Fewer bytes to read and compile, each process. Errors keep their messages, and the
-    // names malist's errors show are set in the code (`this.name = …`), not taken from
-    // the minified class names.
-    minify: true,
+    // Fewer bytes to read and compile, each process. Names are kept: a bug's stack trace
+    // from receive names its functions (minified names took the script from 0.92 to 0.65 MB
+    // and measured no CPU difference, 280 against 290 ms a receive, medians of 12, load 7–9).
+    minifyWhitespace: true,
+    minifySyntax: true,
     logLevel: 'warning',
   });
   // esbuild escapes non-ASCII characters in strings, not in regular expression literals
