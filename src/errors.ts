@@ -210,6 +210,25 @@ const CONNECTION_CODES = new Set([
   'ECONNABORTED',
 ]);
 
+/**
+ * PostgreSQL's SQLSTATEs for a server that cannot take work now but will: a connection
+ * exception (class 08), a shutdown or a start under way (57P01–57P03), too many connections
+ * (53300).
+ */
+const DATABASE_AWAY = /^(08...|57P0[123]|53300)$/;
+
+/**
+ * A server that cannot be reached now, or went away (the network, a restarting database):
+ * waiting cures it, so the mail in hand stays at its source (`malist receive` exits 75)
+ * instead of being refused as a configuration error.
+ */
+export function isUnreachable(error: unknown): boolean {
+  const code = errorCode(error);
+  if (code && (CONNECTION_CODES.has(code) || DATABASE_AWAY.test(code))) return true;
+  // node-postgres's own words for a connection the server closed.
+  return /Connection terminated|server closed the connection/i.test(describeError(error));
+}
+
 /** The error's `code` (own or of a cause), if any. */
 export function errorCode(error: unknown): string | undefined {
   for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {

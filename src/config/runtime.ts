@@ -24,7 +24,7 @@ import type { FeedbackEvent, FeedbackResult } from '../bounces/feedback.ts';
 import type { BounceStorage } from '../bounces/store.ts';
 import { loadSecret } from '../commands/secret.ts';
 import createMultiple from '../distributors/multiple.ts';
-import { ErrorCode, NothingMore, StageError } from '../errors.ts';
+import { ErrorCode, isUnreachable, NothingMore, StageError } from '../errors.ts';
 import { observeMembers } from '../members/observed.ts';
 import type { MemberStore } from '../members/store.ts';
 import type { ModerationContext } from '../moderation/held.ts';
@@ -116,9 +116,12 @@ export interface ListRuntime {
   close(): Promise<void>;
 }
 
-/** A failure to build that waiting may cure (the state directory), not the configuration. */
+/**
+ * A failure to build that waiting may cure (the state directory, a database that is
+ * restarting or out of reach), not the configuration.
+ */
 export function isTemporary(error: unknown): boolean {
-  return error instanceof StageError && error.temporary;
+  return (error instanceof StageError && error.temporary) || isUnreachable(error);
 }
 
 async function secretOf(stateDir: string): Promise<Buffer> {

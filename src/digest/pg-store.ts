@@ -13,7 +13,10 @@
  * (state/pg-lock.ts), held until the issue is finished or released: another host's claim
  * meanwhile finds the lock taken and sends nothing. A sender that dies loses its session,
  * and with it the lock: the next claim resumes the open issue (same number, same posts, same
- * key, so the journal sends it once).
+ * key, so the journal sends it once). A sender whose session is cut while it lives (the
+ * network, a restarted server, pg_terminate_backend) checks its lock is still held, as the
+ * server sees it, before each send and in the transaction that marks the issue sent: it
+ * sends nothing more and leaves the issue open for the host that took the claim over.
  */
 
 import { type Database, requireSchema, type SchemaPart, type Sql } from '../state/pg.ts';
@@ -21,6 +24,7 @@ import { holdSessionLock, type SessionLock } from '../state/pg-lock.ts';
 import { type DigestNumber, nextNumber } from './numbering.ts';
 import {
   collectedKey,
+  DigestClaimLost,
   type DigestCollection,
   type DigestIssue,
   keyOfName,
@@ -241,9 +245,31 @@ export class PgDigestStore implements DigestCollection {
     });
   }
 
+  /** Our claim's lock is still held by its session, as the server sees it (see module comment). */
+  private async holds(sql: Sql): Promise<boolean> {
+    const lock = this.held().get(this.list);
+    if (!lock || lock.lost()) return false;
+    // The flag turns on only when the client hears of the cut; the server knows at once.
+    const [row] = await sql.query<{ held: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+          AND classid = $1::oid AND objid = $2::oid AND objsubid = 2 AND pid = $3) AS held`,
+      [DIGEST_LOCK, lock.id >>> 0, lock.backend],
+    );
+    return row?.held === true;
+  }
+
+  async stillClaimed(_issue: DigestIssue): Promise<boolean> {
+    return this.holds(this.db);
+  }
+
   async finish(issue: DigestIssue): Promise<void> {
     try {
       await this.db.transaction(async (sql) => {
+        // A claim lost mid-send: the process that took the issue over sends it and closes it
+        // (under the same key, so the journal lets each recipient have it once); closing it
+        // here could drop the posts' bytes under that process's feet.
+        if (!(await this.holds(sql)))
+          throw new DigestClaimLost(this.list, issue.number, 'not marked sent');
         const [row] = await sql.query<{ id: number }>(
           `UPDATE malist_digest_issues SET state = 'sent'
            WHERE list = $1 AND volume = $2 AND issue = $3 AND state = 'open' RETURNING id`,

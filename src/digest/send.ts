@@ -14,7 +14,7 @@ import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 import { buildMimeDigest, buildPlainDigest, type DigestSpec } from './build.ts';
 import type { DigestNumber } from './numbering.ts';
 import { summarisePost } from './post-summary.ts';
-import type { DigestCollection, DigestIssue } from './store.ts';
+import { DigestClaimLost, type DigestCollection, type DigestIssue } from './store.ts';
 
 /** A list's `digest:` settings, documented where lists are (processors/list.ts). */
 export type DigestOptions = DigestSettings;
@@ -108,6 +108,9 @@ async function sendIssue(input: SendDigestInput, issue: DigestIssue): Promise<Se
       new Date(issue.date),
     );
     mail.ml_send_to = byFormat[format];
+    // Another process may have taken the issue over (our claim's session is gone): it sends.
+    if (input.store.stillClaimed && !(await input.store.stillClaimed(issue)))
+      throw new DigestClaimLost(input.list.name, issue.number, 'nothing more sent');
     results.push(...(await input.distributor.distribute(mail)).results);
     mails.push(mail);
   }

@@ -55,12 +55,38 @@ export interface DigestCollection {
    */
   claim(date: Date, maxPosts?: number): Promise<DigestIssue | undefined>;
   postBytes(issue: DigestIssue): Promise<Buffer[]>;
-  /** The issue went out: record its number, drop its posts, close it. */
+  /**
+   * Where several processes share the collection: whether this process still holds its
+   * claim on `issue` (its session may have been cut, and another process may have taken the
+   * issue over). Checked before each send; absent where one process sends at a time.
+   */
+  stillClaimed?(issue: DigestIssue): Promise<boolean>;
+  /**
+   * The issue went out: record its number, drop its posts, close it. Where the claim can be
+   * lost (see `stillClaimed`), refuses with a DigestClaimLost when it was: the issue stays
+   * open for the process that took it over.
+   */
   finish(issue: DigestIssue): Promise<void>;
   /** Sending the claimed issue failed: it stays open for the next try (by any process). */
   release?(issue: DigestIssue): Promise<void>;
   /** Takes `number` as the last issue sent unless a later one is (a migration's copy). */
   mergeLast(number: DigestNumber): Promise<boolean>;
+}
+
+/**
+ * A send refused: this process's claim on the issue went with its database session (a cut
+ * connection, a restarted server), so another process may be sending the issue now.
+ * Temporary: the issue stays open, and whoever holds the claim sends and closes it.
+ */
+export class DigestClaimLost extends Error {
+  readonly code = 'EBUSY';
+  readonly temporary = true;
+  constructor(list: string, number: DigestNumber, what: string) {
+    super(
+      `${list}: the claim on digest Vol ${number.volume}, Issue ${number.issue} was lost with its database session; ${what} — the issue stays open for the process that took it over`,
+    );
+    this.name = 'DigestClaimLost';
+  }
 }
 
 /** Whether issue `a` comes after issue `b`. */

@@ -48,7 +48,11 @@ export const JOURNAL_SCHEMA: SchemaPart = {
  * server crash changes nothing: the crash ends every session, so every holder's lock is
  * gone and any claim row left would be taken over at once anyway; a release lost the same
  * way leaves a dead holder's row, taken over likewise. A post then costs one WAL flush,
- * not three (issue 22's intake row).
+ * not three (issue 22's intake row). No delivery depends on a claim row outliving a crash:
+ * the delivery's own record commits with its flush (and flushes the claim before it), and
+ * a holder living through a restart finds its lease lost and records nothing under it.
+ * test/storage/pg-restart.test.ts crashes the server (`pg_ctl stop -m immediate`) under
+ * `malist receive`: none lost, none twice, so the claims stay asynchronous.
  */
 const NO_FLUSH_WAIT = 'SET LOCAL synchronous_commit = off';
 /** Rows `recent` reads at once. */

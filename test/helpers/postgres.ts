@@ -74,6 +74,13 @@ export interface Postgres {
   psql(sql: string, database?: string): string;
   /** The server's log so far, for failing-test diagnostics. */
   log(): Promise<string>;
+  /**
+   * Stops the server as a crash would (`pg_ctl stop -m immediate`: every session ends at
+   * once, no checkpoint), keeping its data for `restart()`.
+   */
+  crash(): void;
+  /** Starts the server again on the same port and data (after `crash()`), recovering its WAL. */
+  restart(): void;
   /** Stops this server (only the one this helper started) and removes the directory. */
   stop(opts?: { keepDir?: boolean }): Promise<void>;
 }
@@ -172,6 +179,12 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     },
     psql,
     log: () => readFile(logFile, 'utf8').catch(() => ''),
+    crash() {
+      run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', '-t', '60', 'stop']);
+    },
+    restart() {
+      run('pg_ctl', ['-D', data, '-l', logFile, '-w', '-t', '120', 'start']);
+    },
     async stop(opts = {}) {
       if (stopped) return;
       stopped = true;
