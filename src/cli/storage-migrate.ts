@@ -27,6 +27,7 @@ import createPostgresMemberStore from '../members/pg-store.ts';
 import type { MemberStore } from '../members/store.ts';
 import { FileJournal, type Journal } from '../state/journal.ts';
 import { bounceLineWords, migrateBounces } from './storage-migrate-bounces.ts';
+import { migrateModeration } from './storage-migrate-held.ts';
 import { migrateMiscStorage } from './storage-migrate-misc.ts';
 import { migrateQueues } from './storage-migrate-queue.ts';
 
@@ -128,6 +129,7 @@ export async function migrateStorage(
   }
   lines.push(...(await migrateBounces(config, to, dryRun)));
   lines.push(...(await migrateMiscStorage(config, to, dryRun)));
+  lines.push(...(await migrateModeration(config, to, dryRun)));
   lines.push(...(await migrateQueues(config, choice, to, dryRun)));
   return lines;
 }

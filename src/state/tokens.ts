@@ -8,7 +8,7 @@
  * a crash between acting and marking cannot lose the action nor repeat it).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { access, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurable } from './durable.ts';
 import { safeName } from './safe-name.ts';
@@ -36,6 +36,21 @@ export interface PendingStore {
   take(id: string): Promise<boolean>;
   /** Removes the unused actions past their expiry, and returns them. */
   expire(now: number): Promise<Pending[]>;
+  /** Every action kept, pending or used, by id (for a migration); unreadable ones are left out. */
+  entries(): Promise<KeptPending[]>;
+  /**
+   * Keeps an action as another store had it (a migration): a new id is written pending or
+   * used; one kept already is left as it is, except that a used one makes it used (a token
+   * used anywhere never confirms again). True when anything was written.
+   */
+  restore(kept: KeptPending): Promise<boolean>;
+}
+
+/** A kept action with its id, and whether it was used. */
+export interface KeptPending {
+  id: string;
+  pending: Pending;
+  used: boolean;
 }
 
 /** One JSON file a pending action in `dir`; a used one is renamed into `dir/used/`. */
@@ -68,6 +83,59 @@ export class FilePendingStore implements PendingStore {
   expire(now: number): Promise<Pending[]> {
     return removeExpired(this.dir, now);
   }
+
+  async entries(): Promise<KeptPending[]> {
+    const out: KeptPending[] = [];
+    for (const used of [false, true]) {
+      const dir = used ? join(this.dir, 'used') : this.dir;
+      for (const { name, pending } of await readPendingFiles(dir))
+        out.push({ id: name.slice(0, -'.json'.length), pending, used });
+    }
+    return out;
+  }
+
+  async restore({ id, pending, used }: KeptPending): Promise<boolean> {
+    const safe = safeName(id);
+    const isUsed = await exists(join(this.dir, 'used', `${safe}.json`));
+    if (isUsed) return false;
+    if (await exists(join(this.dir, `${safe}.json`))) return used && this.take(safe);
+    if (!used) {
+      await this.put(safe, pending);
+      return true;
+    }
+    await writeFileDurable(join(this.dir, 'used', `${safe}.json`), JSON.stringify(pending), {
+      mode: 0o600,
+    });
+    return true;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The readable pending-action files in `dir` (none when it is absent). */
+async function readPendingFiles(dir: string): Promise<Array<{ name: string; pending: Pending }>> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const out: Array<{ name: string; pending: Pending }> = [];
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    try {
+      out.push({ name, pending: JSON.parse(await readFile(join(dir, name), 'utf8')) as Pending });
+    } catch {
+      // unreadable: left for an operator
+    }
+  }
+  return out;
 }
 
 export class TokenStore {
@@ -143,22 +211,14 @@ export class TokenStore {
 
 /** Deletes the pending-action files in `dir` past their expiry; returns what they held. */
 async function removeExpired(dir: string, now: number): Promise<Pending[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return [];
-  }
   const gone: Pending[] = [];
-  for (const name of names.filter((n) => n.endsWith('.json'))) {
+  for (const { name, pending } of await readPendingFiles(dir)) {
+    if (now <= pending.expires) continue;
     try {
-      const pending = JSON.parse(await readFile(join(dir, name), 'utf8')) as Pending;
-      if (now > pending.expires) {
-        await unlink(join(dir, name));
-        gone.push(pending);
-      }
+      await unlink(join(dir, name));
+      gone.push(pending);
     } catch {
-      // unreadable: left for an operator
+      // removed meanwhile
     }
   }
   return gone;
