@@ -18,32 +18,7 @@ import { filePendingStore, heldStorageFor, pendingStoreFor } from '../config/sto
 import type { Decision, HeldStorage } from '../state/held-store.ts';
 import type { KeptPending, PendingStore } from '../state/tokens.ts';
 import type { MigrationLine } from './storage-migrate.ts';
-
-type Counts = Omit<MigrationLine, 'what' | 'label'>;
-
-/**
- * One part's copy, counted: `look()` tells which items the target holds (asked before and
- * after the run), `write` copies one that it lacks (false: nothing was written).
- */
-export async function copyEach<T>(
-  items: readonly T[],
-  look: () => Promise<(item: T) => boolean | Promise<boolean>>,
-  write: (item: T) => Promise<boolean>,
-  dryRun: boolean,
-): Promise<Counts> {
-  const count = async () => {
-    const there = await look();
-    let n = 0;
-    for (const item of items) if (await there(item)) n++;
-    return n;
-  };
-  const present = await count();
-  if (dryRun) return { source: items.length, present, copied: 0 };
-  const there = await look();
-  let copied = 0;
-  for (const item of items) if (!(await there(item)) && (await write(item))) copied++;
-  return { source: items.length, present, copied, target: await count() };
-}
+import { copyEach } from './storage-migrate-each.ts';
 
 interface HeldPost {
   id: string;

@@ -7,9 +7,12 @@
  * and next attempt. Copies, never deletes; an entry the target already has (waiting, or its
  * done record) is left as it is, so a second run copies nothing.
  *
- * Not copied: done records (the journal, migrated beside, already says a post was handled)
- * and dead letters (the operator's to read where they are: `malist queue list` on the old
- * storage). A queue without `dir:` has no spool to migrate from or to, and is skipped.
+ * Finished entries and dead letters move too (`copyFinished`), each with its recipients'
+ * final states, last answers and the sent-log's times, so `malist trace` and `malist queue
+ * list` answer the same after the switch: a done record as last written with its sent-log
+ * (kept for the rest of its retention period, which counts from when it finished), a dead
+ * letter with its message and the recipients given up on. A queue without `dir:` has no
+ * spool to migrate from or to, and is skipped.
  */
 import { planAll } from '../config/build.ts';
 import { queuePlans } from '../config/directories.ts';
@@ -19,8 +22,11 @@ import { DEFAULT_QUEUE } from '../distributors/queue.ts';
 import { asResults } from '../queue/envelope.ts';
 import { createFileStore } from '../queue/file-store.ts';
 import { createPgStore } from '../queue/pg-store.ts';
-import type { QueueStore } from '../queue/store.ts';
+import type { QueueRecord, QueueStore } from '../queue/store.ts';
 import type { MigrationLine } from './storage-migrate.ts';
+import { copyEach } from './storage-migrate-each.ts';
+
+type Counts = Omit<MigrationLine, 'what' | 'label'>;
 
 type Postgres = Extract<StorageChoice, { type: 'postgres' }>;
 
@@ -65,6 +71,39 @@ export async function copyQueue(
 }
 
 /**
+ * The done records and dead letters of `from` copied to `to` (after the open entries, so an
+ * entry open at the source with a dead letter has its row at the target), counted apart.
+ */
+export async function copyFinished(
+  from: QueueStore,
+  to: QueueStore,
+  dryRun: boolean,
+): Promise<{ done: Counts; dead: Counts }> {
+  const records: QueueRecord[] = [];
+  for (const id of (await from.finishedIds?.()) ?? []) {
+    const record = await from.record?.(id);
+    if (record) records.push(record);
+  }
+  const restore = (part: 'done' | 'dead') => async (r: QueueRecord) =>
+    (await to.restore?.(r, part)) ?? false;
+  const done = await copyEach(
+    records.filter((r) => r.doneAt !== undefined),
+    // An entry still open at the target (an earlier migration's) counts: its sent-log was
+    // carried, and its next round finishes it without a send.
+    async () => async (r) => (await to.existing(r.id).catch(() => undefined)) !== undefined,
+    restore('done'),
+    dryRun,
+  );
+  const dead = await copyEach(
+    records.filter((r) => r.dead),
+    async () => async (r) => (await to.record?.(r.id))?.dead !== undefined,
+    restore('dead'),
+    dryRun,
+  );
+  return { done, dead };
+}
+
+/**
  * Each entry open at the target gets what the source knows of it in its sent-log: an entry
  * left at the target by an earlier migration (never deleted) may have been finished at the
  * source since, and its next round there must not send again to anyone the source did.
@@ -100,11 +139,14 @@ export async function migrateQueues(
     const files = createFileStore(dir);
     const rows = createPgStore(databaseFor(choice), { lease: processLeaseFor(choice), name });
     try {
-      const done =
-        to === 'postgres'
-          ? await copyQueue(files, rows, dryRun)
-          : await copyQueue(rows, files, dryRun);
-      lines.push({ what: `queue:${name}`, ...done });
+      const [from, into] = to === 'postgres' ? [files, rows] : [rows, files];
+      lines.push({ what: `queue:${name}`, ...(await copyQueue(from, into, dryRun)) });
+      const { done, dead } = await copyFinished(from, into, dryRun);
+      // A queue with none of a part gets no line for it.
+      if (done.source > 0)
+        lines.push({ what: `queue-done:${name}`, label: `done records of ${name}`, ...done });
+      if (dead.source > 0)
+        lines.push({ what: `queue-dead:${name}`, label: `dead letters of ${name}`, ...dead });
     } finally {
       await files.close();
       await rows.close();
