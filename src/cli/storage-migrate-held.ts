@@ -13,12 +13,11 @@
  * token pending at the source but decided or used at the target stays so. A second run
  * copies nothing.
  */
-import type { LoadedConfig } from '../config/load.ts';
 import { filePendingStore, heldStorageFor, pendingStoreFor } from '../config/storage.ts';
 import type { Decision, HeldStorage } from '../state/held-store.ts';
 import type { KeptPending, PendingStore } from '../state/tokens.ts';
 import type { MigrationLine } from './storage-migrate.ts';
-import { copyEach } from './storage-migrate-each.ts';
+import { copyEach, type MigratePart, sides } from './storage-migrate-each.ts';
 
 interface HeldPost {
   id: string;
@@ -94,15 +93,8 @@ async function copyTokens(from: PendingStore, to: PendingStore, dryRun: boolean)
 }
 
 /** Moves the held mail, decisions and tokens of `config` towards `to`; one line a part. */
-export async function migrateModeration(
-  config: LoadedConfig,
-  to: 'postgres' | 'files',
-  dryRun: boolean,
-): Promise<MigrationLine[]> {
-  const main = config.main!;
-  const files = await heldStorageFor({ state_dir: main.state_dir });
-  const rows = await heldStorageFor(main);
-  const [from, into] = to === 'postgres' ? [files, rows] : [rows, files];
+export const migrateModeration: MigratePart = async (config, to, dryRun) => {
+  const [from, into] = await sides(config, to, heldStorageFor);
   const lines: MigrationLine[] = [];
   for (const { name } of config.lists) {
     lines.push(
@@ -118,13 +110,13 @@ export async function migrateModeration(
       },
     );
   }
-  const fileTokens = filePendingStore(main.state_dir);
-  const rowTokens = (await pendingStoreFor(main)) ?? fileTokens;
-  const tokens =
-    to === 'postgres'
-      ? await copyTokens(fileTokens, rowTokens, dryRun)
-      : await copyTokens(rowTokens, fileTokens, dryRun);
+  const [tokensFrom, tokensTo] = await sides(
+    config,
+    to,
+    async (where) => (await pendingStoreFor(where)) ?? filePendingStore(where.state_dir),
+  );
+  const tokens = await copyTokens(tokensFrom, tokensTo, dryRun);
   lines.push({ what: 'tokens', label: 'confirmation tokens', ...tokens });
   // A part with nothing at the source says nothing.
   return lines.filter((l) => l.source > 0);
-}
+};

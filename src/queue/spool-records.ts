@@ -27,14 +27,23 @@ export async function finishedIds(layout: SpoolLayout): Promise<string[]> {
   return [...new Set([...done, ...dead])].sort();
 }
 
-/** A file's envelope and modification time, or undefined when it is absent or unreadable. */
+/**
+ * A file's envelope and modification time, or undefined when it is absent; an unreadable
+ * one stops the migration with its path (moved aside, the rest migrates).
+ */
 async function envelopeAt(path: string): Promise<{ envelope: Envelope; at: number } | undefined> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  const info = await stat(path).catch(() => undefined);
+  if (text === undefined || !info) return undefined;
+  let envelope: Envelope;
   try {
-    const [text, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
-    return { envelope: parseEnvelope(text), at: Math.round(info.mtimeMs) };
-  } catch {
-    return undefined;
+    envelope = parseEnvelope(text);
+  } catch (error) {
+    throw new Error(
+      `${path}: unreadable envelope (${(error as Error).message}); move it aside to migrate the rest`,
+    );
   }
+  return { envelope, at: Math.round(info.mtimeMs) };
 }
 
 export async function readRecord(

@@ -8,7 +8,7 @@
  * a crash between acting and marking cannot lose the action nor repeat it).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { access, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurable } from './durable.ts';
 import { safeName } from './safe-name.ts';
@@ -61,12 +61,8 @@ export class FilePendingStore implements PendingStore {
     await writeFileDurable(join(this.dir, `${id}.json`), JSON.stringify(pending), { mode: 0o600 });
   }
 
-  async get(id: string): Promise<Pending | undefined> {
-    try {
-      return JSON.parse(await readFile(join(this.dir, `${id}.json`), 'utf8')) as Pending;
-    } catch {
-      return undefined;
-    }
+  get(id: string): Promise<Pending | undefined> {
+    return readPending(join(this.dir, `${id}.json`));
   }
 
   /** Atomic rename, so of two concurrent consumers one wins. */
@@ -96,9 +92,8 @@ export class FilePendingStore implements PendingStore {
 
   async restore({ id, pending, used }: KeptPending): Promise<boolean> {
     const safe = safeName(id);
-    const isUsed = await exists(join(this.dir, 'used', `${safe}.json`));
-    if (isUsed) return false;
-    if (await exists(join(this.dir, `${safe}.json`))) return used && this.take(safe);
+    if (await readPending(join(this.dir, 'used', `${safe}.json`))) return false;
+    if (await this.get(safe)) return used && this.take(safe);
     if (!used) {
       await this.put(safe, pending);
       return true;
@@ -110,12 +105,12 @@ export class FilePendingStore implements PendingStore {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+/** The pending action in a file, or undefined (absent, or half-written). */
+async function readPending(path: string): Promise<Pending | undefined> {
   try {
-    await access(path);
-    return true;
+    return JSON.parse(await readFile(path, 'utf8')) as Pending;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -129,11 +124,9 @@ async function readPendingFiles(dir: string): Promise<Array<{ name: string; pend
   }
   const out: Array<{ name: string; pending: Pending }> = [];
   for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
-    try {
-      out.push({ name, pending: JSON.parse(await readFile(join(dir, name), 'utf8')) as Pending });
-    } catch {
-      // unreadable: left for an operator
-    }
+    const pending = await readPending(join(dir, name));
+    // unreadable: left for an operator
+    if (pending) out.push({ name, pending });
   }
   return out;
 }
