@@ -22,7 +22,7 @@ import { DEFAULT_QUEUE } from '../distributors/queue.ts';
 import { asResults } from '../queue/envelope.ts';
 import { createFileStore } from '../queue/file-store.ts';
 import { createPgStore } from '../queue/pg-store.ts';
-import type { QueueRecord, QueueStore } from '../queue/store.ts';
+import type { QueueStore } from '../queue/store.ts';
 import type { MigrationLine } from './storage-migrate.ts';
 import { copyEach } from './storage-migrate-each.ts';
 
@@ -79,27 +79,25 @@ export async function copyFinished(
   to: QueueStore,
   dryRun: boolean,
 ): Promise<{ done: Counts; dead: Counts }> {
-  const records: QueueRecord[] = [];
-  for (const id of (await from.finishedIds?.()) ?? []) {
+  // One record read at a time, and only to be copied: a done record of a large list is a
+  // row per member.
+  const restore = (part: 'done' | 'dead') => async (id: string) => {
     const record = await from.record?.(id);
-    if (record) records.push(record);
-  }
-  const restore = (part: 'done' | 'dead') => async (r: QueueRecord) =>
-    (await to.restore?.(r, part)) ?? false;
-  const done = await copyEach(
-    records.filter((r) => r.doneAt !== undefined),
-    // An entry still open at the target (an earlier migration's) counts: its sent-log was
-    // carried, and its next round finishes it without a send.
-    async () => async (r) => (await to.existing(r.id).catch(() => undefined)) !== undefined,
-    restore('done'),
-    dryRun,
-  );
-  const dead = await copyEach(
-    records.filter((r) => r.dead),
-    async () => async (r) => (await to.record?.(r.id))?.dead !== undefined,
-    restore('dead'),
-    dryRun,
-  );
+    return record ? ((await to.restore?.(record, part)) ?? false) : false;
+  };
+  // What the target has, by ID, from one listing.
+  const has = (part: 'done' | 'dead') => async () => {
+    const ids = new Set((await to.finishedIds?.(part).catch(() => [])) ?? []);
+    // An entry still open at the target (an earlier migration's) counts as done: its
+    // sent-log was carried, and its next round finishes it without a send.
+    if (part === 'done')
+      for (const e of await to.list().catch(() => [])) if (e.where !== 'dead') ids.add(e.id);
+    return (id: string) => ids.has(id);
+  };
+  const [done, dead] = [
+    await copyEach((await from.finishedIds?.('done')) ?? [], has('done'), restore('done'), dryRun),
+    await copyEach((await from.finishedIds?.('dead')) ?? [], has('dead'), restore('dead'), dryRun),
+  ];
   return { done, dead };
 }
 

@@ -85,7 +85,7 @@ export function createFileStore(dir: string): FileQueueStore {
       }
       return undefined;
     },
-    finishedIds: () => finishedIds(layout),
+    finishedIds: (part) => finishedIds(layout, part),
     record: (id) => readRecord(layout, id),
     restore: (record, part) => restoreRecord(layout, record, part),
     async read(claim) {

@@ -27,18 +27,23 @@ export function recordsOf(
   queue: string,
 ): Required<Pick<QueueStore, 'finishedIds' | 'record' | 'restore'>> {
   return {
-    finishedIds: () => finishedIds(sql(), queue),
+    finishedIds: (part) => finishedIds(sql(), queue, part),
     record: (id) => readRecord(sql(), id),
     restore: (record, part) => restoreRecord(sql(), record, part, queue),
   };
 }
 
-/** A queue's finished entries and entries with a dead letter, oldest first. */
-export async function finishedIds(sql: Sql, queue: string): Promise<string[]> {
+/** A queue's finished entries and entries with a dead letter (or `part` only), oldest first. */
+export async function finishedIds(
+  sql: Sql,
+  queue: string,
+  part?: 'done' | 'dead',
+): Promise<string[]> {
+  const done = 'done_at IS NOT NULL';
+  const dead = 'EXISTS (SELECT 1 FROM queue_dead d WHERE d.entry_id = e.id)';
+  const which = part === 'done' ? done : part === 'dead' ? dead : `(${done} OR ${dead})`;
   const rows = await sql.query<{ id: string }>(
-    `SELECT id FROM queue_entries e WHERE queue = $1
-        AND (done_at IS NOT NULL OR EXISTS (SELECT 1 FROM queue_dead d WHERE d.entry_id = e.id))
-      ORDER BY created, id`,
+    `SELECT id FROM queue_entries e WHERE queue = $1 AND ${which} ORDER BY created, id`,
     [queue],
   );
   return rows.map((r) => r.id);

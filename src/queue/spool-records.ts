@@ -18,12 +18,15 @@ async function names(dir: string): Promise<string[]> {
   return readdir(dir).catch(() => [] as string[]);
 }
 
-/** The IDs of done records and dead letters, sorted. */
-export async function finishedIds(layout: SpoolLayout): Promise<string[]> {
-  const done = (await names(layout.done))
-    .filter((n) => n.endsWith('.json'))
-    .map((n) => n.slice(0, -'.json'.length));
-  const dead = (await names(layout.dead)).filter((n) => !n.startsWith('.'));
+/** The IDs of done records and dead letters (or of `part` only), sorted. */
+export async function finishedIds(layout: SpoolLayout, part?: 'done' | 'dead'): Promise<string[]> {
+  const done =
+    part === 'dead'
+      ? []
+      : (await names(layout.done))
+          .filter((n) => n.endsWith('.json'))
+          .map((n) => n.slice(0, -'.json'.length));
+  const dead = part === 'done' ? [] : (await names(layout.dead)).filter((n) => !n.startsWith('.'));
   return [...new Set([...done, ...dead])].sort();
 }
 

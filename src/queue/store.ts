@@ -122,8 +122,11 @@ export interface QueueStore<C extends StoreClaim = StoreClaim> {
    * another store knows): the next round of that entry sends none of them again.
    */
   appendSent?(id: string, results: RecipientResult[], at: number): Promise<void>;
-  /** The IDs of finished entries (done records) and of dead letters, for a migration. */
-  finishedIds?(): Promise<string[]>;
+  /**
+   * The IDs of finished entries (done records) and of dead letters, for a migration; with
+   * `part`, of that part only.
+   */
+  finishedIds?(part?: 'done' | 'dead'): Promise<string[]>;
   /**
    * What the store keeps of a finished entry or a dead letter (for a migration); undefined
    * when it has neither. Message bytes only with a dead letter.
