@@ -11,6 +11,7 @@ import type { BounceStorage } from '../bounces/store.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { bounceStorageFor } from '../config/storage.ts';
 import type { MigrationLine } from './storage-migrate.ts';
+import { sides } from './storage-migrate-each.ts';
 
 type Counts = Omit<MigrationLine, 'what'>;
 
@@ -99,10 +100,7 @@ export async function migrateBounces(
   to: 'postgres' | 'files',
   dryRun: boolean,
 ): Promise<MigrationLine[]> {
-  const main = config.main!;
-  const files = await bounceStorageFor({ state_dir: main.state_dir });
-  const rows = await bounceStorageFor(main);
-  const [from, into] = to === 'postgres' ? [files, rows] : [rows, files];
+  const [from, into] = await sides(config, to, bounceStorageFor);
   const lines: MigrationLine[] = [];
   for (const list of config.lists) {
     const parts = [

@@ -10,11 +10,12 @@
  * first (`malist digest`); its posts are counted as missing until then, so the run fails.
  */
 import type { LoadedConfig } from '../config/load.ts';
-import { fileListState, type ListState, listStateFor } from '../config/storage.ts';
+import { type ListState, listStateFor } from '../config/storage.ts';
 import type { DigestCollection, DigestIssue } from '../digest/store.ts';
 import { keyOfName } from '../digest/store.ts';
 import type { StoredCounter } from '../state/counters.ts';
 import type { MigrationLine } from './storage-migrate.ts';
+import { sides } from './storage-migrate-each.ts';
 
 type Counts = Omit<MigrationLine, 'what' | 'label'>;
 
@@ -155,11 +156,11 @@ export async function migrateMiscStorage(
   to: 'postgres' | 'files',
   dryRun: boolean,
 ): Promise<MigrationLine[]> {
-  const main = config.main!;
-  const files = fileListState(main.state_dir);
-  const rows = await listStateFor(main);
-  const names = config.lists.map((l) => l.name);
-  return to === 'postgres'
-    ? migrateListState(files, rows, names, dryRun)
-    : migrateListState(rows, files, names, dryRun);
+  const [from, into] = await sides(config, to, listStateFor);
+  return migrateListState(
+    from,
+    into,
+    config.lists.map((l) => l.name),
+    dryRun,
+  );
 }

@@ -7,9 +7,12 @@
  * and next attempt. Copies, never deletes; an entry the target already has (waiting, or its
  * done record) is left as it is, so a second run copies nothing.
  *
- * Not copied: done records (the journal, migrated beside, already says a post was handled)
- * and dead letters (the operator's to read where they are: `malist queue list` on the old
- * storage). A queue without `dir:` has no spool to migrate from or to, and is skipped.
+ * Finished entries and dead letters move too (`copyFinished`), each with its recipients'
+ * final states, last answers and the sent-log's times, so `malist trace` and `malist queue
+ * list` answer the same after the switch: a done record as last written with its sent-log
+ * (kept for the rest of its retention period, which counts from when it finished), a dead
+ * letter with its message and the recipients given up on. A queue without `dir:` has no
+ * spool to migrate from or to, and is skipped.
  */
 import { planAll } from '../config/build.ts';
 import { queuePlans } from '../config/directories.ts';
@@ -21,6 +24,9 @@ import { createFileStore } from '../queue/file-store.ts';
 import { createPgStore } from '../queue/pg-store.ts';
 import type { QueueStore } from '../queue/store.ts';
 import type { MigrationLine } from './storage-migrate.ts';
+import { copyEach } from './storage-migrate-each.ts';
+
+type Counts = Omit<MigrationLine, 'what' | 'label'>;
 
 type Postgres = Extract<StorageChoice, { type: 'postgres' }>;
 
@@ -65,6 +71,37 @@ export async function copyQueue(
 }
 
 /**
+ * The done records and dead letters of `from` copied to `to` (after the open entries, so an
+ * entry open at the source with a dead letter has its row at the target), counted apart.
+ */
+export async function copyFinished(
+  from: QueueStore,
+  to: QueueStore,
+  dryRun: boolean,
+): Promise<{ done: Counts; dead: Counts }> {
+  // One record read at a time, and only to be copied: a done record of a large list is a
+  // row per member.
+  const restore = (part: 'done' | 'dead') => async (id: string) => {
+    const record = await from.record?.(id);
+    return record ? ((await to.restore?.(record, part)) ?? false) : false;
+  };
+  // What the target has, by ID, from one listing.
+  const has = (part: 'done' | 'dead') => async () => {
+    const ids = new Set((await to.finishedIds?.(part).catch(() => [])) ?? []);
+    // An entry still open at the target (an earlier migration's) counts as done: its
+    // sent-log was carried, and its next round finishes it without a send.
+    if (part === 'done')
+      for (const e of await to.list().catch(() => [])) if (e.where !== 'dead') ids.add(e.id);
+    return (id: string) => ids.has(id);
+  };
+  const [done, dead] = [
+    await copyEach((await from.finishedIds?.('done')) ?? [], has('done'), restore('done'), dryRun),
+    await copyEach((await from.finishedIds?.('dead')) ?? [], has('dead'), restore('dead'), dryRun),
+  ];
+  return { done, dead };
+}
+
+/**
  * Each entry open at the target gets what the source knows of it in its sent-log: an entry
  * left at the target by an earlier migration (never deleted) may have been finished at the
  * source since, and its next round there must not send again to anyone the source did.
@@ -100,11 +137,14 @@ export async function migrateQueues(
     const files = createFileStore(dir);
     const rows = createPgStore(databaseFor(choice), { lease: processLeaseFor(choice), name });
     try {
-      const done =
-        to === 'postgres'
-          ? await copyQueue(files, rows, dryRun)
-          : await copyQueue(rows, files, dryRun);
-      lines.push({ what: `queue:${name}`, ...done });
+      const [from, into] = to === 'postgres' ? [files, rows] : [rows, files];
+      lines.push({ what: `queue:${name}`, ...(await copyQueue(from, into, dryRun)) });
+      const { done, dead } = await copyFinished(from, into, dryRun);
+      // A queue with none of a part gets no line for it.
+      if (done.source > 0)
+        lines.push({ what: `queue-done:${name}`, label: `done records of ${name}`, ...done });
+      if (dead.source > 0)
+        lines.push({ what: `queue-dead:${name}`, label: `dead letters of ${name}`, ...dead });
     } finally {
       await files.close();
       await rows.close();

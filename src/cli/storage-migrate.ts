@@ -11,11 +11,11 @@
  * The queue's waiting entries move too, each with every recipient's state and the sent-log
  * applied, so nobody is sent a post twice after a migration (storage-migrate-queue.ts).
  *
- * Not moved: confirmation tokens (on PostgreSQL storage they are rows, but the ones pending
- * in the files are not copied: they expire within days; confirm them first), held mail and
- * moderation decisions (decide them first), the queue's done records and dead letters.
- * Bounce state: storage-migrate-bounces.ts; request memos, notice counts, post counters
- * and digests: storage-migrate-misc.ts.
+ * Their done records and dead letters move too, so `malist trace` and `malist queue list`
+ * answer the same after the switch. Bounce state: storage-migrate-bounces.ts; request
+ * memos, notice counts, post counters and digests: storage-migrate-misc.ts; held and
+ * decided posts, decisions and confirmation tokens: storage-migrate-held.ts. Each part
+ * counts alike (storage-migrate-each.ts): one line a part, none for a part with nothing.
  */
 import { dirname, join, resolve } from 'node:path';
 import type { LoadedConfig, LoadedList } from '../config/load.ts';
@@ -27,6 +27,7 @@ import createPostgresMemberStore from '../members/pg-store.ts';
 import type { MemberStore } from '../members/store.ts';
 import { FileJournal, type Journal } from '../state/journal.ts';
 import { bounceLineWords, migrateBounces } from './storage-migrate-bounces.ts';
+import { migrateModeration } from './storage-migrate-held.ts';
 import { migrateMiscStorage } from './storage-migrate-misc.ts';
 import { migrateQueues } from './storage-migrate-queue.ts';
 
@@ -128,6 +129,7 @@ export async function migrateStorage(
   }
   lines.push(...(await migrateBounces(config, to, dryRun)));
   lines.push(...(await migrateMiscStorage(config, to, dryRun)));
+  lines.push(...(await migrateModeration(config, to, dryRun)));
   lines.push(...(await migrateQueues(config, choice, to, dryRun)));
   return lines;
 }

@@ -3,9 +3,10 @@
  *
  *   malist storage status     the storage in use; on PostgreSQL each part's version
  *   malist storage upgrade    brings the database's tables up to this malist's version
- *   malist storage migrate --to postgres|files [--dry-run]   copies the journal, the
- *                             members of member_store: postgres lists and the queue's
- *                             waiting entries (storage-migrate.ts, storage-migrate-queue.ts)
+ *   malist storage migrate --to postgres|files [--dry-run]   copies everything the stores
+ *                             keep: the journal, members, bounce state, memos, counts,
+ *                             counters, digests, held mail, decisions, tokens and the queues
+ *                             (storage-migrate.ts and its parts storage-migrate-*.ts)
  */
 import { openConfig, printProblems } from '../config/open.ts';
 import { closeDatabases, databaseFor, SCHEMA_PARTS, storageOf } from '../config/storage.ts';
@@ -24,13 +25,16 @@ Where malist keeps its state (storage: in malist.yaml): files under state_dir, o
   migrate --to postgres|files [--dry-run]
              copies the journal of handled mail, the members of each list with
              member_store: postgres, each list's bounce state, request memos, notice counts,
-             post counters and digests, and the waiting entries of each type: queue distributor
-             (its dir: spool <-> its name: in the database; every recipient's state kept, so
-             nobody is sent twice) from the files under state_dir to the database that
-             storage: names (--to postgres), or back (--to files); nothing is deleted, what is
-             there already is kept, and the target is counted afterwards (exit 1 if short).
-             --dry-run: the counts only. Stop the malist processes first. Not copied: held
-             mail (decide it first), tokens, the queue's done records and dead letters.
+             post counters, digests, held and decided posts with the moderators' decisions,
+             the confirmation tokens (pending ones keep their expiry, used ones stay used),
+             and each type: queue distributor's waiting entries, done records and dead
+             letters (its dir: spool <-> its name: in the database; every recipient's state
+             and last answer kept, so nobody is sent twice and malist trace answers the same)
+             from the files under state_dir to the database that storage: names (--to
+             postgres), or back (--to files); nothing is deleted, what is there already is
+             kept, a second run copies nothing, and the target is counted afterwards, one
+             line a part (exit 1 if short). --dry-run: the counts only. Stop the malist
+             processes first.
 
 options:
   --config DIR    the configuration directory (malist.yaml, lists/)

@@ -159,6 +159,9 @@ export default async function trace(argv: string[]): Promise<number> {
       const queue = (d as Distributor & { queue?: Queue }).queue;
       return queue ? [queue] : [];
     });
+    // A queue in the database checks its tables first; a spool is only read (trace makes
+    // no folders).
+    for (const q of queues) if (q.store.kind === 'postgres') await q.store.ready();
     const archive = runtime.archiveIndex();
     const facts = await gatherTraceFacts(
       {

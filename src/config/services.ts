@@ -4,7 +4,6 @@
  * recorder and the digest collector. Each list needs `member_store` set; lists without one
  * get none. Nothing here is bound late: what a service sends through is an argument.
  */
-import { join } from 'node:path';
 import type { ComplaintSettings, FeedbackEvent, FeedbackResult } from '../bounces/feedback.ts';
 import {
   type RefusalRecordingOptions,
@@ -25,6 +24,7 @@ import type { DeliveredEvent, RecipientFailure } from '../queue/queue.ts';
 import { type PendingStore, TokenStore } from '../state/tokens.ts';
 import type { Distributor, ListMail } from '../types.ts';
 import type { ListState } from './list-state.ts';
+import { filePendingStore } from './storage.ts';
 
 export interface ListServicesOptions {
   lists: ListSettings[];
@@ -69,7 +69,7 @@ export interface DeliveryServices {
 
 /** Where the installation's pending confirmations live: `pending` (rows), else the files. */
 export function tokenStore(stateDir: string, secret: Buffer, pending?: PendingStore): TokenStore {
-  return new TokenStore(pending ?? join(stateDir, 'tokens'), secret);
+  return new TokenStore(pending ?? filePendingStore(stateDir), secret);
 }
 
 /** The lists that keep members: the ones with services. */

@@ -22,7 +22,7 @@ import { JOURNAL_SCHEMA, PgJournal } from '../state/pg-journal.ts';
 import { HOLDERS_SCHEMA, type ProcessLease, processLease } from '../state/pg-lock.ts';
 import { MEMOS_SCHEMA, PgMemoStore, PgNoticeCounts } from '../state/pg-memos.ts';
 import { PgPendingStore, TOKENS_SCHEMA } from '../state/pg-tokens.ts';
-import type { PendingStore } from '../state/tokens.ts';
+import { FilePendingStore, type PendingStore } from '../state/tokens.ts';
 import { fileListState, type ListState } from './list-state.ts';
 import type { MainYaml } from './schema.ts';
 
@@ -143,9 +143,14 @@ export function journalFor(
   return Promise.resolve(journal);
 }
 
+/** The pending confirmations (tokens) in the files: one JSON each under state_dir/tokens. */
+export function filePendingStore(stateDir: string): PendingStore {
+  return new FilePendingStore(join(stateDir, 'tokens'));
+}
+
 /**
  * Where pending confirmations (tokens) are kept: the database's rows on PostgreSQL, else
- * undefined (the files under state_dir/tokens).
+ * undefined (the files under state_dir/tokens, `filePendingStore`).
  */
 export async function pendingStoreFor(
   main: Pick<MainYaml, 'storage'>,

@@ -35,6 +35,7 @@ import {
   writeDeadLetter,
   writeEnvelope,
 } from './spool.ts';
+import { finishedIds, readRecord, restoreRecord } from './spool-records.ts';
 import type { QueueStore } from './store.ts';
 import { readQueuedPosts } from './trace.ts';
 
@@ -84,6 +85,9 @@ export function createFileStore(dir: string): FileQueueStore {
       }
       return undefined;
     },
+    finishedIds: (part) => finishedIds(layout, part),
+    record: (id) => readRecord(layout, id),
+    restore: (record, part) => restoreRecord(layout, record, part),
     async read(claim) {
       return { envelope: await readEnvelope(claim.dir), raw: await readMessage(claim.dir) };
     },

@@ -129,7 +129,18 @@ async function sentRows(sql: Sql, id: string): Promise<SentRow[]> {
   );
 }
 
-async function recipientRows(sql: Sql, id: string): Promise<RecipientRow[]> {
+/** An entry's sent-log as records, each answer with its time. */
+export async function sentRecords(sql: Sql, id: string): Promise<SentLogRecord[]> {
+  return (await sentRows(sql, id)).map((r) => ({
+    recipient: r.address,
+    status: r.status,
+    at: r.at,
+    ...(r.code !== null ? { code: r.code } : {}),
+    ...(r.response !== null ? { response: r.response } : {}),
+  }));
+}
+
+export async function recipientRows(sql: Sql, id: string): Promise<RecipientRow[]> {
   return sql.query<RecipientRow>(
     `SELECT ${RECIPIENT_COLUMNS} FROM queue_recipients WHERE entry_id = $1 ORDER BY n`,
     [id],
@@ -146,17 +157,21 @@ export async function wholeEnvelope(sql: Sql, entry: EntryRow): Promise<Envelope
 /** Recipient rows one INSERT of an entry writes. */
 const INSERT_SLICE = 20_000;
 
-/** Inserts an entry and its recipient rows in one transaction; false when the ID exists. */
+/**
+ * Inserts an entry and its recipient rows in one transaction; false when the ID exists.
+ * `doneAt`: inserted finished (a done record a migration brings).
+ */
 export async function insertEntry(
   db: Database,
   envelope: Envelope,
   raw: Buffer,
   queue: string,
+  doneAt?: number,
 ): Promise<boolean> {
   return db.transaction(async (tx) => {
     const inserted = await tx.query(
-      `INSERT INTO queue_entries (id, list, message_id, key, sender, created, seal, rounds, message, queue)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+      `INSERT INTO queue_entries (id, list, message_id, key, sender, created, seal, rounds, message, queue, last_error, done_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        ON CONFLICT (id) DO NOTHING RETURNING 1`,
       [
         envelope.id,
@@ -169,6 +184,8 @@ export async function insertEntry(
         envelope.rounds,
         raw,
         queue,
+        envelope.last_error ?? null,
+        doneAt ?? null,
       ],
     );
     if (inserted.length === 0) return false;
@@ -287,18 +304,23 @@ export async function settleRows(
   });
 }
 
-/** Adds the failed recipients to an entry's dead letter. */
-export async function insertDead(sql: Sql, id: string, failed: RecipientRecord[]): Promise<void> {
+/** Adds the failed recipients to an entry's dead letter (at `at`, else each its `tried_at`). */
+export async function insertDead(
+  sql: Sql,
+  id: string,
+  failed: RecipientRecord[],
+  at?: number,
+): Promise<void> {
   await sql.query(
     `INSERT INTO queue_dead (entry_id, address_lc, address, code, response, at)
-     SELECT $1, lower(a), a, c, m, $5 FROM unnest($2::text[], $3::int[], $4::text[]) AS u(a, c, m)
+     SELECT $1, lower(a), a, c, m, t FROM unnest($2::text[], $3::int[], $4::text[], $5::bigint[]) AS u(a, c, m, t)
      ON CONFLICT (entry_id, address_lc) DO UPDATE SET code = EXCLUDED.code, response = EXCLUDED.response`,
     [
       id,
       failed.map((r) => r.address),
       failed.map((r) => r.code ?? null),
       failed.map((r) => r.response ?? null),
-      Date.now(),
+      failed.map((r) => at ?? r.tried_at ?? Date.now()),
     ],
   );
 }
@@ -363,13 +385,7 @@ export async function queuedPostsOf(
   );
   const out: QueuedPost[] = [];
   for (const entry of entries) {
-    const records: SentLogRecord[] = (await sentRows(sql, entry.id)).map((r) => ({
-      recipient: r.address,
-      status: r.status,
-      at: r.at,
-      ...(r.code !== null ? { code: r.code } : {}),
-      ...(r.response !== null ? { response: r.response } : {}),
-    }));
+    const records = await sentRecords(sql, entry.id);
     const where = entry.done_at !== null ? 'done' : entry.claimed ? 'claimed' : 'waiting';
     const envelope = envelopeOf(entry, await recipientRows(sql, entry.id));
     const post = postOf(entry.id, where, envelope, { records });

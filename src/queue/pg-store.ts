@@ -45,6 +45,7 @@ import {
   type SessionLock,
 } from '../state/pg-lock.ts';
 import { createEnvelope, type Envelope } from './envelope.ts';
+import { recordsOf } from './pg-records.ts';
 import {
   claimRows,
   entryRow,
@@ -319,6 +320,7 @@ export function createPgStore(
     read,
     appendSent: (id, results, at) => insertSent(sql(), id, results, at),
     message: (id) => openMessage(sql(), id),
+    ...recordsOf(sql, queueName),
     view: (id) => envelopeIn(sql(), id, 'any'),
     sentLog: (c, distributor) => sentOf(sql(), c.id, [...c.rows.keys()], distributor),
     sentLogAppender: (c) => ({
@@ -334,7 +336,7 @@ export function createPgStore(
       const failed = envelope.recipients.filter(
         (r) => r.state === 'failed' && c.rows.has(r.address.toLowerCase()),
       );
-      await insertDead(sql(), c.id, failed);
+      await insertDead(sql(), c.id, failed, Date.now());
       return deadWhere(c.id);
     },
     removeDeadLetter: (id) => removeDead(sql(), id),

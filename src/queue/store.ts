@@ -16,8 +16,8 @@
  *   letter for the operator.
  */
 import type { RecipientResult } from '../types.ts';
-import type { Envelope, NewEnvelope } from './envelope.ts';
-import type { SentLogHeader } from './sent-log.ts';
+import type { Envelope, NewEnvelope, RecipientRecord } from './envelope.ts';
+import type { SentLogHeader, SentLogRecord } from './sent-log.ts';
 import type { EnqueueOutcome, SpoolEntry } from './spool.ts';
 import type { QueuedPost } from './trace.ts';
 
@@ -66,6 +66,24 @@ export interface ClaimOptions {
   untriedSince?: number;
 }
 
+/**
+ * A finished entry or a dead letter as one store keeps it, for another to keep the same
+ * (`malist storage migrate`): `malist trace` and `malist queue list` answer from it alike.
+ */
+export interface QueueRecord {
+  id: string;
+  /** The envelope as last written (the done record, else the dead letter's), sent-log not applied. */
+  envelope: Envelope;
+  /** The sent-log: each final answer with its time. */
+  sent: SentLogRecord[];
+  /** When the entry finished (ms); absent while it is open or after its done record was purged. */
+  doneAt?: number;
+  /** The dead letter: the recipients given up on (each with its last answer) and when. */
+  dead?: { recipients: RecipientRecord[]; at: number };
+  /** The message's bytes, with a dead letter. */
+  raw?: Buffer;
+}
+
 export interface QueueStore<C extends StoreClaim = StoreClaim> {
   /** The backend's name: `files` or `postgres`. */
   readonly kind: 'files' | 'postgres';
@@ -104,6 +122,21 @@ export interface QueueStore<C extends StoreClaim = StoreClaim> {
    * another store knows): the next round of that entry sends none of them again.
    */
   appendSent?(id: string, results: RecipientResult[], at: number): Promise<void>;
+  /**
+   * The IDs of finished entries (done records) and of dead letters, for a migration; with
+   * `part`, of that part only.
+   */
+  finishedIds?(part?: 'done' | 'dead'): Promise<string[]>;
+  /**
+   * What the store keeps of a finished entry or a dead letter (for a migration); undefined
+   * when it has neither. Message bytes only with a dead letter.
+   */
+  record?(id: string): Promise<QueueRecord | undefined>;
+  /**
+   * Writes one part of `record` (its done record, or its dead letter) unless the store has
+   * it, or has the entry still open; true when it wrote it.
+   */
+  restore?(record: QueueRecord, part: 'done' | 'dead'): Promise<boolean>;
   /** The whole entry's envelope (waiting, claimed or done), sent-log applied. */
   view(id: string): Promise<Envelope | undefined>;
   /** The settled recipients in the sent-log of `id` (lower-cased address → result). */

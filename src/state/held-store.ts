@@ -8,7 +8,7 @@
  * once: the first claim for a held id wins, in any process, and every later claim is handed
  * the winner.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ListMail } from '../types.ts';
 import { writeFileDurable, writeFileDurableOnce } from './durable.ts';
@@ -34,6 +34,8 @@ export interface HeldStore {
   /** Throws when there is no such entry. */
   read(id: string): Promise<{ raw: Buffer; meta: StoredMeta }>;
   remove(id: string): Promise<void>;
+  /** Stores a post as another store had it (a migration): its bytes and meta, held time kept. */
+  restore(raw: Buffer, meta: StoredMeta): Promise<void>;
 }
 
 /** Where one installation keeps held mail and decisions. */
@@ -51,6 +53,10 @@ export interface HeldStorage {
   claim(list: string, decision: Decision): Promise<{ decision: Decision; won: boolean }>;
   /** The held posts a command mail decided. */
   decidedBy(list: string, request: string): Promise<string[]>;
+  /** Every decision of the list (for a migration). */
+  decisions(list: string): Promise<Decision[]>;
+  /** Every command mail's decided posts of the list, as (request, held id) pairs. */
+  requests(list: string): Promise<Array<{ request: string; heldId: string }>>;
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {
@@ -58,6 +64,15 @@ async function readJson<T>(path: string): Promise<T | undefined> {
     return JSON.parse(await readFile(path, 'utf8')) as T;
   } catch {
     return undefined;
+  }
+}
+
+/** The `.json` files in `dir`, sorted (none when it is absent). */
+async function jsonNames(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+  } catch {
+    return [];
   }
 }
 
@@ -93,6 +108,25 @@ export function fileHeldStorage(stateDir: string): HeldStorage {
           join(moderationDir(list), 'requests', `${safeName(request)}.json`),
         )) ?? []
       );
+    },
+    async decisions(list) {
+      const dir = join(moderationDir(list), 'decisions');
+      const out: Decision[] = [];
+      for (const name of await jsonNames(dir)) {
+        const decision = await readJson<Decision>(join(dir, name));
+        if (decision) out.push(decision);
+      }
+      return out;
+    },
+    async requests(list) {
+      const dir = join(moderationDir(list), 'requests');
+      const out: Array<{ request: string; heldId: string }> = [];
+      for (const name of await jsonNames(dir)) {
+        const request = name.slice(0, -'.json'.length);
+        for (const heldId of (await readJson<string[]>(join(dir, name))) ?? [])
+          out.push({ request, heldId });
+      }
+      return out;
     },
   };
   return storage;

@@ -247,10 +247,18 @@ export class FileJournal implements Journal {
       await utimes(path, at, at).catch(() => {});
   }
 
-  /** The scope directories (a scope is its directory's name: list names are plain names). */
+  /**
+   * The scopes, by their directories: a list's is its name (list names are plain names);
+   * `_mail`'s is its safe name, which is given back as `_mail` (else a migration would move
+   * the whole-mail records under a scope nobody reads).
+   */
   async scopes(): Promise<string[]> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
-    return names.filter((n) => !n.startsWith('.')).sort();
+    const mail = safeName(MAIL_SCOPE);
+    return names
+      .filter((n) => !n.startsWith('.'))
+      .map((n) => (n === mail ? MAIL_SCOPE : n))
+      .sort();
   }
 
   /**

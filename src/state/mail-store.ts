@@ -54,10 +54,15 @@ export class MailStore {
   /** Stores the raw bytes and the reason; the `.json` is written last, so it marks a whole entry. */
   async put(mail: ListMail, why: StoreWhy): Promise<StoredMeta> {
     const meta = storedMeta(mail, why);
-    const id = meta.id;
-    await writeFileDurable(join(this.dir, `${id}.eml`), mail.raw);
-    await writeFileDurable(join(this.dir, `${id}.json`), JSON.stringify(meta, null, 2));
+    await this.restore(mail.raw, meta);
     return meta;
+  }
+
+  /** Stores bytes and a meta as another store had them (a migration): the time stays. */
+  async restore(raw: Buffer, meta: StoredMeta): Promise<void> {
+    const id = safeName(meta.id);
+    await writeFileDurable(join(this.dir, `${id}.eml`), raw);
+    await writeFileDurable(join(this.dir, `${id}.json`), JSON.stringify(meta, null, 2));
   }
 
   async list(): Promise<StoredMeta[]> {

@@ -54,15 +54,19 @@ class PgHeldStore implements HeldStore {
 
   async put(mail: ListMail, why: StoreWhy): Promise<StoredMeta> {
     const meta = storedMeta(mail, why);
+    await this.restore(mail.raw, meta);
+    return meta;
+  }
+
+  async restore(raw: Buffer, meta: StoredMeta): Promise<void> {
     // Holding again what is decided already (a replay) leaves the decided post alone;
     // moving to done overwrites the held row.
     await this.db.query(
       `INSERT INTO malist_held (list, id, state, raw, meta) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (list, id) DO UPDATE SET state = EXCLUDED.state, raw = EXCLUDED.raw, meta = EXCLUDED.meta
        WHERE malist_held.state = 'held' OR EXCLUDED.state = 'done'`,
-      [this.listName, meta.id, this.state, mail.raw, JSON.stringify(meta)],
+      [this.listName, safeName(meta.id), this.state, raw, JSON.stringify(meta)],
     );
-    return meta;
   }
 
   async list(): Promise<StoredMeta[]> {
@@ -125,6 +129,18 @@ export async function pgHeldStorage(db: Database): Promise<HeldStorage> {
       );
       return rows.map((r) => r.held_id);
     },
+    async decisions(list) {
+      const rows = await db.query<{ decision: Decision }>(
+        'SELECT decision FROM malist_decisions WHERE list = $1 ORDER BY held_id',
+        [list],
+      );
+      return rows.map((r) => r.decision);
+    },
+    requests: (list) =>
+      db.query<{ request: string; heldId: string }>(
+        'SELECT request, held_id AS "heldId" FROM malist_decision_requests WHERE list = $1 ORDER BY request, held_id',
+        [list],
+      ),
   };
   return storage;
 }

@@ -6,7 +6,7 @@
  * `TokenStore` (tokens.ts), as for the files.
  */
 import { type Database, requireSchema, type SchemaPart } from './pg.ts';
-import type { Pending, PendingStore } from './tokens.ts';
+import type { KeptPending, Pending, PendingStore } from './tokens.ts';
 
 export const TOKENS_SCHEMA: SchemaPart = {
   name: 'tokens',
@@ -61,5 +61,24 @@ export class PgPendingStore implements PendingStore {
       [now],
     );
     return rows.filter((r) => !r.used).map((r) => r.pending);
+  }
+
+  async entries(): Promise<KeptPending[]> {
+    return this.db.query<KeptPending>(
+      'SELECT id, pending, used_at IS NOT NULL AS used FROM malist_tokens ORDER BY id',
+    );
+  }
+
+  /** One statement: a new row as it was, or a pending row made used when `used`. */
+  async restore({ id, pending, used }: KeptPending): Promise<boolean> {
+    const rows = await this.db.query(
+      `INSERT INTO malist_tokens (id, pending, expires, used_at)
+       VALUES ($1, $2, $3, CASE WHEN $4::boolean THEN now() END)
+       ON CONFLICT (id) DO UPDATE SET used_at = now()
+        WHERE $4::boolean AND malist_tokens.used_at IS NULL
+       RETURNING id`,
+      [id, JSON.stringify(pending), pending.expires, used],
+    );
+    return rows.length === 1;
   }
 }

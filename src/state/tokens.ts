@@ -36,6 +36,21 @@ export interface PendingStore {
   take(id: string): Promise<boolean>;
   /** Removes the unused actions past their expiry, and returns them. */
   expire(now: number): Promise<Pending[]>;
+  /** Every action kept, pending or used, by id (for a migration); unreadable ones are left out. */
+  entries(): Promise<KeptPending[]>;
+  /**
+   * Keeps an action as another store had it (a migration): a new id is written pending or
+   * used; one kept already is left as it is, except that a used one makes it used (a token
+   * used anywhere never confirms again). True when anything was written.
+   */
+  restore(kept: KeptPending): Promise<boolean>;
+}
+
+/** A kept action with its id, and whether it was used. */
+export interface KeptPending {
+  id: string;
+  pending: Pending;
+  used: boolean;
 }
 
 /** One JSON file a pending action in `dir`; a used one is renamed into `dir/used/`. */
@@ -46,12 +61,8 @@ export class FilePendingStore implements PendingStore {
     await writeFileDurable(join(this.dir, `${id}.json`), JSON.stringify(pending), { mode: 0o600 });
   }
 
-  async get(id: string): Promise<Pending | undefined> {
-    try {
-      return JSON.parse(await readFile(join(this.dir, `${id}.json`), 'utf8')) as Pending;
-    } catch {
-      return undefined;
-    }
+  get(id: string): Promise<Pending | undefined> {
+    return readPending(join(this.dir, `${id}.json`));
   }
 
   /** Atomic rename, so of two concurrent consumers one wins. */
@@ -68,6 +79,56 @@ export class FilePendingStore implements PendingStore {
   expire(now: number): Promise<Pending[]> {
     return removeExpired(this.dir, now);
   }
+
+  async entries(): Promise<KeptPending[]> {
+    const out: KeptPending[] = [];
+    for (const used of [false, true]) {
+      const dir = used ? join(this.dir, 'used') : this.dir;
+      for (const { name, pending } of await readPendingFiles(dir))
+        out.push({ id: name.slice(0, -'.json'.length), pending, used });
+    }
+    return out;
+  }
+
+  async restore({ id, pending, used }: KeptPending): Promise<boolean> {
+    const safe = safeName(id);
+    if (await readPending(join(this.dir, 'used', `${safe}.json`))) return false;
+    if (await this.get(safe)) return used && this.take(safe);
+    if (!used) {
+      await this.put(safe, pending);
+      return true;
+    }
+    await writeFileDurable(join(this.dir, 'used', `${safe}.json`), JSON.stringify(pending), {
+      mode: 0o600,
+    });
+    return true;
+  }
+}
+
+/** The pending action in a file, or undefined (absent, or half-written). */
+async function readPending(path: string): Promise<Pending | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Pending;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The readable pending-action files in `dir` (none when it is absent). */
+async function readPendingFiles(dir: string): Promise<Array<{ name: string; pending: Pending }>> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const out: Array<{ name: string; pending: Pending }> = [];
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    const pending = await readPending(join(dir, name));
+    // unreadable: left for an operator
+    if (pending) out.push({ name, pending });
+  }
+  return out;
 }
 
 export class TokenStore {
@@ -143,22 +204,14 @@ export class TokenStore {
 
 /** Deletes the pending-action files in `dir` past their expiry; returns what they held. */
 async function removeExpired(dir: string, now: number): Promise<Pending[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return [];
-  }
   const gone: Pending[] = [];
-  for (const name of names.filter((n) => n.endsWith('.json'))) {
+  for (const { name, pending } of await readPendingFiles(dir)) {
+    if (now <= pending.expires) continue;
     try {
-      const pending = JSON.parse(await readFile(join(dir, name), 'utf8')) as Pending;
-      if (now > pending.expires) {
-        await unlink(join(dir, name));
-        gone.push(pending);
-      }
+      await unlink(join(dir, name));
+      gone.push(pending);
     } catch {
-      // unreadable: left for an operator
+      // removed meanwhile
     }
   }
   return gone;
