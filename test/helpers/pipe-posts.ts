@@ -3,7 +3,8 @@
  * appending "MESSAGE-ID RECIPIENTS…" a line per post to `out.log` (no record of its own, as
  * sendmail keeps none: only the journal stops a repeat).
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Post `i` to open@list.example.com, its Message-ID `<PREFIX-i@example.net>`. */
@@ -37,4 +38,50 @@ export async function pipeCopies(root: string): Promise<Map<string, number>> {
     }
   }
   return counts;
+}
+
+/** The members of open@list.example.com in these tests. */
+export const PIPE_MEMBERS = ['ann@example.org', 'bob@example.org'];
+
+/** A temporary root with lists/open.yaml: open@list.example.com, open posting, PIPE_MEMBERS. */
+export async function openListRoot(prefix: string): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  await mkdir(join(root, 'lists'));
+  await writeFile(
+    join(root, 'lists/open.yaml'),
+    `address: open@list.example.com\nposting: open\nmembers: [${PIPE_MEMBERS.join(', ')}]\n`,
+  );
+  return root;
+}
+
+/**
+ * One directory a host (worker) under `root`, each with its malist.yaml: `state_dir: state`
+ * (each its own), the lists in `root`/lists, the storage line, then `lines(dir)`; returns
+ * the directories.
+ */
+export async function hostConfigs(
+  root: string,
+  names: readonly string[],
+  storage: 'postgres' | 'files',
+  lines: (dir: string) => string[],
+): Promise<string[]> {
+  const dirs: string[] = [];
+  for (const name of names) {
+    const dir = join(root, name);
+    await mkdir(dir);
+    await writeFile(
+      join(dir, 'malist.yaml'),
+      [
+        'state_dir: state',
+        'lists_dir: ../lists',
+        storage === 'postgres'
+          ? 'storage: { type: postgres, url_env: DATABASE_URL }'
+          : 'storage: { type: files }',
+        ...lines(dir),
+        '',
+      ].join('\n'),
+    );
+    dirs.push(dir);
+  }
+  return dirs;
 }

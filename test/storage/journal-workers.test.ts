@@ -8,18 +8,24 @@
  * The same workers on `storage: files` (state directories apart) send each post once per
  * worker: the control that shows the count can fail.
  */
-import { cp, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { malist } from '../cli/run-malist.ts';
-import { numberedPost, pipeArgs, pipeCopies } from '../helpers/pipe-posts.ts';
+import {
+  hostConfigs,
+  numberedPost,
+  openListRoot,
+  PIPE_MEMBERS,
+  pipeArgs,
+  pipeCopies,
+} from '../helpers/pipe-posts.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 
 const available = postgresAvailable();
 const WORKERS = 3;
 const POSTS = 30;
-const MEMBERS = ['ann@example.org', 'bob@example.org'];
+const MEMBERS = PIPE_MEMBERS;
 
 const post = (i: number) => numberedPost(i);
 
@@ -28,40 +34,22 @@ async function site(
   storage: 'postgres' | 'files',
   concurrency = 4,
 ): Promise<{ root: string; workers: string[] }> {
-  const root = await mkdtemp(join(tmpdir(), 'malist-workers-'));
-  await mkdir(join(root, 'lists'));
-  await writeFile(
-    join(root, 'lists/open.yaml'),
-    `address: open@list.example.com\nposting: open\nmembers: [${MEMBERS.join(', ')}]\n`,
-  );
-  const workers: string[] = [];
-  for (let w = 1; w <= WORKERS; w++) {
-    const dir = join(root, `w${w}`);
-    await mkdir(join(dir, 'inbox/new'), { recursive: true });
-    await mkdir(join(dir, 'inbox/cur'));
-    await mkdir(join(dir, 'inbox/tmp'));
-    await writeFile(
-      join(dir, 'malist.yaml'),
-      [
-        'state_dir: state',
-        'lists_dir: ../lists',
-        storage === 'postgres'
-          ? 'storage: { type: postgres, url_env: DATABASE_URL }'
-          : 'storage: { type: files }',
-        `concurrency: ${concurrency}`,
-        'fetch:',
-        '  - type: maildir',
-        '    dir: inbox',
-        'distribute:',
-        '  type: pipe',
-        '  command: sh',
-        // A little time per post, so the workers' posts in hand overlap.
-        pipeArgs(root),
-        '',
-      ].join('\n'),
-    );
-    workers.push(dir);
-  }
+  const root = await openListRoot('malist-workers-');
+  const names = Array.from({ length: WORKERS }, (_, w) => `w${w + 1}`);
+  const workers = await hostConfigs(root, names, storage, () => [
+    `concurrency: ${concurrency}`,
+    'fetch:',
+    '  - type: maildir',
+    '    dir: inbox',
+    'distribute:',
+    '  type: pipe',
+    '  command: sh',
+    // A little time per post, so the workers' posts in hand overlap.
+    pipeArgs(root),
+  ]);
+  for (const dir of workers)
+    for (const sub of ['new', 'cur', 'tmp'])
+      await mkdir(join(dir, 'inbox', sub), { recursive: true });
   return { root, workers };
 }
 

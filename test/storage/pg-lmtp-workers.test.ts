@@ -1,21 +1,18 @@
-/**
- * `malist lmtp` on two hosts against one PostgreSQL database (each its own config and state
- * directory, the database the only thing shared): the same mails handed to both at once, as
- * two MX hosts would get them from a sender's retries, are each distributed once — the
- * journal's claim in the database is the arbiter. Counted where the mail lands: a `pipe`
- * distributor appending a line per post (no record of its own).
- */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningLmtp, sendLmtp, startLmtpCli } from '../cli/lmtp-intake.ts';
-import { numberedPost, pipeArgs, pipeCopies } from '../helpers/pipe-posts.ts';
+import {
+  hostConfigs,
+  numberedPost,
+  openListRoot,
+  PIPE_MEMBERS,
+  pipeArgs,
+  pipeCopies,
+} from '../helpers/pipe-posts.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 
 const available = postgresAvailable();
 const POSTS = 12;
-const MEMBERS = ['ann@example.org', 'bob@example.org'];
+const MEMBERS = PIPE_MEMBERS;
 
 const mail = (i: number) => numberedPost(i, 'lmtp');
 
@@ -32,32 +29,14 @@ describe.skipIf(!available)('malist lmtp on two hosts sharing one PostgreSQL dat
 
   it('the same mails handed to both at once are each distributed once', async () => {
     const url = await pg.createDatabase('lmtp_workers');
-    const root = await mkdtemp(join(tmpdir(), 'malist-lmtp-workers-'));
-    await mkdir(join(root, 'lists'));
-    await writeFile(
-      join(root, 'lists/open.yaml'),
-      `address: open@list.example.com\nposting: open\nmembers: [${MEMBERS.join(', ')}]\n`,
-    );
-    const hosts: string[] = [];
-    for (const name of ['a', 'b']) {
-      const dir = join(root, name);
-      await mkdir(dir);
-      await writeFile(
-        join(dir, 'malist.yaml'),
-        [
-          'state_dir: state',
-          'lists_dir: ../lists',
-          'storage: { type: postgres, url_env: DATABASE_URL }',
-          'distribute:',
-          '  type: pipe',
-          '  command: sh',
-          // A little time per post, so the two hosts' handling of one post overlaps.
-          pipeArgs(root),
-          '',
-        ].join('\n'),
-      );
-      hosts.push(dir);
-    }
+    const root = await openListRoot('malist-lmtp-workers-');
+    const hosts = await hostConfigs(root, ['a', 'b'], 'postgres', () => [
+      'distribute:',
+      '  type: pipe',
+      '  command: sh',
+      // A little time per post, so the two hosts' handling of one post overlaps.
+      pipeArgs(root),
+    ]);
     const servers = await Promise.all(
       hosts.map((dir) => startLmtpCli(['--config', dir], { DATABASE_URL: url })),
     );

@@ -13,16 +13,21 @@
  * same; the record of a handled post waits for its flush. Counted where the mail lands:
  * a `pipe` distributor appending a line per post.
  */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { malist, type Ran } from '../cli/run-malist.ts';
-import { numberedPost, pipeArgs, pipeCopies } from '../helpers/pipe-posts.ts';
+import {
+  numberedPost,
+  openListRoot,
+  PIPE_MEMBERS,
+  pipeArgs,
+  pipeCopies,
+} from '../helpers/pipe-posts.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 
 const available = postgresAvailable();
-const MEMBERS = ['ann@example.org', 'bob@example.org'];
+const MEMBERS = PIPE_MEMBERS;
 const POSTS = 24;
 /** Receives running at once, as an MTA's delivery agents run. */
 const AT_ONCE = 3;
@@ -39,12 +44,7 @@ describe.skipIf(!available)('a PostgreSQL restart while posts arrive', () => {
 
   it('every post delivered or kept at its source (exit 75), none lost, none twice but one in flight', async () => {
     const url = await pg.createDatabase('restart');
-    const root = await mkdtemp(join(tmpdir(), 'malist-pg-restart-'));
-    await mkdir(join(root, 'lists'));
-    await writeFile(
-      join(root, 'lists/open.yaml'),
-      `address: open@list.example.com\nposting: open\nmembers: [${MEMBERS.join(', ')}]\n`,
-    );
+    const root = await openListRoot('malist-pg-restart-');
     await writeFile(
       join(root, 'malist.yaml'),
       [

@@ -10,18 +10,22 @@
  * Counted where the mail lands: a `pipe` distributor appending a line per post.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/state/pg.ts';
 import { MALIST } from '../cli/run-malist.ts';
 import { type Dovecot, dovecotAvailable, startDovecot } from '../helpers/dovecot.ts';
-import { numberedPost, pipeArgs, pipeCopies } from '../helpers/pipe-posts.ts';
+import {
+  hostConfigs,
+  numberedPost,
+  openListRoot,
+  PIPE_MEMBERS,
+  pipeArgs,
+  pipeCopies,
+} from '../helpers/pipe-posts.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 
 const available = postgresAvailable() && dovecotAvailable();
-const MEMBERS = ['ann@example.org', 'bob@example.org'];
+const MEMBERS = PIPE_MEMBERS;
 const USER = 'lists';
 /** Posts handled while both watch; posts after the SIGKILL of one. */
 const BOTH = 8;
@@ -83,41 +87,23 @@ describe.skipIf(!available)('malist watch on two hosts sharing one PostgreSQL da
 
   it('each post is distributed once; a watcher SIGKILLed mid-stream leaves the rest to the other', async () => {
     const url = await pg.createDatabase('watch_hosts');
-    const root = await mkdtemp(join(tmpdir(), 'malist-watch-hosts-'));
-    await mkdir(join(root, 'lists'));
-    await writeFile(
-      join(root, 'lists/open.yaml'),
-      `address: open@list.example.com\nposting: open\nmembers: [${MEMBERS.join(', ')}]\n`,
-    );
-    const hosts: string[] = [];
-    for (const name of ['a', 'b']) {
-      const dir = join(root, name);
-      await mkdir(dir);
-      await writeFile(
-        join(dir, 'malist.yaml'),
-        [
-          'state_dir: state',
-          'lists_dir: ../lists',
-          'storage: { type: postgres, url_env: DATABASE_URL }',
-          // One mail at a time: at most one post is in a watcher's hands when it is killed.
-          'concurrency: 1',
-          'fetch:',
-          '  - type: imap',
-          '    host: 127.0.0.1',
-          `    port: ${dovecot.ports.imaps}`,
-          '    tls: implicit',
-          `    ca_file: ${dovecot.caFile}`,
-          `    user: ${dovecot.address(USER)}`,
-          '    password_env: MALIST_TEST_IMAP_PASSWORD',
-          'distribute:',
-          '  type: pipe',
-          '  command: sh',
-          pipeArgs(root),
-          '',
-        ].join('\n'),
-      );
-      hosts.push(dir);
-    }
+    const root = await openListRoot('malist-watch-hosts-');
+    const hosts = await hostConfigs(root, ['a', 'b'], 'postgres', () => [
+      // One mail at a time: at most one post is in a watcher's hands when it is killed.
+      'concurrency: 1',
+      'fetch:',
+      '  - type: imap',
+      '    host: 127.0.0.1',
+      `    port: ${dovecot.ports.imaps}`,
+      '    tls: implicit',
+      `    ca_file: ${dovecot.caFile}`,
+      `    user: ${dovecot.address(USER)}`,
+      '    password_env: MALIST_TEST_IMAP_PASSWORD',
+      'distribute:',
+      '  type: pipe',
+      '  command: sh',
+      pipeArgs(root),
+    ]);
     const [a, b] = hosts.map((dir) => startWatch(dir, url)) as [Watcher, Watcher];
     await until('both watchers in IDLE', () =>
       [a, b].every((w) => /watching INBOX/.test(w.output())),
