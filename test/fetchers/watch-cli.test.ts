@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Dovecot, dovecotAvailable, startDovecot } from '../helpers/dovecot.ts';
+import { until } from '../helpers/until.ts';
 
 const available = dovecotAvailable();
 const CHILD = fileURLToPath(new URL('./watch-cli-child.ts', import.meta.url));
@@ -27,14 +28,6 @@ afterAll(async () => {
 });
 
 /** Waits for `check`; the deadline only bounds a failing run, so it is generous for a loaded machine. */
-async function until(what: string, check: () => Promise<boolean> | boolean, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** A configuration in `at` watching the INBOX of Dovecot user `user` into ./out maildirs. */
 async function writeWatchConfig(at: string, user: string): Promise<void> {
   await mkdir(join(at, 'lists'), { recursive: true });

@@ -12,6 +12,7 @@ import createImapFetcher, { type ImapOptions } from '../../src/fetchers/imap.ts'
 import { type WatchEvent, watch } from '../../src/fetchers/imap-watch.ts';
 import { play } from '../../src/play.ts';
 import { type Dovecot, dovecotAvailable, freePort, startDovecot } from '../helpers/dovecot.ts';
+import { until } from '../helpers/until.ts';
 import { numbered, sha256 } from './network-helpers.ts';
 import { deliveries, recordingDistributor, toArchive } from './recording.ts';
 
@@ -71,14 +72,6 @@ async function startProxy(target: number) {
 }
 
 /** Waits for `check`; the deadline only bounds a failing run, so it is generous for a loaded machine. */
-async function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 describe.skipIf(!available)('watch (IMAP IDLE) against Dovecot', () => {
   it('handles new mail over IDLE, replaces a frozen connection, stops when aborted', async () => {
     const user = 'w1';

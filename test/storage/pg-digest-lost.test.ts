@@ -16,6 +16,7 @@ import type { MemberStore } from '../../src/members/store.ts';
 import { type Database, openDatabase } from '../../src/state/pg.ts';
 import type { Distributor, ListMail } from '../../src/types.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
+import { until } from '../helpers/until.ts';
 
 const available = postgresAvailable();
 const LIST: ListSettings = {
@@ -30,15 +31,6 @@ const post = (n: number) =>
   Buffer.from(
     `From: p@example.net\r\nSubject: post ${n}\r\nMessage-ID: <p${n}@x>\r\n\r\nbody ${n}\r\n`,
   );
-
-/** Until `check` holds (a bound only for a hung test; no timing is asserted). */
-async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe.skipIf(!available)('the digest after a lost session', () => {
   let pg: Postgres;

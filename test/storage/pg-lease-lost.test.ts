@@ -16,18 +16,10 @@ import { ClaimLost, PgJournal } from '../../src/state/pg-journal.ts';
 import { HOLDER_SPACE, processLease } from '../../src/state/pg-lock.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
+import { until } from '../helpers/until.ts';
 import { testMessage } from '../smtp/fixtures.ts';
 
 const available = postgresAvailable();
-
-/** Until `check` holds (a bound only for a hung test; no timing is asserted). */
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe.skipIf(!available)('a lease lost while the process lives', () => {
   let pg: Postgres;
@@ -93,17 +85,17 @@ describe.skipIf(!available)('a lease lost while the process lives', () => {
       const sent = () => recipients.reduce((n, r) => n + server.count(r, messageId), 0);
       // A claims the whole post (one batch) and starts sending.
       const aRun = a.queue.run();
-      await until(() => sent() >= 60, 'worker A to be well into the fan-out');
+      await until('worker A to be well into the fan-out', () => sent() >= 60);
       const holder = a.store.workerId() as number;
       cut(name, holder);
       // B takes the rest: A's claim found stale (its lock is free) and taken over, or the
       // rows A gave back when it abandoned the claim, whichever comes first.
       let reclaimed = 0;
-      await until(async () => {
+      await until('worker B to finish the post', async () => {
         const summary = await b.queue.run();
         reclaimed += summary.reclaimed;
         return (await b.queue.list()).length === 0;
-      }, 'worker B to finish the post');
+      });
       const aSummary = await aRun;
       const counts = recipients.map((r) => server.count(r, messageId));
       const twice = counts.filter((c) => c > 1).length;
@@ -136,7 +128,7 @@ describe.skipIf(!available)('a lease lost while the process lives', () => {
       const claimA = await a.claim('_mail', 'cut-key');
       const holder = leaseA.current as NonNullable<typeof leaseA.current>;
       cut(name, holder.id);
-      await until(() => holder.lost(), "A to see its lease's connection end");
+      await until("A to see its lease's connection end", () => holder.lost());
       // B takes the claim over at once (A's lock is free), handles and records the mail.
       const claimB = await b.claim('_mail', 'cut-key', { waitMs: 30_000 });
       await expect(

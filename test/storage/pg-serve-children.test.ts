@@ -15,20 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MALIST, malist } from '../cli/run-malist.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
+import { until } from '../helpers/until.ts';
 import { strangerPost } from '../web/harness.ts';
 
 const available = postgresAvailable();
 const MEMBERS = ['alice@example.com', 'bob@example.org', 'carol@example.net'];
 const SECRET = 'a3'.repeat(32);
-
-/** Until `check` holds (a bound only for a hung test; no timing is asserted). */
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 120_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 interface Served {
   child: ChildProcess;

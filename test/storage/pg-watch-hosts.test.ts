@@ -23,6 +23,7 @@ import {
   pipeCopies,
 } from '../helpers/pipe-posts.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
+import { until } from '../helpers/until.ts';
 
 const available = postgresAvailable() && dovecotAvailable();
 const MEMBERS = PIPE_MEMBERS;
@@ -30,15 +31,6 @@ const USER = 'lists';
 /** Posts handled while both watch; posts after the SIGKILL of one. */
 const BOTH = 8;
 const AFTER_KILL = 4;
-
-/** Until `check` holds (a bound only for a hung test; no timing is asserted). */
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 120_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 interface Watcher {
   child: ChildProcess;
