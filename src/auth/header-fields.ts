@@ -148,8 +148,9 @@ export function stripSignatureValue(line: Buffer): Buffer {
     const segment = segments[i]!;
     const eq = segment.indexOf('=');
     if (eq < 0) continue;
-    const name = Buffer.from(segment.slice(0, eq), 'latin1')
-      .toString('utf8')
+    const raw = segment.slice(0, eq);
+    // Read as UTF-8, as mailauth does; ASCII reads the same either way.
+    const name = (/[^\x00-\x7f]/.test(raw) ? Buffer.from(raw, 'latin1').toString('utf8') : raw)
       .replace(/\s+/g, ' ')
       .trim();
     if (name.toLowerCase() === 'b') {
@@ -165,10 +166,7 @@ export function stripSignatureValue(line: Buffer): Buffer {
  * name, the last instance not yet used; a name with none left covers nothing.
  */
 export function signedFieldRows(rows: readonly HeaderRow[], h: string): HeaderRow[] {
-  const names = h
-    .split(':')
-    .map((name) => lowerAscii(name.replace(/^[ \t]+|[ \t]+$/g, '')))
-    .filter((name) => name !== '');
+  const names = namesOf(h);
   const left = [...rows];
   const covered: HeaderRow[] = [];
   for (const name of names) {
@@ -180,4 +178,18 @@ export function signedFieldRows(rows: readonly HeaderRow[], h: string): HeaderRo
     }
   }
   return covered;
+}
+
+/** The last h= list read, and its names (the copies of a post share one). */
+let lastList = { h: '', names: [] as readonly string[] };
+
+/** The field names of an h= list, lower case, in order. */
+function namesOf(h: string): readonly string[] {
+  if (h === lastList.h) return lastList.names;
+  const names = h
+    .split(':')
+    .map((name) => lowerAscii(name.replace(/^[ \t]+|[ \t]+$/g, '')))
+    .filter((name) => name !== '');
+  lastList = { h, names };
+  return names;
 }

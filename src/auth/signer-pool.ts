@@ -83,6 +83,9 @@ interface Slot {
   outbox: SignRequest[];
 }
 
+/** Copies a turn sends to one worker before the next copies go to another. */
+const BATCH = 16;
+
 /** Starts `threads` workers; they load their keys before signing the first copy. */
 export function createSignerPool(opts: SignerPoolOptions): SignerPool {
   const threads = Math.max(1, opts.threads ?? Math.min(4, availableParallelism()));
@@ -123,16 +126,24 @@ export function createSignerPool(opts: SignerPoolOptions): SignerPool {
     return slot;
   };
   for (let i = 0; i < threads; i++) slots.push(start());
+  // The worker this turn's copies go to: one message (and one wake-up of one thread) for up
+  // to BATCH copies, not a few copies to each thread; the least busy one at the turn's start.
+  let current: Slot | undefined;
   return {
     threads,
     sign(raw, seal) {
       if (closed) return Promise.reject(new Error('the signer pool is closed'));
-      const slot = slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+      if (!current || current.outbox.length >= BATCH || !slots.includes(current))
+        current = slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+      const slot = current;
       const id = nextId++;
       return new Promise<Buffer>((resolve, reject) => {
         slot.pending.set(id, { resolve, reject });
-        if (slot.outbox.push({ id, raw, ...(seal ? { seal } : {}) }) === 1)
-          queueMicrotask(() => flush(slot));
+        if (slot.outbox.push(seal ? { id, raw, seal } : { id, raw }) === 1)
+          queueMicrotask(() => {
+            flush(slot);
+            current = undefined;
+          });
       });
     },
     async close() {
