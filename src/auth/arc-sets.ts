@@ -6,7 +6,7 @@
  * cv=fail seal.
  */
 import { type HeaderRow, relaxedField, stripSignatureValue } from './header-fields.ts';
-import { parseDkimHeaders } from './mailauth.ts';
+import { tagValues } from './tag-list.ts';
 
 /** The three fields of one ARC set (a set may lack some: then it is not a valid chain). */
 export type ArcSetRows = Partial<
@@ -75,12 +75,7 @@ export function sealedData(sets: readonly ArcSetLines[]): Buffer {
   return Buffer.concat(chunks);
 }
 
-/** A signature field's tags as strings (mailauth's tag-list parser). */
+/** A signature field's tags as strings (tag-list.ts: mailauth's values, without mailauth). */
 export function tagsOf(row: HeaderRow): Record<string, string | undefined> {
-  const values: Record<string, string | undefined> = {};
-  for (const [name, entry] of Object.entries(parseDkimHeaders(row.line).parsed)) {
-    const value = entry && typeof entry === 'object' ? (entry as { value?: unknown }).value : entry;
-    values[name] = value === undefined || value === null ? undefined : String(value);
-  }
-  return values;
+  return tagValues(row.line);
 }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bodyHash, lastBodyMemo } from './body-hash.ts';
 import { relaxedBodyHash } from './mailauth.ts';
+import { checkedBodyHash } from './signature-check.ts';
 
 describe('bodyHash', () => {
   it('is the RFC 6376 relaxed hash: the empty body and a body of empty lines hash as nothing', () => {
@@ -30,6 +31,7 @@ describe('bodyHash', () => {
       fc.property(fc.array(piece, { maxLength: 40 }), (parts) => {
         const body = Buffer.from(parts.join(''), 'latin1');
         expect(bodyHash(body)).toBe(relaxedBodyHash(body));
+        expect(checkedBodyHash(body)).toBe(relaxedBodyHash(body));
       }),
       { numRuns: 3000 },
     );
@@ -50,5 +52,30 @@ describe('bodyHash', () => {
       bodyHash(Buffer.from('Hello members.\r\n')),
     );
     expect(hashed).toEqual(['Hello members.\r\n', 'Jello members.\r\n', 'Hello members.\r\n']);
+  });
+
+  it("the self-check's own canonicaliser gives mailauth's hash across its 16 KB chunks too", () => {
+    const piece = fc.constantFrom(
+      'x'.repeat(1000),
+      ' '.repeat(700),
+      '\t \t',
+      'word ',
+      '\r',
+      '\n',
+      '\r\n',
+      '\r\n\r\n',
+      ' \r\n',
+      '\xff',
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 80 }), (parts) => {
+        const body = Buffer.from(parts.join(''), 'latin1');
+        expect(checkedBodyHash(body)).toBe(relaxedBodyHash(body));
+      }),
+      { numRuns: 300 },
+    );
+    const empty = '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=';
+    expect(checkedBodyHash(Buffer.alloc(0))).toBe(empty);
+    expect(checkedBodyHash(Buffer.from('\r\n\n \r\n\t\n'))).toBe(empty);
   });
 });

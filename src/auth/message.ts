@@ -45,5 +45,10 @@ export function cutMessage(raw: Buffer): MessageCut {
 export function prependFields(raw: Buffer, fields: readonly string[], eol: string): Buffer {
   if (fields.length === 0) return raw;
   const text = fields.map((f) => `${eol === '\r\n' ? f : f.replace(/\r\n/g, eol)}${eol}`).join('');
-  return Buffer.concat([Buffer.from(text, 'latin1'), raw]);
+  // One buffer, written in place (not a buffer of the fields and a concat): of a few KB, it
+  // owns its memory, so the signer pool moves it to the main thread rather than copying it.
+  const out = Buffer.allocUnsafe(text.length + raw.length);
+  out.write(text, 0, 'latin1');
+  raw.copy(out, text.length);
+  return out;
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { testKey } from '../../test/helpers/auth-keys.ts';
+import { testKey, testKeyPem } from '../../test/helpers/auth-keys.ts';
 import { createArcSealer } from './arc-seal.ts';
 import { createDkimSigner } from './dkim-sign.ts';
+import { signingKeyFrom } from './keys.ts';
 import { createSelfCheck, SelfCheckError } from './self-check.ts';
 
 const rsa = testKey('rsa-sha256', 'list.example.org', 'r1');
@@ -58,6 +59,39 @@ describe('createSelfCheck', () => {
     expect(createSelfCheck({ dkim: [stranger] }).problems(forged)[0]).toMatch(
       /r1x\._domainkey\.list\.example\.org: the signature does not verify/,
     );
+  });
+
+  it('checks LF-ended copies as the queue signs them: a changed footer or field fails, blanks relaxed ignores pass', () => {
+    const lf = Buffer.from(
+      'From: Alice <alice@example.org>\nTo: red@list.example.org\nSubject: Hi\n' +
+        'List-Unsubscribe: <mailto:red-request@list.example.org>,\n <https://list.example.org/u/m1>\n' +
+        'Message-ID: <m2@example.org>\n\nHello,\n\n-- \nYou are m1@example.net\n',
+    );
+    const copy = createDkimSigner([rsa]).sign(lf);
+    const check = createSelfCheck({ dkim: [rsa] });
+    expect(check.problems(copy)).toEqual([]);
+    expect(check.problems(edit(copy, 'You are m1', 'You are m2'))).toEqual([
+      'DKIM-Signature by r1._domainkey.list.example.org: the body hash does not match the body',
+    ]);
+    expect(check.problems(edit(copy, '/u/m1>', '/u/m2>'))).toEqual([
+      'DKIM-Signature by r1._domainkey.list.example.org: the signature does not verify',
+    ]);
+    // Relaxed canonicalisation: trailing blanks, blank runs and empty lines at the end.
+    expect(check.problems(edit(copy, 'Hello,\n', 'Hello, \t\n'))).toEqual([]);
+    expect(check.problems(Buffer.concat([copy, Buffer.from('\n\n')]))).toEqual([]);
+  });
+
+  it('fails a copy signed with another key under the configured name (a replaced key file)', () => {
+    const replaced = signingKeyFrom(testKeyPem('rsa-sha256', 'another'), {
+      domain: 'list.example.org',
+      selector: 'r1',
+      key_file: 'test:another',
+    });
+    expect(replaced.publicKey.equals(rsa.publicKey)).toBe(false);
+    const copy = createDkimSigner([replaced]).sign(post);
+    expect(createSelfCheck({ dkim: [rsa] }).problems(copy)).toEqual([
+      'DKIM-Signature by r1._domainkey.list.example.org: the signature does not verify',
+    ]);
   });
 
   it('throws a temporary ESIGNATURE error naming the Message-ID and every problem', async () => {

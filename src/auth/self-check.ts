@@ -4,8 +4,10 @@
  * fails is a loud failure of that delivery (the queue defers it and the operator is told),
  * never a silently broken signature at the receivers.
  *
- * The checks are signature-check.ts: a verifier that shares no code path with the signers
- * (see there), so a bug in one is caught by the other.
+ * The checks are signature-check.ts: a verifier with its own body canonicaliser, field
+ * picking and key operation; what it shares with the signers (the header parser and
+ * canonicaliser, the tag-list reader) is held to mailauth's bytes by property tests (see
+ * there for why that is safe).
  */
 import { ErrorCode, StageError } from '../errors.ts';
 import { lastBodyMemo } from './body-hash.ts';

@@ -5,20 +5,27 @@
  * older ARC sets are not the list's; they were checked when the post came in.
  *
  * A verifier written apart from the signers, as a verifier at a receiver is: it parses the
- * copy as sent again, reads the tags from the fields (mailauth's tag-list parser), picks the
- * signed fields as a verifier does (header-fields.ts `signedFieldRows`, from h= as written),
- * hashes the body with mailauth's canonicaliser (not the signer's, body-hash.ts; its line
- * endings made CRLF first, as mailauth's own parser does, which keeps it off its slow path
- * for LF-ended bodies) and checks with the public key. It shares the header canonicaliser
- * (header-fields.ts `relaxedField`) with the signers: mailauth's would load `lib/tools.js`
- * (~0.3 s of CPU) into every process that signs; property tests hold that one to mailauth's
- * bytes, and the tests check signed copies with mailauth's verifier and dkimpy. It is not
+ * copy as sent again, reads the tags from the fields (tag-list.ts), picks the signed fields
+ * as a verifier does (header-fields.ts `signedFieldRows`, from h= as written), hashes the
+ * body with its own canonicaliser (`checkedBodyHash` below: a byte loop, where the signer's
+ * body-hash.ts works by regular expressions over a string) and checks with the public key.
+ *
+ * What it shares with the signers, and why that is safe: the header parser and the header
+ * canonicaliser (header-fields.ts `parseHeaderFields`, `relaxedField`), and the tag-list
+ * reader (tag-list.ts, which the sealer reads cv= and i= with). Each is held to mailauth
+ * 7.1's bytes by property tests (header-fields.test.ts, tag-list.test.ts; the body
+ * canonicaliser in body-hash.test.ts), and signed copies are checked by mailauth's verifier
+ * and by dkimpy in the tests, so a bug in a shared piece is caught there, not left to the
+ * self-check; what the self-check guards against at run time (a copy changed after signing,
+ * a signature over other bytes, a key that is not the configured one, a broken body hash)
+ * goes through the parts it does not share. Taking mailauth's own would load its modules
+ * into every process that signs (`lib/tools.js` ~0.3 s of CPU; its tag parser and body
+ * canonicaliser ~15 ms, which was most of a batched post's signing overhead). It is not
  * mailauth's `dkimVerify`, which costs several times the signing (a stream per message, a
  * key record parsed and validated per signature).
  */
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { arcSets, chainLines, sealedData, tagsOf } from './arc-sets.ts';
-import { crlfLines } from './body-hash.ts';
 import {
   type HeaderRow,
   parseHeaderFields,
@@ -27,7 +34,6 @@ import {
   stripSignatureValue,
 } from './header-fields.ts';
 import type { DkimAlgorithm } from './keys.ts';
-import { relaxedBodyHash } from './mailauth.ts';
 import { cutMessage } from './message.ts';
 import { verifyCanonical } from './signature-crypto.ts';
 import type { Canonicaliser } from './signature-field.ts';
@@ -40,9 +46,75 @@ export interface CheckKey {
   publicKey: KeyObject;
 }
 
-/** The body hash as this verifier computes it (mailauth's canonicaliser). */
+/** Bytes of canonical body gathered before they go into the hash. */
+const CHUNK = 16 * 1024;
+const SP = 0x20;
+const TAB = 0x09;
+const CR = 0x0d;
+const LF = 0x0a;
+
+/**
+ * The relaxed/sha256 body hash (RFC 6376 section 3.4.4) as this verifier computes it: one
+ * pass over the bytes, the canonical form written into a small buffer that goes into the
+ * hash each time it fills (no string of the body, no copy of it). A line ends at LF (a CR
+ * just before it is part of the ending; any other CR is content, as mailauth and dkimpy
+ * read it); its blank runs become one SP and its trailing blanks go; empty lines at the end
+ * go; a non-empty result ends in CRLF. Its own code, not the signer's (body-hash.ts works
+ * by regular expressions over a latin1 string); a property test holds it to mailauth's
+ * canonicaliser.
+ */
 export function checkedBodyHash(body: Buffer): string {
-  return relaxedBodyHash(Buffer.from(crlfLines(body.toString('latin1')), 'latin1'));
+  const hash = createHash('sha256');
+  const out = Buffer.allocUnsafe(Math.min(CHUNK, body.length * 2 + 4));
+  let w = 0;
+  /** Empty lines seen and not yet written: written only when content follows them. */
+  let emptyLines = 0;
+  /** Whether the line has content so far; whether blanks came after its last content. */
+  let content = false;
+  let blank = false;
+  const flush = () => {
+    hash.update(out.subarray(0, w));
+    w = 0;
+  };
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === SP || c === TAB) {
+      blank = true;
+      continue;
+    }
+    if (c === LF || (c === CR && body[i + 1] === LF)) {
+      if (c === CR) i++;
+      if (content) {
+        if (w + 2 > out.length) flush();
+        out[w++] = CR;
+        out[w++] = LF;
+      } else emptyLines++;
+      content = false;
+      blank = false;
+      continue;
+    }
+    if (!content) {
+      for (; emptyLines > 0; emptyLines--) {
+        if (w + 2 > out.length) flush();
+        out[w++] = CR;
+        out[w++] = LF;
+      }
+      content = true;
+    }
+    if (w + 2 > out.length) flush();
+    if (blank) {
+      out[w++] = SP;
+      blank = false;
+    }
+    out[w++] = c;
+  }
+  if (content) {
+    if (w + 2 > out.length) flush();
+    out[w++] = CR;
+    out[w++] = LF;
+  }
+  if (w > 0) flush();
+  return hash.digest('base64');
 }
 
 /**

@@ -17,4 +17,15 @@ describe('relaxedLineMemo', () => {
       { numRuns: 1000 },
     );
   });
+
+  it('answers for the bytes a field has now, when the buffer it first saw was changed since', () => {
+    const canonicalise = relaxedLineMemo();
+    const line = Buffer.from('Subject:  Hello   there');
+    expect(canonicalise(line).toString()).toBe('subject:Hello there\r\n');
+    line.write('J', 10); // same length, other bytes: the memo kept its own copy
+    expect(canonicalise(line).toString()).toBe('subject:Jello there\r\n');
+    expect(canonicalise(Buffer.from('Subject:  Hello   there')).toString()).toBe(
+      'subject:Hello there\r\n',
+    );
+  });
 });

@@ -29,19 +29,26 @@ const MEMO_FIELDS = 128;
 /**
  * `relaxedField` remembering the fields it canonicalised: the personalised copies of
  * one post share all their signed fields but one or two (List-Unsubscribe), so a signer
- * canonicalises each shared field once, not once a copy. Keyed by the field's bytes.
+ * canonicalises each shared field once, not once a copy. Looked up by the field's length,
+ * then compared byte for byte (no string of the field made to key a map); it keeps its own
+ * copy of each field's bytes (a copy's buffer may be reused, or moved to another thread).
  */
 export function relaxedLineMemo(): Canonicaliser {
-  const seen = new Map<string, Buffer>();
+  const seen = new Map<number, Array<{ line: Buffer; canonical: Buffer }>>();
+  let size = 0;
   return (line) => {
-    const key = line.toString('latin1');
-    let canonical = seen.get(key);
-    if (!canonical) {
-      if (seen.size >= MEMO_FIELDS) seen.clear();
-      canonical = relaxedLine(line);
-      seen.set(key, canonical);
+    const same = seen.get(line.length);
+    if (same) for (const entry of same) if (entry.line.equals(line)) return entry.canonical;
+    if (size >= MEMO_FIELDS) {
+      seen.clear();
+      size = 0;
     }
-    return canonical;
+    const entry = { line: Buffer.from(line), canonical: relaxedLine(line) };
+    const list = seen.get(line.length);
+    if (list) list.push(entry);
+    else seen.set(line.length, [entry]);
+    size++;
+    return entry.canonical;
   };
 }
 
@@ -119,5 +126,8 @@ function foldList(h: string): string {
 
 /** A base64 value folded every 72 characters. */
 function foldValue(value: string): string {
-  return value.replace(/.{72}(?=.)/g, '$&\r\n ');
+  if (value.length <= 72) return value;
+  const lines: string[] = [];
+  for (let at = 0; at < value.length; at += 72) lines.push(value.slice(at, at + 72));
+  return lines.join('\r\n ');
 }
