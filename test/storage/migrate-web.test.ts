@@ -57,6 +57,7 @@ describe.skipIf(!available)("malist storage migrate: the web's admins and API to
 
     await use(onPostgres);
     await cli(['storage', 'upgrade']);
+    expect(await cli(['storage', 'status'])).toMatch(/^ {2}web_credentials: version 1$/m);
     const dry = await cli(['storage', 'migrate', '--to', 'postgres', '--dry-run']);
     expect(dry).toMatch(/web admins \(password hashes\): 1 to move .*1 to copy/);
     expect(dry).toMatch(/^web API tokens: 1 to move .*1 to copy/m);
