@@ -14,7 +14,8 @@
  * Their done records and dead letters move too, so `malist trace` and `malist queue list`
  * answer the same after the switch. Bounce state: storage-migrate-bounces.ts; request
  * memos, notice counts, post counters and digests: storage-migrate-misc.ts; held and
- * decided posts, decisions and confirmation tokens: storage-migrate-held.ts. Each part
+ * decided posts, decisions and confirmation tokens: storage-migrate-held.ts; the web's
+ * admins' password hashes and API tokens: storage-migrate-web.ts. Each part
  * counts alike (storage-migrate-each.ts): one line a part, none for a part with nothing.
  */
 import { dirname, join, resolve } from 'node:path';
@@ -30,6 +31,7 @@ import { bounceLineWords, migrateBounces } from './storage-migrate-bounces.ts';
 import { migrateModeration } from './storage-migrate-held.ts';
 import { migrateMiscStorage } from './storage-migrate-misc.ts';
 import { migrateQueues } from './storage-migrate-queue.ts';
+import { migrateWebCredentials } from './storage-migrate-web.ts';
 
 export interface MigrationLine {
   /** `journal` or `members:LIST` (or `memos`, `digest:LIST`: storage-migrate-misc.ts). */
@@ -130,6 +132,7 @@ export async function migrateStorage(
   lines.push(...(await migrateBounces(config, to, dryRun)));
   lines.push(...(await migrateMiscStorage(config, to, dryRun)));
   lines.push(...(await migrateModeration(config, to, dryRun)));
+  lines.push(...(await migrateWebCredentials(config, to, dryRun)));
   lines.push(...(await migrateQueues(config, choice, to, dryRun)));
   return lines;
 }

@@ -5,7 +5,8 @@
  *   malist storage upgrade    brings the database's tables up to this malist's version
  *   malist storage migrate --to postgres|files [--dry-run]   copies everything the stores
  *                             keep: the journal, members, bounce state, memos, counts,
- *                             counters, digests, held mail, decisions, tokens and the queues
+ *                             counters, digests, held mail, decisions, tokens, the web's
+ *                             admins and API tokens, and the queues
  *                             (storage-migrate.ts and its parts storage-migrate-*.ts)
  */
 import { openConfig, printProblems } from '../config/open.ts';
@@ -27,6 +28,7 @@ Where malist keeps its state (storage: in malist.yaml): files under state_dir, o
              member_store: postgres, each list's bounce state, request memos, notice counts,
              post counters, digests, held and decided posts with the moderators' decisions,
              the confirmation tokens (pending ones keep their expiry, used ones stay used),
+             the web's admins (password hashes) and API tokens (revoked ones stay revoked),
              and each type: queue distributor's waiting entries, done records and dead
              letters (its dir: spool <-> its name: in the database; every recipient's state
              and last answer kept, so nobody is sent twice and malist trace answers the same)

@@ -1,12 +1,14 @@
 /**
  * `malist web passwd [USER]` and `malist web token create|list|revoke`: the web's own
- * credentials, kept in STATE/web/ with mode 0600 (src/state/web-credentials.ts). The
+ * credentials, kept in STATE/web/ with mode 0600, or in the database's rows with `storage:
+ * {type: postgres}` (every host shares them: config/storage.ts `webCredentialsFor`). The
  * password is read from standard input (one line; not echoed on a terminal); a token is
  * printed once, when it is made, and only its hash is kept.
  */
 import { loadConfig } from '../config/load.ts';
 import { printProblems } from '../config/open.ts';
-import { WebCredentials } from '../state/web-credentials.ts';
+import { webCredentialsFor } from '../config/storage.ts';
+import type { WebCredentials } from '../state/web-credentials.ts';
 import { commandArgs } from './args.ts';
 import { EX } from './exit-codes.ts';
 
@@ -105,7 +107,13 @@ export default async function webCommand(argv: string[]): Promise<number> {
     printProblems(config, process.stderr);
     return EX.CONFIG;
   }
-  const credentials = new WebCredentials(config.main.state_dir);
+  let credentials: WebCredentials;
+  try {
+    credentials = await webCredentialsFor(config.main);
+  } catch (error) {
+    process.stderr.write(`malist web: ${(error as Error).message}\n`);
+    return EX.TEMPFAIL;
+  }
   try {
     if (command === 'passwd') {
       const user = verb ?? 'admin';

@@ -22,7 +22,9 @@ import { JOURNAL_SCHEMA, PgJournal } from '../state/pg-journal.ts';
 import { HOLDERS_SCHEMA, type ProcessLease, processLease } from '../state/pg-lock.ts';
 import { MEMOS_SCHEMA, PgMemoStore, PgNoticeCounts } from '../state/pg-memos.ts';
 import { PgPendingStore, TOKENS_SCHEMA } from '../state/pg-tokens.ts';
+import { PgWebCredentials, WEB_CREDENTIALS_SCHEMA } from '../state/pg-web-credentials.ts';
 import { FilePendingStore, type PendingStore } from '../state/tokens.ts';
+import { FileWebCredentials, type WebCredentials } from '../state/web-credentials.ts';
 import { fileListState, type ListState } from './list-state.ts';
 import type { MainYaml } from './schema.ts';
 
@@ -40,6 +42,7 @@ export const SCHEMA_PARTS: SchemaPart[] = [
   MEMOS_SCHEMA,
   COUNTERS_SCHEMA,
   DIGEST_SCHEMA,
+  WEB_CREDENTIALS_SCHEMA,
 ];
 
 export type StorageChoice =
@@ -223,4 +226,19 @@ export async function listStateFor(
   const counters = await PgCounters.open(db);
   const digest = await PgDigestStore.opener(db);
   return { memos, noticeCounts, counters, digest: async (list) => digest(list) };
+}
+
+/**
+ * The web's own credentials (site admins' passwords, REST API tokens) for `storage:`: the
+ * files in state_dir/web (each host its own), or the database's rows, which every host's web
+ * front and `malist web` share — a token made or revoked on one host counts on all of them.
+ */
+export function webCredentialsFor(
+  main: Pick<MainYaml, 'storage'> & { state_dir: string },
+): Promise<WebCredentials> {
+  const choice = storageOf(main);
+  if (choice.type === 'files') return Promise.resolve(new FileWebCredentials(main.state_dir));
+  return oncePerDatabase('web-credentials', choice.url, async () =>
+    PgWebCredentials.open(await databaseFor(choice)),
+  );
 }

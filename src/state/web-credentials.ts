@@ -1,8 +1,13 @@
 /**
- * The web's own credentials, in STATE/web/ with mode 0600: site admins' passwords
- * (`admins.json`, scrypt from node:crypto with a salt each; `malist web passwd`) and REST
- * API tokens (`api-tokens.json`, only a SHA-256 of each token is kept; `malist web token
- * create`). A token is shown once, when it is made. Both files change under a file lock.
+ * The web's own credentials: site admins' passwords (`malist web passwd`; scrypt from
+ * node:crypto, a salt each) and REST API tokens (`malist web token create`; only a SHA-256
+ * of each token is kept, the token is shown once, when it is made). `WebCredentials` is what
+ * the web and `malist web` use; the composition root (config/storage.ts) picks where they
+ * live: `FileWebCredentials` here, in STATE/web/ with mode 0600 (each host its own), or
+ * `PgWebCredentials` (pg-web-credentials.ts), rows every host sharing the database reads.
+ *
+ * A revoked token's id is remembered (a tombstone), so a migration run again from an older
+ * copy never brings it back.
  */
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -18,6 +23,11 @@ interface AdminRecord {
   changed: string;
 }
 
+/** An admin as a store keeps them (for a migration): the hash, never the password. */
+export interface KeptAdmin extends AdminRecord {
+  user: string;
+}
+
 export interface ApiToken {
   /** A short public id (`tok_…`), for lists and revocation. */
   id: string;
@@ -28,6 +38,31 @@ export interface ApiToken {
   created: string;
   /** SHA-256 of the token, hex. */
   sha256: string;
+}
+
+/** Where the web's credentials live; every host reading one place sees every change at once. */
+export interface WebCredentials {
+  /** Sets (or replaces) the password of admin `user`. */
+  setPassword(user: string, password: string): Promise<void>;
+  /** True when `password` is admin `user`'s. Spends the same time for an unknown user. */
+  checkPassword(user: string, password: string): Promise<boolean>;
+  admins(): Promise<string[]>;
+  /** Makes a token with `scopes`; returns the token itself (shown once) and its record. */
+  createToken(scopes: string[], name?: string): Promise<{ token: string; record: ApiToken }>;
+  /** The tokens in force. */
+  tokens(): Promise<ApiToken[]>;
+  /** The record of a presented token in force, or undefined. */
+  findToken(token: string): Promise<ApiToken | undefined>;
+  /** Revokes the token with public id `id`; false when there is none. */
+  revokeToken(id: string): Promise<boolean>;
+  /** For a migration: the admins with their hashes, and the ids of revoked tokens. */
+  kept(): Promise<{ admins: KeptAdmin[]; revoked: string[] }>;
+  /** Keeps an admin as another store had them, unless this one's was changed as late or later. */
+  restoreAdmin(admin: KeptAdmin): Promise<boolean>;
+  /** Keeps a token as another store had it, unless its id is here already or was revoked here. */
+  restoreToken(record: ApiToken): Promise<boolean>;
+  /** Revokes the id here too (remembered even when this store never had it). */
+  restoreRevoked(id: string): Promise<boolean>;
 }
 
 export const SCOPE = /^(admin|list:[a-z0-9][a-z0-9._-]{0,63}(:read)?)$/i;
@@ -51,6 +86,11 @@ async function locked<T>(file: string, fn: () => Promise<T>): Promise<T> {
   return withFileLock(file, fn);
 }
 
+function checkUser(user: string): void {
+  if (!/^[a-z0-9._-]{1,64}$/i.test(user))
+    throw new Error(`'${user}' cannot name an admin: letters, digits, . _ - (at most 64)`);
+}
+
 function derive(password: string, salt: Buffer, params = SCRYPT): Promise<Buffer> {
   return new Promise((resolve, reject) =>
     scrypt(
@@ -63,94 +103,173 @@ function derive(password: string, salt: Buffer, params = SCRYPT): Promise<Buffer
   );
 }
 
-export class WebCredentials {
+/** The stored form of `user`'s new `password` (`scrypt$N$r$p$SALT$HASH`); checks both. */
+export async function hashPassword(user: string, password: string): Promise<string> {
+  checkUser(user);
+  if (password.length < 10) throw new Error('the password must have at least 10 characters');
+  const salt = randomBytes(16);
+  const key = await derive(password, salt);
+  const { N, r, p } = SCRYPT;
+  return `scrypt$${N}$${r}$${p}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+/** True when `password` matches `hash`; spends a derivation's time when there is none. */
+export async function passwordMatches(
+  hash: string | undefined,
+  password: string,
+): Promise<boolean> {
+  const [, n, r, p, salt, expectedB64] = (hash ?? '').split('$');
+  if (!salt || !expectedB64) {
+    await derive(password, randomBytes(16));
+    return false;
+  }
+  const expected = Buffer.from(expectedB64, 'base64');
+  const key = await derive(password, Buffer.from(salt, 'base64'), {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+    keylen: expected.length,
+  });
+  return timingSafeEqual(key, expected);
+}
+
+/** The SHA-256 of a presented token, hex (what the stores keep and look up). */
+export function tokenDigest(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** A new token with `scopes` (checked) and its record, for a store to keep. */
+export function newToken(scopes: string[], name?: string): { token: string; record: ApiToken } {
+  if (scopes.length === 0) throw new Error('a token needs at least one --scope');
+  for (const scope of scopes)
+    if (!SCOPE.test(scope))
+      throw new Error(`'${scope}' is not a scope: admin, list:NAME or list:NAME:read`);
+  const token = `malist_${randomBytes(24).toString('base64url')}`;
+  const record: ApiToken = {
+    id: `tok_${randomBytes(6).toString('hex')}`,
+    scopes,
+    ...(name ? { name } : {}),
+    created: new Date().toISOString(),
+    sha256: tokenDigest(token),
+  };
+  return { token, record };
+}
+
+export class FileWebCredentials implements WebCredentials {
   readonly adminsFile: string;
   readonly tokensFile: string;
+  /** The ids of revoked tokens (a JSON array). */
+  readonly revokedFile: string;
   constructor(stateDir: string) {
     this.adminsFile = join(webDir(stateDir), 'admins.json');
     this.tokensFile = join(webDir(stateDir), 'api-tokens.json');
+    this.revokedFile = join(webDir(stateDir), 'api-tokens-revoked.json');
   }
 
-  /** Sets (or replaces) the password of admin `user`. */
-  async setPassword(user: string, password: string): Promise<void> {
-    if (!/^[a-z0-9._-]{1,64}$/i.test(user))
-      throw new Error(`'${user}' cannot name an admin: letters, digits, . _ - (at most 64)`);
-    if (password.length < 10) throw new Error('the password must have at least 10 characters');
-    const salt = randomBytes(16);
-    const key = await derive(password, salt);
-    const { N, r, p } = SCRYPT;
-    const hash = `scrypt$${N}$${r}$${p}$${salt.toString('base64')}$${key.toString('base64')}`;
-    await locked(this.adminsFile, async () => {
-      const admins = await readJson<Record<string, AdminRecord>>(this.adminsFile, {});
-      admins[user] = { hash, changed: new Date().toISOString() };
+  private readAdmins(): Promise<Record<string, AdminRecord>> {
+    return readJson<Record<string, AdminRecord>>(this.adminsFile, {});
+  }
+
+  /** Changes the admins under the file's lock; `change` returns false to write nothing. */
+  private changeAdmins(change: (admins: Record<string, AdminRecord>) => boolean): Promise<boolean> {
+    return locked(this.adminsFile, async () => {
+      const admins = await this.readAdmins();
+      if (!change(admins)) return false;
       await writeFileDurable(this.adminsFile, JSON.stringify(admins, null, 1), { mode: 0o600 });
+      return true;
     });
   }
 
-  /** True when `password` is admin `user`'s. Spends the same time for an unknown user. */
-  async checkPassword(user: string, password: string): Promise<boolean> {
-    const admins = await readJson<Record<string, AdminRecord>>(this.adminsFile, {});
-    const record = Object.hasOwn(admins, user) ? admins[user] : undefined;
-    const [, n, r, p, salt, hash] = (record?.hash ?? '').split('$');
-    if (!record || !salt || !hash) {
-      await derive(password, randomBytes(16));
-      return false;
-    }
-    const expected = Buffer.from(hash, 'base64');
-    const key = await derive(password, Buffer.from(salt, 'base64'), {
-      N: Number(n),
-      r: Number(r),
-      p: Number(p),
-      keylen: expected.length,
+  /** Changes the tokens (and the revoked ids) under the tokens file's lock. */
+  private changeTokens(
+    change: (
+      tokens: ApiToken[],
+      revoked: string[],
+    ) => { tokens?: ApiToken[]; revoked?: string[] } | false,
+  ): Promise<boolean> {
+    return locked(this.tokensFile, async () => {
+      const changed = change(await this.tokens(), await readJson<string[]>(this.revokedFile, []));
+      if (!changed) return false;
+      // The tombstone first: a crash between the two writes leaves the token refused on migration.
+      if (changed.revoked)
+        await writeFileDurable(this.revokedFile, JSON.stringify(changed.revoked), { mode: 0o600 });
+      if (changed.tokens)
+        await writeFileDurable(this.tokensFile, JSON.stringify(changed.tokens, null, 1), {
+          mode: 0o600,
+        });
+      return true;
     });
-    return timingSafeEqual(key, expected);
+  }
+
+  async setPassword(user: string, password: string): Promise<void> {
+    const hash = await hashPassword(user, password);
+    await this.changeAdmins((admins) => {
+      admins[user] = { hash, changed: new Date().toISOString() };
+      return true;
+    });
+  }
+
+  async checkPassword(user: string, password: string): Promise<boolean> {
+    const admins = await this.readAdmins();
+    return passwordMatches(Object.hasOwn(admins, user) ? admins[user]?.hash : undefined, password);
   }
 
   async admins(): Promise<string[]> {
-    return Object.keys(await readJson<Record<string, AdminRecord>>(this.adminsFile, {}));
+    return Object.keys(await this.readAdmins());
   }
 
-  /** Makes a token with `scopes`; returns the token itself (shown once) and its record. */
   async createToken(scopes: string[], name?: string): Promise<{ token: string; record: ApiToken }> {
-    if (scopes.length === 0) throw new Error('a token needs at least one --scope');
-    for (const scope of scopes)
-      if (!SCOPE.test(scope))
-        throw new Error(`'${scope}' is not a scope: admin, list:NAME or list:NAME:read`);
-    const token = `malist_${randomBytes(24).toString('base64url')}`;
-    const record: ApiToken = {
-      id: `tok_${randomBytes(6).toString('hex')}`,
-      scopes,
-      ...(name ? { name } : {}),
-      created: new Date().toISOString(),
-      sha256: createHash('sha256').update(token).digest('hex'),
-    };
-    await locked(this.tokensFile, async () => {
-      const tokens = await readJson<ApiToken[]>(this.tokensFile, []);
-      await writeFileDurable(this.tokensFile, JSON.stringify([...tokens, record], null, 1), {
-        mode: 0o600,
-      });
-    });
-    return { token, record };
+    const made = newToken(scopes, name);
+    await this.changeTokens((tokens) => ({ tokens: [...tokens, made.record] }));
+    return made;
   }
 
   async tokens(): Promise<ApiToken[]> {
     return readJson<ApiToken[]>(this.tokensFile, []);
   }
 
-  /** The record of a presented token, or undefined. */
   async findToken(token: string): Promise<ApiToken | undefined> {
-    const digest = Buffer.from(createHash('sha256').update(token).digest('hex'));
+    const digest = Buffer.from(tokenDigest(token));
     return (await this.tokens()).find((t) => timingSafeEqual(Buffer.from(t.sha256), digest));
   }
 
-  /** Revokes the token with public id `id`; false when there is none. */
-  async revokeToken(id: string): Promise<boolean> {
-    return locked(this.tokensFile, async () => {
-      const tokens = await readJson<ApiToken[]>(this.tokensFile, []);
+  revokeToken(id: string): Promise<boolean> {
+    return this.changeTokens((tokens, revoked) => {
       const kept = tokens.filter((t) => t.id !== id);
-      if (kept.length === tokens.length) return false;
-      await writeFileDurable(this.tokensFile, JSON.stringify(kept, null, 1), { mode: 0o600 });
+      return kept.length < tokens.length && { tokens: kept, revoked: [...revoked, id] };
+    });
+  }
+
+  async kept(): Promise<{ admins: KeptAdmin[]; revoked: string[] }> {
+    const admins = Object.entries(await this.readAdmins()).map(([user, r]) => ({ user, ...r }));
+    return { admins, revoked: await readJson<string[]>(this.revokedFile, []) };
+  }
+
+  restoreAdmin({ user, hash, changed }: KeptAdmin): Promise<boolean> {
+    checkUser(user);
+    return this.changeAdmins((admins) => {
+      const there = Object.hasOwn(admins, user) ? admins[user] : undefined;
+      if (there && there.changed >= changed) return false;
+      admins[user] = { hash, changed };
       return true;
     });
+  }
+
+  restoreToken(record: ApiToken): Promise<boolean> {
+    return this.changeTokens(
+      (tokens, revoked) =>
+        !revoked.includes(record.id) &&
+        !tokens.some((t) => t.id === record.id) && { tokens: [...tokens, record] },
+    );
+  }
+
+  restoreRevoked(id: string): Promise<boolean> {
+    return this.changeTokens(
+      (tokens, revoked) =>
+        !revoked.includes(id) && {
+          tokens: tokens.filter((t) => t.id !== id),
+          revoked: [...revoked, id],
+        },
+    );
   }
 }

@@ -11,10 +11,11 @@ import type { LoadedConfig } from '../config/load.ts';
 import { openConfig } from '../config/open.ts';
 import { formatProblem } from '../config/problem.ts';
 import { buildRuntime, type ListRuntime } from '../config/runtime.ts';
+import { webCredentialsFor } from '../config/storage.ts';
 import type { ListSettings } from '../list/settings.ts';
 import type { MemberStore } from '../members/store.ts';
 import type { Queue } from '../queue/queue.ts';
-import { WebCredentials } from '../state/web-credentials.ts';
+import type { WebCredentials } from '../state/web-credentials.ts';
 import type { Distributor } from '../types.ts';
 
 export interface WebList {
@@ -43,6 +44,7 @@ export interface Site {
   readonly secret: Buffer;
   /** The public URL of the pages (links in mail), without a trailing slash. */
   readonly baseUrl: string;
+  /** Admins' passwords and API tokens (state_dir/web, or the database's rows: `storage:`). */
   readonly credentials: WebCredentials;
   readonly sessionHours: number;
   close(): Promise<void>;
@@ -82,6 +84,7 @@ export async function openSite(options: OpenSiteOptions): Promise<Site> {
   const first = await load(options.dir);
   let state = stateOf(first.config, first.plans, first.runtime);
   const main = first.config.main!;
+  const credentials = await webCredentialsFor(main);
   const retired = new Set<ListRuntime>();
   const site: Site = {
     current: () => state,
@@ -99,7 +102,7 @@ export async function openSite(options: OpenSiteOptions): Promise<Site> {
     stateDir: main.state_dir,
     secret: first.runtime.secret,
     baseUrl: (main.web?.url ?? options.listenUrl ?? 'http://127.0.0.1:8025').replace(/\/+$/, ''),
-    credentials: new WebCredentials(main.state_dir),
+    credentials,
     sessionHours: main.web?.session_hours ?? 12,
     async close() {
       for (const r of retired) await r.close();

@@ -1,10 +1,13 @@
 /**
  * `malist serve` as two processes on two hosts, one PostgreSQL database (each host its own
  * configuration and state directory, the one `MALIST_SECRET` every host needs): a post
- * `malist receive` holds on host A is listed and approved through host B's REST API (an API
- * token made on B: tokens are each host's own) and released once — counted at the SMTP server; a second decision, on
- * A, finds it decided. A member's one-click unsubscribe link (RFC 8058), made by host A in
- * the copy A sent them, works when POSTed to host B: the member is gone on both hosts.
+ * `malist receive` holds on host A is listed and approved through host B's REST API and
+ * released once — counted at the SMTP server; a second decision, on A, finds it decided. The
+ * web's credentials are rows in the database too: ONE API token, made with `malist web token
+ * create` on A's configuration, is accepted by both, and once revoked on B is refused by A;
+ * an admin password set on A signs in on B's login form. A member's one-click unsubscribe
+ * link (RFC 8058), made by host A in the copy A sent them, works when POSTed to host B: the
+ * member is gone on both hosts.
  * HTTP only (fetch).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -104,7 +107,7 @@ describe.skipIf(!available)('malist serve as processes on two hosts, one databas
     return running;
   };
 
-  it('a post held on A is approved through B and released once; A’s unsubscribe link works on B', async () => {
+  it('a post held on A is approved through B and released once; one token and one password work on both; A’s unsubscribe link works on B', async () => {
     const root = await mkdtemp(join(tmpdir(), 'malist-serve-children-'));
     const [dirA, dirB] = await Promise.all([host(root, 'a'), host(root, 'b')]);
     const cli = (args: string[], input?: string) =>
@@ -119,31 +122,26 @@ describe.skipIf(!available)('malist serve as processes on two hosts, one databas
       strangerPost('Held on A'),
     );
     expect(held.code, held.stderr).toBe(0);
-    // API tokens are each host's own (STATE/web, as its web passwords): one made on each.
-    const tokenOn = async (dir: string) => {
-      const made = await cli([
-        'web',
-        'token',
-        'create',
-        '--config',
-        dir,
-        '--scope',
-        'list:red',
-        '--name',
-        'ci',
-      ]);
-      expect(made.code, made.stderr).toBe(0);
-      return /malist_\S+/.exec(made.stdout)?.[0];
-    };
-    const tokens = new Map<Served, string | undefined>([
-      [a, await tokenOn(dirA)],
-      [b, await tokenOn(dirB)],
+    // One API token, made on A: the web's credentials are rows every host reads.
+    const made = await cli([
+      'web',
+      'token',
+      'create',
+      '--config',
+      dirA,
+      '--scope',
+      'list:red',
+      '--name',
+      'ci',
     ]);
+    expect(made.code, made.stderr).toBe(0);
+    const token = /malist_\S+/.exec(made.stdout)?.[0];
+    expect(token).toBeDefined();
     const api = async (site: Served, method: string, path: string, body?: unknown) => {
       const res = await fetch(`${site.url}/api/v1${path}`, {
         method,
         headers: {
-          Authorization: `Bearer ${tokens.get(site)}`,
+          Authorization: `Bearer ${token}`,
           ...(body ? { 'Content-Type': 'application/json' } : {}),
         },
         ...(body ? { body: JSON.stringify(body) } : {}),
@@ -160,7 +158,7 @@ describe.skipIf(!available)('malist serve as processes on two hosts, one databas
     });
     expect(decided.status).toBe(200);
     expect((decided.json.results as { status: string }[])[0]!.status).toBe('done');
-    // The token is in the database: A knows it too, and finds the post decided.
+    // The same token on A, which finds the post decided.
     const again = await api(a, 'POST', '/lists/red/held/decisions', {
       ids: [items[0]!.id],
       action: 'approve',
@@ -221,6 +219,41 @@ describe.skipIf(!available)('malist serve as processes on two hosts, one databas
     // Each member got the approved post once, and nothing was sent twice.
     for (const m of MEMBERS) expect(released(m), m).toBe(1);
     expect(smtp.duplicates()).toEqual([]);
+
+    // Revoked on B: refused by A at its next request.
+    const listedIds = await cli(['web', 'token', 'list', '--config', dirB]);
+    const id = /^(tok_[0-9a-f]+)\tlist:red\tci\t/m.exec(listedIds.stdout)?.[1];
+    expect(id, listedIds.stdout).toBeDefined();
+    const revoked = await cli(['web', 'token', 'revoke', '--config', dirB, id!]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect((await api(a, 'GET', '/lists/red/held')).status).toBe(401);
+    expect((await api(b, 'GET', '/lists/red/held')).status).toBe(401);
+
+    // An admin password set on A signs in on B (the login form).
+    const passwd = await cli(['web', 'passwd', '--config', dirA], 'correct horse battery\n');
+    expect(passwd.code, passwd.stderr).toBe(0);
+    const login = async (site: Served, password: string) => {
+      const first = await fetch(`${site.url}/admin/login`);
+      const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0]!;
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(await first.text())![1]!;
+      return fetch(`${site.url}/admin/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          cookie,
+          origin: site.url,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ _csrf: csrf, user: 'admin', password }).toString(),
+      });
+    };
+    expect((await login(b, 'wrong horse battery')).status).toBe(403);
+    const signedIn = await login(b, 'correct horse battery');
+    expect(signedIn.status).toBe(303);
+    const session = (signedIn.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const home = await fetch(`${b.url}/`, { headers: { cookie: session } });
+    expect(await home.text()).toContain('/lists/red');
+
     for (const s of [a, b]) {
       s.child.kill('SIGTERM');
       expect(await s.exited, s.output()).toBe(0);

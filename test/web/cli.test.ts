@@ -40,7 +40,9 @@ describe('malist web', () => {
   it('sets an admin password that signs in, refuses a wrong one', async () => {
     const set = await malist(['web', 'passwd', '--config', site.dir], 'correct horse battery\n');
     expect(set.code, set.err).toBe(0);
-    expect((await stat(site.web.site.credentials.adminsFile)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(site.web.site.stateDir, 'web', 'admins.json'))).mode & 0o777).toBe(
+      0o600,
+    );
     const login = async (password: string) => {
       const first = await fetch(`${site.url}/admin/login`);
       const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0]!;
@@ -77,7 +79,9 @@ describe('malist web', () => {
     expect(made.code, made.err).toBe(0);
     const token = /malist_\S+/.exec(made.out)?.[0];
     expect(token).toBeDefined();
-    expect((await stat(site.web.site.credentials.tokensFile)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(site.web.site.stateDir, 'web', 'api-tokens.json'))).mode & 0o777).toBe(
+      0o600,
+    );
     const get = () =>
       fetch(`${site.url}/api/v1/lists/red/members`, {
         headers: { Authorization: `Bearer ${token}` },
