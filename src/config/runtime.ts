@@ -52,7 +52,7 @@ import { deliveryServices, listHandlers, tokenStore } from './services.ts';
 import type { ListSigning, SigningPlan } from './signing.ts';
 import {
   bounceStorageFor,
-  closeDatabases,
+  holdDatabases,
   heldStorageFor,
   journalFor,
   listStateFor,
@@ -190,6 +190,21 @@ export function signedDistributors(
  * temporary StageError when the state directory is unusable, else a configuration error.
  */
 export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<ListRuntime> {
+  const releaseDatabases = holdDatabases();
+  try {
+    return await assembleRuntime(config, plans, releaseDatabases);
+  } catch (error) {
+    await releaseDatabases();
+    throw error;
+  }
+}
+
+/** buildRuntime's work; the runtime's close lets go of the pools through `releaseDatabases`. */
+async function assembleRuntime(
+  config: LoadedConfig,
+  plans: Plans,
+  releaseDatabases: () => Promise<void>,
+): Promise<ListRuntime> {
   const stateDir = config.main!.state_dir;
   const secret = await secretOf(stateDir);
   const journal = await journalFor(config.main!);
@@ -319,8 +334,9 @@ export async function buildRuntime(config: LoadedConfig, plans: Plans): Promise<
       archives.close();
       await signing?.close();
       await taps.outbox?.close().catch(() => {});
-      // The PostgreSQL pool (when storage: is postgres) after every store on it.
-      await closeDatabases();
+      // The PostgreSQL pools (when storage: is postgres) after every store on them, once no
+      // other runtime of this process (a reload's successor) holds them.
+      await releaseDatabases();
     },
   };
   return runtime;

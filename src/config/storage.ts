@@ -88,6 +88,26 @@ function oncePerDatabase<T>(kind: string, url: string, make: () => Promise<T>): 
   return made;
 }
 
+/** How many runtimes hold the pools now (holdDatabases). */
+let holding = 0;
+
+/**
+ * A runtime's hold on the process's pools, let go by its close: the pools close when the last
+ * holder lets go. A runtime replaced by a reload (the web after a settings change, `malist
+ * lmtp` after an edited list file) closes later than its successor opened, and must not close
+ * the pools the successor's stores use.
+ */
+export function holdDatabases(): () => Promise<void> {
+  holding++;
+  let held = true;
+  return async () => {
+    if (!held) return;
+    held = false;
+    holding--;
+    if (holding === 0) await closeDatabases();
+  };
+}
+
 /** Closes every pool this process opened (the end of a command; lets node exit). */
 export async function closeDatabases(): Promise<void> {
   const ending = holders.splice(0);
