@@ -52,8 +52,8 @@ import { deliveryServices, listHandlers, tokenStore } from './services.ts';
 import type { ListSigning, SigningPlan } from './signing.ts';
 import {
   bounceStorageFor,
-  holdDatabases,
   heldStorageFor,
+  holdDatabases,
   journalFor,
   listStateFor,
   pendingStoreFor,
