@@ -240,6 +240,16 @@ export function errorCode(error: unknown): string | undefined {
 }
 
 /**
+ * A claim that another process holds, or took over from this one (the journal's claim on a
+ * mail, a digest issue's): waiting cures it. Its code, EBUSY, is a storage code (below), so
+ * the mail stays at its source rather than in the quarantine, and `malist receive` exits 75.
+ */
+export class ClaimError extends Error {
+  readonly code = 'EBUSY';
+  readonly temporary = true;
+}
+
+/**
  * File-system errors that waiting (or an operator) may cure: permissions, a full or
  * read-only disk, an I/O error, too many open files. Mail that meets one is not a poison
  * message: it stays at its source (`malist receive` exits 75) instead of the quarantine.

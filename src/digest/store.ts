@@ -10,6 +10,7 @@
  */
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ClaimError } from '../errors.ts';
 import { writeFileDurable } from '../state/durable.ts';
 import { safeName } from '../state/safe-name.ts';
 import { type DigestNumber, nextNumber } from './numbering.ts';
@@ -78,9 +79,7 @@ export interface DigestCollection {
  * connection, a restarted server), so another process may be sending the issue now.
  * Temporary: the issue stays open, and whoever holds the claim sends and closes it.
  */
-export class DigestClaimLost extends Error {
-  readonly code = 'EBUSY';
-  readonly temporary = true;
+export class DigestClaimLost extends ClaimError {
   constructor(list: string, number: DigestNumber, what: string) {
     super(
       `${list}: the claim on digest Vol ${number.volume}, Issue ${number.issue} was lost with its database session; ${what} — the issue stays open for the process that took it over`,

@@ -12,6 +12,7 @@
 import { readdir, readFile, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthVerdict } from '../auth/verify.ts';
+import { ClaimError } from '../errors.ts';
 import { writeFileDurable } from './durable.ts';
 import { acquireLock, formatHolder } from './lock.ts';
 import { safeName } from './safe-name.ts';
@@ -95,9 +96,7 @@ export interface Journal {
 }
 
 /** The error `claim` throws when another live holder kept the key past the wait. */
-export class ClaimBusy extends Error {
-  readonly code = 'EBUSY';
-  readonly temporary = true;
+export class ClaimBusy extends ClaimError {
   constructor(key: string, holder: string) {
     super(
       `message ${key} is being handled by another worker (${holder}); it stays at its source for the next run`,

@@ -10,6 +10,7 @@
  * process or its connection went away: PostgreSQL drops a session's locks with it), and is
  * taken over at once; a live holder's claim is waited for. Never by a clock.
  */
+import { ClaimError } from '../errors.ts';
 import {
   type ClaimOptions,
   HeldClaims,
@@ -195,9 +196,7 @@ export class PgJournal implements Journal {
  * database session ended), so another worker may be handling the mail now. Temporary: the
  * mail is not acked and stays at its source; whoever holds the claim records it.
  */
-export class ClaimLost extends Error {
-  readonly code = 'EBUSY';
-  readonly temporary = true;
+export class ClaimLost extends ClaimError {
   constructor(key: string, holder: number) {
     super(
       `the journal's claim on ${key} was lost with this process's database lease (holder ${holder}); not recorded, the mail stays at its source for the worker that took the claim over`,
