@@ -4,7 +4,7 @@
  * many the target has after (a real run only).
  */
 import type { LoadedConfig } from '../config/load.ts';
-import type { MainYaml } from '../config/schema.ts';
+import type { StateHome } from '../config/storage.ts';
 import type { MigrationLine } from './storage-migrate.ts';
 
 type Counts = Omit<MigrationLine, 'what' | 'label'>;
@@ -33,9 +33,6 @@ export async function copyEach<T>(
   return { source: items.length, present, copied, target: await count() };
 }
 
-/** What the stores' openers in config/storage.ts take: `storage:` and the state directory. */
-type Where = Pick<MainYaml, 'storage'> & { state_dir: string };
-
 /**
  * One kind of store on both sides, the source first: the files under state_dir (`open`
  * without `storage:`) and the database's (`open` with it), ordered for `to`.
@@ -43,7 +40,7 @@ type Where = Pick<MainYaml, 'storage'> & { state_dir: string };
 export async function sides<T>(
   config: LoadedConfig,
   to: 'postgres' | 'files',
-  open: (where: Where) => T | Promise<T>,
+  open: (where: StateHome) => T | Promise<T>,
 ): Promise<[T, T]> {
   const main = config.main!;
   const files = await open({ state_dir: main.state_dir });

@@ -13,7 +13,7 @@
  * token pending at the source but decided or used at the target stays so. A second run
  * copies nothing.
  */
-import { filePendingStore, heldStorageFor, pendingStoreFor } from '../config/storage.ts';
+import { heldStorageFor, pendingStoreFor } from '../config/storage.ts';
 import type { Decision, HeldStorage } from '../state/held-store.ts';
 import type { KeptPending, PendingStore } from '../state/tokens.ts';
 import type { MigrationLine } from './storage-migrate.ts';
@@ -110,11 +110,7 @@ export const migrateModeration: MigratePart = async (config, to, dryRun) => {
       },
     );
   }
-  const [tokensFrom, tokensTo] = await sides(
-    config,
-    to,
-    async (where) => (await pendingStoreFor(where)) ?? filePendingStore(where.state_dir),
-  );
+  const [tokensFrom, tokensTo] = await sides(config, to, pendingStoreFor);
   const tokens = await copyTokens(tokensFrom, tokensTo, dryRun);
   lines.push({ what: 'tokens', label: 'confirmation tokens', ...tokens });
   // A part with nothing at the source says nothing.

@@ -58,6 +58,9 @@ export function storageOf(main: Pick<MainYaml, 'storage'> | undefined): StorageC
 
 const open = new Map<string, Promise<Database>>();
 
+/** Where a process's state lives: `storage:` and the state directory (malist.yaml's). */
+export type StateHome = Pick<MainYaml, 'storage'> & { state_dir: string };
+
 /** The process's pool for this URL (opened once, shared by every store on it). */
 export function databaseFor(
   choice: Extract<StorageChoice, { type: 'postgres' }>,
@@ -149,9 +152,7 @@ const fileJournals = new Map<string, FileJournal>();
  * The journal of handled mail, one a process per place (the loop, `malist trace` and the web
  * share it): files in `state_dir/journal`, or the database's rows.
  */
-export function journalFor(
-  main: Pick<MainYaml, 'storage'> & { state_dir: string },
-): Promise<Journal> {
+export function journalFor(main: StateHome): Promise<Journal> {
   const choice = storageOf(main);
   if (choice.type === 'postgres')
     return oncePerDatabase('journal', choice.url, async () =>
@@ -172,14 +173,12 @@ export function filePendingStore(stateDir: string): PendingStore {
 }
 
 /**
- * Where pending confirmations (tokens) are kept: the database's rows on PostgreSQL, else
- * undefined (the files under state_dir/tokens, `filePendingStore`).
+ * Where pending confirmations (tokens) are kept: the files under state_dir/tokens
+ * (`filePendingStore`), or the database's rows, which every host sharing it reads.
  */
-export async function pendingStoreFor(
-  main: Pick<MainYaml, 'storage'>,
-): Promise<PendingStore | undefined> {
+export async function pendingStoreFor(main: StateHome): Promise<PendingStore> {
   const choice = storageOf(main);
-  if (choice.type === 'files') return undefined;
+  if (choice.type === 'files') return filePendingStore(main.state_dir);
   return PgPendingStore.open(await databaseFor(choice));
 }
 
@@ -206,9 +205,7 @@ export function queueStoresFor(choice: StorageChoice): ((name: string) => QueueS
  * Where held posts and moderators' decisions live: the files under state_dir (`held/`,
  * `moderation/`), or the database's rows, which every host sharing it sees.
  */
-export async function heldStorageFor(
-  main: Pick<MainYaml, 'storage'> & { state_dir: string },
-): Promise<HeldStorage> {
+export async function heldStorageFor(main: StateHome): Promise<HeldStorage> {
   const choice = storageOf(main);
   if (choice.type === 'files') return fileHeldStorage(main.state_dir);
   return pgHeldStorage(await databaseFor(choice));
@@ -218,9 +215,7 @@ export async function heldStorageFor(
  * Where bounce records, the sent index and spam complaints live: the files under state_dir
  * (`bounces/`, `complaints/`), or the database's rows, which every host sharing it reads.
  */
-export function bounceStorageFor(
-  main: Pick<MainYaml, 'storage'> & { state_dir: string },
-): Promise<BounceStorage> {
+export function bounceStorageFor(main: StateHome): Promise<BounceStorage> {
   const choice = storageOf(main);
   if (choice.type === 'files') return Promise.resolve(fileBounceStorage(main.state_dir));
   // One a process (the handlers, the CLI and the web share it).
@@ -235,9 +230,7 @@ export function bounceStorageFor(
  * replay on another host finds the memo, two hosts share one daily budget, never give two
  * posts one number, and send each digest issue once.
  */
-export async function listStateFor(
-  main: Pick<MainYaml, 'storage'> & { state_dir: string },
-): Promise<ListState> {
+export async function listStateFor(main: StateHome): Promise<ListState> {
   const choice = storageOf(main);
   if (choice.type === 'files') return fileListState(main.state_dir);
   const db = await databaseFor(choice);
@@ -253,9 +246,7 @@ export async function listStateFor(
  * files in state_dir/web (each host its own), or the database's rows, which every host's web
  * front and `malist web` share — a token made or revoked on one host counts on all of them.
  */
-export function webCredentialsFor(
-  main: Pick<MainYaml, 'storage'> & { state_dir: string },
-): Promise<WebCredentials> {
+export function webCredentialsFor(main: StateHome): Promise<WebCredentials> {
   const choice = storageOf(main);
   if (choice.type === 'files') return Promise.resolve(new FileWebCredentials(main.state_dir));
   return oncePerDatabase('web-credentials', choice.url, async () =>
