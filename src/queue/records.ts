@@ -3,8 +3,8 @@
  * pure steps both backends share, over a QueueRecord (store.ts).
  */
 import type { RecipientResult } from '../types.ts';
-import type { Envelope, RecipientRecord } from './envelope.ts';
-import type { SentLogRecord } from './sent-log.ts';
+import { applySettled, type Envelope, type RecipientRecord } from './envelope.ts';
+import { resultOf, type SentLogRecord, settledResults } from './sent-log.ts';
 import type { QueueRecord } from './store.ts';
 
 /** The sent-log's records grouped by the time of their answer (each group one append). */
@@ -12,13 +12,7 @@ export function sentByTime(records: SentLogRecord[]): Map<number, RecipientResul
   const out = new Map<number, RecipientResult[]>();
   for (const r of records) {
     const group = out.get(r.at) ?? [];
-    group.push({
-      recipient: r.recipient,
-      status: r.status,
-      distributor: 'queue',
-      ...(r.code !== undefined ? { code: r.code } : {}),
-      ...(r.response !== undefined ? { response: r.response } : {}),
-    });
+    group.push(resultOf(r, 'queue'));
     out.set(r.at, group);
   }
   return out;
@@ -35,14 +29,8 @@ export function givenUp(envelope: Envelope): RecipientRecord[] {
  */
 export function deadEnvelope(record: QueueRecord): Envelope {
   const envelope = structuredClone(record.envelope);
+  applySettled(envelope, settledResults(record.sent, 'queue'));
   const byAddress = new Map(envelope.recipients.map((r) => [r.address.toLowerCase(), r]));
-  for (const s of record.sent) {
-    const r = byAddress.get(s.recipient.toLowerCase());
-    if (!r) continue;
-    r.state = s.status;
-    if (s.code !== undefined) r.code = s.code;
-    if (s.response !== undefined) r.response = s.response;
-  }
   for (const d of record.dead?.recipients ?? []) {
     const r = byAddress.get(d.address.toLowerCase());
     if (r) Object.assign(r, { ...d, attempts: Math.max(r.attempts, d.attempts) });

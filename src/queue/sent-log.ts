@@ -146,15 +146,29 @@ export async function readSentLog(
   path: string,
   distributor: string,
 ): Promise<Map<string, RecipientResult>> {
+  return settledResults((await readSentLogRecords(path)).records, distributor);
+}
+
+/** A sent-log record as the recipient's result. */
+export function resultOf(
+  { recipient, status, code, response }: SentLogRecord,
+  distributor: string,
+): RecipientResult {
+  return {
+    recipient,
+    status,
+    distributor,
+    ...(code !== undefined ? { code } : {}),
+    ...(response !== undefined ? { response } : {}),
+  };
+}
+
+/** Each recipient's settled result by lower-cased address (`applySettled`'s input). */
+export function settledResults(
+  records: readonly SentLogRecord[],
+  distributor: string,
+): Map<string, RecipientResult> {
   const settled = new Map<string, RecipientResult>();
-  for (const { recipient, status, code, response } of (await readSentLogRecords(path)).records) {
-    settled.set(recipient.toLowerCase(), {
-      recipient,
-      status,
-      distributor,
-      ...(code !== undefined ? { code } : {}),
-      ...(response !== undefined ? { response } : {}),
-    });
-  }
+  for (const r of records) settled.set(r.recipient.toLowerCase(), resultOf(r, distributor));
   return settled;
 }
