@@ -4,29 +4,13 @@
  * B's web API (`GET /api/v1/lists/red/held`, an API token made on B). The site is the one
  * `malist serve` runs (test/web/harness.ts starts it in this process); HTTP fetch only.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MALIST } from '../cli/run-malist.ts';
+import { malist } from '../cli/run-malist.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 import { startWebSite, strangerPost, type WebSite } from '../web/harness.ts';
 
 const available = postgresAvailable();
 const STORAGE = 'storage: { type: postgres, url_env: DATABASE_URL }\n';
-
-async function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [MALIST, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, out, err };
-}
 
 describe.skipIf(!available)('malist serve on host B, state written on host A', () => {
   let pg: Postgres;
@@ -53,7 +37,7 @@ describe.skipIf(!available)('malist serve on host B, state written on host A', (
     expect(pg.psql("SELECT count(*) FROM malist_held WHERE state = 'held'", 'serve_hosts')).toBe(
       '1\n',
     );
-    const made = await cli([
+    const made = await malist([
       'web',
       'token',
       'create',
@@ -64,8 +48,8 @@ describe.skipIf(!available)('malist serve on host B, state written on host A', (
       '--name',
       'ci',
     ]);
-    expect(made.code, made.err).toBe(0);
-    const token = /malist_\S+/.exec(made.out)?.[0];
+    expect(made.code, made.stderr).toBe(0);
+    const token = /malist_\S+/.exec(made.stdout)?.[0];
     const held = async (site: WebSite) => {
       const res = await fetch(`${site.url}/api/v1/lists/red/held`, {
         headers: { Authorization: `Bearer ${token}` },
