@@ -1,12 +1,15 @@
 import { defineConfig } from 'vitest/config';
+import { SUITES_APART } from './vitest.config.ts';
 
-// The long suites: `npm run test:crash`, `npm run test:faults`; and `npm run test:package`
-// (the packed package installed into a new project).
+// The suites apart from `npm test`, one npm script each (package.json): `test:crash`,
+// `test:faults`, `test:package` (the packed package installed into a new project),
+// `test:storage` (PostgreSQL) and `test:browser` (Chromium). Each script names its folder
+// or files; this config admits all of them.
 export default defineConfig({
   test: {
-    include: ['test/long/**/*.test.ts', 'test/package/**/*.test.ts'],
+    include: Object.values(SUITES_APART).flat(),
     testTimeout: 1_800_000,
-    hookTimeout: 120_000,
+    hookTimeout: 180_000,
     pool: 'forks',
     // One temporary directory for the whole run, removed at its end (test/helpers/temp-root.ts).
     globalSetup: ['test/helpers/temp-root.ts'],
