@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCached, trainCache } from '../../bin/cached-script.js';
+import { runCached, trainCache, wrapped } from '../../bin/cached-script.js';
 import { buildIsCurrent } from '../../scripts/compiled.js';
 import { malist, post, ROOT, runCommand, tempConfig } from './run-malist.ts';
 
@@ -43,6 +43,23 @@ describe('runCached', () => {
     const fromCache = runCached<Answer>(file, cache);
     expect(fromCache.answer()).toBe('a/42');
     expect(fromCache.file).toBe(file);
+  });
+
+  it('takes a script the build wrote inside the wrapper as it is, with the same cache', async () => {
+    const dir = await scratch();
+    const file = join(dir, 'bundle.cjs');
+    const text = "exports.answer = () => require('node:path').join('w', String(6 * 7));\n";
+    await writeFile(file, text);
+    const cache = join(dir, 'bundle.cache');
+    runCached(file, cache, { makeCache: true });
+    expect(wrapped(wrapped(text))).toBe(wrapped(text)); // wrapped once only
+    await writeFile(file, wrapped(text));
+    expect(runCached<Answer>(file, cache).answer()).toBe('w/42');
+    const loader = pathToFileURL(join(ROOT, 'bin/cached-script.js')).href;
+    const program = `const { cacheRejected } = await import(${JSON.stringify(loader)});
+console.log(cacheRejected(${JSON.stringify(file)}, ${JSON.stringify(cache)}));`;
+    const r = await runCommand(process.execPath, ['--input-type=module', '-e', program]);
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, 'false\n', '']);
   });
 
   it('compiles from the source when the cache is not for this script or this V8', async () => {
@@ -108,9 +125,9 @@ describe('malist receive from its bundle', () => {
     expect((await stat(join(ROOT, 'dist/bin/receive.cjs'))).size).toBeGreaterThan(0);
     expect((await stat(join(ROOT, 'dist/bin/receive.cache'))).size).toBeGreaterThan(0);
     // ASCII, so read as latin1; and a new process of this Node compiles it from the cache.
-    expect(
-      /^[\x00-\x7f]*$/.test(await readFile(join(ROOT, 'dist/bin/receive.cjs'), 'latin1')),
-    ).toBe(true);
+    const script = await readFile(join(ROOT, 'dist/bin/receive.cjs'), 'latin1');
+    expect(/^[\x00-\x7f]*$/.test(script)).toBe(true);
+    expect(wrapped(script)).toBe(script); // written inside the wrapper: compiled as read
     const loader = pathToFileURL(join(ROOT, 'bin/cached-script.js')).href;
     const program = `const { cacheRejected } = await import(${JSON.stringify(loader)});
 console.log(cacheRejected(${JSON.stringify(join(ROOT, 'dist/bin/receive.cjs'))}, ${JSON.stringify(join(ROOT, 'dist/bin/receive.cache'))}));`;
