@@ -11,7 +11,8 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCached, trainCache, wrapped } from '../../bin/cached-script.js';
 import { buildIsCurrent } from '../../scripts/compiled.js';
-import { malist, post, ROOT, runCommand, tempConfig } from './run-malist.ts';
+import { startSmtpServer } from '../helpers/smtp-server.ts';
+import { MALIST, malist, post, ROOT, runCommand, tempConfig } from './run-malist.ts';
 
 type Answer = { answer(): string; file: string };
 type Value = { value: number };
@@ -153,6 +154,35 @@ console.log(cacheRejected(${JSON.stringify(join(ROOT, 'dist/bin/receive.cjs'))},
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(await readFile(join(dir, 'delivery.log'), 'utf8')).toMatch(/outcome=distributed/);
+  });
+
+  it('sends a post over plain SMTP without loading node:tls or node:dns', async () => {
+    // Each process pays for every built-in it loads; TLS and DNS only when a post needs them.
+    if (!bundled) return; // bin/malist.js runs the sources: build.test.ts says so
+    const server = await startSmtpServer();
+    try {
+      const dir = await tempConfig(
+        `state_dir: state\ndistribute:\n  type: queue\n  server: out\nservers:\n  out:\n    host: 127.0.0.1\n    port: ${server.port}\n    starttls: never\nqueue:\n  dir: spool\n`,
+      );
+      made.push(dir);
+      const list = join(dir, 'loaded.txt');
+      await writeFile(
+        join(dir, 'report.cjs'),
+        `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`,
+      );
+      const input = await readFile(post('01-member-post.eml'));
+      const r = await runCommand(
+        process.execPath,
+        ['-r', join(dir, 'report.cjs'), MALIST, 'receive', '--config', dir, '--list', 'red'],
+        { input },
+      );
+      expect([r.code, r.stderr]).toEqual([0, '']);
+      expect(server.accepted.length).toBeGreaterThan(0);
+      const loaded = (await readFile(list, 'utf8')).split('\n');
+      expect(loaded.filter((m) => /^NativeModule (tls|_tls_wrap|dns)$/.test(m))).toEqual([]);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('runs a custom unit written in TypeScript from a configuration with no package.json', async () => {
