@@ -11,3 +11,6 @@ export function trainCache(file: string, cacheFile: string, argv: string[]): Pro
 
 /** True when V8 does not compile `file` from the cache in `cacheFile`. */
 export function cacheRejected(file: string, cacheFile: string): boolean;
+
+/** `text` inside the CommonJS wrapper the script is compiled in (once: wrapped text is kept). */
+export function wrapped(text: string): string;

@@ -198,7 +198,12 @@ async function bundleReceive(esbuild, out) {
     /[\u0080-\uffff]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
-  writeFileSync(bundle, text);
+  // Written inside the function wrapper bin/cached-script.js compiles it in: each process
+  // then compiles the string it read, with no copy made to join the wrapper's parts, and
+  // reads it as latin1 without scanning it (a script that begins with the wrapper is ASCII:
+  // only this build writes one, from the ASCII text above).
+  const { wrapped } = createRequire(import.meta.url)(join(root, 'bin', 'cached-script.js'));
+  writeFileSync(bundle, wrapped(text));
   const left = text.match(ownImport);
   if (left) {
     // A dependency's import() the script could not run: receive runs from main.js instead.

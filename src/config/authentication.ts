@@ -4,9 +4,8 @@
  * need them are given (`authenticate` its verifier, `dmarc` the same DNS), and the problems
  * a configuration has when a list requires what the installation does not do.
  */
-import { Resolver } from 'node:dns';
 import { hostname } from 'node:os';
-import { type DnsResolver, systemResolver } from '../auth/resolver.ts';
+import { type DnsResolver, newResolver, systemResolver } from '../auth/resolver.ts';
 import type { VerifySettings } from '../processors/authenticate.ts';
 import type { ListPlan } from './build.ts';
 import type { LoadedConfig } from './load.ts';
@@ -63,7 +62,7 @@ export function authenticationProblems(
   const servers = main?.dns?.servers;
   if (servers) {
     try {
-      new Resolver().setServers([...servers]);
+      newResolver({ timeout: 3000, tries: 1 }).setServers([...servers]);
     } catch (error) {
       const path = ['dns', 'servers'];
       problems.push({

@@ -13,10 +13,10 @@
  * next `malist receive` (one process per mail) does not ask DNS again. Node's resolveTxt
  * does not give a record's TTL, so `cache_seconds` stands in for it.
  */
-import { promises as dns } from 'node:dns';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { newResolver } from '../auth/resolver.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox, parseAddressList } from '../mail/address.ts';
 import { HeaderBlock, type HeaderField, makeField } from '../mail/header-block.ts';
@@ -172,7 +172,7 @@ export default function createDmarc(list: ListSettings, options: DmarcOptions = 
   const policies = new Set(
     (options.policies ?? ['reject', 'quarantine']).map((p) => p.toLowerCase()),
   );
-  const resolver = options.resolver ? undefined : new dns.Resolver({ timeout: 3000, tries: 2 });
+  const resolver = options.resolver ? undefined : newResolver({ timeout: 3000, tries: 2 });
   const resolve: TxtResolver = options.resolver ?? ((name) => resolver!.resolveTxt(name));
   const ttl = (options.cache_seconds ?? 3600) * 1000;
   const cache = new PolicyCache(

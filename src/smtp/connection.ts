@@ -6,10 +6,20 @@
  * the caller can tell exactly which answers it never got.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
-import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import type { TLSSocket, ConnectionOptions as TlsConnectOptions } from 'node:tls';
 import { certificateAdvice } from '../errors.ts';
 import { type Reply, ReplyParser } from './reply-reader.ts';
+
+/**
+ * node:tls's connect, loaded by the first TLS connection or STARTTLS: a process that only
+ * speaks plain SMTP (`malist receive` handing a post to the local Postfix on port 25) does
+ * not load node:tls and its secure-context modules (~1–2 ms of each process's start).
+ */
+function tlsConnect(options: TlsConnectOptions): TLSSocket {
+  return (createRequire(import.meta.url)('node:tls') as typeof import('node:tls')).connect(options);
+}
 
 export interface ConnectionOptions {
   host: string;

@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCached, trainCache } from '../../bin/cached-script.js';
+import { runCached, trainCache, wrapped } from '../../bin/cached-script.js';
 import { buildIsCurrent } from '../../scripts/compiled.js';
-import { malist, post, ROOT, runCommand, tempConfig } from './run-malist.ts';
+import { startSmtpServer } from '../helpers/smtp-server.ts';
+import { MALIST, malist, post, ROOT, runCommand, tempConfig } from './run-malist.ts';
 
 type Answer = { answer(): string; file: string };
 type Value = { value: number };
@@ -43,6 +44,23 @@ describe('runCached', () => {
     const fromCache = runCached<Answer>(file, cache);
     expect(fromCache.answer()).toBe('a/42');
     expect(fromCache.file).toBe(file);
+  });
+
+  it('takes a script the build wrote inside the wrapper as it is, with the same cache', async () => {
+    const dir = await scratch();
+    const file = join(dir, 'bundle.cjs');
+    const text = "exports.answer = () => require('node:path').join('w', String(6 * 7));\n";
+    await writeFile(file, text);
+    const cache = join(dir, 'bundle.cache');
+    runCached(file, cache, { makeCache: true });
+    expect(wrapped(wrapped(text))).toBe(wrapped(text)); // wrapped once only
+    await writeFile(file, wrapped(text));
+    expect(runCached<Answer>(file, cache).answer()).toBe('w/42');
+    const loader = pathToFileURL(join(ROOT, 'bin/cached-script.js')).href;
+    const program = `const { cacheRejected } = await import(${JSON.stringify(loader)});
+console.log(cacheRejected(${JSON.stringify(file)}, ${JSON.stringify(cache)}));`;
+    const r = await runCommand(process.execPath, ['--input-type=module', '-e', program]);
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, 'false\n', '']);
   });
 
   it('compiles from the source when the cache is not for this script or this V8', async () => {
@@ -108,9 +126,9 @@ describe('malist receive from its bundle', () => {
     expect((await stat(join(ROOT, 'dist/bin/receive.cjs'))).size).toBeGreaterThan(0);
     expect((await stat(join(ROOT, 'dist/bin/receive.cache'))).size).toBeGreaterThan(0);
     // ASCII, so read as latin1; and a new process of this Node compiles it from the cache.
-    expect(
-      /^[\x00-\x7f]*$/.test(await readFile(join(ROOT, 'dist/bin/receive.cjs'), 'latin1')),
-    ).toBe(true);
+    const script = await readFile(join(ROOT, 'dist/bin/receive.cjs'), 'latin1');
+    expect(/^[\x00-\x7f]*$/.test(script)).toBe(true);
+    expect(wrapped(script)).toBe(script); // written inside the wrapper: compiled as read
     const loader = pathToFileURL(join(ROOT, 'bin/cached-script.js')).href;
     const program = `const { cacheRejected } = await import(${JSON.stringify(loader)});
 console.log(cacheRejected(${JSON.stringify(join(ROOT, 'dist/bin/receive.cjs'))}, ${JSON.stringify(join(ROOT, 'dist/bin/receive.cache'))}));`;
@@ -136,6 +154,35 @@ console.log(cacheRejected(${JSON.stringify(join(ROOT, 'dist/bin/receive.cjs'))},
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(await readFile(join(dir, 'delivery.log'), 'utf8')).toMatch(/outcome=distributed/);
+  });
+
+  it('sends a post over plain SMTP without loading node:tls or node:dns', async () => {
+    // Each process pays for every built-in it loads; TLS and DNS only when a post needs them.
+    if (!bundled) return; // bin/malist.js runs the sources: build.test.ts says so
+    const server = await startSmtpServer();
+    try {
+      const dir = await tempConfig(
+        `state_dir: state\ndistribute:\n  type: queue\n  server: out\nservers:\n  out:\n    host: 127.0.0.1\n    port: ${server.port}\n    starttls: never\nqueue:\n  dir: spool\n`,
+      );
+      made.push(dir);
+      const list = join(dir, 'loaded.txt');
+      await writeFile(
+        join(dir, 'report.cjs'),
+        `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`,
+      );
+      const input = await readFile(post('01-member-post.eml'));
+      const r = await runCommand(
+        process.execPath,
+        ['-r', join(dir, 'report.cjs'), MALIST, 'receive', '--config', dir, '--list', 'red'],
+        { input },
+      );
+      expect([r.code, r.stderr]).toEqual([0, '']);
+      expect(server.accepted.length).toBeGreaterThan(0);
+      const loaded = (await readFile(list, 'utf8')).split('\n');
+      expect(loaded.filter((m) => /^NativeModule (tls|_tls_wrap|dns)$/.test(m))).toEqual([]);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('runs a custom unit written in TypeScript from a configuration with no package.json', async () => {
