@@ -68,9 +68,18 @@ export function systemResolver(
     if (opts.servers && opts.servers.length > 0) made.setServers([...opts.servers]);
     return made;
   };
-  // Servers written in malist.yaml are set at once, so a bad one is said before any post;
-  // the system's own resolver is made by the first question.
-  let resolver = opts.servers && opts.servers.length > 0 ? make() : undefined;
+  // Servers written in malist.yaml are set at once; the system's own resolver is made by the
+  // first question. A bad server address does not throw here, while the configuration is
+  // being built: `malist check` and every command say it at its line first (config's
+  // authenticationProblems), and a question asked anyway fails with the same error.
+  let resolver: Dns.Resolver | undefined;
+  if (opts.servers && opts.servers.length > 0) {
+    try {
+      resolver = make();
+    } catch {
+      resolver = undefined;
+    }
+  }
   return (name, rrtype) => {
     resolver ??= make();
     return resolver.resolve(name, rrtype) as Promise<unknown[]>;

@@ -111,6 +111,20 @@ describe('malist check: each problem once, where it is written', () => {
   });
 });
 
+describe('malist check: dns.servers', () => {
+  it('an address that is not an IP is one error at its line, not an internal error (exit 70)', async () => {
+    const dir = await configWith(
+      'state_dir: state\ndns:\n  servers: [not-an-ip]\ndistribute:\n  type: maildir\n  dir: out\n',
+    );
+    const r = await check(dir);
+    expect(r.code).toBe(78);
+    expect(r.errors).toEqual([
+      'malist.yaml:3:12 dns.servers: not DNS server addresses: Invalid IP address: not-an-ip (fix: write IP addresses, with a port when not 53: [127.0.0.1, "[::1]:5353", "192.0.2.1:5353"])',
+      'malist check: 1 problem',
+    ]);
+  });
+});
+
 describe('malist check: one TLS vocabulary for every server', () => {
   it('tls: implicit | starttls | none, ca_file, servername, reject_unauthorized for POP3, SMTP and IMAP APPEND', async () => {
     const dir = await configWith(
