@@ -151,7 +151,7 @@ async function openSource(
   return { kind: numbered ? 'mlmmj archive' : 'directory', messages: all() };
 }
 
-interface Prepared {
+export interface Prepared {
   meta: PostMeta;
   text: PostText;
   date: number;
@@ -200,7 +200,17 @@ async function writeMaildir(index: ArchiveIndex, list: string, month: string, po
   }
 }
 
-async function writeBatch(index: ArchiveIndex, options: ImportOptions, batch: Prepared[]) {
+/**
+ * Writes posts the list's archive lacks into the files of their months (in `format`) and
+ * indexes them: an import's batch, a post the archive store adds, a migration from the rows.
+ */
+export async function writePosts(
+  index: ArchiveIndex,
+  list: string,
+  format: ArchiveFormat,
+  batch: Prepared[],
+) {
+  await mkdir(listArchiveDir(index.root, list), { recursive: true });
   const byMonth = new Map<string, Prepared[]>();
   for (const p of batch) {
     const month = new Date(p.date).toISOString().slice(0, 7);
@@ -208,10 +218,9 @@ async function writeBatch(index: ArchiveIndex, options: ImportOptions, batch: Pr
     posts.push(p);
     byMonth.set(month, posts);
   }
-  const format = options.format ?? 'mbox';
   for (const [month, posts] of [...byMonth].sort(([a], [b]) => a.localeCompare(b))) {
-    if (format !== 'maildir') await writeMbox(index, options.list, month, posts);
-    if (format !== 'mbox') await writeMaildir(index, options.list, month, posts);
+    if (format !== 'maildir') await writeMbox(index, list, month, posts);
+    if (format !== 'mbox') await writeMaildir(index, list, month, posts);
   }
 }
 
@@ -243,14 +252,14 @@ export async function importArchive(
       date: filingDate(meta.date, message.filedAt ?? now),
     });
     if (batch.length >= BATCH) {
-      await writeBatch(index, options, batch);
+      await writePosts(index, options.list, options.format ?? 'mbox', batch);
       result.added += batch.length;
       batch = [];
       batchIds.clear();
       options.progress?.(result);
     }
   }
-  await writeBatch(index, options, batch);
+  await writePosts(index, options.list, options.format ?? 'mbox', batch);
   result.added += batch.length;
   options.progress?.(result);
   return result;
