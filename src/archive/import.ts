@@ -26,6 +26,7 @@ import type { ArchiveIndex } from './db.ts';
 import { extractPost, type PostMeta, type PostText } from './extract.ts';
 import { scanMbox } from './mbox-scan.ts';
 import { type ArchiveFormat, listArchiveDir, maildirPath, mboxPath } from './paths.ts';
+import type { ArchiveStore } from './store.ts';
 import { filingDate, syncList, syncMboxLocked } from './sync.ts';
 
 export interface ImportOptions {
@@ -261,6 +262,28 @@ export async function importArchive(
   }
   await writePosts(index, options.list, options.format ?? 'mbox', batch);
   result.added += batch.length;
+  options.progress?.(result);
+  return result;
+}
+
+/**
+ * Imports a source into a list's archive in an archive store that is not the files (the
+ * PostgreSQL rows): post by post, each skipped when the list holds its Message-ID.
+ */
+export async function importIntoStore(
+  store: Pick<ArchiveStore, 'add'>,
+  options: Omit<ImportOptions, 'format'>,
+): Promise<ImportResult> {
+  const { kind, messages } = await openSource(options.source);
+  const result: ImportResult = { read: 0, added: 0, duplicates: 0, kind };
+  const now = Date.now();
+  for await (const message of messages) {
+    result.read++;
+    if ((await store.add(options.list, message.bytes, message.filedAt ?? now)).added)
+      result.added++;
+    else result.duplicates++;
+    if (result.read % BATCH === 0) options.progress?.(result);
+  }
   options.progress?.(result);
   return result;
 }
