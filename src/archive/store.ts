@@ -71,16 +71,6 @@ export interface ArchiveStore {
   close(): Promise<void>;
 }
 
-/** The posts of a list with their bytes, month by month in date order (a migration's source). */
-export async function* storedPosts(
-  store: ArchiveStore,
-  list: string,
-): AsyncGenerator<{ post: ArchivedPost; bytes: Buffer }> {
-  for (const { month } of (await store.months(list)).reverse())
-    for (const post of await store.monthPosts(list, month))
-      yield { post, bytes: await store.read(post) };
-}
-
 /** The files backend over an open index (`shared`: the caller closes the index). */
 export function filesArchive(
   index: ArchiveIndex,
