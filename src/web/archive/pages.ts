@@ -116,16 +116,12 @@ async function searchPage(c: WebContext, action: string, lists: string[], headin
   );
 }
 
-export function archivePages(deps: WebDeps): Hono<WebEnv> {
-  const app = new Hono<WebEnv>();
-
-  const index = async (c: WebContext) => {
-    const lists = await readableLists(c);
-    const store = archiveOf(c);
-    const counted = await Promise.all(
-      lists.map(async (l) => ({ l, m: store ? await store.months(l.name) : [] })),
-    );
-    const rows = counted.map(({ l, m }) => {
+/** The lists whose archives the reader may read, each with its posts and latest month. */
+async function archiveIndexPage(c: WebContext) {
+  const store = archiveOf(c);
+  const rows = await Promise.all(
+    (await readableLists(c)).map(async (l) => {
+      const m = store ? await store.months(l.name) : [];
       return {
         name: l.name,
         displayName: title(l),
@@ -134,9 +130,14 @@ export function archivePages(deps: WebDeps): Hono<WebEnv> {
         posts: m.reduce((n, x) => n + x.posts, 0),
         ...(m[0] ? { latest: m[0].month } : {}),
       };
-    });
-    return page(c, 'Archives', ArchiveLists({ lists: rows, links }));
-  };
+    }),
+  );
+  return page(c, 'Archives', ArchiveLists({ lists: rows, links }));
+}
+
+export function archivePages(deps: WebDeps): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  const index = archiveIndexPage;
   app.get('/archive', index);
   app.get('/archive/', index);
 
