@@ -26,7 +26,7 @@ import type { ArchiveIndex } from './db.ts';
 import { extractPost, type PostMeta, type PostText } from './extract.ts';
 import { scanMbox } from './mbox-scan.ts';
 import { type ArchiveFormat, listArchiveDir, maildirPath, mboxPath } from './paths.ts';
-import type { ArchiveStore } from './store.ts';
+import type { PgArchive } from './pg-store.ts';
 import { filingDate, syncList, syncMboxLocked } from './sync.ts';
 
 export interface ImportOptions {
@@ -58,6 +58,8 @@ interface SourceMessage {
 }
 
 const BATCH = 2000;
+/** Posts a transaction when importing into the rows. */
+const STORE_BATCH = 500;
 
 async function isGzip(path: string): Promise<boolean> {
   const handle = await open(path, 'r');
@@ -268,22 +270,29 @@ export async function importArchive(
 
 /**
  * Imports a source into a list's archive in an archive store that is not the files (the
- * PostgreSQL rows): post by post, each skipped when the list holds its Message-ID.
+ * PostgreSQL rows): in batches of STORE_BATCH posts, one transaction each, a post skipped
+ * when the list holds its Message-ID.
  */
 export async function importIntoStore(
-  store: Pick<ArchiveStore, 'add'>,
+  store: Pick<PgArchive, 'addMany'>,
   options: Omit<ImportOptions, 'format'>,
 ): Promise<ImportResult> {
   const { kind, messages } = await openSource(options.source);
   const result: ImportResult = { read: 0, added: 0, duplicates: 0, kind };
   const now = Date.now();
+  let batch: { bytes: Buffer; archivedAt: number }[] = [];
+  const flush = async () => {
+    for (const { added } of await store.addMany(options.list, batch))
+      if (added) result.added++;
+      else result.duplicates++;
+    batch = [];
+    options.progress?.(result);
+  };
   for await (const message of messages) {
     result.read++;
-    if ((await store.add(options.list, message.bytes, message.filedAt ?? now)).added)
-      result.added++;
-    else result.duplicates++;
-    if (result.read % BATCH === 0) options.progress?.(result);
+    batch.push({ bytes: message.bytes, archivedAt: message.filedAt ?? now });
+    if (batch.length >= STORE_BATCH) await flush();
   }
-  options.progress?.(result);
+  await flush();
   return result;
 }

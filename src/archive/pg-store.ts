@@ -30,7 +30,7 @@ import type { Database, SchemaPart, Sql } from '../state/pg.ts';
 import { requireSchema } from '../state/pg.ts';
 import type { MonthCount, MonthPage } from './browse.ts';
 import type { ArchivedPost } from './db.ts';
-import { extractPost, type PostMeta } from './extract.ts';
+import { extractPost, type PostMeta, type PostText } from './extract.ts';
 import {
   CLOSE,
   COUNT_CAP,
@@ -194,6 +194,53 @@ function tsquery(term: Term, n: number): string {
       ORDER BY o), ' <-> '))`;
 }
 
+/** Inserts one post in the transaction `sql`: false when the list holds its Message-ID. */
+async function insertPost(
+  sql: Sql,
+  list: string,
+  { meta, text, bytes, date }: { meta: PostMeta; text: PostText; bytes: Buffer; date: number },
+): Promise<boolean> {
+  const there = await sql.query(
+    'SELECT 1 FROM malist_archive WHERE list = $1 AND message_id = $2',
+    [list, meta.messageId],
+  );
+  if (there.length > 0) return false;
+  const threadId = await threadFor(sql, list, meta, date);
+  const rows = await sql.query(
+    `INSERT INTO malist_archive (list, message_id, thread_id, refs, subject_key, reply, date,
+       month, from_name, from_addr, subject, size, attachments, raw, text_own, text_quoted)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+     ON CONFLICT (list, message_id) DO NOTHING RETURNING id`,
+    [
+      list,
+      meta.messageId,
+      threadId,
+      meta.refs,
+      subjectKey(meta.subject),
+      isReplySubject(meta.subject),
+      date,
+      new Date(date).toISOString().slice(0, 7),
+      meta.fromName,
+      meta.fromAddr,
+      meta.subject,
+      bytes.length,
+      text.attachments.length,
+      bytes,
+      clean(text.own),
+      clean(text.quoted),
+    ],
+  );
+  if (rows.length === 0) return false;
+  // Posts that took this one, or one of its references, as their thread's root move in.
+  const merged = [meta.messageId, ...meta.refs].filter((r) => r !== threadId);
+  if (merged.length > 0)
+    await sql.query(
+      'UPDATE malist_archive SET thread_id = $1 WHERE list = $2 AND thread_id = ANY($3)',
+      [threadId, list, merged],
+    );
+  return true;
+}
+
 export class PgArchive implements ArchiveStore {
   readonly kind = 'postgres';
   readonly where: string;
@@ -223,51 +270,29 @@ export class PgArchive implements ArchiveStore {
   }
 
   async add(list: string, bytes: Buffer, archivedAt: number) {
-    const { meta, text } = extractPost(bytes);
-    const date = filingDate(meta.date, archivedAt);
+    const [one] = await this.addMany(list, [{ bytes, archivedAt }]);
+    return one!;
+  }
+
+  /**
+   * Adds posts in one transaction (an import's or a migration's batch: one commit, not one
+   * a post), each unless the list holds its Message-ID.
+   */
+  async addMany(
+    list: string,
+    posts: readonly { bytes: Buffer; archivedAt: number }[],
+  ): Promise<{ added: boolean; messageId: string }[]> {
     const db = await this.db();
-    const added = await db.transaction(async (sql) => {
-      const there = await sql.query(
-        'SELECT 1 FROM malist_archive WHERE list = $1 AND message_id = $2',
-        [list, meta.messageId],
-      );
-      if (there.length > 0) return false;
-      const threadId = await threadFor(sql, list, meta, date);
-      const rows = await sql.query(
-        `INSERT INTO malist_archive (list, message_id, thread_id, refs, subject_key, reply, date,
-           month, from_name, from_addr, subject, size, attachments, raw, text_own, text_quoted)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-         ON CONFLICT (list, message_id) DO NOTHING RETURNING id`,
-        [
-          list,
-          meta.messageId,
-          threadId,
-          meta.refs,
-          subjectKey(meta.subject),
-          isReplySubject(meta.subject),
-          date,
-          new Date(date).toISOString().slice(0, 7),
-          meta.fromName,
-          meta.fromAddr,
-          meta.subject,
-          bytes.length,
-          text.attachments.length,
-          bytes,
-          clean(text.own),
-          clean(text.quoted),
-        ],
-      );
-      if (rows.length === 0) return false;
-      // Posts that took this one, or one of its references, as their thread's root move in.
-      const merged = [meta.messageId, ...meta.refs].filter((r) => r !== threadId);
-      if (merged.length > 0)
-        await sql.query(
-          'UPDATE malist_archive SET thread_id = $1 WHERE list = $2 AND thread_id = ANY($3)',
-          [threadId, list, merged],
-        );
-      return true;
+    return db.transaction(async (sql) => {
+      const out: { added: boolean; messageId: string }[] = [];
+      for (const { bytes, archivedAt } of posts) {
+        const { meta, text } = extractPost(bytes);
+        const date = filingDate(meta.date, archivedAt);
+        const added = await insertPost(sql, list, { meta, text, bytes, date });
+        out.push({ added, messageId: meta.messageId });
+      }
+      return out;
     });
-    return { added, messageId: meta.messageId };
   }
 
   async post(list: string, messageId: string) {
@@ -450,12 +475,15 @@ export class PgArchive implements ArchiveStore {
       options.sort === 'date'
         ? 'p.date DESC, p.id DESC'
         : `ts_rank(${weights}, p.words, (${must})) DESC, p.date DESC`;
+    // The page's rows ranked first, then a snippet for each of them only.
     const rows = await db.query<Row & { marked: string }>(
       `SELECT ${COLUMNS.replace(/(\w+)/g, 'p.$1')},
          ts_headline('simple', p.text_own, (${must}),
            'StartSel=${OPEN}, StopSel=${CLOSE}, MaxWords=24, MinWords=8, ShortWord=1, MaxFragments=1, FragmentDelimiter=" … "') AS marked
-       FROM malist_archive p WHERE ${conditions} AND p.id >= $${at + 1}
-       ORDER BY ${order} LIMIT $${at + 2} OFFSET $${at + 3}`,
+       FROM (SELECT p.id, row_number() OVER (ORDER BY ${order}) AS n
+             FROM malist_archive p WHERE ${conditions} AND p.id >= $${at + 1}
+             ORDER BY ${order} LIMIT $${at + 2} OFFSET $${at + 3}) page
+       JOIN malist_archive p ON p.id = page.id ORDER BY page.n`,
       [...params, floor, limit, offset],
     );
     return {

@@ -9,6 +9,7 @@ import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFilesArchive } from '../../src/archive/store.ts';
+import { mboxRecord } from '../../src/mail/mbox.ts';
 import { malist, tempConfig } from '../cli/run-malist.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 
@@ -99,21 +100,38 @@ describe.skipIf(!available)('malist storage migrate: the archive', () => {
     expect(exported.stdout.match(/^From /gm)).toHaveLength(3);
     expect(exported.stdout).toContain('\n>From the pier');
 
+    // An import on PostgreSQL adds rows; what the list holds is skipped.
+    const history = join(dir, 'history.mbox');
+    await writeFile(
+      history,
+      Buffer.concat(
+        [post(4, 'Airship', 'An airship, later.'), post(1, 'again', 'again')].map((b) =>
+          mboxRecord(b, 'x@example.org'),
+        ),
+      ),
+    );
+    const imported = await cli(['archive', 'import', '--list', 'red', history]);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toContain('red: 1 posts imported');
+    expect(imported.stdout).toContain('1 already archived, 2 read');
+    expect(psql('SELECT count(*) FROM malist_archive')).toBe('4');
+    before.set('arch-4@example.org', post(4, 'Airship', 'An airship, later.'));
+
     // Back to files, into an empty archive.
     await rm(root, { recursive: true, force: true });
     const back = await cli(['storage', 'migrate', '--to', 'files']);
     expect(back.code, back.stderr).toBe(0);
     expect(back.stdout).toMatch(
-      /archived posts of red: 3 at the source, 3 copied to .*, 0 already there; .* holds 3 of them \(checked\)/,
+      /archived posts of red: 4 at the source, 4 copied to .*, 0 already there; .* holds 4 of them \(checked\)/,
     );
     expect(await readdir(join(root, 'red'))).toContain('2026-11.mbox');
     const twice = await cli(['storage', 'migrate', '--to', 'files']);
-    expect(twice.stdout).toMatch(/archived posts of red: 3 at the source, 0 copied to /);
+    expect(twice.stdout).toMatch(/archived posts of red: 4 at the source, 0 copied to /);
 
     const after = openFilesArchive(root);
     try {
       const listed = await after.monthPosts('red', '2026-11');
-      expect(listed).toHaveLength(3);
+      expect(listed).toHaveLength(4);
       for (const p of listed)
         expect((await after.read(p)).equals(before.get(p.messageId)!)).toBe(true);
       const hitsBack = await after.search({ q: '"zeppelin over the harbour"' });
