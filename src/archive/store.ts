@@ -23,7 +23,7 @@ import {
 import { type ArchivedPost, ArchiveIndex } from './db.ts';
 import { exportArchive } from './export.ts';
 import { extractPost } from './extract.ts';
-import { writePosts } from './import.ts';
+import { type Prepared, writePosts } from './import.ts';
 import type { ArchiveFormat } from './paths.ts';
 import { readStored } from './read.ts';
 import { type SearchOptions, type SearchResult, search } from './search.ts';
@@ -49,6 +49,11 @@ export interface ArchiveStore {
     bytes: Buffer,
     archivedAt: number,
   ): Promise<{ added: boolean; messageId: string }>;
+  /** Adds posts as `add` does, in one transaction (rows) or one append a month (files). */
+  addMany(
+    list: string,
+    posts: readonly { bytes: Buffer; archivedAt: number }[],
+  ): Promise<{ added: boolean; messageId: string }[]>;
   post(list: string, messageId: string): Promise<ArchivedPost | undefined>;
   /** A post's stored bytes. */
   read(post: ArchivedPost): Promise<Buffer>;
@@ -78,17 +83,30 @@ export function filesArchive(
   shared = false,
 ): ArchiveStore & { index: ArchiveIndex; sync(): Promise<void> } {
   const root = index.root;
+  const addMany: ArchiveStore['addMany'] = async (list, posts) => {
+    const out: { added: boolean; messageId: string }[] = [];
+    const fresh: Prepared[] = [];
+    const ids = new Set<string>();
+    for (const { bytes, archivedAt } of posts) {
+      const { meta, text } = extractPost(bytes);
+      const added = !ids.has(meta.messageId) && !index.has(list, meta.messageId);
+      out.push({ added, messageId: meta.messageId });
+      if (!added) continue;
+      ids.add(meta.messageId);
+      fresh.push({ meta, text, bytes, date: filingDate(meta.date, archivedAt) });
+    }
+    if (fresh.length > 0) await writePosts(index, list, format, fresh);
+    return out;
+  };
   return {
     kind: 'files',
     where: root,
     index,
     async add(list, bytes, archivedAt) {
-      const { meta, text } = extractPost(bytes);
-      if (index.has(list, meta.messageId)) return { added: false, messageId: meta.messageId };
-      const date = filingDate(meta.date, archivedAt);
-      await writePosts(index, list, format, [{ meta, text, bytes, date }]);
-      return { added: true, messageId: meta.messageId };
+      const [one] = await addMany(list, [{ bytes, archivedAt }]);
+      return one!;
     },
+    addMany,
     post: async (list, messageId) => index.post(list, messageId),
     read: (post) => readStored(root, post),
     lists: async () => index.lists(),

@@ -5,7 +5,8 @@
  * To the rows: the files' index is first brought up to the files (it is their cache, so a
  * post the index lacked after a crash moves too), then every post the list's rows lack is
  * added. To the files: every post the files lack is written into its month's mbox and/or
- * maildir, in date order, and indexed.
+ * maildir, in date order, and indexed. Both 500 posts at a time: one transaction, or one
+ * append and fsync a month.
  *
  * Like the rest of the migration it copies and never deletes at the source; a post is known
  * at the target by its Message-ID, so a second run copies nothing. A configuration without
@@ -17,7 +18,10 @@ import { archiveDirOf, archiveFormatOf } from '../config/archive.ts';
 import { planAll } from '../config/build.ts';
 import { archiveRowsFor } from '../config/storage.ts';
 import type { MigrationLine } from './storage-migrate.ts';
-import { copyEach, type MigratePart } from './storage-migrate-each.ts';
+import { copyBatches, type MigratePart } from './storage-migrate-each.ts';
+
+/** Posts a transaction (rows) or an append (files). */
+const BATCH = 500;
 
 /** Every post of a list, months in order, each in date order. */
 async function postsOf(store: ArchiveStore, list: string): Promise<ArchivedPost[]> {
@@ -40,14 +44,19 @@ export const migrateArchive: MigratePart = async (config, to, dryRun) => {
     const [from, into] = to === 'postgres' ? [files, rows] : [rows, files];
     const lines: MigrationLine[] = [];
     for (const list of await from.lists()) {
-      const counts = await copyEach(
+      const counts = await copyBatches(
         await postsOf(from, list),
         async () => {
           const there = new Set((await postsOf(into, list)).map((p) => p.messageId));
           return (p: ArchivedPost) => there.has(p.messageId);
         },
-        async (p) => (await into.add(list, await from.read(p), p.date)).added,
+        async (batch) => {
+          const posts = [];
+          for (const p of batch) posts.push({ bytes: await from.read(p), archivedAt: p.date });
+          return (await into.addMany(list, posts)).filter((r) => r.added).length;
+        },
         dryRun,
+        BATCH,
       );
       lines.push({ what: `archive:${list}`, label: `archived posts of ${list}`, ...counts });
     }
