@@ -403,6 +403,10 @@ if (process.argv.includes('--pg')) {
     process.stdout.write(
       `${row.case}: ${Math.round(row.perSecond)} DSNs/s (${row.n} in ${(row.wallMs / 1000).toFixed(2)} s); ${row.note}\n`,
     );
+  // The archive: files + SQLite FTS5 against PostgreSQL rows + tsvector.
+  const { pgArchiveRows, describePgArchiveRow } = await import('./pg-archive.ts');
+  for (const row of await pgArchiveRows(quick ? 1000 : 5000))
+    process.stdout.write(describePgArchiveRow(row));
   process.stdout.write(
     `load after: ${loadavg()
       .map((l) => l.toFixed(2))

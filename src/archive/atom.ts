@@ -6,10 +6,9 @@
  * so the feed is the same behind any front. `atomFeed` is pure; `listFeed` reads the posts.
  */
 import { escapeUTF8 } from 'entities';
-import { latestPosts } from './browse.ts';
-import type { ArchivedPost, ArchiveIndex } from './db.ts';
+import type { ArchivedPost } from './db.ts';
 import { extractPost } from './extract.ts';
-import { readStored } from './read.ts';
+import type { ArchiveStore } from './store.ts';
 
 export interface FeedEntry {
   post: ArchivedPost;
@@ -82,13 +81,13 @@ export function summaryOf(raw: Buffer): string {
 
 /** A list's feed of its latest `limit` posts; `permalinkOf` makes each post's URL. */
 export async function listFeed(
-  index: ArchiveIndex,
+  store: ArchiveStore,
   list: string,
   feed: Omit<Feed, 'entries'> & { permalinkOf: (messageId: string) => string; limit?: number },
 ): Promise<string> {
   const entries: FeedEntry[] = [];
-  for (const post of latestPosts(index, list, feed.limit ?? 30)) {
-    const summary = await readStored(index.root, post).then(summaryOf, () => '');
+  for (const post of await store.latestPosts(list, feed.limit ?? 30)) {
+    const summary = await store.read(post).then(summaryOf, () => '');
     entries.push({ post, url: feed.permalinkOf(post.messageId), summary });
   }
   return atomFeed({

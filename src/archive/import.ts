@@ -26,6 +26,7 @@ import type { ArchiveIndex } from './db.ts';
 import { extractPost, type PostMeta, type PostText } from './extract.ts';
 import { scanMbox } from './mbox-scan.ts';
 import { type ArchiveFormat, listArchiveDir, maildirPath, mboxPath } from './paths.ts';
+import type { PgArchive } from './pg-store.ts';
 import { filingDate, syncList, syncMboxLocked } from './sync.ts';
 
 export interface ImportOptions {
@@ -57,6 +58,8 @@ interface SourceMessage {
 }
 
 const BATCH = 2000;
+/** Posts a transaction when importing into the rows. */
+const STORE_BATCH = 500;
 
 async function isGzip(path: string): Promise<boolean> {
   const handle = await open(path, 'r');
@@ -151,7 +154,7 @@ async function openSource(
   return { kind: numbered ? 'mlmmj archive' : 'directory', messages: all() };
 }
 
-interface Prepared {
+export interface Prepared {
   meta: PostMeta;
   text: PostText;
   date: number;
@@ -200,7 +203,17 @@ async function writeMaildir(index: ArchiveIndex, list: string, month: string, po
   }
 }
 
-async function writeBatch(index: ArchiveIndex, options: ImportOptions, batch: Prepared[]) {
+/**
+ * Writes posts the list's archive lacks into the files of their months (in `format`) and
+ * indexes them: an import's batch, a post the archive store adds, a migration from the rows.
+ */
+export async function writePosts(
+  index: ArchiveIndex,
+  list: string,
+  format: ArchiveFormat,
+  batch: Prepared[],
+) {
+  await mkdir(listArchiveDir(index.root, list), { recursive: true });
   const byMonth = new Map<string, Prepared[]>();
   for (const p of batch) {
     const month = new Date(p.date).toISOString().slice(0, 7);
@@ -208,10 +221,9 @@ async function writeBatch(index: ArchiveIndex, options: ImportOptions, batch: Pr
     posts.push(p);
     byMonth.set(month, posts);
   }
-  const format = options.format ?? 'mbox';
   for (const [month, posts] of [...byMonth].sort(([a], [b]) => a.localeCompare(b))) {
-    if (format !== 'maildir') await writeMbox(index, options.list, month, posts);
-    if (format !== 'mbox') await writeMaildir(index, options.list, month, posts);
+    if (format !== 'maildir') await writeMbox(index, list, month, posts);
+    if (format !== 'mbox') await writeMaildir(index, list, month, posts);
   }
 }
 
@@ -243,15 +255,44 @@ export async function importArchive(
       date: filingDate(meta.date, message.filedAt ?? now),
     });
     if (batch.length >= BATCH) {
-      await writeBatch(index, options, batch);
+      await writePosts(index, options.list, options.format ?? 'mbox', batch);
       result.added += batch.length;
       batch = [];
       batchIds.clear();
       options.progress?.(result);
     }
   }
-  await writeBatch(index, options, batch);
+  await writePosts(index, options.list, options.format ?? 'mbox', batch);
   result.added += batch.length;
   options.progress?.(result);
+  return result;
+}
+
+/**
+ * Imports a source into a list's archive in an archive store that is not the files (the
+ * PostgreSQL rows): in batches of STORE_BATCH posts, one transaction each, a post skipped
+ * when the list holds its Message-ID.
+ */
+export async function importIntoStore(
+  store: Pick<PgArchive, 'addMany'>,
+  options: Omit<ImportOptions, 'format'>,
+): Promise<ImportResult> {
+  const { kind, messages } = await openSource(options.source);
+  const result: ImportResult = { read: 0, added: 0, duplicates: 0, kind };
+  const now = Date.now();
+  let batch: { bytes: Buffer; archivedAt: number }[] = [];
+  const flush = async () => {
+    for (const { added } of await store.addMany(options.list, batch))
+      if (added) result.added++;
+      else result.duplicates++;
+    batch = [];
+    options.progress?.(result);
+  };
+  for await (const message of messages) {
+    result.read++;
+    batch.push({ bytes: message.bytes, archivedAt: message.filedAt ?? now });
+    if (batch.length >= STORE_BATCH) await flush();
+  }
+  await flush();
   return result;
 }

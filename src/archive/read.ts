@@ -68,10 +68,17 @@ export async function readStored(root: string, post: ArchivedPost): Promise<Buff
   return message;
 }
 
-/** Posts as one mbox (mboxrd, as `malist archive export` writes), chunk by chunk. */
-export async function* mboxOf(root: string, posts: Iterable<ArchivedPost>): AsyncGenerator<Buffer> {
+/**
+ * Posts as one mbox (mboxrd, as `malist archive export` writes), chunk by chunk; `from` is
+ * the archive root, or what reads a post's bytes (an archive store's `read`).
+ */
+export async function* mboxOf(
+  from: string | ((post: ArchivedPost) => Promise<Buffer>),
+  posts: Iterable<ArchivedPost>,
+): AsyncGenerator<Buffer> {
+  const read = typeof from === 'string' ? (post: ArchivedPost) => readStored(from, post) : from;
   for (const post of posts) {
     const sender = post.fromAddr || 'MAILER-DAEMON';
-    yield mboxRecord(await readStored(root, post), sender, new Date(post.date));
+    yield mboxRecord(await read(post), sender, new Date(post.date));
   }
 }

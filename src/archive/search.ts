@@ -52,17 +52,31 @@ export interface SearchResult {
 }
 
 /** Weights of subject, author, own text, quoted text (FTS5 column order). */
-const WEIGHTS = [8, 3, 1, 0.2];
+export const WEIGHTS = [8, 3, 1, 0.2];
 /** Most posts a search counts (a page says "1,000 or more"). */
 export const COUNT_CAP = 1_000;
 /** How many of the newest matches relevance ranks (see `search`). */
 export const RANK_WINDOW = 1_000;
-const OPEN = '\u0002';
-const CLOSE = '\u0003';
+export const OPEN = '\u0002';
+export const CLOSE = '\u0003';
 
-interface Parsed {
+/** A word, phrase or prefix of a query, as the user wrote it (for a backend's own syntax). */
+export interface Term {
+  /** The words (a phrase when more than one), without quotes or the prefix star. */
+  text: string;
+  prefix: boolean;
+  negated: boolean;
+  /** Only in the subject (`subject:`). */
+  subject: boolean;
+}
+
+export interface Parsed {
+  /** FTS5 expressions that must match. */
   positive: string[];
+  /** FTS5 expressions that must not. */
   negative: string[];
+  /** The same, as terms. */
+  terms: Term[];
   from?: string;
   lists: string[];
   after?: string;
@@ -77,7 +91,7 @@ function quoted(text: string): string | undefined {
 
 /** Splits a query into FTS5 terms and filters. Pure. */
 export function parseQuery(q: string): Parsed {
-  const out: Parsed = { positive: [], negative: [], lists: [] };
+  const out: Parsed = { positive: [], negative: [], terms: [], lists: [] };
   const tokens = q.match(/-?(?:[a-z]+:)?(?:"[^"]*"?|\S+)/gi) ?? [];
   for (const token of tokens) {
     const negated = token.startsWith('-') && token.length > 1;
@@ -95,6 +109,8 @@ export function parseQuery(q: string): Parsed {
       if (!term) continue;
       const column = key === 'subject' ? 'subject : ' : '';
       (negated ? out.negative : out.positive).push(`${column}${term}${prefix ? '*' : ''}`);
+      const text = (prefix ? value.slice(0, -1) : value).normalize('NFC');
+      out.terms.push({ text, prefix, negated, subject: key === 'subject' });
     }
   }
   return out;
@@ -115,7 +131,7 @@ export function dateBound(value: Date | number | string, end = false): number | 
 }
 
 /** The snippet FTS5 marked, as parts; CJK spacing taken out again. */
-function snippetParts(marked: string): SnippetPart[] {
+export function snippetParts(marked: string): SnippetPart[] {
   const text = marked.replace(
     /([\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]) (?=[\u0002\u0003]?[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}])/gu,
     '$1',
@@ -129,12 +145,14 @@ function snippetParts(marked: string): SnippetPart[] {
   return parts;
 }
 
-interface Filters {
+export interface Filters {
+  /** SQL conditions on `posts` (its SQLite column names), `?` for each parameter. */
   where: string[];
   params: unknown[];
 }
 
-function filters(options: SearchOptions, parsed: Parsed): Filters {
+/** The conditions a query's filters and the options put on the posts. */
+export function filters(options: SearchOptions, parsed: Parsed): Filters {
   const where: string[] = [];
   const params: unknown[] = [];
   const lists = parsed.lists.length

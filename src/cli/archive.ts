@@ -8,6 +8,10 @@
  *   or any mbox or maildir, into the archive; posts it holds already (by Message-ID) are
  *   skipped;
  * - `search [--list NAME] QUERY`: the search the archive pages run, as text or JSON lines.
+ *
+ * With `storage: {type: postgres}` in malist.yaml the archive is the database's rows
+ * (archive/pg-store.ts): export, import and search work on them, and reindex has nothing to
+ * rebuild. `--dir` always means the files at DIR.
  */
 import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -15,12 +19,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ArchiveIndex } from '../archive/db.ts';
 import { exportArchive } from '../archive/export.ts';
-import { importArchive } from '../archive/import.ts';
+import { importArchive, importIntoStore } from '../archive/import.ts';
 import type { ArchiveFormat } from '../archive/paths.ts';
-import { search } from '../archive/search.ts';
+import type { PgArchive } from '../archive/pg-store.ts';
+import { type ArchiveStore, openFilesArchive } from '../archive/store.ts';
 import { reindex } from '../archive/sync.ts';
-import { archiveDirOf } from '../config/archive.ts';
+import { archiveDirOf, archiveFormatOf } from '../config/archive.ts';
 import { openConfig, printProblems } from '../config/open.ts';
+import { archiveRowsFor } from '../config/storage.ts';
 import { describeError, ErrorCode, StageError } from '../errors.ts';
 import { EX } from './exit-codes.ts';
 
@@ -52,8 +58,15 @@ function fail(message: string, code: number = EX.USAGE): number {
   return code;
 }
 
+interface Where {
+  dir: string;
+  format: ArchiveFormat;
+  /** The archive's rows, when `storage:` is PostgreSQL (and no --dir). */
+  rows?: PgArchive;
+}
+
 /** The archive root and format: --dir/--format, else the configured archive distributor's. */
-async function where(values: Values): Promise<{ dir: string; format: ArchiveFormat } | number> {
+async function where(values: Values): Promise<Where | number> {
   const format = (values.format as ArchiveFormat | undefined) ?? undefined;
   if (typeof values.dir === 'string') return { dir: values.dir, format: format ?? 'mbox' };
   const { config, plans } = await openConfig(
@@ -64,34 +77,51 @@ async function where(values: Values): Promise<{ dir: string; format: ArchiveForm
     return EX.CONFIG;
   }
   const configured = archiveDirOf(plans);
-  const plan = plans.distributors.find((p) => p.type === 'archive');
+  const rows = archiveRowsFor(config.main);
   return {
     dir: configured ?? join(config.main.state_dir, 'archive'),
-    format: format ?? (plan?.options['format'] as ArchiveFormat | undefined) ?? 'mbox',
+    format: format ?? archiveFormatOf(plans),
+    ...(rows ? { rows } : {}),
   };
 }
 
-async function exportCommand(values: Values, dir: string): Promise<number> {
+/** The archive to read: the rows, else the files at `at.dir`. */
+function storeOf(at: Where): ArchiveStore {
+  return at.rows ?? openFilesArchive(at.dir, at.format);
+}
+
+async function exportCommand(values: Values, at: Where): Promise<number> {
   if (typeof values.list !== 'string') return fail('export needs --list NAME');
   const file = typeof values.out === 'string' ? createWriteStream(values.out) : undefined;
   const out: NodeJS.WritableStream = file ?? process.stdout;
   let count = 0;
-  for await (const chunk of exportArchive({
-    dir,
-    list: values.list,
+  const range = {
     ...(values.from ? { from: String(values.from) } : {}),
     ...(values.to ? { to: String(values.to) } : {}),
-  })) {
+  };
+  const chunks = at.rows
+    ? at.rows.export(values.list, range)
+    : exportArchive({ dir: at.dir, list: values.list, ...range });
+  for await (const chunk of chunks) {
     count++;
     if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   if (file) await new Promise<void>((r) => file.end(() => r()));
   if (count === 0)
-    process.stderr.write(`malist archive: nothing archived for ${values.list} in ${dir}\n`);
+    process.stderr.write(
+      `malist archive: nothing archived for ${values.list} in ${at.rows?.where ?? at.dir}\n`,
+    );
   return EX.OK;
 }
 
-async function reindexCommand(values: Values, dir: string): Promise<number> {
+async function reindexCommand(values: Values, at: Where): Promise<number> {
+  if (at.rows) {
+    process.stdout.write(
+      `the archive is kept in ${at.rows.where} (storage: postgres): its search index is the table's own, there is nothing to rebuild\n`,
+    );
+    return EX.OK;
+  }
+  const dir = at.dir;
   const index = ArchiveIndex.open(dir);
   try {
     const done = await reindex(index, typeof values.list === 'string' ? values.list : undefined);
@@ -104,27 +134,29 @@ async function reindexCommand(values: Values, dir: string): Promise<number> {
   }
 }
 
-async function importCommand(values: Values, dir: string, format: ArchiveFormat, source?: string) {
+async function importCommand(values: Values, at: Where, source?: string) {
   if (typeof values.list !== 'string' || !source)
     return fail('import needs --list NAME and a file or directory');
   if (!(await stat(source).catch(() => undefined)))
     return fail(`${source}: no such file or directory`, EX.NOINPUT);
-  const index = ArchiveIndex.open(dir);
+  const index = at.rows ? undefined : ArchiveIndex.open(at.dir);
   try {
-    const r = await importArchive(index, { list: values.list, source, format });
+    const r = index
+      ? await importArchive(index, { list: values.list, source, format: at.format })
+      : await importIntoStore(at.rows!, { list: values.list, source });
     process.stdout.write(
       `${values.list}: ${r.added} posts imported from ${source} (${r.kind}), ${r.duplicates} already archived, ${r.read} read\n`,
     );
     return EX.OK;
   } finally {
-    index.close();
+    index?.close();
   }
 }
 
-function searchCommand(values: Values, dir: string, words: string[]): number {
-  const index = ArchiveIndex.open(dir);
+async function searchCommand(values: Values, at: Where, words: string[]): Promise<number> {
+  const store = storeOf(at);
   try {
-    const result = search(index, {
+    const result = await store.search({
       q: words.join(' '),
       ...(typeof values.list === 'string' ? { lists: [values.list] } : {}),
       ...(typeof values.from === 'string' ? { from: values.from } : {}),
@@ -147,7 +179,7 @@ function searchCommand(values: Values, dir: string, words: string[]): number {
       process.stdout.write(`${result.total}${result.more ? ' or more' : ''} found\n`);
     return EX.OK;
   } finally {
-    index.close();
+    await store.close();
   }
 }
 
@@ -211,10 +243,10 @@ export default async function archive(argv: string[]): Promise<number> {
   const at = await where(values);
   if (typeof at === 'number') return at;
   try {
-    if (sub === 'export') return await exportCommand(values, at.dir);
-    if (sub === 'reindex') return await reindexCommand(values, at.dir);
-    if (sub === 'import') return await importCommand(values, at.dir, at.format, rest[0]);
-    return searchCommand(values, at.dir, rest);
+    if (sub === 'export') return await exportCommand(values, at);
+    if (sub === 'reindex') return await reindexCommand(values, at);
+    if (sub === 'import') return await importCommand(values, at, rest[0]);
+    return await searchCommand(values, at, rest);
   } catch (error) {
     const config = error instanceof StageError && error.code === ErrorCode.CONFIG;
     return fail(describeError(error), config ? EX.CONFIG : EX.SOFTWARE);

@@ -13,11 +13,25 @@ type Counts = Omit<MigrationLine, 'what' | 'label'>;
  * One part's copy, counted: `look()` tells which items the target holds (asked before and
  * after the run), `write` copies one that it lacks (false: nothing was written).
  */
-export async function copyEach<T>(
+export function copyEach<T>(
   items: readonly T[],
   look: () => Promise<(item: T) => boolean | Promise<boolean>>,
   write: (item: T) => Promise<boolean>,
   dryRun: boolean,
+): Promise<Counts> {
+  return copyBatches(items, look, async ([item]) => ((await write(item!)) ? 1 : 0), dryRun, 1);
+}
+
+/**
+ * `copyEach` for a target that takes items `size` at a time (one transaction, one append a
+ * batch): `writeMany` copies a batch of items the target lacks and says how many it wrote.
+ */
+export async function copyBatches<T>(
+  items: readonly T[],
+  look: () => Promise<(item: T) => boolean | Promise<boolean>>,
+  writeMany: (batch: T[]) => Promise<number>,
+  dryRun: boolean,
+  size: number,
 ): Promise<Counts> {
   const count = async () => {
     const there = await look();
@@ -29,7 +43,16 @@ export async function copyEach<T>(
   if (dryRun) return { source: items.length, present, copied: 0 };
   const there = await look();
   let copied = 0;
-  for (const item of items) if (!(await there(item)) && (await write(item))) copied++;
+  let batch: T[] = [];
+  for (const item of items) {
+    if (await there(item)) continue;
+    batch.push(item);
+    if (batch.length >= size) {
+      copied += await writeMany(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) copied += await writeMany(batch);
   return { source: items.length, present, copied, target: await count() };
 }
 

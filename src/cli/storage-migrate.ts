@@ -15,7 +15,8 @@
  * answer the same after the switch. Bounce state: storage-migrate-bounces.ts; request
  * memos, notice counts, post counters and digests: storage-migrate-misc.ts; held and
  * decided posts, decisions and confirmation tokens: storage-migrate-held.ts; the web's
- * admins' password hashes and API tokens: storage-migrate-web.ts. Each part
+ * admins' password hashes and API tokens: storage-migrate-web.ts; the archive's posts:
+ * storage-migrate-archive.ts. Each part
  * counts alike (storage-migrate-each.ts): one line a part, none for a part with nothing.
  */
 import { dirname, join, resolve } from 'node:path';
@@ -27,6 +28,7 @@ import { openMemberStore } from '../members/index.ts';
 import createPostgresMemberStore from '../members/pg-store.ts';
 import type { MemberStore } from '../members/store.ts';
 import { FileJournal, type Journal } from '../state/journal.ts';
+import { migrateArchive } from './storage-migrate-archive.ts';
 import { bounceLineWords, migrateBounces } from './storage-migrate-bounces.ts';
 import { migrateModeration } from './storage-migrate-held.ts';
 import { migrateMiscStorage } from './storage-migrate-misc.ts';
@@ -134,6 +136,7 @@ export async function migrateStorage(
   lines.push(...(await migrateModeration(config, to, dryRun)));
   lines.push(...(await migrateWebCredentials(config, to, dryRun)));
   lines.push(...(await migrateQueues(config, choice, to, dryRun)));
+  lines.push(...(await migrateArchive(config, to, dryRun)));
   return lines;
 }
 

@@ -31,7 +31,12 @@ export interface TraceQuery {
   /** Without messageId or since: this many of the latest posts. */
   last: number;
   /** The list's archive, when there is one: the archived post with this Message-ID. */
-  archived?(messageId: string): { file: string; date: number } | undefined;
+  archived?(
+    messageId: string,
+  ):
+    | Promise<{ file: string; date: number } | undefined>
+    | { file: string; date: number }
+    | undefined;
 }
 
 const bare = (id: string) => id.replace(/^<|>$/g, '').trim().toLowerCase();
@@ -143,7 +148,7 @@ export async function gatherTraceFacts(q: TraceQuery, now: number): Promise<Trac
         posts.push({ messageId: q.messageId, journal: [], held: [], queue: queued });
     }
   for (const post of posts) {
-    const archived = post.messageId ? q.archived?.(post.messageId) : undefined;
+    const archived = post.messageId ? await q.archived?.(post.messageId) : undefined;
     if (archived) post.archived = { file: archived.file, date: archived.date };
   }
   const memberNow = await q.store?.get(q.member);

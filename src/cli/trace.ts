@@ -162,7 +162,7 @@ export default async function trace(argv: string[]): Promise<number> {
     // A queue in the database checks its tables first; a spool is only read (trace makes
     // no folders).
     for (const q of queues) if (q.store.kind === 'postgres') await q.store.ready();
-    const archive = runtime.archiveIndex();
+    const archive = runtime.archive();
     const facts = await gatherTraceFacts(
       {
         stateDir: runtime.stateDir,
@@ -177,7 +177,7 @@ export default async function trace(argv: string[]): Promise<number> {
         ...(values['message-id'] ? { messageId: values['message-id'] } : {}),
         ...(values.since ? { since: parseSince(values.since, now)! } : {}),
         last: Number(values.last ?? 5),
-        archived: (id) => archive?.post(list.name, id.replace(/^<|>$/g, '')),
+        archived: async (id) => archive?.post(list.name, id.replace(/^<|>$/g, '')),
       },
       now,
     );

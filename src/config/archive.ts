@@ -1,9 +1,14 @@
 /**
- * The archive indexes of a configuration: one per archive root (`type: archive`'s `dir`),
- * opened on first use and shared by the archive distributors that write it and the fronts
- * that read it (`malist archive`, the web archive), so one process holds one connection.
+ * The archive of a configuration, for `storage:`: on files, one SQLite index per archive
+ * root (`type: archive`'s `dir`), opened on first use and shared by the archive
+ * distributors that write it and the fronts that read it (`malist archive`, the web
+ * archive), so one process holds one connection; on PostgreSQL, the rows every host shares
+ * (archive/pg-store.ts), which the distributors write instead of files.
  */
 import { ArchiveIndex } from '../archive/db.ts';
+import type { ArchiveFormat } from '../archive/paths.ts';
+import type { PgArchive } from '../archive/pg-store.ts';
+import { type ArchiveStore, filesArchive } from '../archive/store.ts';
 import type { Plan, Plans } from './build.ts';
 
 export interface ArchiveIndexes {
@@ -11,6 +16,10 @@ export interface ArchiveIndexes {
   dir: string | undefined;
   /** The index of `dir` (opened once). */
   open(dir: string): ArchiveIndex;
+  /** The rows, when `storage:` is PostgreSQL (the distributors write these, not files). */
+  rows: PgArchive | undefined;
+  /** The archive the fronts read: the rows, else `dir`'s files; undefined without an archive. */
+  store(): ArchiveStore | undefined;
   /** Closes every index opened. */
   close(): void;
 }
@@ -28,21 +37,40 @@ export function archiveDirOf(plans: Plans): string | undefined {
   return first ? String(first.options['dir']) : undefined;
 }
 
-export function archiveIndexes(plans: Plans): ArchiveIndexes {
+/** The format of the first configured archive distributor (mbox when it says nothing). */
+export function archiveFormatOf(plans: Plans): ArchiveFormat {
+  const first = archivePlans(plans.distributors)[0];
+  return (first?.options['format'] as ArchiveFormat | undefined) ?? 'mbox';
+}
+
+/** `rows`: the archive's rows when `storage:` is PostgreSQL (storage.ts `archiveRowsFor`). */
+export function archiveIndexes(plans: Plans, rows?: PgArchive): ArchiveIndexes {
   const open = new Map<string, ArchiveIndex>();
+  const dir = archiveDirOf(plans);
+  const format = archiveFormatOf(plans);
+  const indexOf = (at: string) => {
+    let index = open.get(at);
+    if (!index) {
+      index = ArchiveIndex.open(at);
+      open.set(at, index);
+    }
+    return index;
+  };
+  let files: ArchiveStore | undefined;
   return {
-    dir: archiveDirOf(plans),
-    open(dir) {
-      let index = open.get(dir);
-      if (!index) {
-        index = ArchiveIndex.open(dir);
-        open.set(dir, index);
-      }
-      return index;
+    dir,
+    open: indexOf,
+    rows,
+    store() {
+      if (dir === undefined) return undefined;
+      if (rows) return rows;
+      files ??= filesArchive(indexOf(dir), format, true);
+      return files;
     },
     close() {
       for (const index of open.values()) index.close();
       open.clear();
+      files = undefined;
     },
   };
 }

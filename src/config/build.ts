@@ -551,7 +551,8 @@ export function buildFetchers(plans: Plans, stateDir: string): Fetcher[] {
 /**
  * The configured distributors; reactors go to those that report on their own (the queue),
  * and `onRecipientFailed` to the queue, for recipients it gives up on at a later run; the
- * archive distributors (also inside `multiple`) get the shared archive index opener.
+ * archive distributors (also inside `multiple`) get the shared archive index opener, or the
+ * archive's rows when `storage:` is PostgreSQL.
  */
 export function buildDistributors(
   plans: Plans,
@@ -560,12 +561,16 @@ export function buildDistributors(
     QueueDistributorOptions,
     'onRecipientFailed' | 'personalise' | 'sender' | 'onDelivered' | 'signer' | 'store' | 'storeFor'
   > = {},
-  archive: Pick<ArchiveOptions, 'openIndex'> = {},
+  archive: Pick<ArchiveOptions, 'openIndex' | 'rows'> = {},
 ): Distributor[] {
   // By each unit's own type, nested ones too: a queue inside `multiple` gets its store.
   return plans.distributors.map((p) =>
     instantiate<Distributor>(p, (unit) =>
-      unit.type === 'queue' ? { reactors: reactorList, ...queueHooks } : { ...archive },
+      unit.type === 'queue'
+        ? { reactors: reactorList, ...queueHooks }
+        : unit.type === 'archive'
+          ? { ...archive }
+          : {},
     ),
   );
 }

@@ -7,7 +7,7 @@
  * 2. the DNS resolver (malist.yaml `dns:`), and the lists' pipelines (single-list) with
  *    their member stores, the `authenticate` unit's verifier and `dmarc`'s resolver, and the
  *    reactors;
- * 3. the archive indexes, the signers of the lists with DKIM keys, and the configured
+ * 3. the archive (its indexes, or its rows on PostgreSQL), the signers of the lists with DKIM keys, and the configured
  *    distributors (the queue with its personaliser, its signer, its VERP senders with
  *    cookies, a hook that records a 5xx at a later queue run as a bounce, with the notice
  *    sent through that same queue, and one that puts later deliveries in the sent index;
@@ -19,7 +19,7 @@
  *    the distributors and the digest collector beside them;
  * 6. the router (`many-lists`) over the lists and their handlers.
  */
-import type { ArchiveIndex } from '../archive/db.ts';
+import type { ArchiveStore } from '../archive/store.ts';
 import type { FeedbackEvent, FeedbackResult } from '../bounces/feedback.ts';
 import type { BounceStorage } from '../bounces/store.ts';
 import { loadSecret } from '../commands/secret.ts';
@@ -51,6 +51,7 @@ import { listPersonaliser } from './personalise.ts';
 import { deliveryServices, listHandlers, tokenStore } from './services.ts';
 import type { ListSigning, SigningPlan } from './signing.ts';
 import {
+  archiveRowsFor,
   bounceStorageFor,
   heldStorageFor,
   holdDatabases,
@@ -80,8 +81,11 @@ export interface ListRuntime {
   memberStore(name: string): MemberStore | undefined;
   /** The first configured archive's root (`type: archive`'s dir), if any. */
   archiveDir: string | undefined;
-  /** The index of that archive, opened on first use (shared with its distributor). */
-  archiveIndex(): ArchiveIndex | undefined;
+  /**
+   * That archive as the fronts read it (`storage:` picks its files and index, opened on first
+   * use and shared with its distributor, or the PostgreSQL rows every host shares).
+   */
+  archive(): ArchiveStore | undefined;
   /** The configured distributors as built: queue runs and `close()` go to these. */
   outlets: Distributor[];
   /** What play() distributes with: the outlets recording refusals, and the digest collector. */
@@ -231,7 +235,7 @@ async function assembleRuntime(
   const byName = new Map(lists.map((l) => [l.list.name, l]));
   const settings = lists.map((l) => l.list);
   const services = deliveryServices(settings, stateDir, secret, bounces, listState);
-  const archives = archiveIndexes(plans);
+  const archives = archiveIndexes(plans, archiveRowsFor(config.main));
   const signing = await signingOf(plans, config.main?.signing_threads, stateDir);
   const deadLetters: RecipientFailure[] = [];
   const queueStores = queueStoresFor(storageOf(config.main));
@@ -265,7 +269,7 @@ async function assembleRuntime(
       onDelivered: services.queueDelivered,
       ...(queueStores ? { storeFor: queueStores } : {}),
     },
-    { openIndex: archives.open },
+    { openIndex: archives.open, ...(archives.rows ? { rows: archives.rows } : {}) },
   );
   const send = distributorSender(outlets);
   const moderation = wireModeration({
@@ -305,7 +309,7 @@ async function assembleRuntime(
     list: (name) => byName.get(name),
     memberStore: (name) => byName.get(name)?.list.member_store,
     archiveDir: archives.dir,
-    archiveIndex: () => (archives.dir === undefined ? undefined : archives.open(archives.dir)),
+    archive: () => archives.store(),
     outlets,
     // Without close(): play() closes what it is given, and one runtime serves several plays.
     distributors: [...recording, services.digestCollector(digestOut)].map((d) => ({

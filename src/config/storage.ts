@@ -7,6 +7,7 @@
  * its own migrations: src/state/pg.ts).
  */
 import { join } from 'node:path';
+import { ARCHIVE_SCHEMA, PgArchive } from '../archive/pg-store.ts';
 import { BOUNCES_SCHEMA, pgBounceStorage } from '../bounces/pg-store.ts';
 import { type BounceStorage, fileBounceStorage } from '../bounces/store.ts';
 import { DIGEST_SCHEMA, PgDigestStore } from '../digest/pg-store.ts';
@@ -15,7 +16,7 @@ import { createPgStore, QUEUE_SCHEMA } from '../queue/pg-store.ts';
 import type { QueueStore } from '../queue/store.ts';
 import { fileHeldStorage, type HeldStorage } from '../state/held-store.ts';
 import { FileJournal, type Journal } from '../state/journal.ts';
-import { type Database, openDatabase, type SchemaPart } from '../state/pg.ts';
+import { type Database, openDatabase, redactUrl, type SchemaPart } from '../state/pg.ts';
 import { COUNTERS_SCHEMA, PgCounters } from '../state/pg-counters.ts';
 import { HELD_SCHEMA, pgHeldStorage } from '../state/pg-held.ts';
 import { JOURNAL_SCHEMA, PgJournal } from '../state/pg-journal.ts';
@@ -43,6 +44,7 @@ export const SCHEMA_PARTS: SchemaPart[] = [
   COUNTERS_SCHEMA,
   DIGEST_SCHEMA,
   WEB_CREDENTIALS_SCHEMA,
+  ARCHIVE_SCHEMA,
 ];
 
 export type StorageChoice =
@@ -252,4 +254,15 @@ export function webCredentialsFor(main: StateHome): Promise<WebCredentials> {
   return oncePerDatabase('web-credentials', choice.url, async () =>
     PgWebCredentials.open(await databaseFor(choice)),
   );
+}
+
+/**
+ * The archive's rows when `storage:` is PostgreSQL (every host archives into, and reads, one
+ * archive), else undefined: the archive stays the files under the archive distributor's
+ * `dir` with their SQLite index.
+ */
+export function archiveRowsFor(main: StateHome | undefined): PgArchive | undefined {
+  const choice = storageOf(main);
+  if (choice.type === 'files') return undefined;
+  return new PgArchive(databaseFor(choice), redactUrl(choice.url));
 }

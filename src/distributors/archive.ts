@@ -22,9 +22,10 @@ import {
   mboxPath,
   monthOf,
 } from '../archive/paths.ts';
+import type { ArchiveStore } from '../archive/store.ts';
 import { syncList } from '../archive/sync.ts';
 import { ErrorCode, StageError } from '../errors.ts';
-import { messageId } from '../mail/list-mail.ts';
+import { mailBytes, messageId } from '../mail/list-mail.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 import createMaildirDistributor from './maildir.ts';
 import createMboxDistributor from './mbox.ts';
@@ -43,6 +44,8 @@ export interface ArchiveOptions {
    * root passes its own; without it the distributor opens one itself).
    */
   openIndex?: (dir: string) => ArchiveIndex;
+  /** The archive's rows (`storage: postgres`): posts go there instead of `dir`'s files. */
+  rows?: Pick<ArchiveStore, 'add' | 'where'>;
 }
 
 /** The options of `type: archive` as written in YAML, checked before the factory runs; the output is the factory's options. */
@@ -78,6 +81,18 @@ export default function createArchiveDistributor(options: ArchiveOptions): Distr
     async distribute(mail: ListMail): Promise<DeliveryReport> {
       if (isOwnMail(mail.header.get('Auto-Submitted'), mail.origin.fetcher)) return { results: [] };
       const list = mail.ml_list_name ?? '_default';
+      if (options.rows) {
+        await options.rows.add(list, mailBytes(mail), now().getTime()).catch((error) => {
+          throw new StageError(`could not archive the post in ${options.rows!.where}`, {
+            code: ErrorCode.STORAGE,
+            unit: 'archive',
+            messageId: messageId(mail),
+            cause: error,
+            temporary: true,
+          });
+        });
+        return { results: [] };
+      }
       const month = monthOf(now());
       // The archive is one copy, whatever the recipients: hand the inner units none.
       const copy: ListMail = { ...mail, ml_send_to: [] };

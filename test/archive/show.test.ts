@@ -18,6 +18,7 @@ import { scanMbox } from '../../src/archive/mbox-scan.ts';
 import { attachmentOf, contentDisposition, showPost } from '../../src/archive/message.ts';
 import { mboxOf, readStored } from '../../src/archive/read.ts';
 import { framedDocument, HTML_FRAME_CSP, safeHtml } from '../../src/archive/sanitize.ts';
+import { filesArchive } from '../../src/archive/store.ts';
 import { freshIndexes } from '../helpers/archive-index.ts';
 
 const ARCHIVE = new URL('../fixtures/archive/', import.meta.url).pathname;
@@ -200,7 +201,7 @@ describe('downloads and the feed', () => {
   it('the Atom feed: newest first, permalinks, names without addresses, own words as summary', async () => {
     const index = await archive();
     const base = 'https://lists.example.com/archive/magick/';
-    const xml = await listFeed(index, 'magick', {
+    const xml = await listFeed(filesArchive(index, 'mbox', true), 'magick', {
       title: 'magick <archive> & friends',
       archiveUrl: base,
       selfUrl: `${base}feed.atom`,

@@ -6,7 +6,7 @@
  * that does not exist, so a list's name does not leak; the page says signing in may help.
  */
 import type { MiddlewareHandler } from 'hono';
-import type { ArchiveIndex } from '../../archive/db.ts';
+import type { ArchiveStore } from '../../archive/store.ts';
 import { archiveVisibility } from '../../list/archive.ts';
 import { page, type WebContext, type WebEnv } from '../env.ts';
 import { isMember, staffRoles } from '../roles.ts';
@@ -22,9 +22,9 @@ export async function mayRead(c: WebContext, list: WebList): Promise<boolean> {
   return visibility === 'members' && who.kind === 'address' && isMember(list, who.address);
 }
 
-/** The archive index the pages read, or undefined when no archive is configured. */
-export function archiveIndexOf(c: WebContext): ArchiveIndex | undefined {
-  return c.get('state').runtime.archiveIndex();
+/** The archive the pages read (files or rows), or undefined when no archive is configured. */
+export function archiveOf(c: WebContext): ArchiveStore | undefined {
+  return c.get('state').runtime.archive();
 }
 
 /** The one answer for "no such archive" and "not yours to read". */
@@ -38,7 +38,7 @@ export function noSuchArchive(c: WebContext) {
 /** Loads `:list` and checks the viewer may read its archive (else the 404 above). */
 export const readableList: MiddlewareHandler<WebEnv> = async (c, next) => {
   const list = c.get('state').list(c.req.param('list') ?? '');
-  if (!list || !archiveIndexOf(c) || !(await mayRead(c, list))) return noSuchArchive(c);
+  if (!list || !archiveOf(c) || !(await mayRead(c, list))) return noSuchArchive(c);
   c.set('list', list);
   c.set('roles', staffRoles(c.get('who'), list));
   return next();
@@ -46,7 +46,7 @@ export const readableList: MiddlewareHandler<WebEnv> = async (c, next) => {
 
 /** The lists whose archives the viewer may read, in name order. */
 export async function readableLists(c: WebContext): Promise<WebList[]> {
-  if (!archiveIndexOf(c)) return [];
+  if (!archiveOf(c)) return [];
   const lists = c.get('state').lists;
   const ok = await Promise.all(lists.map((l) => mayRead(c, l)));
   return lists.filter((_, i) => ok[i]).sort((a, b) => a.name.localeCompare(b.name));

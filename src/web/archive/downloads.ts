@@ -8,12 +8,12 @@
  * is a clear error, not a cut download.
  */
 import { Hono } from 'hono';
-import { monthPosts, threadPosts } from '../../archive/browse.ts';
-import type { ArchivedPost, ArchiveIndex } from '../../archive/db.ts';
+import type { ArchivedPost } from '../../archive/db.ts';
 import { attachmentOf, contentDisposition, downloadHeaders } from '../../archive/message.ts';
-import { mboxOf, readStored } from '../../archive/read.ts';
+import { mboxOf } from '../../archive/read.ts';
+import type { ArchiveStore } from '../../archive/store.ts';
 import { page, type WebContext, type WebDeps, type WebEnv } from '../env.ts';
-import { archiveIndexOf, readableList } from './access.ts';
+import { archiveOf, readableList } from './access.ts';
 import { messageIdParam } from './links.ts';
 
 const MBOX = 'application/mbox';
@@ -57,39 +57,39 @@ function streamOf(
 
 /** Posts as one mbox, read whole. */
 async function mboxWhole(
-  index: ArchiveIndex,
+  store: ArchiveStore,
   posts: ArchivedPost[],
 ): Promise<Uint8Array<ArrayBuffer>> {
   const chunks: Buffer[] = [];
-  for await (const chunk of mboxOf(index.root, posts)) chunks.push(chunk);
+  for await (const chunk of mboxOf((p) => store.read(p), posts)) chunks.push(chunk);
   return new Uint8Array(Buffer.concat(chunks));
 }
 
 export function archiveDownloads(deps: WebDeps): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   const postOf = (c: WebContext) =>
-    archiveIndexOf(c)!.post(c.get('list').name, messageIdParam(c.req.param('id')));
+    archiveOf(c)!.post(c.get('list').name, messageIdParam(c.req.param('id')));
 
   app.get('/archive/:list/m/:id/raw', readableList, async (c) => {
-    const post = postOf(c);
+    const post = await postOf(c);
     if (!post) return notFound(c, 'post');
-    const bytes = await readStored(archiveIndexOf(c)!.root, post);
+    const bytes = await archiveOf(c)!.read(post);
     c.header('Content-Type', 'text/plain; charset=utf-8');
     c.header('X-Content-Type-Options', 'nosniff');
     return c.body(new Uint8Array(bytes));
   });
 
   app.get('/archive/:list/m/:id/mbox', readableList, async (c) => {
-    const post = postOf(c);
+    const post = await postOf(c);
     if (!post) return notFound(c, 'post');
     mboxHeaders(c, `${namePart(post.messageId)}.mbox`);
-    return c.body(await mboxWhole(archiveIndexOf(c)!, [post]));
+    return c.body(await mboxWhole(archiveOf(c)!, [post]));
   });
 
   app.get('/archive/:list/m/:id/a/:n{[0-9]{1,4}}', readableList, async (c) => {
-    const post = postOf(c);
+    const post = await postOf(c);
     if (!post) return notFound(c, 'post');
-    const raw = await readStored(archiveIndexOf(c)!.root, post);
+    const raw = await archiveOf(c)!.read(post);
     const found = attachmentOf(raw, Number(c.req.param('n')));
     if (!found) return notFound(c, 'attachment');
     for (const [name, value] of Object.entries(downloadHeaders(found.filename, found.type)))
@@ -99,20 +99,25 @@ export function archiveDownloads(deps: WebDeps): Hono<WebEnv> {
 
   app.get('/archive/:list/t/:id/mbox', readableList, async (c) => {
     const list = c.get('list').name;
-    const posts = threadPosts(archiveIndexOf(c)!, list, messageIdParam(c.req.param('id')));
+    const posts = await archiveOf(c)!.threadPosts(list, messageIdParam(c.req.param('id')));
     if (posts.length === 0) return notFound(c, 'thread');
     mboxHeaders(c, `${namePart(list)}-thread-${namePart(posts[0]!.messageId)}.mbox`);
-    return c.body(await mboxWhole(archiveIndexOf(c)!, posts));
+    return c.body(await mboxWhole(archiveOf(c)!, posts));
   });
 
   app.get('/archive/:list/:file{[0-9]{4}-[0-9]{2}\\.mbox}', readableList, async (c) => {
     const list = c.get('list').name;
     const month = c.req.param('file').slice(0, 7);
-    const index = archiveIndexOf(c)!;
-    const posts = monthPosts(index, list, month);
+    const store = archiveOf(c)!;
+    const posts = await store.monthPosts(list, month);
     if (posts.length === 0) return notFound(c, 'month');
     mboxHeaders(c, `${namePart(list)}-${month}.mbox`);
-    return c.body(streamOf(mboxOf(index.root, posts), deps.log));
+    return c.body(
+      streamOf(
+        mboxOf((p) => store.read(p), posts),
+        deps.log,
+      ),
+    );
   });
 
   return app;

@@ -2,17 +2,16 @@
  * The archive's pages (`/archive/…`): the lists a reader may read, a list's months, a
  * month's threads collapsed and paged, a thread nested with quotes folded, a post at its
  * permalink by Message-ID, the Atom feed, and search over one list or every list the reader
- * may read. All read the archive index (src/archive); the bytes shown come from the archive
- * files, which stay the truth.
+ * may read. All read the archive store (src/archive/store.ts): the files and their index, or
+ * the rows on PostgreSQL every host shares.
  */
 import { Hono } from 'hono';
 import { listFeed } from '../../archive/atom.ts';
-import { months, monthThreads, neighbours, thread } from '../../archive/browse.ts';
-import type { ArchivedPost, ArchiveIndex } from '../../archive/db.ts';
+import type { ArchivedPost } from '../../archive/db.ts';
 import { showPost } from '../../archive/message.ts';
-import { readStored } from '../../archive/read.ts';
-import { dateBound, type SearchResult, search } from '../../archive/search.ts';
-import { flattenThread } from '../../archive/thread.ts';
+import { dateBound, type SearchResult } from '../../archive/search.ts';
+import type { ArchiveStore } from '../../archive/store.ts';
+import { assembleThread, flattenThread } from '../../archive/thread.ts';
 import { archiveVisibility } from '../../list/archive.ts';
 import { page, type WebContext, type WebDeps, type WebEnv } from '../env.ts';
 import type { WebList } from '../site.ts';
@@ -26,7 +25,7 @@ import {
   type ShownArchivedPost,
   ThreadView,
 } from '../views/archive.tsx';
-import { archiveIndexOf, readableList, readableLists } from './access.ts';
+import { archiveOf, readableList, readableLists } from './access.ts';
 import { links, messageIdParam, pageParam } from './links.ts';
 
 /** Threads on a month page. */
@@ -41,9 +40,9 @@ const addresses = (c: WebContext) => c.get('who') !== undefined;
 
 const title = (list: WebList) => list.settings.display_name ?? list.name;
 
-async function shown(index: ArchiveIndex, post: ArchivedPost): Promise<ShownArchivedPost> {
+async function shown(store: ArchiveStore, post: ArchivedPost): Promise<ShownArchivedPost> {
   try {
-    return { post, shown: showPost(await readStored(index.root, post)) };
+    return { post, shown: showPost(await store.read(post)) };
   } catch (error) {
     return { post, error: (error as Error).message };
   }
@@ -58,13 +57,18 @@ function searchValues(c: WebContext): SearchValues {
   return values;
 }
 
+/** A thread's posts nested, then flattened in reading order. */
+async function threadOutline(store: ArchiveStore, list: string, threadId: string) {
+  return flattenThread(assembleThread(await store.threadPosts(list, threadId)));
+}
+
 /** Runs a search for the page, or says what is wrong with the form. */
-function runSearch(
-  index: ArchiveIndex,
+async function runSearch(
+  store: ArchiveStore,
   values: SearchValues,
   lists: string[],
   pageNo: number,
-): { result?: SearchResult; error?: string } {
+): Promise<{ result?: SearchResult; error?: string }> {
   if (!values.q && !values.from && !values.after && !values.before) return {};
   for (const key of ['after', 'before'] as const) {
     const v = values[key];
@@ -73,7 +77,7 @@ function runSearch(
   }
   const only = values.list ? lists.filter((l) => l === values.list) : lists;
   return {
-    result: search(index, {
+    result: await store.search({
       ...(values.q ? { q: values.q } : {}),
       ...(values.from ? { from: values.from } : {}),
       ...(values.after ? { after: values.after } : {}),
@@ -85,10 +89,10 @@ function runSearch(
   };
 }
 
-function searchPage(c: WebContext, action: string, lists: string[], heading: string) {
+async function searchPage(c: WebContext, action: string, lists: string[], heading: string) {
   const values = searchValues(c);
   const pageNo = pageParam(c.req.query('page'));
-  const { result, error } = runSearch(archiveIndexOf(c)!, values, lists, pageNo);
+  const { result, error } = await runSearch(archiveOf(c)!, values, lists, pageNo);
   const href = (n: number) => {
     const q = new URLSearchParams(values as Record<string, string>);
     if (n > 1) q.set('page', String(n));
@@ -112,14 +116,12 @@ function searchPage(c: WebContext, action: string, lists: string[], heading: str
   );
 }
 
-export function archivePages(deps: WebDeps): Hono<WebEnv> {
-  const app = new Hono<WebEnv>();
-
-  const index = async (c: WebContext) => {
-    const lists = await readableLists(c);
-    const idx = archiveIndexOf(c);
-    const rows = lists.map((l) => {
-      const m = idx ? months(idx, l.name) : [];
+/** The lists whose archives the reader may read, each with its posts and latest month. */
+async function archiveIndexPage(c: WebContext) {
+  const store = archiveOf(c);
+  const rows = await Promise.all(
+    (await readableLists(c)).map(async (l) => {
+      const m = store ? await store.months(l.name) : [];
       return {
         name: l.name,
         displayName: title(l),
@@ -128,25 +130,30 @@ export function archivePages(deps: WebDeps): Hono<WebEnv> {
         posts: m.reduce((n, x) => n + x.posts, 0),
         ...(m[0] ? { latest: m[0].month } : {}),
       };
-    });
-    return page(c, 'Archives', ArchiveLists({ lists: rows, links }));
-  };
+    }),
+  );
+  return page(c, 'Archives', ArchiveLists({ lists: rows, links }));
+}
+
+export function archivePages(deps: WebDeps): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  const index = archiveIndexPage;
   app.get('/archive', index);
   app.get('/archive/', index);
 
   app.get('/archive/search', async (c) => {
     const lists = (await readableLists(c)).map((l) => l.name);
-    return searchPage(c, '/archive/search', lists, 'Search the archives');
+    return await searchPage(c, '/archive/search', lists, 'Search the archives');
   });
 
-  const front = (c: WebContext) => {
+  const front = async (c: WebContext) => {
     const list = c.get('list');
     return page(
       c,
       `${title(list)} archive`,
       ListArchive({
         list: list.name,
-        months: months(archiveIndexOf(c)!, list.name),
+        months: await archiveOf(c)!.months(list.name),
         links,
         feed: `${links.list(list.name)}feed.atom`,
       }),
@@ -155,15 +162,20 @@ export function archivePages(deps: WebDeps): Hono<WebEnv> {
   app.get('/archive/:list', readableList, (c) => c.redirect(links.list(c.get('list').name), 301));
   app.get('/archive/:list/', readableList, front);
 
-  app.get('/archive/:list/search', readableList, (c) => {
+  app.get('/archive/:list/search', readableList, async (c) => {
     const list = c.get('list');
-    return searchPage(c, `${links.list(list.name)}search`, [list.name], `Search ${title(list)}`);
+    return await searchPage(
+      c,
+      `${links.list(list.name)}search`,
+      [list.name],
+      `Search ${title(list)}`,
+    );
   });
 
   app.get('/archive/:list/feed.atom', readableList, async (c) => {
     const list = c.get('list');
     const base = (list.settings.archive?.url ?? deps.site.baseUrl).replace(/\/+$/, '');
-    const xml = await listFeed(archiveIndexOf(c)!, list.name, {
+    const xml = await listFeed(archiveOf(c)!, list.name, {
       title: `${title(list)} archive`,
       archiveUrl: `${base}${links.list(list.name)}`,
       selfUrl: `${base}${links.list(list.name)}feed.atom`,
@@ -173,11 +185,11 @@ export function archivePages(deps: WebDeps): Hono<WebEnv> {
     return c.body(xml);
   });
 
-  app.get('/archive/:list/:month{[0-9]{4}-[0-9]{2}}', readableList, (c) => {
+  app.get('/archive/:list/:month{[0-9]{4}-[0-9]{2}}', readableList, async (c) => {
     const list = c.get('list');
     const month = c.req.param('month');
     const pageNo = pageParam(c.req.query('page'));
-    const found = monthThreads(archiveIndexOf(c)!, list.name, month, {
+    const found = await archiveOf(c)!.monthThreads(list.name, month, {
       limit: MONTH_PAGE,
       offset: (pageNo - 1) * MONTH_PAGE,
     });
@@ -204,15 +216,15 @@ export function archivePages(deps: WebDeps): Hono<WebEnv> {
 
   app.get('/archive/:list/t/:id', readableList, async (c) => {
     const list = c.get('list');
-    const idx = archiveIndexOf(c)!;
-    const tree = flattenThread(thread(idx, list.name, messageIdParam(c.req.param('id'))));
+    const store = archiveOf(c)!;
+    const tree = await threadOutline(store, list.name, messageIdParam(c.req.param('id')));
     if (tree.length === 0)
       return page(c, 'Not in the archive', 'There is no such thread in this archive.', {
         status: 404,
       });
     const items = [];
     for (const { post, depth } of tree.slice(0, THREAD_PAGE))
-      items.push({ ...(await shown(idx, post)), depth });
+      items.push({ ...(await shown(store, post)), depth });
     return page(
       c,
       tree[0]!.post.subject || '(no subject)',
@@ -229,8 +241,8 @@ export function archivePages(deps: WebDeps): Hono<WebEnv> {
 
   app.get('/archive/:list/m/:id', readableList, async (c) => {
     const list = c.get('list');
-    const idx = archiveIndexOf(c)!;
-    const post = idx.post(list.name, messageIdParam(c.req.param('id')));
+    const store = archiveOf(c)!;
+    const post = await store.post(list.name, messageIdParam(c.req.param('id')));
     if (!post)
       return page(
         c,
@@ -240,13 +252,13 @@ export function archivePages(deps: WebDeps): Hono<WebEnv> {
           status: 404,
         },
       );
-    const around = neighbours(idx, post);
-    const outline = flattenThread(thread(idx, list.name, post.threadId));
+    const around = await store.neighbours(post);
+    const outline = await threadOutline(store, list.name, post.threadId);
     return page(
       c,
       post.subject || '(no subject)',
       MessageView({
-        item: await shown(idx, post),
+        item: await shown(store, post),
         thread: outline,
         ...around,
         links,
