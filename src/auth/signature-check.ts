@@ -11,8 +11,11 @@
  * body-hash.ts works by regular expressions over a string) and checks with the public key.
  *
  * What it shares with the signers, and why that is safe: the header parser and the header
- * canonicaliser (header-fields.ts `parseHeaderFields`, `relaxedField`), and the tag-list
- * reader (tag-list.ts, which the sealer reads cv= and i= with). Each is held to mailauth
+ * canonicaliser (header-fields.ts `parseHeaderFields`, `relaxedField`), the tag-list
+ * reader (tag-list.ts, which the sealer reads cv= and i= with), and the memo that hashes a
+ * post's shared body lines once (body-hash.ts `prefixBodyMemo`: it compares those bytes in
+ * full with every copy and feeds this verifier's own canonicaliser the rest; a property
+ * test holds it to the unmemoised hash, and self-check.test.ts fails a copy changed there). Each is held to mailauth
  * 7.1's bytes by property tests (header-fields.test.ts, tag-list.test.ts; the body
  * canonicaliser in body-hash.test.ts), and signed copies are checked by mailauth's verifier
  * and by dkimpy in the tests, so a bug in a shared piece is caught there, not left to the
