@@ -441,7 +441,10 @@ if (process.argv.includes('--intake')) {
 function child(args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const loader = args[0]?.endsWith('.ts') ? ['--import', 'tsx'] : [];
-    const proc = spawn(process.execPath, [...loader, ...args], {
+    // BENCH_NODE_ARGS: node flags for the cases' children (a diagnostic, e.g. `--cpu-prof
+    // --cpu-prof-dir=/tmp/prof`: the signing threads inherit them and write their own profiles).
+    const extra = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const proc = spawn(process.execPath, [...extra, ...loader, ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -23,7 +23,7 @@
  * signed only when present (Cc, Reply-To, MIME fields, …) are not oversigned: a relay adding
  * a Cc or a MIME-Version to a copy that has none is harmless and happens.
  */
-import { bodyHash, lastBodyMemo } from './body-hash.ts';
+import { prefixBodyMemo, relaxedBodyCanon } from './body-hash.ts';
 import { parseHeaderFields } from './header-fields.ts';
 import type { SigningKey } from './keys.ts';
 import { cutMessage, prependFields } from './message.ts';
@@ -78,7 +78,8 @@ const OVERSIGNED_KEYS = new Set(OVERSIGNED.map((n) => n.toLowerCase()));
 /**
  * A signer for `keys` (one signature each). Everything that does not depend on the copy
  * (the parsed keys, the field list) is fixed here; a copy costs one body hash (none when its
- * body is the last copy's), one header parse and one private-key operation per key.
+ * body is the last copy's; only its personal end when it starts with the lines the last
+ * copies shared), one header parse and one private-key operation per key.
  */
 export function createDkimSigner(
   keys: readonly SigningKey[],
@@ -86,7 +87,7 @@ export function createDkimSigner(
 ): DkimSigner {
   if (keys.length === 0) throw new Error('a DKIM signer needs at least one key');
   const now = opts.now ?? (() => new Date());
-  const hashBody = lastBodyMemo(bodyHash);
+  const hashBody = prefixBodyMemo(relaxedBodyCanon);
   const canonicalise = relaxedLineMemo();
   const make = (raw: Buffer): { fields: string[]; eol: string } => {
     const { header, body, eol } = cutMessage(raw);

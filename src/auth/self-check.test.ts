@@ -81,6 +81,33 @@ describe('createSelfCheck', () => {
     expect(check.problems(Buffer.concat([copy, Buffer.from('\n\n')]))).toEqual([]);
   });
 
+  it('checks the personal copies of a post whose shared lines it hashes once: a copy whose shared part differs fails', () => {
+    const post = (member: string) =>
+      Buffer.from(
+        'From: Alice <alice@example.org>\nTo: red@list.example.org\nSubject: Hi\n' +
+          `List-Unsubscribe: <https://list.example.org/u/${member}>\nMessage-ID: <m3@example.org>\n\n` +
+          `Hello,\n\nthe post, the same for everyone.\n\n-- \nYou are ${member}@example.net\n`,
+      );
+    const signer = createDkimSigner([rsa]);
+    const check = createSelfCheck({ dkim: [rsa] });
+    // The first two copies teach the memo the lines they share; the others hash from there.
+    for (const member of ['m1', 'm2', 'm3', 'm4'])
+      expect(check.problems(signer.sign(post(member)))).toEqual([]);
+    const copy = signer.sign(post('m5'));
+    const bodyHashFails = [
+      'DKIM-Signature by r1._domainkey.list.example.org: the body hash does not match the body',
+    ];
+    // A byte changed in the shared lines, in the footer, or a line added after it.
+    expect(check.problems(edit(copy, 'the same for', 'the sane for'))).toEqual(bodyHashFails);
+    expect(check.problems(edit(copy, 'Hello,\n\n', 'Hello,\n'))).toEqual(bodyHashFails);
+    expect(check.problems(edit(copy, 'You are m5', 'You are m6'))).toEqual(bodyHashFails);
+    expect(check.problems(Buffer.concat([copy, Buffer.from('P.S.\n')]))).toEqual(bodyHashFails);
+    // A copy signed over a changed shared part, checked as it is: it passes, and so do the
+    // others after it.
+    expect(check.problems(signer.sign(edit(post('m7'), 'the same', 'not the same')))).toEqual([]);
+    expect(check.problems(copy)).toEqual([]);
+  });
+
   it('fails a copy signed with another key under the configured name (a replaced key file)', () => {
     const replaced = signingKeyFrom(testKeyPem('rsa-sha256', 'another'), {
       domain: 'list.example.org',

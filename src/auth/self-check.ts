@@ -10,10 +10,10 @@
  * there for why that is safe).
  */
 import { ErrorCode, StageError } from '../errors.ts';
-import { lastBodyMemo } from './body-hash.ts';
+import { prefixBodyMemo } from './body-hash.ts';
 import type { SigningKey } from './keys.ts';
 import { cutMessage } from './message.ts';
-import { type CheckKey, checkedBodyHash, signatureProblems } from './signature-check.ts';
+import { type CheckKey, checkedBodyCanon, signatureProblems } from './signature-check.ts';
 import { relaxedLineMemo } from './signature-field.ts';
 
 /** The keys a copy was signed with. */
@@ -56,8 +56,10 @@ export function createSelfCheck(keys: SelfCheckKeys): SelfCheck {
     publicKey: key.publicKey,
   });
   const checkKeys = { dkim: keys.dkim.map(publicOnly), arc: keys.arc && publicOnly(keys.arc) };
-  // Copies that differ only in their header (a one-click URL) share one body hash.
-  const hashBody = lastBodyMemo(checkedBodyHash);
+  // Copies that differ only in their header (a one-click URL) share one body hash; copies
+  // that differ in a personal footer hash the post's shared lines once (after comparing
+  // them byte for byte), their footer each.
+  const hashBody = prefixBodyMemo(checkedBodyCanon);
   // The copies share every covered field but their one-click ones: each canonicalised once
   // a post (0.05–0.1 ms a copy less; the memo is keyed by the field's bytes).
   const canonicalise = relaxedLineMemo();

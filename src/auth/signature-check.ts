@@ -11,8 +11,11 @@
  * body-hash.ts works by regular expressions over a string) and checks with the public key.
  *
  * What it shares with the signers, and why that is safe: the header parser and the header
- * canonicaliser (header-fields.ts `parseHeaderFields`, `relaxedField`), and the tag-list
- * reader (tag-list.ts, which the sealer reads cv= and i= with). Each is held to mailauth
+ * canonicaliser (header-fields.ts `parseHeaderFields`, `relaxedField`), the tag-list
+ * reader (tag-list.ts, which the sealer reads cv= and i= with), and the memo that hashes a
+ * post's shared body lines once (body-hash.ts `prefixBodyMemo`: it compares those bytes in
+ * full with every copy and feeds this verifier's own canonicaliser the rest; a property
+ * test holds it to the unmemoised hash, and self-check.test.ts fails a copy changed there). Each is held to mailauth
  * 7.1's bytes by property tests (header-fields.test.ts, tag-list.test.ts; the body
  * canonicaliser in body-hash.test.ts), and signed copies are checked by mailauth's verifier
  * and by dkimpy in the tests, so a bug in a shared piece is caught there, not left to the
@@ -24,8 +27,9 @@
  * mailauth's `dkimVerify`, which costs several times the signing (a stream per message, a
  * key record parsed and validated per signature).
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { arcSets, chainLines, sealedData, tagsOf } from './arc-sets.ts';
+import { type BodyCanon, startBodyHash } from './body-hash.ts';
 import {
   type HeaderRow,
   parseHeaderFields,
@@ -53,73 +57,84 @@ const TAB = 0x09;
 const CR = 0x0d;
 const LF = 0x0a;
 
+/** Where the canonical bytes gather before they go into the hash (used synchronously only). */
+const scratch = Buffer.allocUnsafe(CHUNK);
+
 /**
- * The relaxed/sha256 body hash (RFC 6376 section 3.4.4) as this verifier computes it: one
- * pass over the bytes, the canonical form written into a small buffer that goes into the
- * hash each time it fills (no string of the body, no copy of it). A line ends at LF (a CR
- * just before it is part of the ending; any other CR is content, as mailauth and dkimpy
- * read it); its blank runs become one SP and its trailing blanks go; empty lines at the end
- * go; a non-empty result ends in CRLF. Its own code, not the signer's (body-hash.ts works
- * by regular expressions over a latin1 string); a property test holds it to mailauth's
- * canonicaliser.
+ * The relaxed body canonicaliser of this verifier: one pass over the bytes, the canonical
+ * form written into a small buffer that goes into the hash each time it fills (no string of
+ * the body, no copy of it). A line ends at LF (a CR just before it is part of the ending;
+ * any other CR is content, as mailauth and dkimpy read it); its blank runs become one SP and
+ * its trailing blanks go; empty lines at the end go; a non-empty result ends in CRLF. Its own
+ * code, not the signer's (body-hash.ts works by regular expressions over a latin1 string); a
+ * property test holds it to mailauth's canonicaliser. It can stop after an LF and go on from
+ * a copy of its state (body-hash.ts `prefixBodyMemo`).
  */
-export function checkedBodyHash(body: Buffer): string {
-  const hash = createHash('sha256');
-  const out = Buffer.allocUnsafe(Math.min(CHUNK, body.length * 2 + 4));
-  let w = 0;
-  /** Empty lines seen and not yet written: written only when content follows them. */
-  let emptyLines = 0;
-  /** Whether the line has content so far; whether blanks came after its last content. */
-  let content = false;
-  let blank = false;
-  const flush = () => {
-    hash.update(out.subarray(0, w));
-    w = 0;
-  };
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i]!;
-    if (c === SP || c === TAB) {
-      blank = true;
-      continue;
-    }
-    if (c === LF || (c === CR && body[i + 1] === LF)) {
-      if (c === CR) i++;
-      if (content) {
-        if (w + 2 > out.length) flush();
-        out[w++] = CR;
-        out[w++] = LF;
-      } else emptyLines++;
-      content = false;
-      blank = false;
-      continue;
-    }
-    if (!content) {
-      for (; emptyLines > 0; emptyLines--) {
-        if (w + 2 > out.length) flush();
-        out[w++] = CR;
-        out[w++] = LF;
+export const checkedBodyCanon: BodyCanon = {
+  feed(state, body) {
+    const out = scratch;
+    let w = 0;
+    let emptyLines = state.emptyLines;
+    /** Whether the line has content so far; whether blanks came after its last content. */
+    let content = false;
+    let blank = false;
+    const flush = () => {
+      state.hash.update(out.subarray(0, w));
+      w = 0;
+    };
+    for (let i = 0; i < body.length; i++) {
+      const c = body[i]!;
+      if (c === SP || c === TAB) {
+        blank = true;
+        continue;
       }
-      content = true;
+      if (c === LF || (c === CR && body[i + 1] === LF)) {
+        if (c === CR) i++;
+        if (content) {
+          if (w + 2 > out.length) flush();
+          out[w++] = CR;
+          out[w++] = LF;
+        } else emptyLines++;
+        content = false;
+        blank = false;
+        continue;
+      }
+      if (!content) {
+        for (; emptyLines > 0; emptyLines--) {
+          if (w + 2 > out.length) flush();
+          out[w++] = CR;
+          out[w++] = LF;
+        }
+        content = true;
+      }
+      if (w + 2 > out.length) flush();
+      if (blank) {
+        out[w++] = SP;
+        blank = false;
+      }
+      out[w++] = c;
     }
-    if (w + 2 > out.length) flush();
-    if (blank) {
-      out[w++] = SP;
-      blank = false;
+    // A body's last part may end without a line end: its line still ends in CRLF.
+    if (content) {
+      if (w + 2 > out.length) flush();
+      out[w++] = CR;
+      out[w++] = LF;
     }
-    out[w++] = c;
-  }
-  if (content) {
-    if (w + 2 > out.length) flush();
-    out[w++] = CR;
-    out[w++] = LF;
-  }
-  if (w > 0) flush();
-  return hash.digest('base64');
+    if (w > 0) flush();
+    state.emptyLines = emptyLines;
+  },
+};
+
+/** The relaxed/sha256 body hash (RFC 6376 section 3.4.4) as this verifier computes it. */
+export function checkedBodyHash(body: Buffer): string {
+  const state = startBodyHash();
+  checkedBodyCanon.feed(state, body);
+  return state.hash.digest('base64');
 }
 
 /**
  * What is wrong with the list's signatures on `raw`; empty when all verify. `hashBody`:
- * `checkedBodyHash`, or a memo of it (body-hash.ts's `lastBodyMemo`); `canonicalise`: a
+ * `checkedBodyHash`, or a memo of it (body-hash.ts's `prefixBodyMemo` of `checkedBodyCanon`); `canonicalise`: a
  * covered field's relaxed form, or a memo of it (signature-field.ts's `relaxedLineMemo`:
  * keyed by the field's bytes, so it answers what `relaxedField` would).
  */

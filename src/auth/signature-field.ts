@@ -25,6 +25,12 @@ const relaxedLine: Canonicaliser = (line) => relaxedField(line, '\r\n');
 
 /** Fields a memo keeps at most; past it, it starts again (a post has a few dozen). */
 const MEMO_FIELDS = 128;
+/**
+ * Fields of one length a memo keeps. The personal fields (a one-click URL) are new at every
+ * copy and often all of one length: without a bound each copy's would be compared with the
+ * up to 128 kept before it. Past it, a field never found again makes room first.
+ */
+const MEMO_SAME_LENGTH = 4;
 
 /**
  * `relaxedField` remembering the fields it canonicalised: the personalised copies of
@@ -34,19 +40,31 @@ const MEMO_FIELDS = 128;
  * copy of each field's bytes (a copy's buffer may be reused, or moved to another thread).
  */
 export function relaxedLineMemo(): Canonicaliser {
-  const seen = new Map<number, Array<{ line: Buffer; canonical: Buffer }>>();
+  const seen = new Map<number, Array<{ line: Buffer; canonical: Buffer; found: boolean }>>();
   let size = 0;
   return (line) => {
     const same = seen.get(line.length);
-    if (same) for (const entry of same) if (entry.line.equals(line)) return entry.canonical;
+    if (same)
+      for (const entry of same)
+        if (entry.line.equals(line)) {
+          entry.found = true;
+          return entry.canonical;
+        }
     if (size >= MEMO_FIELDS) {
       seen.clear();
       size = 0;
     }
-    const entry = { line: Buffer.from(line), canonical: relaxedLine(line) };
+    const entry = { line: Buffer.from(line), canonical: relaxedLine(line), found: false };
     const list = seen.get(line.length);
-    if (list) list.push(entry);
-    else seen.set(line.length, [entry]);
+    if (!list) seen.set(line.length, [entry]);
+    else {
+      if (list.length >= MEMO_SAME_LENGTH) {
+        const unused = list.findIndex((e) => !e.found);
+        list.splice(Math.max(0, unused), 1);
+        size--;
+      }
+      list.push(entry);
+    }
     size++;
     return entry.canonical;
   };
