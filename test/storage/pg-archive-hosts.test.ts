@@ -7,12 +7,12 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
-import { RED_MEMBERS, startWebSite, type WebSite } from '../web/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { pgSites } from '../helpers/pg-sites.ts';
+import { postgresAvailable } from '../helpers/postgres.ts';
+import { RED_MEMBERS } from '../web/harness.ts';
 
 const available = postgresAvailable();
-const STORAGE = 'storage: { type: postgres, url_env: DATABASE_URL }\n';
 
 const memberPost = (subject: string, body: string) =>
   `From: Alice <${RED_MEMBERS[0]}>\r\nTo: red@list.example.com\r\nSubject: ${subject}\r\n` +
@@ -21,29 +21,15 @@ const memberPost = (subject: string, body: string) =>
   `Content-Transfer-Encoding: 8bit\r\n\r\n${body}\r\n`;
 
 describe.skipIf(!available)('one archive for two hosts on PostgreSQL', () => {
-  let pg: Postgres;
-  const sites: WebSite[] = [];
-  const before = process.env.DATABASE_URL;
-  beforeAll(async () => {
-    pg = await startPostgres();
-    process.env.DATABASE_URL = await pg.createDatabase('archive_hosts');
-  }, 120_000);
-  afterAll(async () => {
-    for (const s of sites) await s.close();
-    if (before === undefined) delete process.env.DATABASE_URL;
-    else process.env.DATABASE_URL = before;
-    await pg?.stop();
-  });
+  const hosts = pgSites('archive_hosts');
 
   it("B's web archive finds the post A archived; the same post on both is archived once", async () => {
-    const options = { mainExtra: STORAGE, archive: true, redExtra: 'archive: { web: public }\n' };
-    const a = await startWebSite(options);
-    sites.push(a);
-    const b = await startWebSite(options);
-    sites.push(b);
+    const options = { archive: true, redExtra: 'archive: { web: public }\n' };
+    const a = await hosts.site(options);
+    const b = await hosts.site(options);
     const raw = memberPost('Zeppelin over Köln', 'A zeppelin drifts over the Dom, slowly.');
     expect(await a.receive('red', raw)).toBe(0);
-    expect(pg.psql('SELECT count(*) FROM malist_archive', 'archive_hosts')).toBe('1\n');
+    expect(hosts.pg.psql('SELECT count(*) FROM malist_archive', 'archive_hosts')).toBe('1\n');
     // On PostgreSQL the post is a row, not a file on A.
     expect(await readdir(join(a.dir, 'archive')).catch(() => [])).toEqual([]);
 
@@ -68,7 +54,7 @@ describe.skipIf(!available)('one archive for two hosts on PostgreSQL', () => {
     // The same post reaches B too (a second MX): still one post in the archive.
     expect(await b.receive('red', raw)).toBe(0);
     expect(
-      pg.psql(
+      hosts.pg.psql(
         "SELECT count(*) FROM malist_archive WHERE message_id = 'hosts-archive@example.com'",
         'archive_hosts',
       ),

@@ -4,39 +4,25 @@
  * B's web API (`GET /api/v1/lists/red/held`, an API token made on B). The site is the one
  * `malist serve` runs (test/web/harness.ts starts it in this process); HTTP fetch only.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { malist } from '../cli/run-malist.ts';
-import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
-import { startWebSite, strangerPost, type WebSite } from '../web/harness.ts';
+import { pgSites } from '../helpers/pg-sites.ts';
+import { postgresAvailable } from '../helpers/postgres.ts';
+import { strangerPost, type WebSite } from '../web/harness.ts';
 
 const available = postgresAvailable();
-const STORAGE = 'storage: { type: postgres, url_env: DATABASE_URL }\n';
 
 describe.skipIf(!available)('malist serve on host B, state written on host A', () => {
-  let pg: Postgres;
-  const sites: WebSite[] = [];
-  const before = process.env.DATABASE_URL;
-  beforeAll(async () => {
-    pg = await startPostgres();
-    // Both hosts' malist.yaml name the URL by url_env; the children inherit it.
-    process.env.DATABASE_URL = await pg.createDatabase('serve_hosts');
-  }, 120_000);
-  afterAll(async () => {
-    for (const s of sites) await s.close();
-    if (before === undefined) delete process.env.DATABASE_URL;
-    else process.env.DATABASE_URL = before;
-    await pg?.stop();
-  });
+  // Both hosts' malist.yaml name the URL by url_env; the children inherit it.
+  const hosts = pgSites('serve_hosts');
 
   it("lists on B's web API the post A held", async () => {
-    const a = await startWebSite({ mainExtra: STORAGE });
-    sites.push(a);
-    const b = await startWebSite({ mainExtra: STORAGE });
-    sites.push(b);
+    const a = await hosts.site();
+    const b = await hosts.site();
     expect(await a.receive('red', strangerPost('held on host A'))).toBe(0);
-    expect(pg.psql("SELECT count(*) FROM malist_held WHERE state = 'held'", 'serve_hosts')).toBe(
-      '1\n',
-    );
+    expect(
+      hosts.pg.psql("SELECT count(*) FROM malist_held WHERE state = 'held'", 'serve_hosts'),
+    ).toBe('1\n');
     const made = await malist([
       'web',
       'token',
