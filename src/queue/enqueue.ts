@@ -24,7 +24,8 @@ export async function enqueue(
   options: EnqueueOptions,
 ): Promise<Enqueued> {
   const sendNow = options.deliverNow ?? ctx.deliverNow;
-  if (options.sourceKept && sendNow) {
+  // A first round from memory needs every recipient in memory: a streamed one is spooled.
+  if (options.sourceKept && sendNow && !input.more) {
     const claim = await claimNewPost(ctx, input.id);
     if (claim) return firstRound(ctx, claim, input);
     // Spooled already, done, or being delivered by another process: the usual way.
@@ -46,6 +47,8 @@ export async function enqueue(
       why = describeError(error);
     }
   }
+  // A streamed entry is not read back whole to say each recipient is queued.
+  if (input.more) return { outcome, results: why ? queuedBecause([], why) : [] };
   const waiting = await ctx.store.peek(outcome.id);
   const results: RecipientResult[] = waiting
     ? asResults(waiting, ctx.distributor)
