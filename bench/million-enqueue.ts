@@ -9,7 +9,10 @@
  *     page at a time and only the addresses kept (`storeRecipients`), that array enqueued
  *     (on PostgreSQL its records made and written a slice at a time);
  *   - `stream`: pages all the way: `storeRecipientPages` into `enqueue`'s `more`, each
- *     page written as it comes (the file spool gathers them into its envelope file).
+ *     page written as it comes (the file spool gathers them into its envelope file);
+ *   - `sql` (PostgreSQL only, a measure, not malist's path): the recipient rows made by one
+ *     `INSERT … SELECT` from the members table inside the entry's transaction, so no member
+ *     crosses into Node (the nomail/digest choice in SQL; the poster is no member here).
  *
  * `node --import tsx bench/million-enqueue.ts '{"backend":"files"|"postgres","config":DIR,"url":…,"mode":…}'`
  * Prints one JSON line: recipients, ms to read the members, ms to enqueue (in `stream`
@@ -29,7 +32,7 @@ const input = JSON.parse(process.argv[2] ?? '{}') as {
   backend: 'files' | 'postgres';
   config: string;
   url?: string;
-  mode?: 'list' | 'array' | 'stream';
+  mode?: 'list' | 'array' | 'stream' | 'sql';
 };
 const mode = input.mode ?? 'stream';
 const db = input.backend === 'postgres' ? await openDatabase(input.url as string) : undefined;
@@ -66,10 +69,34 @@ const entry: EnqueueInput = {
   list: 'big',
   ...(mode === 'stream' ? { more: counted(storeRecipientPages(members, mail)) } : {}),
 };
-const outcome = await queue.enqueue(entry);
+const outcome =
+  mode === 'sql' && db
+    ? { outcome: { status: (await insertSelect(entry.id)) ? 'queued' : 'exists' } }
+    : await queue.enqueue(entry);
 const t2 = performance.now();
 await queue.close();
 await db?.close();
+/** The entry and its rows from the members table, in one transaction (mode `sql`). */
+async function insertSelect(id: string): Promise<boolean> {
+  await queue.store.ready();
+  return (db as NonNullable<typeof db>).transaction(async (tx) => {
+    await tx.query(
+      `INSERT INTO queue_entries (id, list, sender, created, rounds, message, queue)
+       VALUES ($1, 'big', 'big-bounces@list.example.com', $2, 0, $3, 'queue')`,
+      [id, Date.now(), raw],
+    );
+    const rows = await tx.query(
+      `INSERT INTO queue_recipients (entry_id, n, address, state, attempts, next_attempt)
+       SELECT $1, row_number() OVER (ORDER BY position), member->>'address', 'pending', 0, $2
+         FROM malist_members
+        WHERE list = 'big' AND member->'nomail' IS NULL AND member->'digest' IS NULL
+       RETURNING 1`,
+      [id, Date.now()],
+    );
+    streamed = rows.length;
+    return true;
+  });
+}
 process.stdout.write(
   `${JSON.stringify({ mode, members: recipients.length || streamed, readMs: Math.round(t1 - t0), enqueueMs: Math.round(t2 - t1), status: outcome.outcome.status })}\n`,
 );
