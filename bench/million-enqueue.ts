@@ -85,15 +85,17 @@ async function insertSelect(id: string): Promise<boolean> {
        VALUES ($1, 'big', 'big-bounces@list.example.com', $2, 0, $3, 'queue')`,
       [id, Date.now(), raw],
     );
-    const rows = await tx.query(
-      `INSERT INTO queue_recipients (entry_id, n, address, state, attempts, next_attempt)
-       SELECT $1, row_number() OVER (ORDER BY position), member->>'address', 'pending', 0, $2
-         FROM malist_members
-        WHERE list = 'big' AND member->'nomail' IS NULL AND member->'digest' IS NULL
-       RETURNING 1`,
+    const [row] = await tx.query<{ n: string }>(
+      `WITH made AS (
+         INSERT INTO queue_recipients (entry_id, n, address, state, attempts, next_attempt)
+         SELECT $1, row_number() OVER (ORDER BY position), member->>'address', 'pending', 0, $2
+           FROM malist_members
+          WHERE list = 'big' AND member->'nomail' IS NULL AND member->'digest' IS NULL
+         RETURNING 1)
+       SELECT count(*) AS n FROM made`,
       [id, Date.now()],
     );
-    streamed = rows.length;
+    streamed = Number(row?.n);
     return true;
   });
 }
