@@ -6,7 +6,7 @@
 import { describeError } from '../errors.ts';
 import type { RecipientResult } from '../types.ts';
 import { newEnvelope, type QueueContext, queuedBecause } from './context.ts';
-import { asResults } from './envelope.ts';
+import { asResults, pendingRecords } from './envelope.ts';
 import { claimNewPost, firstRound } from './first-round.ts';
 import type { Enqueued, EnqueueInput, EnqueueOptions } from './queue.ts';
 import { deliverAll, roundResults } from './round.ts';
@@ -49,11 +49,14 @@ export async function enqueue(
   }
   // A streamed entry is not read back whole to say each recipient is queued.
   if (input.more) return { outcome, results: why ? queuedBecause([], why) : [] };
-  const waiting = await ctx.store.peek(outcome.id);
+  // Just written and not claimed: every recipient waits, as written (no read back of a
+  // 1,000,000-row entry). An entry there before is read for what it holds now.
+  const waiting =
+    outcome.status === 'queued' && !claim ? undefined : await ctx.store.peek(outcome.id);
   const results: RecipientResult[] = waiting
     ? asResults(waiting, ctx.distributor)
-    : input.recipients.map((recipient) => ({
-        recipient,
+    : pendingRecords(input.recipients, 0, new Set()).map((r) => ({
+        recipient: r.address,
         status: 'queued' as const,
         distributor: ctx.distributor,
       }));
