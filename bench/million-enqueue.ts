@@ -35,6 +35,7 @@ const input = JSON.parse(process.argv[2] ?? '{}') as {
   mode?: 'list' | 'array' | 'stream' | 'sql';
 };
 const mode = input.mode ?? 'stream';
+if (mode === 'sql' && input.backend !== 'postgres') throw new Error('mode sql is PostgreSQL only');
 const db = input.backend === 'postgres' ? await openDatabase(input.url as string) : undefined;
 const members = db
   ? createPostgresMemberStore({ list: 'big', database: async () => db })
