@@ -97,6 +97,8 @@ export async function holdSessionLock(
       // A broken connection goes back to the pool as broken (session() drops it).
       if (lost) throw new Error(`the connection holding advisory lock (${space}, ${id}) was lost`);
       await s.query('SELECT pg_advisory_unlock($1, $2)', [space, id]);
+      // Back in the pool, the connection is an ordinary one again.
+      await s.query('RESET idle_session_timeout').catch(() => {});
     })
     .catch((error: unknown) => {
       lost = true;
