@@ -10,7 +10,10 @@
  *   3. `members sync --file` again with 1% removed and 1% new (a nightly roster sync);
  *   4. a post's fan-out setup: the list's members read and one queue entry of N VERP
  *      recipients written (files: the spool; PostgreSQL: queue_entries + N recipient rows),
- *      bench/million-enqueue.ts in its own process, deliver_now off.
+ *      bench/million-enqueue.ts in its own process, deliver_now off, once as a post
+ *      through the envelope processor does it (`array`) and once streamed (`stream`).
+ *
+ * `--fanout`: steps 1 and 4 only.
  *
  * Prints one JSON line per step.
  */
@@ -80,7 +83,8 @@ function timed(
   };
 }
 
-export async function millionRows(n: number): Promise<MillionRow[]> {
+/** `fanoutOnly`: the first load and the fan-out setups only (no list, no nightly sync). */
+export async function millionRows(n: number, fanoutOnly = false): Promise<MillionRow[]> {
   const rows: MillionRow[] = [];
   const pg = await startPostgres();
   const work = await mkdtemp(join(tmpdir(), 'malist-bench-million-'));
@@ -121,27 +125,37 @@ export async function millionRows(n: number): Promise<MillionRow[]> {
         '--config',
         '.',
       ]);
-      step(
-        'members list (printed, lines counted)',
-        [...malist, 'members', 'list', 'big', '--config', '.'],
-        true,
-      );
-      step('members sync --file (1% gone, 1% new)', [
-        ...malist,
-        'members',
-        'sync',
-        'big',
-        '--file',
-        join(work, 'nightly.txt'),
-        '--config',
-        '.',
-      ]);
-      step('fan-out setup: members read, one queue entry of every recipient', [
-        '--import',
-        join(root, 'node_modules/tsx/dist/esm/index.mjs'),
-        join(root, 'bench/million-enqueue.ts'),
-        JSON.stringify({ backend, config: dir, url: backend === 'postgres' ? pg.url : undefined }),
-      ]);
+      if (!fanoutOnly)
+        step(
+          'members list (printed, lines counted)',
+          [...malist, 'members', 'list', 'big', '--config', '.'],
+          true,
+        );
+      if (!fanoutOnly)
+        step('members sync --file (1% gone, 1% new)', [
+          ...malist,
+          'members',
+          'sync',
+          'big',
+          '--file',
+          join(work, 'nightly.txt'),
+          '--config',
+          '.',
+        ]);
+      // Each mode in its own process (million-enqueue.ts): `array` is a post through the
+      // envelope processor, `stream` the members' pages into the queue as they come.
+      for (const mode of ['array', 'stream'] as const)
+        step(`fan-out setup (${mode}): members read, one queue entry of every recipient`, [
+          '--import',
+          join(root, 'node_modules/tsx/dist/esm/index.mjs'),
+          join(root, 'bench/million-enqueue.ts'),
+          JSON.stringify({
+            backend,
+            config: dir,
+            url: backend === 'postgres' ? pg.url : undefined,
+            mode,
+          }),
+        ]);
     }
   } finally {
     await pg.stop();
@@ -153,5 +167,6 @@ export async function millionRows(n: number): Promise<MillionRow[]> {
 if (process.argv[1]?.endsWith('pg-million.ts')) {
   const i = process.argv.indexOf('--members');
   const n = i > 0 ? Number(process.argv[i + 1]) : 1_000_000;
-  for (const row of await millionRows(n)) process.stdout.write(`${JSON.stringify(row)}\n`);
+  for (const row of await millionRows(n, process.argv.includes('--fanout')))
+    process.stdout.write(`${JSON.stringify(row)}\n`);
 }

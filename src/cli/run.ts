@@ -11,7 +11,7 @@ import { EXAMPLE_POSTS, seedDemoInbox } from '../config/demo.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { openConfig, printProblems, printWarnings } from '../config/open.ts';
 import { buildRuntime, isTemporary, type ListRuntime } from '../config/runtime.ts';
-import { storageOf } from '../config/storage.ts';
+import { storageOf, webCredentialsFor } from '../config/storage.ts';
 import { describeError } from '../errors.ts';
 import { type OutcomeEvent, type PlaySummary, play, RUN_CONCURRENCY } from '../play.ts';
 import type { Queue } from '../queue/queue.ts';
@@ -200,7 +200,8 @@ async function runLocked(
   await retryQueues(runtime, report, log);
   const rows = storageOf(main).type === 'postgres' ? runtime.tokens : undefined;
   const memoRows = rows ? runtime.listState.memos : undefined;
-  await pruneState(main.state_dir, Date.now(), rows, memoRows).catch((e) =>
+  const web = () => webCredentialsFor(main);
+  await pruneState(main.state_dir, Date.now(), rows, memoRows, web).catch((e) =>
     report.attention.push(describeError(e)),
   );
   const processor = runtime.processor();

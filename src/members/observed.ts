@@ -26,6 +26,7 @@ export function observeMembers(
   return {
     name: store.name,
     list: () => store.list(),
+    ...(store.pages ? { pages: (size: number) => store.pages!(size) } : {}),
     get: (address) => store.get(address),
     ...(store.revision ? { revision: () => store.revision!() } : {}),
     async add(member) {

@@ -119,6 +119,21 @@ export default function createPostgresMemberStore(
       );
       return rows.map((r) => tidyMember(r.member));
     },
+    async *pages(size) {
+      // Keyset on the stored order: each page one indexed range read, however deep.
+      let after = 0;
+      for (;;) {
+        const rows = await (await db()).query<{ member: Member; position: string }>(
+          `SELECT member, position FROM malist_members WHERE list = $1 AND position > $2
+            ORDER BY position LIMIT $3`,
+          [list, after, size],
+        );
+        if (rows.length === 0) return;
+        after = Number(rows[rows.length - 1]!.position);
+        yield rows.map((r) => tidyMember(r.member));
+        if (rows.length < size) return;
+      }
+    },
     async get(address) {
       const rows = await (await db()).query<{ member: Member }>(
         'SELECT member FROM malist_members WHERE list = $1 AND normal = $2',

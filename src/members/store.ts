@@ -46,6 +46,12 @@ export interface MemberStore {
   readonly name: string;
   /** Every member, in stored order. */
   list(): Promise<Member[]>;
+  /**
+   * Every member, in stored order, a page of at most `size` at a time (never an empty
+   * page), so a post to a 1,000,000-member list never holds them all. Each member once, as
+   * `list()` has it. Absent: `list()` cut into pages (see `memberPages`).
+   */
+  pages?(size: number): AsyncIterable<Member[]>;
   /** The member with this address (normal-form comparison), or undefined. */
   get(address: string): Promise<Member | undefined>;
   /** Adds a member; an existing one is left as it is. Throws on an invalid address. */
@@ -126,4 +132,23 @@ export function parseMemberText(text: string): { address: string; name?: string 
 /** Members who get digests. */
 export function digestRecipients(members: readonly Member[]): Member[] {
   return members.filter((m) => !m.nomail && m.digest);
+}
+
+/** How many members a page holds when the caller names no size. */
+export const MEMBER_PAGE = 10_000;
+
+/**
+ * The members of `store` a page at a time: the store's own `pages` when it has one (read
+ * as they come), else its `list()` cut into pages (all in memory once, as before).
+ */
+export async function* memberPages(
+  store: MemberStore,
+  size = MEMBER_PAGE,
+): AsyncIterable<Member[]> {
+  if (store.pages) {
+    yield* store.pages(size);
+    return;
+  }
+  const all = await store.list();
+  for (let from = 0; from < all.length; from += size) yield all.slice(from, from + size);
 }

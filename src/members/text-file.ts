@@ -5,6 +5,8 @@
  * line keeps its comment. Changes go through the shared write path (file-store.ts): atomic,
  * under a file lock.
  */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { isStorableAddress } from '../mail/address.ts';
 import { fileMemberStore, type MemberFileFormat } from './file-store.ts';
@@ -93,7 +95,38 @@ const textFormat: MemberFileFormat<string[]> = {
   },
 };
 
+/**
+ * The members of `file` a page at a time, read line by line as `list()` parses them: the
+ * file is read once and never held whole (a missing file has none).
+ */
+export async function* textMemberPages(file: string, size: number): AsyncIterable<Member[]> {
+  const input = createReadStream(file, { encoding: 'utf8' });
+  const opened = new Promise<boolean>((resolve, reject) => {
+    input.once('ready', () => resolve(true));
+    input.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'ENOENT' ? resolve(false) : reject(error),
+    );
+  });
+  if (!(await opened)) return;
+  let page: Member[] = [];
+  try {
+    for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+      const member = parseMemberLine(line);
+      if (!member) continue;
+      page.push(member);
+      if (page.length >= size) {
+        yield page;
+        page = [];
+      }
+    }
+  } finally {
+    input.destroy();
+  }
+  if (page.length > 0) yield page;
+}
+
 export default function createTextMemberStore(options: TextMemberStoreOptions): MemberStore {
   if (!options?.file) throw new Error('text-file member store: `file` is required');
-  return fileMemberStore(options.file, textFormat);
+  const { file } = options;
+  return { ...fileMemberStore(file, textFormat), pages: (size) => textMemberPages(file, size) };
 }

@@ -9,23 +9,69 @@ import { z } from 'zod';
 import { bounceAddress } from '../list/addresses.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox, normalizeAddress, parseAddressList } from '../mail/address.ts';
-import type { Member } from '../members/store.ts';
+import { type Member, type MemberStore, memberPages } from '../members/store.ts';
 import type { ListMail, Processor } from '../types.ts';
 
 export type EnvelopeOptions = Record<string, never>;
 
-/** The recipients of one post (pure): no nomail, no digest-only, no notmetoo poster. */
-export function postRecipients(members: readonly Member[], mail: ListMail): string[] {
+/**
+ * Who of the members gets this post (pure): not nomail, not digest-only, not a notmetoo
+ * poster. The address to send to, or undefined.
+ */
+function postRecipientOf(mail: ListMail): (member: Member) => string | undefined {
   const posters = new Set(
     parseAddressList(mail.header.get('From')).map((m) => normalizeAddress(m.address)),
   );
-  const out = new Set<string>();
+  return (m) => {
+    if (m.nomail || m.digest) return undefined;
+    const normal = normalizeAddress(m.address);
+    if (normal === '' || (m.notmetoo && posters.has(normal))) return undefined;
+    return m.address.trim();
+  };
+}
+
+/** The recipients of one post (pure): no nomail, no digest-only, no notmetoo poster. */
+export function postRecipients(members: Iterable<Member>, mail: ListMail): string[] {
+  return [...postRecipientSet(members, mail, new Set())];
+}
+
+function postRecipientSet(members: Iterable<Member>, mail: ListMail, out: Set<string>) {
+  const recipient = postRecipientOf(mail);
   for (const m of members) {
-    if (m.nomail || m.digest || normalizeAddress(m.address) === '') continue;
-    if (m.notmetoo && posters.has(normalizeAddress(m.address))) continue;
-    out.add(m.address.trim());
+    const to = recipient(m);
+    if (to !== undefined) out.add(to);
   }
+  return out;
+}
+
+/**
+ * The recipients of one post from a member store, read a page at a time: the same choice
+ * as `postRecipients`, without an array of every member (only their addresses are kept).
+ */
+export async function storeRecipients(store: MemberStore, mail: ListMail): Promise<string[]> {
+  const out = new Set<string>();
+  for await (const page of memberPages(store)) postRecipientSet(page, mail, out);
   return [...out];
+}
+
+/**
+ * The same recipients a page at a time, nothing kept: for `Queue.enqueue`'s `more`, which
+ * writes each page as it comes (and makes an address in two pages one recipient).
+ */
+export async function* storeRecipientPages(
+  store: MemberStore,
+  mail: ListMail,
+  size?: number,
+): AsyncIterable<string[]> {
+  const recipient = postRecipientOf(mail);
+  for await (const page of memberPages(store, size)) {
+    const out: string[] = [];
+    for (const m of page) {
+      const to = recipient(m);
+      if (to !== undefined) out.push(to);
+    }
+    if (out.length > 0) yield out;
+  }
 }
 
 /** The options of `type: envelope` as written in YAML, checked before the factory runs; the output is the factory's options. */
@@ -47,7 +93,7 @@ export default function createEnvelope(
       mail.ml_list_name = list.name;
       mail.ml_sender = bounceAddress(list);
       mail.ml_send_to = list.member_store
-        ? postRecipients(await list.member_store.list(), mail)
+        ? await storeRecipients(list.member_store, mail)
         : [...sendTo];
       return mail;
     },

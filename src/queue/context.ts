@@ -66,6 +66,7 @@ export function newEnvelope(ctx: QueueContext, input: EnqueueInput): NewEnvelope
     id: input.id,
     sender: input.sender,
     recipients: input.recipients,
+    ...(input.more ? { more: input.more } : {}),
     ...(input.list ? { list: input.list } : {}),
     ...(input.messageId ? { messageId: input.messageId } : {}),
     ...(input.key ? { key: input.key } : {}),

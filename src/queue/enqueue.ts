@@ -6,7 +6,7 @@
 import { describeError } from '../errors.ts';
 import type { RecipientResult } from '../types.ts';
 import { newEnvelope, type QueueContext, queuedBecause } from './context.ts';
-import { asResults } from './envelope.ts';
+import { asResults, pendingRecords } from './envelope.ts';
 import { claimNewPost, firstRound } from './first-round.ts';
 import type { Enqueued, EnqueueInput, EnqueueOptions } from './queue.ts';
 import { deliverAll, roundResults } from './round.ts';
@@ -24,7 +24,8 @@ export async function enqueue(
   options: EnqueueOptions,
 ): Promise<Enqueued> {
   const sendNow = options.deliverNow ?? ctx.deliverNow;
-  if (options.sourceKept && sendNow) {
+  // A first round from memory needs every recipient in memory: a streamed one is spooled.
+  if (options.sourceKept && sendNow && !input.more) {
     const claim = await claimNewPost(ctx, input.id);
     if (claim) return firstRound(ctx, claim, input);
     // Spooled already, done, or being delivered by another process: the usual way.
@@ -46,11 +47,16 @@ export async function enqueue(
       why = describeError(error);
     }
   }
-  const waiting = await ctx.store.peek(outcome.id);
+  // A streamed entry is not read back whole to say each recipient is queued.
+  if (input.more) return { outcome, results: why ? queuedBecause([], why) : [] };
+  // Just written and not claimed: every recipient waits, as written (no read back of a
+  // 1,000,000-row entry). An entry there before is read for what it holds now.
+  const waiting =
+    outcome.status === 'queued' && !claim ? undefined : await ctx.store.peek(outcome.id);
   const results: RecipientResult[] = waiting
     ? asResults(waiting, ctx.distributor)
-    : input.recipients.map((recipient) => ({
-        recipient,
+    : pendingRecords(input.recipients, 0, new Set()).map((r) => ({
+        recipient: r.address,
         status: 'queued' as const,
         distributor: ctx.distributor,
       }));

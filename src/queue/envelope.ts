@@ -59,6 +59,12 @@ export interface NewEnvelope {
   id: string;
   sender: string;
   recipients: string[];
+  /**
+   * More recipients after `recipients`, a slice at a time (a member store's pages, for a
+   * 1,000,000-member post): a store that can writes each slice as it comes and never holds
+   * them all (PostgreSQL); the file spool gathers them into its one envelope file.
+   */
+  more?: AsyncIterable<string[]>;
   list?: string;
   messageId?: string;
   key?: string;
@@ -66,15 +72,36 @@ export interface NewEnvelope {
   now: number;
 }
 
-export function createEnvelope(input: NewEnvelope): Envelope {
-  const seen = new Set<string>();
-  const recipients: RecipientRecord[] = [];
-  for (const address of input.recipients) {
+/**
+ * The pending records of `addresses`, each address once (`seen`, lower-cased, is shared by
+ * the slices of one entry).
+ */
+export function pendingRecords(
+  addresses: Iterable<string>,
+  now: number,
+  seen: Set<string>,
+): RecipientRecord[] {
+  const out: RecipientRecord[] = [];
+  for (const address of addresses) {
     const key = address.toLowerCase();
     if (seen.has(key)) continue;
     seen.add(key);
-    recipients.push({ address, state: 'pending', attempts: 0, next_attempt: input.now });
+    out.push({ address, state: 'pending', attempts: 0, next_attempt: now });
   }
+  return out;
+}
+
+/** `input` with its `more` slices read into `recipients` (a store that keeps one envelope). */
+export async function gatherRecipients<T extends NewEnvelope>(input: T): Promise<T> {
+  if (!input.more) return input;
+  const recipients = [...input.recipients];
+  for await (const slice of input.more) for (const r of slice) recipients.push(r);
+  const { more: _read, ...rest } = input;
+  return { ...rest, recipients } as T;
+}
+
+export function createEnvelope(input: NewEnvelope): Envelope {
+  const recipients = pendingRecords(input.recipients, input.now, new Set());
   return {
     version: 1,
     id: input.id,

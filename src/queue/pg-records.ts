@@ -111,7 +111,9 @@ export async function restoreRecord(
   const before = await entryRow(db, record.id);
   if (part === 'done' && (before || record.doneAt === undefined)) return false;
   if (!before)
-    await insertEntry(db, record.envelope, record.raw ?? Buffer.alloc(0), queue, finishedAt);
+    await insertEntry(db, record.envelope, record.raw ?? Buffer.alloc(0), queue, {
+      doneAt: finishedAt,
+    });
   for (const [at, results] of sentByTime(record.sent)) await insertSent(db, record.id, results, at);
   if (part === 'done') return true;
   const [has] = await db.query('SELECT 1 FROM queue_dead WHERE entry_id = $1 LIMIT 1', [record.id]);

@@ -5,7 +5,7 @@
 import type { Database, Sql } from '../state/pg.ts';
 import { holderOf as holderRow, isHolderGone } from '../state/pg-lock.ts';
 import type { RecipientResult } from '../types.ts';
-import { applySettled, type Envelope, type RecipientRecord } from './envelope.ts';
+import { applySettled, type Envelope, pendingRecords, type RecipientRecord } from './envelope.ts';
 import type { SentLogRecord } from './sent-log.ts';
 import type { EnqueueOutcome, SpoolEntry } from './spool.ts';
 import { postOf, type QueuedPost } from './trace.ts';
@@ -155,7 +155,7 @@ export async function wholeEnvelope(sql: Sql, entry: EntryRow): Promise<Envelope
 }
 
 /** Recipient rows one INSERT of an entry writes. */
-const INSERT_SLICE = 20_000;
+export const INSERT_SLICE = 20_000;
 
 /**
  * Inserts an entry and its recipient rows in one transaction; false when the ID exists.
@@ -166,8 +166,13 @@ export async function insertEntry(
   envelope: Envelope,
   raw: Buffer,
   queue: string,
-  doneAt?: number,
+  /**
+   * `doneAt`: inserted finished (a done record a migration brings). `more`: recipients
+   * after the envelope's, a slice at a time, each slice inserted as it comes (envelope.ts).
+   */
+  extra: { doneAt?: number; more?: AsyncIterable<string[]> } = {},
 ): Promise<boolean> {
+  const { doneAt, more } = extra;
   return db.transaction(async (tx) => {
     const inserted = await tx.query(
       `INSERT INTO queue_entries (id, list, message_id, key, sender, created, seal, rounds, message, queue, last_error, done_at)
@@ -191,28 +196,65 @@ export async function insertEntry(
     if (inserted.length === 0) return false;
     // In slices (one transaction still): a 1,000,000-member post is never seven
     // 1,000,000-element arrays and their text forms in memory at once.
-    for (let from = 0; from < envelope.recipients.length; from += INSERT_SLICE) {
-      const r = envelope.recipients.slice(from, from + INSERT_SLICE);
+    for (let from = 0; from < envelope.recipients.length; from += INSERT_SLICE)
+      await insertRecipients(
+        tx,
+        envelope.id,
+        envelope.recipients.slice(from, from + INSERT_SLICE),
+        from,
+      );
+    if (!more) return true;
+    // Streamed: each slice's records made, written and dropped, nothing of them kept (a
+    // set of 1,000,000 addresses is ~70 MB): an address twice in a slice is one row here,
+    // an address in two slices is one row after the DELETE below.
+    let n = envelope.recipients.length;
+    let slices = envelope.recipients.length > 0 ? 1 : 0;
+    for await (const slice of more)
+      for (let from = 0; from < slice.length; from += INSERT_SLICE) {
+        const part = slice.slice(from, from + INSERT_SLICE);
+        const r = pendingRecords(part, envelope.created, new Set());
+        await insertRecipients(tx, envelope.id, r, n);
+        n += r.length;
+        if (r.length > 0) slices++;
+      }
+    // The first row of each address stays (the numbers of the others are left unused).
+    if (slices > 1)
       await tx.query(
-        `INSERT INTO queue_recipients (entry_id, n, address, state, attempts, next_attempt, code, response, tried_at)
+        `DELETE FROM queue_recipients q USING (
+           SELECT lower(address) AS a, min(n) AS first FROM queue_recipients WHERE entry_id = $1
+            GROUP BY 1 HAVING count(*) > 1) d
+          WHERE q.entry_id = $1 AND lower(q.address) = d.a AND q.n <> d.first`,
+        [envelope.id],
+      );
+    return true;
+  });
+}
+
+/** Writes recipient records as rows `from + 1` on (inside the entry's transaction). */
+async function insertRecipients(
+  sql: Sql,
+  id: string,
+  r: RecipientRecord[],
+  from: number,
+): Promise<void> {
+  if (r.length === 0) return;
+  await sql.query(
+    `INSERT INTO queue_recipients (entry_id, n, address, state, attempts, next_attempt, code, response, tried_at)
          SELECT $1, $9 + n, a, s, t, x, c, m, w
            FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[], $6::int[], $7::text[], $8::bigint[])
                 WITH ORDINALITY AS u(a, s, t, x, c, m, w, n)`,
-        [
-          envelope.id,
-          r.map((x) => x.address),
-          r.map((x) => x.state),
-          r.map((x) => x.attempts),
-          r.map((x) => x.next_attempt),
-          r.map((x) => x.code ?? null),
-          r.map((x) => x.response ?? null),
-          r.map((x) => x.tried_at ?? null),
-          from,
-        ],
-      );
-    }
-    return true;
-  });
+    [
+      id,
+      r.map((x) => x.address),
+      r.map((x) => x.state),
+      r.map((x) => x.attempts),
+      r.map((x) => x.next_attempt),
+      r.map((x) => x.code ?? null),
+      r.map((x) => x.response ?? null),
+      r.map((x) => x.tried_at ?? null),
+      from,
+    ],
+  );
 }
 
 export interface ClaimQuery {

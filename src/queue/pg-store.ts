@@ -52,6 +52,7 @@ import {
   envelopeIn,
   envelopeOf,
   existingEntry,
+  INSERT_SLICE,
   insertDead,
   insertEntry,
   insertSent,
@@ -171,6 +172,13 @@ export interface PgQueueStore extends QueueStore<PgClaim> {
   workerId(): number | undefined;
 }
 
+/** `first` in slices of `INSERT_SLICE`, then the slices of `more`. */
+async function* slicesOf(first: string[], more?: AsyncIterable<string[]>) {
+  for (let from = 0; from < first.length; from += INSERT_SLICE)
+    yield first.slice(from, from + INSERT_SLICE);
+  if (more) yield* more;
+}
+
 /**
  * An entry inserted (with its rows, in one transaction) only at `commit()`; with `claim`,
  * its first batch claimed at once.
@@ -178,20 +186,28 @@ export interface PgQueueStore extends QueueStore<PgClaim> {
 function preparedEntry(
   input: Parameters<QueueStore['prepare']>[0],
   via: {
-    insert(envelope: Envelope): Promise<boolean>;
+    insert(envelope: Envelope, more?: AsyncIterable<string[]>): Promise<boolean>;
     existing(id: string): Promise<EnqueueOutcome | undefined>;
     claim(id: string): Promise<PgClaim | undefined>;
   },
 ): StoredEntry<PgClaim> {
-  const envelope = input.envelope ?? createEnvelope(input);
+  // The rows are written a slice at a time, each slice's records made as it goes: a
+  // 1,000,000-member post is never a record per recipient in memory. The whole envelope
+  // is made only for a caller that reads it.
+  const head = input.envelope ?? createEnvelope({ ...input, recipients: [] });
+  const more = input.envelope ? undefined : slicesOf(input.recipients, input.more);
+  let whole = input.envelope;
   let settled = false;
   return {
     id: input.id,
-    envelope,
+    get envelope() {
+      whole ??= createEnvelope(input);
+      return whole;
+    },
     async commit(commitOptions = {}) {
       if (settled) throw new Error(`entry ${input.id} was already committed or aborted`);
       settled = true;
-      if (!(await via.insert(envelope)))
+      if (!(await via.insert(head, more)))
         return (await via.existing(input.id)) ?? { id: input.id, status: 'exists' };
       if (!commitOptions.claim) return { id: input.id, status: 'queued' };
       const c = await via.claim(input.id);
@@ -307,7 +323,7 @@ export function createPgStore(
     existing,
     prepare: async (input) =>
       preparedEntry(input, {
-        insert: (envelope) => insertEntry(sql(), envelope, input.raw, queueName),
+        insert: (envelope, more) => insertEntry(sql(), envelope, input.raw, queueName, { more }),
         existing,
         claim,
       }),

@@ -139,6 +139,13 @@ export interface EnqueueInput {
   raw: Buffer;
   sender: string;
   recipients: string[];
+  /**
+   * More recipients after `recipients`, a slice at a time (`memberPages` of a big list):
+   * on PostgreSQL each slice is written as it comes, so no array of every recipient is
+   * built. Such an enqueue skips the first round from memory, and its `results` name only
+   * the recipients a delivery at once tried (none with deliver_now off).
+   */
+  more?: AsyncIterable<string[]>;
   list?: string;
   messageId?: string;
   /** The ListMail key of a list post, kept for bounce records. */

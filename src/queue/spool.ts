@@ -49,6 +49,7 @@ import {
   applySettled,
   createEnvelope,
   type Envelope,
+  gatherRecipients,
   type NewEnvelope,
   parseEnvelope,
 } from './envelope.ts';
@@ -204,7 +205,8 @@ export async function prepareEntry(
   input: NewEnvelope & { raw: Buffer; envelope?: Envelope },
 ): Promise<PreparedEntry> {
   const staging = join(layout.tmp, `${input.id}.${randomBytes(6).toString('hex')}`);
-  const envelope = input.envelope ?? createEnvelope(input);
+  // One envelope file holds every recipient: streamed slices are gathered here.
+  const envelope = input.envelope ?? createEnvelope(await gatherRecipients(input));
   await mkdir(staging, { mode: 0o750 });
   try {
     await writeNewFileSynced(join(staging, MESSAGE_FILE), input.raw);

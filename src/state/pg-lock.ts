@@ -17,6 +17,13 @@
  * connection's `error`/`end` event, so checking it costs nothing — and every claim made
  * under it must stop: the queue sends to nobody more of such a claim, the journal records
  * nothing under it. The next claim takes a new holder number on a new connection.
+ *
+ * A cut that sends nothing (a firewall dropping the flow: no FIN, no RST) ends no
+ * connection by itself, so the lease's session is also watched (`silenceMs`, 60 s by
+ * default): the server ends it when it hears nothing from the holder for that long
+ * (`idle_session_timeout`, PostgreSQL 14 and later), which frees the lock for the others,
+ * and the holder asks `SELECT 1` every third of it, counting the lease lost when no answer
+ * comes within a third. So a silent cut is noticed on both sides within `silenceMs`.
  */
 import { hostname } from 'node:os';
 import { type Database, requireSchema, type SchemaPart, type Sql } from './pg.ts';
@@ -42,6 +49,7 @@ export async function holdSessionLock(
   db: Database,
   space: number,
   lock: (sql: Sql) => Promise<number>,
+  silenceMs = LEASE_SILENCE_MS,
 ): Promise<SessionLock> {
   let lost = false;
   let endNow!: () => void;
@@ -64,11 +72,33 @@ export async function holdSessionLock(
       s.client.on('end', gone);
       const id = await lock(s);
       const [b] = await s.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      // Older servers lack the setting: the heartbeat still notices a cut on this side.
+      await s.query(`SET idle_session_timeout = ${Math.round(silenceMs)}`).catch(() => {});
       held({ id, backend: b?.pid as number });
+      const beat = setInterval(() => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer')), silenceMs / 3);
+        });
+        Promise.race([s.query('SELECT 1'), late])
+          .catch(() => {
+            if (lost) return;
+            gone();
+            // Nothing will come back on it: drop the socket rather than wait for it.
+            (
+              s.client as unknown as { connection?: { stream?: { destroy(): void } } }
+            ).connection?.stream?.destroy();
+          })
+          .finally(() => clearTimeout(timer));
+      }, silenceMs / 3);
+      beat.unref();
       await ended;
+      clearInterval(beat);
       // A broken connection goes back to the pool as broken (session() drops it).
       if (lost) throw new Error(`the connection holding advisory lock (${space}, ${id}) was lost`);
       await s.query('SELECT pg_advisory_unlock($1, $2)', [space, id]);
+      // Back in the pool, the connection is an ordinary one again.
+      await s.query('RESET idle_session_timeout').catch(() => {});
     })
     .catch((error: unknown) => {
       lost = true;
@@ -85,6 +115,9 @@ export async function holdSessionLock(
     },
   };
 }
+
+/** How long a lease's session may hear nothing before either side counts it gone. */
+export const LEASE_SILENCE_MS = 60_000;
 
 /** True when lock `(space, id)` is free: its holder's session, and so the holder, is gone. */
 export async function isLockFree(sql: Sql, space: number, id: number): Promise<boolean> {
@@ -129,14 +162,20 @@ export interface ProcessLease {
   end(): Promise<void>;
 }
 
-/** The process lease on `database` (nothing is taken before the first `holder()`). */
-export function processLease(database: Database | Promise<Database>): ProcessLease {
+/**
+ * The process lease on `database` (nothing is taken before the first `holder()`).
+ * `silenceMs`: see the module comment (tests shorten it).
+ */
+export function processLease(
+  database: Database | Promise<Database>,
+  silenceMs = LEASE_SILENCE_MS,
+): ProcessLease {
   let taking: Promise<SessionLock> | undefined;
   let current: SessionLock | undefined;
   const take = async (): Promise<SessionLock> => {
     const db = await database;
     await requireSchema(db, HOLDERS_SCHEMA);
-    const held = await holdSessionLock(db, HOLDER_SPACE, lockFreshHolder);
+    const held = await holdSessionLock(db, HOLDER_SPACE, lockFreshHolder, silenceMs);
     current = held;
     return held;
   };

@@ -6,7 +6,9 @@
  * hash and the token's digest only, made by web-credentials.ts as for the files.
  *
  * A revoked token keeps its row with `revoked_at` set (a tombstone), so a migration run again
- * from an older copy never brings it back.
+ * from an older copy never brings it back; tombstones older than `REVOKED_KEEP_MS` are
+ * trimmed, the newest `created` among them kept in the row `trimmed` (revoked, its digest no
+ * token's), and a restore of a token made then or earlier is refused (web-credentials.ts).
  */
 import { type Database, requireSchema, type SchemaPart } from './pg.ts';
 import {
@@ -47,6 +49,9 @@ interface TokenRow {
 }
 
 const TOKEN_COLUMNS = 'id, sha256, scopes, name, created';
+
+/** The row that keeps the newest `created` of a token whose tombstone was trimmed (no `tok_`). */
+const TRIMMED = 'trimmed';
 
 function recordOf(row: TokenRow): ApiToken {
   return {
@@ -97,11 +102,16 @@ export class PgWebCredentials implements WebCredentials {
     return made;
   }
 
-  /** Inserts `record` unless its id (or digest) is there, revoked or not; true when it was new. */
+  /**
+   * Inserts `record` unless its id (or digest) is there, revoked or not, or it was made no
+   * later than a token whose tombstone was trimmed; true when it was new.
+   */
   private async insert(record: ApiToken): Promise<boolean> {
     const rows = await this.db.query(
       `INSERT INTO malist_web_tokens (id, sha256, scopes, name, created)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`,
+       SELECT $1, $2, $3, $4, $5
+        WHERE NOT EXISTS (SELECT 1 FROM malist_web_tokens WHERE id = '${TRIMMED}' AND created >= $5)
+       ON CONFLICT DO NOTHING RETURNING id`,
       [record.id, record.sha256, record.scopes, record.name ?? null, record.created],
     );
     return rows.length === 1;
@@ -135,7 +145,7 @@ export class PgWebCredentials implements WebCredentials {
       'SELECT name AS user, hash, changed FROM malist_web_admins ORDER BY name',
     );
     const revoked = await this.db.query<{ id: string }>(
-      'SELECT id FROM malist_web_tokens WHERE revoked_at IS NOT NULL ORDER BY id',
+      `SELECT id FROM malist_web_tokens WHERE revoked_at IS NOT NULL AND id <> '${TRIMMED}' ORDER BY id`,
     );
     return {
       admins: admins.map((a) => ({ user: a.user, hash: a.hash, changed: a.changed.toISOString() })),
@@ -172,5 +182,24 @@ export class PgWebCredentials implements WebCredentials {
       [id, `revoked:${id}`],
     );
     return rows.length === 1;
+  }
+
+  async trimRevoked(before: number): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const gone = await tx.query<{ created: Date }>(
+        `DELETE FROM malist_web_tokens WHERE revoked_at < $1 AND id <> '${TRIMMED}' RETURNING created`,
+        [new Date(before)],
+      );
+      if (gone.length === 0) return 0;
+      const upTo = new Date(Math.max(...gone.map((g) => g.created.getTime())));
+      // In the same transaction: the mark is there before any tombstone is gone.
+      await tx.query(
+        `INSERT INTO malist_web_tokens (id, sha256, scopes, name, created, revoked_at)
+         VALUES ('${TRIMMED}', 'trimmed:', '{}', NULL, $1, now())
+         ON CONFLICT (id) DO UPDATE SET created = GREATEST(malist_web_tokens.created, EXCLUDED.created)`,
+        [upTo],
+      );
+      return gone.length;
+    });
   }
 }

@@ -72,6 +72,12 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
     connectionString: url,
     max: options.max ?? 4,
     application_name: options.applicationName ?? 'malist',
+    // TCP keepalive on every connection: a path cut without a FIN or RST (a firewall
+    // dropping the flow) ends an idle connection, and so a lease held on it, once the
+    // probes go unanswered (30 s idle, then the system's interval × count: 9 × 75 s on
+    // Linux by default). The server's own tcp_keepalives_* end its side (README).
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 30_000,
   });
   // An idle connection the server drops (restart, failover) must not crash the process:
   // the pool replaces it; the statement that needed it fails and its caller decides.

@@ -7,7 +7,12 @@
  * `PgWebCredentials` (pg-web-credentials.ts), rows every host sharing the database reads.
  *
  * A revoked token's id is remembered (a tombstone), so a migration run again from an older
- * copy never brings it back.
+ * copy never brings it back. Tokens never expire, so no lifetime bounds how long a copy may
+ * still hold one: tombstones are trimmed after a fixed age (`REVOKED_KEEP_MS`, 90 days, by
+ * `malist run`'s housekeeping), and the store remembers the newest `created` of the tokens
+ * it trimmed. A restore of a token created then or earlier that the store does not hold is
+ * refused: trimming never brings a revoked token back; at worst a migration run again long
+ * after refuses an old token that was never revoked, and its owner makes a new one.
  */
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -63,7 +68,24 @@ export interface WebCredentials {
   restoreToken(record: ApiToken): Promise<boolean>;
   /** Revokes the id here too (remembered even when this store never had it). */
   restoreRevoked(id: string): Promise<boolean>;
+  /**
+   * Forgets the tombstones of tokens revoked before `before` (ms), remembering the newest
+   * `created` among them so `restoreToken` refuses those tokens still; how many went.
+   */
+  trimRevoked(before: number): Promise<number>;
 }
+
+/** How long a revoked token's tombstone is kept: 90 days (see the module comment). */
+export const REVOKED_KEEP_MS = 90 * 24 * 3600 * 1000;
+
+/**
+ * A tombstone in the files' revoked list: an id (written before tombstones had times: its
+ * 90 days count from the first trim that sees it), or the id, when it was revoked and when
+ * the token was made.
+ */
+type Tombstone = string | { id: string; at: string; created?: string };
+
+const idOf = (t: Tombstone) => (typeof t === 'string' ? t : t.id);
 
 export const SCOPE = /^(admin|list:[a-z0-9][a-z0-9._-]{0,63}(:read)?)$/i;
 
@@ -158,12 +180,15 @@ export function newToken(scopes: string[], name?: string): { token: string; reco
 export class FileWebCredentials implements WebCredentials {
   readonly adminsFile: string;
   readonly tokensFile: string;
-  /** The ids of revoked tokens (a JSON array). */
+  /** The revoked tokens (a JSON array of `Tombstone`s). */
   readonly revokedFile: string;
+  /** `{"created_upto": ISO}`: the newest `created` of a token whose tombstone was trimmed. */
+  readonly trimmedFile: string;
   constructor(stateDir: string) {
     this.adminsFile = join(webDir(stateDir), 'admins.json');
     this.tokensFile = join(webDir(stateDir), 'api-tokens.json');
     this.revokedFile = join(webDir(stateDir), 'api-tokens-revoked.json');
+    this.trimmedFile = join(webDir(stateDir), 'api-tokens-trimmed.json');
   }
 
   private readAdmins(): Promise<Record<string, AdminRecord>> {
@@ -180,15 +205,18 @@ export class FileWebCredentials implements WebCredentials {
     });
   }
 
-  /** Changes the tokens (and the revoked ids) under the tokens file's lock. */
+  /** Changes the tokens (and the revoked ones) under the tokens file's lock. */
   private changeTokens(
     change: (
       tokens: ApiToken[],
-      revoked: string[],
-    ) => { tokens?: ApiToken[]; revoked?: string[] } | false,
+      revoked: Tombstone[],
+    ) => { tokens?: ApiToken[]; revoked?: Tombstone[] } | false,
   ): Promise<boolean> {
     return locked(this.tokensFile, async () => {
-      const changed = change(await this.tokens(), await readJson<string[]>(this.revokedFile, []));
+      const changed = change(
+        await this.tokens(),
+        await readJson<Tombstone[]>(this.revokedFile, []),
+      );
       if (!changed) return false;
       // The tombstone first: a crash between the two writes leaves the token refused on migration.
       if (changed.revoked)
@@ -235,14 +263,57 @@ export class FileWebCredentials implements WebCredentials {
 
   revokeToken(id: string): Promise<boolean> {
     return this.changeTokens((tokens, revoked) => {
-      const kept = tokens.filter((t) => t.id !== id);
-      return kept.length < tokens.length && { tokens: kept, revoked: [...revoked, id] };
+      const gone = tokens.find((t) => t.id === id);
+      const at = new Date().toISOString();
+      return (
+        gone !== undefined && {
+          tokens: tokens.filter((t) => t !== gone),
+          revoked: [...revoked, { id, at, created: gone.created }],
+        }
+      );
     });
   }
 
   async kept(): Promise<{ admins: KeptAdmin[]; revoked: string[] }> {
     const admins = Object.entries(await this.readAdmins()).map(([user, r]) => ({ user, ...r }));
-    return { admins, revoked: await readJson<string[]>(this.revokedFile, []) };
+    return { admins, revoked: (await readJson<Tombstone[]>(this.revokedFile, [])).map(idOf) };
+  }
+
+  /** The newest `created` of a trimmed token ('' when none was trimmed). */
+  private async trimmedUpTo(): Promise<string> {
+    return (await readJson<{ created_upto?: string }>(this.trimmedFile, {})).created_upto ?? '';
+  }
+
+  async trimRevoked(before: number): Promise<number> {
+    // Nothing revoked (or no web state at all): nothing to lock, no folder made.
+    if ((await readJson<Tombstone[]>(this.revokedFile, [])).length === 0) return 0;
+    let trimmed = 0;
+    await locked(this.tokensFile, async () => {
+      const revoked = await readJson<Tombstone[]>(this.revokedFile, []);
+      const now = new Date().toISOString();
+      const cut = new Date(before).toISOString();
+      const kept: Tombstone[] = [];
+      let upTo = await this.trimmedUpTo();
+      for (const t of revoked) {
+        // A bare id (written before tombstones had times) starts its time now.
+        if (typeof t === 'string') kept.push({ id: t, at: now });
+        else if (t.at >= cut) kept.push(t);
+        else {
+          trimmed++;
+          // An id this store never held had no `created`: it was made before it was revoked.
+          const created = t.created ?? t.at;
+          if (created > upTo) upTo = created;
+        }
+      }
+      if (trimmed === 0 && !revoked.some((t) => typeof t === 'string')) return;
+      // The mark first: a crash between the two writes refuses, never brings back.
+      if (trimmed > 0)
+        await writeFileDurable(this.trimmedFile, JSON.stringify({ created_upto: upTo }), {
+          mode: 0o600,
+        });
+      await writeFileDurable(this.revokedFile, JSON.stringify(kept), { mode: 0o600 });
+    });
+    return trimmed;
   }
 
   restoreAdmin({ user, hash, changed }: KeptAdmin): Promise<boolean> {
@@ -255,21 +326,25 @@ export class FileWebCredentials implements WebCredentials {
     });
   }
 
-  restoreToken(record: ApiToken): Promise<boolean> {
+  async restoreToken(record: ApiToken): Promise<boolean> {
+    // Made no later than a token whose tombstone was trimmed: it may be that one.
+    if (record.created <= (await this.trimmedUpTo())) return false;
     return this.changeTokens(
       (tokens, revoked) =>
-        !revoked.includes(record.id) &&
+        !revoked.some((t) => idOf(t) === record.id) &&
         !tokens.some((t) => t.id === record.id) && { tokens: [...tokens, record] },
     );
   }
 
   restoreRevoked(id: string): Promise<boolean> {
-    return this.changeTokens(
-      (tokens, revoked) =>
-        !revoked.includes(id) && {
-          tokens: tokens.filter((t) => t.id !== id),
-          revoked: [...revoked, id],
-        },
-    );
+    return this.changeTokens((tokens, revoked) => {
+      if (revoked.some((t) => idOf(t) === id)) return false;
+      const gone = tokens.find((t) => t.id === id);
+      const at = new Date().toISOString();
+      return {
+        tokens: tokens.filter((t) => t.id !== id),
+        revoked: [...revoked, gone ? { id, at, created: gone.created } : { id, at }],
+      };
+    });
   }
 }

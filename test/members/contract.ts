@@ -2,7 +2,7 @@
  * The member store contract suite: every backend runs it (`testMemberStore(name, make)`).
  */
 import { describe, expect, it } from 'vitest';
-import type { MemberStore } from '../../src/members/store.ts';
+import { type Member, type MemberStore, memberPages } from '../../src/members/store.ts';
 
 export function testMemberStore(name: string, make: () => Promise<MemberStore>): void {
   describe(`member store contract: ${name}`, () => {
@@ -60,6 +60,34 @@ export function testMemberStore(name: string, make: () => Promise<MemberStore>):
       await expect(
         store.applyMany({ add: [{ address: 'not an address' }], remove: [], change: [] }),
       ).rejects.toThrow(/cannot be a member/);
+    });
+
+    it('reads its members a page at a time: stored order, each once, as list() has them', async () => {
+      const store = await make();
+      const pagesOf = async (size: number) => {
+        const pages: Member[][] = [];
+        for await (const page of memberPages(store, size)) pages.push(page);
+        return pages;
+      };
+      expect(await pagesOf(2)).toEqual([]);
+      const seven = Array.from({ length: 7 }, (_, i) => `m${i}@example${i % 3}.org`);
+      if (store.addMany) await store.addMany(seven.map((address) => ({ address })));
+      else for (const address of seven) await store.add({ address });
+      await store.update('m1@example1.org', { nomail: true, nomail_reason: 'bounce' });
+      await store.update('m4@example1.org', { digest: true, notmetoo: true });
+      await store.remove('m2@example2.org');
+      const all = await store.list();
+      expect(all).toHaveLength(6);
+      // A page boundary on a member, at the end, and past it: no page empty, none lost.
+      for (const size of [1, 2, 3, 6, 7, 100]) {
+        const pages = await pagesOf(size);
+        expect(pages.flat(), `pages of ${size}`).toEqual(all);
+        expect(pages.length).toBe(Math.ceil(all.length / size));
+        for (const page of pages) expect(page.length).toBeLessThanOrEqual(size);
+      }
+      // A member added after a read is in the next read, at the end.
+      await store.add({ address: 'late@example.com' });
+      expect((await pagesOf(4)).flat().at(-1)).toEqual({ address: 'late@example.com' });
     });
 
     it('removes idempotently', async () => {

@@ -5,12 +5,18 @@
  * one is found by the other until revoked on either; only hashes are kept; a revoked token is
  * never restored; admins restore forward only.
  */
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { pruneState } from '../../src/cli/housekeeping.ts';
 import { PgWebCredentials } from '../../src/state/pg-web-credentials.ts';
-import { FileWebCredentials, type WebCredentials } from '../../src/state/web-credentials.ts';
+import {
+  FileWebCredentials,
+  REVOKED_KEEP_MS,
+  tokenDigest,
+  type WebCredentials,
+} from '../../src/state/web-credentials.ts';
 import { bothBackends, type TwoViews } from '../helpers/store-contract.ts';
 
 const files = async (): Promise<TwoViews<WebCredentials>> => {
@@ -105,6 +111,68 @@ describe.each(backends)('web credentials contract: %s', (name, open) => {
       expect(await b.checkPassword('admin', 'correct horse battery')).toBe(true);
       expect(await b.restoreAdmin({ ...kept!, user: 'new' })).toBe(true);
       expect(await a.checkPassword('new', 'correct horse battery')).toBe(true);
+    } finally {
+      await end();
+    }
+  });
+
+  it('housekeeping trims tombstones after 90 days; a trimmed token is still never restored', async () => {
+    const { a, b, place, end } = await open();
+    try {
+      const old = await a.createToken(['list:red']);
+      const older = await a.createToken(['admin']);
+      const live = await a.createToken(['list:blue:read']);
+      await a.revokeToken(old.record.id);
+      await b.revokeToken(older.record.id);
+      if (name === 'files')
+        // A tombstone written before they had times: its 90 days start at the first trim.
+        await writeFile(
+          join(place, 'web', 'api-tokens-revoked.json'),
+          JSON.stringify([
+            ...JSON.parse(await readFile(join(place, 'web', 'api-tokens-revoked.json'), 'utf8')),
+            'tok_legacy',
+          ]),
+        );
+      const state = await mkdtemp(join(tmpdir(), 'malist-webcred-state-'));
+      // Within the 90 days: every tombstone stays.
+      const soon = await pruneState(
+        state,
+        Date.now() + REVOKED_KEEP_MS - 60_000,
+        undefined,
+        undefined,
+        async () => b,
+      );
+      expect(soon.revoked).toBe(0);
+      expect((await a.kept()).revoked).toContain(old.record.id);
+      if (name === 'files')
+        expect(await readFile(join(place, 'web', 'api-tokens-revoked.json'), 'utf8')).toMatch(
+          /\{"id":"tok_legacy","at":"[^"]+"\}/,
+        );
+      // After them: both go, once.
+      const later = Date.now() + REVOKED_KEEP_MS + 60_000;
+      // (The legacy id's time began at the first trim: in real time now, 90 days before `later`.)
+      expect((await pruneState(state, later, undefined, undefined, async () => b)).revoked).toBe(
+        name === 'files' ? 3 : 2,
+      );
+      expect((await pruneState(state, later, undefined, undefined, async () => a)).revoked).toBe(0);
+      expect((await a.kept()).revoked).toEqual([]);
+      // Still refused, on both views; the token in force is untouched.
+      for (const t of [old, older]) {
+        expect(await a.findToken(t.token)).toBeUndefined();
+        expect(await b.restoreToken(t.record)).toBe(false);
+        expect(await a.findToken(t.token)).toBeUndefined();
+      }
+      expect((await b.tokens()).map((t) => t.id)).toEqual([live.record.id]);
+      expect((await b.findToken(live.token))?.id).toBe(live.record.id);
+      // A token made after the trimmed ones restores as before.
+      const newer = {
+        ...old.record,
+        id: 'tok_0123456789ab',
+        sha256: tokenDigest('malist_newer'),
+        created: new Date(Date.now() + 5_000).toISOString(),
+      };
+      expect(await b.restoreToken(newer)).toBe(true);
+      expect((await a.findToken('malist_newer'))?.id).toBe('tok_0123456789ab');
     } finally {
       await end();
     }
