@@ -8,12 +8,10 @@
  * the loop to ack) a mail whose claim was taken under the lost lease.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgStore, type PgQueueStore } from '../../src/queue/pg-store.ts';
-import { createQueue, type Queue } from '../../src/queue/queue.ts';
-import { createBulkTransport } from '../../src/smtp/bulk-client.ts';
-import { type Database, openDatabase } from '../../src/state/pg.ts';
+import { openDatabase } from '../../src/state/pg.ts';
 import { ClaimLost, PgJournal } from '../../src/state/pg-journal.ts';
 import { HOLDER_SPACE, processLease } from '../../src/state/pg-lock.ts';
+import { finishPost, pgQueueWorker } from '../helpers/pg-queue-worker.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
 import { until } from '../helpers/until.ts';
@@ -50,31 +48,9 @@ describe.skipIf(!available)('a lease lost while the process lives', () => {
       { length: 600 },
       (_, i) => `m${String(i).padStart(4, '0')}@cut.test`,
     );
-    const dbs: Database[] = [];
-    // A worker: its own pool (its own sessions, as another process has), its own lease.
-    const worker = async (): Promise<{ queue: Queue; store: PgQueueStore }> => {
-      const db = await openDatabase(url);
-      dbs.push(db);
-      const store = createPgStore(db, { claimBatch: 1000 });
-      const queue = createQueue(
-        { dir: '/nonexistent', deliver_now: false },
-        {
-          store,
-          transport: createBulkTransport({
-            host: '127.0.0.1',
-            port: server.port,
-            starttls: 'never',
-            max_connections: 2,
-            max_recipients_per_transaction: 1,
-            connection_timeout_ms: 30_000,
-            greeting_timeout_ms: 30_000,
-          }),
-        },
-      );
-      return { queue, store };
-    };
-    const a = await worker();
-    const b = await worker();
+    // Each worker: its own pool (its own sessions, as another process has), its own lease.
+    const a = await pgQueueWorker(url, server.port);
+    const b = await pgQueueWorker(url, server.port);
     try {
       await a.queue.enqueue({
         id: token,
@@ -90,12 +66,7 @@ describe.skipIf(!available)('a lease lost while the process lives', () => {
       cut(name, holder);
       // B takes the rest: A's claim found stale (its lock is free) and taken over, or the
       // rows A gave back when it abandoned the claim, whichever comes first.
-      let reclaimed = 0;
-      await until('worker B to finish the post', async () => {
-        const summary = await b.queue.run();
-        reclaimed += summary.reclaimed;
-        return (await b.queue.list()).length === 0;
-      });
+      const reclaimed = await finishPost(b);
       const aSummary = await aRun;
       const counts = recipients.map((r) => server.count(r, messageId));
       const twice = counts.filter((c) => c > 1).length;
@@ -113,7 +84,7 @@ describe.skipIf(!available)('a lease lost while the process lives', () => {
     } finally {
       await a.queue.close();
       await b.queue.close();
-      await Promise.all(dbs.map((d) => d.close()));
+      await Promise.all([a.db.close(), b.db.close()]);
     }
   }, 180_000);
 

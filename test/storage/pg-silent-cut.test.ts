@@ -9,11 +9,8 @@
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgStore, type PgQueueStore } from '../../src/queue/pg-store.ts';
-import { createQueue, type Queue } from '../../src/queue/queue.ts';
-import { createBulkTransport } from '../../src/smtp/bulk-client.ts';
-import { type Database, openDatabase } from '../../src/state/pg.ts';
 import { type ProcessLease, processLease } from '../../src/state/pg-lock.ts';
+import { finishPost, pgQueueWorker } from '../helpers/pg-queue-worker.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
 import { until } from '../helpers/until.ts';
@@ -78,35 +75,11 @@ describe.skipIf(!available)('a silent network cut to PostgreSQL', () => {
       { length: 400 },
       (_, i) => `m${String(i).padStart(4, '0')}@cut.test`,
     );
-    const dbs: Database[] = [];
-    const worker = async (
-      at: string,
-      silenceMs?: number,
-    ): Promise<{ queue: Queue; store: PgQueueStore; lease: ProcessLease }> => {
-      const db = await openDatabase(at);
-      dbs.push(db);
-      const lease = processLease(db, silenceMs);
-      const store = createPgStore(db, { claimBatch: 1000, lease });
-      const queue = createQueue(
-        { dir: '/nonexistent', deliver_now: false },
-        {
-          store,
-          transport: createBulkTransport({
-            host: '127.0.0.1',
-            port: server.port,
-            starttls: 'never',
-            max_connections: 2,
-            max_recipients_per_transaction: 1,
-            connection_timeout_ms: 30_000,
-            greeting_timeout_ms: 30_000,
-          }),
-        },
-      );
-      return { queue, store, lease };
-    };
     // A through the proxy, its lease's silence 3 s (60 s by default); B straight.
-    const a = await worker(viaProxy.toString(), 3_000);
-    const b = await worker(url);
+    const a = await pgQueueWorker(viaProxy.toString(), server.port, (db) =>
+      processLease(db, 3_000),
+    );
+    const b = await pgQueueWorker(url, server.port, (db) => processLease(db));
     try {
       await b.queue.enqueue({
         id: token,
@@ -124,12 +97,7 @@ describe.skipIf(!available)('a silent network cut to PostgreSQL', () => {
       await until('A to count its lease lost after the silent cut', () => holder.lost(), 60_000);
       const atLoss = sent();
       // B takes A's claim over once the server has ended A's silent lease session.
-      let reclaimed = 0;
-      await until('worker B to finish the post', async () => {
-        const summary = await b.queue.run();
-        reclaimed += summary.reclaimed;
-        return (await b.queue.list()).length === 0;
-      });
+      const reclaimed = await finishPost(b);
       const counts = recipients.map((r) => server.count(r, messageId));
       const twice = counts.filter((c) => c > 1).length;
       process.stdout.write(
@@ -146,8 +114,8 @@ describe.skipIf(!available)('a silent network cut to PostgreSQL', () => {
       // A's pool talks to a proxy that is gone: its close is not waited for.
       void a.queue.close().catch(() => {});
       void a.lease.end().catch(() => {});
-      await Promise.all(dbs.slice(1).map((d) => d.close()));
-      void dbs[0]?.close().catch(() => {});
+      await b.db.close();
+      void a.db.close().catch(() => {});
     }
   }, 180_000);
 });
