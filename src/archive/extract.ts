@@ -10,15 +10,19 @@
  * Pure: never throws on any input.
  */
 import { createHash } from 'node:crypto';
-import { decode as decodeCharset } from 'libmime/lib/charset.js';
 import { decode as decodeQp } from 'libqp';
 import { parseAddressList } from '../mail/address.ts';
 import { decodeWords } from '../mail/encoded-words.ts';
 import { HeaderBlock } from '../mail/header-block.ts';
+import { libmimeCharset } from '../mail/lazy.ts';
 import { type MimePart, parseMime, transferEncodingOf } from '../mail/mime-tree.ts';
 import { base64Decode } from '../mail/transfer-encoding.ts';
 import { htmlToText } from './html-text.ts';
 import { splitQuoted } from './quote.ts';
+
+/** Bytes in `charset` as text (libmime's decoder, loaded by the first post that needs it). */
+const decodeCharset = (bytes: Buffer, charset: string): string =>
+  libmimeCharset().decode(bytes, charset);
 
 export interface PostMeta {
   /** Without angle brackets; made from the bytes' hash when the post has none. */

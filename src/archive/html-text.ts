@@ -5,14 +5,15 @@
  * quotes. Not a renderer (the pages sanitise HTML with a real parser): fast and total on
  * any input. Pure.
  */
-import { decodeHTML } from 'entities';
+import { htmlEntities } from '../mail/lazy.ts';
 
 const DROP = /<(script|style|head|title|template)\b[\s\S]*?<\/\1\s*>|<!--[\s\S]*?-->/gi;
 const BREAK = /<(br|\/p|\/div|\/li|\/tr|\/h[1-6]|\/pre|\/table|hr)\b[^>]*>/gi;
 const QUOTE = /(<blockquote\b[^>]*>|<\/blockquote\s*>)/i;
 
 function flatten(html: string): string {
-  return decodeHTML(html.replace(BREAK, '\n').replace(/<[^>]*>/g, ''))
+  return htmlEntities()
+    .decodeHTML(html.replace(BREAK, '\n').replace(/<[^>]*>/g, ''))
     .replace(/\u00a0/g, ' ')
     .replace(/[ \t]+/g, ' ');
 }
