@@ -32,16 +32,21 @@ function postRecipientOf(mail: ListMail): (member: Member) => string | undefined
 
 /** The recipients of one post (pure): no nomail, no digest-only, no notmetoo poster. */
 export function postRecipients(members: Iterable<Member>, mail: ListMail): string[] {
-  return [...postRecipientSet(members, mail, new Set())];
+  const out = new Set<string>();
+  eachRecipient(members, postRecipientOf(mail), (to) => out.add(to));
+  return [...out];
 }
 
-function postRecipientSet(members: Iterable<Member>, mail: ListMail, out: Set<string>) {
-  const recipient = postRecipientOf(mail);
+/** Calls `take` with each address `recipient` picks of `members`. */
+function eachRecipient(
+  members: Iterable<Member>,
+  recipient: (member: Member) => string | undefined,
+  take: (to: string) => void,
+): void {
   for (const m of members) {
     const to = recipient(m);
-    if (to !== undefined) out.add(to);
+    if (to !== undefined) take(to);
   }
-  return out;
 }
 
 /**
@@ -49,8 +54,9 @@ function postRecipientSet(members: Iterable<Member>, mail: ListMail, out: Set<st
  * as `postRecipients`, without an array of every member (only their addresses are kept).
  */
 export async function storeRecipients(store: MemberStore, mail: ListMail): Promise<string[]> {
+  const recipient = postRecipientOf(mail);
   const out = new Set<string>();
-  for await (const page of memberPages(store)) postRecipientSet(page, mail, out);
+  for await (const page of memberPages(store)) eachRecipient(page, recipient, (to) => out.add(to));
   return [...out];
 }
 
@@ -66,10 +72,7 @@ export async function* storeRecipientPages(
   const recipient = postRecipientOf(mail);
   for await (const page of memberPages(store, size)) {
     const out: string[] = [];
-    for (const m of page) {
-      const to = recipient(m);
-      if (to !== undefined) out.push(to);
-    }
+    eachRecipient(page, recipient, (to) => out.push(to));
     if (out.length > 0) yield out;
   }
 }
