@@ -87,6 +87,13 @@ type Tombstone = string | { id: string; at: string; created?: string };
 
 const idOf = (t: Tombstone) => (typeof t === 'string' ? t : t.id);
 
+/** The tombstone of `id` revoked now, with when `token` (when this store held it) was made. */
+const tombstoneOf = (id: string, token?: ApiToken): Tombstone => ({
+  id,
+  at: new Date().toISOString(),
+  ...(token ? { created: token.created } : {}),
+});
+
 export const SCOPE = /^(admin|list:[a-z0-9][a-z0-9._-]{0,63}(:read)?)$/i;
 
 function webDir(stateDir: string): string {
@@ -264,11 +271,10 @@ export class FileWebCredentials implements WebCredentials {
   revokeToken(id: string): Promise<boolean> {
     return this.changeTokens((tokens, revoked) => {
       const gone = tokens.find((t) => t.id === id);
-      const at = new Date().toISOString();
       return (
         gone !== undefined && {
           tokens: tokens.filter((t) => t !== gone),
-          revoked: [...revoked, { id, at, created: gone.created }],
+          revoked: [...revoked, tombstoneOf(id, gone)],
         }
       );
     });
@@ -339,11 +345,15 @@ export class FileWebCredentials implements WebCredentials {
   restoreRevoked(id: string): Promise<boolean> {
     return this.changeTokens((tokens, revoked) => {
       if (revoked.some((t) => idOf(t) === id)) return false;
-      const gone = tokens.find((t) => t.id === id);
-      const at = new Date().toISOString();
       return {
         tokens: tokens.filter((t) => t.id !== id),
-        revoked: [...revoked, gone ? { id, at, created: gone.created } : { id, at }],
+        revoked: [
+          ...revoked,
+          tombstoneOf(
+            id,
+            tokens.find((t) => t.id === id),
+          ),
+        ],
       };
     });
   }
