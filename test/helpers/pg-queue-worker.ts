@@ -4,11 +4,15 @@
  * to the test's server. For the tests that cut a worker off mid-fan-out and count, at the
  * SMTP server, that the worker taking over sends the rest and nobody twice.
  */
+
+import { afterAll, beforeAll } from 'vitest';
 import { createPgStore, type PgQueueStore } from '../../src/queue/pg-store.ts';
 import { createQueue, type Queue } from '../../src/queue/queue.ts';
 import { createBulkTransport } from '../../src/smtp/bulk-client.ts';
 import { type Database, openDatabase } from '../../src/state/pg.ts';
 import type { ProcessLease } from '../../src/state/pg-lock.ts';
+import { type Postgres, startPostgres } from './postgres.ts';
+import { startSmtpServer, type TestSmtpServer, type TestSmtpServerOptions } from './smtp-server.ts';
 import { until } from './until.ts';
 
 export interface PgQueueWorker<L extends ProcessLease | undefined = undefined> {
@@ -55,4 +59,27 @@ export async function finishPost(worker: { queue: Queue }): Promise<number> {
     return (await worker.queue.list()).length === 0;
   });
   return reclaimed;
+}
+
+/** A PostgreSQL server and an SMTP test server, started before the suite and stopped after. */
+export interface PgAndSmtp {
+  pg: Postgres;
+  server: TestSmtpServer;
+}
+
+/**
+ * Registers the suite's hooks (call it in the `describe` body). The SMTP server answers each
+ * RCPT after 5 ms unless told otherwise, so a fan-out is well under way when a test cuts it.
+ */
+export function pgAndSmtp(smtp: TestSmtpServerOptions = { rcptDelayMs: 5 }): PgAndSmtp {
+  const both = {} as PgAndSmtp;
+  beforeAll(async () => {
+    both.pg = await startPostgres();
+    both.server = await startSmtpServer(smtp);
+  }, 120_000);
+  afterAll(async () => {
+    await both.server?.stop();
+    await both.pg?.stop();
+  });
+  return both;
 }

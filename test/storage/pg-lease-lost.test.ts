@@ -7,33 +7,23 @@
  * the post twice but a reply in flight at the cut. The journal refuses to record (and so
  * the loop to ack) a mail whose claim was taken under the lost lease.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/state/pg.ts';
 import { ClaimLost, PgJournal } from '../../src/state/pg-journal.ts';
 import { HOLDER_SPACE, processLease } from '../../src/state/pg-lock.ts';
-import { finishPost, pgQueueWorker } from '../helpers/pg-queue-worker.ts';
-import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
-import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
+import { finishPost, pgAndSmtp, pgQueueWorker } from '../helpers/pg-queue-worker.ts';
+import { postgresAvailable } from '../helpers/postgres.ts';
 import { until } from '../helpers/until.ts';
 import { testMessage } from '../smtp/fixtures.ts';
 
 const available = postgresAvailable();
 
 describe.skipIf(!available)('a lease lost while the process lives', () => {
-  let pg: Postgres;
-  let server: TestSmtpServer;
-  beforeAll(async () => {
-    pg = await startPostgres();
-    server = await startSmtpServer({ rcptDelayMs: 5 });
-  }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-    await pg?.stop();
-  });
+  const servers = pgAndSmtp();
 
   /** Kills the session holding holder `id`'s lock, as a network cut would end it. */
   const cut = (database: string, id: number) =>
-    pg.psql(
+    servers.pg.psql(
       `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'
           AND classid = ${HOLDER_SPACE} AND objid = ${id} AND objsubid = 2`,
       database,
@@ -41,7 +31,7 @@ describe.skipIf(!available)('a lease lost while the process lives', () => {
 
   it('a queue worker cut off mid-fan-out sends nobody more; the worker that takes over sends the rest, each once', async () => {
     const name = 'lease_lost_queue';
-    const url = await pg.createDatabase(name);
+    const url = await servers.pg.createDatabase(name);
     const token = `lease-lost-${Date.now()}`;
     const messageId = `${token}@example.com`;
     const recipients = Array.from(
@@ -49,8 +39,8 @@ describe.skipIf(!available)('a lease lost while the process lives', () => {
       (_, i) => `m${String(i).padStart(4, '0')}@cut.test`,
     );
     // Each worker: its own pool (its own sessions, as another process has), its own lease.
-    const a = await pgQueueWorker(url, server.port);
-    const b = await pgQueueWorker(url, server.port);
+    const a = await pgQueueWorker(url, servers.server.port);
+    const b = await pgQueueWorker(url, servers.server.port);
     try {
       await a.queue.enqueue({
         id: token,
@@ -58,7 +48,7 @@ describe.skipIf(!available)('a lease lost while the process lives', () => {
         sender: 'red-bounces@list.example.test',
         recipients,
       });
-      const sent = () => recipients.reduce((n, r) => n + server.count(r, messageId), 0);
+      const sent = () => recipients.reduce((n, r) => n + servers.server.count(r, messageId), 0);
       // A claims the whole post (one batch) and starts sending.
       const aRun = a.queue.run();
       await until('worker A to be well into the fan-out', () => sent() >= 60);
@@ -68,7 +58,7 @@ describe.skipIf(!available)('a lease lost while the process lives', () => {
       // rows A gave back when it abandoned the claim, whichever comes first.
       const reclaimed = await finishPost(b);
       const aSummary = await aRun;
-      const counts = recipients.map((r) => server.count(r, messageId));
+      const counts = recipients.map((r) => servers.server.count(r, messageId));
       const twice = counts.filter((c) => c > 1).length;
       process.stdout.write(
         `lease cut mid-fan-out: ${recipients.length} members, ${sent()} copies accepted, ${counts.filter((c) => c === 0).length} lost, ${twice} twice (A had 2 connections), ${reclaimed} claim(s) taken over\n`,
@@ -79,7 +69,7 @@ describe.skipIf(!available)('a lease lost while the process lives', () => {
       // Only a reply in flight at the cut: one transaction per connection of A.
       expect(twice).toBeLessThanOrEqual(2);
       expect(
-        pg.psql("SELECT count(*) FROM queue_sent WHERE status = 'delivered'", name).trim(),
+        servers.pg.psql("SELECT count(*) FROM queue_sent WHERE status = 'delivered'", name).trim(),
       ).toBe(String(recipients.length));
     } finally {
       await a.queue.close();
@@ -90,7 +80,7 @@ describe.skipIf(!available)('a lease lost while the process lives', () => {
 
   it('the journal refuses to record a mail whose claim was taken under a lost lease', async () => {
     const name = 'lease_lost_journal';
-    const url = await pg.createDatabase(name);
+    const url = await servers.pg.createDatabase(name);
     const [dbA, dbB] = await Promise.all([openDatabase(url), openDatabase(url)]);
     const leaseA = processLease(dbA);
     const a = await PgJournal.open(dbA, leaseA);

@@ -8,11 +8,10 @@
  * the SMTP server: nobody lost, nobody twice but a reply in flight at the cut.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type ProcessLease, processLease } from '../../src/state/pg-lock.ts';
-import { finishPost, pgQueueWorker } from '../helpers/pg-queue-worker.ts';
-import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
-import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
+import { finishPost, pgAndSmtp, pgQueueWorker } from '../helpers/pg-queue-worker.ts';
+import { postgresAvailable } from '../helpers/postgres.ts';
 import { until } from '../helpers/until.ts';
 import { testMessage } from '../smtp/fixtures.ts';
 
@@ -52,20 +51,11 @@ async function silentProxy(port: number) {
 }
 
 describe.skipIf(!available)('a silent network cut to PostgreSQL', () => {
-  let pg: Postgres;
-  let server: TestSmtpServer;
-  beforeAll(async () => {
-    pg = await startPostgres();
-    server = await startSmtpServer({ rcptDelayMs: 5 });
-  }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-    await pg?.stop();
-  });
+  const servers = pgAndSmtp();
 
   it('the cut worker gives its lease up in bounded time; another delivers the rest, none lost', async () => {
     const name = 'silent_cut';
-    const url = await pg.createDatabase(name);
+    const url = await servers.pg.createDatabase(name);
     const proxy = await silentProxy(Number(new URL(url).port));
     const viaProxy = new URL(url);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
@@ -76,10 +66,10 @@ describe.skipIf(!available)('a silent network cut to PostgreSQL', () => {
       (_, i) => `m${String(i).padStart(4, '0')}@cut.test`,
     );
     // A through the proxy, its lease's silence 3 s (60 s by default); B straight.
-    const a = await pgQueueWorker(viaProxy.toString(), server.port, (db) =>
+    const a = await pgQueueWorker(viaProxy.toString(), servers.server.port, (db) =>
       processLease(db, 3_000),
     );
-    const b = await pgQueueWorker(url, server.port, (db) => processLease(db));
+    const b = await pgQueueWorker(url, servers.server.port, (db) => processLease(db));
     try {
       await b.queue.enqueue({
         id: token,
@@ -87,7 +77,7 @@ describe.skipIf(!available)('a silent network cut to PostgreSQL', () => {
         sender: 'red-bounces@list.example.test',
         recipients,
       });
-      const sent = () => recipients.reduce((n, r) => n + server.count(r, messageId), 0);
+      const sent = () => recipients.reduce((n, r) => n + servers.server.count(r, messageId), 0);
       // A claims the whole post (one batch) and starts sending.
       void a.queue.run().catch(() => {});
       await until('worker A to be well into the fan-out', () => sent() >= 40);
@@ -98,7 +88,7 @@ describe.skipIf(!available)('a silent network cut to PostgreSQL', () => {
       const atLoss = sent();
       // B takes A's claim over once the server has ended A's silent lease session.
       const reclaimed = await finishPost(b);
-      const counts = recipients.map((r) => server.count(r, messageId));
+      const counts = recipients.map((r) => servers.server.count(r, messageId));
       const twice = counts.filter((c) => c > 1).length;
       process.stdout.write(
         `silent cut mid-fan-out: ${recipients.length} members, ${atLoss} sent when A saw the loss, ${counts.filter((c) => c === 0).length} lost, ${twice} twice, ${reclaimed} claim(s) taken over\n`,
