@@ -67,11 +67,8 @@ export interface PgAndSmtp {
   server: TestSmtpServer;
 }
 
-/**
- * Registers the suite's hooks (call it in the `describe` body). The SMTP server answers each
- * RCPT after 5 ms unless told otherwise, so a fan-out is well under way when a test cuts it.
- */
-export function pgAndSmtp(smtp: TestSmtpServerOptions = { rcptDelayMs: 5 }): PgAndSmtp {
+/** Registers the suite's hooks (call it in the `describe` body); `smtp`: the SMTP server's. */
+export function pgAndSmtp(smtp: TestSmtpServerOptions = {}): PgAndSmtp {
   const both = {} as PgAndSmtp;
   beforeAll(async () => {
     both.pg = await startPostgres();

@@ -13,10 +13,10 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { malist, post, tempConfig } from '../cli/run-malist.ts';
-import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
-import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
+import { pgAndSmtp } from '../helpers/pg-queue-worker.ts';
+import { postgresAvailable } from '../helpers/postgres.ts';
 
 const available = postgresAvailable();
 const MEMBERS = ['alice@example.org', 'carol@example.org', 'archive@list.example.com'];
@@ -45,29 +45,20 @@ interface Listed {
 }
 
 describe.skipIf(!available)('malist storage migrate: the queue', () => {
-  let pg: Postgres;
-  let server: TestSmtpServer;
-  beforeAll(async () => {
-    pg = await startPostgres();
-    server = await startSmtpServer();
-  }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-    await pg?.stop();
-  });
+  const servers = pgAndSmtp();
 
   it('copies waiting entries with each recipient state, both ways; nobody is sent twice', async () => {
-    const url = await pg.createDatabase('migrate_queue');
+    const url = await servers.pg.createDatabase('migrate_queue');
     const env = { DATABASE_URL: url };
-    const [onFiles, onPostgres] = configs(server.port);
+    const [onFiles, onPostgres] = configs(servers.server.port);
     const dir = await tempConfig(onFiles);
     const use = (text: string) => writeFile(join(dir, 'malist.yaml'), text);
     const cli = (args: string[]) => malist([...args, '--config', dir], { env });
     await mkdir(join(dir, 'inbox/new'), { recursive: true });
-    const count = (id: string) => MEMBERS.map((m) => server.count(m, id));
+    const count = (id: string) => MEMBERS.map((m) => servers.server.count(m, id));
 
     // On files: carol is greylisted, her copy waits in the spool.
-    server.addRule({
+    servers.server.addRule({
       stage: 'rcpt',
       recipient: 'carol@example.org',
       reply: { code: 451, message: 'greylisted' },
@@ -83,14 +74,14 @@ describe.skipIf(!available)('malist storage migrate: the queue', () => {
     const dry = await cli(['storage', 'migrate', '--to', 'postgres', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/open queue entries of queue: 1 to move to postgres .*1 to copy/);
-    expect(pg.psql('SELECT count(*) FROM queue_entries', 'migrate_queue')).toBe('0\n');
+    expect(servers.pg.psql('SELECT count(*) FROM queue_entries', 'migrate_queue')).toBe('0\n');
     const moved = await cli(['storage', 'migrate', '--to', 'postgres']);
     expect(moved.code, moved.stderr).toBe(0);
     expect(moved.stdout).toMatch(
       /open queue entries of queue: 1 at the source, 1 copied .*\(checked\)/,
     );
     expect(
-      pg
+      servers.pg
         .psql("SELECT string_agg(state, ',' ORDER BY n) FROM queue_recipients", 'migrate_queue')
         .trim(),
     ).toMatch(/^(delivered,)*pending(,delivered)*$/);
@@ -105,7 +96,7 @@ describe.skipIf(!available)('malist storage migrate: the queue', () => {
     expect(count(FIRST)).toEqual([1, 1, 1]);
 
     // A second post waits in PostgreSQL (carol greylisted again); back to files with it.
-    server.addRule({
+    servers.server.addRule({
       stage: 'rcpt',
       recipient: 'carol@example.org',
       reply: { code: 451, message: 'greylisted' },
@@ -125,25 +116,25 @@ describe.skipIf(!available)('malist storage migrate: the queue', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(count(SECOND)).toEqual([1, 1, 1]);
     expect(count(FIRST)).toEqual([1, 1, 1]);
-    expect(server.duplicates()).toEqual([]);
+    expect(servers.server.duplicates()).toEqual([]);
   }, 240_000);
 
   it('trace and queue list answer the same before and after, both ways', async () => {
-    const env = { DATABASE_URL: await pg.createDatabase('migrate_finished') };
-    const [onFiles, onPostgres] = configs(server.port);
+    const env = { DATABASE_URL: await servers.pg.createDatabase('migrate_finished') };
+    const [onFiles, onPostgres] = configs(servers.server.port);
     const dir = await tempConfig(onFiles);
     const use = (text: string) => writeFile(join(dir, 'malist.yaml'), text);
     const cli = (args: string[]) => malist([...args, '--config', dir], { env });
     await mkdir(join(dir, 'inbox/new'), { recursive: true });
 
-    server.clearRules();
+    servers.server.clearRules();
     // carol's server refuses the post; alice's defers it once, then takes it.
-    server.addRule({
+    servers.server.addRule({
       stage: 'rcpt',
       recipient: 'carol@example.org',
       reply: { code: 550, message: 'no such user' },
     });
-    server.addRule({
+    servers.server.addRule({
       stage: 'rcpt',
       recipient: 'alice@example.org',
       reply: { code: 451, message: 'greylisted' },
@@ -154,7 +145,7 @@ describe.skipIf(!available)('malist storage migrate: the queue', () => {
     expect((await cli(['run'])).code).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await cli(['queue', 'run'])).code).toBe(0);
-    expect(server.count('alice@example.org', THIRD)).toBe(1);
+    expect(servers.server.count('alice@example.org', THIRD)).toBe(1);
 
     // What the operator sees: the dead letter, and each member's answers.
     const dead = async () => {
@@ -205,11 +196,11 @@ describe.skipIf(!available)('malist storage migrate: the queue', () => {
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/done records of queue: 1 to move to postgres .*1 to copy/);
     expect(dry.stdout).toMatch(/dead letters of queue: 1 to move to postgres .*1 to copy/);
-    expect(pg.psql('SELECT count(*) FROM queue_entries', 'migrate_finished')).toBe('0\n');
+    expect(servers.pg.psql('SELECT count(*) FROM queue_entries', 'migrate_finished')).toBe('0\n');
     const moved = await cli(['storage', 'migrate', '--to', 'postgres']);
     expect(moved.code, moved.stderr).toBe(0);
     // The whole-mail journal records keep their scope (trace reads the post's from it).
-    expect(pg.psql('SELECT DISTINCT scope FROM malist_journal', 'migrate_finished')).toBe(
+    expect(servers.pg.psql('SELECT DISTINCT scope FROM malist_journal', 'migrate_finished')).toBe(
       '_mail\n',
     );
     expect(moved.stdout).toMatch(/done records of queue: 1 at the source, 1 copied .*\(checked\)/);
@@ -223,9 +214,9 @@ describe.skipIf(!available)('malist storage migrate: the queue', () => {
     );
     expect(await story()).toEqual(onFilesBefore);
     // Finished: a queue run on PostgreSQL sends nobody anything.
-    const sent = server.accepted.length;
+    const sent = servers.server.accepted.length;
     expect((await cli(['queue', 'run'])).code).toBe(0);
-    expect(server.accepted.length).toBe(sent);
+    expect(servers.server.accepted.length).toBe(sent);
 
     // Back to a fresh spool: the same again.
     await rm(join(dir, 'spool'), { recursive: true, force: true });
@@ -240,7 +231,7 @@ describe.skipIf(!available)('malist storage migrate: the queue', () => {
     await use(onFiles);
     expect(await story()).toEqual(onFilesBefore);
     expect((await cli(['queue', 'run'])).code).toBe(0);
-    expect(server.accepted.length).toBe(sent);
-    expect(server.duplicates()).toEqual([]);
+    expect(servers.server.accepted.length).toBe(sent);
+    expect(servers.server.duplicates()).toEqual([]);
   }, 240_000);
 });

@@ -19,7 +19,8 @@ import { testMessage } from '../smtp/fixtures.ts';
 const available = postgresAvailable();
 
 describe.skipIf(!available)('a lease lost while the process lives', () => {
-  const servers = pgAndSmtp();
+  // Each RCPT answered after 5 ms: a fan-out is well under way when the test cuts it.
+  const servers = pgAndSmtp({ rcptDelayMs: 5 });
 
   /** Kills the session holding holder `id`'s lock, as a network cut would end it. */
   const cut = (database: string, id: number) =>

@@ -6,10 +6,10 @@
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { malist, post, ROOT, tempConfig } from '../cli/run-malist.ts';
-import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
-import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
+import { pgAndSmtp } from '../helpers/pg-queue-worker.ts';
+import { postgresAvailable } from '../helpers/postgres.ts';
 
 const available = postgresAvailable();
 const MEMBERS = [
@@ -20,19 +20,10 @@ const MEMBERS = [
 ];
 
 describe.skipIf(!available)('the queue on PostgreSQL through the CLI', () => {
-  let pg: Postgres;
-  let server: TestSmtpServer;
-  beforeAll(async () => {
-    pg = await startPostgres();
-    server = await startSmtpServer();
-  }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-    await pg?.stop();
-  });
+  const servers = pgAndSmtp();
 
   it('malist run, queue list and queue run keep the queue in the database', async () => {
-    const url = await pg.createDatabase('queue_cli');
+    const url = await servers.pg.createDatabase('queue_cli');
     const env = { DATABASE_URL: url };
     // README's storage block, as it is printed there.
     const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
@@ -43,12 +34,12 @@ describe.skipIf(!available)('the queue on PostgreSQL through the CLI', () => {
     const yaml =
       `state_dir: state\n${storage}` +
       `fetch:\n  - type: maildir\n    dir: inbox\ndistribute:\n  type: queue\n  server: out\n` +
-      `servers:\n  out:\n    host: 127.0.0.1\n    port: ${server.port}\n    starttls: never\n` +
+      `servers:\n  out:\n    host: 127.0.0.1\n    port: ${servers.server.port}\n    starttls: never\n` +
       `queue:\n  dir: spool\n  retry: { initial_seconds: 0.001 }\n`;
     const dir = await tempConfig(yaml);
     await mkdir(join(dir, 'inbox/new'), { recursive: true });
     await writeFile(join(dir, 'inbox/new/1.post'), await readFile(post('01-member-post.eml')));
-    server.addRule({
+    servers.server.addRule({
       stage: 'rcpt',
       recipient: 'bob@example.net',
       reply: { code: 451, message: 'greylisted' },
@@ -64,13 +55,13 @@ describe.skipIf(!available)('the queue on PostgreSQL through the CLI', () => {
     expect(first.stdout).toContain(
       'red (red@list.example.com): 1 post — 3 delivered, 1 queued (451 greylisted)',
     );
-    expect(MEMBERS.map((m) => server.count(m, id))).toEqual([1, 0, 1, 1]);
+    expect(MEMBERS.map((m) => servers.server.count(m, id))).toEqual([1, 0, 1, 1]);
     // In the database, not in a spool.
     expect(await readdir(join(dir, 'spool')).catch(() => [])).toEqual([]);
-    expect(pg.psql('SELECT count(*) FROM queue_entries WHERE done_at IS NULL', 'queue_cli')).toBe(
-      '1\n',
-    );
-    expect(pg.psql('SELECT count(*) FROM queue_sent', 'queue_cli')).toBe('3\n');
+    expect(
+      servers.pg.psql('SELECT count(*) FROM queue_entries WHERE done_at IS NULL', 'queue_cli'),
+    ).toBe('1\n');
+    expect(servers.pg.psql('SELECT count(*) FROM queue_sent', 'queue_cli')).toBe('3\n');
 
     const listed = await malist(['queue', 'list', '--json', '--config', dir], { env });
     expect(listed.code).toBe(0);
@@ -80,17 +71,17 @@ describe.skipIf(!available)('the queue on PostgreSQL through the CLI', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const run = await malist(['queue', 'run', '--config', dir], { env });
     expect(run.code).toBe(0);
-    expect(MEMBERS.map((m) => server.count(m, id))).toEqual([1, 1, 1, 1]);
-    expect(server.duplicates()).toEqual([]);
-    expect(pg.psql('SELECT count(*) FROM queue_entries WHERE done_at IS NULL', 'queue_cli')).toBe(
-      '0\n',
-    );
-    expect(pg.psql("SELECT count(*) FROM queue_sent WHERE status = 'delivered'", 'queue_cli')).toBe(
-      '4\n',
-    );
+    expect(MEMBERS.map((m) => servers.server.count(m, id))).toEqual([1, 1, 1, 1]);
+    expect(servers.server.duplicates()).toEqual([]);
+    expect(
+      servers.pg.psql('SELECT count(*) FROM queue_entries WHERE done_at IS NULL', 'queue_cli'),
+    ).toBe('0\n');
+    expect(
+      servers.pg.psql("SELECT count(*) FROM queue_sent WHERE status = 'delivered'", 'queue_cli'),
+    ).toBe('4\n');
     // Every worker's lease ended with its process.
-    expect(pg.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'", 'queue_cli')).toBe(
-      '0\n',
-    );
+    expect(
+      servers.pg.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'", 'queue_cli'),
+    ).toBe('0\n');
   }, 120_000);
 });

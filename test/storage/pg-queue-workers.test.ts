@@ -5,30 +5,21 @@
  * in flight at a kill (RFC 1047: one transaction of one recipient per worker here, so at
  * most one per kill). Counted at the SMTP server. Longer rounds: test/long/crash/pg-workers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { pgAndSmtp } from '../helpers/pg-queue-worker.ts';
 import { formatTally, runWorkersRound } from '../helpers/pg-workers.ts';
-import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
-import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
+import { postgresAvailable } from '../helpers/postgres.ts';
 
 const available = postgresAvailable();
 
 describe.skipIf(!available)('queue workers on PostgreSQL, SIGKILLed at random', () => {
-  let pg: Postgres;
-  let server: TestSmtpServer;
-  beforeAll(async () => {
-    pg = await startPostgres();
-    server = await startSmtpServer({ rcptDelayMs: 1 });
-  }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-    await pg?.stop();
-  });
+  const servers = pgAndSmtp({ rcptDelayMs: 1 });
 
   it('three workers, one 1,000-member post, two kills: none lost, duplicates only at a kill', async () => {
-    const url = await pg.createDatabase('workers_short');
+    const url = await servers.pg.createDatabase('workers_short');
     const tally = await runWorkersRound({
       url,
-      server,
+      server: servers.server,
       members: 1000,
       workers: 3,
       kills: 2,
@@ -42,10 +33,13 @@ describe.skipIf(!available)('queue workers on PostgreSQL, SIGKILLed at random', 
     // The kills left claims behind that the others took over.
     expect(tally.reclaimed).toBeGreaterThan(0);
     expect(
-      pg.psql('SELECT count(*) FROM queue_entries WHERE done_at IS NULL', 'workers_short'),
+      servers.pg.psql('SELECT count(*) FROM queue_entries WHERE done_at IS NULL', 'workers_short'),
     ).toBe('0\n');
     expect(
-      pg.psql("SELECT count(*) FROM queue_sent WHERE status = 'delivered'", 'workers_short'),
+      servers.pg.psql(
+        "SELECT count(*) FROM queue_sent WHERE status = 'delivered'",
+        'workers_short',
+      ),
     ).toBe('1000\n');
   }, 300_000);
 });

@@ -6,31 +6,22 @@
  * transaction of one recipient per worker: at most one per kill). Counted at the SMTP
  * server. The short round is test/storage/pg-queue-workers.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { pgAndSmtp } from '../../helpers/pg-queue-worker.ts';
 import { formatTally, runWorkersRound } from '../../helpers/pg-workers.ts';
-import { type Postgres, postgresAvailable, startPostgres } from '../../helpers/postgres.ts';
-import { startSmtpServer, type TestSmtpServer } from '../../helpers/smtp-server.ts';
+import { postgresAvailable } from '../../helpers/postgres.ts';
 
 const available = postgresAvailable();
 
 describe.skipIf(!available)('queue workers on PostgreSQL, rounds of SIGKILLs', () => {
-  let pg: Postgres;
-  let server: TestSmtpServer;
-  beforeAll(async () => {
-    pg = await startPostgres();
-    server = await startSmtpServer({ rcptDelayMs: 1 });
-  }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-    await pg?.stop();
-  });
+  const servers = pgAndSmtp({ rcptDelayMs: 1 });
 
   for (const seed of [11, 12, 13, 14]) {
     it(`round ${seed}: three workers, six kills, batches of ${seed % 2 ? 25 : 100}`, async () => {
-      const url = await pg.createDatabase(`workers_${seed}`);
+      const url = await servers.pg.createDatabase(`workers_${seed}`);
       const tally = await runWorkersRound({
         url,
-        server,
+        server: servers.server,
         members: 1000,
         workers: 3,
         kills: 6,
@@ -43,7 +34,10 @@ describe.skipIf(!available)('queue workers on PostgreSQL, rounds of SIGKILLs', (
       expect(tally.duplicated).toBeLessThanOrEqual(tally.kills);
       expect(tally.failedExits).toBe(0);
       expect(
-        pg.psql("SELECT count(*) FROM queue_sent WHERE status = 'delivered'", `workers_${seed}`),
+        servers.pg.psql(
+          "SELECT count(*) FROM queue_sent WHERE status = 'delivered'",
+          `workers_${seed}`,
+        ),
       ).toBe('1000\n');
     }, 900_000);
   }
