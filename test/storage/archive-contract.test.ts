@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PgArchive } from '../../src/archive/pg-store.ts';
 import { type ArchiveStore, openFilesArchive } from '../../src/archive/store.ts';
+import { archivePost } from '../helpers/archive-post.ts';
 import { bothBackends, collect, type TwoViews } from '../helpers/store-contract.ts';
 
 const files = (format: 'mbox' | 'maildir') => async (): Promise<TwoViews<ArchiveStore>> => {
@@ -38,38 +39,13 @@ backends.splice(1, 0, ['files (maildir)', files('maildir')]);
 const kept = (name: string, bytes: Buffer) =>
   name === 'files' ? Buffer.from(bytes.toString('latin1').replace(/\r\n/g, '\n'), 'latin1') : bytes;
 
-function post(
-  id: string,
-  subject: string,
-  body: string,
-  more: { date?: string; refs?: string; from?: string; eol?: string; extra?: string } = {},
-): Buffer {
-  const eol = more.eol ?? '\n';
-  const lines = [
-    `From: ${more.from ?? 'Alice Example <alice@example.org>'}`,
-    'To: red@lists.example',
-    `Subject: ${subject}`,
-    `Date: ${more.date ?? 'Tue, 03 Nov 2026 10:00:00 +0000'}`,
-    `Message-ID: <${id}>`,
-    ...(more.refs ? [`In-Reply-To: <${more.refs}>`, `References: <${more.refs}>`] : []),
-    ...(more.extra ? [more.extra] : []),
-    'MIME-Version: 1.0',
-    'Content-Type: text/plain; charset=utf-8',
-    'Content-Transfer-Encoding: 8bit',
-    '',
-    body,
-    '',
-  ];
-  return Buffer.from(lines.join(eol), 'utf8');
-}
-
 const NOW = Date.UTC(2026, 11, 1);
 
 describe.each(backends)('archive store contract: %s', (name, open) => {
   it('adds once, lists by month and thread, reads the bytes back exactly', async () => {
     const { a, b, end } = await open();
     try {
-      const first = post(
+      const first = archivePost(
         'root@x',
         'Flying teapots',
         'Café déjà vu: the teapot orbits.\nFrom here on.',
@@ -77,12 +53,17 @@ describe.each(backends)('archive store contract: %s', (name, open) => {
           eol: '\r\n',
         },
       );
-      const reply = post('reply@x', 'Re: Flying teapots', '> the teapot orbits\nIt does not.', {
-        refs: 'root@x',
-        date: 'Wed, 04 Nov 2026 10:00:00 +0000',
-        from: 'Bob <bob@example.net>',
-      });
-      const other = post('other@x', 'Kettles', 'Steam rises in December.', {
+      const reply = archivePost(
+        'reply@x',
+        'Re: Flying teapots',
+        '> the teapot orbits\nIt does not.',
+        {
+          refs: 'root@x',
+          date: 'Wed, 04 Nov 2026 10:00:00 +0000',
+          from: 'Bob <bob@example.net>',
+        },
+      );
+      const other = archivePost('other@x', 'Kettles', 'Steam rises in December.', {
         date: 'Tue, 01 Dec 2026 09:00:00 +0000',
       });
       expect(await a.add('red', first, NOW)).toEqual({ added: true, messageId: 'root@x' });
@@ -130,10 +111,10 @@ describe.each(backends)('archive store contract: %s', (name, open) => {
   it('a reply that arrives first joins its thread when the root comes', async () => {
     const { a, b, end } = await open();
     try {
-      await a.add('red', post('r2@x', 'Re: Order', 'late root', { refs: 'r1@x' }), NOW);
+      await a.add('red', archivePost('r2@x', 'Re: Order', 'late root', { refs: 'r1@x' }), NOW);
       await b.add(
         'red',
-        post('r1@x', 'Order', 'the root', { date: 'Mon, 02 Nov 2026 10:00:00 +0000' }),
+        archivePost('r1@x', 'Order', 'the root', { date: 'Mon, 02 Nov 2026 10:00:00 +0000' }),
         NOW,
       );
       const posts = await a.threadPosts('red', 'r1@x');
@@ -148,18 +129,22 @@ describe.each(backends)('archive store contract: %s', (name, open) => {
     try {
       await a.add(
         'red',
-        post('s1@x', 'Teapot orbit report', 'The porcelain teapot orbits the sun. Café au lait.'),
+        archivePost(
+          's1@x',
+          'Teapot orbit report',
+          'The porcelain teapot orbits the sun. Café au lait.',
+        ),
         NOW,
       );
       await a.add(
         'red',
-        post('s2@x', 'Kettle news', 'A kettle boiled over; no teapot here.', {
+        archivePost('s2@x', 'Kettle news', 'A kettle boiled over; no teapot here.', {
           from: 'Carol Singer <carol@example.com>',
           date: 'Tue, 01 Dec 2026 09:00:00 +0000',
         }),
         NOW,
       );
-      await a.add('blue', post('s3@x', 'Sugar', 'Sugar cubes and porcelain cups.'), NOW);
+      await a.add('blue', archivePost('s3@x', 'Sugar', 'Sugar cubes and porcelain cups.'), NOW);
       const ids = async (q: string, more: Parameters<ArchiveStore['search']>[0] = {}) =>
         (await b.search({ q, ...more })).hits.map((h) => h.post.messageId).sort();
 
@@ -193,8 +178,10 @@ describe.each(backends)('archive store contract: %s', (name, open) => {
   it('exports a list as one mbox, months in order, a range when asked', async () => {
     const { a, b, end } = await open();
     try {
-      const nov = post('e1@x', 'One', 'From the start\nFirst post.');
-      const dec = post('e2@x', 'Two', 'Second post.', { date: 'Tue, 01 Dec 2026 09:00:00 +0000' });
+      const nov = archivePost('e1@x', 'One', 'From the start\nFirst post.');
+      const dec = archivePost('e2@x', 'Two', 'Second post.', {
+        date: 'Tue, 01 Dec 2026 09:00:00 +0000',
+      });
       await a.add('red', nov, NOW);
       await a.add('red', dec, NOW);
       const whole = Buffer.concat(await collect(b.export('red'))).toString('latin1');

@@ -11,27 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFilesArchive } from '../../src/archive/store.ts';
 import { mboxRecord } from '../../src/mail/mbox.ts';
 import { malist, tempConfig } from '../cli/run-malist.ts';
+import { archivePost } from '../helpers/archive-post.ts';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 
 const available = postgresAvailable();
 
 const post = (i: number, subject: string, body: string) =>
-  Buffer.from(
-    [
-      `From: Zoë Writer <zoe${i}@example.org>`,
-      'To: red@lists.example',
-      `Subject: ${subject}`,
-      `Date: Tue, 0${i} Nov 2026 10:00:00 +0000`,
-      `Message-ID: <arch-${i}@example.org>`,
-      'MIME-Version: 1.0',
-      'Content-Type: text/plain; charset=utf-8',
-      'Content-Transfer-Encoding: 8bit',
-      '',
-      body,
-      '',
-    ].join('\n'),
-    'utf8',
-  );
+  archivePost(`arch-${i}@example.org`, subject, body, {
+    from: `Zoë Writer <zoe${i}@example.org>`,
+    date: `Tue, 0${i} Nov 2026 10:00:00 +0000`,
+  });
 
 describe.skipIf(!available)('malist storage migrate: the archive', () => {
   let pg: Postgres;
