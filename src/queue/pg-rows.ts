@@ -230,6 +230,21 @@ export async function insertEntry(
   });
 }
 
+/**
+ * The columns a recipient's state is written in, one array each for unnest(): state,
+ * attempts, next_attempt, code, response, tried_at (nulls for what a record lacks).
+ */
+function recordColumns(r: readonly RecipientRecord[]): unknown[][] {
+  return [
+    r.map((x) => x.state),
+    r.map((x) => x.attempts),
+    r.map((x) => x.next_attempt),
+    r.map((x) => x.code ?? null),
+    r.map((x) => x.response ?? null),
+    r.map((x) => x.tried_at ?? null),
+  ];
+}
+
 /** Writes recipient records as rows `from + 1` on (inside the entry's transaction). */
 async function insertRecipients(
   sql: Sql,
@@ -243,17 +258,7 @@ async function insertRecipients(
          SELECT $1, $9 + n, a, s, t, x, c, m, w
            FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[], $6::int[], $7::text[], $8::bigint[])
                 WITH ORDINALITY AS u(a, s, t, x, c, m, w, n)`,
-    [
-      id,
-      r.map((x) => x.address),
-      r.map((x) => x.state),
-      r.map((x) => x.attempts),
-      r.map((x) => x.next_attempt),
-      r.map((x) => x.code ?? null),
-      r.map((x) => x.response ?? null),
-      r.map((x) => x.tried_at ?? null),
-      from,
-    ],
+    [id, r.map((x) => x.address), ...recordColumns(r), from],
   );
 }
 
@@ -313,17 +318,7 @@ export async function settleRows(
          FROM unnest($2::int[], $3::text[], $4::int[], $5::bigint[], $6::int[], $7::text[], $8::bigint[])
               AS u(n, state, attempts, next_attempt, code, response, tried_at)
         WHERE r.entry_id = $1 AND r.n = u.n AND r.claimed_by = $9`,
-      [
-        id,
-        mine.map((r) => r.n),
-        mine.map((r) => r.state),
-        mine.map((r) => r.attempts),
-        mine.map((r) => r.next_attempt),
-        mine.map((r) => r.code ?? null),
-        mine.map((r) => r.response ?? null),
-        mine.map((r) => r.tried_at ?? null),
-        worker,
-      ],
+      [id, mine.map((r) => r.n), ...recordColumns(mine), worker],
     );
     await tx.query(
       'UPDATE queue_entries SET rounds = rounds + 1, last_error = coalesce($2, last_error) WHERE id = $1',
