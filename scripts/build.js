@@ -171,7 +171,11 @@ async function bundleReceive(esbuild, out) {
       });
     },
   };
-  await esbuild.build({
+  const meta = process.env.MALIST_RECEIVE_META;
+  const receiveBuild = await esbuild.build({
+    // MALIST_RECEIVE_META=FILE: esbuild's metafile of the script (what each module adds), a
+    // diagnostic for the bytes every `malist receive` reads and compiles.
+    metafile: Boolean(meta),
     absWorkingDir: root,
     entryPoints: [join(root, 'dist', 'cli', 'receive-main.js')],
     outfile: bundle,
@@ -192,6 +196,7 @@ async function bundleReceive(esbuild, out) {
     minifySyntax: true,
     logLevel: 'warning',
   });
+  if (meta) writeFileSync(meta, JSON.stringify(receiveBuild.metafile));
   // esbuild escapes non-ASCII characters in strings, not in regular expression literals
   // (the reply prefixes, the bounce words): \uXXXX means the same code unit in both.
   const text = (await readFile(bundle, 'utf8')).replace(
