@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startSink } from '../../bench/sink.ts';
 import { verpAddress } from '../../src/mail/verp.ts';
 import { type BulkSmtpOptions, createBulkTransport } from '../../src/smtp/bulk-client.ts';
+import { slotsFor } from '../../src/smtp/bulk-send.ts';
 import type { RecipientResult } from '../../src/types.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.ts';
 import { testMessage } from '../smtp/fixtures.ts';
@@ -127,6 +128,18 @@ describe('bulk SMTP client', () => {
       expect(m.from).toBe(verpAddress(FROM, m.to[0] as string));
     }
     expect(server.connections).toBeLessThanOrEqual(3);
+  });
+
+  it('opens a connection for every 4 transactions, up to max_connections', async () => {
+    // Ten VERP transactions (a post to ten members) take 3 connections, not the 8 allowed.
+    const small = await setup({}, { verp: true, max_connections: 8 });
+    await small.transport.send({ from: FROM, to: members(10), raw: testMessage('few') });
+    expect(small.server.accepted).toHaveLength(10);
+    expect(small.server.connections).toBe(3);
+    expect(slotsFor(1, 8)).toBe(1);
+    expect(slotsFor(10, 8)).toBe(3);
+    expect(slotsFor(1000, 8)).toBe(8);
+    expect(slotsFor(10, 2)).toBe(2);
   });
 
   it('a job’s own senderFor wins over the transport’s VERP: nothing is encoded twice', async () => {
