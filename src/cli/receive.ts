@@ -28,6 +28,7 @@
  * `intake.ts`, which `malist lmtp` shares: an LMTP recipient is answered with this exit
  * code's meaning.
  */
+import { readSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { describeError } from '../errors.ts';
@@ -50,17 +51,41 @@ function fail(code: number, text: string): number {
   return code;
 }
 
+/**
+ * The mail on standard input, read from fd 0 with readSync: a process per mail has nothing
+ * else to do meanwhile, and `process.stdin` would build a stream and an async iterator whose
+ * code Node compiles afresh in every process (~2% of a receive's instructions, callgrind).
+ * Where fd 0 does not block (EAGAIN: a non-blocking pipe or socket), the rest is read through
+ * process.stdin, after what was already read.
+ */
 async function readInput(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of process.stdin) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+  const add = (buf: Buffer) => {
     size += buf.length;
     if (size > MAX_SIZE) throw new Error(`message larger than ${MAX_SIZE} bytes`);
     chunks.push(buf);
+  };
+  for (;;) {
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    let n: number;
+    try {
+      n = readSync(0, buf, 0, READ_CHUNK, null);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EOF') break;
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      for await (const chunk of process.stdin)
+        add(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+      break;
+    }
+    if (n === 0) break;
+    add(n === READ_CHUNK ? buf : buf.subarray(0, n));
   }
-  return Buffer.concat(chunks);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
+
+/** Bytes a read of standard input asks for. */
+const READ_CHUNK = 256 * 1024;
 
 /**
  * The envelope sender the MTA passed (`--sender`, else SENDER as Postfix's local(8) and

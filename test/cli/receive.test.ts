@@ -5,7 +5,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { malist, post, tempConfig } from './run-malist.ts';
+import { MALIST, malist, post, runCommand, tempConfig } from './run-malist.ts';
 
 async function delivered(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -35,6 +35,57 @@ describe.concurrent('malist receive', () => {
     expect(log).toMatch(
       /^\S+Z list=red outcome=distributed recipients=4 refused=0 deferred=0 delivered=4 queued=0 message-id=<20261123091244\.4711@mail\.example\.org>( reply="[^"]*")?\n$/,
     );
+  });
+
+  it('reads the whole mail from a non-blocking standard input that arrives in parts', async () => {
+    // fd 0 set O_NONBLOCK by the writer, the mail written in two parts: the second only once
+    // the first was read (FIONREAD on the pipe is 0) and 0.3 s more, so the sync read meets
+    // EAGAIN, and the rest comes through process.stdin.
+    const dir = await tempConfig();
+    const input = await readFile(post('01-member-post.eml'));
+    const cut = Math.floor(input.length / 2);
+    const feed = [
+      'import fcntl, os, struct, subprocess, sys, termios, time',
+      'r, w = os.pipe()',
+      'fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_NONBLOCK)',
+      'data = sys.stdin.buffer.read()',
+      'p = subprocess.Popen(sys.argv[2:], stdin=r)',
+      `os.write(w, data[:${cut}])`,
+      'deadline = time.time() + 100',
+      "while struct.unpack('i', fcntl.ioctl(r, termios.FIONREAD, b'0000'))[0] and time.time() < deadline:",
+      '    time.sleep(0.02)',
+      'os.close(r)',
+      'time.sleep(0.3)',
+      `os.write(w, data[${cut}:])`,
+      'os.close(w)',
+      'sys.exit(p.wait())',
+    ].join('\n');
+    const r = await runCommand(
+      'python3',
+      ['-c', feed, '--', process.execPath, MALIST, 'receive', '--config', dir, '--list', 'red'],
+      { input },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const files = await delivered(dir);
+    expect(files).toHaveLength(4);
+    const copy = await readFile(join(dir, 'out', files[0]!), 'utf8');
+    // The last line of the post's body: the second part arrived.
+    const lastLine = input.toString('utf8').trimEnd().split('\n').pop()!;
+    expect(copy).toContain(lastLine.trim());
+  });
+
+  it('reads a mail larger than one read of standard input', async () => {
+    const dir = await tempConfig();
+    const text = (await readFile(post('01-member-post.eml'), 'utf8')).trimEnd();
+    // ~600 KB of body: three reads of 256 KiB.
+    const input = Buffer.from(`${text}\n${'x'.repeat(70).concat('\n').repeat(8_500)}-- end --\n`);
+    const r = await malist(['receive', '--config', dir, '--list', 'red'], { input });
+    expect(r.code).toBe(0);
+    const files = await delivered(dir);
+    const copy = await readFile(join(dir, 'out', files[0]!), 'utf8');
+    expect(copy).toContain('-- end --');
+    expect(copy.length).toBeGreaterThan(600_000);
   });
 
   it('holds a non-member post (exit 0: handled) and routes by the envelope recipient the MTA sets', async () => {
