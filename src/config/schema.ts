@@ -11,6 +11,12 @@ import { unitSpec } from '../distributors/multiple.ts';
 import { ARCHIVE_VISIBILITY } from '../list/archive.ts';
 import { addressOption as address } from '../mail/address-option.ts';
 import { deferred, once } from '../mail/deferred-option.ts';
+import {
+  optionalBoolean,
+  optionalName,
+  optionalPositive,
+  optionalText,
+} from '../mail/shared-options.ts';
 import { DEFAULT_TEMPLATES } from '../notices/templates.ts';
 import { webhookSchema } from '../notices/webhooks/outbox.ts';
 import { rulesSchema } from '../processors/header-match.ts';
@@ -26,11 +32,6 @@ export { address, unitSpec };
  */
 const addresses = z.array(address, { error: 'expected a list of addresses' });
 const optionalAddresses = addresses.optional();
-const optionalText = z.string().optional();
-const optionalName = z.string().min(1).optional();
-const optionalBoolean = z.boolean().optional();
-const optionalPositive = z.number().positive().optional();
-const optionalNonNegative = z.number().min(0).optional();
 const optionalCount = z.number().int().min(0).optional();
 
 /**
@@ -47,8 +48,9 @@ export const POSTING = ['open', 'members', 'moderated', 'announce'] as const;
 export const NON_MEMBER_ACTION = ['hold', 'reject', 'discard', 'accept'] as const;
 
 /** Bounce scoring (src/bounces/score.ts); a typo is an unknown key. */
-const bounces = () =>
-  z.strictObject({
+const bounces = () => {
+  const optionalNonNegative = z.number().min(0).optional();
+  return z.strictObject({
     /** Score at which a member is set to nomail. @default 5 */
     threshold: optionalPositive,
     hard_weight: optionalNonNegative,
@@ -61,6 +63,7 @@ const bounces = () =>
     /** Days a probe has to bounce before it counts as delivered. @default 7 */
     probe_days: optionalPositive,
   });
+};
 
 /** Digests (src/digest/send.ts). */
 const digest = () =>
