@@ -3,6 +3,7 @@
  * value was written at, the key, what was expected, what was there, and a fix.
  */
 import type { z } from 'zod';
+import { DEFERRED } from '../mail/deferred-option.ts';
 import { type ConfigProblem, didYouMean, keyPath, shown } from './problem.ts';
 import { KEY_HINTS } from './schema.ts';
 import { isSecretKey } from './secrets.ts';
@@ -31,7 +32,12 @@ function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] 
     for (let i = 0; i < 10; i++) {
       const def = (n as { _zod?: { def?: { type?: string; innerType?: unknown; in?: unknown } } })
         ?._zod?.def;
-      if (def?.type === 'optional' || def?.type === 'default' || def?.type === 'nullable')
+      if (
+        def?.type === 'optional' ||
+        def?.type === DEFERRED || // an optional key built on first use: reading innerType builds it
+        def?.type === 'default' ||
+        def?.type === 'nullable'
+      )
         n = def.innerType;
       else if (def?.type === 'pipe')
         n = def.in; // .transform(): the keys are the input's

@@ -10,7 +10,9 @@
 import { z } from 'zod';
 import { sealPlanFor } from '../auth/arc-seal.ts';
 import { ErrorCode, StageError } from '../errors.ts';
+import { deferred } from '../mail/deferred-option.ts';
 import { envelopeOf, messageId, sharedMailBytes } from '../mail/list-mail.ts';
+import { optionalBoolean, optionalName, optionalPositive } from '../mail/shared-options.ts';
 import { entryIdFor } from '../queue/entry-id.ts';
 import {
   createQueue,
@@ -74,32 +76,33 @@ export interface QueueDistributorOptions extends QueueOptions {
 /** The options of `type: queue` as written in YAML, checked before the factory runs; the output is the factory's options. */
 export const schema = z
   .strictObject({
-    dir: z.string().min(1).optional(),
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+    dir: optionalName,
+    // A process per mail checks these: what a plain queue does not write is built when
+    // written (mail/deferred-option.ts says why).
+    name: deferred(() =>
+      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
         error: 'expected a short name: letters, digits, . _ - (at most 64)',
-      })
-      .optional(),
-    retry: z
-      .strictObject({
-        initial_seconds: z.number().positive().optional(),
+      }),
+    ),
+    retry: deferred(() =>
+      z.strictObject({
+        initial_seconds: optionalPositive,
         factor: z.number().min(1).optional(),
-        max_seconds: z.number().positive().optional(),
+        max_seconds: optionalPositive,
         jitter: z.number().min(0).max(1).optional(),
-      })
-      .optional(),
-    expire_after_seconds: z.number().positive().optional(),
-    alert_after: z
-      .union([
+      }),
+    ),
+    expire_after_seconds: optionalPositive,
+    alert_after: deferred(() =>
+      z.union([
         z.number().positive(),
         z.string().regex(/^\d+(\.\d+)?\s*[smhd]?$/, {
           error: 'expected a duration: seconds, or 90s, 30m, 1h, 2d',
         }),
-      ])
-      .optional(),
-    keep_done_seconds: z.number().positive().optional(),
-    deliver_now: z.boolean().optional(),
+      ]),
+    ),
+    keep_done_seconds: optionalPositive,
+    deliver_now: optionalBoolean,
     smtp: smtpSchema.optional(),
     engine: engineSchema.optional(),
     ses: sesSchema.optional(),

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { NothingMore, StageError } from '../errors.ts';
 import { createListMail } from '../mail/list-mail.ts';
+import { optionalPositiveInt } from '../mail/shared-options.ts';
 import type { Fetched, Fetcher } from '../types.ts';
 
 export interface StdinOptions {
@@ -23,7 +24,7 @@ export interface StdinOptions {
 
 /** The options of `type: stdin` as written in YAML, checked before the factory runs; the output is the factory's options. */
 export const schema = z
-  .strictObject({ max_mail_size: z.number().int().positive().optional() })
+  .strictObject({ max_mail_size: optionalPositiveInt })
   .transform(({ max_mail_size }) => (max_mail_size ? { maxMailSize: max_mail_size } : {}));
 
 /** Reads the whole input once; the second `fetch()` throws `NothingMore`. */

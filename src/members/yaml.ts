@@ -19,6 +19,7 @@ import {
 } from 'yaml';
 import { z } from 'zod';
 import { isStorableAddress } from '../mail/address.ts';
+import { optionalName } from '../mail/shared-options.ts';
 import { fileMemberStore } from './file-store.ts';
 import {
   type Member,
@@ -90,7 +91,7 @@ function memberValue(member: Member): string | Record<string, unknown> {
 /** The options of `type: yaml` as written in YAML, checked before the factory runs; the output is the factory's options. */
 export const schema = z.strictObject({
   file: z.string().min(1),
-  key: z.string().min(1).optional(),
+  key: optionalName,
 });
 
 /** The sequence of members: the document itself, or its `key` (created on the first add). */

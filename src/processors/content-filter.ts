@@ -21,6 +21,7 @@ import {
   splice,
 } from '../mail/mime-tree.ts';
 import { decodedBody, leafParts } from '../mail/part-text.ts';
+import { optionalBoolean, optionalStrings } from '../mail/shared-options.ts';
 import type { ListMail, Processor } from '../types.ts';
 import { type RuleAction, ruleSignal } from './rules.ts';
 
@@ -191,12 +192,12 @@ function stripWhole(mail: ListMail, root: MimePart, eol: string): void {
 
 /** The options of `type: content-filter` as written in YAML, checked before the factory runs; the output is the factory's options. */
 export const schema = z.strictObject({
-  strip_types: z.array(z.string()).optional(),
-  strip_extensions: z.array(z.string()).optional(),
-  reject_types: z.array(z.string()).optional(),
-  reject_extensions: z.array(z.string()).optional(),
+  strip_types: optionalStrings,
+  strip_extensions: optionalStrings,
+  reject_types: optionalStrings,
+  reject_extensions: optionalStrings,
   action: z.enum(['hold', 'reject', 'discard']).optional(),
-  collapse_alternative: z.boolean().optional(),
+  collapse_alternative: optionalBoolean,
 });
 
 export default function createContentFilter(

@@ -22,6 +22,7 @@ import { formatMailbox, parseAddressList } from '../mail/address.ts';
 import { HeaderBlock, type HeaderField, makeField } from '../mail/header-block.ts';
 import { mailBytes } from '../mail/list-mail.ts';
 import { newBoundary } from '../mail/mime-tree.ts';
+import { optionalStrings } from '../mail/shared-options.ts';
 import { writeFileDurable } from '../state/durable.ts';
 import type { ListMail, Processor } from '../types.ts';
 
@@ -122,7 +123,7 @@ export function wrapMessage(list: ListSettings, mail: ListMail, posterIn: 'reply
 export const schema = z.strictObject({
   action: z.enum(['none', 'munge_from', 'wrap_message']).optional(),
   when: z.enum(['always', 'policy']).optional(),
-  policies: z.array(z.string()).optional(),
+  policies: optionalStrings,
   poster_in: z.enum(['reply-to', 'cc']).optional(),
   cache_seconds: z.number().min(0).optional(),
 });

@@ -16,6 +16,7 @@ import { ownerAddress, requestAddress } from '../list/addresses.ts';
 import { listArchiveUrl, permalink } from '../list/archive.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { cloneListMail, messageId } from '../mail/list-mail.ts';
+import { optionalText } from '../mail/shared-options.ts';
 import type { ListMail, Processor } from '../types.ts';
 import { decorateMail } from './decorate.ts';
 import { isPersonalUrl, personalizeUnsubscribe } from './list-headers.ts';
@@ -136,9 +137,9 @@ export function personalize(
 /** The options of `type: footer` as written in YAML, checked before the factory runs; the output is the factory's options. */
 export const schema = z.strictObject({
   text: z.union([z.string(), z.literal(false)]).optional(),
-  html: z.string().optional(),
-  header: z.string().optional(),
-  header_html: z.string().optional(),
+  html: optionalText,
+  header: optionalText,
+  header_html: optionalText,
 });
 
 export default function createFooter(list: ListSettings, options: FooterOptions = {}): Processor {

@@ -17,6 +17,7 @@ import type { RE2JS } from 're2js';
 import { z } from 'zod';
 import { Discard, Hold, Reject } from '../errors.ts';
 import type { ListSettings } from '../list/settings.ts';
+import { once } from '../mail/deferred-option.ts';
 import { decodeWords } from '../mail/encoded-words.ts';
 import type { HeaderBlock } from '../mail/header-block.ts';
 import { type MimePart, parseMime } from '../mail/mime-tree.ts';
@@ -61,26 +62,33 @@ export function patternProblem(pattern: string): string | undefined {
   }
 }
 
-/** One rule as written in YAML; a bad pattern is refused with why (for `malist check`). */
-export const ruleSchema = z.strictObject({
-  header: z.string().regex(/^[\x21-\x39\x3b-\x7e]+$/, {
-    error: 'expected a header field name, e.g. X-Spam-Flag',
+/**
+ * One rule as written in YAML; a bad pattern is refused with why (for `malist check`). Built
+ * on first use: only a configuration with header_matches: needs it (config/schema.ts).
+ */
+export const ruleSchema = once(() =>
+  z.strictObject({
+    header: z.string().regex(/^[\x21-\x39\x3b-\x7e]+$/, {
+      error: 'expected a header field name, e.g. X-Spam-Flag',
+    }),
+    pattern: z.string().superRefine((pattern, ctx) => {
+      const problem = patternProblem(pattern);
+      if (problem)
+        ctx.addIssue({
+          code: 'custom',
+          message: `not a valid pattern (${problem}); patterns are RE2 regular expressions: no backreferences or lookaround`,
+        });
+    }),
+    action: z.enum(['hold', 'discard', 'reject', 'accept']),
   }),
-  pattern: z.string().superRefine((pattern, ctx) => {
-    const problem = patternProblem(pattern);
-    if (problem)
-      ctx.addIssue({
-        code: 'custom',
-        message: `not a valid pattern (${problem}); patterns are RE2 regular expressions: no backreferences or lookaround`,
-      });
-  }),
-  action: z.enum(['hold', 'discard', 'reject', 'accept']),
-});
+);
 
 /** The list of rules a list file or malist.yaml takes. */
-export const rulesSchema = z.array(ruleSchema, {
-  error: 'expected a list of { header, pattern, action } rules',
-});
+export const rulesSchema = once(() =>
+  z.array(ruleSchema(), {
+    error: 'expected a list of { header, pattern, action } rules',
+  }),
+);
 
 interface Compiled extends HeaderMatchRule {
   re: RE2JS;

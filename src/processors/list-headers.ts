@@ -16,6 +16,7 @@ import { listArchiveUrl, permalink } from '../list/archive.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox } from '../mail/address.ts';
 import { messageId } from '../mail/list-mail.ts';
+import { optionalBoolean } from '../mail/shared-options.ts';
 import type { ListMail, Processor } from '../types.ts';
 
 export interface ListHeadersOptions {
@@ -88,7 +89,7 @@ export function personalizeUnsubscribe(
 /** The options of `type: list-headers` as written in YAML, checked before the factory runs; the output is the factory's options. */
 export const schema = z.strictObject({
   precedence: z.union([z.string(), z.literal(false)]).optional(),
-  owner: z.boolean().optional(),
+  owner: optionalBoolean,
 });
 
 export default function createListHeaders(

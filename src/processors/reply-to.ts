@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
 import { addressesIn, formatMailbox, parseAddressList } from '../mail/address.ts';
 import { addressOption } from '../mail/address-option.ts';
+import { optionalBoolean } from '../mail/shared-options.ts';
 import type { ListMail, Processor } from '../types.ts';
 
 export interface ReplyToOptions {
@@ -44,7 +45,7 @@ export function applyReplyTo(list: ListSettings, mail: ListMail, options: ReplyT
 export const schema = z.strictObject({
   policy: z.enum(['poster', 'list', 'explicit']).optional(),
   address: addressOption.optional(),
-  strip: z.boolean().optional(),
+  strip: optionalBoolean,
 });
 
 export default function createReplyTo(list: ListSettings, options: ReplyToOptions = {}): Processor {

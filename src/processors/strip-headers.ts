@@ -7,6 +7,7 @@
 
 import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
+import { optionalBoolean, optionalStrings } from '../mail/shared-options.ts';
 import type { Processor } from '../types.ts';
 
 export interface StripHeadersOptions {
@@ -45,8 +46,8 @@ export function nameMatcher(names: readonly string[]): (name: string) => boolean
 
 /** The options of `type: strip-headers` as written in YAML, checked before the factory runs; the output is the factory's options. */
 export const schema = z.strictObject({
-  remove: z.array(z.string()).optional(),
-  keep_list_fields: z.boolean().optional(),
+  remove: optionalStrings,
+  keep_list_fields: optionalBoolean,
 });
 
 export default function createStripHeaders(

@@ -12,6 +12,7 @@ import { Discard, isSignal } from '../errors.ts';
 import { ownerAddress, requestAddress } from '../list/addresses.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { createListMail } from '../mail/list-mail.ts';
+import { optionalPositiveInt } from '../mail/shared-options.ts';
 import { issueModerationToken } from '../moderation/tokens.ts';
 import {
   type NoticeReactorOptions,
@@ -34,7 +35,7 @@ const DAY = 86_400_000;
 
 /** The options of `type: notify-moderators` as written in YAML, checked before the factory runs; the output is the factory's options. */
 export const schema = z.strictObject({
-  per_day: z.number().int().positive().optional(),
+  per_day: optionalPositiveInt,
   templates: z.record(z.string(), z.string()).optional(),
 });
 

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { isSignal } from '../errors.ts';
 import { createListMail } from '../mail/list-mail.ts';
+import { optionalBoolean, optionalPositiveInt } from '../mail/shared-options.ts';
 import {
   type NoticeReactorOptions,
   noticeOutlet,
@@ -25,9 +26,9 @@ export interface NotifyPosterOptions extends NoticeReactorOptions {
 
 /** The options of `type: notify-poster` as written in YAML, checked before the factory runs; the output is the factory's options. */
 export const schema = z.strictObject({
-  held: z.boolean().optional(),
-  rejected: z.boolean().optional(),
-  per_day: z.number().int().positive().optional(),
+  held: optionalBoolean,
+  rejected: optionalBoolean,
+  per_day: optionalPositiveInt,
   templates: z.record(z.string(), z.string()).optional(),
 });
 

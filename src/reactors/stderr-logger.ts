@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import { z } from 'zod';
 import { describeError, isSignal } from '../errors.ts';
 import { messageId } from '../mail/list-mail.ts';
+import { optionalBoolean } from '../mail/shared-options.ts';
 import type { Reactor, StageFailure } from '../types.ts';
 
 export interface StderrLoggerOptions {
@@ -25,7 +26,7 @@ export function formatFailure(failure: StageFailure): string {
 }
 
 /** The options of `type: stderr-logger` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({ signals: z.boolean().optional() });
+export const schema = z.strictObject({ signals: optionalBoolean });
 
 export default function createStderrLogger(options: StderrLoggerOptions = {}): Reactor {
   const output = options.output ?? process.stderr;

@@ -10,6 +10,13 @@
  * names each one with its new spelling, for the configuration's warnings.
  */
 import { z } from 'zod';
+import { deferred } from '../mail/deferred-option.ts';
+import {
+  optionalBoolean,
+  optionalName,
+  optionalPositiveInt,
+  optionalText,
+} from '../mail/shared-options.ts';
 
 /** The one TLS vocabulary of every server: TLS from the first byte, upgraded, or none. */
 export const TLS_MODES = ['implicit', 'starttls', 'none'] as const;
@@ -22,11 +29,12 @@ export interface Deprecation {
   instead: string;
 }
 
-const legacyTls = z.strictObject({
-  ca: z.string().optional(),
-  reject_unauthorized: z.boolean().optional(),
-  servername: z.string().optional(),
-});
+/*
+ * A process per mail (`malist receive`) checks its SMTP settings each time, and a plain
+ * server writes host, port and a TLS mode: the rest is `deferred()` (built when written) or
+ * a schema shared with the keys that check the same thing (mail/shared-options.ts). This
+ * module built 99 zod objects a receive.
+ */
 
 /**
  * The TLS keys of a server's settings, the same for SMTP, LMTP and IMAP APPEND (POP3 and
@@ -34,19 +42,28 @@ const legacyTls = z.strictObject({
  */
 export const tlsFields = {
   /** implicit (TLS from the first byte), starttls (required), none. */
-  tls: z
-    .union([z.enum(TLS_MODES), legacyTls], {
-      error: 'expected one of implicit | starttls | none',
-    })
-    .optional(),
+  tls: deferred(() =>
+    z.union(
+      [
+        z.enum(TLS_MODES),
+        // The older mapping.
+        z.strictObject({
+          ca: optionalText,
+          reject_unauthorized: optionalBoolean,
+          servername: optionalText,
+        }),
+      ],
+      { error: 'expected one of implicit | starttls | none' },
+    ),
+  ),
   /** PEM file of the CA(s) to trust (a private CA), relative to the YAML file. */
-  ca_file: z.string().min(1).optional(),
+  ca_file: optionalName,
   /** The name the certificate is checked against. @default host */
-  servername: z.string().min(1).optional(),
+  servername: optionalName,
   /** false: accept any certificate (tests only). @default true */
-  reject_unauthorized: z.boolean().optional(),
+  reject_unauthorized: optionalBoolean,
   /** Deprecated: `tls: implicit`. */
-  secure: z.boolean().optional(),
+  secure: optionalBoolean,
   /** Deprecated: `tls: starttls` (required) or `tls: none` (never). */
   starttls: z.enum(['required', 'opportunistic', 'never']).optional(),
 };
@@ -119,22 +136,22 @@ export function withTlsClientOptions<T extends TlsFields>(
 /** SMTP settings; `user` + `password` (from password_env/_file) become `auth`. */
 export const smtpSchema = z
   .strictObject({
-    host: z.string().min(1).optional(),
+    host: optionalName,
     port: z.number().int().min(1).max(65535).optional(),
     ...tlsFields,
-    user: z.string().min(1).optional(),
-    password: z.string().optional(),
-    auth_method: z.string().optional(),
-    name: z.string().optional(),
-    lmtp: z.boolean().optional(),
+    user: optionalName,
+    password: optionalText,
+    auth_method: optionalText,
+    name: optionalText,
+    lmtp: optionalBoolean,
     engine: z.enum(['bulk', 'nodemailer']).optional(),
-    max_connections: z.number().int().positive().optional(),
-    max_recipients_per_transaction: z.number().int().positive().optional(),
-    max_messages_per_connection: z.number().int().positive().optional(),
-    connection_timeout_ms: z.number().int().positive().optional(),
-    greeting_timeout_ms: z.number().int().positive().optional(),
-    socket_timeout_ms: z.number().int().positive().optional(),
-    transaction_timeout_ms: z.number().int().positive().optional(),
+    max_connections: optionalPositiveInt,
+    max_recipients_per_transaction: optionalPositiveInt,
+    max_messages_per_connection: optionalPositiveInt,
+    connection_timeout_ms: optionalPositiveInt,
+    greeting_timeout_ms: optionalPositiveInt,
+    socket_timeout_ms: optionalPositiveInt,
+    transaction_timeout_ms: optionalPositiveInt,
   })
   .superRefine((o, ctx) => {
     if ((o.user === undefined) !== (o.password === undefined))

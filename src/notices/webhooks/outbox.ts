@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
+import { once } from '../../mail/deferred-option.ts';
 import { createQueue, type Queue, type RunSummary } from '../../queue/queue.ts';
 import type { RetryPolicy } from '../../queue/retry-policy.ts';
 import { WEBHOOK_EVENTS, type WebhookEvent } from './events.ts';
@@ -20,16 +21,21 @@ export interface WebhookOptions extends WebhookEndpoint {
   lists?: string[];
 }
 
-/** One `webhooks:` entry of malist.yaml (the secret from `secret_env` / `secret_file`). */
-export const webhookSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, {
-    error: 'expected a short name: letters, digits, . _ -',
+/**
+ * One `webhooks:` entry of malist.yaml (the secret from `secret_env` / `secret_file`), built
+ * on first use: only a configuration with webhooks: needs it (config/schema.ts).
+ */
+export const webhookSchema = once(() =>
+  z.strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, {
+      error: 'expected a short name: letters, digits, . _ -',
+    }),
+    url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+    secret: z.string().min(16, { error: 'expected a secret of at least 16 characters' }),
+    events: z.array(z.enum(WEBHOOK_EVENTS)).optional(),
+    lists: z.array(z.string().min(1)).optional(),
   }),
-  url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
-  secret: z.string().min(16, { error: 'expected a secret of at least 16 characters' }),
-  events: z.array(z.enum(WEBHOOK_EVENTS)).optional(),
-  lists: z.array(z.string().min(1)).optional(),
-});
+);
 
 export interface WebhookOutboxOptions {
   /** malist.yaml's state_dir: the spool is STATE/webhooks/spool. */

@@ -1,0 +1,84 @@
+/**
+ * An optional YAML key whose schema is built the first time a value is written for it.
+ *
+ * A process per mail (`malist receive`) loads every schema module, and zod builds each
+ * schema object eagerly: every `.optional()`, `.min()`, `.int()` is a new object (zod's
+ * schemas are immutable, so a check clones). One receive built 813 of them at ~44 µs each
+ * with their garbage and the memory they touch, ~25 ms of CPU, most for sections a plain
+ * configuration never writes (storage, web, DKIM, TLS, retry …). A deferred key is one
+ * object until the YAML has it.
+ *
+ * It is a `.optional()` in every way a reader can tell: absent, it passes without building
+ * anything; present, the built schema checks it with the caller's payload, so its issues keep
+ * their paths, messages and the object's key prefix. Its `def` has an `innerType` that builds
+ * on first read, so config/issues.ts's walk for the allowed keys (did-you-mean) still sees the
+ * mapping. `z.ZodOptional<T>` is its type: `z.infer` of a schema is the same with it.
+ *
+ * Its `def.type` is `deferred`, not `optional`: zod's memoizer walks a mapping's schemas on
+ * its first parse (is it recursive?) and reads an optional's `innerType`, which would build
+ * every deferred key at once; a kind it does not know it takes for a leaf without reading
+ * its accessors. So: not for a recursive schema.
+ *
+ * Not `z.lazy(build).optional()`: `$ZodOptional` reads its inner's `optin` even for an
+ * absent value, and `$ZodLazy` answers `optin` by building its inner, so every parse would
+ * build. Not for an inner with `.default()` or `.prefault()`, whose `optin` a real
+ * `.optional()` honours by substituting the default for absence: this one never builds to
+ * ask, so it never substitutes.
+ */
+import { z } from 'zod';
+import * as core from 'zod/v4/core';
+
+/** The `def.type` of a deferred key (config/issues.ts unwraps it as it does `optional`). */
+export const DEFERRED = 'deferred';
+
+/** The `def` of a deferred key: its `innerType` built on first read. */
+interface DeferredDef extends Omit<core.$ZodTypeDef, 'type'> {
+  type: typeof DEFERRED;
+  readonly innerType: core.$ZodType;
+}
+
+let built = 0;
+
+/** How many deferred schemas this process has built (tests: a section not written builds none). */
+export function deferredBuilt(): number {
+  return built;
+}
+
+const ZodDeferredOptional = core.$constructor(
+  'ZodDeferredOptional',
+  (inst: z.ZodType & { unwrap(): core.$ZodType }, def: DeferredDef) => {
+    // zod's def types name its own kinds; this one it walks as a leaf (above).
+    z.ZodType.init(inst, def as unknown as core.$ZodTypeDef);
+    // Own properties, not zod's lazy getters: an object reads both for every key it parses.
+    inst._zod.optin = 'optional';
+    inst._zod.optout = 'optional';
+    inst._zod.parse = (payload, ctx) =>
+      payload.value === undefined ? payload : def.innerType._zod.run(payload, ctx);
+    inst.unwrap = () => def.innerType;
+  },
+);
+
+/** `build().optional()`, with `build` run the first time a value is there to check (or the def is read). */
+export function deferred<T extends z.ZodType>(build: () => T): z.ZodOptional<T> {
+  let inner: T | undefined;
+  const def: DeferredDef = {
+    type: DEFERRED,
+    get innerType() {
+      if (inner === undefined) {
+        inner = build();
+        built++;
+      }
+      return inner;
+    },
+  };
+  return new ZodDeferredOptional(def) as unknown as z.ZodOptional<T>;
+}
+
+/** A value made once, on first use: a sub-schema several deferred builders share. */
+export function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => {
+    value ??= make();
+    return value;
+  };
+}
