@@ -8,7 +8,6 @@
  * The runtime is built once and serves many mails (`lmtp` keeps it until the configuration
  * changes), so nothing here closes it but `Intake.close()`.
  */
-import { Readable } from 'node:stream';
 import type { ListPlan, Plans } from '../config/build.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { openConfig } from '../config/open.ts';
@@ -225,7 +224,7 @@ async function playOne(
     };
   const summary: PlaySummary = await play({
     fetcher: createStdinFetcher({
-      input: Readable.from([raw]),
+      raw,
       ...(route.recipient ? { recipient: route.recipient } : {}),
       ...(envelope.client ? { client: envelope.client } : {}),
       ...(envelope.sender !== undefined ? { sender: envelope.sender } : {}),

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
 import createMaildirFetcher from '../../src/fetchers/maildir.ts';
 import createStdinFetcher from '../../src/fetchers/stdin.ts';
 import { fetcherContract } from './contract.ts';
@@ -37,3 +38,30 @@ fetcherContract(
   },
   { removable: false, maxMessages: 1 },
 );
+
+// The mail already read (`malist receive`, `malist lmtp`): the same contract without a stream.
+fetcherContract(
+  'stdin (raw)',
+  async () => {
+    let raw = Buffer.alloc(0);
+    return {
+      async seed(messages) {
+        raw = Buffer.concat(messages);
+      },
+      make: () => createStdinFetcher({ raw }),
+      remaining: async () => 0,
+    };
+  },
+  { removable: false, maxMessages: 1 },
+);
+
+describe('stdin fetcher size limit', () => {
+  it('refuses a mail over maxMailSize, read through a stream or given whole', async () => {
+    const raw = Buffer.from('Subject: big\r\n\r\n'.concat('x'.repeat(200)));
+    for (const fetcher of [
+      createStdinFetcher({ raw, maxMailSize: 100 }),
+      createStdinFetcher({ input: Readable.from([raw]), maxMailSize: 100 }),
+    ])
+      await expect(fetcher.fetch()).rejects.toThrow('message larger than maxMailSize (100 bytes)');
+  });
+});
