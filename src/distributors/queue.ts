@@ -24,10 +24,11 @@ import type { Transport } from '../queue/transport.ts';
 import { createTransport } from '../smtp/engine.ts';
 import { smtpDeprecations, smtpSchema } from '../smtp/schema.ts';
 import type { SmtpOptions } from '../smtp/server-options.ts';
-import { createMailgunTransport, type MailgunOptions } from '../smtp/services/mailgun.ts';
-import { engineIssues, engineSchema, mailgunSchema, sesSchema } from '../smtp/services/schema.ts';
-import { createSesTransport, type SesOptions } from '../smtp/services/ses.ts';
-import type { DeliveryReport, Distributor, ListMail, Reactor } from '../types.ts';
+import type { MailgunOptions } from '../smtp/services/mailgun.ts';
+import { engineIssues, serviceSchemas } from '../smtp/services/schema.ts';
+import type { SesOptions } from '../smtp/services/ses.ts';
+import { serviceTransport } from '../smtp/services/transport.ts';
+import type { DeliveryReport, Distributor, ListMail, OptionsSchema, Reactor } from '../types.ts';
 
 export interface QueueDistributorOptions extends QueueOptions {
   /** The SMTP server the queue delivers to. */
@@ -71,43 +72,65 @@ export interface QueueDistributorOptions extends QueueOptions {
   now?: () => number;
 }
 
-/** The options of `type: queue` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z
-  .strictObject({
-    dir: z.string().min(1).optional(),
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
-        error: 'expected a short name: letters, digits, . _ - (at most 64)',
+/**
+ * The options of `type: queue` as written in YAML, checked before the factory runs; the output
+ * is the factory's options. A sending service's keys (`engine:`, `ses:`, `mailgun:`) are in
+ * `wholeSchema`, made only for a queue that writes one.
+ */
+export const schema = z.strictObject({
+  dir: z.string().min(1).optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+      error: 'expected a short name: letters, digits, . _ - (at most 64)',
+    })
+    .optional(),
+  retry: z
+    .strictObject({
+      initial_seconds: z.number().positive().optional(),
+      factor: z.number().min(1).optional(),
+      max_seconds: z.number().positive().optional(),
+      jitter: z.number().min(0).max(1).optional(),
+    })
+    .optional(),
+  expire_after_seconds: z.number().positive().optional(),
+  alert_after: z
+    .union([
+      z.number().positive(),
+      z.string().regex(/^\d+(\.\d+)?\s*[smhd]?$/, {
+        error: 'expected a duration: seconds, or 90s, 30m, 1h, 2d',
+      }),
+    ])
+    .optional(),
+  keep_done_seconds: z.number().positive().optional(),
+  deliver_now: z.boolean().optional(),
+  smtp: smtpSchema.optional(),
+});
+
+let whole: OptionsSchema | undefined;
+
+/**
+ * `schema` with a sending service's keys (`engine:`, `ses:`, `mailgun:`: 91 zod objects that
+ * every `malist receive` built when they sat in `schema`), made on first call. The
+ * composition root checks against it the options `schema` refuses — those that write one of
+ * these keys, and those with a mistake, whose messages then know every key.
+ */
+export function wholeSchema(): OptionsSchema {
+  if (!whole) {
+    const services = serviceSchemas();
+    whole = schema
+      .extend({
+        engine: services.engine.optional(),
+        ses: services.ses.optional(),
+        mailgun: services.mailgun.optional(),
       })
-      .optional(),
-    retry: z
-      .strictObject({
-        initial_seconds: z.number().positive().optional(),
-        factor: z.number().min(1).optional(),
-        max_seconds: z.number().positive().optional(),
-        jitter: z.number().min(0).max(1).optional(),
-      })
-      .optional(),
-    expire_after_seconds: z.number().positive().optional(),
-    alert_after: z
-      .union([
-        z.number().positive(),
-        z.string().regex(/^\d+(\.\d+)?\s*[smhd]?$/, {
-          error: 'expected a duration: seconds, or 90s, 30m, 1h, 2d',
-        }),
-      ])
-      .optional(),
-    keep_done_seconds: z.number().positive().optional(),
-    deliver_now: z.boolean().optional(),
-    smtp: smtpSchema.optional(),
-    engine: engineSchema.optional(),
-    ses: sesSchema.optional(),
-    mailgun: mailgunSchema.optional(),
-  })
-  .superRefine((o, ctx) => {
-    for (const issue of engineIssues(o, process.env)) ctx.addIssue({ code: 'custom', ...issue });
-  });
+      .superRefine((o, ctx) => {
+        for (const issue of engineIssues(o, process.env))
+          ctx.addIssue({ code: 'custom', ...issue });
+      });
+  }
+  return whole;
+}
 
 /** The name of a queue that names none. */
 export const DEFAULT_QUEUE = 'queue';
@@ -123,9 +146,10 @@ function entryIdOf(name: string | undefined, list: string, key: string): string 
 /** The transport `options.engine` names. */
 function transportOf(options: QueueDistributorOptions): Transport {
   if (options.transport) return options.transport;
-  if (options.engine === 'ses' && options.ses) return createSesTransport(options.ses);
+  if (options.engine === 'ses' && options.ses)
+    return serviceTransport({ engine: 'ses', ses: options.ses });
   if (options.engine === 'mailgun' && options.mailgun)
-    return createMailgunTransport(options.mailgun);
+    return serviceTransport({ engine: 'mailgun', mailgun: options.mailgun });
   return createTransport(options.smtp ?? {});
 }
 
