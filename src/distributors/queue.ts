@@ -8,7 +8,7 @@
  */
 
 import { z } from 'zod';
-import { sealPlanFor } from '../auth/arc-seal.ts';
+import { sealPlanFor } from '../auth/seal-plan.ts';
 import { ErrorCode, StageError } from '../errors.ts';
 import { envelopeOf, messageId, sharedMailBytes } from '../mail/list-mail.ts';
 import { entryIdFor } from '../queue/entry-id.ts';
