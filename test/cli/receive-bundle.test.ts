@@ -196,14 +196,15 @@ console.log(cacheRejected(${JSON.stringify(join(ROOT, 'dist/bin/receive.cjs'))},
   it('a plain post on files initializes no PostgreSQL store, sending service or archive index', async () => {
     // Each process initializes every module of the script it reaches at its start; these
     // are reached only by import() (config/storage.ts, config/archive.ts, the queue's
-    // service transport), so a post on files with no archive runs none of them. What the
+    // service transport, the notices to posters and moderators, the signer), so a post on
+    // files to a list with no archive that signs nothing and holds nothing runs none of them. What the
     // process initialized is recorded by esbuild's module wrappers, `__esm` (malist's
     // modules) and `__commonJS` (aws4), in a copy of the script beside it.
     if (!bundled) return; // bin/malist.js runs the sources: build.test.ts says so
     const script = await readFile(join(ROOT, 'dist/bin/receive.cjs'), 'latin1');
     const wrappers = [...script.matchAll(/__(?:esm|commonJS)\(\{"([^"]+)"/g)].map((m) => m[1]!);
     const unwanted =
-      /^dist\/(config\/(storage-pg|pg-members)|state\/pg[.-]|\w+\/pg-|smtp\/services\/(ses|mailgun|api-transport|http)\.|archive\/(db|search|extract|sync|store)\.|state\/web-credentials)|^node_modules\/aws4\//;
+      /^dist\/(config\/(storage-pg|pg-members)|state\/pg[.-]|\w+\/pg-|smtp\/services\/(ses|mailgun|api-transport|http)\.|archive\/(db|search|extract|sync|store)\.|state\/web-credentials|auth\/(arc-seal|dkim-sign)\.|reactors\/notify-)|^node_modules\/aws4\//;
     // Each is in the script behind a wrapper (a static import would run it at the start,
     // unrecorded), and the script still holds every PostgreSQL store and both services.
     for (const m of [
@@ -216,6 +217,8 @@ console.log(cacheRejected(${JSON.stringify(join(ROOT, 'dist/bin/receive.cjs'))},
       'node_modules/aws4/aws4.js',
       'dist/archive/db.js',
       'dist/archive/search.js',
+      'dist/auth/arc-seal.js',
+      'dist/reactors/notify-poster.js',
     ])
       expect(wrappers, m).toContain(m);
     const esm = 'var __esm=(fn,res,err)=>function(){';
