@@ -197,9 +197,9 @@ console.log(cacheRejected(${JSON.stringify(join(ROOT, 'dist/bin/receive.cjs'))},
     // Each process initializes every module of the script it reaches at its start; these
     // are reached only by import() (config/storage.ts, config/archive.ts, the queue's
     // service transport, the notices to posters and moderators, the signer), so a post on
-    // files to a list with no archive that signs nothing and holds nothing runs none of them. What the
-    // process initialized is recorded by esbuild's module wrappers, `__esm` (malist's
-    // modules) and `__commonJS` (aws4), in a copy of the script beside it.
+    // files to a list that has no archive, signs nothing and holds nothing runs none of
+    // them. What the process initialized is recorded by esbuild's module wrappers, `__esm`
+    // (malist's modules) and `__commonJS` (aws4), in a copy of the script beside it.
     if (!bundled) return; // bin/malist.js runs the sources: build.test.ts says so
     const script = await readFile(join(ROOT, 'dist/bin/receive.cjs'), 'latin1');
     const wrappers = [...script.matchAll(/__(?:esm|commonJS)\(\{"([^"]+)"/g)].map((m) => m[1]!);
