@@ -153,6 +153,12 @@ export interface UnitModule<F> {
    * what to write instead. `malist check` and `malist run` warn with file:line.
    */
   deprecated?: (options: Record<string, unknown>) => { path: PropertyKey[]; instead: string }[];
+  /**
+   * The options' whole schema, when `schema` leaves out keys few configurations write (the
+   * queue's sending services), made on first call: options that `schema` refuses are checked
+   * against it, so those that write such a key pass, and a mistake's message knows every key.
+   */
+  wholeSchema?: () => OptionsSchema;
 }
 
 /** A registry entry that loads its unit's module on first use (a process loads only what its configuration names). */

@@ -22,28 +22,10 @@ import { OVERSIGNED, SIGNED_IF_PRESENT } from './dkim-sign.ts';
 import { parseHeaderFields } from './header-fields.ts';
 import type { SigningKey } from './keys.ts';
 import { cutMessage, prependFields } from './message.ts';
-import { authResultsValue } from './results-header.ts';
+import type { ChainValidation, SealPlan } from './seal-plan.ts';
 import { messageSignature, selectSignedFields, withSignature } from './signature-field.ts';
-import type { AuthVerdict } from './verify.ts';
 
-/** The cv= of a new ARC-Seal: the result of validating the incoming chain. */
-export type ChainValidation = 'none' | 'pass' | 'fail';
-
-/** What a seal says about the post, from the verification of the incoming copy. */
-export interface SealPlan {
-  /**
-   * The Authentication-Results value of the list's verification (`authserv-id; dkim=…`),
-   * as `authResultsValue()` makes it: it becomes the ARC-Authentication-Results payload.
-   */
-  authResults: string;
-  /** The incoming chain's validation (`verdict.arc.result`). */
-  cv: ChainValidation;
-}
-
-/** The seal plan of a post from its verification: its results, and its chain's state. */
-export function sealPlanFor(verdict: AuthVerdict): SealPlan {
-  return { authResults: authResultsValue(verdict), cv: verdict.arc.result };
-}
+export { type ChainValidation, type SealPlan, sealPlanFor } from './seal-plan.ts';
 
 /** The sealed post, or why no set was added. */
 export interface SealOutcome {

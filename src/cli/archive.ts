@@ -77,7 +77,7 @@ async function where(values: Values): Promise<Where | number> {
     return EX.CONFIG;
   }
   const configured = archiveDirOf(plans);
-  const rows = archiveRowsFor(config.main);
+  const rows = await archiveRowsFor(config.main);
   return {
     dir: configured ?? join(config.main.state_dir, 'archive'),
     format: format ?? archiveFormatOf(plans),

@@ -35,7 +35,7 @@ async function postsOf(store: ArchiveStore, list: string): Promise<ArchivedPost[
 export const migrateArchive: MigratePart = async (config, to, dryRun) => {
   const plans = await planAll(config);
   const dir = archiveDirOf(plans);
-  const rows = archiveRowsFor(config.main);
+  const rows = await archiveRowsFor(config.main);
   if (dir === undefined || !rows) return [];
   const files = openFilesArchive(dir, archiveFormatOf(plans));
   try {

@@ -17,7 +17,8 @@
 import { planAll } from '../config/build.ts';
 import { queuePlans } from '../config/directories.ts';
 import type { LoadedConfig } from '../config/load.ts';
-import { databaseFor, processLeaseFor, type StorageChoice } from '../config/storage.ts';
+import type { StorageChoice } from '../config/storage.ts';
+import { databaseFor, processLeaseFor } from '../config/storage-pg.ts';
 import { DEFAULT_QUEUE } from '../distributors/queue.ts';
 import { asResults } from '../queue/envelope.ts';
 import { createFileStore } from '../queue/file-store.ts';

@@ -20,8 +20,8 @@
  * counts alike (storage-migrate-each.ts): one line a part, none for a part with nothing.
  */
 import { dirname, join, resolve } from 'node:path';
+import { isPostgresStore } from '../config/build.ts';
 import type { LoadedConfig, LoadedList } from '../config/load.ts';
-import { isPostgresStore } from '../config/pg-members.ts';
 import { databaseFor, journalFor, type StorageChoice } from '../config/storage.ts';
 import { normalizeAddress } from '../mail/address.ts';
 import { openMemberStore } from '../members/index.ts';

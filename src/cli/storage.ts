@@ -10,7 +10,8 @@
  *                             (storage-migrate.ts and its parts storage-migrate-*.ts)
  */
 import { openConfig, printProblems } from '../config/open.ts';
-import { closeDatabases, databaseFor, SCHEMA_PARTS, storageOf } from '../config/storage.ts';
+import { closeDatabases, databaseFor, storageOf } from '../config/storage.ts';
+import { SCHEMA_PARTS } from '../config/storage-pg.ts';
 import { schemaVersions, upgradeSchema } from '../state/pg.ts';
 import { commandArgs } from './args.ts';
 import { EX } from './exit-codes.ts';

@@ -4,11 +4,14 @@
  * distributors that write it and the fronts that read it (`malist archive`, the web
  * archive), so one process holds one connection; on PostgreSQL, the rows every host shares
  * (archive/pg-store.ts), which the distributors write instead of files.
+ *
+ * The index and the archive's reading side (search, extraction, sync: ~30 KB of modules of
+ * the receive script) are imported only when a configuration has an archive distributor.
  */
-import { ArchiveIndex } from '../archive/db.ts';
+import type { ArchiveIndex } from '../archive/db.ts';
 import type { ArchiveFormat } from '../archive/paths.ts';
 import type { PgArchive } from '../archive/pg-store.ts';
-import { type ArchiveStore, filesArchive } from '../archive/store.ts';
+import type { ArchiveStore } from '../archive/store.ts';
 import type { Plan, Plans } from './build.ts';
 
 export interface ArchiveIndexes {
@@ -43,10 +46,33 @@ export function archiveFormatOf(plans: Plans): ArchiveFormat {
   return (first?.options['format'] as ArchiveFormat | undefined) ?? 'mbox';
 }
 
-/** `rows`: the archive's rows when `storage:` is PostgreSQL (storage.ts `archiveRowsFor`). */
-export function archiveIndexes(plans: Plans, rows?: PgArchive): ArchiveIndexes {
-  const open = new Map<string, ArchiveIndex>();
+/** A configuration with no archive distributor: nothing to open, nothing the fronts read. */
+const NO_ARCHIVE: ArchiveIndexes = {
+  dir: undefined,
+  open(dir) {
+    throw new Error(`no archive is configured (asked for the index of ${dir})`);
+  },
+  rows: undefined,
+  store: () => undefined,
+  close() {},
+};
+
+/**
+ * The archive of `plans`; `rows()` gives the archive's rows when `storage:` is PostgreSQL
+ * (storage.ts `archiveRowsFor`), asked only when there is an archive.
+ */
+export async function archiveIndexes(
+  plans: Plans,
+  rowsOf: () => Promise<PgArchive | undefined>,
+): Promise<ArchiveIndexes> {
   const dir = archiveDirOf(plans);
+  if (dir === undefined) return NO_ARCHIVE;
+  const [{ ArchiveIndex }, { filesArchive }, rows] = await Promise.all([
+    import('../archive/db.ts'),
+    import('../archive/store.ts'),
+    rowsOf(),
+  ]);
+  const open = new Map<string, ArchiveIndex>();
   const format = archiveFormatOf(plans);
   const indexOf = (at: string) => {
     let index = open.get(at);
@@ -62,7 +88,6 @@ export function archiveIndexes(plans: Plans, rows?: PgArchive): ArchiveIndexes {
     open: indexOf,
     rows,
     store() {
-      if (dir === undefined) return undefined;
       if (rows) return rows;
       files ??= filesArchive(indexOf(dir), format, true);
       return files;

@@ -26,7 +26,6 @@ import { authenticationProblems } from './authentication.ts';
 import { isPathType, loadCustomUnit } from './custom.ts';
 import { type Origin, problemsOf } from './issues.ts';
 import type { LoadedConfig, LoadedList } from './load.ts';
-import { isPostgresStore, postgresMemberPlan } from './pg-members.ts';
 import { type ConfigProblem, didYouMean, formatProblem, keyPath, sortProblems } from './problem.ts';
 import type { UnitSpecValue } from './schema.ts';
 import type { SigningPlan } from './signing.ts';
@@ -193,6 +192,50 @@ function warnDeprecated(
   }
 }
 
+/**
+ * A unit's options checked against its schema: the options as the factory takes them, or
+ * undefined with the problems recorded (at the key, else at the unit's mapping).
+ */
+function checkOptions(
+  unit: {
+    type: string;
+    options: Record<string, unknown>;
+    schema: OptionsSchema;
+    whole: (() => OptionsSchema) | undefined;
+    source: YamlSource;
+    origin: Origin;
+    at: Omit<ConfigProblem, 'message' | 'fix'>;
+  },
+  ctx: PlanContext,
+): Record<string, unknown> | undefined {
+  const { type, options, source, origin } = unit;
+  let schema = unit.schema;
+  let result = schema.safeParse(options);
+  if (!result.success && unit.whole) {
+    // Keys `schema` leaves out (the queue's sending services), or a mistake: the whole
+    // schema decides, and its messages know every key.
+    schema = unit.whole();
+    result = schema.safeParse(options);
+  }
+  if (result.success) return result.data as Record<string, unknown>;
+  const before = ctx.problems.length;
+  if (result.error && typeof result.error === 'object' && 'issues' in result.error) {
+    ctx.problems.push(
+      ...problemsOf(result.error as z.ZodError, source, schema as z.ZodType, origin).map((p) => ({
+        ...p,
+        message: `${type}: ${p.message}`,
+      })),
+    );
+  }
+  if (ctx.problems.length === before)
+    ctx.problems.push({
+      ...unit.at,
+      message: `${type}: invalid options`,
+      fix: `see the options documented in ${type}`,
+    });
+  return undefined;
+}
+
 /** Checks one unit mapping; undefined (with problems recorded) when it cannot be built. */
 async function planUnit(
   kind: UnitKind,
@@ -280,28 +323,13 @@ async function planUnit(
   const origin = originOf(layers);
   warnDeprecated(builtIn?.deprecated?.(options) ?? [], origin, ctx);
   if (schema) {
-    const result = schema.safeParse(options);
-    if (!result.success) {
-      const before = ctx.problems.length;
-      if (result.error && typeof result.error === 'object' && 'issues' in result.error) {
-        ctx.problems.push(
-          ...problemsOf(result.error as z.ZodError, source, schema as z.ZodType, origin).map(
-            (p) => ({
-              ...p,
-              message: `${type}: ${p.message}`,
-            }),
-          ),
-        );
-      }
-      if (ctx.problems.length === before)
-        ctx.problems.push({
-          ...at(path),
-          message: `${type}: invalid options`,
-          fix: `see the options documented in ${type}`,
-        });
-      return undefined;
-    }
-    options = result.data as Record<string, unknown>;
+    const whole = builtIn?.wholeSchema;
+    const checked = checkOptions(
+      { type, options, schema, whole, source, origin, at: at(path) },
+      ctx,
+    );
+    if (!checked) return undefined;
+    options = checked;
   }
   if (kind === 'distributor' && type === 'queue' && !queueDirOk(ctx, options)) {
     ctx.problems.push({
@@ -359,6 +387,14 @@ function implicitStore(list: LoadedList): { type: 'yaml' | 'text-file'; file: st
   }
   if (Array.isArray(raw.members)) return { type: 'yaml', file: list.source.path };
   return undefined;
+}
+
+/** Whether `spec` (a list's `member_store:`) names the PostgreSQL store (config/pg-members.ts). */
+export function isPostgresStore(spec: unknown): boolean {
+  return (
+    spec === 'postgres' ||
+    (typeof spec === 'object' && spec !== null && (spec as { type?: unknown }).type === 'postgres')
+  );
 }
 
 function typeOf(spec: UnitSpecValue): string {
@@ -433,6 +469,8 @@ export async function planAll(config: LoadedConfig): Promise<Plans> {
       | UnitSpecValue
       | undefined;
     if (isPostgresStore(storeSpec)) {
+      // Imported here: a list on files never loads the PostgreSQL member store's plan.
+      const { postgresMemberPlan } = await import('./pg-members.ts');
       const p = await postgresMemberPlan(list, config.main, ctx.problems);
       if (p) listPlan.memberStore = p;
     } else if (storeSpec !== undefined) {

@@ -1,6 +1,6 @@
 /**
  * The lists' smaller state as one bundle (request memos, notice counts, post counters,
- * digest collections), and its files under state_dir. Apart from storage.ts, which adds the
+ * digest collections), and its files under state_dir. Apart from storage-pg.ts, which adds the
  * PostgreSQL side, so the public API's types (services.ts) never name the `pg` package's.
  */
 import { join } from 'node:path';

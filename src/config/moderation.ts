@@ -11,10 +11,8 @@ import type { ModerationContext } from '../moderation/held.ts';
 import { createModerationHandler } from '../moderation/tokens.ts';
 import { type Notice, NoticeRefused, type NoticeSender } from '../notices/compose.ts';
 import { noticeOutlet } from '../notices/list-notices.ts';
-import createNotifyModerators, {
-  type NotifyModeratorsOptions,
-} from '../reactors/notify-moderators.ts';
-import createNotifyPoster, { type NotifyPosterOptions } from '../reactors/notify-poster.ts';
+import type { NotifyModeratorsOptions } from '../reactors/notify-moderators.ts';
+import type { NotifyPosterOptions } from '../reactors/notify-poster.ts';
 import type { NoticeCounts } from '../state/memos.ts';
 import type { TokenStore } from '../state/tokens.ts';
 import type { Distributor, ListMail, Processor, Reactor } from '../types.ts';
@@ -75,6 +73,22 @@ export interface ModerationWiring {
   reactors: Reactor[];
 }
 
+/**
+ * A reactor made by `load` when it first reacts: notify-poster and notify-moderators (their
+ * modules and option schemas: 28 zod objects) load with a process's first failure or signal,
+ * not in every `malist receive` of a post that goes through.
+ */
+function madeOnFirstUse(name: string, load: () => Promise<Reactor>): Reactor {
+  let made: Promise<Reactor> | undefined;
+  return {
+    name,
+    async react(failure) {
+      made ??= load();
+      await (await made).react(failure);
+    },
+  };
+}
+
 export function wireModeration(options: ModerationWiringOptions): ModerationWiring {
   const reactorOptions = {
     lists: options.lists,
@@ -97,13 +111,20 @@ export function wireModeration(options: ModerationWiringOptions): ModerationWiri
     context,
     confirmHandlers: { moderate: createModerationHandler(context) },
     reactors: [
-      createNotifyPoster({ ...reactorOptions, ...options.poster }),
-      createNotifyModerators({
-        ...reactorOptions,
-        per_day: undefined,
-        tokens: options.tokens,
-        ...options.moderators,
-      }),
+      madeOnFirstUse('notify-poster', async () =>
+        (await import('../reactors/notify-poster.ts')).default({
+          ...reactorOptions,
+          ...options.poster,
+        }),
+      ),
+      madeOnFirstUse('notify-moderators', async () =>
+        (await import('../reactors/notify-moderators.ts')).default({
+          ...reactorOptions,
+          per_day: undefined,
+          tokens: options.tokens,
+          ...options.moderators,
+        }),
+      ),
     ],
   };
 }

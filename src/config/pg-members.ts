@@ -10,14 +10,6 @@ import type { LoadedConfig, LoadedList } from './load.ts';
 import type { ConfigProblem } from './problem.ts';
 import { databaseFor, storageOf } from './storage.ts';
 
-/** Whether `spec` (a list's `member_store:`) names the PostgreSQL store. */
-export function isPostgresStore(spec: unknown): boolean {
-  return (
-    spec === 'postgres' ||
-    (typeof spec === 'object' && spec !== null && (spec as { type?: unknown }).type === 'postgres')
-  );
-}
-
 /** The plan of a list's PostgreSQL member store, or a problem naming the fix. */
 export async function postgresMemberPlan(
   list: LoadedList,

@@ -235,10 +235,10 @@ async function assembleRuntime(
   const byName = new Map(lists.map((l) => [l.list.name, l]));
   const settings = lists.map((l) => l.list);
   const services = deliveryServices(settings, stateDir, secret, bounces, listState);
-  const archives = archiveIndexes(plans, archiveRowsFor(config.main));
+  const archives = await archiveIndexes(plans, () => archiveRowsFor(config.main));
   const signing = await signingOf(plans, config.main?.signing_threads, stateDir);
   const deadLetters: RecipientFailure[] = [];
-  const queueStores = queueStoresFor(storageOf(config.main));
+  const queueStores = await queueStoresFor(storageOf(config.main));
   // The owner's dead-letter notice goes out through the outlets built just below.
   const deadLetterNotices = createDeadLetterNotices({
     stateDir,

@@ -8,7 +8,7 @@
  */
 
 import { z } from 'zod';
-import { sealPlanFor } from '../auth/arc-seal.ts';
+import { sealPlanFor } from '../auth/seal-plan.ts';
 import { ErrorCode, StageError } from '../errors.ts';
 import { deferred } from '../mail/deferred-option.ts';
 import { envelopeOf, messageId, sharedMailBytes } from '../mail/list-mail.ts';
@@ -26,10 +26,11 @@ import type { Transport } from '../queue/transport.ts';
 import { createTransport } from '../smtp/engine.ts';
 import { smtpDeprecations, smtpSchema } from '../smtp/schema.ts';
 import type { SmtpOptions } from '../smtp/server-options.ts';
-import { createMailgunTransport, type MailgunOptions } from '../smtp/services/mailgun.ts';
-import { engineIssues, engineSchema, mailgunSchema, sesSchema } from '../smtp/services/schema.ts';
-import { createSesTransport, type SesOptions } from '../smtp/services/ses.ts';
-import type { DeliveryReport, Distributor, ListMail, Reactor } from '../types.ts';
+import type { MailgunOptions } from '../smtp/services/mailgun.ts';
+import { engineIssues, serviceSchemas } from '../smtp/services/schema.ts';
+import type { SesOptions } from '../smtp/services/ses.ts';
+import { serviceTransport } from '../smtp/services/transport.ts';
+import type { DeliveryReport, Distributor, ListMail, OptionsSchema, Reactor } from '../types.ts';
 
 export interface QueueDistributorOptions extends QueueOptions {
   /** The SMTP server the queue delivers to. */
@@ -73,44 +74,66 @@ export interface QueueDistributorOptions extends QueueOptions {
   now?: () => number;
 }
 
-/** The options of `type: queue` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z
-  .strictObject({
-    dir: optionalName,
-    // A process per mail checks these: what a plain queue does not write is built when
-    // written (mail/deferred-option.ts says why).
-    name: deferred(() =>
-      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
-        error: 'expected a short name: letters, digits, . _ - (at most 64)',
+/**
+ * The options of `type: queue` as written in YAML, checked before the factory runs; the output
+ * is the factory's options. A sending service's keys (`engine:`, `ses:`, `mailgun:`) are in
+ * `wholeSchema`, made only for a queue that writes one.
+ */
+export const schema = z.strictObject({
+  dir: optionalName,
+  // A process per mail checks these: what a plain queue does not write is built when
+  // written (mail/deferred-option.ts says why).
+  name: deferred(() =>
+    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+      error: 'expected a short name: letters, digits, . _ - (at most 64)',
+    }),
+  ),
+  retry: deferred(() =>
+    z.strictObject({
+      initial_seconds: optionalPositive,
+      factor: z.number().min(1).optional(),
+      max_seconds: optionalPositive,
+      jitter: z.number().min(0).max(1).optional(),
+    }),
+  ),
+  expire_after_seconds: optionalPositive,
+  alert_after: deferred(() =>
+    z.union([
+      z.number().positive(),
+      z.string().regex(/^\d+(\.\d+)?\s*[smhd]?$/, {
+        error: 'expected a duration: seconds, or 90s, 30m, 1h, 2d',
       }),
-    ),
-    retry: deferred(() =>
-      z.strictObject({
-        initial_seconds: optionalPositive,
-        factor: z.number().min(1).optional(),
-        max_seconds: optionalPositive,
-        jitter: z.number().min(0).max(1).optional(),
-      }),
-    ),
-    expire_after_seconds: optionalPositive,
-    alert_after: deferred(() =>
-      z.union([
-        z.number().positive(),
-        z.string().regex(/^\d+(\.\d+)?\s*[smhd]?$/, {
-          error: 'expected a duration: seconds, or 90s, 30m, 1h, 2d',
-        }),
-      ]),
-    ),
-    keep_done_seconds: optionalPositive,
-    deliver_now: optionalBoolean,
-    smtp: smtpSchema.optional(),
-    engine: engineSchema.optional(),
-    ses: sesSchema.optional(),
-    mailgun: mailgunSchema.optional(),
-  })
-  .superRefine((o, ctx) => {
-    for (const issue of engineIssues(o, process.env)) ctx.addIssue({ code: 'custom', ...issue });
-  });
+    ]),
+  ),
+  keep_done_seconds: optionalPositive,
+  deliver_now: optionalBoolean,
+  smtp: smtpSchema.optional(),
+});
+
+let whole: OptionsSchema | undefined;
+
+/**
+ * `schema` with a sending service's keys (`engine:`, `ses:`, `mailgun:`: 91 zod objects that
+ * every `malist receive` built when they sat in `schema`), made on first call. The
+ * composition root checks against it the options `schema` refuses — those that write one of
+ * these keys, and those with a mistake, whose messages then know every key.
+ */
+export function wholeSchema(): OptionsSchema {
+  if (!whole) {
+    const services = serviceSchemas();
+    whole = schema
+      .extend({
+        engine: services.engine.optional(),
+        ses: services.ses.optional(),
+        mailgun: services.mailgun.optional(),
+      })
+      .superRefine((o, ctx) => {
+        for (const issue of engineIssues(o, process.env))
+          ctx.addIssue({ code: 'custom', ...issue });
+      });
+  }
+  return whole;
+}
 
 /** The name of a queue that names none. */
 export const DEFAULT_QUEUE = 'queue';
@@ -126,9 +149,10 @@ function entryIdOf(name: string | undefined, list: string, key: string): string 
 /** The transport `options.engine` names. */
 function transportOf(options: QueueDistributorOptions): Transport {
   if (options.transport) return options.transport;
-  if (options.engine === 'ses' && options.ses) return createSesTransport(options.ses);
+  if (options.engine === 'ses' && options.ses)
+    return serviceTransport({ engine: 'ses', ses: options.ses });
   if (options.engine === 'mailgun' && options.mailgun)
-    return createMailgunTransport(options.mailgun);
+    return serviceTransport({ engine: 'mailgun', mailgun: options.mailgun });
   return createTransport(options.smtp ?? {});
 }
 

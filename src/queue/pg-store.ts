@@ -145,7 +145,7 @@ export interface PgStoreOptions {
   /** Recipients one claim takes (the unit several workers split a post by). @default 100 */
   claimBatch?: number;
   /**
-   * The process's lease (config/storage.ts builds one per process, shared with the
+   * The process's lease (config/storage-pg.ts builds one per process, shared with the
    * journal). @default a lease of the store's own, ended by `close()`
    */
   lease?: ProcessLease;

@@ -72,7 +72,7 @@ export class PgJournal implements Journal {
 
   /**
    * The journal on `db`, its tables created on a fresh database (else checked). `lease`: the
-   * process's lease (config/storage.ts); without it the journal takes one of its own,
+   * process's lease (config/storage-pg.ts); without it the journal takes one of its own,
    * ended by `close()`.
    */
   static async open(db: Database, lease?: ProcessLease): Promise<PgJournal> {

@@ -10,7 +10,7 @@
  * PID behind the number (for `malist queue list`). The queue's recipient claims
  * (queue/pg-store.ts) and the journal's mail claims (pg-journal.ts) both name that number;
  * a claim whose holder's lock can be taken is a dead holder's, whichever store it is in.
- * Built once per process by the composition root (config/storage.ts).
+ * Built once per process by the composition root (config/storage-pg.ts).
  *
  * When the lease's connection ends while the process lives (a network cut, the server
  * restarted, an operator's pg_terminate_backend), `lost()` turns true at once — set by the

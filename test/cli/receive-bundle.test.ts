@@ -193,6 +193,75 @@ console.log(cacheRejected(${JSON.stringify(join(ROOT, 'dist/bin/receive.cjs'))},
     }
   });
 
+  it('a plain post on files initializes no PostgreSQL store, sending service or archive index', async () => {
+    // Each process initializes every module of the script it reaches at its start; these
+    // are reached only by import() (config/storage.ts, config/archive.ts, the queue's
+    // service transport, the notices to posters and moderators, the signer), so a post on
+    // files to a list that has no archive, signs nothing and holds nothing runs none of
+    // them. What the process initialized is recorded by esbuild's module wrappers, `__esm`
+    // (malist's modules) and `__commonJS` (aws4), in a copy of the script beside it.
+    if (!bundled) return; // bin/malist.js runs the sources: build.test.ts says so
+    const script = await readFile(join(ROOT, 'dist/bin/receive.cjs'), 'latin1');
+    const wrappers = [...script.matchAll(/__(?:esm|commonJS)\(\{"([^"]+)"/g)].map((m) => m[1]!);
+    const unwanted =
+      /^dist\/(config\/(storage-pg|pg-members)|state\/pg[.-]|\w+\/pg-|smtp\/services\/(ses|mailgun|api-transport|http)\.|archive\/(db|search|extract|sync|store)\.|state\/web-credentials|auth\/(arc-seal|dkim-sign)\.|reactors\/notify-)|^node_modules\/aws4\//;
+    // Each is in the script behind a wrapper (a static import would run it at the start,
+    // unrecorded), and the script still holds every PostgreSQL store and both services.
+    for (const m of [
+      'dist/config/storage-pg.js',
+      'dist/queue/pg-store.js',
+      'dist/state/pg-journal.js',
+      'dist/archive/pg-store.js',
+      'dist/smtp/services/ses.js',
+      'dist/smtp/services/mailgun.js',
+      'node_modules/aws4/aws4.js',
+      'dist/archive/db.js',
+      'dist/archive/search.js',
+      'dist/auth/arc-seal.js',
+      'dist/reactors/notify-poster.js',
+    ])
+      expect(wrappers, m).toContain(m);
+    const esm = 'var __esm=(fn,res,err)=>function(){';
+    const cjs = 'var __commonJS=(cb,mod)=>function(){';
+    expect(script).toContain(esm);
+    expect(script).toContain(cjs);
+    const copy = join(ROOT, 'dist/bin', `receive.inits-${process.pid}.cjs`);
+    await writeFile(
+      copy,
+      script
+        .replace(esm, `${esm}if(fn)globalThis.__malistInits.push(__getOwnPropNames(fn)[0]);`)
+        .replace(cjs, `${cjs}if(!mod)globalThis.__malistInits.push(__getOwnPropNames(cb)[0]);`),
+      'latin1',
+    );
+    const server = await startSmtpServer();
+    try {
+      const dir = await tempConfig(
+        `state_dir: state\ndistribute:\n  type: queue\n  server: out\nservers:\n  out:\n    host: 127.0.0.1\n    port: ${server.port}\n    starttls: never\nqueue:\n  dir: spool\n`,
+      );
+      made.push(dir);
+      const list = join(dir, 'inits.json');
+      const loader = join(ROOT, 'bin/cached-script.js');
+      const program = `globalThis.__malistInits = [];
+const { runCached } = require(${JSON.stringify(loader)});
+runCached(${JSON.stringify(copy)}, '/nonexistent')
+  .main(['receive', '--config', ${JSON.stringify(dir)}, '--list', 'red'])
+  .then((code) => {
+    require('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(globalThis.__malistInits));
+    process.exitCode = code;
+  });`;
+      const input = await readFile(post('01-member-post.eml'));
+      const r = await runCommand(process.execPath, ['-e', program], { input });
+      expect([r.code, r.stderr]).toEqual([0, '']);
+      expect(server.accepted.length).toBeGreaterThan(0);
+      const inits: string[] = JSON.parse(await readFile(list, 'utf8'));
+      expect(inits).toContain('dist/distributors/queue.js'); // what a post needs is recorded
+      expect(inits.filter((m) => unwanted.test(m))).toEqual([]);
+    } finally {
+      await server.stop();
+      await rm(copy, { force: true });
+    }
+  });
+
   it('runs a custom unit written in TypeScript from a configuration with no package.json', async () => {
     // tsx takes a `.ts` file's format from the package.json above it: with none (or no
     // "type": "module") the unit, an ES module as malist documents units, was loaded as

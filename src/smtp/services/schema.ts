@@ -5,47 +5,63 @@
  */
 import { z } from 'zod';
 
-const tuning = {
-  max_per_second: z.number().positive().optional(),
-  max_connections: z.number().int().positive().max(256).optional(),
-  retries: z.number().int().min(0).max(10).optional(),
-  retry_initial_ms: z.number().int().positive().optional(),
-  retry_max_ms: z.number().int().positive().optional(),
-  timeout_ms: z.number().int().positive().optional(),
-};
+/**
+ * The schemas of `ses:` and `mailgun:` (91 zod objects), made on first call: only for a
+ * queue that names a service (distributors/queue.ts `wholeSchema`), not by every process
+ * that loads the queue.
+ */
+function buildSchemas() {
+  const tuning = {
+    max_per_second: z.number().positive().optional(),
+    max_connections: z.number().int().positive().max(256).optional(),
+    retries: z.number().int().min(0).max(10).optional(),
+    retry_initial_ms: z.number().int().positive().optional(),
+    retry_max_ms: z.number().int().positive().optional(),
+    timeout_ms: z.number().int().positive().optional(),
+  };
 
-const url = z.url({ protocol: /^https?$/, error: 'expected a URL, e.g. https://…' });
+  const url = z.url({ protocol: /^https?$/, error: 'expected a URL, e.g. https://…' });
 
-/** `ses:` — Amazon SES v2. */
-export const sesSchema = z.strictObject({
-  region: z
-    .string()
-    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: 'expected an AWS region, e.g. eu-west-1' }),
-  endpoint: url.optional(),
-  configuration_set: z.string().min(1).optional(),
-  access_key_id: z.string().min(1).optional(),
-  secret_access_key: z.string().min(1).optional(),
-  session_token: z.string().min(1).optional(),
-  max_recipients_per_call: z.number().int().min(1).max(50).optional(),
-  ...tuning,
-});
+  return {
+    /** `ses:` — Amazon SES v2. */
+    ses: z.strictObject({
+      region: z
+        .string()
+        .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: 'expected an AWS region, e.g. eu-west-1' }),
+      endpoint: url.optional(),
+      configuration_set: z.string().min(1).optional(),
+      access_key_id: z.string().min(1).optional(),
+      secret_access_key: z.string().min(1).optional(),
+      session_token: z.string().min(1).optional(),
+      max_recipients_per_call: z.number().int().min(1).max(50).optional(),
+      ...tuning,
+    }),
+    /** `mailgun:` — Mailgun's messages.mime. */
+    mailgun: z.strictObject({
+      domain: z.string().min(1),
+      api_key: z.string().min(1, { error: 'expected api_key_env: VAR or api_key_file: PATH' }),
+      region: z.enum(['us', 'eu']).optional(),
+      base_url: url.optional(),
+      tracking: z.boolean().optional(),
+      max_recipients_per_call: z.number().int().min(1).max(1000).optional(),
+      ...tuning,
+    }),
+    /** The transport a queue sends through. @default smtp */
+    engine: z.enum(['smtp', 'ses', 'mailgun']),
+  };
+}
 
-/** `mailgun:` — Mailgun's messages.mime. */
-export const mailgunSchema = z.strictObject({
-  domain: z.string().min(1),
-  api_key: z.string().min(1, { error: 'expected api_key_env: VAR or api_key_file: PATH' }),
-  region: z.enum(['us', 'eu']).optional(),
-  base_url: url.optional(),
-  tracking: z.boolean().optional(),
-  max_recipients_per_call: z.number().int().min(1).max(1000).optional(),
-  ...tuning,
-});
+type ServiceSchemas = ReturnType<typeof buildSchemas>;
+let built: ServiceSchemas | undefined;
 
-export type SesYaml = z.infer<typeof sesSchema>;
-export type MailgunYaml = z.infer<typeof mailgunSchema>;
+/** `engine:`, `ses:` and `mailgun:` of a queue, made once, on first call. */
+export function serviceSchemas(): ServiceSchemas {
+  built ??= buildSchemas();
+  return built;
+}
 
-/** The transport a queue sends through. @default smtp */
-export const engineSchema = z.enum(['smtp', 'ses', 'mailgun']);
+export type SesYaml = z.infer<ServiceSchemas['ses']>;
+export type MailgunYaml = z.infer<ServiceSchemas['mailgun']>;
 
 /** The issues of a queue's `engine:` against its `ses:` / `mailgun:` settings. */
 export function engineIssues(

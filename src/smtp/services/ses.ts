@@ -23,6 +23,7 @@ import {
   type ServiceTuning,
   tuned,
 } from './api-transport.ts';
+import { sesCredentials } from './credentials.ts';
 import { type Answered, post, reasonOf } from './http.ts';
 
 export interface SesOptions extends ServiceTuning {
@@ -97,19 +98,6 @@ export function sesAnswer(a: Answered, to: readonly string[]): CallAnswer {
   const lower = reason.toLowerCase();
   const split = to.some((r) => lower.includes(r.toLowerCase()));
   return { kind: 'rejected', status: a.status, reason, split };
-}
-
-/** The credentials of `options`, else the standard AWS environment variables. */
-export function sesCredentials(options: SesOptions, env: NodeJS.ProcessEnv = process.env) {
-  const accessKeyId = options.access_key_id ?? env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = options.secret_access_key ?? env.AWS_SECRET_ACCESS_KEY;
-  const sessionToken =
-    options.session_token ?? (options.access_key_id ? undefined : env.AWS_SESSION_TOKEN);
-  if (!accessKeyId || !secretAccessKey)
-    throw new Error(
-      'SES needs credentials: access_key_id and secret_access_key_env (or _file) under ses:, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment',
-    );
-  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
 }
 
 /** The SES transport. Throws at once when there are no credentials. */
