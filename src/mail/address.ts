@@ -4,7 +4,7 @@
  */
 import { domainToASCII } from 'node:url';
 import addressparser from 'nodemailer/lib/addressparser';
-import { decodeWords, encodeWordsIfNeeded } from './encoded-words.ts';
+import { decodeWords, encodePhraseIfNeeded } from './encoded-words.ts';
 
 export interface Mailbox {
   /** Display name, encoded words decoded. */
@@ -151,7 +151,7 @@ export function formatMailbox(name: string, address: string): string {
   const cleanName = name.replace(/[\r\n]+/g, ' ').trim();
   const cleanAddress = address.replace(/[\r\n<>\s]+/g, '');
   if (!cleanName) return `<${cleanAddress}>`;
-  const encoded = encodeWordsIfNeeded(cleanName);
+  const encoded = encodePhraseIfNeeded(cleanName);
   if (encoded !== cleanName) return `${encoded} <${cleanAddress}>`;
   const quoted = /^[\w !#$%&'*+\-/=?^`{|}~]+$/.test(cleanName)
     ? cleanName

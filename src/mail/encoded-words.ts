@@ -16,3 +16,13 @@ export function encodeWordsIfNeeded(value: string): string {
   if (/^[\x00-\x7f]*$/.test(value)) return value;
   return libmime().encodeWords(value, 'Q', 52);
 }
+
+/**
+ * A display name as RFC 2047 encoded words when it is not plain ASCII: the whole phrase, so
+ * its specials (`,` `;` `<` `"` …) are encoded too — encoding only the non-ASCII words left
+ * `=?UTF-8?Q?=C2=A1?= ,`, which a reader splits into two mailboxes. ASCII passes unchanged.
+ */
+export function encodePhraseIfNeeded(value: string): string {
+  if (/^[\x00-\x7f]*$/.test(value)) return value;
+  return libmime().encodeWord(value, 'Q', 52);
+}

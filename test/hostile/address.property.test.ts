@@ -135,3 +135,15 @@ describe('regressions found by the properties above', () => {
     expect(normalizeAddress('a@b..c')).toBe('');
   });
 });
+
+describe('formatMailbox, a name with non-ASCII and specials', () => {
+  it('encodes the whole phrase: its comma never splits the mailbox (fast-check seed 2029644988)', () => {
+    for (const name of ['¡ ,', 'Zoë, Müller', 'Ünïcode <x@y> "q"', 'é;b@c']) {
+      const formatted = formatMailbox(name, 'a@a.aa');
+      const parsed = parseAddressList(formatted);
+      expect(parsed, formatted).toHaveLength(1);
+      expect(parsed[0]!.address).toBe('a@a.aa');
+      expect(parsed[0]!.name).toBe(name);
+    }
+  });
+});
