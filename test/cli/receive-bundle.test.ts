@@ -29,6 +29,11 @@ async function scratch(): Promise<string> {
   return dir;
 }
 
+/** malist.yaml for a post through the durable queue to a plain SMTP server on `port`. */
+function plainQueue(port: number): string {
+  return `state_dir: state\ndistribute:\n  type: queue\n  server: out\nservers:\n  out:\n    host: 127.0.0.1\n    port: ${port}\n    starttls: never\nqueue:\n  dir: spool\n`;
+}
+
 describe('runCached', () => {
   it('runs a CommonJS script from its source, makes its cache, and runs from the cache', async () => {
     const dir = await scratch();
@@ -161,9 +166,7 @@ console.log(cacheRejected(${JSON.stringify(join(ROOT, 'dist/bin/receive.cjs'))},
     if (!bundled) return; // bin/malist.js runs the sources: build.test.ts says so
     const server = await startSmtpServer();
     try {
-      const dir = await tempConfig(
-        `state_dir: state\ndistribute:\n  type: queue\n  server: out\nservers:\n  out:\n    host: 127.0.0.1\n    port: ${server.port}\n    starttls: never\nqueue:\n  dir: spool\n`,
-      );
+      const dir = await tempConfig(plainQueue(server.port));
       made.push(dir);
       const list = join(dir, 'loaded.txt');
       await writeFile(
@@ -235,9 +238,7 @@ console.log(cacheRejected(${JSON.stringify(join(ROOT, 'dist/bin/receive.cjs'))},
     );
     const server = await startSmtpServer();
     try {
-      const dir = await tempConfig(
-        `state_dir: state\ndistribute:\n  type: queue\n  server: out\nservers:\n  out:\n    host: 127.0.0.1\n    port: ${server.port}\n    starttls: never\nqueue:\n  dir: spool\n`,
-      );
+      const dir = await tempConfig(plainQueue(server.port));
       made.push(dir);
       const list = join(dir, 'inits.json');
       const loader = join(ROOT, 'bin/cached-script.js');
