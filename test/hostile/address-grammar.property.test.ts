@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import '../helpers/property-seed.ts';
 import { requestSubscribe } from '../../src/commands/membership.ts';
 import { memberStoreOf, planAll } from '../../src/config/build.ts';
 import { loadConfig } from '../../src/config/load.ts';

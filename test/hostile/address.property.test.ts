@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import '../helpers/property-seed.ts';
 import {
   addressesIn,
   formatMailbox,

@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import '../helpers/property-seed.ts';
 import { HeaderBlock } from '../../src/mail/header-block.ts';
 import { createListMail, mailBytes } from '../../src/mail/list-mail.ts';
 import { cpuMs } from '../helpers/cpu-time.ts';

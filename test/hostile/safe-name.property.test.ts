@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import '../helpers/property-seed.ts';
 import { createListMail } from '../../src/mail/list-mail.ts';
 import { FileJournal } from '../../src/state/journal.ts';
 import { MailStore } from '../../src/state/mail-store.ts';
