@@ -205,16 +205,25 @@ export function problemsOf(
                 ...base,
                 ...source.locate(path),
                 message: `${what}, got ${shown(value)}`,
-                fix:
-                  issue.code === 'invalid_format'
-                    ? 'one address per entry (local@domain, no spaces or commas)'
-                    : 'see the documented keys in examples/malist.yaml and lists/',
+                fix: formatFix(issue),
               },
         );
       }
     }
   }
   return out;
+}
+
+/**
+ * The fix for a value zod refused without a more telling code: a string not of its format
+ * (a URL, or a pattern whose message names the form), else the documented keys.
+ */
+function formatFix(issue: z.core.$ZodIssue): string {
+  if (issue.code !== 'invalid_format')
+    return 'see the documented keys in examples/malist.yaml and lists/';
+  if (issue.format === 'url')
+    return 'write the whole URL with its scheme, e.g. https://lists.example.com';
+  return 'write the value in the form the message names (quote it if it has : or #)';
 }
 
 /** Parses `value` (found at `prefix` in `source`) with `schema`; problems instead of throwing. */

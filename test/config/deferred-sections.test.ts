@@ -51,9 +51,7 @@ describe('sections built when written', () => {
     ).toEqual([
       "malist.yaml:13:9 storage.type: expected type: files or type: postgres, got 'postgress' (fix: see the documented keys in examples/malist.yaml and lists/)",
       'malist.yaml:18:15 dns.timeout_ms: expected a whole number, got number 1.5 (fix: write a number without quotes, e.g. timeout_ms: 1000)',
-      expect.stringMatching(
-        /^malist\.yaml:15:11 web\.listen: expected HOST:PORT, got 'nowhere' \(fix: /,
-      ),
+      "malist.yaml:15:11 web.listen: expected HOST:PORT, got 'nowhere' (fix: write the value in the form the message names (quote it if it has : or #))",
       'malist.yaml:16:18 web.session_hours: expected at least 0, got number 0 (fix: give a value, or remove the key)',
     ]);
     expect(
@@ -103,5 +101,19 @@ describe('sections built when written', () => {
         /^malist\.yaml:14:16 queue\.alert_after: queue: expected a duration: seconds, or 90s, 30m, 1h, 2d, got 'soon' \(fix: /,
       ),
     ]);
+  });
+});
+
+describe('a value zod refuses for its format', () => {
+  it("a value not of its format gets that format's fix, not an address's", async () => {
+    const problems = await load({
+      'malist.yaml': `${MAIN}web:\n  url: lists.example.com\n`,
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^malist\.yaml:13:8 web\.url: .*\(fix: write the whole URL with its scheme, e\.g\. https:\/\/lists\.example\.com\)$/,
+      ),
+    ]);
+    expect(problems.join('')).not.toContain('address');
   });
 });

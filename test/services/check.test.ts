@@ -44,7 +44,7 @@ describe('a queue that names a sending service', () => {
     expect(r.code).toBe(78);
     expect(r.stderr.split('\n').filter((l) => /^malist\.yaml:/.test(l))).toEqual([
       'malist.yaml:6:5 distribute.ses: queue: no SES credentials: write access_key_id: and secret_access_key_env: (or _file:) under ses:, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY where malist runs, got a mapping (fix: see the documented keys in examples/malist.yaml and lists/)',
-      "malist.yaml:6:13 distribute.ses.region: queue: expected an AWS region, e.g. eu-west-1, got 'europe' (fix: one address per entry (local@domain, no spaces or commas))",
+      "malist.yaml:6:13 distribute.ses.region: queue: expected an AWS region, e.g. eu-west-1, got 'europe' (fix: write the value in the form the message names (quote it if it has : or #))",
       'malist.yaml:7:22 distribute.ses.max_connections: queue: expected at least 0, got number 0 (fix: give a value, or remove the key)',
       "malist.yaml:8:5 distribute.ses.endpointt: queue: unknown key (fix: did you mean 'endpoint'?)",
       "malist.yaml:11:3 queue.sess: queue: unknown key (fix: did you mean 'ses'?)",
