@@ -10,7 +10,8 @@ import { COMMAND_TEMPLATES } from '../commands/templates.ts';
 import { unitSpec } from '../distributors/multiple.ts';
 import { ARCHIVE_VISIBILITY } from '../list/archive.ts';
 import { addressOption as address } from '../mail/address-option.ts';
-import { deferred, once } from '../mail/deferred-option.ts';
+import { deferred } from '../mail/deferred-option.ts';
+import { once } from '../mail/lazy.ts';
 import {
   optionalBoolean,
   optionalName,

@@ -10,6 +10,7 @@
 import { join } from 'node:path';
 import type { PgArchive } from '../archive/pg-store.ts';
 import { type BounceStorage, fileBounceStorage } from '../bounces/store.ts';
+import { once } from '../mail/lazy.ts';
 import type { QueueStore } from '../queue/store.ts';
 import { fileHeldStorage, type HeldStorage } from '../state/held-store.ts';
 import { FileJournal, type Journal } from '../state/journal.ts';
@@ -24,11 +25,7 @@ export { closeDatabases, holdDatabases } from './storage-pools.ts';
 export { fileListState, type ListState };
 
 /** The PostgreSQL stores (storage-pg.ts), imported once, when a `storage: postgres` needs one. */
-let pg: Promise<typeof import('./storage-pg.ts')> | undefined;
-const postgres = () => {
-  pg ??= import('./storage-pg.ts');
-  return pg;
-};
+const postgres = once(() => import('./storage-pg.ts'));
 
 export type StorageChoice = { type: 'files' } | PostgresChoice;
 

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { sealPlanFor } from '../auth/seal-plan.ts';
 import { ErrorCode, StageError } from '../errors.ts';
 import { deferred } from '../mail/deferred-option.ts';
+import { once } from '../mail/lazy.ts';
 import { envelopeOf, messageId, sharedMailBytes } from '../mail/list-mail.ts';
 import { optionalBoolean, optionalName, optionalPositive } from '../mail/shared-options.ts';
 import { entryIdFor } from '../queue/entry-id.ts';
@@ -110,30 +111,24 @@ export const schema = z.strictObject({
   smtp: smtpSchema.optional(),
 });
 
-let whole: OptionsSchema | undefined;
-
 /**
  * `schema` with a sending service's keys (`engine:`, `ses:`, `mailgun:`: 91 zod objects that
  * every `malist receive` built when they sat in `schema`), made on first call. The
  * composition root checks against it the options `schema` refuses — those that write one of
  * these keys, and those with a mistake, whose messages then know every key.
  */
-export function wholeSchema(): OptionsSchema {
-  if (!whole) {
-    const services = serviceSchemas();
-    whole = schema
-      .extend({
-        engine: services.engine.optional(),
-        ses: services.ses.optional(),
-        mailgun: services.mailgun.optional(),
-      })
-      .superRefine((o, ctx) => {
-        for (const issue of engineIssues(o, process.env))
-          ctx.addIssue({ code: 'custom', ...issue });
-      });
-  }
-  return whole;
-}
+export const wholeSchema = once((): OptionsSchema => {
+  const services = serviceSchemas();
+  return schema
+    .extend({
+      engine: services.engine.optional(),
+      ses: services.ses.optional(),
+      mailgun: services.mailgun.optional(),
+    })
+    .superRefine((o, ctx) => {
+      for (const issue of engineIssues(o, process.env)) ctx.addIssue({ code: 'custom', ...issue });
+    });
+});
 
 /** The name of a queue that names none. */
 export const DEFAULT_QUEUE = 'queue';

@@ -1,6 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { deferred, once } from './deferred-option.ts';
+import { deferred } from './deferred-option.ts';
+import { once } from './lazy.ts';
 
 /** A section as config/schema.ts writes one, and a counter of its builds. */
 function section() {

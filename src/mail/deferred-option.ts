@@ -73,12 +73,3 @@ export function deferred<T extends z.ZodType>(build: () => T): z.ZodOptional<T> 
   };
   return new ZodDeferredOptional(def) as unknown as z.ZodOptional<T>;
 }
-
-/** A value made once, on first use: a sub-schema several deferred builders share. */
-export function once<T>(make: () => T): () => T {
-  let value: T | undefined;
-  return () => {
-    value ??= make();
-    return value;
-  };
-}

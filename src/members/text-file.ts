@@ -6,9 +6,9 @@
  * under a file lock.
  */
 import { createReadStream } from 'node:fs';
-import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { isStorableAddress } from '../mail/address.ts';
+import { nodeReadline } from '../mail/lazy.ts';
 import { fileMemberStore, type MemberFileFormat } from './file-store.ts';
 import {
   type Member,
@@ -99,15 +99,6 @@ const textFormat: MemberFileFormat<string[]> = {
  * The members of `file` a page at a time, read line by line as `list()` parses them: the
  * file is read once and never held whole (a missing file has none).
  */
-/**
- * node:readline, required on first use: a process per mail (`malist receive`) on a list whose
- * members are in its YAML never reads a text file, and loading readline costs it seven of
- * Node's modules.
- */
-function readline(): typeof import('node:readline') {
-  return createRequire(import.meta.url)('node:readline') as typeof import('node:readline');
-}
-
 export async function* textMemberPages(file: string, size: number): AsyncIterable<Member[]> {
   const input = createReadStream(file, { encoding: 'utf8' });
   const opened = new Promise<boolean>((resolve, reject) => {
@@ -119,7 +110,7 @@ export async function* textMemberPages(file: string, size: number): AsyncIterabl
   if (!(await opened)) return;
   let page: Member[] = [];
   try {
-    const { createInterface } = readline();
+    const { createInterface } = nodeReadline();
     for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
       const member = parseMemberLine(line);
       if (!member) continue;

@@ -17,9 +17,9 @@ import type { RE2JS } from 're2js';
 import { z } from 'zod';
 import { Discard, Hold, Reject } from '../errors.ts';
 import type { ListSettings } from '../list/settings.ts';
-import { once } from '../mail/deferred-option.ts';
 import { decodeWords } from '../mail/encoded-words.ts';
 import type { HeaderBlock } from '../mail/header-block.ts';
+import { once } from '../mail/lazy.ts';
 import { type MimePart, parseMime } from '../mail/mime-tree.ts';
 import type { ListMail, Processor } from '../types.ts';
 

@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { once } from '../../mail/deferred-option.ts';
+import { once } from '../../mail/lazy.ts';
 import { createQueue, type Queue, type RunSummary } from '../../queue/queue.ts';
 import type { RetryPolicy } from '../../queue/retry-policy.ts';
 import { WEBHOOK_EVENTS, type WebhookEvent } from './events.ts';

@@ -4,6 +4,7 @@
  * `*_file` (config/secrets.ts) like every other secret.
  */
 import { z } from 'zod';
+import { once } from '../../mail/lazy.ts';
 
 /**
  * The schemas of `ses:` and `mailgun:` (91 zod objects), made on first call: only for a
@@ -52,13 +53,9 @@ function buildSchemas() {
 }
 
 type ServiceSchemas = ReturnType<typeof buildSchemas>;
-let built: ServiceSchemas | undefined;
 
 /** `engine:`, `ses:` and `mailgun:` of a queue, made once, on first call. */
-export function serviceSchemas(): ServiceSchemas {
-  built ??= buildSchemas();
-  return built;
-}
+export const serviceSchemas = once(buildSchemas);
 
 export type SesYaml = z.infer<ServiceSchemas['ses']>;
 export type MailgunYaml = z.infer<ServiceSchemas['mailgun']>;
