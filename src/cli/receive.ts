@@ -28,10 +28,10 @@
  * `intake.ts`, which `malist lmtp` shares: an LMTP recipient is answered with this exit
  * code's meaning.
  */
-import { readSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { describeError } from '../errors.ts';
+import { readStandardInput } from '../fetchers/stdin.ts';
 import { EX } from './exit-codes.ts';
 import {
   handleMail,
@@ -50,42 +50,6 @@ function fail(code: number, text: string): number {
   process.stderr.write(`malist receive: ${text}\n`);
   return code;
 }
-
-/**
- * The mail on standard input, read from fd 0 with readSync: a process per mail has nothing
- * else to do meanwhile, and `process.stdin` would build a stream and an async iterator whose
- * code Node compiles afresh in every process (~2% of a receive's instructions, callgrind).
- * Where fd 0 does not block (EAGAIN: a non-blocking pipe or socket), the rest is read through
- * process.stdin, after what was already read.
- */
-async function readInput(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const add = (buf: Buffer) => {
-    size += buf.length;
-    if (size > MAX_SIZE) throw new Error(`message larger than ${MAX_SIZE} bytes`);
-    chunks.push(buf);
-  };
-  for (;;) {
-    const buf = Buffer.allocUnsafe(READ_CHUNK);
-    let n: number;
-    try {
-      n = readSync(0, buf, 0, READ_CHUNK, null);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EOF') break;
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
-      for await (const chunk of process.stdin)
-        add(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
-      break;
-    }
-    if (n === 0) break;
-    add(n === READ_CHUNK ? buf : buf.subarray(0, n));
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-}
-
-/** Bytes a read of standard input asks for. */
-const READ_CHUNK = 256 * 1024;
 
 /**
  * The envelope sender the MTA passed (`--sender`, else SENDER as Postfix's local(8) and
@@ -192,7 +156,7 @@ async function receiveOne(values: {
   if (isOutcome(route)) return failWith(route);
   let raw: Buffer;
   try {
-    raw = await readInput();
+    raw = await readStandardInput(MAX_SIZE);
   } catch (error) {
     return fail(EX.DATAERR, describeError(error));
   }

@@ -11,9 +11,12 @@ export function decodeWords(value: string): string {
   }
 }
 
+/** Plain ASCII: written as it is. */
+const ASCII = /^[\x00-\x7f]*$/;
+
 /** Encodes `value` as encoded words when it is not plain ASCII; ASCII passes unchanged. */
 export function encodeWordsIfNeeded(value: string): string {
-  if (/^[\x00-\x7f]*$/.test(value)) return value;
+  if (ASCII.test(value)) return value;
   return libmime().encodeWords(value, 'Q', 52);
 }
 
@@ -23,6 +26,6 @@ export function encodeWordsIfNeeded(value: string): string {
  * `=?UTF-8?Q?=C2=A1?= ,`, which a reader splits into two mailboxes. ASCII passes unchanged.
  */
 export function encodePhraseIfNeeded(value: string): string {
-  if (/^[\x00-\x7f]*$/.test(value)) return value;
+  if (ASCII.test(value)) return value;
   return libmime().encodeWord(value, 'Q', 52);
 }
