@@ -9,7 +9,8 @@
  *   MALIST_FROM_BUILD=1, for this checkout's build has just been made current; and 15 times
  *   as a checkout runs it, with bin/malist.js's walk over src/ (`checkout`). Wall is the
  *   spawn to exit; CPU and peak RSS are the child's own (process.resourceUsage() at its
- *   exit, through a preloaded reporter).
+ *   exit, through a preloaded reporter). And 15 times on a site of 50 lists (`site`), routed by
+ *   `--recipient` as Postfix's pipe does.
  * - The LMTP intake: `malist lmtp` (compiled) on a free port, MAILS (1,000) such posts over
  *   4 LMTP connections (nodemailer, as an MTA's few lmtp processes), each one transaction,
  *   from the first send to the last reply; the server's CPU from /proc.
@@ -29,6 +30,11 @@ export interface Sample {
 
 export interface IntakeCaseOutput {
   receive: Sample[];
+  /**
+   * The same post, on a site of 50 lists (the bench list and 49 more), routed as Postfix's
+   * pipe does (`--recipient`): receive reads only the lists the address could be.
+   */
+  site: Sample[];
   /** The same, run as a checkout runs it: bin/malist.js first checks that dist/ is current. */
   checkout: Sample[];
   node: Sample[];
@@ -42,9 +48,17 @@ const MALIST = join(root, 'bin/malist.js');
 const REPORTER = `process.on('exit', () => { const u = process.resourceUsage();
 require('node:fs').writeFileSync(process.env.MALIST_BENCH_USAGE, JSON.stringify({ cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000, maxRssKb: u.maxRSS })); });`;
 
-async function configDir(work: string, sinkPort: number): Promise<string> {
-  const dir = join(work, 'intake-config');
+/** The configuration: the bench list, and `others` more lists of 10 members beside it. */
+async function configDir(work: string, sinkPort: number, others = 0): Promise<string> {
+  const dir = join(work, others ? 'site-config' : 'intake-config');
   await mkdir(join(dir, 'lists'), { recursive: true });
+  for (let i = 0; i < others; i++)
+    await writeFile(
+      join(dir, 'lists', `team${i}.yaml`),
+      `address: team${i}@list.example.test\nposting: open\nmembers:\n${makeMembers(10)
+        .map((m) => `  - ${m}\n`)
+        .join('')}`,
+    );
   await writeFile(
     join(dir, 'malist.yaml'),
     `state_dir: state\ndistribute:\n  type: queue\n  server: sink\nservers:\n  sink:\n    host: 127.0.0.1\n    port: ${sinkPort}\n    starttls: never\nqueue:\n  dir: spool\n`,
@@ -155,14 +169,18 @@ const usage = join(work!, 'usage.json');
 const receive: Sample[] = [];
 const checkout: Sample[] = [];
 const node: Sample[] = [];
+const site: Sample[] = [];
 const args = [MALIST, 'receive', '--config', dir, '--list', 'bench'];
+const siteDir = await configDir(work!, Number(sinkPort), 49);
+const siteArgs = [MALIST, 'receive', '--config', siteDir, '--recipient', 'bench@list.example.test'];
 for (let i = 0; i < 15; i++) {
   const post = (kind: string) => makePost(5 * 1024, `${kind}-${i}-${Date.now()}`);
   receive.push(await measured(args, post('receive'), usage, { MALIST_FROM_BUILD: '1' }));
   node.push(await measured(['-e', '0'], undefined, usage));
   checkout.push(await measured(args, post('checkout'), usage, { MALIST_FROM_BUILD: '' }));
+  site.push(await measured(siteArgs, post('site'), usage, { MALIST_FROM_BUILD: '1' }));
 }
 const lmtp = await lmtpCase(dir, Number(mailsArg ?? 1000));
 process.stdout.write(
-  `${JSON.stringify({ receive, checkout, node, lmtp } satisfies IntakeCaseOutput)}\n`,
+  `${JSON.stringify({ receive, site, checkout, node, lmtp } satisfies IntakeCaseOutput)}\n`,
 );

@@ -331,6 +331,7 @@ async function intakeRows(mails: number): Promise<Row[]> {
     ) as IntakeCaseOutput;
     const r = median(out.receive);
     const c = median(out.checkout);
+    const s = median(out.site);
     const n = median(out.node);
     const lmtpCpu =
       out.lmtp.cpuMs === undefined
@@ -346,6 +347,16 @@ async function intakeRows(mails: number): Promise<Row[]> {
         perSecond: 1000 / r.wallMs,
         maxRssKb: r.maxRssKb,
         note: `median of ${out.receive.length}: wall ${r.wallMs.toFixed(0)} ms, CPU ${r.cpuMs.toFixed(0)} ms; node -e 0: wall ${n.wallMs.toFixed(0)} ms, CPU ${n.cpuMs.toFixed(0)} ms, ${Math.round(n.maxRssKb / 1024)} MB; malist above node: wall ${(r.wallMs - n.wallMs).toFixed(0)} ms, CPU ${(r.cpuMs - n.cpuMs).toFixed(0)} ms (goal ≤ 100 ms each); from a checkout (bin/malist.js checks src/ first): wall ${c.wallMs.toFixed(0)} ms, CPU ${c.cpuMs.toFixed(0)} ms, ${Math.round(c.maxRssKb / 1024)} MB`,
+      },
+      {
+        case: '`malist receive`, the same post on a site of 50 lists (`--recipient`), per mail',
+        engine: 'malist',
+        n: out.site.length,
+        accepted: 0,
+        wallMs: s.wallMs,
+        perSecond: 1000 / s.wallMs,
+        maxRssKb: s.maxRssKb,
+        note: `median of ${out.site.length}: wall ${s.wallMs.toFixed(0)} ms, CPU ${s.cpuMs.toFixed(0)} ms; above the one-list site: wall ${(s.wallMs - r.wallMs).toFixed(0)} ms, CPU ${(s.cpuMs - r.cpuMs).toFixed(0)} ms (receive reads only the lists the recipient could be)`,
       },
       {
         case: `LMTP intake (\`malist lmtp\`), ${out.lmtp.mails.toLocaleString('en')} 5 KB posts to 10 members`,

@@ -30,6 +30,7 @@
  */
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import type { LoadOptions } from '../config/load.ts';
 import { describeError } from '../errors.ts';
 import { readStandardInput } from '../fetchers/stdin.ts';
 import { EX } from './exit-codes.ts';
@@ -138,6 +139,13 @@ function failWith(outcome: Outcome): number {
 }
 
 /** One mail on standard input through the intake (intake.ts), the exit code its outcome. */
+/** The lists a mail could be for, from `--list` and the recipient; undefined: all of them. */
+function onlyFor(by: { list?: string; recipient?: string }): LoadOptions['only'] {
+  if (by.list && !by.list.includes('@')) return { name: by.list };
+  const recipient = by.list ?? by.recipient;
+  return recipient ? { recipient } : undefined;
+}
+
 async function receiveOne(values: {
   list?: string;
   recipient?: string;
@@ -146,13 +154,21 @@ async function receiveOne(values: {
   'client-helo'?: string;
   config?: string;
 }): Promise<number> {
-  const opened = await openIntake(values.config, (line) => process.stderr.write(`${line}\n`));
-  if (isOutcome(opened)) return failWith(opened);
+  const report = (line: string) => process.stderr.write(`${line}\n`);
   const recipient = envelopeRecipient(values.recipient, process.env);
-  const route = routeMail(opened.plans, {
-    ...(values.list ? { list: values.list } : {}),
-    ...(recipient ? { recipient } : {}),
-  });
+  const by = { ...(values.list ? { list: values.list } : {}), ...(recipient ? { recipient } : {}) };
+  // The list the envelope names is read alone (with the lists whose address could be the
+  // recipient's): a process per mail then reads one list, not the site's every list. Found
+  // none: every list is read, and routed as before (the same answer, the same message).
+  const only = onlyFor(by);
+  let opened = await openIntake(values.config, report, only);
+  if (isOutcome(opened)) return failWith(opened);
+  let route = routeMail(opened.plans, by);
+  if (isOutcome(route) && only) {
+    opened = await openIntake(values.config, report);
+    if (isOutcome(opened)) return failWith(opened);
+    route = routeMail(opened.plans, by);
+  }
   if (isOutcome(route)) return failWith(route);
   let raw: Buffer;
   try {

@@ -177,26 +177,75 @@ describe.concurrent('malist receive', () => {
     expect(r.stderr).toContain("unknown list 'green'; lists here: announce, dev, red");
   });
 
-  it('exits 78 on a configuration error, printing file:line:col', async () => {
+  it("exits 78 on a configuration error of the mail's list, printing file:line:col; another list's mail goes on", async () => {
     const dir = await tempConfig();
     await writeFile(
       join(dir, 'lists/dev.yaml'),
       'address: dev@list.example.com\nposting: everyone\n',
     );
-    const r = await malist(['receive', '--config', dir, '--list', 'red'], {
-      input: await readFile(post('01-member-post.eml')),
-    });
-    expect(r.code).toBe(78);
-    expect(r.stderr).toContain(
-      "lists/dev.yaml:2:10 posting: expected one of open | members | moderated | announce, got 'everyone'",
-    );
+    for (const args of [
+      ['--list', 'dev'],
+      ['--recipient', 'dev@list.example.com'],
+    ]) {
+      const r = await malist(['receive', '--config', dir, ...args], {
+        input: await readFile(post('01-member-post.eml')),
+      });
+      expect(r.code).toBe(78);
+      expect(r.stderr).toContain(
+        "lists/dev.yaml:2:10 posting: expected one of open | members | moderated | announce, got 'everyone'",
+      );
+    }
     // Postfix bounces on 78: the MTA examples ask for 75 instead, and the mail waits.
     const deferred = await malist(
-      ['receive', '--config', dir, '--list', 'red', '--defer-config-errors'],
+      ['receive', '--config', dir, '--list', 'dev', '--defer-config-errors'],
       { cwd: dir, input: await readFile(post('01-member-post.eml')) },
     );
     expect(deferred.code).toBe(75);
     expect(await delivered(dir)).toEqual([]);
+    // dev's mistake stops no other list: receive reads the list the mail is for.
+    const red = await malist(['receive', '--config', dir, '--list', 'red'], {
+      input: await readFile(post('01-member-post.eml')),
+    });
+    expect(red.stderr).toBe('');
+    expect(red.code).toBe(0);
+    expect(await delivered(dir)).toHaveLength(4);
+  });
+
+  it('finds the list by the envelope among many lists, reading only those whose address could be it', async () => {
+    const dir = await tempConfig();
+    // 30 lists whose files are broken (read, each would stop the mail with 78), and one
+    // whose bounce address is on another domain (its file is read: it names one).
+    for (let i = 0; i < 30; i++)
+      await writeFile(
+        join(dir, `lists/team${i}.yaml`),
+        `address: team${i}@list.example.com\nposting: everyone\n`,
+      );
+    await writeFile(
+      join(dir, 'lists/blue.yaml'),
+      'address: blue@list.example.com\nbounce_address: blue-errors@mail.example.net\nposting: open\nmembers: [dave@example.com]\n',
+    );
+    const input = await readFile(post('01-member-post.eml'));
+    for (const recipient of ['red@list.example.com', 'RED@lists.example.net']) {
+      const r = await malist(['receive', '--config', dir, '--recipient', recipient], { input });
+      expect(r.stderr, recipient).toBe('');
+      expect(r.code, recipient).toBe(0);
+    }
+    expect(await delivered(dir)).toHaveLength(4);
+    // A bounce to the address only blue's file names reaches blue: read, never posted.
+    const bounce = await malist(
+      ['receive', '--config', dir, '--recipient', 'blue-errors@mail.example.net'],
+      { input: 'From: MAILER-DAEMON@example.org\nSubject: Undelivered\n\nfailed\n' },
+    );
+    expect(bounce.code).toBe(0);
+    expect(bounce.stderr).toContain('list=blue: discard: unrecognised bounce');
+    expect(await delivered(dir)).toHaveLength(4);
+    // A recipient no list read has: every list is read, and their problems are the answer.
+    const unknown = await malist(
+      ['receive', '--config', dir, '--recipient', 'nobody@list.example.com'],
+      { input },
+    );
+    expect(unknown.code).toBe(78);
+    expect(unknown.stderr).toContain('lists/team0.yaml:2:10 posting');
   });
 
   it('exits 75 when the state directory cannot be written (also as root), and the MTA still has the mail: a retry distributes it once', async () => {
