@@ -10,7 +10,8 @@
  *   as a checkout runs it, with bin/malist.js's walk over src/ (`checkout`). Wall is the
  *   spawn to exit; CPU and peak RSS are the child's own (process.resourceUsage() at its
  *   exit, through a preloaded reporter). And 15 times on a site of 50 lists (`site`), routed by
- *   `--recipient` as Postfix's pipe does.
+ *   `--recipient` as Postfix's pipe does. And a bounce to a list of 10,000 members, 7 times with
+ *   the members in the list's YAML and 7 times in a members file (`inline`, `filed`).
  * - The LMTP intake: `malist lmtp` (compiled) on a free port, MAILS (1,000) such posts over
  *   4 LMTP connections (nodemailer, as an MTA's few lmtp processes), each one transaction,
  *   from the first send to the last reply; the server's CPU from /proc.
@@ -35,6 +36,10 @@ export interface IntakeCaseOutput {
    * pipe does (`--recipient`): receive reads only the lists the address could be.
    */
   site: Sample[];
+  /** A bounce to a list of 10,000 members written in its YAML (read at each mail). */
+  inline: Sample[];
+  /** The same, the 10,000 members in a members file. */
+  filed: Sample[];
   /** The same, run as a checkout runs it: bin/malist.js first checks that dist/ is current. */
   checkout: Sample[];
   node: Sample[];
@@ -71,6 +76,40 @@ async function configDir(work: string, sinkPort: number, others = 0): Promise<st
   );
   return dir;
 }
+
+/**
+ * Two lists of 10,000 members: `inline` writes them in its YAML, `filed` in a members file.
+ * No reactor: the bounces they get are discarded, and nothing is logged for each.
+ */
+async function bigListsDir(work: string, sinkPort: number): Promise<string> {
+  const dir = join(work, 'big-config');
+  await mkdir(join(dir, 'lists'), { recursive: true });
+  await writeFile(
+    join(dir, 'malist.yaml'),
+    `state_dir: state\ndistribute:\n  type: queue\n  server: sink\nservers:\n  sink:\n    host: 127.0.0.1\n    port: ${sinkPort}\n    tls: none\nqueue:\n  dir: spool\nreactors: []\n`,
+  );
+  const members = makeMembers(10_000);
+  await writeFile(
+    join(dir, 'lists', 'inline.yaml'),
+    `address: inline@list.example.test\nposting: open\nmembers:\n${members.map((m) => `  - ${m}\n`).join('')}`,
+  );
+  await writeFile(
+    join(dir, 'lists', 'filed.yaml'),
+    'address: filed@list.example.test\nposting: open\nmembers_file: filed.members\n',
+  );
+  await writeFile(join(dir, 'lists', 'filed.members'), members.map((m) => `${m}\n`).join(''));
+  return dir;
+}
+
+/** A bounce to `list`'s VERP address for its member m5 (no cookie: read, then discarded). */
+function bounceArgs(dir: string, list: string): string[] {
+  const to = `${list}-bounces+m5=example.test@list.example.test`;
+  return [MALIST, 'receive', '--config', dir, '--recipient', to, '--sender', ''];
+}
+
+const BOUNCE = Buffer.from(
+  'From: MAILER-DAEMON@example.test\nTo: m5@example.test\nSubject: Undelivered Mail Returned to Sender\nMessage-ID: <bounce@example.test>\n\nfailed\n',
+);
 
 async function measured(
   args: string[],
@@ -180,7 +219,18 @@ for (let i = 0; i < 15; i++) {
   checkout.push(await measured(args, post('checkout'), usage, { MALIST_FROM_BUILD: '' }));
   site.push(await measured(siteArgs, post('site'), usage, { MALIST_FROM_BUILD: '1' }));
 }
+const bigDir = await bigListsDir(work!, Number(sinkPort));
+const inline: Sample[] = [];
+const filed: Sample[] = [];
+for (let i = 0; i < 7; i++) {
+  inline.push(
+    await measured(bounceArgs(bigDir, 'inline'), BOUNCE, usage, { MALIST_FROM_BUILD: '1' }),
+  );
+  filed.push(
+    await measured(bounceArgs(bigDir, 'filed'), BOUNCE, usage, { MALIST_FROM_BUILD: '1' }),
+  );
+}
 const lmtp = await lmtpCase(dir, Number(mailsArg ?? 1000));
 process.stdout.write(
-  `${JSON.stringify({ receive, site, checkout, node, lmtp } satisfies IntakeCaseOutput)}\n`,
+  `${JSON.stringify({ receive, site, inline, filed, checkout, node, lmtp } satisfies IntakeCaseOutput)}\n`,
 );

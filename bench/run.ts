@@ -332,6 +332,8 @@ async function intakeRows(mails: number): Promise<Row[]> {
     const r = median(out.receive);
     const c = median(out.checkout);
     const s = median(out.site);
+    const inline = median(out.inline);
+    const filed = median(out.filed);
     const n = median(out.node);
     const lmtpCpu =
       out.lmtp.cpuMs === undefined
@@ -357,6 +359,16 @@ async function intakeRows(mails: number): Promise<Row[]> {
         perSecond: 1000 / s.wallMs,
         maxRssKb: s.maxRssKb,
         note: `median of ${out.site.length}: wall ${s.wallMs.toFixed(0)} ms, CPU ${s.cpuMs.toFixed(0)} ms; above the one-list site: wall ${(s.wallMs - r.wallMs).toFixed(0)} ms, CPU ${(s.cpuMs - r.cpuMs).toFixed(0)} ms (receive reads only the lists the recipient could be)`,
+      },
+      {
+        case: '`malist receive`, a bounce to a list of 10,000 members written in its YAML, per mail',
+        engine: 'malist',
+        n: out.inline.length,
+        accepted: 0,
+        wallMs: inline.wallMs,
+        perSecond: 1000 / inline.wallMs,
+        maxRssKb: inline.maxRssKb,
+        note: `median of ${out.inline.length}: wall ${inline.wallMs.toFixed(0)} ms, CPU ${inline.cpuMs.toFixed(0)} ms; the same members in a members file: wall ${filed.wallMs.toFixed(0)} ms, CPU ${filed.cpuMs.toFixed(0)} ms, ${Math.round(filed.maxRssKb / 1024)} MB (each mail parses the list's YAML)`,
       },
       {
         case: `LMTP intake (\`malist lmtp\`), ${out.lmtp.mails.toLocaleString('en')} 5 KB posts to 10 members`,

@@ -1,6 +1,7 @@
 /**
  * README's malist.yaml examples, checked by the real `malist check` as an operator would:
- * the configuration block of "## malist.yaml" and the private-CA servers.
+ * the configuration block of "## malist.yaml" and the private-CA servers; and the move of a
+ * list's members from its YAML into a members file, as README words it.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -83,5 +84,33 @@ describe("README's malist.yaml examples", () => {
     expect(doc.errors).toEqual([]);
     expect(doc.warnings).toEqual([]);
     expect(code).toBe(0);
+  });
+
+  it("moving a list's members into a members file, as README says, keeps every member", async () => {
+    const readme = (await readFile(join(ROOT, 'README.md'), 'utf8')).replace(/\s+/g, ' ');
+    const move =
+      /To move them: `malist (members export red [^`>]*)> lists\/red\.members`, then write `(members_file: red\.members)` in red\.yaml in place of its `members:`/.exec(
+        readme,
+      );
+    expect(move).not.toBeNull();
+    const dir = await tempConfig();
+    const before = await malist(['members', 'list', 'red', '--json'], { cwd: dir });
+    expect(before.code).toBe(0);
+    expect(JSON.parse(before.stdout)).toContainEqual({
+      address: 'bob@example.net',
+      name: 'Bob Martin',
+    });
+    const exported = await malist(move![1]!.trim().split(' '), { cwd: dir });
+    expect(exported.code).toBe(0);
+    await writeFile(join(dir, 'lists/red.members'), exported.stdout);
+    const yaml = await readFile(join(dir, 'lists/red.yaml'), 'utf8');
+    const inline = /^members:\n(?: {2}- .*\n)+/m;
+    expect(yaml).toMatch(inline);
+    await writeFile(join(dir, 'lists/red.yaml'), yaml.replace(inline, `${move![2]}\n`));
+    const check = await checkJson(dir, {});
+    expect(check.doc.errors).toEqual([]);
+    const after = await malist(['members', 'list', 'red', '--json'], { cwd: dir });
+    expect(after.code).toBe(0);
+    expect(JSON.parse(after.stdout)).toEqual(JSON.parse(before.stdout));
   });
 });
