@@ -58,6 +58,13 @@ describe('mayBeFor: which list files a recipient could be for, from their text',
       expect(mayBeFor(text, 'x', other), text).toBe(true);
   });
 
+  it('reads a file with CRLF line ends; one with a byte-order mark is kept', () => {
+    const crlf = 'address: red@list.example.com\r\nposting: open\r\n';
+    expect(mayBeFor(crlf, 'x', 'red@list.example.com')).toBe(true);
+    expect(mayBeFor(crlf, 'x', 'blue@list.example.com')).toBe(false);
+    expect(mayBeFor(`\uFEFF${crlf}`, 'x', 'blue@list.example.com')).toBe(true);
+  });
+
   it('does not take an indented address (a nested key) for the list address', () => {
     const text = 'address: red@list.example.com\narchive:\n  address: blue@list.example.com\n';
     expect(mayBeFor(text, 'x', 'blue@list.example.com')).toBe(false);
