@@ -16,6 +16,9 @@ import { type FooterOptions, isPersonal } from '../processors/footer.ts';
 import { isPersonalUrl } from '../processors/list-headers.ts';
 import { EX } from './exit-codes.ts';
 
+/** From how many members written inline `check` suggests a members file (~40 ms of CPU a mail). */
+const INLINE_MEMBERS_NOTE = 1000;
+
 const USAGE = 'usage: malist check [--config DIR] [--json]';
 
 /** The `type:` of each unit written at `spec` (one or a list), also when it did not check out. */
@@ -102,6 +105,11 @@ export default async function check(argv: string[]): Promise<number> {
     else if (!personalises && isPersonalUrl(s.unsubscribe_url))
       notes.push(
         'unsubscribe_url is personal, which only the queue distributor personalises: with these distributors List-Unsubscribe carries the mailto: address only',
+      );
+    const inline = (list.source.value as { members?: unknown }).members;
+    if (Array.isArray(inline) && inline.length >= INLINE_MEMBERS_NOTE)
+      notes.push(
+        `${inline.length} members are written in the list's file, which every mail to the list parses (10,000: ~0.4 s of CPU a mail); a members file is read line by line: malist members export ${list.name} --format text > lists/${list.name}.members, then members_file: ${list.name}.members in place of members:`,
       );
     return {
       name: list.name,
