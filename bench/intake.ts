@@ -5,11 +5,12 @@
  * - `malist receive` per mail: a 5 KB post to a 10-member list (open posting, the default
  *   pipeline, the durable queue sending to the sink), each a new process of the compiled
  *   build (`bin/malist.js` runs receive's bundle, dist/bin/receive.cjs, built first when
- *   stale), 15 times, interleaved with `node -e 0` 15 times. As an installed malist runs:
- *   MALIST_FROM_BUILD=1, for this checkout's build has just been made current; and 15 times
+ *   stale), 25 times, interleaved with `node -e 0` 25 times (the same rounds). As an
+ *   installed malist runs: MALIST_FROM_BUILD=1, for this checkout's build has just been made
+ *   current; and 25 times
  *   as a checkout runs it, with bin/malist.js's walk over src/ (`checkout`). Wall is the
  *   spawn to exit; CPU and peak RSS are the child's own (process.resourceUsage() at its
- *   exit, through a preloaded reporter). And 15 times on a site of 50 lists (`site`), routed by
+ *   exit, through a preloaded reporter). And 25 times on a site of 50 lists (`site`), routed by
  *   `--recipient` as Postfix's pipe does. And a bounce to a list of 10,000 members, 7 times with
  *   the members in the list's YAML and 7 times in a members file (`inline`, `filed`).
  * - The LMTP intake: `malist lmtp` (compiled) on a free port, MAILS (1,000) such posts over
@@ -212,7 +213,7 @@ const site: Sample[] = [];
 const args = [MALIST, 'receive', '--config', dir, '--list', 'bench'];
 const siteDir = await configDir(work!, Number(sinkPort), 49);
 const siteArgs = [MALIST, 'receive', '--config', siteDir, '--recipient', 'bench@list.example.test'];
-for (let i = 0; i < 15; i++) {
+for (let i = 0; i < 25; i++) {
   const post = (kind: string) => makePost(5 * 1024, `${kind}-${i}-${Date.now()}`);
   receive.push(await measured(args, post('receive'), usage, { MALIST_FROM_BUILD: '1' }));
   node.push(await measured(['-e', '0'], undefined, usage));
