@@ -138,7 +138,6 @@ function failWith(outcome: Outcome): number {
   return fail(outcome.code, outcome.text);
 }
 
-/** One mail on standard input through the intake (intake.ts), the exit code its outcome. */
 /** The lists a mail could be for, from `--list` and the recipient; undefined: all of them. */
 function onlyFor(by: { list?: string; recipient?: string }): LoadOptions['only'] {
   if (by.list && !by.list.includes('@')) return { name: by.list };
@@ -146,6 +145,7 @@ function onlyFor(by: { list?: string; recipient?: string }): LoadOptions['only']
   return recipient ? { recipient } : undefined;
 }
 
+/** One mail on standard input through the intake (intake.ts), the exit code its outcome. */
 async function receiveOne(values: {
   list?: string;
   recipient?: string;

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { mayBeFor } from './list-prefilter.ts';
+import { listFilter } from './list-prefilter.ts';
+
+const mayBeFor = (text: string, name: string, recipient: string) =>
+  listFilter(recipient)(text, name);
 
 const red = 'address: red@list.example.com\nposting: members\nmembers:\n  - a@example.org\n';
 
-describe('mayBeFor: which list files a recipient could be for, from their text', () => {
+describe('listFilter: which list files a recipient could be for, from their text', () => {
   it('keeps the list for every address it answers to', () => {
     for (const recipient of [
       'red@list.example.com',

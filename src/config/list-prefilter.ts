@@ -32,13 +32,15 @@ function localPart(address: string): string {
 }
 
 /**
- * Whether a mail to `recipient` could be for the list whose file, named `name` (without
- * .yaml), holds `text`.
+ * For a mail to `recipient`: whether it could be for the list whose file, named `name`
+ * (without .yaml), holds `text`. The recipient is read once, for every file of the site.
  */
-export function mayBeFor(text: string, name: string, recipient: string): boolean {
+export function listFilter(recipient: string): (text: string, name: string) => boolean {
   const local = localPart(recipient);
-  if (local.startsWith(name.toLowerCase())) return true;
-  if (/bounce_address/.test(text)) return true;
-  const address = plainAddress(text);
-  return address === undefined || local.startsWith(localPart(address));
+  return (text, name) => {
+    if (local.startsWith(name.toLowerCase())) return true;
+    if (/bounce_address/.test(text)) return true;
+    const address = plainAddress(text);
+    return address === undefined || local.startsWith(localPart(address));
+  };
 }
