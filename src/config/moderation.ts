@@ -6,6 +6,7 @@
  */
 
 import type { ListSettings } from '../list/settings.ts';
+import { once } from '../mail/lazy.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import type { ModerationContext } from '../moderation/held.ts';
 import { createModerationHandler } from '../moderation/tokens.ts';
@@ -79,12 +80,11 @@ export interface ModerationWiring {
  * not in every `malist receive` of a post that goes through.
  */
 function madeOnFirstUse(name: string, load: () => Promise<Reactor>): Reactor {
-  let made: Promise<Reactor> | undefined;
+  const made = once(load);
   return {
     name,
     async react(failure) {
-      made ??= load();
-      await (await made).react(failure);
+      await (await made()).react(failure);
     },
   };
 }
