@@ -27,6 +27,7 @@
  */
 import { z } from 'zod';
 import * as core from 'zod/v4/core';
+import { once } from './lazy.ts';
 
 /** The `def.type` of a deferred key (config/issues.ts unwraps it as it does `optional`). */
 export const DEFERRED = 'deferred';
@@ -60,15 +61,14 @@ const ZodDeferredOptional = core.$constructor(
 
 /** `build().optional()`, with `build` run the first time a value is there to check (or the def is read). */
 export function deferred<T extends z.ZodType>(build: () => T): z.ZodOptional<T> {
-  let inner: T | undefined;
+  const inner = once(() => {
+    built++;
+    return build();
+  });
   const def: DeferredDef = {
     type: DEFERRED,
     get innerType() {
-      if (inner === undefined) {
-        inner = build();
-        built++;
-      }
-      return inner;
+      return inner();
     },
   };
   return new ZodDeferredOptional(def) as unknown as z.ZodOptional<T>;
