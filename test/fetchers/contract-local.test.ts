@@ -24,36 +24,25 @@ fetcherContract('maildir', async () => {
   };
 });
 
-fetcherContract(
-  'stdin',
-  async () => {
-    let input = Buffer.alloc(0);
-    return {
-      async seed(messages) {
-        input = Buffer.concat(messages);
-      },
-      make: () => createStdinFetcher({ input: Readable.from([input]) }),
-      remaining: async () => 0,
-    };
-  },
-  { removable: false, maxMessages: 1 },
-);
-
-// The mail already read (`malist receive`, `malist lmtp`): the same contract without a stream.
-fetcherContract(
-  'stdin (raw)',
-  async () => {
-    let raw = Buffer.alloc(0);
-    return {
-      async seed(messages) {
-        raw = Buffer.concat(messages);
-      },
-      make: () => createStdinFetcher({ raw }),
-      remaining: async () => 0,
-    };
-  },
-  { removable: false, maxMessages: 1 },
-);
+// Read through a stream, and the mail already read (`malist receive`, `malist lmtp`).
+for (const [name, given] of [
+  ['stdin', (mail: Buffer) => ({ input: Readable.from([mail]) })],
+  ['stdin (raw)', (mail: Buffer) => ({ raw: mail })],
+] as const)
+  fetcherContract(
+    name,
+    async () => {
+      let mail = Buffer.alloc(0);
+      return {
+        async seed(messages) {
+          mail = Buffer.concat(messages);
+        },
+        make: () => createStdinFetcher(given(mail)),
+        remaining: async () => 0,
+      };
+    },
+    { removable: false, maxMessages: 1 },
+  );
 
 describe('stdin fetcher size limit', () => {
   it('refuses a mail over maxMailSize, read through a stream or given whole', async () => {
