@@ -54,6 +54,16 @@ const MALIST = join(root, 'bin/malist.js');
 const REPORTER = `process.on('exit', () => { const u = process.resourceUsage();
 require('node:fs').writeFileSync(process.env.MALIST_BENCH_USAGE, JSON.stringify({ cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000, maxRssKb: u.maxRSS })); });`;
 
+/** malist.yaml: the durable queue sending to the sink on `sinkPort`, and `more` after it. */
+function mainYaml(sinkPort: number, more = ''): string {
+  return `state_dir: state\ndistribute:\n  type: queue\n  server: sink\nservers:\n  sink:\n    host: 127.0.0.1\n    port: ${sinkPort}\n    starttls: never\nqueue:\n  dir: spool\n${more}`;
+}
+
+/** An open list at `address` with `members` written in its file. */
+function listYaml(address: string, members: string[]): string {
+  return `address: ${address}\nposting: open\nmembers:\n${members.map((m) => `  - ${m}\n`).join('')}`;
+}
+
 /** The configuration: the bench list, and `others` more lists of 10 members beside it. */
 async function configDir(work: string, sinkPort: number, others = 0): Promise<string> {
   const dir = join(work, others ? 'site-config' : 'intake-config');
@@ -61,19 +71,12 @@ async function configDir(work: string, sinkPort: number, others = 0): Promise<st
   for (let i = 0; i < others; i++)
     await writeFile(
       join(dir, 'lists', `team${i}.yaml`),
-      `address: team${i}@list.example.test\nposting: open\nmembers:\n${makeMembers(10)
-        .map((m) => `  - ${m}\n`)
-        .join('')}`,
+      listYaml(`team${i}@list.example.test`, makeMembers(10)),
     );
-  await writeFile(
-    join(dir, 'malist.yaml'),
-    `state_dir: state\ndistribute:\n  type: queue\n  server: sink\nservers:\n  sink:\n    host: 127.0.0.1\n    port: ${sinkPort}\n    starttls: never\nqueue:\n  dir: spool\n`,
-  );
+  await writeFile(join(dir, 'malist.yaml'), mainYaml(sinkPort));
   await writeFile(
     join(dir, 'lists', 'bench.yaml'),
-    `address: bench@list.example.test\nposting: open\nmembers:\n${makeMembers(10)
-      .map((m) => `  - ${m}\n`)
-      .join('')}`,
+    listYaml('bench@list.example.test', makeMembers(10)),
   );
   return dir;
 }
@@ -85,15 +88,9 @@ async function configDir(work: string, sinkPort: number, others = 0): Promise<st
 async function bigListsDir(work: string, sinkPort: number): Promise<string> {
   const dir = join(work, 'big-config');
   await mkdir(join(dir, 'lists'), { recursive: true });
-  await writeFile(
-    join(dir, 'malist.yaml'),
-    `state_dir: state\ndistribute:\n  type: queue\n  server: sink\nservers:\n  sink:\n    host: 127.0.0.1\n    port: ${sinkPort}\n    tls: none\nqueue:\n  dir: spool\nreactors: []\n`,
-  );
+  await writeFile(join(dir, 'malist.yaml'), mainYaml(sinkPort, 'reactors: []\n'));
   const members = makeMembers(10_000);
-  await writeFile(
-    join(dir, 'lists', 'inline.yaml'),
-    `address: inline@list.example.test\nposting: open\nmembers:\n${members.map((m) => `  - ${m}\n`).join('')}`,
-  );
+  await writeFile(join(dir, 'lists', 'inline.yaml'), listYaml('inline@list.example.test', members));
   await writeFile(
     join(dir, 'lists', 'filed.yaml'),
     'address: filed@list.example.test\nposting: open\nmembers_file: filed.members\n',
