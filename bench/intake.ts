@@ -56,7 +56,7 @@ require('node:fs').writeFileSync(process.env.MALIST_BENCH_USAGE, JSON.stringify(
 
 /** malist.yaml: the durable queue sending to the sink on `sinkPort`, and `more` after it. */
 function mainYaml(sinkPort: number, more = ''): string {
-  return `state_dir: state\ndistribute:\n  type: queue\n  server: sink\nservers:\n  sink:\n    host: 127.0.0.1\n    port: ${sinkPort}\n    starttls: never\nqueue:\n  dir: spool\n${more}`;
+  return `state_dir: state\ndistribute:\n  type: queue\n  server: sink\nservers:\n  sink:\n    host: 127.0.0.1\n    port: ${sinkPort}\n    tls: none\nqueue:\n  dir: spool\n${more}`;
 }
 
 /** An open list at `address` with `members` written in its file. */

@@ -8,10 +8,11 @@
  * current. A failed build removes the stamp, so `bin/malist.js` keeps running the sources.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BUILDS, buildIsCurrent } from './compiled.js';
 import { trainReceiveCache } from './receive-training.js';
@@ -129,6 +130,7 @@ async function bundleCommand() {
  */
 async function bundleReceive(esbuild, out) {
   const bundle = join(out, 'receive.cjs');
+  const build = buildIdentity();
   // Dependencies a post needs only on demand (mailparser for command mail and digests,
   // libmime and entities for the archive's text and encoded words, tldts for DMARC, pg for
   // storage: postgres, node-pop3, nodemailer's transports): left in node_modules, where the
@@ -186,13 +188,15 @@ async function bundleReceive(esbuild, out) {
     external: ['better-sqlite3', 'imapflow', 'tsx'],
     // import.meta.url is the script's own URL: it lies beside main.js (dist/bin/), so what
     // the modules find relative to it (../../package.json, ./signer-worker.js) is the same.
-    define: { 'import.meta.url': '__malistScriptUrl' },
+    define: { 'import.meta.url': '__malistScriptUrl', __MALIST_BUILD__: JSON.stringify(build) },
     banner: { js: "var __malistScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
     plugins: [zodEnglish, leaveOnDemand, ownModules],
     // Fewer bytes to read and compile, each process. Names are kept: a bug's stack trace
     // from receive names its functions (minified names took the script from 0.92 to 0.65 MB
     // and measured no CPU difference, 280 against 290 ms a receive, medians of 12, load 7–9).
-    minifyWhitespace: true,
+    // MALIST_RECEIVE_PLAIN=1 keeps the whitespace and each module's path in a comment: a
+    // diagnostic (which module's top level built what), never shipped.
+    minifyWhitespace: process.env.MALIST_RECEIVE_PLAIN !== '1',
     minifySyntax: true,
     logLevel: 'warning',
   });
@@ -241,6 +245,31 @@ runCached(${JSON.stringify(bundle)}, ${JSON.stringify(cache)}, { makeCache: true
     rmSync(cache, { force: true });
     process.stderr.write('malist build: no code cache for receive: it compiles from source\n');
   }
+}
+
+/**
+ * What the code of this build is: a SHA-256 of the compiled modules (dist/, without the
+ * bundles made from them) and of package-lock.json (zod's and yaml's versions). The receive
+ * script's check cache keys its entries with it (src/config/check-cache.ts): a build that
+ * checks or parses differently never reads an older build's answers; the same code does.
+ */
+function buildIdentity() {
+  const hash = createHash('sha256');
+  const dist = join(root, 'dist');
+  const files = readdirSync(dist, { recursive: true })
+    .filter((f) => f.endsWith('.js') && !f.startsWith(`bin${sep}`))
+    .sort();
+  for (const file of files)
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(dist, file)));
+  try {
+    hash.update(readFileSync(join(root, 'package-lock.json')));
+  } catch {
+    // Built without a lock file: the modules alone say what the code is.
+  }
+  return hash.digest('hex').slice(0, 32);
 }
 
 /** True when a new process (this Node, no flags) compiles `bundle` from `cache`. */

@@ -9,6 +9,7 @@
  * changes), so nothing here closes it but `Intake.close()`.
  */
 import type { ListPlan, Plans } from '../config/build.ts';
+import type { CheckCache } from '../config/check-cache.ts';
 import type { LoadedConfig, LoadOptions } from '../config/load.ts';
 import { openConfig } from '../config/open.ts';
 import { formatProblem } from '../config/problem.ts';
@@ -94,16 +95,19 @@ function pickList(plans: Plans, name: string): ListPlan | undefined {
 /**
  * Opens and checks the configuration in `dir`; every problem is handed to `report`, one a line.
  * A configuration error is EX.CONFIG: the caller decides whether the MTA should defer.
- * `only`: the lists read (load.ts, LoadOptions.only); every list without it.
+ * `only`: the lists read (load.ts, LoadOptions.only); every list without it. `cache`: the
+ * parsed and checked files kept from an earlier mail (config/check-cache.ts).
  */
 export async function openIntake(
   dir: string | undefined,
   report: (line: string) => void,
   only?: LoadOptions['only'],
+  cache?: CheckCache,
 ): Promise<Opened | Outcome> {
   const { config, plans } = await openConfig({
     ...(dir ? { dir } : {}),
     ...(only ? { only } : {}),
+    ...(cache ? { cache } : {}),
   });
   if (config.problems.length > 0 || !config.main) {
     for (const problem of config.problems) report(formatProblem(problem));

@@ -30,6 +30,7 @@
  */
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { openCheckCache } from '../config/check-cache.ts';
 import type { LoadOptions } from '../config/load.ts';
 import { describeError } from '../errors.ts';
 import { readStandardInput } from '../fetchers/stdin.ts';
@@ -43,6 +44,16 @@ import {
   routeMail,
   startIntake,
 } from './intake.ts';
+
+/** Set by the build in receive's own script (scripts/build.js): the code's identity. */
+declare const __MALIST_BUILD__: string | undefined;
+
+/**
+ * The identity of the code that runs, when it is receive's built script: only that script
+ * keeps parsed and checked files between mails (config/check-cache.ts). From the sources or
+ * the command bundle, nothing is kept (an edited source would not change the key).
+ */
+const BUILD = typeof __MALIST_BUILD__ === 'string' ? __MALIST_BUILD__ : undefined;
 
 const USAGE =
   'usage: malist receive [--list NAME|ADDR] [--recipient ADDR] [--sender ADDR] [--client-address IP] [--client-helo NAME] [--config DIR] [--defer-config-errors] < message';
@@ -161,11 +172,12 @@ async function receiveOne(values: {
   // recipient's): a process per mail then reads one list, not the site's every list. Found
   // none: every list is read, and routed as before (the same answer, the same message).
   const only = onlyFor(by);
-  let opened = await openIntake(values.config, report, only);
+  const cache = BUILD === undefined ? undefined : openCheckCache(BUILD);
+  let opened = await openIntake(values.config, report, only, cache);
   if (isOutcome(opened)) return failWith(opened);
   let route = routeMail(opened.plans, by);
   if (isOutcome(route) && only) {
-    opened = await openIntake(values.config, report);
+    opened = await openIntake(values.config, report, undefined, cache);
     if (isOutcome(opened)) return failWith(opened);
     route = routeMail(opened.plans, by);
   }

@@ -9,6 +9,7 @@ import type { ArchiveOptions } from '../distributors/archive.ts';
 import { distributorLoaders } from '../distributors/loaders.ts';
 import type { QueueDistributorOptions } from '../distributors/queue.ts';
 import { fetcherLoaders } from '../fetchers/loaders.ts';
+import { once } from '../mail/lazy.ts';
 import { memberStores, openMemberStore } from '../members/index.ts';
 import type { MemberStore } from '../members/store.ts';
 import createSingleList, { type SingleList } from '../processors/single-list.ts';
@@ -23,6 +24,7 @@ import type {
   UnitModule,
 } from '../types.ts';
 import { authenticationProblems } from './authentication.ts';
+import { type CheckCache, checkedThrough } from './check-cache.ts';
 import { isPathType, loadCustomUnit } from './custom.ts';
 import { type Origin, problemsOf } from './issues.ts';
 import type { LoadedConfig, LoadedList } from './load.ts';
@@ -74,8 +76,11 @@ export interface Plan {
   type: string;
   factory: AnyFactory;
   options: Record<string, unknown>;
-  /** Where it was written, for messages. */
-  where: string;
+  /**
+   * Where it was written, for messages: found when asked (a file read from the check cache
+   * has no document until then, config/check-cache.ts).
+   */
+  where: () => string;
   /** Nested distributors (multiple, deliver-to). */
   children?: Plan[];
 }
@@ -101,6 +106,8 @@ interface PlanContext {
   problems: ConfigProblem[];
   /** Custom modules by resolved key, loaded once. */
   custom: Map<string, Promise<Awaited<ReturnType<typeof loadCustomUnit>>>>;
+  /** Built-in units' checked options kept from an earlier load (`malist receive`). */
+  cache?: CheckCache;
 }
 
 function asArray<T>(value: T | T[] | undefined): { item: T; path: PropertyKey[] }[] {
@@ -182,9 +189,17 @@ function warnDeprecated(
     const at = origin(d.path);
     const key = keyPath(at.path);
     if (ctx.config.deprecated.some((w) => w.file === at.source.file && w.key === key)) continue;
+    // Its line is found when read (`malist check` prints it, `receive` never does): a file
+    // read from the check cache has no document until then (config/check-cache.ts).
+    const where = once(() => at.source.locate(at.path, 'key'));
     ctx.config.deprecated.push({
       file: at.source.file,
-      ...at.source.locate(at.path, 'key'),
+      get line() {
+        return where().line;
+      },
+      get col() {
+        return where().col;
+      },
       key,
       message: 'deprecated spelling, still read',
       fix: `write ${d.instead}`,
@@ -204,7 +219,8 @@ function checkOptions(
     whole: (() => OptionsSchema) | undefined;
     source: YamlSource;
     origin: Origin;
-    at: Omit<ConfigProblem, 'message' | 'fix'>;
+    /** Where the unit was written (found for a problem only). */
+    at: () => Omit<ConfigProblem, 'message' | 'fix'>;
   },
   ctx: PlanContext,
 ): Record<string, unknown> | undefined {
@@ -229,7 +245,7 @@ function checkOptions(
   }
   if (ctx.problems.length === before)
     ctx.problems.push({
-      ...unit.at,
+      ...unit.at(),
       message: `${type}: invalid options`,
       fix: `see the options documented in ${type}`,
     });
@@ -324,9 +340,13 @@ async function planUnit(
   warnDeprecated(builtIn?.deprecated?.(options) ?? [], origin, ctx);
   if (schema) {
     const whole = builtIn?.wholeSchema;
-    const checked = checkOptions(
-      { type, options, schema, whole, source, origin, at: at(path) },
-      ctx,
+    const unit = { type, options, schema, whole, source, origin, at: () => at(path) };
+    // A custom unit's schema may be anything: only a built-in unit's check is kept.
+    const checked = checkedThrough(
+      builtIn ? ctx.cache : undefined,
+      `${kind}:${type}`,
+      options,
+      () => checkOptions(unit, ctx),
     );
     if (!checked) return undefined;
     options = checked;
@@ -344,7 +364,7 @@ async function planUnit(
     type,
     factory: factory as AnyFactory,
     options,
-    where: `${source.file}:${source.locate(path).line}`,
+    where: () => `${source.file}:${source.locate(path).line}`,
   };
   if (kind === 'distributor' && (type === 'multiple' || type === 'deliver-to')) {
     const nested =
@@ -402,8 +422,13 @@ function typeOf(spec: UnitSpecValue): string {
 }
 
 /** Checks every unit of the configuration; problems go to `config.problems`. */
-export async function planAll(config: LoadedConfig): Promise<Plans> {
-  const ctx: PlanContext = { config, problems: config.problems, custom: new Map() };
+export async function planAll(config: LoadedConfig, cache?: CheckCache): Promise<Plans> {
+  const ctx: PlanContext = {
+    config,
+    problems: config.problems,
+    custom: new Map(),
+    ...(cache ? { cache } : {}),
+  };
   const plans: Plans = { fetchers: [], distributors: [], reactors: [], lists: [] };
   const main = config.main;
   if (!main) return plans;
@@ -499,12 +524,15 @@ export async function planAll(config: LoadedConfig): Promise<Plans> {
     } else {
       const implicit = implicitStore(list);
       if (implicit) {
+        // The list file's own members are read from its plain value: a post parses no YAML.
+        const own = implicit.type === 'yaml' && implicit.file === list.source.path;
+        const { text, value } = list.source;
         listPlan.memberStore = {
           kind: 'member-store',
           type: implicit.type,
           factory: memberStores[implicit.type].default as AnyFactory,
-          options: { file: implicit.file },
-          where: list.source.file,
+          options: { file: implicit.file, ...(own ? { plain: { text, value } } : {}) },
+          where: () => list.source.file,
         };
       }
     }
@@ -563,7 +591,7 @@ export function instantiate<T>(
   try {
     return (plan.factory as (options: unknown) => T)(options);
   } catch (error) {
-    throw new Error(`${plan.where}: ${plan.type}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`${plan.where()}: ${plan.type}: ${(error as Error).message}`, { cause: error });
   }
 }
 

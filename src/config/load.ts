@@ -8,6 +8,7 @@ import { access, readdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { ListSettings } from '../list/settings.ts';
 import { normalizeAddress } from '../mail/address.ts';
+import { type CheckCache, checkedThrough } from './check-cache.ts';
 import { EMBEDDED_DEFAULT, EMBEDDED_NAME } from './default.ts';
 import { check } from './issues.ts';
 import { listFilter } from './list-prefilter.ts';
@@ -80,6 +81,11 @@ export interface LoadOptions {
    * again without `only`. @default every list
    */
   only?: { name: string } | { recipient: string };
+  /**
+   * Parsed and checked files kept from an earlier load (config/check-cache.ts): `malist
+   * receive`, a process per mail, reads the same files each time. @default none
+   */
+  cache?: CheckCache;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -98,7 +104,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
   const embedded = !(await exists(mainPath));
   const source = embedded
     ? { ...parseYaml(EMBEDDED_DEFAULT, join(dir, EMBEDDED_NAME)), file: EMBEDDED_NAME }
-    : await readYaml(mainPath);
+    : await readYaml(mainPath, options.cache);
   const problems: ConfigProblem[] = [...source.problems];
   const warnings: ConfigProblem[] = [];
   const config: LoadedConfig = {
@@ -113,7 +119,12 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
   if (source.problems.length > 0) return config;
 
   const resolved = await resolveOptions(source.value, [], { source, baseDir: dir, env }, problems);
-  const { data } = collect(check(mainSchema, resolved, source), problems);
+  const data = checkedThrough(
+    options.cache,
+    'main',
+    resolved,
+    () => collect(check(mainSchema, resolved, source), problems).data,
+  );
   if (!data) return config;
   const main = {
     ...data,
@@ -122,7 +133,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
   };
   config.main = main;
   if (options.lists !== false)
-    config.lists = await loadLists(main, env, problems, warnings, options.only);
+    config.lists = await loadLists(main, env, problems, warnings, options);
   return config;
 }
 
@@ -145,7 +156,7 @@ async function loadLists(
   env: NodeJS.ProcessEnv,
   problems: ConfigProblem[],
   warnings: ConfigProblem[],
-  only?: LoadOptions['only'],
+  { only, cache }: LoadOptions,
 ): Promise<LoadedList[]> {
   let names: string[];
   try {
@@ -176,8 +187,8 @@ async function loadLists(
     if (only && 'name' in only && name !== only.name) continue;
     const text = mayBeFor ? readText(path) : undefined;
     if (mayBeFor && text !== undefined && !mayBeFor(text, name)) continue;
-    const given = text === undefined ? undefined : parseYaml(text, path);
-    const list = await loadList(path, main, env, problems, warnings, given);
+    const given = text === undefined ? undefined : parseYaml(text, path, cache);
+    const list = await loadList(path, main, env, problems, warnings, given, cache);
     if (!list) continue;
     const other = byName.get(list.name);
     if (other) {
@@ -233,8 +244,9 @@ async function loadList(
   problems: ConfigProblem[],
   warnings: ConfigProblem[],
   given?: YamlSource,
+  cache?: CheckCache,
 ): Promise<LoadedList | undefined> {
-  const source = given ?? (await readYaml(path));
+  const source = given ?? (await readYaml(path, cache));
   const name = basename(path, extname(path));
   if (!LIST_NAME.test(name)) {
     problems.push({
@@ -256,7 +268,12 @@ async function loadList(
     { source, baseDir: dirname(path), env },
     problems,
   );
-  const { data } = collect(check(listSchema, resolved, source), problems);
+  const data = checkedThrough(
+    cache,
+    'list',
+    resolved,
+    () => collect(check(listSchema, resolved, source), problems).data,
+  );
   if (!data || problems.length > before) return undefined;
   const { members_file, members: inline, deliver_to, pipeline, description, ...own } = data;
   const defaults = main.defaults ?? {};

@@ -140,13 +140,18 @@ export async function readMembersFile(
   warnings: ConfigProblem[],
   tally: MemberTally,
 ): Promise<boolean> {
-  const where = { file: source.file, ...source.locate(['members_file']), key: 'members_file' };
+  // Located only for a problem: the list file's document may not have been made (check-cache.ts).
+  const where = () => ({
+    file: source.file,
+    ...source.locate(['members_file']),
+    key: 'members_file',
+  });
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
     problems.push({
-      ...where,
+      ...where(),
       message: `cannot read the members file ${displayPath(file)}: ${(error as NodeJS.ErrnoException).code ?? error}`,
       fix: 'create it with one address a line (# starts a comment), or fix the path (relative to the list file)',
     });
@@ -164,7 +169,7 @@ export async function readMembersFile(
   if (members.problems.length > 0 || !Array.isArray(list)) {
     const p = members.problems[0];
     problems.push({
-      ...where,
+      ...where(),
       message: p
         ? `${p.file}:${p.line}:${p.col} ${p.message}`
         : `${displayPath(file)}: expected a sequence of members`,

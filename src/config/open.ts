@@ -11,7 +11,7 @@ export interface Opened {
 /** Loads `dir` and checks every unit; `config.problems` says what is wrong. */
 export async function openConfig(options: LoadOptions = {}): Promise<Opened> {
   const config = await loadConfig(options);
-  const plans = await planAll(config);
+  const plans = await planAll(config, options.cache);
   return { config, plans };
 }
 

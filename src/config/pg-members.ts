@@ -47,6 +47,6 @@ export async function postgresMemberPlan(
     type: 'postgres',
     factory: factory as Plan['factory'],
     options: { list: list.name, database: () => databaseFor(choice) },
-    where: `${list.source.file}:${list.source.locate(['member_store']).line}`,
+    where: () => `${list.source.file}:${list.source.locate(['member_store']).line}`,
   };
 }

@@ -33,6 +33,20 @@ function isSecretAt(path: readonly PropertyKey[], key: string): boolean {
   return SECRET.test(key) || (path.length === 1 && path[0] === 'storage' && key === 'url');
 }
 
+/**
+ * True when `value` (options as resolveOptions returns them) holds a resolved secret: a
+ * non-empty string under a secret's key. The check cache keeps no such value's check.
+ */
+export function holdsSecret(value: unknown, path: readonly PropertyKey[] = []): boolean {
+  if (Array.isArray(value)) return value.some((v, i) => holdsSecret(v, [...path, i]));
+  if (value === null || typeof value !== 'object') return false;
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof v === 'string' ? v !== '' && isSecretAt(path, key) : holdsSecret(v, [...path, key]))
+      return true;
+  }
+  return false;
+}
+
 const PATH_KEY = /^(dir|file|path|processed|delivery_log)$|_(dir|file|path)$/;
 
 export interface ResolveContext {

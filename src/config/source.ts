@@ -14,6 +14,8 @@ import {
   type Node,
   parseDocument,
 } from 'yaml';
+import { once } from '../mail/lazy.ts';
+import type { CheckCache } from './check-cache.ts';
 import type { ConfigProblem } from './problem.ts';
 
 /** A parsed YAML file. `value` is its plain data (undefined when it could not be parsed). */
@@ -22,6 +24,8 @@ export interface YamlSource {
   file: string;
   /** The absolute path. */
   path: string;
+  /** The text it was parsed from. */
+  text: string;
   value: unknown;
   problems: ConfigProblem[];
   /**
@@ -52,11 +56,72 @@ const PARSE_FIXES: Record<string, string> = {
   UNEXPECTED_TOKEN: 'check the quoting and indentation on this line',
 };
 
-/** Parses `text` (read from `path`); never throws. */
-export function parseYaml(text: string, path: string): YamlSource {
-  const file = displayPath(path);
+/** The document of `text` and the positions of its lines. */
+function parseText(text: string) {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  return { doc, lineCounter };
+}
+
+/** Where `path` was written in `doc` (see YamlSource.locate). */
+function locateIn(
+  { doc, lineCounter }: ReturnType<typeof parseText>,
+  path: readonly PropertyKey[],
+  at: 'key' | 'value',
+): { line: number; col: number } {
+  let node: unknown = doc.contents;
+  let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
+  for (let i = 0; i < path.length; i++) {
+    const segment = path[i];
+    const last = i === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment),
+      );
+      if (!pair) break;
+      const keyNode = pair.key as Node;
+      if (last && at === 'key') {
+        offset = keyNode.range?.[0] ?? offset;
+        break;
+      }
+      node = pair.value;
+      offset = (pair.value as Node | null)?.range?.[0] ?? keyNode.range?.[0] ?? offset;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      const item = node.items[segment] as Node | undefined;
+      if (!item) break;
+      node = item;
+      offset = item.range?.[0] ?? offset;
+    } else break;
+  }
+  const pos = lineCounter.linePos(offset);
+  return { line: pos.line, col: pos.col };
+}
+
+/**
+ * Parses `text` (read from `path`); never throws. With `cache`, the plain value of a text
+ * that parsed without a problem is kept (config/check-cache.ts), and a text found there is
+ * not parsed: its document is made only when something asks for it (`locate` for a
+ * problem's line, `parsed` for a member store's edit).
+ */
+export function parseYaml(text: string, path: string, cache?: CheckCache): YamlSource {
+  const file = displayPath(path);
+  const known = cache?.get('yaml', text);
+  if (known !== undefined) {
+    const made = once(() => parseText(text));
+    return {
+      file,
+      path,
+      text,
+      value: known,
+      problems: [],
+      get parsed() {
+        return { text, doc: made().doc };
+      },
+      locate: (p, at = 'value') => locateIn(made(), p, at),
+    };
+  }
+  const parsed = parseText(text);
+  const { doc, lineCounter } = parsed;
   // The first syntax error only: the ones after it are mostly its echoes.
   const problems: ConfigProblem[] = doc.errors.slice(0, 1).map((error) => {
     const pos = lineCounter.linePos(error.pos[0]);
@@ -71,48 +136,20 @@ export function parseYaml(text: string, path: string): YamlSource {
     };
   });
   const value = problems.length === 0 ? doc.toJS({ maxAliasCount: 100 }) : undefined;
-
-  function locate(path: readonly PropertyKey[], at: 'key' | 'value' = 'value') {
-    let node: unknown = doc.contents;
-    let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
-    for (let i = 0; i < path.length; i++) {
-      const segment = path[i];
-      const last = i === path.length - 1;
-      if (isMap(node)) {
-        const pair = node.items.find(
-          (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment),
-        );
-        if (!pair) break;
-        const keyNode = pair.key as Node;
-        if (last && at === 'key') {
-          offset = keyNode.range?.[0] ?? offset;
-          break;
-        }
-        node = pair.value;
-        offset = (pair.value as Node | null)?.range?.[0] ?? keyNode.range?.[0] ?? offset;
-      } else if (isSeq(node) && typeof segment === 'number') {
-        const item = node.items[segment] as Node | undefined;
-        if (!item) break;
-        node = item;
-        offset = item.range?.[0] ?? offset;
-      } else break;
-    }
-    const pos = lineCounter.linePos(offset);
-    return { line: pos.line, col: pos.col };
-  }
-
+  if (cache && problems.length === 0 && value !== undefined) cache.put('yaml', text, value);
   return {
     file,
     path,
+    text,
     value,
     problems,
     ...(problems.length === 0 ? { parsed: { text, doc } } : {}),
-    locate,
+    locate: (p, at = 'value') => locateIn(parsed, p, at),
   };
 }
 
 /** Reads and parses a YAML file; an unreadable file is one problem. */
-export async function readYaml(path: string): Promise<YamlSource> {
+export async function readYaml(path: string, cache?: CheckCache): Promise<YamlSource> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -128,5 +165,5 @@ export async function readYaml(path: string): Promise<YamlSource> {
     });
     return source;
   }
-  return parseYaml(text, path);
+  return parseYaml(text, path, cache);
 }

@@ -90,20 +90,31 @@ function applyChanges<D>(
   return done;
 }
 
-/**
- * A member store over `file` in `format`. `seed`: the file's text and its document as the
- * caller has already parsed them, used while the file still holds that text.
- */
+/** What the caller already knows of a file, used while the file still holds `text`. */
+export interface FileSeed<D> {
+  text: string;
+  /** The text's document, as the caller parsed it. */
+  doc?: D;
+  /**
+   * The text's members, read without a document (from the configuration's plain value):
+   * reads then parse nothing; a change parses the file as always.
+   */
+  members?: Member[];
+}
+
+/** A member store over `file` in `format`, starting from what `seed` knows of it. */
 export function fileMemberStore<D>(
   file: string,
   format: MemberFileFormat<D>,
-  seed?: { text: string; doc: D },
+  seed?: FileSeed<D>,
 ): MemberStore {
   /**
    * The last text read and its document, unchanged (only reads use it): a change made
    * right after a read (a sync: list, diff, apply) need not parse a big file twice.
    */
-  let read: { text: string; doc: D } | undefined = seed;
+  let read: { text: string; doc: D } | undefined =
+    seed?.doc === undefined ? undefined : { text: seed.text, doc: seed.doc };
+  const plain = seed?.members && { text: seed.text, members: seed.members };
   /** The entries of a document not changed since they were read (a sync reads them twice). */
   let known: { doc: D; entries: Array<Member | undefined> } | undefined;
   const entriesOf = (doc: D) => {
@@ -137,6 +148,7 @@ export function fileMemberStore<D>(
     });
   }
   async function list(): Promise<Member[]> {
+    if (plain && (await readText(file)) === plain.text) return [...plain.members];
     return entriesOf(await load()).filter((m): m is Member => m !== undefined);
   }
   return {

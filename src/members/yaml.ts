@@ -51,25 +51,58 @@ export interface YamlMemberStoreOptions {
    * so a 10,000-member list file is parsed once, not once more by its store.
    */
   parsed?: { text: string; doc: Document };
+  /**
+   * The file's text and plain value as the loader read them (composition root only): posts
+   * read the members from the value, with no document parsed (config/check-cache.ts).
+   */
+  plain?: { text: string; value: unknown };
+}
+
+/** A mapping entry (`{ address, name, digest: true, … }`) as a member, or undefined. */
+function memberOfMapping(value: Record<string, unknown>): Member | undefined {
+  if (typeof value.address !== 'string' || !isStorableAddress(value.address)) return undefined;
+  const member: Member = { address: value.address };
+  if (typeof value.name === 'string') member.name = value.name;
+  for (const option of OPTION_NAMES) if (value[option] === true) member[option] = true;
+  if (typeof value.nomail_reason === 'string')
+    member.nomail_reason = value.nomail_reason as Member['nomail_reason'];
+  return tidyMember(member);
+}
+
+/** A scalar entry (`addr`, `Name <addr>`) as a member, or undefined. */
+function memberOfScalar(value: unknown): Member | undefined {
+  const parsed = parseMemberText(String(value ?? ''));
+  return typeof parsed === 'string' ? undefined : tidyMember(parsed);
 }
 
 /** Reads one sequence item as a member (undefined for junk, which is kept untouched). */
 export function memberOfNode(node: unknown): Member | undefined {
-  if (isScalar(node)) {
-    const parsed = parseMemberText(String(node.value ?? ''));
-    return typeof parsed === 'string' ? undefined : tidyMember(parsed);
-  }
-  if (isMap(node)) {
-    const value = (node as YAMLMap).toJSON() as Record<string, unknown>;
-    if (typeof value.address !== 'string' || !isStorableAddress(value.address)) return undefined;
-    const member: Member = { address: value.address };
-    if (typeof value.name === 'string') member.name = value.name;
-    for (const option of OPTION_NAMES) if (value[option] === true) member[option] = true;
-    if (typeof value.nomail_reason === 'string')
-      member.nomail_reason = value.nomail_reason as Member['nomail_reason'];
-    return tidyMember(member);
-  }
+  if (isScalar(node)) return memberOfScalar(node.value);
+  if (isMap(node)) return memberOfMapping((node as YAMLMap).toJSON() as Record<string, unknown>);
   return undefined;
+}
+
+/**
+ * The members of a file's plain value (as the configuration loader read it), the same as
+ * its document's entries give; undefined when the text could make them differ: an anchor,
+ * an alias, a tag or a merge key (a document's alias is no member, its plain value is).
+ */
+export function membersOfPlain(text: string, value: unknown, key: string): Member[] | undefined {
+  if (/[&*!]|<<\s*:/.test(text)) return undefined;
+  const items = Array.isArray(value) ? value : (value as Record<string, unknown> | null)?.[key];
+  if (items === undefined || items === null) return [];
+  if (!Array.isArray(items)) return undefined;
+  const members: Member[] = [];
+  for (const item of items) {
+    const member =
+      item !== null && typeof item === 'object'
+        ? Array.isArray(item)
+          ? undefined
+          : memberOfMapping(item as Record<string, unknown>)
+        : memberOfScalar(item);
+    if (member) members.push(member);
+  }
+  return members;
 }
 
 /**
@@ -141,7 +174,12 @@ export default function createYamlMemberStore(options: YamlMemberStoreOptions): 
   const seq = (doc: Document, create = false) => sequence(doc, key, create, file);
   const entries = (doc: Document) => (seq(doc)?.items ?? []).map(memberOfNode);
   const { parsed } = options;
-  const seed = parsed && { text: parsed.text, doc: openYamlText(parsed.text, parsed.doc) };
+  const members = options.plain && membersOfPlain(options.plain.text, options.plain.value, key);
+  const seed = parsed
+    ? { text: parsed.text, doc: openYamlText(parsed.text, parsed.doc) }
+    : options.plain && members
+      ? { text: options.plain.text, members }
+      : undefined;
   return fileMemberStore<YamlText>(
     file,
     {
