@@ -8,7 +8,8 @@
  * inline members live in the same file.
  */
 import { readFile } from 'node:fs/promises';
-import { isMap, isSeq, parseDocument, type YAMLSeq } from 'yaml';
+import type { YAMLSeq } from 'yaml';
+import { isMap, isSeq, parseDocument } from '../members/yaml-package.ts';
 import { writeFileDurable } from '../state/durable.ts';
 import { withFileLock } from '../state/lock.ts';
 import { checkListText, type LoadedConfig } from './load.ts';

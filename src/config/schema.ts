@@ -10,7 +10,7 @@ import { COMMAND_TEMPLATES } from '../commands/templates.ts';
 import { unitSpec } from '../distributors/multiple.ts';
 import { ARCHIVE_VISIBILITY } from '../list/archive.ts';
 import { addressOption as address } from '../mail/address-option.ts';
-import { deferred } from '../mail/deferred-option.ts';
+import { deferred, lazySchema } from '../mail/deferred-option.ts';
 import { once } from '../mail/lazy.ts';
 import {
   optionalBoolean,
@@ -25,15 +25,17 @@ import { rulesSchema } from '../processors/header-match.ts';
 export { address, unitSpec };
 
 /*
- * `malist receive` (a process per mail) loads this module and parses both files each time,
- * and every zod schema object costs it ~44 µs with its garbage: this module built 349 of
- * them at load. So a section a plain configuration seldom writes (storage, web, DKIM,
- * bounces …) is `deferred()`, built when a file has it, and the keys that check the same
- * thing share one schema (zod's schemas are immutable: sharing is the same check).
+ * `malist receive` (a process per mail) loads this module, and every zod schema object costs
+ * it ~44 µs with its garbage: this module built 349 of them at load. So a section a plain
+ * configuration seldom writes (storage, web, DKIM, bounces …) is `deferred()`, built when a
+ * file has it, and the keys that check the same thing share one schema (zod's schemas are
+ * immutable: sharing is the same check). The two files' schemas are built on their first
+ * read (`lazySchema`): a receive answered by the check cache (config/check-cache.ts)
+ * checks nothing and builds none of them.
  */
-const addresses = z.array(address, { error: 'expected a list of addresses' });
-const optionalAddresses = addresses.optional();
-const optionalCount = z.number().int().min(0).optional();
+const addresses = lazySchema(() => z.array(address, { error: 'expected a list of addresses' }));
+const optionalAddresses = lazySchema(() => addresses.optional());
+const optionalCount = lazySchema(() => z.number().int().min(0).optional());
 
 /**
  * A unit by name: `stderr-logger`, or a mapping with `type:` and the unit's options.
@@ -41,9 +43,11 @@ const optionalCount = z.number().int().min(0).optional();
  */
 export type UnitSpecValue = z.infer<typeof unitSpec>;
 
-const oneOrMany = z.union([unitSpec, z.array(unitSpec)], {
-  error: 'expected a unit (type: …) or a list of units',
-});
+const oneOrMany = lazySchema(() =>
+  z.union([unitSpec, z.array(unitSpec)], {
+    error: 'expected a unit (type: …) or a list of units',
+  }),
+);
 
 export const POSTING = ['open', 'members', 'moderated', 'announce'] as const;
 export const NON_MEMBER_ACTION = ['hold', 'reject', 'discard', 'accept'] as const;
@@ -138,7 +142,7 @@ const dkimKey = () =>
   });
 
 /** The settings a list may take from `defaults:` in malist.yaml. */
-const listDefaults = {
+const listDefaults = once(() => ({
   /**
    * Posts count as from a member only with an authenticated From: true, false, or the
    * From domains it applies to. @default false
@@ -210,54 +214,56 @@ const listDefaults = {
       error: 'expected a mapping of unit name to its options',
     }),
   ),
-};
+}));
 
 /** `lists/NAME.yaml`: one list; NAME is its short name. */
-export const listSchema = z.strictObject({
-  /** The posting address. */
-  address,
-  /** Shown in From/List-Id. @default the short name */
-  display_name: optionalName,
-  /** Free text for operators and `malist check`. */
-  description: optionalText,
-  /** Members, inline. */
-  /**
-   * Members: `a@example.com`, `Alice <a@example.com>`, or `{ address: …, nomail: … }`. An
-   * entry that is not a member is a warning (config/members.ts): the others still get mail.
-   */
-  members: z.array(z.unknown(), { error: 'expected a list of members' }).optional(),
-  /** A file of member addresses, one a line (# comments), relative to this file. */
-  members_file: optionalName,
-  /**
-   * Where the envelope reads members at each post (subscriptions by mail count at once):
-   * `yaml` (this file's members:, or `{ type: yaml, file: … }`) or `memory`.
-   */
-  member_store: unitSpec.optional(),
-  /** Added to the subject, never stacked, e.g. "[Red] ". */
-  subject_prefix: optionalText,
-  /** The envelope sender of distributed mail. @default LOCAL-bounces@DOMAIN */
-  bounce_address: address.optional(),
-  /** From moderator_password_env / moderator_password_file (never written in YAML). */
-  moderator_password: optionalText,
-  /** Posts larger than this many bytes are held. 0: no limit. */
-  max_message_size: optionalCount,
-  /** Posts with more To + Cc addresses than this are held. 0: no limit. */
-  max_recipients: optionalCount,
-  /** Hold posts that do not name the list (or an acceptable alias) in To or Cc. */
-  require_explicit_destination: optionalBoolean,
-  acceptable_aliases: optionalAddresses,
-  /** Held posts expire after this many days. @default 14 */
-  held_expiry_days: optionalPositive,
-  /** The RFC 2919 list label. @default the address with @ replaced by . */
-  list_id: optionalName,
-  archive_url: optionalName,
-  help_url: optionalName,
-  subscribe_url: optionalName,
-  unsubscribe_url: optionalName,
-  /** Header rules `{ header, pattern, action }`, after the site's (malist.yaml header_matches:). */
-  header_matches: deferred(rulesSchema),
-  ...listDefaults,
-});
+export const listSchema = lazySchema(() =>
+  z.strictObject({
+    /** The posting address. */
+    address,
+    /** Shown in From/List-Id. @default the short name */
+    display_name: optionalName,
+    /** Free text for operators and `malist check`. */
+    description: optionalText,
+    /** Members, inline. */
+    /**
+     * Members: `a@example.com`, `Alice <a@example.com>`, or `{ address: …, nomail: … }`. An
+     * entry that is not a member is a warning (config/members.ts): the others still get mail.
+     */
+    members: z.array(z.unknown(), { error: 'expected a list of members' }).optional(),
+    /** A file of member addresses, one a line (# comments), relative to this file. */
+    members_file: optionalName,
+    /**
+     * Where the envelope reads members at each post (subscriptions by mail count at once):
+     * `yaml` (this file's members:, or `{ type: yaml, file: … }`) or `memory`.
+     */
+    member_store: unitSpec.optional(),
+    /** Added to the subject, never stacked, e.g. "[Red] ". */
+    subject_prefix: optionalText,
+    /** The envelope sender of distributed mail. @default LOCAL-bounces@DOMAIN */
+    bounce_address: address.optional(),
+    /** From moderator_password_env / moderator_password_file (never written in YAML). */
+    moderator_password: optionalText,
+    /** Posts larger than this many bytes are held. 0: no limit. */
+    max_message_size: optionalCount,
+    /** Posts with more To + Cc addresses than this are held. 0: no limit. */
+    max_recipients: optionalCount,
+    /** Hold posts that do not name the list (or an acceptable alias) in To or Cc. */
+    require_explicit_destination: optionalBoolean,
+    acceptable_aliases: optionalAddresses,
+    /** Held posts expire after this many days. @default 14 */
+    held_expiry_days: optionalPositive,
+    /** The RFC 2919 list label. @default the address with @ replaced by . */
+    list_id: optionalName,
+    archive_url: optionalName,
+    help_url: optionalName,
+    subscribe_url: optionalName,
+    unsubscribe_url: optionalName,
+    /** Header rules `{ header, pattern, action }`, after the site's (malist.yaml header_matches:). */
+    header_matches: deferred(rulesSchema),
+    ...listDefaults(),
+  }),
+);
 export type ListYaml = z.infer<typeof listSchema>;
 
 /** `web:` (below). */
@@ -320,112 +326,114 @@ const feedbackSettings = () =>
   });
 
 /** `malist.yaml`. Relative paths are relative to the file's directory. */
-export const mainSchema = z.strictObject({
-  /** Journal, held mail, quarantine, the run lock. @default var/state */
-  state_dir: optionalName,
-  /** Where the list files are. @default lists */
-  lists_dir: optionalName,
-  /**
-   * Where malist keeps its state: `files` under state_dir (the default, no server needed),
-   * or `postgres` for several hosts sharing one database (`url_env: DATABASE_URL` or
-   * `url_file: PATH` holds the postgres:// URL; never the URL in YAML, it may carry a
-   * password: secrets.ts resolves either into `url`).
-   */
-  storage: deferred(() =>
-    z.discriminatedUnion(
-      'type',
-      [
-        z.strictObject({ type: z.literal('files') }),
-        z.strictObject({
-          type: z.literal('postgres'),
-          url: z
-            .string({
-              error:
-                'expected url_env: DATABASE_URL (or url_file: PATH) naming the postgres:// URL',
-            })
-            .regex(/^$|^postgres(ql)?:\/\//, {
-              error: 'expected a postgres:// or postgresql:// URL',
-            }),
-          /** Connections each malist process opens. @default 4 */
-          pool: z.number().int().min(1).max(100).optional(),
-        }),
-      ],
-      { error: 'expected type: files or type: postgres' },
+export const mainSchema = lazySchema(() =>
+  z.strictObject({
+    /** Journal, held mail, quarantine, the run lock. @default var/state */
+    state_dir: optionalName,
+    /** Where the list files are. @default lists */
+    lists_dir: optionalName,
+    /**
+     * Where malist keeps its state: `files` under state_dir (the default, no server needed),
+     * or `postgres` for several hosts sharing one database (`url_env: DATABASE_URL` or
+     * `url_file: PATH` holds the postgres:// URL; never the URL in YAML, it may carry a
+     * password: secrets.ts resolves either into `url`).
+     */
+    storage: deferred(() =>
+      z.discriminatedUnion(
+        'type',
+        [
+          z.strictObject({ type: z.literal('files') }),
+          z.strictObject({
+            type: z.literal('postgres'),
+            url: z
+              .string({
+                error:
+                  'expected url_env: DATABASE_URL (or url_file: PATH) naming the postgres:// URL',
+              })
+              .regex(/^$|^postgres(ql)?:\/\//, {
+                error: 'expected a postgres:// or postgresql:// URL',
+              }),
+            /** Connections each malist process opens. @default 4 */
+            pool: z.number().int().min(1).max(100).optional(),
+          }),
+        ],
+        { error: 'expected type: files or type: postgres' },
+      ),
     ),
-  ),
-  /** Named connection settings (host, port, user, password_env …) that units refer to by `server:`. */
-  servers: z
-    .record(
-      z.string(),
-      z.record(z.string(), z.unknown(), { error: 'expected a mapping of settings' }),
-    )
-    .optional(),
-  /** Where `malist run` fetches mail, in order. */
-  fetch: oneOrMany.optional(),
-  /**
-   * Mails `malist run` and `malist watch` handle at once (fetching and removal from the
-   * source stay one at a time; posts may leave in a slightly different order). @default 4
-   */
-  concurrency: deferred(() =>
-    z
-      .number({ error: 'expected a whole number of mails, 1 to 64' })
-      .int({ error: 'expected a whole number of mails, 1 to 64' })
-      .min(1, { error: 'expected at least 1 (one mail at a time)' })
-      .max(64, { error: 'expected at most 64' }),
-  ),
-  /** How list mail leaves (several: every one gets every mail). */
-  distribute: oneOrMany,
-  /** Defaults for every `type: queue` distributor (spool dir, retry, expiry); `malist run` runs it. */
-  queue: z
-    .record(z.string(), z.unknown(), { error: 'expected a mapping of queue settings' })
-    .optional(),
-  /** Told of every failure and signal. @default [stderr-logger] */
-  reactors: z.array(unitSpec, { error: 'expected a list of reactors' }).optional(),
-  /** One line per delivery: time, list, Message-ID, recipients, outcome. */
-  delivery_log: optionalName,
-  /** A mail addressed to none of the lists. @default hold */
-  no_match: z.enum(['hold', 'reject', 'discard']).optional(),
-  /**
-   * Verifying incoming posts (DKIM, SPF, DMARC, ARC; the `authenticate` unit): on when
-   * this is present. `authserv_id` names this host in Authentication-Results (@default the
-   * host name); `trusted_authserv_ids` the MTAs in front whose SPF result is believed
-   * when the connecting IP is unknown (POP3, IMAP, a pipe without it).
-   */
-  authentication: deferred(() =>
-    z.strictObject({
-      authserv_id: optionalName,
-      trusted_authserv_ids: z.array(z.string().min(1)).optional(),
-    }),
-  ),
-  /**
-   * The DNS servers verification, `dmarc` and `malist check` ask (`ip` or `ip:port`).
-   * @default the system's resolvers
-   */
-  dns: deferred(() =>
-    z.strictObject({
-      servers: z.array(z.string().min(1)).min(1).optional(),
-      timeout_ms: z.number().int().positive().optional(),
-    }),
-  ),
-  /**
-   * Worker threads that sign per-member copies (0: the sending thread signs). RSA
-   * signatures cost ~1-2 ms of CPU each; threads let several cores sign. @default 0
-   */
-  signing_threads: deferred(() => z.number().int().min(0).max(16)),
-  /** Header rules every list checks first, before its own (Mailman's site header_matches). */
-  header_matches: deferred(rulesSchema),
-  /** Settings every list takes unless it sets its own. */
-  defaults: deferred(() => z.strictObject(listDefaults)),
-  /** `malist serve`: the web pages, the REST API and one-click unsubscribe. */
-  web: deferred(webSettings),
-  /** Endpoints told of events (signed JSON POSTs, delivered through their own durable queue). */
-  webhooks: deferred(() => z.array(webhookSchema(), { error: 'expected a list of webhooks' })),
-  /**
-   * The sending services' bounce and complaint reports, taken by `malist serve` at
-   * /feedback/ses (SNS) and /feedback/mailgun, and what a complaint does.
-   */
-  feedback: deferred(feedbackSettings),
-});
+    /** Named connection settings (host, port, user, password_env …) that units refer to by `server:`. */
+    servers: z
+      .record(
+        z.string(),
+        z.record(z.string(), z.unknown(), { error: 'expected a mapping of settings' }),
+      )
+      .optional(),
+    /** Where `malist run` fetches mail, in order. */
+    fetch: oneOrMany.optional(),
+    /**
+     * Mails `malist run` and `malist watch` handle at once (fetching and removal from the
+     * source stay one at a time; posts may leave in a slightly different order). @default 4
+     */
+    concurrency: deferred(() =>
+      z
+        .number({ error: 'expected a whole number of mails, 1 to 64' })
+        .int({ error: 'expected a whole number of mails, 1 to 64' })
+        .min(1, { error: 'expected at least 1 (one mail at a time)' })
+        .max(64, { error: 'expected at most 64' }),
+    ),
+    /** How list mail leaves (several: every one gets every mail). */
+    distribute: oneOrMany,
+    /** Defaults for every `type: queue` distributor (spool dir, retry, expiry); `malist run` runs it. */
+    queue: z
+      .record(z.string(), z.unknown(), { error: 'expected a mapping of queue settings' })
+      .optional(),
+    /** Told of every failure and signal. @default [stderr-logger] */
+    reactors: z.array(unitSpec, { error: 'expected a list of reactors' }).optional(),
+    /** One line per delivery: time, list, Message-ID, recipients, outcome. */
+    delivery_log: optionalName,
+    /** A mail addressed to none of the lists. @default hold */
+    no_match: z.enum(['hold', 'reject', 'discard']).optional(),
+    /**
+     * Verifying incoming posts (DKIM, SPF, DMARC, ARC; the `authenticate` unit): on when
+     * this is present. `authserv_id` names this host in Authentication-Results (@default the
+     * host name); `trusted_authserv_ids` the MTAs in front whose SPF result is believed
+     * when the connecting IP is unknown (POP3, IMAP, a pipe without it).
+     */
+    authentication: deferred(() =>
+      z.strictObject({
+        authserv_id: optionalName,
+        trusted_authserv_ids: z.array(z.string().min(1)).optional(),
+      }),
+    ),
+    /**
+     * The DNS servers verification, `dmarc` and `malist check` ask (`ip` or `ip:port`).
+     * @default the system's resolvers
+     */
+    dns: deferred(() =>
+      z.strictObject({
+        servers: z.array(z.string().min(1)).min(1).optional(),
+        timeout_ms: z.number().int().positive().optional(),
+      }),
+    ),
+    /**
+     * Worker threads that sign per-member copies (0: the sending thread signs). RSA
+     * signatures cost ~1-2 ms of CPU each; threads let several cores sign. @default 0
+     */
+    signing_threads: deferred(() => z.number().int().min(0).max(16)),
+    /** Header rules every list checks first, before its own (Mailman's site header_matches). */
+    header_matches: deferred(rulesSchema),
+    /** Settings every list takes unless it sets its own. */
+    defaults: deferred(() => z.strictObject(listDefaults())),
+    /** `malist serve`: the web pages, the REST API and one-click unsubscribe. */
+    web: deferred(webSettings),
+    /** Endpoints told of events (signed JSON POSTs, delivered through their own durable queue). */
+    webhooks: deferred(() => z.array(webhookSchema(), { error: 'expected a list of webhooks' })),
+    /**
+     * The sending services' bounce and complaint reports, taken by `malist serve` at
+     * /feedback/ses (SNS) and /feedback/mailgun, and what a complaint does.
+     */
+    feedback: deferred(feedbackSettings),
+  }),
+);
 export type MainYaml = z.infer<typeof mainSchema>;
 
 /** Keys refused with a pointed fix instead of "unknown key". */

@@ -4,17 +4,16 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
+import type { Document, Node } from 'yaml';
+import { once } from '../mail/lazy.ts';
 import {
-  type Document,
   isMap,
   isPair,
   isScalar,
   isSeq,
-  LineCounter,
-  type Node,
+  newLineCounter,
   parseDocument,
-} from 'yaml';
-import { once } from '../mail/lazy.ts';
+} from '../members/yaml-package.ts';
 import type { CheckCache } from './check-cache.ts';
 import type { ConfigProblem } from './problem.ts';
 
@@ -58,7 +57,7 @@ const PARSE_FIXES: Record<string, string> = {
 
 /** The document of `text` and the positions of its lines. */
 function parseText(text: string) {
-  const lineCounter = new LineCounter();
+  const lineCounter = newLineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   return { doc, lineCounter };
 }

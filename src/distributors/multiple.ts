@@ -6,17 +6,20 @@
 
 import { z } from 'zod';
 import { describeError } from '../errors.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import type { DeliveryReport, Distributor, ListMail, RecipientResult } from '../types.ts';
 
 /** A unit in YAML: its type name, or a mapping with `type:` and its options. */
-export const unitSpec = z.union(
-  [
-    z.string().min(1),
-    z.looseObject({
-      type: z.string({ error: 'expected the unit type, e.g. type: maildir' }).min(1),
-    }),
-  ],
-  { error: 'expected a unit: its type name, or a mapping with type: and its options' },
+export const unitSpec = lazySchema(() =>
+  z.union(
+    [
+      z.string().min(1),
+      z.looseObject({
+        type: z.string({ error: 'expected the unit type, e.g. type: maildir' }).min(1),
+      }),
+    ],
+    { error: 'expected a unit: its type name, or a mapping with type: and its options' },
+  ),
 );
 
 export interface MultipleOptions {
@@ -25,7 +28,7 @@ export interface MultipleOptions {
 }
 
 /** The options of `type: multiple` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({ distributors: z.array(unitSpec).min(1) });
+export const schema = lazySchema(() => z.strictObject({ distributors: z.array(unitSpec).min(1) }));
 
 export default function createMultiple(options: MultipleOptions): Distributor {
   if (!options?.distributors?.length)

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { sealPlanFor } from '../auth/seal-plan.ts';
 import { ErrorCode, StageError } from '../errors.ts';
-import { deferred } from '../mail/deferred-option.ts';
+import { deferred, lazySchema } from '../mail/deferred-option.ts';
 import { once } from '../mail/lazy.ts';
 import { envelopeOf, messageId, sharedMailBytes } from '../mail/list-mail.ts';
 import { optionalBoolean, optionalName, optionalPositive } from '../mail/shared-options.ts';
@@ -80,36 +80,38 @@ export interface QueueDistributorOptions extends QueueOptions {
  * is the factory's options. A sending service's keys (`engine:`, `ses:`, `mailgun:`) are in
  * `wholeSchema`, made only for a queue that writes one.
  */
-export const schema = z.strictObject({
-  dir: optionalName,
-  // A process per mail checks these: what a plain queue does not write is built when
-  // written (mail/deferred-option.ts says why).
-  name: deferred(() =>
-    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
-      error: 'expected a short name: letters, digits, . _ - (at most 64)',
-    }),
-  ),
-  retry: deferred(() =>
-    z.strictObject({
-      initial_seconds: optionalPositive,
-      factor: z.number().min(1).optional(),
-      max_seconds: optionalPositive,
-      jitter: z.number().min(0).max(1).optional(),
-    }),
-  ),
-  expire_after_seconds: optionalPositive,
-  alert_after: deferred(() =>
-    z.union([
-      z.number().positive(),
-      z.string().regex(/^\d+(\.\d+)?\s*[smhd]?$/, {
-        error: 'expected a duration: seconds, or 90s, 30m, 1h, 2d',
+export const schema = lazySchema(() =>
+  z.strictObject({
+    dir: optionalName,
+    // A process per mail checks these: what a plain queue does not write is built when
+    // written (mail/deferred-option.ts says why).
+    name: deferred(() =>
+      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+        error: 'expected a short name: letters, digits, . _ - (at most 64)',
       }),
-    ]),
-  ),
-  keep_done_seconds: optionalPositive,
-  deliver_now: optionalBoolean,
-  smtp: smtpSchema.optional(),
-});
+    ),
+    retry: deferred(() =>
+      z.strictObject({
+        initial_seconds: optionalPositive,
+        factor: z.number().min(1).optional(),
+        max_seconds: optionalPositive,
+        jitter: z.number().min(0).max(1).optional(),
+      }),
+    ),
+    expire_after_seconds: optionalPositive,
+    alert_after: deferred(() =>
+      z.union([
+        z.number().positive(),
+        z.string().regex(/^\d+(\.\d+)?\s*[smhd]?$/, {
+          error: 'expected a duration: seconds, or 90s, 30m, 1h, 2d',
+        }),
+      ]),
+    ),
+    keep_done_seconds: optionalPositive,
+    deliver_now: optionalBoolean,
+    smtp: smtpSchema.optional(),
+  }),
+);
 
 /**
  * `schema` with a sending service's keys (`engine:`, `ses:`, `mailgun:`: 91 zod objects that

@@ -6,6 +6,7 @@ import { readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { NothingMore, StageError } from '../errors.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import { createListMail } from '../mail/list-mail.ts';
 import { optionalPositiveInt } from '../mail/shared-options.ts';
 import type { Fetched, Fetcher } from '../types.ts';
@@ -30,9 +31,11 @@ export interface StdinOptions {
 }
 
 /** The options of `type: stdin` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z
-  .strictObject({ max_mail_size: optionalPositiveInt })
-  .transform(({ max_mail_size }) => (max_mail_size ? { maxMailSize: max_mail_size } : {}));
+export const schema = lazySchema(() =>
+  z
+    .strictObject({ max_mail_size: optionalPositiveInt })
+    .transform(({ max_mail_size }) => (max_mail_size ? { maxMailSize: max_mail_size } : {})),
+);
 
 function tooLarge(max: number): StageError {
   return new StageError(`message larger than maxMailSize (${max} bytes)`, {

@@ -4,14 +4,15 @@
  */
 import { z } from 'zod';
 import { addressProblem } from './address.ts';
+import { lazySchema } from './deferred-option.ts';
 
-export const addressOption = z
-  .string({ error: 'expected an address like name@example.com' })
-  .superRefine((value, ctx) => {
+export const addressOption = lazySchema(() =>
+  z.string({ error: 'expected an address like name@example.com' }).superRefine((value, ctx) => {
     const problem = addressProblem(value);
     if (problem)
       ctx.addIssue({
         code: 'custom',
         message: `expected a bare address like name@example.com (no display name, no brackets): ${problem}`,
       });
-  });
+  }),
+);

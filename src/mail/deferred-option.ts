@@ -73,3 +73,28 @@ export function deferred<T extends z.ZodType>(build: () => T): z.ZodOptional<T> 
   };
   return new ZodDeferredOptional(def) as unknown as z.ZodOptional<T>;
 }
+
+/**
+ * `build()`, made the first time anything reads it: a stand-in with the schema's type that
+ * forwards every read (`safeParse`, `_zod`, `optional()` …) to the schema, built then. A
+ * module's schemas then cost `malist receive` nothing when it parses nothing: the check
+ * cache answers for the files it has seen (config/check-cache.ts). Zod itself reads a
+ * schema only through its properties (`_zod`, its traits for `instanceof`), so the stand-in
+ * serves inside another schema's mapping as well as at the top; its first read in a parse
+ * builds it.
+ */
+export function lazySchema<T extends z.ZodType>(build: () => T): T {
+  const made = once(build);
+  return new Proxy({} as T, {
+    get: (_target, key) => Reflect.get(made(), key, made()),
+    set: (_target, key, value) => Reflect.set(made(), key, value),
+    defineProperty: (_target, key, descriptor) => Reflect.defineProperty(made(), key, descriptor),
+    has: (_target, key) => Reflect.has(made(), key),
+    getPrototypeOf: () => Object.getPrototypeOf(made()),
+    ownKeys: () => Reflect.ownKeys(made()),
+    getOwnPropertyDescriptor: (_target, key) => {
+      const found = Reflect.getOwnPropertyDescriptor(made(), key);
+      return found && { ...found, configurable: true };
+    },
+  });
+}

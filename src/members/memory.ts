@@ -2,6 +2,7 @@
 
 import { z } from 'zod';
 import { normalizeAddress } from '../mail/address.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import {
   type Member,
   type MemberPatch,
@@ -17,7 +18,9 @@ export interface MemoryMemberStoreOptions {
 }
 
 /** The options of `type: memory` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({ members: z.array(z.unknown()).optional() });
+export const schema = lazySchema(() =>
+  z.strictObject({ members: z.array(z.unknown()).optional() }),
+);
 
 export default function createMemoryMemberStore(
   options: MemoryMemberStoreOptions = {},

@@ -8,6 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { z } from 'zod';
 import { isStorableAddress } from '../mail/address.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import { nodeReadline } from '../mail/lazy.ts';
 import { fileMemberStore, type MemberFileFormat } from './file-store.ts';
 import {
@@ -78,7 +79,7 @@ export function formatMemberLine(member: Member, comment = ''): string {
 }
 
 /** The options of `type: text-file` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({ file: z.string().min(1) });
+export const schema = lazySchema(() => z.strictObject({ file: z.string().min(1) }));
 
 /** One member a line; `#` comments and non-member lines kept. */
 const textFormat: MemberFileFormat<string[]> = {

@@ -9,16 +9,8 @@
  * untouched entry's text. What cannot be placed safely (an entry not on its own `- ` line)
  * falls back to the re-printed document, and the result is always read back and compared.
  */
-import {
-  type Document,
-  isMap,
-  isScalar,
-  type Node,
-  parseDocument,
-  stringify,
-  type YAMLMap,
-  type YAMLSeq,
-} from 'yaml';
+import type { Document, Node, YAMLMap, YAMLSeq } from 'yaml';
+import { isMap, isScalar, parseDocument, stringify } from './yaml-package.ts';
 
 interface Splice {
   from: number;

@@ -8,17 +8,10 @@
  * An entry is `alice@example.com`, `Alice <alice@example.com>`, or a map
  * `{ address: alice@example.com, name: Alice, digest: true, nomail: true, … }`.
  */
-import {
-  type Document,
-  isMap,
-  isScalar,
-  isSeq,
-  parseDocument,
-  type YAMLMap,
-  type YAMLSeq,
-} from 'yaml';
+import type { Document, YAMLMap, YAMLSeq } from 'yaml';
 import { z } from 'zod';
 import { isStorableAddress } from '../mail/address.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import { optionalName } from '../mail/shared-options.ts';
 import { fileMemberStore } from './file-store.ts';
 import {
@@ -28,6 +21,7 @@ import {
   parseMemberText,
   tidyMember,
 } from './store.ts';
+import { isMap, isScalar, isSeq, parseDocument } from './yaml-package.ts';
 import {
   appendEntry,
   openYamlText,
@@ -122,10 +116,12 @@ function memberValue(member: Member): string | Record<string, unknown> {
 }
 
 /** The options of `type: yaml` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({
-  file: z.string().min(1),
-  key: optionalName,
-});
+export const schema = lazySchema(() =>
+  z.strictObject({
+    file: z.string().min(1),
+    key: optionalName,
+  }),
+);
 
 /** The sequence of members: the document itself, or its `key` (created on the first add). */
 function sequence(doc: Document, key: string, create: boolean, file: string): YAMLSeq | undefined {

@@ -10,6 +10,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import { type MimePart, parseMime, splice } from '../mail/mime-tree.ts';
 import {
   decodeCharset,
@@ -120,7 +121,7 @@ export function stripBodyPassword(mail: ListMail): string | undefined {
 }
 
 /** The options of `type: approved` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({});
+export const schema = lazySchema(() => z.strictObject({}));
 
 export default function createApproved(
   list: ListSettings,

@@ -20,6 +20,7 @@ import type { DnsResolver } from '../auth/resolver.ts';
 import { stampAuthResults } from '../auth/results-header.ts';
 import { type AuthVerdict, verifyIncoming } from '../auth/verify.ts';
 import type { ListSettings } from '../list/settings.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import type { ListMail, Processor } from '../types.ts';
 
 /** How the installation verifies posts (malist.yaml `authentication:` and `dns:`). */
@@ -40,7 +41,7 @@ export interface AuthenticateOptions {
 }
 
 /** The options of `type: authenticate` as written in YAML (none: malist.yaml configures it). */
-export const schema = z.strictObject({});
+export const schema = lazySchema(() => z.strictObject({}));
 
 /** Whether `ip` is a loopback address (127/8, ::1, ::ffff:127.x): a local hop. */
 export function isLoopback(ip: string): boolean {

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { Discard, Hold } from '../errors.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { type Automated, classifyAutomated } from '../mail/automated.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import type { ListMail, Processor } from '../types.ts';
 
 export type AutomatedAction = 'owner' | 'discard' | 'hold';
@@ -43,11 +44,13 @@ export function automatedDecision(
 }
 
 /** The options of `type: automated` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({
-  action: z.enum(['owner', 'discard', 'hold']).optional(),
-  relayed: z.enum(['accept', 'owner', 'discard', 'hold']).optional(),
-  accept_list_ids: z.array(z.string().min(1)).optional(),
-});
+export const schema = lazySchema(() =>
+  z.strictObject({
+    action: z.enum(['owner', 'discard', 'hold']).optional(),
+    relayed: z.enum(['accept', 'owner', 'discard', 'hold']).optional(),
+    accept_list_ids: z.array(z.string().min(1)).optional(),
+  }),
+);
 
 export default function createAutomated(
   list: ListSettings,

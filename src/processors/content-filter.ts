@@ -11,6 +11,7 @@
 
 import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import { HeaderBlock } from '../mail/header-block.ts';
 import { libmime } from '../mail/lazy.ts';
 import {
@@ -191,14 +192,16 @@ function stripWhole(mail: ListMail, root: MimePart, eol: string): void {
 }
 
 /** The options of `type: content-filter` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({
-  strip_types: optionalStrings,
-  strip_extensions: optionalStrings,
-  reject_types: optionalStrings,
-  reject_extensions: optionalStrings,
-  action: z.enum(['hold', 'reject', 'discard']).optional(),
-  collapse_alternative: optionalBoolean,
-});
+export const schema = lazySchema(() =>
+  z.strictObject({
+    strip_types: optionalStrings,
+    strip_extensions: optionalStrings,
+    reject_types: optionalStrings,
+    reject_extensions: optionalStrings,
+    action: z.enum(['hold', 'reject', 'discard']).optional(),
+    collapse_alternative: optionalBoolean,
+  }),
+);
 
 export default function createContentFilter(
   list: ListSettings,

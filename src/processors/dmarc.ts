@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { newResolver } from '../auth/resolver.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox, parseAddressList } from '../mail/address.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import { HeaderBlock, type HeaderField, makeField } from '../mail/header-block.ts';
 import { mailBytes } from '../mail/list-mail.ts';
 import { newBoundary } from '../mail/mime-tree.ts';
@@ -120,13 +121,15 @@ export function wrapMessage(list: ListSettings, mail: ListMail, posterIn: 'reply
 }
 
 /** The options of `type: dmarc` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({
-  action: z.enum(['none', 'munge_from', 'wrap_message']).optional(),
-  when: z.enum(['always', 'policy']).optional(),
-  policies: optionalStrings,
-  poster_in: z.enum(['reply-to', 'cc']).optional(),
-  cache_seconds: z.number().min(0).optional(),
-});
+export const schema = lazySchema(() =>
+  z.strictObject({
+    action: z.enum(['none', 'munge_from', 'wrap_message']).optional(),
+    when: z.enum(['always', 'policy']).optional(),
+    policies: optionalStrings,
+    poster_in: z.enum(['reply-to', 'cc']).optional(),
+    cache_seconds: z.number().min(0).optional(),
+  }),
+);
 
 /** At most this many domains are kept in the file (the oldest answers go first). */
 const CACHE_MAX = 10_000;

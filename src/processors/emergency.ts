@@ -8,6 +8,7 @@
 
 import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import type { Processor } from '../types.ts';
 import { type RuleAction, ruleSignal } from './rules.ts';
 
@@ -21,11 +22,13 @@ export interface EmergencyOptions {
 }
 
 /** The options of `type: emergency` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({
-  on: z.boolean({ error: 'expected true or false' }).optional(),
-  action: z.enum(['hold', 'reject', 'discard']).optional(),
-  reason: z.string().min(1, 'expected a non-empty reason').optional(),
-});
+export const schema = lazySchema(() =>
+  z.strictObject({
+    on: z.boolean({ error: 'expected true or false' }).optional(),
+    action: z.enum(['hold', 'reject', 'discard']).optional(),
+    reason: z.string().min(1, 'expected a non-empty reason').optional(),
+  }),
+);
 
 export default function createEmergency(
   list: ListSettings,

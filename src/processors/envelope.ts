@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { bounceAddress } from '../list/addresses.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox, normalizeAddress, parseAddressList } from '../mail/address.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import { type Member, type MemberStore, memberPages } from '../members/store.ts';
 import type { ListMail, Processor } from '../types.ts';
 
@@ -78,7 +79,7 @@ export async function* storeRecipientPages(
 }
 
 /** The options of `type: envelope` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({});
+export const schema = lazySchema(() => z.strictObject({}));
 
 export default function createEnvelope(
   list: ListSettings,

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { ownerAddress, requestAddress } from '../list/addresses.ts';
 import { listArchiveUrl, permalink } from '../list/archive.ts';
 import type { ListSettings } from '../list/settings.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import { cloneListMail, messageId } from '../mail/list-mail.ts';
 import { optionalText } from '../mail/shared-options.ts';
 import type { ListMail, Processor } from '../types.ts';
@@ -135,12 +136,14 @@ export function personalize(
 }
 
 /** The options of `type: footer` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({
-  text: z.union([z.string(), z.literal(false)]).optional(),
-  html: optionalText,
-  header: optionalText,
-  header_html: optionalText,
-});
+export const schema = lazySchema(() =>
+  z.strictObject({
+    text: z.union([z.string(), z.literal(false)]).optional(),
+    html: optionalText,
+    header: optionalText,
+    header_html: optionalText,
+  }),
+);
 
 export default function createFooter(list: ListSettings, options: FooterOptions = {}): Processor {
   // A footer naming the member cannot be written once for all: `personalize()` adds it.

@@ -17,6 +17,7 @@ import type { RE2JS } from 're2js';
 import { z } from 'zod';
 import { Discard, Hold, Reject } from '../errors.ts';
 import type { ListSettings } from '../list/settings.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import { decodeWords } from '../mail/encoded-words.ts';
 import type { HeaderBlock } from '../mail/header-block.ts';
 import { once } from '../mail/lazy.ts';
@@ -159,7 +160,7 @@ export function compileRules(rules: readonly HeaderMatchRule[]): Compiled[] {
 export type HeaderMatchOptions = Record<string, never>;
 
 /** The options of `type: header-match` as written in YAML (the rules are the list's `header_matches:`). */
-export const schema = z.strictObject({});
+export const schema = lazySchema(() => z.strictObject({}));
 
 export default function createHeaderMatch(
   list: ListSettings,

@@ -15,6 +15,7 @@ import { listIdLabel, ownerAddress, requestAddress } from '../list/addresses.ts'
 import { listArchiveUrl, permalink } from '../list/archive.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox } from '../mail/address.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import { messageId } from '../mail/list-mail.ts';
 import { optionalBoolean } from '../mail/shared-options.ts';
 import type { ListMail, Processor } from '../types.ts';
@@ -87,10 +88,12 @@ export function personalizeUnsubscribe(
 }
 
 /** The options of `type: list-headers` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({
-  precedence: z.union([z.string(), z.literal(false)]).optional(),
-  owner: optionalBoolean,
-});
+export const schema = lazySchema(() =>
+  z.strictObject({
+    precedence: z.union([z.string(), z.literal(false)]).optional(),
+    owner: optionalBoolean,
+  }),
+);
 
 export default function createListHeaders(
   list: ListSettings,

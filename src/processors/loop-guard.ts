@@ -12,6 +12,7 @@ import { listIdLabel } from '../list/addresses.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { parseAddressList, sameAddress } from '../mail/address.ts';
 import { listIdOf } from '../mail/automated.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import { optionalBoolean } from '../mail/shared-options.ts';
 import type { ListMail, Processor } from '../types.ts';
 
@@ -34,7 +35,7 @@ export function loopReason(list: ListSettings, mail: ListMail): string | undefin
 }
 
 /** The options of `type: loop-guard` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({ stamp: optionalBoolean });
+export const schema = lazySchema(() => z.strictObject({ stamp: optionalBoolean }));
 
 export default function createLoopGuard(
   list: ListSettings,

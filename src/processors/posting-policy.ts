@@ -21,6 +21,7 @@ import { authenticatedFrom, requiresAuthentication } from '../auth/authenticated
 import { Discard, Hold, Reject } from '../errors.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { parseAddressList } from '../mail/address.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import type { Member } from '../members/store.ts';
 import type { ListMail, Processor } from '../types.ts';
 import { memberSet } from './rules.ts';
@@ -107,7 +108,7 @@ export function checkPoster(list: ListSettings, mail: ListMail, stored?: Member[
 }
 
 /** The options of `type: posting-policy` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({});
+export const schema = lazySchema(() => z.strictObject({}));
 
 export default function createPostingPolicy(
   list: ListSettings,

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
 import { addressesIn, formatMailbox, parseAddressList } from '../mail/address.ts';
 import { addressOption } from '../mail/address-option.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import { optionalBoolean } from '../mail/shared-options.ts';
 import type { ListMail, Processor } from '../types.ts';
 
@@ -42,11 +43,13 @@ export function applyReplyTo(list: ListSettings, mail: ListMail, options: ReplyT
 }
 
 /** The options of `type: reply-to` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({
-  policy: z.enum(['poster', 'list', 'explicit']).optional(),
-  address: addressOption.optional(),
-  strip: optionalBoolean,
-});
+export const schema = lazySchema(() =>
+  z.strictObject({
+    policy: z.enum(['poster', 'list', 'explicit']).optional(),
+    address: addressOption.optional(),
+    strip: optionalBoolean,
+  }),
+);
 
 export default function createReplyTo(list: ListSettings, options: ReplyToOptions = {}): Processor {
   if (options.policy === 'explicit' && !parseAddressList(options.address ?? '')[0])

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { Discard, Hold, Reject, type Signal } from '../errors.ts';
 import { normalizeAddress } from '../mail/address.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 
 /** The set of normalised member addresses, for membership checks by address (never substring). */
 export function memberSet(addresses: readonly string[]): Set<string> {
@@ -19,6 +20,8 @@ export function ruleSignal(action: RuleAction | undefined, reason: string): Sign
 }
 
 /** The options of a rule unit in YAML: what to do with a post that breaks it. */
-export const ruleActionSchema = z.strictObject({
-  action: z.enum(['hold', 'reject', 'discard']).optional(),
-});
+export const ruleActionSchema = lazySchema(() =>
+  z.strictObject({
+    action: z.enum(['hold', 'reject', 'discard']).optional(),
+  }),
+);

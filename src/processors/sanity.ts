@@ -16,6 +16,7 @@ import { Hold, Reject } from '../errors.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { normalizeAddress, parseAddressList } from '../mail/address.ts';
 import { isAutomated } from '../mail/automated.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import type { ListMail, Processor } from '../types.ts';
 
 export interface SanityOptions {
@@ -87,7 +88,9 @@ export function ensureIdentity(list: ListSettings, mail: ListMail, now = new Dat
 }
 
 /** The options of `type: sanity` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({ action: z.enum(['hold', 'reject']).optional() });
+export const schema = lazySchema(() =>
+  z.strictObject({ action: z.enum(['hold', 'reject']).optional() }),
+);
 
 export default function createSanity(list: ListSettings, options: SanityOptions = {}): Processor {
   return {

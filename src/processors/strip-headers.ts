@@ -7,6 +7,7 @@
 
 import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import { optionalBoolean, optionalStrings } from '../mail/shared-options.ts';
 import type { Processor } from '../types.ts';
 
@@ -45,10 +46,12 @@ export function nameMatcher(names: readonly string[]): (name: string) => boolean
 }
 
 /** The options of `type: strip-headers` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({
-  remove: optionalStrings,
-  keep_list_fields: optionalBoolean,
-});
+export const schema = lazySchema(() =>
+  z.strictObject({
+    remove: optionalStrings,
+    keep_list_fields: optionalBoolean,
+  }),
+);
 
 export default function createStripHeaders(
   _list: ListSettings,

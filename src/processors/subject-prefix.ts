@@ -9,6 +9,7 @@
 
 import { z } from 'zod';
 import type { ListSettings } from '../list/settings.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import { decodeWords, encodeWordsIfNeeded } from '../mail/encoded-words.ts';
 import type { PostCounters } from '../state/counters.ts';
 import type { ListMail, Processor } from '../types.ts';
@@ -103,7 +104,9 @@ export function prefixSubject(
 }
 
 /** The options of `type: subject-prefix` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({ position: z.enum(['before-re', 'after-re']).optional() });
+export const schema = lazySchema(() =>
+  z.strictObject({ position: z.enum(['before-re', 'after-re']).optional() }),
+);
 
 export default function createSubjectPrefix(
   list: ListSettings,

@@ -5,6 +5,7 @@
 import type { Writable } from 'node:stream';
 import { z } from 'zod';
 import { describeError, isSignal } from '../errors.ts';
+import { lazySchema } from '../mail/deferred-option.ts';
 import { messageId } from '../mail/list-mail.ts';
 import { optionalBoolean } from '../mail/shared-options.ts';
 import type { Reactor, StageFailure } from '../types.ts';
@@ -26,7 +27,7 @@ export function formatFailure(failure: StageFailure): string {
 }
 
 /** The options of `type: stderr-logger` as written in YAML, checked before the factory runs; the output is the factory's options. */
-export const schema = z.strictObject({ signals: optionalBoolean });
+export const schema = lazySchema(() => z.strictObject({ signals: optionalBoolean }));
 
 export default function createStderrLogger(options: StderrLoggerOptions = {}): Reactor {
   const output = options.output ?? process.stderr;

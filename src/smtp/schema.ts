@@ -10,7 +10,7 @@
  * names each one with its new spelling, for the configuration's warnings.
  */
 import { z } from 'zod';
-import { deferred } from '../mail/deferred-option.ts';
+import { deferred, lazySchema } from '../mail/deferred-option.ts';
 import {
   optionalBoolean,
   optionalName,
@@ -134,40 +134,42 @@ export function withTlsClientOptions<T extends TlsFields>(
 }
 
 /** SMTP settings; `user` + `password` (from password_env/_file) become `auth`. */
-export const smtpSchema = z
-  .strictObject({
-    host: optionalName,
-    port: z.number().int().min(1).max(65535).optional(),
-    ...tlsFields,
-    user: optionalName,
-    password: optionalText,
-    auth_method: optionalText,
-    name: optionalText,
-    lmtp: optionalBoolean,
-    engine: z.enum(['bulk', 'nodemailer']).optional(),
-    max_connections: optionalPositiveInt,
-    max_recipients_per_transaction: optionalPositiveInt,
-    max_messages_per_connection: optionalPositiveInt,
-    connection_timeout_ms: optionalPositiveInt,
-    greeting_timeout_ms: optionalPositiveInt,
-    socket_timeout_ms: optionalPositiveInt,
-    transaction_timeout_ms: optionalPositiveInt,
-  })
-  .superRefine((o, ctx) => {
-    if ((o.user === undefined) !== (o.password === undefined))
-      ctx.addIssue({
-        code: 'custom',
-        path: o.user === undefined ? ['user'] : ['password_env'],
-        message: 'SMTP AUTH needs both user: and password_env: (or password_file:)',
-      });
-    tlsConflicts(o, ctx);
-  })
-  .transform(({ user, password, auth_method, ...rest }) => ({
-    ...withTlsClientOptions(rest),
-    ...(user !== undefined && password !== undefined
-      ? { auth: { user, pass: password, ...(auth_method ? { method: auth_method } : {}) } }
-      : {}),
-  }));
+export const smtpSchema = lazySchema(() =>
+  z
+    .strictObject({
+      host: optionalName,
+      port: z.number().int().min(1).max(65535).optional(),
+      ...tlsFields,
+      user: optionalName,
+      password: optionalText,
+      auth_method: optionalText,
+      name: optionalText,
+      lmtp: optionalBoolean,
+      engine: z.enum(['bulk', 'nodemailer']).optional(),
+      max_connections: optionalPositiveInt,
+      max_recipients_per_transaction: optionalPositiveInt,
+      max_messages_per_connection: optionalPositiveInt,
+      connection_timeout_ms: optionalPositiveInt,
+      greeting_timeout_ms: optionalPositiveInt,
+      socket_timeout_ms: optionalPositiveInt,
+      transaction_timeout_ms: optionalPositiveInt,
+    })
+    .superRefine((o, ctx) => {
+      if ((o.user === undefined) !== (o.password === undefined))
+        ctx.addIssue({
+          code: 'custom',
+          path: o.user === undefined ? ['user'] : ['password_env'],
+          message: 'SMTP AUTH needs both user: and password_env: (or password_file:)',
+        });
+      tlsConflicts(o, ctx);
+    })
+    .transform(({ user, password, auth_method, ...rest }) => ({
+      ...withTlsClientOptions(rest),
+      ...(user !== undefined && password !== undefined
+        ? { auth: { user, pass: password, ...(auth_method ? { method: auth_method } : {}) } }
+        : {}),
+    })),
+);
 
 /** The old TLS keys in server settings as written (`options`), each with its new spelling. */
 export function smtpDeprecations(options: unknown, prefix: PropertyKey[] = []): Deprecation[] {

@@ -1,0 +1,27 @@
+/**
+ * The parts of the yaml package malist calls, loaded the first time one is called. `malist
+ * receive` reads its configuration from the check cache (config/check-cache.ts) and a list's
+ * members from their plain value, so most mails need no YAML parser: its script leaves the
+ * package in node_modules (scripts/build.js), which spares each process ~160 KB of the
+ * script to read, compile from the code cache and run at the top level. A mail that does
+ * need it (the first after an edit, a subscription) loads it then.
+ */
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import { once } from '../mail/lazy.ts';
+
+const yaml = once(() => createRequire(import.meta.url)('yaml') as typeof Yaml);
+
+export const isMap = ((node: unknown) => yaml().isMap(node)) as typeof Yaml.isMap;
+export const isPair = ((node: unknown) => yaml().isPair(node)) as typeof Yaml.isPair;
+export const isScalar = ((node: unknown) => yaml().isScalar(node)) as typeof Yaml.isScalar;
+export const isSeq = ((node: unknown) => yaml().isSeq(node)) as typeof Yaml.isSeq;
+export const parseDocument: typeof Yaml.parseDocument = (source, options) =>
+  yaml().parseDocument(source, options);
+export const stringify = ((value: unknown, options?: Yaml.ToStringOptions) =>
+  yaml().stringify(value, options)) as typeof Yaml.stringify;
+
+/** A new LineCounter (the offsets of a text's lines, for positions). */
+export function newLineCounter(): Yaml.LineCounter {
+  return new (yaml().LineCounter)();
+}
