@@ -9,7 +9,6 @@ import type { ArchiveOptions } from '../distributors/archive.ts';
 import { distributorLoaders } from '../distributors/loaders.ts';
 import type { QueueDistributorOptions } from '../distributors/queue.ts';
 import { fetcherLoaders } from '../fetchers/loaders.ts';
-import { once } from '../mail/lazy.ts';
 import { memberStores, openMemberStore } from '../members/index.ts';
 import type { MemberStore } from '../members/store.ts';
 import createSingleList, { type SingleList } from '../processors/single-list.ts';
@@ -31,7 +30,7 @@ import type { LoadedConfig, LoadedList } from './load.ts';
 import { type ConfigProblem, didYouMean, formatProblem, keyPath, sortProblems } from './problem.ts';
 import type { UnitSpecValue } from './schema.ts';
 import type { SigningPlan } from './signing.ts';
-import type { YamlSource } from './source.ts';
+import { problemAt, type YamlSource } from './source.ts';
 
 type AnyFactory = (...args: never[]) => unknown;
 
@@ -189,21 +188,20 @@ function warnDeprecated(
     const at = origin(d.path);
     const key = keyPath(at.path);
     if (ctx.config.deprecated.some((w) => w.file === at.source.file && w.key === key)) continue;
-    // Its line is found when read (`malist check` prints it, `receive` never does): a file
-    // read from the check cache has no document until then (config/check-cache.ts).
-    const where = once(() => at.source.locate(at.path, 'key'));
-    ctx.config.deprecated.push({
-      file: at.source.file,
-      get line() {
-        return where().line;
-      },
-      get col() {
-        return where().col;
-      },
-      key,
-      message: 'deprecated spelling, still read',
-      fix: `write ${d.instead}`,
-    });
+    // Its line is found when read (`malist check` prints it, `receive` never does).
+    ctx.config.deprecated.push(
+      problemAt(
+        at.source,
+        at.path,
+        {
+          file: at.source.file,
+          key,
+          message: 'deprecated spelling, still read',
+          fix: `write ${d.instead}`,
+        },
+        'key',
+      ),
+    );
   }
 }
 

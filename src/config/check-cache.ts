@@ -78,8 +78,8 @@ export function trustedDir(dir: string): boolean {
   }
 }
 
-function prune(dir: string): void {
-  const now = Date.now();
+/** Removes the entries of `dir` not written for KEEP_MS (30 days) before `now`. */
+export function pruneCache(dir: string, now = Date.now()): void {
   for (const name of readdirSync(dir)) {
     if (!name.endsWith('.json')) continue;
     const path = join(dir, name);
@@ -126,7 +126,7 @@ export function openCheckCache(build: string, dir: string | undefined = cacheDir
         // Written whole, then renamed: a reader finds the old entry, none, or this one.
         writeFileSync(temp, text, { mode: 0o600 });
         renameSync(temp, path);
-        if (Math.floor(Math.random() * PRUNE_EVERY) === 0) prune(dir!);
+        if (Math.floor(Math.random() * PRUNE_EVERY) === 0) pruneCache(dir!);
       } catch {
         try {
           unlinkSync(temp);

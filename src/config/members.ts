@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { OPTION_NAMES, parseMemberText } from '../members/store.ts';
 import { parseMemberLine, splitMemberLine } from '../members/text-file.ts';
 import type { ConfigProblem } from './problem.ts';
-import { displayPath, parseYaml, type YamlSource } from './source.ts';
+import { displayPath, parseYaml, problemAt, type YamlSource } from './source.ts';
 
 const FIX =
   'subscribe a plain address (name@example.com) or "Name <name@example.com>"; quotes, #, (, ), @ and blanks are not allowed in the part before the @';
@@ -70,13 +70,14 @@ export function yamlMemberAddresses(
       tallyAdd(tally, got);
       return;
     }
-    warnings.push({
-      file: source.file,
-      ...source.locate([...path, i]),
-      key: [...path, i].join('.'),
-      message: `not a member, skipped: ${got.problem}`,
-      fix: FIX,
-    });
+    warnings.push(
+      problemAt(source, [...path, i], {
+        file: source.file,
+        key: [...path, i].join('.'),
+        message: `not a member, skipped: ${got.problem}`,
+        fix: FIX,
+      }),
+    );
   });
 }
 

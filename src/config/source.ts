@@ -147,6 +147,29 @@ export function parseYaml(text: string, path: string, cache?: CheckCache): YamlS
   };
 }
 
+/**
+ * A problem at `path` of `source` whose line and column are found when first read: a warning
+ * or a deprecation `malist receive` never prints then costs it no parse of a file the check
+ * cache answered (config/check-cache.ts). Not to be spread before it is read.
+ */
+export function problemAt(
+  source: YamlSource,
+  path: readonly PropertyKey[],
+  fields: Omit<ConfigProblem, 'line' | 'col'>,
+  at: 'key' | 'value' = 'value',
+): ConfigProblem {
+  const where = once(() => source.locate(path, at));
+  return {
+    ...fields,
+    get line() {
+      return where().line;
+    },
+    get col() {
+      return where().col;
+    },
+  };
+}
+
 /** Reads and parses a YAML file; an unreadable file is one problem. */
 export async function readYaml(path: string, cache?: CheckCache): Promise<YamlSource> {
   let text: string;

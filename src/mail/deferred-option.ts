@@ -74,6 +74,13 @@ export function deferred<T extends z.ZodType>(build: () => T): z.ZodOptional<T> 
   return new ZodDeferredOptional(def) as unknown as z.ZodOptional<T>;
 }
 
+let lazyBuilt = 0;
+
+/** How many lazySchema() schemas this process has built (tests: a receive the check cache answers builds none). */
+export function lazySchemasBuilt(): number {
+  return lazyBuilt;
+}
+
 /**
  * `build()`, made the first time anything reads it: a stand-in with the schema's type that
  * forwards every read (`safeParse`, `_zod`, `optional()` …) to the schema, built then. A
@@ -84,7 +91,10 @@ export function deferred<T extends z.ZodType>(build: () => T): z.ZodOptional<T> 
  * builds it.
  */
 export function lazySchema<T extends z.ZodType>(build: () => T): T {
-  const made = once(build);
+  const made = once(() => {
+    lazyBuilt++;
+    return build();
+  });
   return new Proxy({} as T, {
     get: (_target, key) => Reflect.get(made(), key, made()),
     set: (_target, key, value) => Reflect.set(made(), key, value),

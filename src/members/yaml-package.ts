@@ -10,7 +10,16 @@ import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
 import { once } from '../mail/lazy.ts';
 
-const yaml = once(() => createRequire(import.meta.url)('yaml') as typeof Yaml);
+let loaded = false;
+const yaml = once(() => {
+  loaded = true;
+  return createRequire(import.meta.url)('yaml') as typeof Yaml;
+});
+
+/** True once this process has loaded the package (tests: a receive from the check cache does not). */
+export function yamlLoaded(): boolean {
+  return loaded;
+}
 
 export const isMap = ((node: unknown) => yaml().isMap(node)) as typeof Yaml.isMap;
 export const isPair = ((node: unknown) => yaml().isPair(node)) as typeof Yaml.isPair;
