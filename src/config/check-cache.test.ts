@@ -53,6 +53,12 @@ describe('openCheckCache', () => {
     cache.put('yaml', 're', { pattern: /a/ });
     cache.put('yaml', 'fn', { f: () => 1 });
     cache.put('yaml', 'undefined', { x: undefined });
+    cache.put('yaml', 'minus zero', { x: -0 });
+    cache.put('yaml', 'date', { x: new Date(0) });
+    // biome-ignore lint/suspicious/noSparseArray: a hole is what is checked here
+    cache.put('yaml', 'hole', { x: [1, , 3] });
+    cache.put('yaml', 'class', { x: new (class Options {})() });
+    cache.put('yaml', 'symbol', { [Symbol('s')]: 1 });
     expect(readdirSync(dir)).toEqual([]);
     cache.put('yaml', 'null', null);
     expect(cache.get('yaml', 'null')).toBeNull();

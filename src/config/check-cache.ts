@@ -32,7 +32,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
 import { holdsSecret } from './secrets.ts';
 
 export interface CheckCache {
@@ -117,9 +116,9 @@ export function openCheckCache(build: string, dir: string | undefined = cacheDir
     },
     put(kind, input, value) {
       if (!ready()) return;
-      const text = JSON.stringify({ value });
       // What JSON cannot hold as it is (Infinity, a binary scalar, a RegExp) is not kept.
-      if (!isDeepStrictEqual((JSON.parse(text) as { value: unknown }).value, value)) return;
+      if (!plainData(value)) return;
+      const text = JSON.stringify({ value });
       const path = pathOf(kind, input);
       const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
       try {
@@ -138,10 +137,39 @@ export function openCheckCache(build: string, dir: string | undefined = cacheDir
   };
 }
 
-/** `value` as JSON, when JSON holds it exactly (undefined for Infinity, a function, a RegExp). */
+/**
+ * True when JSON holds `value` exactly: strings, finite numbers (not -0), booleans, null, and
+ * arrays (without holes) and plain objects (without undefined) of them. What JSON.stringify
+ * would change or drop (Infinity, a Date, a RegExp, a function, a Uint8Array) is not.
+ */
+function plainData(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case 'object': {
+      if (value === null) return true;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++)
+          if (!(i in value) || !plainData(value[i])) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      if (Object.getOwnPropertySymbols(value).length > 0) return false;
+      for (const v of Object.values(value)) if (!plainData(v)) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** `value` as JSON, when JSON holds it exactly (see plainData). */
 function exactJson(value: unknown): string | undefined {
-  const text = JSON.stringify(value);
-  return text !== undefined && isDeepStrictEqual(JSON.parse(text), value) ? text : undefined;
+  return plainData(value) ? JSON.stringify(value) : undefined;
 }
 
 /**

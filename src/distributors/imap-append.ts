@@ -44,7 +44,7 @@ export const schema = z
     host: z.string().min(1),
     port: z.number().int().min(1).max(65535).optional(),
     // The TLS keys of every server (tls: implicit | starttls | none, ca_file, …).
-    ...tlsFields,
+    ...tlsFields(),
     user: z.string().min(1),
     password: z.string({ error: 'expected password_env: VAR or password_file: PATH' }),
     folder: z.string().min(1).optional(),

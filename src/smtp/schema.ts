@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { deferred, lazySchema } from '../mail/deferred-option.ts';
+import { once } from '../mail/lazy.ts';
 import {
   optionalBoolean,
   optionalName,
@@ -39,8 +40,9 @@ export interface Deprecation {
 /**
  * The TLS keys of a server's settings, the same for SMTP, LMTP and IMAP APPEND (POP3 and
  * IMAP fetching: fetchers/mailbox-options.ts): the new ones, and the old ones still read.
+ * Made when a schema that has them is built (a receive from the check cache builds none).
  */
-export const tlsFields = {
+export const tlsFields = once(() => ({
   /** implicit (TLS from the first byte), starttls (required), none. */
   tls: deferred(() =>
     z.union(
@@ -66,9 +68,11 @@ export const tlsFields = {
   secure: optionalBoolean,
   /** Deprecated: `tls: starttls` (required) or `tls: none` (never). */
   starttls: z.enum(['required', 'opportunistic', 'never']).optional(),
-};
+}));
 
-type TlsFields = { [K in keyof typeof tlsFields]?: z.output<(typeof tlsFields)[K]> };
+type TlsFields = {
+  [K in keyof ReturnType<typeof tlsFields>]?: z.output<ReturnType<typeof tlsFields>[K]>;
+};
 
 /** The same thing said twice (`tls: implicit` and `secure:`, `tls.ca` and `ca_file`). */
 export function tlsConflicts(o: TlsFields, ctx: z.RefinementCtx): void {
@@ -139,7 +143,7 @@ export const smtpSchema = lazySchema(() =>
     .strictObject({
       host: optionalName,
       port: z.number().int().min(1).max(65535).optional(),
-      ...tlsFields,
+      ...tlsFields(),
       user: optionalName,
       password: optionalText,
       auth_method: optionalText,
