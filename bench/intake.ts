@@ -13,6 +13,10 @@
  *   exit, through a preloaded reporter). And 25 times on a site of 50 lists (`site`), routed by
  *   `--recipient` as Postfix's pipe does. And a bounce to a list of 10,000 members, 7 times with
  *   the members in the list's YAML and 7 times in a members file (`inline`, `filed`).
+ *   receive keeps each file's checked configuration in its check cache (src/config/check-
+ *   cache.ts), here a directory of WORKDIR: the first mail of each case fills it, the rest are
+ *   answered from it, as every mail but the first after an edit is. And 25 times with no cache
+ *   (`cold`, MALIST_CACHE_DIR=none): what the first mail after an edit costs.
  * - The LMTP intake: `malist lmtp` (compiled) on a free port, MAILS (1,000) such posts over
  *   4 LMTP connections (nodemailer, as an MTA's few lmtp processes), each one transaction,
  *   from the first send to the last reply; the server's CPU from /proc.
@@ -37,12 +41,14 @@ export interface IntakeCaseOutput {
    * pipe does (`--recipient`): receive reads only the lists the address could be.
    */
   site: Sample[];
-  /** A bounce to a list of 10,000 members written in its YAML (read at each mail). */
+  /** A bounce to a list of 10,000 members written in its YAML. */
   inline: Sample[];
   /** The same, the 10,000 members in a members file. */
   filed: Sample[];
   /** The same, run as a checkout runs it: bin/malist.js first checks that dist/ is current. */
   checkout: Sample[];
+  /** The same post with no check cache: parsed and checked from the files, as after an edit. */
+  cold: Sample[];
   node: Sample[];
   lmtp: { mails: number; wallMs: number; cpuMs?: number; connections: number; maxRssKb?: number };
 }
@@ -205,30 +211,32 @@ await writeFile(join(work!, 'reporter.cjs'), REPORTER);
 const usage = join(work!, 'usage.json');
 const receive: Sample[] = [];
 const checkout: Sample[] = [];
+const cold: Sample[] = [];
 const node: Sample[] = [];
 const site: Sample[] = [];
 const args = [MALIST, 'receive', '--config', dir, '--list', 'bench'];
 const siteDir = await configDir(work!, Number(sinkPort), 49);
 const siteArgs = [MALIST, 'receive', '--config', siteDir, '--recipient', 'bench@list.example.test'];
+// The check cache of these runs, filled by each case's first mail; `cold` keeps none.
+const built = { MALIST_FROM_BUILD: '1', MALIST_CACHE_DIR: join(work!, 'check-cache') };
 for (let i = 0; i < 25; i++) {
   const post = (kind: string) => makePost(5 * 1024, `${kind}-${i}-${Date.now()}`);
-  receive.push(await measured(args, post('receive'), usage, { MALIST_FROM_BUILD: '1' }));
+  receive.push(await measured(args, post('receive'), usage, built));
   node.push(await measured(['-e', '0'], undefined, usage));
-  checkout.push(await measured(args, post('checkout'), usage, { MALIST_FROM_BUILD: '' }));
-  site.push(await measured(siteArgs, post('site'), usage, { MALIST_FROM_BUILD: '1' }));
+  checkout.push(await measured(args, post('checkout'), usage, { ...built, MALIST_FROM_BUILD: '' }));
+  site.push(await measured(siteArgs, post('site'), usage, built));
+  cold.push(
+    await measured(args, post('cold'), usage, { MALIST_FROM_BUILD: '1', MALIST_CACHE_DIR: 'none' }),
+  );
 }
 const bigDir = await bigListsDir(work!, Number(sinkPort));
 const inline: Sample[] = [];
 const filed: Sample[] = [];
 for (let i = 0; i < 7; i++) {
-  inline.push(
-    await measured(bounceArgs(bigDir, 'inline'), BOUNCE, usage, { MALIST_FROM_BUILD: '1' }),
-  );
-  filed.push(
-    await measured(bounceArgs(bigDir, 'filed'), BOUNCE, usage, { MALIST_FROM_BUILD: '1' }),
-  );
+  inline.push(await measured(bounceArgs(bigDir, 'inline'), BOUNCE, usage, built));
+  filed.push(await measured(bounceArgs(bigDir, 'filed'), BOUNCE, usage, built));
 }
 const lmtp = await lmtpCase(dir, Number(mailsArg ?? 1000));
 process.stdout.write(
-  `${JSON.stringify({ receive, site, inline, filed, checkout, node, lmtp } satisfies IntakeCaseOutput)}\n`,
+  `${JSON.stringify({ receive, site, inline, filed, checkout, cold, node, lmtp } satisfies IntakeCaseOutput)}\n`,
 );
