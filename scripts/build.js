@@ -166,6 +166,11 @@ async function bundleReceive(esbuild, out) {
         const text = await readFile(args.path, 'utf8');
         return {
           contents: text
+            // The YAML package, which members/yaml-package.ts loads on first use: in the
+            // script, a CommonJS module esbuild initializes at that first require, not at
+            // the start (a mail from the check cache never does), and not ~80 files read
+            // from node_modules and compiled when a mail needs it.
+            .replace("createRequire(import.meta.url)('yaml')", "require('yaml')")
             .replace(/^import \{ z \} from 'zod';$/gm, `import * as z from ${zodNamespace};`)
             .replace(ownImport, '__malistImport('),
           loader: 'js',

@@ -202,12 +202,14 @@ console.log(cacheRejected(${JSON.stringify(join(ROOT, 'dist/bin/receive.cjs'))},
     // service transport, the notices to posters and moderators, the signer), so a post on
     // files to a list that has no archive, signs nothing and holds nothing runs none of
     // them. What the process initialized is recorded by esbuild's module wrappers, `__esm`
-    // (malist's modules) and `__commonJS` (aws4), in a copy of the script beside it.
+    // (malist's modules) and `__commonJS` (aws4, yaml), in a copy of the script beside it.
+    // The YAML package is initialized by the first mail (which fills the check cache), not
+    // by the next, answered from it.
     if (!bundled) return; // bin/malist.js runs the sources: build.test.ts says so
     const script = await readFile(join(ROOT, 'dist/bin/receive.cjs'), 'latin1');
     const wrappers = [...script.matchAll(/__(?:esm|commonJS)\(\{"([^"]+)"/g)].map((m) => m[1]!);
     const unwanted =
-      /^dist\/(config\/(storage-pg|pg-members)|state\/pg[.-]|\w+\/pg-|smtp\/services\/(ses|mailgun|api-transport|http)\.|archive\/(db|search|extract|sync|store)\.|state\/web-credentials|auth\/(arc-seal|dkim-sign)\.|reactors\/notify-)|^node_modules\/aws4\//;
+      /^dist\/(config\/(storage-pg|pg-members)|state\/pg[.-]|\w+\/pg-|smtp\/services\/(ses|mailgun|api-transport|http)\.|archive\/(db|search|extract|sync|store)\.|state\/web-credentials|auth\/(arc-seal|dkim-sign)\.|reactors\/notify-)|^node_modules\/(aws4|yaml)\//;
     // Each is in the script behind a wrapper (a static import would run it at the start,
     // unrecorded), and the script still holds every PostgreSQL store and both services.
     for (const m of [
@@ -218,6 +220,7 @@ console.log(cacheRejected(${JSON.stringify(join(ROOT, 'dist/bin/receive.cjs'))},
       'dist/smtp/services/ses.js',
       'dist/smtp/services/mailgun.js',
       'node_modules/aws4/aws4.js',
+      'node_modules/yaml/dist/index.js',
       'dist/archive/db.js',
       'dist/archive/search.js',
       'dist/auth/arc-seal.js',
@@ -250,8 +253,14 @@ runCached(${JSON.stringify(copy)}, '/nonexistent')
     require('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(globalThis.__malistInits));
     process.exitCode = code;
   });`;
-      const input = await readFile(post('01-member-post.eml'));
-      const r = await runCommand(process.execPath, ['-e', program], { input });
+      const input = await readFile(post('01-member-post.eml'), 'utf8');
+      const env = { MALIST_CACHE_DIR: join(dir, 'check-cache') };
+      const first = await runCommand(process.execPath, ['-e', program], { input, env });
+      expect([first.code, first.stderr]).toEqual([0, '']);
+      const filled: string[] = JSON.parse(await readFile(list, 'utf8'));
+      expect(filled).toContain('node_modules/yaml/dist/index.js');
+      const next = input.replace(/^Message-ID: <[^>]+>/m, 'Message-ID: <next@mail.example.org>');
+      const r = await runCommand(process.execPath, ['-e', program], { input: next, env });
       expect([r.code, r.stderr]).toEqual([0, '']);
       expect(server.accepted.length).toBeGreaterThan(0);
       const inits: string[] = JSON.parse(await readFile(list, 'utf8'));
