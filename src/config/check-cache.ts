@@ -10,8 +10,9 @@
  * checked value): an edited file or a changed default is another key, never a stale answer,
  * and a new build (another schema) reads none of the old entries. Only what succeeded is
  * kept: a file with a problem is parsed and checked again, so its messages are the loader's
- * own. Nothing secret is written: the loader keeps no check whose input holds a resolved
- * secret (config/load.ts), and YAML never holds one (config/secrets.ts refuses it).
+ * own. Nothing secret is written: a check whose input holds a resolved secret is kept with
+ * a mark in the secret's place (checkedThrough), and YAML never holds one (config/secrets.ts
+ * refuses it).
  *
  * The entries live in a directory of the user malist runs as, made 0700: `MALIST_CACHE_DIR`,
  * else `malist-UID` in the system's temporary directory. A directory that is not this
@@ -32,7 +33,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { holdsSecret } from './secrets.ts';
+import { secretsIn } from './secrets.ts';
 
 export interface CheckCache {
   /** The value kept for `input` of `kind`, or undefined (a miss). */
@@ -172,10 +173,49 @@ function exactJson(value: unknown): string | undefined {
   return plainData(value) ? JSON.stringify(value) : undefined;
 }
 
+/** What stands for the `i`th secret of a checked value in a kept answer. */
+const secretMark = (i: number) => `\u0000malist-secret:${i}\u0000`;
+
+/**
+ * `value` with each string equal to one of `secrets` replaced by its mark; undefined when a
+ * string holds a secret within it (a URL made of a password: it could not be told apart).
+ */
+function withoutSecrets(value: unknown, secrets: readonly string[]): unknown {
+  if (typeof value === 'string') {
+    const i = secrets.indexOf(value);
+    if (i >= 0) return secretMark(i);
+    return secrets.some((s) => value.includes(s)) ? undefined : value;
+  }
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> | unknown[] = Array.isArray(value) ? [] : {};
+  for (const [key, v] of Object.entries(value)) {
+    const kept = withoutSecrets(v, secrets);
+    if (kept === undefined) return undefined;
+    (out as Record<string, unknown>)[key] = kept;
+  }
+  return out;
+}
+
+/** A kept answer with each mark replaced by the secret it stands for. */
+function withSecrets(value: unknown, secrets: readonly string[]): unknown {
+  if (typeof value === 'string') {
+    const m = /^\u0000malist-secret:(\d+)\u0000$/.exec(value);
+    return m ? secrets[Number(m[1])] : value;
+  }
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => withSecrets(v, secrets));
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) out[key] = withSecrets(v, secrets);
+  return out;
+}
+
 /**
  * What `check` makes of `value` (undefined: it failed, its problems recorded by `check`), the
- * kept answer when `cache` has one for `value` of `kind`. A value holding a secret, or one
- * JSON cannot hold exactly, is checked every time and not kept.
+ * kept answer when `cache` has one for `value` of `kind`. A value JSON cannot hold exactly is
+ * checked every time and not kept. A value holding resolved secrets (a password) is keyed
+ * with them, so another password is another check, and its answer is kept without them:
+ * each stands there as a mark, and the value's own secrets take their places again when the
+ * answer is read (an answer that holds a secret within a longer string is not kept).
  */
 export function checkedThrough<T>(
   cache: CheckCache | undefined,
@@ -183,12 +223,16 @@ export function checkedThrough<T>(
   value: unknown,
   check: () => T | undefined,
 ): T | undefined {
-  const input = cache && !holdsSecret(value) ? exactJson(value) : undefined;
+  const secrets = cache ? secretsIn(value) : [];
+  const input = cache && !secrets.some((s) => s.includes('\u0000')) ? exactJson(value) : undefined;
   if (input !== undefined) {
     const kept = cache!.get(kind, input);
-    if (kept !== undefined) return kept as T;
+    if (kept !== undefined) return (secrets.length > 0 ? withSecrets(kept, secrets) : kept) as T;
   }
   const made = check();
-  if (input !== undefined && made !== undefined) cache!.put(kind, input, made);
+  if (input !== undefined && made !== undefined) {
+    const stored = secrets.length > 0 ? withoutSecrets(made, secrets) : made;
+    if (stored !== undefined) cache!.put(kind, input, stored);
+  }
   return made;
 }

@@ -34,17 +34,20 @@ function isSecretAt(path: readonly PropertyKey[], key: string): boolean {
 }
 
 /**
- * True when `value` (options as resolveOptions returns them) holds a resolved secret: a
- * non-empty string under a secret's key. The check cache keeps no such value's check.
+ * The resolved secrets `value` (options as resolveOptions returns them) holds, in the order
+ * of a walk of it: each non-empty string under a secret's key. The check cache keeps a
+ * check's answer without them (config/check-cache.ts).
  */
-export function holdsSecret(value: unknown, path: readonly PropertyKey[] = []): boolean {
-  if (Array.isArray(value)) return value.some((v, i) => holdsSecret(v, [...path, i]));
-  if (value === null || typeof value !== 'object') return false;
+export function secretsIn(value: unknown, path: readonly PropertyKey[] = []): string[] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => secretsIn(v, [...path, i]));
+  if (value === null || typeof value !== 'object') return [];
+  const found: string[] = [];
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-    if (typeof v === 'string' ? v !== '' && isSecretAt(path, key) : holdsSecret(v, [...path, key]))
-      return true;
+    if (typeof v === 'string') {
+      if (v !== '' && isSecretAt(path, key)) found.push(v);
+    } else found.push(...secretsIn(v, [...path, key]));
   }
-  return false;
+  return found;
 }
 
 const PATH_KEY = /^(dir|file|path|processed|delivery_log)$|_(dir|file|path)$/;

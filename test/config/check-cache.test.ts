@@ -236,7 +236,7 @@ describe('the check cache', () => {
     expect(shown((await load()).config)).toEqual(syntax);
   });
 
-  it('keeps no check of a value holding a secret: a changed password is the new one', async () => {
+  it('never writes a password, and a changed one is the new one', async () => {
     const files = {
       ...FILES,
       'malist.yaml': FILES['malist.yaml']!.replace(
@@ -257,8 +257,11 @@ describe('the check cache', () => {
       return queue.smtp?.auth?.pass;
     };
     expect(await queueAuth({ SMTP_PASS: 'first-Secret-1' })).toBe('first-Secret-1');
-    expect(await queueAuth({ SMTP_PASS: 'second-Secret-2' })).toBe('second-Secret-2');
     const { readdir, readFile } = await import('node:fs/promises');
+    const kept = (await readdir(cacheDir)).length;
+    expect(await queueAuth({ SMTP_PASS: 'first-Secret-1' })).toBe('first-Secret-1');
+    expect((await readdir(cacheDir)).length).toBe(kept); // answered from the cache
+    expect(await queueAuth({ SMTP_PASS: 'second-Secret-2' })).toBe('second-Secret-2');
     for (const name of await readdir(cacheDir)) {
       const text = await readFile(join(cacheDir, name), 'utf8');
       expect(text).not.toMatch(/Secret-/);
