@@ -522,14 +522,22 @@ export async function planAll(config: LoadedConfig, cache?: CheckCache): Promise
     } else {
       const implicit = implicitStore(list);
       if (implicit) {
-        // The list file's own members are read from its plain value: a post parses no YAML.
-        const own = implicit.type === 'yaml' && implicit.file === list.source.path;
-        const { text, value } = list.source;
+        // A YAML file the loader read (the list's own, or its members file) is read from the
+        // value the loader has: a post parses no YAML.
+        const read =
+          implicit.type === 'yaml'
+            ? [list.source, list.membersSource].find(
+                (s) => s && s.path === resolvePath(implicit.file),
+              )
+            : undefined;
         listPlan.memberStore = {
           kind: 'member-store',
           type: implicit.type,
           factory: memberStores[implicit.type].default as AnyFactory,
-          options: { file: implicit.file, ...(own ? { plain: { text, value } } : {}) },
+          options: {
+            file: implicit.file,
+            ...(read ? { plain: { text: read.text, value: read.value } } : {}),
+          },
           where: () => list.source.file,
         };
       }

@@ -39,6 +39,8 @@ export interface LoadedList {
   deliver_to: string[];
   /** Where the members came from, for `malist check`. */
   membersFrom: string;
+  /** A YAML members file as the loader read it: the list's member store starts from it. */
+  membersSource?: YamlSource;
 }
 
 export interface LoadedConfig {
@@ -284,8 +286,11 @@ async function loadList(
   );
   yamlMemberAddresses(inline ?? [], source, ['members'], warnings, tally);
   let membersFrom = inline ? 'inline' : 'none';
+  let membersSource: YamlSource | undefined;
   if (members_file) {
-    if (!(await readMembersFile(members_file, source, problems, warnings, tally))) return undefined;
+    const read = await readMembersFile(members_file, source, problems, warnings, tally, cache);
+    if (!read) return undefined;
+    membersSource = read.yaml;
     membersFrom = inline ? `inline + ${displayPath(members_file)}` : displayPath(members_file);
   }
   void description;
@@ -315,5 +320,6 @@ async function loadList(
     deliver_to: deliver_to ?? defaults.deliver_to ?? [],
     memberCount: tally.count,
     membersFrom,
+    ...(membersSource ? { membersSource } : {}),
   };
 }

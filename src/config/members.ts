@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { OPTION_NAMES, parseMemberText } from '../members/store.ts';
 import { parseMemberLine, splitMemberLine } from '../members/text-file.ts';
+import type { CheckCache } from './check-cache.ts';
 import type { ConfigProblem } from './problem.ts';
 import { displayPath, parseYaml, problemAt, type YamlSource } from './source.ts';
 
@@ -132,7 +133,9 @@ function textMemberAddresses(
 
 /**
  * The members of `file` (text, or YAML when it ends in .yaml/.yml), into `tally`. A file
- * that cannot be read or parsed is a problem of the list (false); bad entries are warnings.
+ * that cannot be read or parsed is a problem of the list (undefined); bad entries are
+ * warnings. A YAML file is parsed through `cache` (config/check-cache.ts) and returned as
+ * read: the list's member store starts from it (config/build.ts).
  */
 export async function readMembersFile(
   file: string,
@@ -140,44 +143,44 @@ export async function readMembersFile(
   problems: ConfigProblem[],
   warnings: ConfigProblem[],
   tally: MemberTally,
-): Promise<boolean> {
-  // Located only for a problem: the list file's document may not have been made (check-cache.ts).
-  const where = () => ({
-    file: source.file,
-    ...source.locate(['members_file']),
-    key: 'members_file',
-  });
+  cache?: CheckCache,
+): Promise<{ yaml?: YamlSource } | undefined> {
+  const problem = (message: string, fix: string) =>
+    problemAt(source, ['members_file'], { file: source.file, key: 'members_file', message, fix });
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    problems.push({
-      ...where(),
-      message: `cannot read the members file ${displayPath(file)}: ${(error as NodeJS.ErrnoException).code ?? error}`,
-      fix: 'create it with one address a line (# starts a comment), or fix the path (relative to the list file)',
-    });
-    return false;
+    problems.push(
+      problem(
+        `cannot read the members file ${displayPath(file)}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+        'create it with one address a line (# starts a comment), or fix the path (relative to the list file)',
+      ),
+    );
+    return undefined;
   }
   if (!/\.ya?ml$/.test(file)) {
     textMemberAddresses(file, text, warnings, tally);
-    return true;
+    return {};
   }
-  const members = parseYaml(text, file);
+  const members = parseYaml(text, file, cache);
   const value = members.value as unknown;
   // An empty file is an empty list (the YAML store creates entries on the first add).
-  if (members.problems.length === 0 && (value === null || value === undefined)) return true;
+  if (members.problems.length === 0 && (value === null || value === undefined))
+    return { yaml: members };
   const list = Array.isArray(value) ? value : (value as { members?: unknown } | null)?.members;
   if (members.problems.length > 0 || !Array.isArray(list)) {
     const p = members.problems[0];
-    problems.push({
-      ...where(),
-      message: p
-        ? `${p.file}:${p.line}:${p.col} ${p.message}`
-        : `${displayPath(file)}: expected a sequence of members`,
-      fix: 'a YAML sequence of members (or a mapping with members:), as in lists/',
-    });
-    return false;
+    problems.push(
+      problem(
+        p
+          ? `${p.file}:${p.line}:${p.col} ${p.message}`
+          : `${displayPath(file)}: expected a sequence of members`,
+        'a YAML sequence of members (or a mapping with members:), as in lists/',
+      ),
+    );
+    return undefined;
   }
   yamlMemberAddresses(list, members, Array.isArray(value) ? [] : ['members'], warnings, tally);
-  return true;
+  return { yaml: members };
 }

@@ -8,12 +8,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { memberStoreOf, type Plan, type Plans } from '../../src/config/build.ts';
+import type { Plan, Plans } from '../../src/config/build.ts';
 import { openCheckCache } from '../../src/config/check-cache.ts';
 import type { LoadedConfig } from '../../src/config/load.ts';
 import { openConfig } from '../../src/config/open.ts';
 import { formatProblem } from '../../src/config/problem.ts';
 import { buildRuntime } from '../../src/config/runtime.ts';
+import { openMemberStore } from '../../src/members/index.ts';
 
 const made: string[] = [];
 afterAll(async () => {
@@ -151,8 +152,12 @@ describe('the check cache', () => {
     const b = await buildRuntime(cached.config, cached.plans);
     try {
       for (const name of ['red', 'blue', 'green', 'anchored']) {
-        // What the membership commands read: the store of the parsed document.
-        const want = await memberStoreOf(plain.plans, name)!.list();
+        // What a store reads from the file itself, parsing its document.
+        const raw = plain.config.lists.find((l) => l.name === name)!.source.value as {
+          members_file?: string;
+        };
+        const file = raw.members_file && join(dir, 'lists', raw.members_file);
+        const want = await openMemberStore(join(dir, 'lists', `${name}.yaml`), file).list();
         expect(want.length, name).toBeGreaterThan(0);
         expect(await a.memberStore(name)!.list(), name).toEqual(want);
         expect(await b.memberStore(name)!.list(), name).toEqual(want);
@@ -167,40 +172,47 @@ describe('the check cache', () => {
     const dir = await site();
     const cacheDir = join(dir, 'cache');
     await openConfig({ dir, env: {}, cache: openCheckCache('test-build', cacheDir) });
-    // A process of its own, as a receive is: fresh modules, nothing built or loaded yet.
-    vi.resetModules();
-    const open = await import('../../src/config/open.ts');
-    const runtime = await import('../../src/config/runtime.ts');
-    const cacheModule = await import('../../src/config/check-cache.ts');
-    const lazy = await import('../../src/mail/deferred-option.ts');
-    const yaml = await import('../../src/members/yaml-package.ts');
-    const opened = await open.openConfig({
-      dir,
-      env: {},
-      cache: cacheModule.openCheckCache('test-build', cacheDir),
-      only: { name: 'red' },
-    });
-    expect(opened.config.problems).toEqual([]);
-    const built = await runtime.buildRuntime(opened.config, opened.plans);
-    try {
-      const members = await built.memberStore('red')!.list();
-      expect(members.map((m) => m.address)).toEqual([
-        'a@example.com',
-        'b@example.com',
-        'c@example.com',
+    // The members in the list's own file (red) and in a YAML members file (green).
+    const lists: Record<string, string[]> = {
+      red: ['a@example.com', 'b@example.com', 'c@example.com'],
+      green: ['f@example.com', 'g@example.com'],
+    };
+    for (const [name, addresses] of Object.entries(lists)) {
+      // A process of its own, as a receive is: fresh modules, nothing built or loaded yet.
+      vi.resetModules();
+      const open = await import('../../src/config/open.ts');
+      const runtime = await import('../../src/config/runtime.ts');
+      const cacheModule = await import('../../src/config/check-cache.ts');
+      const lazy = await import('../../src/mail/deferred-option.ts');
+      const yaml = await import('../../src/members/yaml-package.ts');
+      const opened = await open.openConfig({
+        dir,
+        env: {},
+        cache: cacheModule.openCheckCache('test-build', cacheDir),
+        only: { name },
+      });
+      expect(opened.config.problems).toEqual([]);
+      const built = await runtime.buildRuntime(opened.config, opened.plans);
+      try {
+        const members = await built.memberStore(name)!.list();
+        expect(
+          members.map((m) => m.address),
+          name,
+        ).toEqual(addresses);
+        if (name === 'red')
+          expect(members[2]).toMatchObject({ name: 'Cee', digest: true, nomail: true });
+      } finally {
+        await built.close();
+      }
+      expect(yaml.yamlLoaded(), name).toBe(false);
+      expect(lazy.lazySchemasBuilt(), name).toBe(0);
+      expect(lazy.deferredBuilt(), name).toBe(0);
+      // A message's line is still there when asked: the text is parsed then.
+      expect(opened.config.deprecated.map((d) => `${d.line}:${d.col} ${d.key}`)).toEqual([
+        '10:5 servers.out.starttls',
       ]);
-      expect(members[2]).toMatchObject({ name: 'Cee', digest: true, nomail: true });
-    } finally {
-      await built.close();
+      expect(yaml.yamlLoaded()).toBe(true);
     }
-    expect(yaml.yamlLoaded()).toBe(false);
-    expect(lazy.lazySchemasBuilt()).toBe(0);
-    expect(lazy.deferredBuilt()).toBe(0);
-    // A message's line is still there when asked: the text is parsed then.
-    expect(opened.config.deprecated.map((d) => `${d.line}:${d.col} ${d.key}`)).toEqual([
-      '10:5 servers.out.starttls',
-    ]);
-    expect(yaml.yamlLoaded()).toBe(true);
   });
 
   it('reads an edited file again, and reports a file with a problem as the loader does', async () => {
