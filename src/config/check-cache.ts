@@ -33,6 +33,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from '../mail/lazy.ts';
 import { secretsIn } from './secrets.ts';
 
 export interface CheckCache {
@@ -96,11 +97,7 @@ export function pruneCache(dir: string, now = Date.now()): void {
  * in `dir`; the directory is checked on first use, and a cache it fails is empty.
  */
 export function openCheckCache(build: string, dir: string | undefined = cacheDir()): CheckCache {
-  let usable: boolean | undefined;
-  const ready = () => {
-    usable ??= dir !== undefined && trustedDir(dir);
-    return usable;
-  };
+  const ready = once(() => dir !== undefined && trustedDir(dir));
   const pathOf = (kind: string, input: string) =>
     join(
       dir!,

@@ -121,8 +121,9 @@ export function fileMemberStore<D>(
     if (known?.doc !== doc) known = { doc, entries: format.entries(doc) };
     return known.entries;
   };
-  const load = async (forChange = false) => {
-    const text = await readText(file);
+  /** The document of the file's text (`text`, when the caller has just read it). */
+  const load = async (forChange = false, given?: string) => {
+    const text = given ?? (await readText(file));
     if (read?.text === text) {
       const { doc } = read;
       if (forChange) read = undefined;
@@ -148,8 +149,9 @@ export function fileMemberStore<D>(
     });
   }
   async function list(): Promise<Member[]> {
-    if (plain && (await readText(file)) === plain.text) return [...plain.members];
-    return entriesOf(await load()).filter((m): m is Member => m !== undefined);
+    const text = await readText(file);
+    if (plain?.text === text) return [...plain.members];
+    return entriesOf(await load(false, text)).filter((m): m is Member => m !== undefined);
   }
   return {
     name: format.name,
