@@ -407,6 +407,30 @@ function implicitStore(list: LoadedList): { type: 'yaml' | 'text-file'; file: st
   return undefined;
 }
 
+/**
+ * The plan of a list's implicit member store (implicitStore). A YAML file the loader read
+ * (the list's own, or its members file) is read from the value the loader has: a post
+ * parses no YAML.
+ */
+function implicitStorePlan(list: LoadedList): Plan | undefined {
+  const implicit = implicitStore(list);
+  if (!implicit) return undefined;
+  const read =
+    implicit.type === 'yaml'
+      ? [list.source, list.membersSource].find((s) => s && s.path === resolvePath(implicit.file))
+      : undefined;
+  return {
+    kind: 'member-store',
+    type: implicit.type,
+    factory: memberStores[implicit.type].default as AnyFactory,
+    options: {
+      file: implicit.file,
+      ...(read ? { plain: { text: read.text, value: read.value } } : {}),
+    },
+    where: () => list.source.file,
+  };
+}
+
 /** Whether `spec` (a list's `member_store:`) names the PostgreSQL store (config/pg-members.ts). */
 export function isPostgresStore(spec: unknown): boolean {
   return (
@@ -520,27 +544,8 @@ export async function planAll(config: LoadedConfig, cache?: CheckCache): Promise
       );
       if (p) listPlan.memberStore = p;
     } else {
-      const implicit = implicitStore(list);
-      if (implicit) {
-        // A YAML file the loader read (the list's own, or its members file) is read from the
-        // value the loader has: a post parses no YAML.
-        const read =
-          implicit.type === 'yaml'
-            ? [list.source, list.membersSource].find(
-                (s) => s && s.path === resolvePath(implicit.file),
-              )
-            : undefined;
-        listPlan.memberStore = {
-          kind: 'member-store',
-          type: implicit.type,
-          factory: memberStores[implicit.type].default as AnyFactory,
-          options: {
-            file: implicit.file,
-            ...(read ? { plain: { text: read.text, value: read.value } } : {}),
-          },
-          where: () => list.source.file,
-        };
-      }
+      const implicit = implicitStorePlan(list);
+      if (implicit) listPlan.memberStore = implicit;
     }
     // The signing code (keys, ARC, the signer pool) is loaded only for a list with keys.
     const signing = list.settings.dkim
