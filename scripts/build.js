@@ -19,6 +19,26 @@ import { trainReceiveCache } from './receive-training.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** bin/cached-script.js: compiles a script with its code cache (receive's and its deps'). */
+const LOADER = join(root, 'bin', 'cached-script.js');
+
+/**
+ * The start of receive's script: its URL (for `import.meta.url`), and the loader of its
+ * dependencies' script, dist/bin/receive-deps.cjs (zod and yaml, below), compiled from its
+ * code cache the first time a module needs either. `__malistDep(name)` is a stand-in for
+ * one of them that loads the script on its first read: `z.string()`, `z.ZodError`.
+ */
+const DEPS_LOADER = `var __malistScriptUrl = require('node:url').pathToFileURL(__filename).href;
+var __malistDepsLoaded;
+function __malistDeps() {
+  return __malistDepsLoaded ??= require('../../bin/cached-script.js').runCached(
+    __dirname + '/receive-deps.cjs', __dirname + '/receive-deps.cache');
+}
+function __malistDep(name) {
+  const of = () => __malistDeps()[name];
+  return new Proxy({}, { get: (_, key) => of()[key], has: (_, key) => key in of() });
+}`;
+
 /** zod's 64 locale modules, which every zod entry re-exports, swapped for English alone. */
 const zodEnglish = {
   name: 'zod-english-only',
@@ -150,32 +170,38 @@ async function bundleReceive(esbuild, out) {
   // which bin/cached-script.js gives the script: a vm script's import() fails once compiled
   // from a code cache. import('./…') of malist's modules stays, for esbuild to inline.
   const ownImport = /\bimport\((?=['"`\w])(?!['"]\.)/g;
-  // malist's `import { z } from 'zod'` becomes an import of the same namespace by its module
-  // (zod's index exports `z` as `import * as z from './v4/classic/external.js'`): esbuild then
-  // keeps only the parts of zod malist calls (`z.string`, `z.strictObject`, …; zod marks its
-  // definitions pure), where the `z` object made every export live — toJSONSchema,
-  // fromJSONSchema, the codecs (zod: 0.4 MB of the script, then 0.1 MB).
-  const zodNamespace = JSON.stringify(
-    join(dirname(createRequire(import.meta.url).resolve('zod')), 'v4', 'classic', 'external.js'),
-  );
   const ownModules = {
     name: 'own-modules',
     setup(build) {
       build.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, async (args) => {
         if (/[\\/]node_modules[\\/]/.test(args.path)) return undefined;
+        // zod's jitless setting (cli/zod-jitless.ts) is made by receive-deps.cjs as it loads
+        // zod: here, its z.config() would load that script at every start.
+        if (/[\\/]cli[\\/]zod-jitless\.js$/.test(args.path)) return { contents: '', loader: 'js' };
         const text = await readFile(args.path, 'utf8');
         return {
           contents: text
-            // The YAML package, which members/yaml-package.ts loads on first use: in the
-            // script, a CommonJS module esbuild initializes at that first require, not at
-            // the start (a mail from the check cache never does), and not ~80 files read
-            // from node_modules and compiled when a mail needs it.
-            .replace("createRequire(import.meta.url)('yaml')", "require('yaml')")
-            .replace(/^import \{ z \} from 'zod';$/gm, `import * as z from ${zodNamespace};`)
+            // zod and the YAML package, in a script of their own (receive-deps.cjs, below),
+            // loaded by the first call that needs one: a schema built, a file parsed. A mail
+            // from the check cache needs neither, so its process reads, deserializes and
+            // initializes neither.
+            // `z` is a stand-in that loads the script on its first property read.
+            .replace("createRequire(import.meta.url)('yaml')", '__malistDeps().yaml')
+            .replace(/^import \{ z \} from 'zod';$/gm, "const z = __malistDep('z');")
             .replace(ownImport, '__malistImport('),
           loader: 'js',
         };
       });
+    },
+  };
+  // Nothing of zod or yaml in receive's own script: a static import the rewrites above
+  // missed would bring the package back into every process.
+  const noDeps = {
+    name: 'no-deps-in-receive',
+    setup(build) {
+      build.onResolve({ filter: /^(zod|yaml)(\/.*)?$/ }, (args) => ({
+        errors: [{ text: `${args.path} (from ${args.importer}) belongs in receive-deps.cjs` }],
+      }));
     },
   };
   const meta = process.env.MALIST_RECEIVE_META;
@@ -194,8 +220,8 @@ async function bundleReceive(esbuild, out) {
     // import.meta.url is the script's own URL: it lies beside main.js (dist/bin/), so what
     // the modules find relative to it (../../package.json, ./signer-worker.js) is the same.
     define: { 'import.meta.url': '__malistScriptUrl', __MALIST_BUILD__: JSON.stringify(build) },
-    banner: { js: "var __malistScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
-    plugins: [zodEnglish, leaveOnDemand, ownModules],
+    banner: { js: DEPS_LOADER },
+    plugins: [noDeps, leaveOnDemand, ownModules],
     // Fewer bytes to read and compile, each process. Names are kept: a bug's stack trace
     // from receive names its functions (minified names took the script from 0.92 to 0.65 MB
     // and measured no CPU difference, 280 against 290 ms a receive, medians of 12, load 7–9).
@@ -206,18 +232,7 @@ async function bundleReceive(esbuild, out) {
     logLevel: 'warning',
   });
   if (meta) writeFileSync(meta, JSON.stringify(receiveBuild.metafile));
-  // esbuild escapes non-ASCII characters in strings, not in regular expression literals
-  // (the reply prefixes, the bounce words): \uXXXX means the same code unit in both.
-  const text = (await readFile(bundle, 'utf8')).replace(
-    /[\u0080-\uffff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-  // Written inside the function wrapper bin/cached-script.js compiles it in: each process
-  // then compiles the string it read, with no copy made to join the wrapper's parts, and
-  // reads it as latin1 without scanning it (a script that begins with the wrapper is ASCII:
-  // only this build writes one, from the ASCII text above).
-  const { wrapped } = createRequire(import.meta.url)(join(root, 'bin', 'cached-script.js'));
-  writeFileSync(bundle, wrapped(text));
+  const text = await asWrappedAscii(bundle);
   const left = text.match(ownImport);
   if (left) {
     // A dependency's import() the script could not run: receive runs from main.js instead.
@@ -227,29 +242,87 @@ async function bundleReceive(esbuild, out) {
     );
     return;
   }
+  await bundleReceiveDeps(esbuild, out);
   const cache = join(out, 'receive.cache');
-  const loader = join(root, 'bin', 'cached-script.js');
-  const untrained = await trainReceiveCache(bundle, cache, loader, root);
+  const untrained = await trainReceiveCache(bundle, cache, LOADER, root);
   if (untrained) {
     process.stderr.write(
       `malist build: receive's code cache holds the top level alone: ${untrained}\n`,
     );
-    const made = spawnSync(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `const { runCached } = await import(${JSON.stringify(pathToFileURL(loader).href)});
-runCached(${JSON.stringify(bundle)}, ${JSON.stringify(cache)}, { makeCache: true });`,
-      ],
-      { cwd: root, stdio: 'inherit' },
-    );
-    if (made.status !== 0) rmSync(cache, { force: true });
+    topLevelCache(bundle, cache);
   }
-  if (!cacheAccepted(bundle, cache, loader)) {
+  if (!cacheAccepted(bundle, cache, LOADER)) {
     rmSync(cache, { force: true });
     process.stderr.write('malist build: no code cache for receive: it compiles from source\n');
   }
+}
+
+/**
+ * What receive's modules need only to check a configuration or parse YAML, and a mail from
+ * the check cache never: zod (all of its classic API, with English messages alone) and the
+ * yaml package, as one CommonJS script with the code cache of its top level
+ * (dist/bin/receive-deps.cjs, .cache), exporting `{ z, yaml }`. Out of receive's own
+ * script, each process reads and deserializes ~0.3 MB less of it (BENCHMARKS.md); the
+ * first mail after an edit loads this one.
+ */
+async function bundleReceiveDeps(esbuild, out) {
+  const bundle = join(out, 'receive-deps.cjs');
+  // zod's index exports `z` as `import * as z from './v4/classic/external.js'`.
+  const zod = join(dirname(createRequire(import.meta.url).resolve('zod')), 'v4', 'classic');
+  await esbuild.build({
+    stdin: {
+      // jitless: as cli/zod-jitless.ts sets it for receive, before any schema is made.
+      contents: `const z = require('./external.js');\nz.config({ jitless: true });\nmodule.exports = { z, yaml: require('yaml') };`,
+      resolveDir: zod,
+      loader: 'js',
+    },
+    absWorkingDir: root,
+    outfile: bundle,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    plugins: [zodEnglish],
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: 'warning',
+  });
+  await asWrappedAscii(bundle);
+  topLevelCache(bundle, join(out, 'receive-deps.cache'));
+}
+
+/**
+ * Rewrites the script `bundle` as bin/cached-script.js compiles it; returns its text.
+ * esbuild escapes non-ASCII characters in strings, not in regular expression literals
+ * (the reply prefixes, the bounce words): \uXXXX means the same code unit in both. Written
+ * inside the function wrapper bin/cached-script.js compiles it in: each process then
+ * compiles the string it read, with no copy made to join the wrapper's parts, and reads it
+ * as latin1 without scanning it (a script that begins with the wrapper is ASCII: only this
+ * build writes one, from the ASCII text).
+ */
+async function asWrappedAscii(bundle) {
+  const text = (await readFile(bundle, 'utf8')).replace(
+    /[\u0080-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  const { wrapped } = createRequire(import.meta.url)(LOADER);
+  writeFileSync(bundle, wrapped(text));
+  return text;
+}
+
+/** Writes `cache`, the code cache of `bundle`'s top level (a new process runs it); none when that fails. */
+function topLevelCache(bundle, cache) {
+  const made = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const { runCached } = await import(${JSON.stringify(pathToFileURL(LOADER).href)});
+runCached(${JSON.stringify(bundle)}, ${JSON.stringify(cache)}, { makeCache: true });`,
+    ],
+    { cwd: root, stdio: 'inherit' },
+  );
+  if (made.status !== 0) rmSync(cache, { force: true });
 }
 
 /**

@@ -26,7 +26,7 @@
  * ask, so it never substitutes.
  */
 import { z } from 'zod';
-import * as core from 'zod/v4/core';
+import type * as core from 'zod/v4/core';
 import { once } from './lazy.ts';
 
 /** The `def.type` of a deferred key (config/issues.ts unwraps it as it does `optional`). */
@@ -45,18 +45,25 @@ export function deferredBuilt(): number {
   return built;
 }
 
-const ZodDeferredOptional = core.$constructor(
-  'ZodDeferredOptional',
-  (inst: z.ZodType & { unwrap(): core.$ZodType }, def: DeferredDef) => {
-    // zod's def types name its own kinds; this one it walks as a leaf (above).
-    z.ZodType.init(inst, def as unknown as core.$ZodTypeDef);
-    // Own properties, not zod's lazy getters: an object reads both for every key it parses.
-    inst._zod.optin = 'optional';
-    inst._zod.optout = 'optional';
-    inst._zod.parse = (payload, ctx) =>
-      payload.value === undefined ? payload : def.innerType._zod.run(payload, ctx);
-    inst.unwrap = () => def.innerType;
-  },
+/**
+ * The class of a deferred key, made on first use: `z.core` is read only when a schema is
+ * built, so a process that builds none (`malist receive` from its check cache) never loads
+ * zod (receive's script loads it on demand: scripts/build.js).
+ */
+const ZodDeferredOptional = once(() =>
+  z.core.$constructor(
+    'ZodDeferredOptional',
+    (inst: z.ZodType & { unwrap(): core.$ZodType }, def: DeferredDef) => {
+      // zod's def types name its own kinds; this one it walks as a leaf (above).
+      z.ZodType.init(inst, def as unknown as core.$ZodTypeDef);
+      // Own properties, not zod's lazy getters: an object reads both for every key it parses.
+      inst._zod.optin = 'optional';
+      inst._zod.optout = 'optional';
+      inst._zod.parse = (payload, ctx) =>
+        payload.value === undefined ? payload : def.innerType._zod.run(payload, ctx);
+      inst.unwrap = () => def.innerType;
+    },
+  ),
 );
 
 /** `build().optional()`, with `build` run the first time a value is there to check (or the def is read). */
@@ -71,7 +78,7 @@ export function deferred<T extends z.ZodType>(build: () => T): z.ZodOptional<T> 
       return inner();
     },
   };
-  return new ZodDeferredOptional(def) as unknown as z.ZodOptional<T>;
+  return new (ZodDeferredOptional())(def) as unknown as z.ZodOptional<T>;
 }
 
 let lazyBuilt = 0;

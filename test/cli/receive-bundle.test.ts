@@ -202,14 +202,14 @@ console.log(cacheRejected(${JSON.stringify(join(ROOT, 'dist/bin/receive.cjs'))},
     // service transport, the notices to posters and moderators, the signer), so a post on
     // files to a list that has no archive, signs nothing and holds nothing runs none of
     // them. What the process initialized is recorded by esbuild's module wrappers, `__esm`
-    // (malist's modules) and `__commonJS` (aws4, yaml), in a copy of the script beside it.
-    // The YAML package is initialized by the first mail (which fills the check cache), not
-    // by the next, answered from it.
+    // (malist's modules) and `__commonJS` (aws4), in a copy of the script beside it. zod and
+    // the YAML package are in a script of their own (receive-deps.cjs), loaded by the first
+    // mail (which fills the check cache), not by the next, answered from it.
     if (!bundled) return; // bin/malist.js runs the sources: build.test.ts says so
     const script = await readFile(join(ROOT, 'dist/bin/receive.cjs'), 'latin1');
     const wrappers = [...script.matchAll(/__(?:esm|commonJS)\(\{"([^"]+)"/g)].map((m) => m[1]!);
     const unwanted =
-      /^dist\/(config\/(storage-pg|pg-members)|state\/pg[.-]|\w+\/pg-|smtp\/services\/(ses|mailgun|api-transport|http)\.|archive\/(db|search|extract|sync|store)\.|state\/web-credentials|auth\/(arc-seal|dkim-sign)\.|reactors\/notify-)|^node_modules\/(aws4|yaml)\//;
+      /^dist\/(config\/(storage-pg|pg-members)|state\/pg[.-]|\w+\/pg-|smtp\/services\/(ses|mailgun|api-transport|http)\.|archive\/(db|search|extract|sync|store)\.|state\/web-credentials|auth\/(arc-seal|dkim-sign)\.|reactors\/notify-)|^node_modules\/aws4\//;
     // Each is in the script behind a wrapper (a static import would run it at the start,
     // unrecorded), and the script still holds every PostgreSQL store and both services.
     for (const m of [
@@ -220,7 +220,6 @@ console.log(cacheRejected(${JSON.stringify(join(ROOT, 'dist/bin/receive.cjs'))},
       'dist/smtp/services/ses.js',
       'dist/smtp/services/mailgun.js',
       'node_modules/aws4/aws4.js',
-      'node_modules/yaml/dist/index.js',
       'dist/archive/db.js',
       'dist/archive/search.js',
       'dist/auth/arc-seal.js',
@@ -229,14 +228,22 @@ console.log(cacheRejected(${JSON.stringify(join(ROOT, 'dist/bin/receive.cjs'))},
       expect(wrappers, m).toContain(m);
     const esm = 'var __esm=(fn,res,err)=>function(){';
     const cjs = 'var __commonJS=(cb,mod)=>function(){';
+    const deps = 'function __malistDeps() {';
     expect(script).toContain(esm);
     expect(script).toContain(cjs);
+    expect(script).toContain(deps);
+    // Neither package is in the script itself (the build refuses to bundle them there).
+    expect(script).not.toMatch(/node_modules\/(zod|yaml)\//);
     const copy = join(ROOT, 'dist/bin', `receive.inits-${process.pid}.cjs`);
     await writeFile(
       copy,
       script
         .replace(esm, `${esm}if(fn)globalThis.__malistInits.push(__getOwnPropNames(fn)[0]);`)
-        .replace(cjs, `${cjs}if(!mod)globalThis.__malistInits.push(__getOwnPropNames(cb)[0]);`),
+        .replace(cjs, `${cjs}if(!mod)globalThis.__malistInits.push(__getOwnPropNames(cb)[0]);`)
+        .replace(
+          deps,
+          `${deps}if(!__malistDepsLoaded)globalThis.__malistInits.push('receive-deps');`,
+        ),
       'latin1',
     );
     const server = await startSmtpServer();
@@ -258,7 +265,7 @@ runCached(${JSON.stringify(copy)}, '/nonexistent')
       const first = await runCommand(process.execPath, ['-e', program], { input, env });
       expect([first.code, first.stderr]).toEqual([0, '']);
       const filled: string[] = JSON.parse(await readFile(list, 'utf8'));
-      expect(filled).toContain('node_modules/yaml/dist/index.js');
+      expect(filled).toContain('receive-deps');
       const next = input.replace(/^Message-ID: <[^>]+>/m, 'Message-ID: <next@mail.example.org>');
       const r = await runCommand(process.execPath, ['-e', program], { input: next, env });
       expect([r.code, r.stderr]).toEqual([0, '']);
@@ -266,6 +273,7 @@ runCached(${JSON.stringify(copy)}, '/nonexistent')
       const inits: string[] = JSON.parse(await readFile(list, 'utf8'));
       expect(inits).toContain('dist/distributors/queue.js'); // what a post needs is recorded
       expect(inits.filter((m) => unwanted.test(m))).toEqual([]);
+      expect(inits).not.toContain('receive-deps');
     } finally {
       await server.stop();
       await rm(copy, { force: true });

@@ -47,6 +47,8 @@ const SHIPPED = [
   'dist/bin/signer-worker.js',
   'dist/bin/receive.cjs',
   'dist/bin/receive.cache',
+  'dist/bin/receive-deps.cjs',
+  'dist/bin/receive-deps.cache',
   'dist/malist.1',
   'lists/red.yaml',
   'examples/malist.yaml',
