@@ -7,7 +7,7 @@
 // (bin/package.json), as bin/malist.js is: see there.
 'use strict';
 const { isAscii } = require('node:buffer');
-const { readFileSync, writeFileSync } = require('node:fs');
+const { closeSync, fstatSync, openSync, readSync, statSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { dirname } = require('node:path');
 const vm = require('node:vm');
@@ -42,34 +42,62 @@ function wrapped(text) {
 const BUILT = Buffer.from(WRAPPER[0], 'latin1');
 
 /**
- * The script's source. The build writes it in ASCII (scripts/build.js), read as latin1: a
- * string of one byte a character, made without decoding UTF-8 (a third of the time to
- * read it) and cheaper for V8 to hash and compile. A script that begins with the wrapper
- * is the build's, ASCII by construction, so its ~1 MB is not scanned again (isAscii: ~1.5 ms
- * a process); any other script is checked, and read as UTF-8 unless it is ASCII.
+ * The script's source, read into `memory`. The build writes it in ASCII (scripts/build.js),
+ * read as latin1: a string of one byte a character, made without decoding UTF-8 (a third of
+ * the time to read it) and cheaper for V8 to hash and compile. A script that begins with
+ * the wrapper is the build's, ASCII by construction, so its ~0.7 MB is not scanned again
+ * (isAscii: ~1.5 ms a process); any other script is checked, and read as UTF-8 unless it is
+ * ASCII.
  */
-function sourceOf(file) {
-  const bytes = readFileSync(file);
+function sourceOf(file, memory) {
+  const bytes = readInto(file, memory);
   const ascii = bytes.subarray(0, BUILT.length).equals(BUILT) || isAscii(bytes);
   return bytes.toString(ascii ? 'latin1' : 'utf8');
 }
 
-/** Compiles `file`, from `cachedData` when given and accepted by V8. */
-function compile(file, cachedData) {
-  return new vm.Script(wrapped(sourceOf(file)), {
-    filename: file,
-    ...(cachedData ? { cachedData } : {}),
-  });
+/** The bytes of `file`, read into `memory.buffer` (replaced by a larger one when it has less room). */
+function readInto(file, memory) {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (memory.buffer.length < size) memory.buffer = Buffer.allocUnsafeSlow(size);
+    let read = 0;
+    for (let n = 1; read < size && n > 0; read += n)
+      n = readSync(fd, memory.buffer, read, size - read, read);
+    return memory.buffer.subarray(0, read);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The size of `file`; 0 when there is none. */
+function sizeOf(file) {
+  return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+}
+
+/**
+ * Compiles `file`, from the code cache in `cacheFile` when given, there, and accepted by
+ * V8. The script and then its cache are read into the same memory, large enough for
+ * either: the script's bytes are in its string by then. Memory a process touches for the
+ * first time costs a page fault each 4 KiB, ~10 µs on the machines we measure on
+ * (BENCHMARKS.md); the cache's own buffer was ~160 of them a process.
+ */
+function compile(file, cacheFile) {
+  const cacheSize = cacheFile ? sizeOf(cacheFile) : 0;
+  const memory = { buffer: Buffer.allocUnsafeSlow(Math.max(sizeOf(file), cacheSize)) };
+  const source = wrapped(sourceOf(file, memory));
+  const cachedData = cacheSize > 0 ? readInto(cacheFile, memory) : undefined;
+  return new vm.Script(source, { filename: file, ...(cachedData ? { cachedData } : {}) });
 }
 
 /** True when V8 does not compile `file` from the cache in `cacheFile` (the build checks). */
 function cacheRejected(file, cacheFile) {
-  return compile(file, readFileSync(cacheFile)).cachedDataRejected !== false;
+  return compile(file, cacheFile).cachedDataRejected !== false;
 }
 
-/** Compiles `file` (with `cachedData`, when given) and evaluates it; returns both. */
-function evaluate(file, cachedData) {
-  const script = compile(file, cachedData);
+/** Compiles `file` (with the code cache in `cacheFile`, when given) and evaluates it; returns both. */
+function evaluate(file, cacheFile) {
+  const script = compile(file, cacheFile);
   const module = { exports: {}, filename: file, id: file, loaded: false };
   const run = script.runInThisContext();
   run(module.exports, createRequire(file), module, file, dirname(file), importModule);
@@ -83,15 +111,7 @@ function evaluate(file, cachedData) {
  * bytecode of everything compiled so far (the modules' top levels) to `cacheFile`.
  */
 function runCached(file, cacheFile, { makeCache = false } = {}) {
-  let cachedData;
-  if (!makeCache) {
-    try {
-      cachedData = readFileSync(cacheFile);
-    } catch {
-      // No cache (a build without one): compiled from the source.
-    }
-  }
-  const { script, exports } = evaluate(file, cachedData);
+  const { script, exports } = evaluate(file, makeCache ? undefined : cacheFile);
   if (makeCache) writeFileSync(cacheFile, script.createCachedData());
   return exports;
 }
