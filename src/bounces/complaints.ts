@@ -9,6 +9,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { normalizeAddress } from '../mail/address.ts';
+import { isoDay } from '../mail/iso-time.ts';
 import { writeFileDurable } from '../state/durable.ts';
 import { withFileLock } from '../state/lock.ts';
 import { safeName } from '../state/safe-name.ts';
@@ -42,7 +43,7 @@ export interface Complaint {
 /** A rate as a percentage with two decimals. */
 export const percent = (rate: number) => `${(rate * 100).toFixed(2)}%`;
 
-export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+export const dayOf = (ms: number) => isoDay(ms);
 
 /** The record after one more complaint, or the same record when `c.id` was counted (pure). */
 export function addComplaint(

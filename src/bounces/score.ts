@@ -9,6 +9,7 @@
  * that has not bounced after `probe_days` has passed: the score starts again from 0.
  */
 import type { BounceSettings } from '../list/settings.ts';
+import { isoDay } from '../mail/iso-time.ts';
 import type { BounceClass } from './severity.ts';
 
 /** A list's `bounces:` settings, documented where lists are (list/settings.ts). */
@@ -129,7 +130,7 @@ export function addBounce(
       : bounce.class === 'hard'
         ? (options.hard_weight ?? 1)
         : (options.soft_weight ?? 0.5);
-  const day = new Date(now).toISOString().slice(0, 10);
+  const day = isoDay(now);
   const dayAdded = record && record.day === day ? record.day_added : 0;
   const added = Math.max(0, Math.min(weight, (options.daily_cap ?? 1) - dayAdded));
   const counted = bounce.action === 'failed';

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { normalizeAddress } from '../mail/address.ts';
+import { isoDay } from '../mail/iso-time.ts';
 import { safeName } from '../state/safe-name.ts';
 import type { SentEntry, SentLog } from './store.ts';
 
@@ -34,7 +35,7 @@ export function messageIdKey(id: string): string {
 }
 
 function dayOf(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  return isoDay(ms);
 }
 
 /** The file backend of SentLog (store.ts). */

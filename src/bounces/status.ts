@@ -5,6 +5,7 @@
  * nomail for bounces. Read-only: nothing is written.
  */
 import { normalizeAddress } from '../mail/address.ts';
+import { isoDay } from '../mail/iso-time.ts';
 import { type BounceScoreOptions, decayedScore, settleProbe } from './score.ts';
 import type { BounceStore } from './store.ts';
 
@@ -47,13 +48,12 @@ export async function readBounceStatus(
 /** One line of columns for a member: `bounces=2.5 last=2026-11-03 probe=2026-11-04 reason="…" disabled=…`. */
 export function bounceColumns(status: MemberBounceStatus | undefined): string {
   if (!status) return '';
-  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
   const reason = (status.reason ?? '').replace(/\s+/g, ' ').slice(0, 80);
   return [
     `bounces=${status.score}`,
-    ...(status.last_bounce ? [`last=${day(status.last_bounce)}`] : []),
-    ...(status.probe_sent ? [`probe=${day(status.probe_sent)}`] : []),
+    ...(status.last_bounce ? [`last=${isoDay(status.last_bounce)}`] : []),
+    ...(status.probe_sent ? [`probe=${isoDay(status.probe_sent)}`] : []),
     ...(reason ? [`reason=${JSON.stringify(reason)}`] : []),
-    ...(status.disabled_at ? [`disabled=${day(status.disabled_at)}`] : []),
+    ...(status.disabled_at ? [`disabled=${isoDay(status.disabled_at)}`] : []),
   ].join(' ');
 }

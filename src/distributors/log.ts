@@ -4,6 +4,7 @@
  */
 import { appendFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { isoTime } from '../mail/iso-time.ts';
 import { mailBytes, messageId } from '../mail/list-mail.ts';
 import type { DeliveryReport, Distributor, ListMail } from '../types.ts';
 
@@ -26,7 +27,7 @@ export default function createLogDistributor(options: LogOptions = {}): Distribu
     async distribute(mail: ListMail): Promise<DeliveryReport> {
       const to = mail.ml_send_to?.length ? mail.ml_send_to : ['-'];
       const common = {
-        time: new Date().toISOString(),
+        time: isoTime(Date.now()),
         list: mail.ml_list_name ?? '',
         message_id: messageId(mail) ?? '',
         sender: mail.ml_sender ?? '',

@@ -5,6 +5,7 @@
  */
 import { isSignal } from '../errors.ts';
 import type { ListSettings } from '../list/settings.ts';
+import { isoTime } from '../mail/iso-time.ts';
 import type { StoredMeta } from '../state/mail-store.ts';
 import type { ListMail } from '../types.ts';
 import {
@@ -86,7 +87,7 @@ export async function decide(
     action,
     by,
     request,
-    at: new Date(ctx.now?.() ?? Date.now()).toISOString(),
+    at: isoTime(ctx.now?.() ?? Date.now()),
   };
   let release: ListMail | undefined;
   if (decision.action === 'approve') {

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { normalizeAddress } from '../mail/address.ts';
+import { isoDay } from '../mail/iso-time.ts';
 import { FileNoticeCounts, type NoticeCounts } from '../state/memos.ts';
 
 export interface RateLimitOptions {
@@ -30,7 +31,7 @@ export class NoticeRateLimit {
 
   /** Counts one notice to `address` if the day's budget allows; false when it is spent. */
   async take(address: string, now = Date.now()): Promise<boolean> {
-    const day = new Date(now).toISOString().slice(0, 10);
+    const day = isoDay(now);
     const id = createHash('sha256').update(mailboxKey(address)).digest('hex').slice(0, 40);
     const taken = await this.counts.take(day, id, this.perDay);
     if (taken) await this.counts.prune(day);

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { z } from 'zod';
 import { describeError, isSignal, StageError } from '../errors.ts';
+import { isoTime } from '../mail/iso-time.ts';
 import { messageId } from '../mail/list-mail.ts';
 import type { Reactor, StageFailure } from '../types.ts';
 
@@ -30,7 +31,7 @@ export const schema = z.strictObject({
 export function failureRecord(failure: StageFailure, now = new Date()): Record<string, unknown> {
   const { error, mail } = failure;
   return {
-    time: now.toISOString(),
+    time: isoTime(now.getTime()),
     stage: failure.stage,
     unit: failure.unit,
     kind: isSignal(error) ? error.kind : 'error',

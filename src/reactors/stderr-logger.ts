@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import { z } from 'zod';
 import { describeError, isSignal } from '../errors.ts';
 import { lazySchema } from '../mail/deferred-option.ts';
+import { isoTime } from '../mail/iso-time.ts';
 import { messageId } from '../mail/list-mail.ts';
 import { optionalBoolean } from '../mail/shared-options.ts';
 import type { Reactor, StageFailure } from '../types.ts';
@@ -35,7 +36,7 @@ export default function createStderrLogger(options: StderrLoggerOptions = {}): R
     name: 'stderr-logger',
     react(failure) {
       if (isSignal(failure.error) && options.signals === false) return;
-      output.write(`${new Date().toISOString()} malist ${formatFailure(failure)}\n`);
+      output.write(`${isoTime(Date.now())} malist ${formatFailure(failure)}\n`);
     },
   };
 }

@@ -5,6 +5,7 @@
  * `2026-11-23T20:55:00.000Z list=red outcome=distributed recipients=6 refused=0 deferred=6
  * delivered=0 queued=6 message-id=<id@example.com> reply="535 5.7.8 authentication failed"`.
  */
+import { isoTime } from '../mail/iso-time.ts';
 
 export interface DeliveryLineFields {
   time: Date;
@@ -26,7 +27,7 @@ export interface DeliveryLineFields {
 export function formatDeliveryLine(f: DeliveryLineFields): string {
   const id = f.messageId === undefined ? '' : ` message-id=<${f.messageId.replace(/[\s<>]/g, '')}>`;
   return (
-    `${f.time.toISOString()} list=${f.list} outcome=${f.outcome}` +
+    `${isoTime(f.time.getTime())} list=${f.list} outcome=${f.outcome}` +
     ` recipients=${f.delivered + f.queued} refused=${f.refused} deferred=${f.deferred}` +
     ` delivered=${f.delivered} queued=${f.queued}${id}` +
     `${optional('reply', f.reply)}${optional('reason', f.reason)}${optional('notes', f.notes)}\n`

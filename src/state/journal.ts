@@ -13,6 +13,7 @@ import { readdir, readFile, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthVerdict } from '../auth/verify.ts';
 import { ClaimError } from '../errors.ts';
+import { isoTime } from '../mail/iso-time.ts';
 import { writeFileDurable } from './durable.ts';
 import { acquireLock, formatHolder } from './lock.ts';
 import { safeName } from './safe-name.ts';
@@ -234,7 +235,7 @@ export class FileJournal implements Journal {
   }
 
   async record(scope: string, key: string, entry: Omit<JournalEntry, 'at'>): Promise<void> {
-    await this.put(scope, key, { ...entry, at: new Date().toISOString() });
+    await this.put(scope, key, { ...entry, at: isoTime(Date.now()) });
   }
 
   async put(scope: string, key: string, entry: JournalEntry): Promise<void> {

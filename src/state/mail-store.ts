@@ -6,6 +6,7 @@
  */
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isoTime } from '../mail/iso-time.ts';
 import { messageId } from '../mail/list-mail.ts';
 import type { ListMail } from '../types.ts';
 import { writeFileDurable } from './durable.ts';
@@ -43,7 +44,7 @@ export function storedMeta(mail: ListMail, why: StoreWhy): StoredMeta {
     from: mail.header.getDecoded('From')?.slice(0, 300),
     subject: mail.header.getDecoded('Subject')?.slice(0, 300),
     origin: mail.origin,
-    at: new Date().toISOString(),
+    at: isoTime(Date.now()),
     extra: why.extra,
   };
 }

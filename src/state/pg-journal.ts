@@ -11,6 +11,7 @@
  * taken over at once; a live holder's claim is waited for. Never by a clock.
  */
 import { ClaimError } from '../errors.ts';
+import { isoTime } from '../mail/iso-time.ts';
 import {
   type ClaimOptions,
   HeldClaims,
@@ -111,7 +112,7 @@ export class PgJournal implements Journal {
   }
 
   async record(scope: string, key: string, entry: Omit<JournalEntry, 'at'>): Promise<void> {
-    await this.put(scope, key, { ...entry, at: new Date().toISOString() });
+    await this.put(scope, key, { ...entry, at: isoTime(Date.now()) });
   }
 
   async scopes(): Promise<string[]> {

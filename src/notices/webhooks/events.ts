@@ -5,6 +5,7 @@
  * receiver once. Receivers should still treat `id` as the idempotency key.
  */
 import { createHash } from 'node:crypto';
+import { isoTime } from '../../mail/iso-time.ts';
 
 export const WEBHOOK_EVENTS = [
   'post.distributed',
@@ -41,5 +42,5 @@ export function webhookEvent(
   now = Date.now(),
 ): WebhookEvent {
   const id = createHash('sha256').update(`${type}\0${list}\0${dedupe}`).digest('hex').slice(0, 32);
-  return { id, type, list, at: new Date(now).toISOString(), data };
+  return { id, type, list, at: isoTime(now), data };
 }
