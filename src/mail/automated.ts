@@ -40,8 +40,33 @@ export interface Automated {
 const CHALLENGE_HEADERS = ['x-boxtrapper', 'x-challengeid', 'x-challenge', 'x-spamarrest-noauth'];
 const CHALLENGE_SUBJECT =
   /(please (confirm|verify)|verify your (e-?mail|address)|confirm (that )?you are (human|a person)|spam (block|filter) (verification|challenge)|boxtrapper|challenge|\(action required\)|awaiting your (confirmation|verification))/i;
-const CHALLENGE_TEXT =
+export const CHALLENGE_TEXT =
   /(sender not pre-?approved|guest list|allowed list|white-?list(ed)?( you)?\b.{0,40}(click|link|verify)|click (on )?the (following )?link (below )?to (have your address added|be added|verify|confirm)|protected by (bluebottle|spam ?arrest|mailblocks|boxbe)|has been waitlisted|verify (that )?you are (a )?(human|person|real)|to ensure delivery of your (e-?mail|message))/i;
+/**
+ * Words that each alternative of CHALLENGE_TEXT contains, in lower case. A text with none of
+ * them cannot match, and is passed without running the expression: its first run over a
+ * post's 4,000 characters cost ~0.3 ms a process (V8 compiles it, then interprets it), the
+ * words ~0.04. Exact: without the `u` flag, `i` matches an ASCII letter only by an ASCII
+ * letter, as toLowerCase maps them.
+ */
+const CHALLENGE_WORDS = [
+  'approved',
+  'guest list',
+  'allowed list',
+  'white',
+  'click',
+  'protected by',
+  'waitlisted',
+  'verify',
+  'ensure delivery',
+];
+
+/** True when the first 4,000 characters of `text` read as a challenge-response robot's. */
+export function challengeText(text: string): boolean {
+  const head = text.slice(0, 4000);
+  const lower = head.toLowerCase();
+  return CHALLENGE_WORDS.some((w) => lower.includes(w)) && CHALLENGE_TEXT.test(head);
+}
 
 const AUTO_HEADERS = [
   'x-autoreply',
@@ -95,7 +120,7 @@ export function isChallenge(
 ): boolean {
   if (CHALLENGE_HEADERS.some((h) => h in headers)) return true;
   if (fromMta) return false;
-  return CHALLENGE_SUBJECT.test(subject) || CHALLENGE_TEXT.test(text.slice(0, 4000));
+  return CHALLENGE_SUBJECT.test(subject) || challengeText(text);
 }
 
 /** An auto-reply (out of office, vacation, "thank you for your mail"), by specific markers. */
@@ -217,7 +242,7 @@ function byWords(mail: ListMail): Automated | undefined {
   const text = firstWords(mail);
   if (autoSubject && AUTO_TEXT.test(text.slice(0, 3000)))
     return { kind: 'auto-reply', reason: `an auto-reply (subject "${subject.slice(0, 60)}")` };
-  if (CHALLENGE_TEXT.test(text.slice(0, 4000)))
+  if (challengeText(text))
     return {
       kind: 'challenge-response',
       reason: 'a challenge-response robot asks to verify the sender',
