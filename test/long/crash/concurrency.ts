@@ -18,7 +18,7 @@ import {
 } from '../../helpers/crash-config.ts';
 import type { TestSmtpServer } from '../../helpers/smtp-server.ts';
 import { prng, type Tally, tally } from './harness.ts';
-import { recordedPairs } from './scenarios.ts';
+import { noteInDoubt } from './scenarios.ts';
 
 export interface ConcurrencyPlan {
   /** Posts waiting in the inbox for `malist run`. */
@@ -190,14 +190,7 @@ export async function runConcurrency(
         .filter((m) => m.messageId.startsWith(`${id}.`))
         .flatMap((m) => m.to.map((r) => `${m.messageId} -> ${r.toLowerCase()}`));
     const excused = new Map<string, number>();
-    const afterKill = async () => {
-      await new Promise((r) => setTimeout(r, 200));
-      const recorded = await recordedPairs(join(dir, 'spool'));
-      const copies = new Map<string, number>();
-      for (const pair of accepted()) copies.set(pair, (copies.get(pair) ?? 0) + 1);
-      for (const [pair, n] of copies)
-        if (!recorded.has(pair)) excused.set(pair, Math.max(excused.get(pair) ?? 0, n));
-    };
+    const afterKill = () => noteInDoubt(join(dir, 'spool'), accepted, excused);
     const results = await Promise.all(jobs.map((job) => start(job, dir, afterKill)));
     const exits: Record<string, number> = {};
     for (const r of results) {

@@ -181,6 +181,25 @@ interface SpoolEnvelope {
 }
 
 /**
+ * After a kill: the pairs in RFC 1047's window, accepted by the server (`accepted`) and not
+ * recorded in `spool`, each excused one more copy in `excused` (for tally()). The server
+ * is given 200 ms first to finish reading what the dead client sent.
+ */
+export async function noteInDoubt(
+  spool: string,
+  accepted: string[] | (() => string[]),
+  excused: Map<string, number>,
+): Promise<void> {
+  await new Promise((r) => setTimeout(r, 200));
+  const recorded = await recordedPairs(spool);
+  const copies = new Map<string, number>();
+  for (const pair of typeof accepted === 'function' ? accepted() : accepted)
+    copies.set(pair, (copies.get(pair) ?? 0) + 1);
+  for (const [pair, n] of copies)
+    if (!recorded.has(pair)) excused.set(pair, Math.max(excused.get(pair) ?? 0, n));
+}
+
+/**
  * The (post, recipient) pairs the queue has recorded as delivered, durably: in an envelope
  * (waiting, claimed, done or dead) or in a sent-log.
  */
@@ -324,16 +343,7 @@ export function queueScenario(
       const excused = new Map<string, number>();
       return {
         run: childRunner(dirs.configPath),
-        async afterCrash() {
-          // Let the server finish reading what the dead client sent before its end.
-          await new Promise((r) => setTimeout(r, 200));
-          const recorded = await recordedPairs(join(dirs.state, 'spool'));
-          const copies = new Map<string, number>();
-          for (const pair of accepted()) copies.set(pair, (copies.get(pair) ?? 0) + 1);
-          for (const [pair, n] of copies) {
-            if (!recorded.has(pair)) excused.set(pair, Math.max(excused.get(pair) ?? 0, n));
-          }
-        },
+        afterCrash: () => noteInDoubt(join(dirs.state, 'spool'), accepted, excused),
         async count(): Promise<Tally> {
           const received = accepted();
           received.push(...(await heldPairs(dirs.state)));
@@ -480,14 +490,7 @@ export function receiveScenario(
           last = await runChild(MALIST, ['run', '--config', dir], o);
           return last;
         },
-        async afterCrash() {
-          await new Promise((r) => setTimeout(r, 200));
-          const recorded = await recordedPairs(join(dir, 'spool'));
-          const copies = new Map<string, number>();
-          for (const pair of accepted()) copies.set(pair, (copies.get(pair) ?? 0) + 1);
-          for (const [pair, n] of copies)
-            if (!recorded.has(pair)) excused.set(pair, Math.max(excused.get(pair) ?? 0, n));
-        },
+        afterCrash: () => noteInDoubt(join(dir, 'spool'), accepted, excused),
         async count(): Promise<Tally> {
           const received = accepted();
           for (const name of (await listFiles(join(dir, 'state', 'held', 'red'))).filter((n) =>
