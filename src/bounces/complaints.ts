@@ -43,8 +43,6 @@ export interface Complaint {
 /** A rate as a percentage with two decimals. */
 export const percent = (rate: number) => `${(rate * 100).toFixed(2)}%`;
 
-export const dayOf = (ms: number) => isoDay(ms);
-
 /** The record after one more complaint, or the same record when `c.id` was counted (pure). */
 export function addComplaint(
   record: ComplaintRecord | undefined,
@@ -53,8 +51,8 @@ export function addComplaint(
 ): ComplaintRecord {
   const base: ComplaintRecord = record ?? { days: {}, recent: [], seen: [] };
   if (base.seen.includes(c.id)) return base;
-  const day = dayOf(now);
-  const oldest = dayOf(now - DAYS_KEPT * 86_400_000);
+  const day = isoDay(now);
+  const oldest = isoDay(now - DAYS_KEPT * 86_400_000);
   const days = Object.fromEntries(Object.entries(base.days).filter(([d]) => d >= oldest));
   days[day] = (days[day] ?? 0) + 1;
   return {
@@ -161,7 +159,7 @@ export async function complaintStanding(
   now = Date.now(),
 ): Promise<ComplaintStanding> {
   const record = await complaints.read();
-  const today = record.days[dayOf(now)] ?? 0;
+  const today = record.days[isoDay(now)] ?? 0;
   const delivered = await sent.deliveredOn(list, now);
   return {
     complaints: today,

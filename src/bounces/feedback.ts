@@ -17,8 +17,9 @@
 import { bounceAddress, requestAddress } from '../list/addresses.ts';
 import type { ListSettings } from '../list/settings.ts';
 import { formatMailbox } from '../mail/address.ts';
+import { isoDay } from '../mail/iso-time.ts';
 import { composeNotice, type NoticeSender } from '../notices/compose.ts';
-import { complaintRate, dayOf, percent } from './complaints.ts';
+import { complaintRate, percent } from './complaints.ts';
 import { probeNonceOf } from './notices.ts';
 import type { BounceOutcome } from './record.ts';
 import { type RefusalRecordingOptions, recordListBounce } from './refusals.ts';
@@ -141,7 +142,7 @@ async function complaint(
     ? await target.store.remove(event.recipient)
     : Boolean(await target.store.update(event.recipient, { nomail: true, nomail_reason: 'admin' }));
   const rate = complaintRate(
-    (await state.read()).days[dayOf(now)] ?? 0,
+    (await state.read()).days[isoDay(now)] ?? 0,
     await index.deliveredOn(list, now),
   );
   const owners = target.owners ?? target.list.moderators ?? [];

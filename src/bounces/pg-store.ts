@@ -18,12 +18,12 @@
  *   by an UPSERT in the same transaction as the event's insert).
  */
 import { normalizeAddress } from '../mail/address.ts';
+import { isoDay } from '../mail/iso-time.ts';
 import { type Database, requireSchema, type SchemaPart } from '../state/pg.ts';
 import {
   type Complaint,
   type ComplaintRecord,
   DAYS_KEPT,
-  dayOf,
   RECENT_KEPT,
   SEEN_KEPT,
 } from './complaints.ts';
@@ -133,7 +133,7 @@ class PgBounceStore implements BounceStore {
 function oncePerDay(): (key: string, now: number, task: () => Promise<unknown>) => Promise<void> {
   const done = new Map<string, string>();
   return async (key, now, task) => {
-    const day = dayOf(now);
+    const day = isoDay(now);
     if (done.get(key) === day) return;
     await task();
     done.set(key, day);
@@ -153,12 +153,12 @@ class PgSentLog implements SentLog {
     if (!id || members.length === 0) return;
     await this.db.query(
       'INSERT INTO malist_sent (list, day, id_hash, members) VALUES ($1, $2, $3, $4)',
-      [list, dayOf(now), indexHash(id), members.map(indexHash)],
+      [list, isoDay(now), indexHash(id), members.map(indexHash)],
     );
     await this.prune(list, now, () =>
       this.db.query('DELETE FROM malist_sent WHERE list = $1 AND day < $2', [
         list,
-        dayOf(now - this.days * DAY_MS),
+        isoDay(now - this.days * DAY_MS),
       ]),
     );
   }
@@ -170,7 +170,7 @@ class PgSentLog implements SentLog {
     const rows = await this.db.query(
       `SELECT 1 FROM malist_sent WHERE list = $1 AND id_hash = ANY($2) AND day BETWEEN $3 AND $4
        AND $5 = ANY(members) LIMIT 1`,
-      [list, ids, dayOf(now - this.days * DAY_MS), dayOf(now), indexHash(who)],
+      [list, ids, isoDay(now - this.days * DAY_MS), isoDay(now), indexHash(who)],
     );
     return rows.length > 0;
   }
@@ -178,7 +178,7 @@ class PgSentLog implements SentLog {
   async deliveredOn(list: string, now: number) {
     const rows = await this.db.query<{ n: number }>(
       'SELECT coalesce(sum(cardinality(members)), 0)::bigint AS n FROM malist_sent WHERE list = $1 AND day = $2',
-      [list, dayOf(now)],
+      [list, isoDay(now)],
     );
     return rows[0]?.n ?? 0;
   }
@@ -256,7 +256,7 @@ class PgComplaintStore implements ComplaintStore {
       await sql.query(
         `INSERT INTO malist_complaint_days (list, day, complaints) VALUES ($1, $2, 1)
          ON CONFLICT (list, day) DO UPDATE SET complaints = malist_complaint_days.complaints + 1`,
-        [this.list, dayOf(now)],
+        [this.list, isoDay(now)],
       );
       return true;
     });
@@ -265,7 +265,7 @@ class PgComplaintStore implements ComplaintStore {
       const oldest = now - DAYS_KEPT * DAY_MS;
       await this.db.query('DELETE FROM malist_complaint_days WHERE list = $1 AND day < $2', [
         this.list,
-        dayOf(oldest),
+        isoDay(oldest),
       ]);
       await this.db.query('DELETE FROM malist_complaints WHERE list = $1 AND at < $2', [
         this.list,

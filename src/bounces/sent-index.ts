@@ -34,10 +34,6 @@ export function messageIdKey(id: string): string {
   return id.trim().replace(/^<|>$/g, '').trim().toLowerCase();
 }
 
-function dayOf(ms: number): string {
-  return isoDay(ms);
-}
-
 /** The file backend of SentLog (store.ts). */
 export class SentIndex implements SentLog {
   readonly dir: string;
@@ -58,7 +54,7 @@ export class SentIndex implements SentLog {
     const members = recipients.map((r) => normalizeAddress(r)).filter(Boolean);
     if (!id || members.length === 0) return;
     const dir = this.listDir(list);
-    const file = join(dir, dayOf(now));
+    const file = join(dir, isoDay(now));
     const fresh = await stat(file).then(
       () => false,
       () => true,
@@ -76,7 +72,7 @@ export class SentIndex implements SentLog {
     const mine = ` ${indexHash(who)}`;
     for (let d = 0; d <= this.days; d++) {
       const text = await readFile(
-        join(this.listDir(list), dayOf(now - d * DAY_MS)),
+        join(this.listDir(list), isoDay(now - d * DAY_MS)),
         'latin1',
       ).catch(() => '');
       for (const id of ids) {
@@ -93,7 +89,7 @@ export class SentIndex implements SentLog {
 
   /** How many member deliveries `list` recorded on the UTC day of `now` (a rate's denominator). */
   async deliveredOn(list: string, now: number): Promise<number> {
-    const text = await readFile(join(this.listDir(list), dayOf(now)), 'latin1').catch(() => '');
+    const text = await readFile(join(this.listDir(list), isoDay(now)), 'latin1').catch(() => '');
     let count = 0;
     for (const line of text.split('\n')) if (line) count += line.split(' ').length - 1;
     return count;
@@ -133,7 +129,7 @@ export class SentIndex implements SentLog {
 
   /** Removes the day files older than `days`. */
   private async prune(list: string, now: number): Promise<void> {
-    const oldest = dayOf(now - this.days * DAY_MS);
+    const oldest = isoDay(now - this.days * DAY_MS);
     const names = await readdir(this.listDir(list)).catch(() => [] as string[]);
     for (const name of names)
       if (DAY_FILE.test(name) && name < oldest)
