@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { prng } from '../../test/helpers/prng.ts';
 import { CHALLENGE_TEXT, challengeText } from './automated.ts';
 
 describe('challengeText', () => {
@@ -35,11 +36,8 @@ describe('challengeText', () => {
       'protected',
       'delivery',
     ];
-    let seed = 5;
-    const random = (n: number) => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-      return Math.floor((seed / 2 ** 31) * n);
-    };
+    const next = prng(5);
+    const random = (n: number) => Math.floor(next() * n);
     const flip = (s: string) =>
       [...s].map((c) => (random(2) ? c.toUpperCase() : c.toLowerCase())).join('');
     let matched = 0;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { prng } from '../../test/helpers/prng.ts';
 import { isoDay, isoTime } from './iso-time.ts';
 
 describe('isoTime', () => {
@@ -20,11 +21,7 @@ describe('isoTime', () => {
       Date.UTC(2026, 11, 31, 23, 59, 59, 999),
       Date.UTC(1969, 11, 31, 23, 59, 59, 5),
     ];
-    let seed = 17;
-    const random = () => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
+    const random = prng(17);
     const samples = [
       ...edges,
       ...Array.from({ length: 5000 }, () => Math.floor((random() - 0.5) * 2 * 8.64e15)),

@@ -11,6 +11,9 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
+import { prng } from '../../helpers/prng.ts';
+
+export { prng };
 
 export const REPO = resolve(import.meta.dirname, '..', '..', '..');
 
@@ -343,18 +346,6 @@ export async function sweepPoint(
   }
   result.ms = performance.now() - started;
   return result;
-}
-
-/** A small seeded PRNG (mulberry32), so a failing random run can be repeated. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
